@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Atelier reads from the environment. Names are part of the public interface
+ * (README, .env.example, docker-compose.yml): keep them stable.
+ */
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+const optionalUrl = z.preprocess(emptyAsUndefined, z.url().optional());
+
+const providerNames = ['local', 'replicate', 'comfyui'] as const;
+export type ProviderName = (typeof providerNames)[number];
+
+const envSchema = z.object({
+  DISCORD_TOKEN: optionalString,
+  DISCORD_APPLICATION_ID: z.preprocess(emptyAsUndefined, z.string().regex(/^\d{17,20}$/, 'must be a Discord snowflake id').optional()),
+  DISCORD_GUILD_ID: z.preprocess(emptyAsUndefined, z.string().regex(/^\d{17,20}$/, 'must be a Discord snowflake id').optional()),
+  DISCORD_API_URL: z.preprocess(emptyAsUndefined, z.url().default('https://discord.com/api')),
+  DISCORD_CDN_URL: z.preprocess(emptyAsUndefined, z.url().default('https://cdn.discordapp.com')),
+  REDIS_URL: optionalUrl,
+  IMAGE_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(providerNames).default('local')),
+  IMAGE_MODELS: optionalString,
+  REPLICATE_API_TOKEN: optionalString,
+  REPLICATE_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.replicate.com/v1')),
+  REPLICATE_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-schnell')),
+  REPLICATE_IMG2IMG_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-dev')),
+  REPLICATE_UPSCALE_MODEL: z.preprocess(emptyAsUndefined, z.string().default('nightmareai/real-esrgan')),
+  REPLICATE_POLL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10).max(60_000).default(1000)),
+  COMFYUI_URL: optionalUrl,
+  COMFYUI_WORKFLOW_DIR: z.preprocess(emptyAsUndefined, z.string().default('workflows')),
+  COMFYUI_POLL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10).max(60_000).default(1000)),
+  WORKER_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(64).default(2)),
+  IMAGE_STORE_DIR: z.preprocess(emptyAsUndefined, z.string().default('data/images')),
+  LOG_LEVEL: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+});
+
+export interface ModelChoice {
+  /** What members pick in `/imagine model:`. */
+  name: string;
+  /** What the provider runs: a Replicate model ref, a ComfyUI checkpoint, or a local style. */
+  ref: string;
+}
+
+export type Config = ReturnType<typeof parseConfig>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const defaultModels: Record<ProviderName, string> = {
+  local: 'painterly=painterly,geometric=geometric',
+  replicate: 'flux-schnell=black-forest-labs/flux-schnell',
+  comfyui: 'default=sd_xl_base_1.0.safetensors',
+};
+
+/** `name=ref,name=ref`: the first one is the default. */
+function parseModels(raw: string): ModelChoice[] {
+  const models = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const eq = entry.indexOf('=');
+      const name = (eq === -1 ? entry : entry.slice(0, eq)).trim();
+      const ref = (eq === -1 ? entry : entry.slice(eq + 1)).trim();
+      if (!/^[\w.-]{1,50}$/.test(name) || !ref) throw new ConfigError(`IMAGE_MODELS: "${entry}" is not name=ref`);
+      return { name, ref };
+    });
+  if (models.length === 0) throw new ConfigError('IMAGE_MODELS: lists no model');
+  if (models.length > 25) throw new ConfigError('IMAGE_MODELS: Discord allows at most 25 choices');
+  return models;
+}
+
+/** Parses the environment once; a bad value throws a ConfigError that names the variable. */
+export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const values = result.data;
+  if (values.IMAGE_PROVIDER === 'replicate' && !values.REPLICATE_API_TOKEN) {
+    throw new ConfigError('REPLICATE_API_TOKEN: required when IMAGE_PROVIDER=replicate');
+  }
+  if (values.IMAGE_PROVIDER === 'comfyui' && !values.COMFYUI_URL) {
+    throw new ConfigError('COMFYUI_URL: required when IMAGE_PROVIDER=comfyui');
+  }
+  return {
+    ...values,
+    models: parseModels(values.IMAGE_MODELS ?? defaultModels[values.IMAGE_PROVIDER]),
+  };
+}
+
+/** The bot needs Discord credentials; the worker does not. */
+export function requireDiscord(config: Config): { token: string; applicationId: string } {
+  if (!config.DISCORD_TOKEN) throw new ConfigError('DISCORD_TOKEN: required to run the bot');
+  if (!config.DISCORD_APPLICATION_ID) throw new ConfigError('DISCORD_APPLICATION_ID: required to run the bot');
+  return { token: config.DISCORD_TOKEN, applicationId: config.DISCORD_APPLICATION_ID };
+}

@@ -1,0 +1,64 @@
+/**
+ * The one interface every image backend implements. The worker knows nothing else about them.
+ */
+export type GenerationKind = 'txt2img' | 'img2img' | 'variation' | 'upscale';
+
+export interface GenerationRequest {
+  kind: GenerationKind;
+  prompt: string;
+  negative?: string;
+  /** Pixel size, already derived from the aspect ratio (multiples of 64). */
+  width: number;
+  height: number;
+  seed: number;
+  /** How many images to make (1–4). Upscale always makes one. */
+  count: number;
+  /** The provider-specific model reference (see ModelChoice.ref). */
+  model: string;
+  /** Source image for img2img, variation and upscale (PNG/JPEG/WebP bytes). */
+  init?: Buffer;
+  /** img2img: how far to move from the source, 0.1–1.0. */
+  strength?: number;
+  /** Aborted when the job is cancelled or the worker shuts down. */
+  signal: AbortSignal;
+  /** Fraction done in [0, 1]; providers call it as often as they like, the worker throttles. */
+  onProgress: (fraction: number) => void;
+}
+
+export interface GeneratedImage {
+  data: Buffer;
+  /** 'image/png', 'image/jpeg' or 'image/webp'. */
+  contentType: string;
+  width: number;
+  height: number;
+}
+
+export interface ImageProvider {
+  readonly name: string;
+  generate(request: GenerationRequest): Promise<GeneratedImage[]>;
+}
+
+/** The provider refused the request (safety checker, invalid input): retrying cannot help. */
+export class ProviderRefusedError extends Error {
+  override name = 'ProviderRefusedError';
+  constructor(
+    message: string,
+    /** Shown to the member who asked. */
+    readonly reason: 'safety' | 'invalid_input',
+  ) {
+    super(message);
+  }
+}
+
+/** The provider asked us to slow down; the worker pauses the whole queue for `retryAfterMs`. */
+export class ProviderRateLimitedError extends Error {
+  override name = 'ProviderRateLimitedError';
+  constructor(readonly retryAfterMs: number) {
+    super(`provider rate limited; retry after ${retryAfterMs} ms`);
+  }
+}
+
+/** The job was cancelled (by its author, a moderator, or shutdown) while the provider worked. */
+export class GenerationCancelledError extends Error {
+  override name = 'GenerationCancelledError';
+}
