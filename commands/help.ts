@@ -1,0 +1,42 @@
+import {
+  ApplicationCommandType,
+  MessageFlags,
+  type ChatInputCommandInteraction,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+import type { ChatInputCommand } from '../src/bot/command.js';
+import type { BotContext } from '../src/bot/context.js';
+import { noMentions } from '../src/bot/messages.js';
+import { aspectRatios } from '../src/queues.js';
+
+const data = () =>
+  ({
+    name: 'help',
+    description: 'How to use Atelier',
+    type: ApplicationCommandType.ChatInput,
+  }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+export function helpText(modelNames: string[]): string {
+  return [
+    '## Atelier — pictures, made together',
+    '**`/imagine prompt:`** turns your words into pictures. Options: `negative` (what to leave out), ' +
+      `\`aspect\` (${aspectRatios.join(', ')}), \`seed\` (repeat a picture), \`count\` (1–4), \`model\` (${modelNames.join(', ')}).`,
+    'Midjourney-style flags work inside the prompt too: `--ar 16:9`, `--seed 42`, `--no trees` (a slash option wins over a flag).',
+    'You get a visible **Queued** message with your position; it fills in with progress, then with the picture.',
+    '**Buttons on a result:** 🔁 **Reroll** (same prompt, new seed) · **U1–U4** send one picture alone, upscaled · ' +
+      '**V1–V4** make variations of one picture · ✖ **Cancel** while it is waiting or drawing (you or a moderator).',
+    'Buttons keep working for days; anyone in the channel can reroll, upscale or vary.',
+    '**`/queue`** lists your waiting and running pictures, with Cancel buttons.',
+    'Prompts are limited to 1,000 characters. Mentions in prompts never ping anyone.',
+  ].join('\n');
+}
+
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
+  await interaction.reply({
+    content: helpText(ctx.models.map((model) => model.name)),
+    flags: MessageFlags.Ephemeral,
+    allowedMentions: noMentions,
+  });
+}
+
+export default { data, execute } satisfies ChatInputCommand;

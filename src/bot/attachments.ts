@@ -1,0 +1,40 @@
+/**
+ * Downloads of images members point at. Only Discord's own attachment CDN is fetched (plus the
+ * configured DISCORD_CDN_URL): the bot must never be a way to make requests to arbitrary hosts.
+ */
+export const DISCORD_CDN_HOSTS = ['cdn.discordapp.com', 'media.discordapp.net'];
+export const MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024;
+
+export class AttachmentRefusedError extends Error {
+  override name = 'AttachmentRefusedError';
+}
+
+export function cdnHostsFor(cdnUrl: string): string[] {
+  return [...new Set([...DISCORD_CDN_HOSTS, new URL(cdnUrl).host])];
+}
+
+export async function downloadImage(url: string, allowedHosts: readonly string[], maxBytes = MAX_DOWNLOAD_BYTES): Promise<Buffer> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new AttachmentRefusedError('That is not a valid image link.');
+  }
+  if (!['https:', 'http:'].includes(parsed.protocol) || !allowedHosts.includes(parsed.host)) {
+    throw new AttachmentRefusedError("I only fetch images from Discord's own attachment CDN.");
+  }
+  const response = await fetch(parsed, { redirect: 'error', signal: AbortSignal.timeout(20_000) });
+  if (!response.ok) throw new AttachmentRefusedError(`Discord's CDN answered ${response.status} for that image.`);
+  const type = response.headers.get('content-type') ?? '';
+  if (!/^image\/(png|jpeg|webp|gif)\b/.test(type)) throw new AttachmentRefusedError('That attachment is not a PNG, JPEG, WebP or GIF image.');
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > maxBytes) throw new AttachmentRefusedError('That image is too large for me to work from.');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw new AttachmentRefusedError('That image is too large for me to work from.');
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,115 @@
+import { once } from 'node:events';
+import { Queue, QueueEvents, Worker } from 'bullmq';
+import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { commands } from '../../commands/index.js';
+import type { ModelChoice } from '../config.js';
+import { DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
+import { ImageStore } from '../store/images.js';
+import { JobStore } from '../store/jobs.js';
+import { QueueStats } from '../store/stats.js';
+import { cdnHostsFor } from './attachments.js';
+import { syncCommands } from './commands-sync.js';
+import type { BotContext } from './context.js';
+import { processDeliver } from './delivery.js';
+import { createInteractionRouter } from './interactions.js';
+import { showProgress } from './progress.js';
+
+export interface BotOptions {
+  token: string;
+  applicationId: string;
+  apiUrl: string;
+  cdnUrl: string;
+  redisUrl: string;
+  prefix: string;
+  models: readonly ModelChoice[];
+  imageStoreDir: string;
+  logger: Logger;
+  /** Register commands in this guild instead of globally. */
+  guildId?: string;
+  /** Compare the commands with Discord's and register them if they differ (default true). */
+  registerCommands?: boolean;
+  deliverConcurrency?: number;
+  now?: () => number;
+}
+
+export interface RunningBot {
+  client: Client;
+  ctx: BotContext;
+  close(): Promise<void>;
+}
+
+/** Logs in, starts delivering results and showing progress. Resolves once the gateway is ready. */
+export async function startBot(options: BotOptions): Promise<RunningBot> {
+  const { logger, prefix } = options;
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    rest: { api: options.apiUrl, cdn: options.cdnUrl },
+    // Nothing the bot sends may ping anyone unless a message says so explicitly.
+    allowedMentions: { parse: [] },
+  });
+  const generateQueue = new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix });
+  const ctx: BotContext = {
+    redis,
+    prefix,
+    applicationId: options.applicationId,
+    rest: client.rest,
+    logger,
+    models: options.models,
+    jobs: new JobStore(redis, prefix),
+    images: new ImageStore(redis, prefix, options.imageStoreDir),
+    stats: new QueueStats(redis, prefix),
+    generateQueue,
+    cdnHosts: cdnHostsFor(options.cdnUrl),
+    now: options.now ?? Date.now,
+  };
+  const settings = { models: options.models };
+  client.on(Events.InteractionCreate, createInteractionRouter(ctx, commands, settings));
+  client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
+
+  const ready = once(client, Events.ClientReady);
+  await client.login(options.token);
+  await ready;
+  logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
+
+  if (options.registerCommands ?? true) {
+    const bodies = commands.map((command) => command.data(settings));
+    const result = await syncCommands(client.rest, options.applicationId, bodies, { guildId: options.guildId });
+    logger.info({ result, scope: options.guildId ?? 'global' }, 'commands checked');
+  }
+
+  // Delivery runs in the bot (it holds the Discord token); GPU workers only need Redis.
+  const deliverConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const deliverWorker = new Worker<DeliverJob>(DELIVER_QUEUE, (job, token) => processDeliver(job, token, ctx), {
+    connection: deliverConnection,
+    prefix,
+    concurrency: options.deliverConcurrency ?? 8,
+  });
+  deliverWorker.on('failed', (job, error) => logger.warn({ err: error, jobId: job?.data.jobId, attempt: job?.attemptsMade }, 'delivery attempt failed'));
+  deliverWorker.on('error', (error) => logger.error({ err: error }, 'delivery worker error'));
+
+  const eventsConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const queueEvents = new QueueEvents(GENERATE_QUEUE, { connection: eventsConnection, prefix });
+  const onProgress = (jobId: string, percent: number) =>
+    showProgress(ctx, jobId, percent).catch((error) => logger.debug({ err: error, jobId }, 'progress edit failed'));
+  queueEvents.on('active', ({ jobId }) => void onProgress(jobId, 0));
+  queueEvents.on('progress', ({ jobId, data }) => void onProgress(jobId, typeof data === 'number' ? data : 0));
+  queueEvents.on('error', (error) => logger.error({ err: error }, 'queue events error'));
+
+  return {
+    client,
+    ctx,
+    async close() {
+      // Stop taking new work first, then finish deliveries under way, then let go of Redis.
+      client.removeAllListeners(Events.InteractionCreate);
+      await deliverWorker.close();
+      await queueEvents.close();
+      await generateQueue.close();
+      await client.destroy();
+      for (const connection of [deliverConnection, eventsConnection, redis]) await connection.quit().catch(() => undefined);
+      logger.info('bot stopped');
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * custom_id formats. A custom_id comes back from Discord as member-controlled input: it is parsed
+ * strictly here, and every handler re-checks the records it names before doing anything.
+ */
+export const generationActions = ['reroll', 'cancel', 'upscale', 'vary'] as const;
+export type GenerationAction = (typeof generationActions)[number];
+
+export interface GenerationButton {
+  action: GenerationAction;
+  jobId: string;
+  /** 1-based image number for upscale and vary. */
+  image?: number;
+}
+
+export function generationButtonId(action: GenerationAction, jobId: string, image?: number): string {
+  return image === undefined ? `gen:${action}:${jobId}` : `gen:${action}:${jobId}:${image}`;
+}
+
+const pattern = /^gen:(reroll|cancel|upscale|vary):(\d{15,20})(?::([1-4]))?$/;
+
+export function parseGenerationButton(customId: string): GenerationButton | undefined {
+  const match = pattern.exec(customId);
+  if (!match) return undefined;
+  const action = match[1] as GenerationAction;
+  const image = match[3] === undefined ? undefined : Number(match[3]);
+  const needsImage = action === 'upscale' || action === 'vary';
+  if (needsImage !== (image !== undefined)) return undefined;
+  return { action, jobId: match[2]!, image };
+}

@@ -1,0 +1,161 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { APIMessage, RawFile } from 'discord.js';
+import { composeGrid } from '../images/grid.js';
+import { fitToSize, ImageTooLargeError } from '../images/fit.js';
+import { deliverJobSchema } from '../queues.js';
+import type { JobRecord } from '../store/jobs.js';
+import type { BotContext } from './context.js';
+import {
+  editChannelMessage,
+  editOriginalResponse,
+  fetchChannelMessage,
+  followUpPrivately,
+  isDeadInteraction,
+  postChannelMessage,
+  tokenAlive,
+  withMessageLock,
+} from './discord-messages.js';
+import { ephemeral, failedMessage, noMentions, resultMessage, type MessageBody } from './messages.js';
+
+export type DeliveryOutcome = 'edited' | 'posted' | 'found' | 'notified' | 'skipped';
+
+/** How long delivery waits for the bot's own "Queued" answer before it stops waiting. */
+const ACK_WAIT_MS = 10_000;
+
+/**
+ * Brings a finished (or failed) generation to Discord, exactly once. The record in Redis says what
+ * to post; every step is safe to repeat after a crash: editing the original response is
+ * idempotent, a channel post carries a nonce, and an earlier post is looked for before a new one.
+ */
+export async function processDeliver(job: Job, token: string | undefined, ctx: BotContext): Promise<DeliveryOutcome> {
+  const parsed = deliverJobSchema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError('invalid delivery payload');
+  const { jobId } = parsed.data;
+  const first = await ctx.jobs.get(jobId);
+  if (!first || first.status === 'delivered' || first.status === 'cancelled') return 'skipped';
+
+  // An instant provider can finish before our "Queued" answer reached Discord; editing the
+  // original response before it exists would fail, so give the answer a moment.
+  if (!first.ackedAt && !first.ackFailed && ctx.now() - first.interactionAt < ACK_WAIT_MS && token) {
+    await job.moveToDelayed(Date.now() + 100, token);
+    throw new DelayedError();
+  }
+
+  const outcome = await withMessageLock(ctx, jobId, true, async () => {
+    const record = await ctx.jobs.get(jobId);
+    if (!record) return 'skipped' as const;
+    if (record.status === 'failed') return record.resultMessageId ? ('skipped' as const) : deliverFailure(ctx, record);
+    if (record.status !== 'done') return 'skipped' as const;
+    return deliverResult(ctx, record);
+  });
+  return outcome ?? 'skipped';
+}
+
+async function deliverResult(ctx: BotContext, record: JobRecord): Promise<DeliveryOutcome> {
+  let files: RawFile[];
+  try {
+    files = await resultFiles(ctx, record);
+  } catch (error) {
+    if (error instanceof ImageTooLargeError || error instanceof MissingImageError) {
+      await ctx.jobs.transition(record.id, ['done'], 'failed', { error: error.message, errorKind: 'delivery' });
+      const failed = await ctx.jobs.get(record.id);
+      return failed ? deliverFailure(ctx, failed) : 'skipped';
+    }
+    throw error;
+  }
+  const body = resultMessage(record, files.map((file) => file.name));
+  const { message, outcome } = await putOnDiscord(ctx, record, body, files);
+
+  await ctx.jobs.transition(record.id, ['done'], 'delivered', {
+    resultMessageId: message.id,
+    resultChannelId: message.channel_id ?? record.channelId,
+  });
+  // The grid, when there is one, comes first; the single images follow in order.
+  const firstImage = files.length - record.imageIds.length;
+  await Promise.all(
+    record.imageIds.map((id, index) => {
+      const filename = files[firstImage + index]?.name;
+      const attachment = message.attachments?.find((a) => a.filename === filename);
+      return ctx.images.updateRecord(id, { messageId: message.id, attachmentUrl: attachment?.url });
+    }),
+  );
+  await ctx.images.deleteBlobs(record.imageIds);
+  return outcome;
+}
+
+class MissingImageError extends Error {
+  override name = 'MissingImageError';
+}
+
+/** The images (and, for several, a grid first), each re-encoded if needed to fit the server's limit. */
+async function resultFiles(ctx: BotContext, record: JobRecord): Promise<RawFile[]> {
+  const originals = await Promise.all(
+    record.imageIds.map(async (id) => {
+      const bytes = await ctx.images.bytes(id);
+      if (!bytes) throw new MissingImageError('The finished image was lost before it could be posted. Please try again.');
+      // Keep the bot's own copy: remixes and upscales read it after the transfer blob is gone.
+      if (!(await ctx.images.readFile(id))) await ctx.images.writeFile(id, bytes);
+      return bytes;
+    }),
+  );
+  const named = originals.map((data, index) => ({ data, base: `atelier-${record.id}-${index + 1}` }));
+  if (originals.length > 1) named.unshift({ data: await composeGrid(originals, { labels: true }), base: `atelier-${record.id}-grid` });
+  const limit = record.attachmentSizeLimit;
+  // Discord also limits the whole upload; share the server's per-file limit fairly among the files.
+  const perFile = Math.floor(limit / Math.max(1, Math.ceil(named.length / 2)));
+  const fitted = await Promise.all(named.map(({ data, base }) => fitToSize(data, Math.min(limit, perFile), base)));
+  return fitted.map((file) => ({ name: file.filename, data: file.data, contentType: file.contentType }));
+}
+
+/**
+ * Edits the interaction's original response while its token lives; otherwise (or when Discord says
+ * the interaction is gone) posts in the channel as a reply to the "Queued" message.
+ */
+async function putOnDiscord(
+  ctx: BotContext,
+  record: JobRecord,
+  body: MessageBody,
+  files: RawFile[] = [],
+): Promise<{ message: APIMessage; outcome: DeliveryOutcome }> {
+  if (tokenAlive(record, ctx.now()) && !record.ackFailed) {
+    try {
+      return { message: await editOriginalResponse(ctx, record, body, files), outcome: 'edited' };
+    } catch (error) {
+      if (!isDeadInteraction(error)) throw error;
+      ctx.logger.info({ jobId: record.id }, 'interaction expired; delivering to the channel');
+    }
+  }
+  if (record.messageId) {
+    // A crash after an edit but before it was recorded: the original may already show the result.
+    const original = await fetchChannelMessage(ctx, record.channelId, record.messageId);
+    if (original && (original.attachments?.length ?? 0) > 0 && original.content === body.content) {
+      return { message: original, outcome: 'found' };
+    }
+  }
+  const message = await postChannelMessage(ctx, record.channelId, body, {
+    files,
+    replyTo: record.messageId,
+    nonce: `d${record.id}`,
+  });
+  if (record.messageId) {
+    const pointer: MessageBody = { content: '✅ Done — the result is in the reply below.', components: [], allowed_mentions: noMentions };
+    await editChannelMessage(ctx, record.channelId, record.messageId, pointer).catch((error) =>
+      ctx.logger.debug({ err: error, jobId: record.id }, 'could not update the queued message'),
+    );
+  }
+  return { message, outcome: 'posted' };
+}
+
+async function deliverFailure(ctx: BotContext, record: JobRecord): Promise<DeliveryOutcome> {
+  const { message } = await putOnDiscord(ctx, record, failedMessage(record));
+  if (tokenAlive(record, ctx.now())) {
+    await followUpPrivately(
+      ctx,
+      record,
+      ephemeral(`Your request could not be completed: ${record.error ?? 'unknown error'}`),
+    ).catch((error) => ctx.logger.debug({ err: error, jobId: record.id }, 'private follow-up failed'));
+  }
+  await ctx.jobs.update(record.id, { resultMessageId: message.id, resultChannelId: message.channel_id });
+  await ctx.images.deleteBlobs(record.imageIds);
+  return 'notified';
+}

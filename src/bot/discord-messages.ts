@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { DiscordAPIError, Routes, type APIMessage, type RawFile } from 'discord.js';
+import type { JobRecord } from '../store/jobs.js';
+import type { BotContext } from './context.js';
+import type { MessageBody } from './messages.js';
+
+/**
+ * The REST calls that put a generation's message on Discord, outside of any live interaction
+ * object (delivery can happen hours later, in another bot process, after a restart).
+ */
+
+/** Interaction tokens live 15 minutes; stop using one a minute early. */
+export const TOKEN_LIFETIME_MS = 14 * 60 * 1000;
+
+export function tokenAlive(record: JobRecord, now: number): boolean {
+  return now - record.interactionAt < TOKEN_LIFETIME_MS;
+}
+
+/** Errors that mean "this interaction's webhook is gone": fall back to the bot's own token. */
+export function isDeadInteraction(error: unknown): boolean {
+  if (!(error instanceof DiscordAPIError)) return false;
+  return [10008, 10015, 10062, 50027].includes(Number(error.code)) || error.status === 401;
+}
+
+export async function editOriginalResponse(
+  ctx: BotContext,
+  record: JobRecord,
+  body: MessageBody,
+  files?: RawFile[],
+): Promise<APIMessage> {
+  return (await ctx.rest.patch(Routes.webhookMessage(record.applicationId, record.interactionToken, '@original'), {
+    body,
+    files,
+    auth: false,
+  })) as APIMessage;
+}
+
+/** An ephemeral follow-up to the member who asked (only while the token lives). */
+export async function followUpPrivately(ctx: BotContext, record: JobRecord, body: MessageBody): Promise<void> {
+  await ctx.rest.post(Routes.webhook(record.applicationId, record.interactionToken), { body, auth: false });
+}
+
+export async function editChannelMessage(
+  ctx: BotContext,
+  channelId: string,
+  messageId: string,
+  body: MessageBody,
+  files?: RawFile[],
+): Promise<APIMessage> {
+  return (await ctx.rest.patch(Routes.channelMessage(channelId, messageId), { body, files })) as APIMessage;
+}
+
+export async function fetchChannelMessage(ctx: BotContext, channelId: string, messageId: string): Promise<APIMessage | undefined> {
+  try {
+    return (await ctx.rest.get(Routes.channelMessage(channelId, messageId))) as APIMessage;
+  } catch (error) {
+    if (error instanceof DiscordAPIError && (error.status === 404 || error.status === 403)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Posts in the channel with the bot token. `nonce` + `enforce_nonce` make a retried post after a
+ * crash return the first message instead of creating a second one.
+ */
+export async function postChannelMessage(
+  ctx: BotContext,
+  channelId: string,
+  body: MessageBody,
+  options: { files?: RawFile[]; replyTo?: string; nonce?: string } = {},
+): Promise<APIMessage> {
+  const payload = {
+    ...body,
+    nonce: options.nonce ?? randomUUID().replaceAll('-', '').slice(0, 25),
+    enforce_nonce: true,
+    ...(options.replyTo ? { message_reference: { message_id: options.replyTo, fail_if_not_exists: false } } : {}),
+  };
+  return (await ctx.rest.post(Routes.channelMessages(channelId), { body: payload, files: options.files })) as APIMessage;
+}
+
+/**
+ * Edits the job's visible message: through the interaction while its token lives, then through
+ * the channel (the bot wrote that message, so its own token may edit it).
+ */
+export async function editJobMessage(ctx: BotContext, record: JobRecord, body: MessageBody): Promise<void> {
+  if (tokenAlive(record, ctx.now())) {
+    try {
+      await editOriginalResponse(ctx, record, body);
+      return;
+    } catch (error) {
+      if (!isDeadInteraction(error)) throw error;
+    }
+  }
+  if (record.messageId) await editChannelMessage(ctx, record.channelId, record.messageId, body);
+}
+
+/**
+ * A short Redis lock around edits of one job's message, so that a late progress edit can never
+ * land on top of the delivered result (several bot processes may be running).
+ */
+export async function withMessageLock<T>(
+  ctx: BotContext,
+  jobId: string,
+  wait: boolean,
+  fn: () => Promise<T>,
+): Promise<T | undefined> {
+  const key = `${ctx.prefix}:lock:message:${jobId}`;
+  const token = randomUUID();
+  for (let attempt = 0; ; attempt += 1) {
+    const acquired = await ctx.redis.set(key, token, 'PX', 15_000, 'NX');
+    if (acquired) break;
+    if (!wait) return undefined;
+    if (attempt > 300) throw new Error(`the message of job ${jobId} stayed locked for 15 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  try {
+    return await fn();
+  } finally {
+    await ctx.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, key, token);
+  }
+}

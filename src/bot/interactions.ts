@@ -1,0 +1,78 @@
+import { MessageFlags, type Interaction, type RepliableInteraction } from 'discord.js';
+import type { Logger } from 'pino';
+import type { Command, CommandSettings } from './command.js';
+import { AttachmentRefusedError } from './attachments.js';
+import { handleGenerationButton } from './components/generation.js';
+import { parseGenerationButton } from './components/ids.js';
+import type { BotContext } from './context.js';
+import { noMentions } from './messages.js';
+import { InvalidRequestError } from './prompt.js';
+
+/** Errors whose message is written for the member; anything else is ours and gets a generic answer. */
+export function memberFacingMessage(error: unknown): string | undefined {
+  if (error instanceof InvalidRequestError || error instanceof AttachmentRefusedError) return error.message;
+  return undefined;
+}
+
+const GENERIC_ERROR = 'Something went wrong on my side, and nothing was changed. Please try again in a moment.';
+
+/**
+ * The one router, and the one error boundary: whatever goes wrong, the member gets a private
+ * answer (a reply, an edit of a deferred reply, or a follow-up, depending on what was already
+ * sent), and the error is logged with the interaction's ids.
+ */
+export function createInteractionRouter(ctx: BotContext, commandList: readonly Command<any>[], settings: CommandSettings) {
+  const byName = new Map(commandList.map((command) => [command.data(settings).name, command]));
+
+  return async function route(interaction: Interaction): Promise<void> {
+    const logger = ctx.logger.child({
+      interactionId: interaction.id,
+      userId: interaction.user.id,
+      guildId: interaction.guildId,
+      channelId: interaction.channelId,
+    });
+    try {
+      if (interaction.isChatInputCommand() || interaction.isMessageContextMenuCommand()) {
+        const command = byName.get(interaction.commandName);
+        if (!command) throw new InvalidRequestError('I do not know that command any more. It may take a minute for Discord to catch up.');
+        logger.debug({ command: interaction.commandName }, 'command');
+        await command.execute(interaction, ctx);
+      } else if (interaction.isButton()) {
+        const generation = parseGenerationButton(interaction.customId);
+        if (!generation) throw new InvalidRequestError('That button is not one I recognise. It may belong to an old version of me.');
+        await handleGenerationButton(interaction, generation, ctx);
+      } else if (interaction.isRepliable()) {
+        throw new InvalidRequestError('I cannot handle that here.');
+      }
+    } catch (error) {
+      await answerError(interaction, error, logger);
+    }
+  };
+}
+
+async function answerError(interaction: Interaction, error: unknown, logger: Logger): Promise<void> {
+  const message = memberFacingMessage(error);
+  if (message) logger.info({ reason: message }, 'request refused');
+  else logger.error({ err: error }, 'interaction failed');
+  if (!interaction.isRepliable()) return;
+  const body = { content: `⚠️ ${message ?? GENERIC_ERROR}`, flags: MessageFlags.Ephemeral, allowedMentions: noMentions } as const;
+  try {
+    await sendPrivately(interaction, body);
+  } catch (replyError) {
+    // Typically an expired interaction (Discord gives us 3 s): nothing more can be said.
+    logger.warn({ err: replyError }, 'could not tell the member about the error');
+  }
+}
+
+async function sendPrivately(
+  interaction: RepliableInteraction,
+  body: { content: string; flags: MessageFlags.Ephemeral; allowedMentions: typeof noMentions },
+) {
+  if (interaction.deferred && !interaction.replied) {
+    await interaction.editReply({ content: body.content, allowedMentions: body.allowedMentions, components: [] });
+  } else if (interaction.replied) {
+    await interaction.followUp(body);
+  } else {
+    await interaction.reply(body);
+  }
+}

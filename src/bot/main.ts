@@ -1,0 +1,27 @@
+import { requireDiscord } from '../config.js';
+import { loadConfigOrExit, onShutdown, REDIS_PREFIX, resolveRedis } from '../runtime.js';
+import { startBot } from './bot.js';
+
+/** `npm run bot`: the Discord side alone (GPU workers run elsewhere with `npm run worker`). */
+const { config, logger } = loadConfigOrExit();
+const discord = (() => {
+  try {
+    return requireDiscord(config);
+  } catch (error) {
+    console.error(`atelier: ${(error as Error).message}`);
+    process.exit(78);
+  }
+})();
+const redis = await resolveRedis(config, logger, false);
+const bot = await startBot({
+  ...discord,
+  apiUrl: config.DISCORD_API_URL,
+  cdnUrl: config.DISCORD_CDN_URL,
+  redisUrl: redis.url,
+  prefix: REDIS_PREFIX,
+  models: config.models,
+  imageStoreDir: config.IMAGE_STORE_DIR,
+  guildId: config.DISCORD_GUILD_ID,
+  logger,
+});
+onShutdown(logger, () => bot.close());

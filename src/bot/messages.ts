@@ -1,0 +1,140 @@
+import {
+  ButtonStyle,
+  ComponentType,
+  MessageFlags,
+  escapeMarkdown,
+  type APIActionRowComponent,
+  type APIButtonComponent,
+  type APIComponentInMessageActionRow,
+} from 'discord.js';
+import type { JobRecord } from '../store/jobs.js';
+import { generationButtonId } from './components/ids.js';
+
+/**
+ * Every message Atelier shows for a generation, in one place. All of them echo member text, so
+ * all of them carry `allowed_mentions: { parse: [] }`: a prompt containing @everyone pings no one.
+ */
+export const noMentions = { parse: [] as never[] };
+
+export interface MessageBody {
+  content: string;
+  components: APIActionRowComponent<APIComponentInMessageActionRow>[];
+  allowed_mentions: typeof noMentions;
+  flags?: number;
+  attachments?: { id: number; filename: string; description?: string }[];
+}
+
+const CONTENT_MAX = 2000;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Prompt text as members see it: markdown escaped so it cannot format or hide anything. */
+export function quotePrompt(prompt: string, max = 1200): string {
+  return escapeMarkdown(clip(prompt.replace(/\s+/g, ' '), max));
+}
+
+const kindLabels: Record<string, string> = {
+  txt2img: '',
+  img2img: 'Remix',
+  variation: 'Variation',
+  upscale: 'Upscale',
+};
+
+/** "**prompt**\nseed `42` · painterly · 16:9 · by <@123>" */
+export function describeRequest(record: JobRecord): string {
+  const details = [`seed \`${record.seed}\``, escapeMarkdown(record.model), record.aspect];
+  if (record.count > 1 && record.kind !== 'upscale') details.push(`${record.count} images`);
+  const kind = kindLabels[record.kind];
+  const negative = record.negative ? `\n*without:* ${quotePrompt(record.negative, 200)}` : '';
+  const lines = `${kind ? `${kind} · ` : ''}${details.join(' · ')} · by <@${record.userId}>`;
+  const head = `**${quotePrompt(record.prompt)}**`;
+  return clip(`${head}${negative}\n${lines}`, CONTENT_MAX - 120);
+}
+
+type ActionStyle = ButtonStyle.Primary | ButtonStyle.Secondary | ButtonStyle.Success | ButtonStyle.Danger;
+
+function button(customId: string, label: string, style: ActionStyle = ButtonStyle.Secondary): APIButtonComponent {
+  return { type: ComponentType.Button, custom_id: customId, label, style };
+}
+
+function row(buttons: APIButtonComponent[]): APIActionRowComponent<APIComponentInMessageActionRow> {
+  return { type: ComponentType.ActionRow, components: buttons };
+}
+
+const cancelRow = (jobId: string) => row([button(generationButtonId('cancel', jobId), '✖ Cancel', ButtonStyle.Danger)]);
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(1, Math.round(ms / 1000));
+  if (seconds < 90) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 90 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
+}
+
+export function queuedMessage(record: JobRecord, place: { position: number; total: number; etaMs?: number }): MessageBody {
+  const eta = place.etaMs === undefined ? '' : ` · about ${formatDuration(place.etaMs)}`;
+  return {
+    content: `⏳ **Queued** — position ${place.position} of ${place.total}${eta}\n${describeRequest(record)}`,
+    components: [cancelRow(record.id)],
+    allowed_mentions: noMentions,
+  };
+}
+
+export function progressMessage(record: JobRecord, percent: number): MessageBody {
+  const filled = Math.round(percent / 10);
+  const bar = `${'▰'.repeat(filled)}${'▱'.repeat(10 - filled)}`;
+  return {
+    content: `🎨 **Generating** ${bar} ${percent}%\n${describeRequest(record)}`,
+    components: [cancelRow(record.id)],
+    allowed_mentions: noMentions,
+  };
+}
+
+/** The finished result: the files are attached by the caller in the same order as `filenames`. */
+export function resultMessage(record: JobRecord, filenames: string[]): MessageBody {
+  const images = record.imageIds.length;
+  const rows: APIActionRowComponent<APIComponentInMessageActionRow>[] = [];
+  if (record.kind !== 'upscale') {
+    const numbers = Array.from({ length: images }, (_, i) => i + 1);
+    if (images > 1) {
+      rows.push(row(numbers.map((n) => button(generationButtonId('upscale', record.id, n), `U${n}`))));
+      rows.push(row(numbers.map((n) => button(generationButtonId('vary', record.id, n), `V${n}`))));
+    }
+    const actions = [button(generationButtonId('reroll', record.id), '🔁 Reroll', ButtonStyle.Primary)];
+    if (images === 1) {
+      actions.push(button(generationButtonId('upscale', record.id, 1), '⤴ Upscale'));
+      actions.push(button(generationButtonId('vary', record.id, 1), '🎲 Vary'));
+    }
+    rows.push(row(actions));
+  }
+  return {
+    content: `✅ ${describeRequest(record)}`,
+    components: rows,
+    allowed_mentions: noMentions,
+    attachments: filenames.map((filename, id) => ({ id, filename, description: clip(record.prompt, 1000) })),
+  };
+}
+
+export function failedMessage(record: JobRecord): MessageBody {
+  return {
+    content: `❌ **Not generated.** ${escapeMarkdown(record.error ?? 'Something went wrong.')}\n${describeRequest(record)}`,
+    components: [],
+    allowed_mentions: noMentions,
+    attachments: [],
+  };
+}
+
+export function cancelledMessage(record: JobRecord, byUserId: string): MessageBody {
+  const by = byUserId === record.userId ? '' : ` by <@${byUserId}>`;
+  return {
+    content: `✖ **Cancelled**${by}\n${describeRequest(record)}`,
+    components: [],
+    allowed_mentions: noMentions,
+  };
+}
+
+/** A private answer to one member (errors, confirmations). */
+export function ephemeral(content: string): MessageBody {
+  return { content: clip(content, CONTENT_MAX), components: [], allowed_mentions: noMentions, flags: MessageFlags.Ephemeral };
+}

@@ -1,0 +1,124 @@
+import { SnowflakeUtil } from 'discord.js';
+import { aspectSizes, generateJobOptions, type AspectRatio, type GenerateJob } from '../queues.js';
+import type { JobRecord } from '../store/jobs.js';
+import { estimateWait } from '../store/stats.js';
+import { inputBlobId } from '../worker/generate.js';
+import type { BotContext } from './context.js';
+import { randomSeed, type PromptOptions } from './prompt.js';
+
+/** Who asked and where: taken from the interaction that asked. */
+export interface Requester {
+  interactionId: string;
+  interactionToken: string;
+  attachmentSizeLimit: number;
+  userId: string;
+  userName: string;
+  guildId?: string;
+  channelId: string;
+}
+
+export interface GenerationInput {
+  kind: GenerateJob['kind'];
+  options: PromptOptions;
+  parentImageId?: string;
+  strength?: number;
+  /** Source bytes for img2img, variation and upscale. */
+  input?: Buffer;
+  /** Upscales keep the parent's size (the provider doubles it). */
+  size?: { width: number; height: number };
+}
+
+export interface QueuePlace {
+  position: number;
+  total: number;
+  etaMs?: number;
+}
+
+/** Discord's default when an interaction does not say (servers without boosts). */
+export const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
+
+/** When Discord created the interaction (its id is a snowflake): its token dies 15 minutes later. */
+export function interactionCreatedAt(interactionId: string): number {
+  return Number(SnowflakeUtil.timestampFrom(interactionId));
+}
+
+/**
+ * Records a request and queues it, with the interaction id as job id: a double-submitted
+ * interaction is one job. Returns where it stands in the queue.
+ */
+export async function enqueueGeneration(
+  ctx: BotContext,
+  requester: Requester,
+  input: GenerationInput,
+): Promise<{ record: JobRecord; place: QueuePlace; duplicate: boolean }> {
+  const model = ctx.models.find((m) => m.name === input.options.model) ?? ctx.models[0]!;
+  const seed = input.options.seed ?? randomSeed();
+  const aspect: AspectRatio = input.options.aspect;
+  const size = input.size ?? aspectSizes[aspect];
+  const jobId = requester.interactionId;
+
+  const created = await ctx.jobs.create({
+    id: jobId,
+    kind: input.kind,
+    prompt: input.options.prompt,
+    negative: input.options.negative,
+    aspect,
+    seed,
+    count: input.kind === 'upscale' ? 1 : input.options.count,
+    model: model.name,
+    userId: requester.userId,
+    userName: requester.userName,
+    guildId: requester.guildId,
+    channelId: requester.channelId,
+    applicationId: ctx.applicationId,
+    interactionToken: requester.interactionToken,
+    interactionAt: interactionCreatedAt(requester.interactionId),
+    attachmentSizeLimit: requester.attachmentSizeLimit,
+    createdAt: ctx.now(),
+    parentImageId: input.parentImageId,
+    strength: input.strength,
+  });
+  const record = (await ctx.jobs.get(jobId))!;
+  if (!created) return { record, place: await queuePlace(ctx, jobId), duplicate: true };
+
+  if (input.input) await ctx.images.putBlob(inputBlobId(jobId), input.input);
+  const payload: GenerateJob = {
+    jobId,
+    kind: input.kind,
+    prompt: record.prompt,
+    negative: record.negative,
+    aspect,
+    width: size.width,
+    height: size.height,
+    seed,
+    count: record.count,
+    model: model.name,
+    modelRef: model.ref,
+    parentImageId: input.parentImageId,
+    strength: input.strength,
+    userId: requester.userId,
+  };
+  try {
+    await ctx.generateQueue.add('generate', payload, { ...generateJobOptions, jobId });
+  } catch (error) {
+    await ctx.jobs.transition(jobId, ['queued'], 'failed', { error: 'could not be queued', errorKind: 'internal' }).catch(() => undefined);
+    throw error;
+  }
+  return { record, place: await queuePlace(ctx, jobId), duplicate: false };
+}
+
+/** 1-based position among running and waiting jobs, and a rough wait from recent durations. */
+export async function queuePlace(ctx: BotContext, jobId: string): Promise<QueuePlace> {
+  const [counts, waiting, capacity, typical] = await Promise.all([
+    ctx.generateQueue.getJobCounts('active', 'waiting', 'prioritized', 'delayed'),
+    ctx.generateQueue.getWaiting(0, 499),
+    ctx.stats.capacity(),
+    ctx.stats.typicalDurationMs(),
+  ]);
+  const active = counts.active ?? 0;
+  const total = active + (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+  // getWaiting lists newest first; the queue serves from the other end.
+  const index = waiting.reverse().findIndex((job) => job.id === jobId);
+  const position = index === -1 ? Math.max(1, total) : active + index + 1;
+  return { position, total: Math.max(total, position), etaMs: estimateWait(position, capacity, typical) };
+}

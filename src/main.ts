@@ -1,0 +1,41 @@
+import { startBot } from './bot/bot.js';
+import { requireDiscord } from './config.js';
+import { loadConfigOrExit, onShutdown, REDIS_PREFIX, resolveRedis } from './runtime.js';
+import { createProvider } from './worker/providers/index.js';
+import { startWorker } from './worker/worker.js';
+
+/** `npm start`: bot and worker in one process, with a private Redis if none is around. */
+const { config, logger } = loadConfigOrExit();
+const discord = (() => {
+  try {
+    return requireDiscord(config);
+  } catch (error) {
+    console.error(`atelier: ${(error as Error).message}`);
+    process.exit(78);
+  }
+})();
+const redis = await resolveRedis(config, logger, true);
+const worker = await startWorker({
+  redisUrl: redis.url,
+  prefix: REDIS_PREFIX,
+  provider: createProvider(config),
+  concurrency: config.WORKER_CONCURRENCY,
+  imageStoreDir: config.IMAGE_STORE_DIR,
+  logger: logger.child({ part: 'worker' }),
+});
+const bot = await startBot({
+  ...discord,
+  apiUrl: config.DISCORD_API_URL,
+  cdnUrl: config.DISCORD_CDN_URL,
+  redisUrl: redis.url,
+  prefix: REDIS_PREFIX,
+  models: config.models,
+  imageStoreDir: config.IMAGE_STORE_DIR,
+  guildId: config.DISCORD_GUILD_ID,
+  logger: logger.child({ part: 'bot' }),
+});
+onShutdown(logger, async () => {
+  await bot.close();
+  await worker.close();
+  await redis.server?.stop();
+});

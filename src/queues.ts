@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/** Queue names, shared by bot and worker. */
+export const GENERATE_QUEUE = 'generate';
+export const DELIVER_QUEUE = 'deliver';
+
+/** Pub/sub channel on which a cancelled job's id reaches the worker running it. */
+export const cancelChannel = (prefix: string) => `${prefix}:cancel`;
+
+export const PROMPT_MAX = 1000;
+
+export const aspectRatios = ['1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3'] as const;
+export type AspectRatio = (typeof aspectRatios)[number];
+
+export const generationKinds = ['txt2img', 'img2img', 'variation', 'upscale'] as const;
+
+const snowflake = z.string().regex(/^\d{1,20}$/);
+
+/**
+ * What a GPU worker needs to make one set of images. Deliberately free of Discord credentials:
+ * workers may run on other machines with nothing but Redis and a provider key.
+ */
+export const generateJobSchema = z.object({
+  jobId: snowflake,
+  kind: z.enum(generationKinds),
+  prompt: z.string().min(1).max(PROMPT_MAX),
+  negative: z.string().max(PROMPT_MAX).optional(),
+  aspect: z.enum(aspectRatios),
+  width: z.number().int().min(64).max(4096),
+  height: z.number().int().min(64).max(4096),
+  seed: z.number().int().min(0).max(4_294_967_295),
+  count: z.number().int().min(1).max(4),
+  /** The name members picked, and what the provider runs for it. */
+  model: z.string().min(1).max(50),
+  modelRef: z.string().min(1).max(200),
+  parentImageId: z.string().max(40).optional(),
+  strength: z.number().min(0.1).max(1).optional(),
+  userId: snowflake,
+});
+export type GenerateJob = z.infer<typeof generateJobSchema>;
+
+/** A finished (or failed) generation that the bot must bring to Discord. */
+export const deliverJobSchema = z.object({ jobId: snowflake });
+export type DeliverJob = z.infer<typeof deliverJobSchema>;
+
+/** Pixel sizes per aspect ratio: about one megapixel, multiples of 64 (what SDXL-class models like). */
+export const aspectSizes: Record<AspectRatio, { width: number; height: number }> = {
+  '1:1': { width: 1024, height: 1024 },
+  '16:9': { width: 1344, height: 768 },
+  '9:16': { width: 768, height: 1344 },
+  '4:3': { width: 1152, height: 896 },
+  '3:4': { width: 896, height: 1152 },
+  '3:2': { width: 1216, height: 832 },
+  '2:3': { width: 832, height: 1216 },
+};
+
+/** Default retry policy for generation: transient provider faults back off exponentially. */
+export const generateJobOptions = {
+  attempts: 4,
+  backoff: { type: 'exponential' as const, delay: 2_000 },
+  removeOnComplete: { age: 24 * 3600, count: 1000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+};
+
+/** Delivery keeps trying through a Discord outage: 12 attempts over roughly an hour. */
+export const deliverJobOptions = {
+  attempts: 12,
+  backoff: { type: 'exponential' as const, delay: 1_000 },
+  removeOnComplete: { age: 24 * 3600, count: 1000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+};

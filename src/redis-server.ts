@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export class RedisServerMissingError extends Error {
+  override name = 'RedisServerMissingError';
+  constructor() {
+    super(
+      'No Redis answers on 127.0.0.1:6379 and there is no redis-server on the PATH. Install one ' +
+        '(Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) or run ' +
+        '`docker compose up -d redis`, or set REDIS_URL.',
+    );
+  }
+}
+
+/** True when something accepts TCP connections on host:port within the timeout. */
+export function isListening(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = new Socket();
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.connect(port, host, () => finish(true));
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+export interface StartOptions {
+  /** Temporary data folder, removed on stop (tests). Otherwise `dataDir` is kept. */
+  ephemeral?: boolean;
+  dataDir?: string;
+  port?: number;
+  /** Append-only file on: a restart keeps every job. */
+  appendOnly?: boolean;
+}
+
+/** Starts `redis-server` from the PATH as a child process and resolves once it accepts connections. */
+export async function startPrivateRedis(options: StartOptions = {}): Promise<PrivateRedis> {
+  const port = options.port ?? (await freePort());
+  const dir = options.ephemeral ? mkdtempSync(join(tmpdir(), 'atelier-redis-')) : resolve(options.dataDir ?? 'data/redis');
+  mkdirSync(dir, { recursive: true });
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--protected-mode', 'yes'];
+  args.push('--appendonly', options.appendOnly === false || (options.ephemeral && options.appendOnly !== true) ? 'no' : 'yes');
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const spawnError = new Promise<never>((_, fail) =>
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      fail(error.code === 'ENOENT' ? new RedisServerMissingError() : error),
+    ),
+  );
+  const exited = new Promise<never>((_, fail) =>
+    child.once('exit', (code) => fail(new Error(`redis-server exited with code ${code} before accepting connections`))),
+  );
+  const ready = (async () => {
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      if (await isListening(port)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('redis-server did not start listening within 5 s');
+  })();
+  try {
+    await Promise.race([ready, spawnError, exited]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  exited.catch(() => undefined);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    process: child,
+    async stop() {
+      if (child.exitCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await gone;
+      }
+      if (options.ephemeral) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,175 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { aspectRatios, generationKinds } from '../queues.js';
+
+/**
+ * The durable record of one generation request, kept in Redis beside the BullMQ job. The bot
+ * writes it when it accepts a request; the worker moves it through its states; the bot delivers
+ * from it. Status changes are compare-and-set, so a cancel and a completion racing each other
+ * have exactly one winner.
+ */
+export const jobStatuses = ['queued', 'running', 'done', 'failed', 'cancelled', 'delivered'] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+
+const optionalText = z.string().optional();
+const numeric = z.coerce.number();
+
+export const jobRecordSchema = z.object({
+  id: z.string(),
+  status: z.enum(jobStatuses),
+  kind: z.enum(generationKinds),
+  prompt: z.string(),
+  negative: optionalText,
+  aspect: z.enum(aspectRatios),
+  seed: numeric,
+  count: numeric,
+  model: z.string(),
+  userId: z.string(),
+  userName: z.string(),
+  guildId: optionalText,
+  channelId: z.string(),
+  applicationId: z.string(),
+  interactionToken: z.string(),
+  /** Milliseconds since the epoch: the interaction token dies 15 minutes later. */
+  interactionAt: numeric,
+  attachmentSizeLimit: numeric,
+  createdAt: numeric,
+  parentImageId: optionalText,
+  strength: numeric.optional(),
+  /** The visible "Queued" message (the interaction's original response), once known. */
+  messageId: optionalText,
+  /** Set once the bot's first response reached Discord (or failed to). */
+  ackedAt: numeric.optional(),
+  ackFailed: optionalText,
+  startedAt: numeric.optional(),
+  finishedAt: numeric.optional(),
+  imageIds: z
+    .string()
+    .optional()
+    .transform((raw) => (raw ? (JSON.parse(raw) as string[]) : [])),
+  error: optionalText,
+  errorKind: optionalText,
+  cancelledBy: optionalText,
+  resultMessageId: optionalText,
+  resultChannelId: optionalText,
+});
+export type JobRecord = z.infer<typeof jobRecordSchema>;
+
+export type NewJobRecord = Omit<
+  JobRecord,
+  | 'status'
+  | 'imageIds'
+  | 'messageId'
+  | 'ackedAt'
+  | 'ackFailed'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'error'
+  | 'errorKind'
+  | 'cancelledBy'
+  | 'resultMessageId'
+  | 'resultChannelId'
+>;
+
+/** Records live long after delivery so that buttons keep working for weeks. */
+const RECORD_TTL_SECONDS = 90 * 24 * 3600;
+
+const TRANSITION = `
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return {0, ''} end
+for i = 1, tonumber(ARGV[1]) do
+  if ARGV[1 + i] == current then
+    local first = tonumber(ARGV[1]) + 2
+    for j = first, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
+    return {1, current}
+  end
+end
+return {0, current}
+`;
+
+function toFields(values: Record<string, unknown>): string[] {
+  const fields: string[] = [];
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    fields.push(key, Array.isArray(value) ? JSON.stringify(value) : String(value));
+  }
+  return fields;
+}
+
+export class JobStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  key(id: string) {
+    return `${this.prefix}:job:${id}`;
+  }
+
+  private userKey(userId: string) {
+    return `${this.prefix}:user:${userId}:jobs`;
+  }
+
+  /** Creates the record unless one exists (a double-submitted interaction is one job). */
+  async create(record: NewJobRecord): Promise<boolean> {
+    const key = this.key(record.id);
+    const created = await this.redis.hsetnx(key, 'status', 'queued');
+    if (!created) return false;
+    await this.redis
+      .multi()
+      .hset(key, toFields(record))
+      .expire(key, RECORD_TTL_SECONDS)
+      .zadd(this.userKey(record.userId), record.createdAt, record.id)
+      .exec();
+    return true;
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const raw = await this.redis.hgetall(this.key(id));
+    if (!raw.status) return undefined;
+    return jobRecordSchema.parse(raw);
+  }
+
+  async update(id: string, values: Partial<Record<keyof JobRecord, unknown>>): Promise<void> {
+    const fields = toFields(values);
+    if (fields.length > 0) await this.redis.hset(this.key(id), fields);
+  }
+
+  /**
+   * Moves the record to `to` only if its status is one of `from`; sets `values` in the same step.
+   * Returns whether it moved and the status it found.
+   */
+  async transition(
+    id: string,
+    from: readonly JobStatus[],
+    to: JobStatus,
+    values: Partial<Record<keyof JobRecord, unknown>> = {},
+  ): Promise<{ ok: boolean; previous: JobStatus | undefined }> {
+    const fields = toFields({ ...values, status: to });
+    const [ok, previous] = (await this.redis.eval(TRANSITION, 1, this.key(id), from.length, ...from, ...fields)) as [
+      number,
+      string,
+    ];
+    if (ok === 1 && (to === 'delivered' || to === 'cancelled' || to === 'failed')) {
+      const userId = await this.redis.hget(this.key(id), 'userId');
+      if (userId) await this.redis.zrem(this.userKey(userId), id);
+    }
+    return { ok: ok === 1, previous: (previous || undefined) as JobStatus | undefined };
+  }
+
+  /** The member's jobs that are not finished yet, oldest first. */
+  async openJobsOf(userId: string): Promise<JobRecord[]> {
+    const ids = await this.redis.zrange(this.userKey(userId), 0, 49);
+    const records = await Promise.all(ids.map((id) => this.get(id)));
+    const open: JobRecord[] = [];
+    for (const [index, record] of records.entries()) {
+      if (record && (record.status === 'queued' || record.status === 'running' || record.status === 'done')) {
+        open.push(record);
+      } else {
+        // The record expired or finished without passing through transition(): tidy the index.
+        await this.redis.zrem(this.userKey(userId), ids[index]!);
+      }
+    }
+    return open;
+  }
+}

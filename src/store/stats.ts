@@ -1,0 +1,55 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Rough numbers for "position 3 of 7, about 40 s": recent job durations and the generation
+ * capacity (sum of live workers' concurrency), both shared through Redis by every process.
+ */
+const SAMPLES = 50;
+const WORKER_TTL_MS = 30_000;
+
+export class QueueStats {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async recordDuration(ms: number): Promise<void> {
+    const key = `${this.prefix}:stats:durations`;
+    await this.redis.multi().lpush(key, Math.round(ms)).ltrim(key, 0, SAMPLES - 1).exec();
+  }
+
+  /** Median of recent durations, or undefined before the first job finished. */
+  async typicalDurationMs(): Promise<number | undefined> {
+    const values = (await this.redis.lrange(`${this.prefix}:stats:durations`, 0, -1)).map(Number).sort((a, b) => a - b);
+    if (values.length === 0) return undefined;
+    return values[Math.floor(values.length / 2)];
+  }
+
+  /** Called by each worker every few seconds. */
+  async heartbeat(workerId: string, concurrency: number, now = Date.now()): Promise<void> {
+    await this.redis.hset(`${this.prefix}:workers`, workerId, `${concurrency}:${now + WORKER_TTL_MS}`);
+  }
+
+  async removeWorker(workerId: string): Promise<void> {
+    await this.redis.hdel(`${this.prefix}:workers`, workerId);
+  }
+
+  /** How many images can be generated at once by the workers that are alive now. */
+  async capacity(now = Date.now()): Promise<number> {
+    const entries = await this.redis.hgetall(`${this.prefix}:workers`);
+    let total = 0;
+    for (const [workerId, value] of Object.entries(entries)) {
+      const [concurrency, expires] = value.split(':').map(Number);
+      if ((expires ?? 0) > now) total += concurrency ?? 0;
+      else await this.redis.hdel(`${this.prefix}:workers`, workerId);
+    }
+    return total;
+  }
+}
+
+/** "about 40 s" / "about 3 min"; undefined when there is nothing to estimate from. */
+export function estimateWait(position: number, capacity: number, typicalMs: number | undefined): number | undefined {
+  if (typicalMs === undefined) return undefined;
+  const rounds = Math.ceil(position / Math.max(1, capacity));
+  return rounds * typicalMs;
+}

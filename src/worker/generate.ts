@@ -1,0 +1,177 @@
+import { UnrecoverableError, type Job, type Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { deliverJobOptions, generateJobSchema, type DeliverJob, type GenerateJob } from '../queues.js';
+import type { ImageStore } from '../store/images.js';
+import type { JobStore } from '../store/jobs.js';
+import type { QueueStats } from '../store/stats.js';
+import {
+  GenerationCancelledError,
+  ProviderRefusedError,
+  type GeneratedImage,
+  type ImageProvider,
+} from './providers/types.js';
+
+export interface GenerateContext {
+  jobs: JobStore;
+  images: ImageStore;
+  stats: QueueStats;
+  provider: ImageProvider;
+  deliverQueue: Queue<DeliverJob>;
+  logger: Logger;
+  /** Aborted when a member cancels this job or the worker must stop. */
+  signal: AbortSignal;
+  /** Minimum time between two progress reports to Redis. */
+  progressIntervalMs?: number;
+}
+
+export type GenerateResult = { outcome: 'done'; imageIds: string[] } | { outcome: 'skipped'; reason: string };
+
+/** The input image for img2img, variation and upscale travels as a blob under this id. */
+export const inputBlobId = (jobId: string) => `input-${jobId}`;
+
+/** Ids are derived from the job, so a retried job overwrites rather than duplicates. */
+export const imageIdFor = (jobId: string, index: number) => `${jobId}-${index + 1}`;
+
+/**
+ * Turns one queued request into stored images and hands them to delivery. Safe to run twice for
+ * the same job (a crash after generating re-runs it): a finished record only re-announces delivery.
+ */
+export async function processGenerate(job: Job, ctx: GenerateContext): Promise<GenerateResult> {
+  const parsed = generateJobSchema.safeParse(job.data);
+  if (!parsed.success) {
+    throw new UnrecoverableError(`invalid job payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  }
+  const data = parsed.data;
+  const record = await ctx.jobs.get(data.jobId);
+  if (!record) throw new UnrecoverableError('the job record is missing');
+
+  if (record.status === 'cancelled' || record.status === 'failed' || record.status === 'delivered') {
+    return { outcome: 'skipped', reason: record.status };
+  }
+  if (record.status === 'done') {
+    await announceDelivery(ctx, data.jobId);
+    return { outcome: 'done', imageIds: record.imageIds };
+  }
+  const started = await ctx.jobs.transition(data.jobId, ['queued', 'running'], 'running', { startedAt: Date.now() });
+  if (!started.ok) return { outcome: 'skipped', reason: started.previous ?? 'missing' };
+
+  const startedAt = Date.now();
+  const init = data.kind === 'txt2img' ? undefined : await loadInput(ctx, data);
+  let lastReport = 0;
+  const interval = ctx.progressIntervalMs ?? 1000;
+  await job.updateProgress(0);
+
+  let generated: GeneratedImage[];
+  try {
+    generated = await ctx.provider.generate({
+      kind: data.kind,
+      prompt: data.prompt,
+      negative: data.negative,
+      width: data.width,
+      height: data.height,
+      seed: data.seed,
+      count: data.kind === 'upscale' ? 1 : data.count,
+      model: data.modelRef,
+      init,
+      strength: data.strength,
+      signal: ctx.signal,
+      onProgress: (fraction) => {
+        const now = Date.now();
+        if (now - lastReport < interval || fraction >= 1) return;
+        lastReport = now;
+        job.updateProgress(Math.round(Math.min(Math.max(fraction, 0), 1) * 100)).catch(() => undefined);
+      },
+    });
+  } catch (error) {
+    if (error instanceof GenerationCancelledError || ctx.signal.aborted) {
+      const current = await ctx.jobs.get(data.jobId);
+      if (current?.status === 'cancelled') return { outcome: 'skipped', reason: 'cancelled' };
+      // Shutdown, not a member's cancel: put the job back for another worker.
+      await ctx.jobs.transition(data.jobId, ['running'], 'queued');
+      throw new Error('generation interrupted by worker shutdown');
+    }
+    if (error instanceof ProviderRefusedError) {
+      throw new UnrecoverableError(refusalMessage(error));
+    }
+    throw error;
+  }
+  if (generated.length === 0) throw new Error('the provider returned no image');
+
+  const imageIds = generated.map((_, index) => imageIdFor(data.jobId, index));
+  await Promise.all(
+    generated.map(async (image, index) => {
+      const id = imageIds[index]!;
+      // The blob is how the bot gets the bytes when it runs elsewhere; the file is this worker's copy.
+      await Promise.all([ctx.images.writeFile(id, image.data), ctx.images.putBlob(id, image.data)]);
+      await ctx.images.saveRecord({
+        id,
+        jobId: data.jobId,
+        index: index + 1,
+        kind: data.kind,
+        prompt: data.prompt,
+        negative: data.negative,
+        seed: data.kind === 'upscale' ? data.seed : data.seed + index,
+        model: data.model,
+        aspect: data.aspect,
+        width: image.width,
+        height: image.height,
+        contentType: image.contentType,
+        userId: data.userId,
+        guildId: record.guildId,
+        channelId: record.channelId,
+        parentId: data.parentImageId,
+        createdAt: Date.now(),
+      });
+    }),
+  );
+
+  const finished = await ctx.jobs.transition(data.jobId, ['running'], 'done', { imageIds, finishedAt: Date.now() });
+  if (!finished.ok) {
+    // Cancelled while the provider worked: the images are kept on disk but never posted.
+    await ctx.images.deleteBlobs(imageIds);
+    return { outcome: 'skipped', reason: finished.previous ?? 'missing' };
+  }
+  await ctx.stats.recordDuration(Date.now() - startedAt);
+  await ctx.images.deleteBlobs([inputBlobId(data.jobId)]);
+  await announceDelivery(ctx, data.jobId);
+  ctx.logger.info({ images: imageIds.length, ms: Date.now() - startedAt }, 'generated');
+  return { outcome: 'done', imageIds };
+}
+
+async function loadInput(ctx: GenerateContext, data: GenerateJob): Promise<Buffer> {
+  const fromBlob = await ctx.images.getBlob(inputBlobId(data.jobId));
+  if (fromBlob) return fromBlob;
+  const fromStore = data.parentImageId ? await ctx.images.bytes(data.parentImageId) : undefined;
+  if (fromStore) return fromStore;
+  throw new UnrecoverableError('the source image is no longer available');
+}
+
+/** Deterministic delivery job id: announcing twice is one delivery. */
+export async function announceDelivery(ctx: Pick<GenerateContext, 'deliverQueue'>, jobId: string): Promise<void> {
+  await ctx.deliverQueue.add('deliver', { jobId }, { ...deliverJobOptions, jobId: `deliver-${jobId}` });
+}
+
+export function refusalMessage(error: ProviderRefusedError): string {
+  return error.reason === 'safety'
+    ? "The image provider's safety filter refused this prompt. Try rephrasing it."
+    : `The image provider could not use this request: ${error.message}`;
+}
+
+/**
+ * Called when BullMQ gives up on a job (refused, out of attempts, or stalled too often): the
+ * record becomes `failed` and delivery tells the author why.
+ */
+export async function failGeneration(
+  ctx: Pick<GenerateContext, 'jobs' | 'deliverQueue'>,
+  jobId: string,
+  message: string,
+  kind: 'refused' | 'provider_down' | 'internal',
+): Promise<boolean> {
+  const moved = await ctx.jobs.transition(jobId, ['queued', 'running'], 'failed', {
+    error: message.slice(0, 500),
+    errorKind: kind,
+    finishedAt: Date.now(),
+  });
+  if (moved.ok) await announceDelivery(ctx, jobId);
+  return moved.ok;
+}

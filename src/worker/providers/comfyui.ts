@@ -1,0 +1,352 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import sharp from 'sharp';
+import {
+  GenerationCancelledError,
+  ProviderRefusedError,
+  type GeneratedImage,
+  type GenerationKind,
+  type GenerationRequest,
+  type ImageProvider,
+} from './types.js';
+
+export interface ComfyProviderOptions {
+  /** Base URL of the ComfyUI server, e.g. http://gpu-box:8188 */
+  url: string;
+  /** Folder holding txt2img.json, img2img.json and upscale.json (relative to the working directory). */
+  workflowDir: string;
+  pollMs: number;
+  fetch?: typeof fetch;
+}
+
+const DEFAULT_STRENGTH = 0.6;
+const VARIATION_STRENGTH = 0.35;
+/** Progress shown once our prompt leaves the queue and reaches the GPU (ComfyUI gives no step count over HTTP). */
+const RUNNING_PROGRESS = 0.1;
+const PLACEHOLDER = /^\{\{(\w+)\}\}$/;
+const NUMERIC_PLACEHOLDERS = new Set(['seed', 'width', 'height', 'count', 'strength']);
+
+const TEMPLATE_FOR: Record<GenerationKind, string> = {
+  txt2img: 'txt2img.json',
+  img2img: 'img2img.json',
+  variation: 'img2img.json',
+  upscale: 'upscale.json',
+};
+
+/**
+ * Runs jobs on a self-hosted ComfyUI over its HTTP API: fill a workflow template, upload the
+ * source image if there is one, queue the prompt, poll its history, fetch the images.
+ */
+export function createComfyProvider(options: ComfyProviderOptions): ImageProvider {
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const base = options.url.replace(/\/+$/, '');
+  // ComfyUI tags websocket messages with it; one per worker keeps its prompts recognisable in the queue.
+  const clientId = randomUUID();
+
+  /** Every call goes through here: network failures become plain (retryable) Errors. */
+  async function call(path: string, init: RequestInit, what: string): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetchImpl(`${base}${path}`, init);
+    } catch (error) {
+      if (init.signal?.aborted) throw new GenerationCancelledError(`cancelled while ${what}`);
+      throw new Error(`ComfyUI unreachable while ${what}: ${describe(error)}`);
+    }
+    return response;
+  }
+
+  async function callOk(path: string, init: RequestInit, what: string): Promise<Response> {
+    const response = await call(path, init, what);
+    if (!response.ok) {
+      const text = await response.text().catch(() => '');
+      throw new Error(`ComfyUI answered HTTP ${response.status} while ${what}: ${text.slice(0, 300)}`);
+    }
+    return response;
+  }
+
+  async function upload(init: Buffer, signal: AbortSignal): Promise<string> {
+    const type = sniffContentType(init) ?? 'image/png';
+    const form = new FormData();
+    // A unique name per job: concurrent jobs never read each other's source image.
+    form.append('image', new Blob([init], { type }), `atelier-${randomUUID()}.${type.split('/')[1]}`);
+    form.append('type', 'input');
+    form.append('overwrite', 'true');
+    const response = await callOk('/upload/image', { method: 'POST', body: form, signal }, 'uploading the source image');
+    const body = (await response.json()) as { name?: unknown; subfolder?: unknown };
+    if (typeof body.name !== 'string') throw new Error('ComfyUI upload answered without a file name');
+    // LoadImage takes paths relative to the input folder.
+    return typeof body.subfolder === 'string' && body.subfolder ? `${body.subfolder}/${body.name}` : body.name;
+  }
+
+  async function submit(workflow: Workflow): Promise<string> {
+    // Not abortable: once sent, we need the prompt id to take the prompt back off the GPU.
+    const response = await call(
+      '/prompt',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: workflow, client_id: clientId }) },
+      'queueing the prompt',
+    );
+    const text = await response.text();
+    const body = parseJson(text) as { prompt_id?: unknown; error?: unknown; node_errors?: unknown } | undefined;
+    if (response.status === 400 && body && (body.error || body.node_errors)) {
+      throw new ProviderRefusedError(`ComfyUI rejected the workflow: ${validationMessage(body.error, body.node_errors)}`, 'invalid_input');
+    }
+    if (!response.ok) throw new Error(`ComfyUI answered HTTP ${response.status} while queueing the prompt: ${text.slice(0, 300)}`);
+    if (typeof body?.prompt_id !== 'string') throw new Error('ComfyUI accepted the prompt without a prompt_id');
+    return body.prompt_id;
+  }
+
+  async function waitForHistory(promptId: string, request: GenerationRequest): Promise<HistoryEntry> {
+    const { signal } = request;
+    let running = false;
+    for (;;) {
+      if (signal.aborted) await cancel(promptId);
+      const response = await callOk(`/history/${encodeURIComponent(promptId)}`, {}, 'polling the history');
+      const history = (await response.json()) as Record<string, HistoryEntry | undefined>;
+      const entry = history[promptId];
+      // An entry can appear before its status does in older ComfyUI builds; wait for the status.
+      if (entry && (entry.status?.completed || entry.status?.status_str === 'error' || (!entry.status && entry.outputs))) return entry;
+      if (!running && (await isRunning(promptId))) {
+        running = true;
+        request.onProgress(RUNNING_PROGRESS);
+      }
+      await sleep(options.pollMs, signal);
+    }
+  }
+
+  async function queueState(): Promise<QueueState | undefined> {
+    const response = await call('/queue', {}, 'reading the queue').catch(() => undefined);
+    if (!response?.ok) return undefined;
+    return (await response.json().catch(() => undefined)) as QueueState | undefined;
+  }
+
+  async function isRunning(promptId: string): Promise<boolean> {
+    const queue = await queueState();
+    return queue?.queue_running?.some((item) => item[1] === promptId) ?? false;
+  }
+
+  /**
+   * Takes our prompt back: still queued → delete it from the queue; running → interrupt it. The
+   * interrupt names the prompt, so recent ComfyUI leaves a different job alone if ours just ended.
+   */
+  async function cancel(promptId: string): Promise<never> {
+    const post = (path: string, body: unknown) =>
+      call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, 'cancelling').catch(
+        () => undefined, // best effort
+      );
+    const queue = await queueState();
+    const pending = queue?.queue_pending?.some((item) => item[1] === promptId);
+    const running = queue?.queue_running?.some((item) => item[1] === promptId);
+    if (pending || !queue) await post('/queue', { delete: [promptId] });
+    if (running || !queue) await post('/interrupt', { prompt_id: promptId });
+    throw new GenerationCancelledError(`cancelled; ComfyUI prompt ${promptId} was taken back`);
+  }
+
+  async function download(image: OutputImage, signal: AbortSignal): Promise<GeneratedImage> {
+    const query = new URLSearchParams({ filename: image.filename, subfolder: image.subfolder ?? '', type: image.type ?? 'output' });
+    const response = await callOk(`/view?${query}`, { signal }, `downloading ${image.filename}`);
+    const data = Buffer.from(await response.arrayBuffer());
+    const meta = await sharp(data).metadata().catch(() => undefined);
+    if (!meta?.width || !meta.height || !meta.format) throw new Error(`ComfyUI output ${image.filename} is not an image`);
+    return { data, contentType: contentTypeFor(meta.format), width: meta.width, height: meta.height };
+  }
+
+  async function generate(request: GenerationRequest): Promise<GeneratedImage[]> {
+    const { signal } = request;
+    if (signal.aborted) throw new GenerationCancelledError('cancelled before it started');
+    const template = await loadTemplate(options.workflowDir, TEMPLATE_FOR[request.kind]);
+
+    const values: Record<string, string | number | undefined> = {
+      prompt: request.prompt,
+      negative: request.negative ?? '',
+      model: request.model,
+      seed: request.seed,
+      width: request.width,
+      height: request.height,
+      count: request.kind === 'upscale' ? 1 : request.count,
+      strength: request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1),
+    };
+    if (request.kind !== 'txt2img') {
+      if (!request.init) throw new ProviderRefusedError(`a ${request.kind} job needs a source image`, 'invalid_input');
+      values.image = await upload(request.init, signal);
+    }
+    const workflow = fillTemplate(template.workflow, values, template.file);
+
+    if (signal.aborted) throw new GenerationCancelledError('cancelled before it was queued');
+    const promptId = await submit(workflow);
+    request.onProgress(0);
+
+    const entry = await waitForHistory(promptId, request);
+    if (entry.status?.status_str === 'error') throw executionFailure(promptId, entry, signal);
+
+    const images = outputImages(entry.outputs);
+    if (images.length === 0) throw new Error(`ComfyUI prompt ${promptId} finished without an image (does the workflow save one?)`);
+    const results = await Promise.all(images.map((image) => download(image, signal)));
+    request.onProgress(1);
+    return results;
+  }
+
+  return { name: 'comfyui', generate };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Templates
+
+type Workflow = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+
+/** Read per job, so admins can edit the workflows without restarting the worker. */
+async function loadTemplate(workflowDir: string, name: string): Promise<{ file: string; workflow: Workflow }> {
+  const file = resolve(process.cwd(), workflowDir, name);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read the ComfyUI workflow ${file}: ${describe(error)}`);
+  }
+  const workflow = parseJson(text);
+  if (!workflow || typeof workflow !== 'object' || Array.isArray(workflow)) {
+    throw new Error(`the ComfyUI workflow ${file} is not a JSON object in API format`);
+  }
+  return { file, workflow: workflow as Workflow };
+}
+
+/**
+ * Replaces whole-string placeholders ("{{seed}}") with their values, numbers as JSON numbers.
+ * Only the template is scanned, never the values, so a prompt that happens to contain "{{x}}"
+ * is passed through untouched.
+ */
+export function fillTemplate(workflow: Workflow, values: Record<string, string | number | undefined>, file = 'workflow'): Workflow {
+  const fill = (node: unknown): unknown => {
+    if (typeof node === 'string') {
+      const name = PLACEHOLDER.exec(node)?.[1];
+      if (name === undefined) return node;
+      if (!(name in values)) throw new Error(`${file} uses an unknown placeholder {{${name}}}`);
+      const value = values[name];
+      if (value === undefined) throw new Error(`${file} uses {{${name}}}, which this kind of job does not provide`);
+      return NUMERIC_PLACEHOLDERS.has(name) ? Number(value) : String(value);
+    }
+    if (Array.isArray(node)) return node.map(fill);
+    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, fill(v)]));
+    return node;
+  };
+  return fill(workflow) as Workflow;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ComfyUI's answers
+
+interface OutputImage {
+  filename: string;
+  subfolder?: string;
+  type?: string;
+}
+
+interface HistoryEntry {
+  outputs?: Record<string, { images?: OutputImage[] }>;
+  status?: { status_str?: string; completed?: boolean; messages?: Array<[string, Record<string, unknown>]> };
+}
+
+/** Items are [number, prompt_id, prompt, extra_data, outputs_to_execute]. */
+interface QueueState {
+  queue_running?: Array<[number, string, ...unknown[]]>;
+  queue_pending?: Array<[number, string, ...unknown[]]>;
+}
+
+interface ValidationError {
+  type?: string;
+  message?: string;
+  details?: string;
+}
+
+/** Turns /prompt's {error, node_errors} into one line a member can read. */
+function validationMessage(error: unknown, nodeErrors: unknown): string {
+  const parts: string[] = [];
+  if (nodeErrors && typeof nodeErrors === 'object') {
+    for (const [id, node] of Object.entries(nodeErrors as Record<string, { class_type?: string; errors?: ValidationError[] }>)) {
+      for (const e of node.errors ?? []) {
+        parts.push(`${node.class_type ?? 'node'} #${id}: ${[e.message, e.details].filter(Boolean).join(': ')}`);
+      }
+    }
+  }
+  if (parts.length === 0 && error && typeof error === 'object') {
+    const e = error as ValidationError;
+    parts.push([e.message, e.details].filter(Boolean).join(': '));
+  }
+  return parts.join('; ') || 'invalid workflow';
+}
+
+/** A failed run (out of memory, missing model file…) may pass on another try or another worker. */
+function executionFailure(promptId: string, entry: HistoryEntry, signal: AbortSignal): Error {
+  const messages = entry.status?.messages ?? [];
+  const failure = messages.find(([event]) => event === 'execution_error')?.[1];
+  if (failure) {
+    const where = failure.node_type ? ` in ${String(failure.node_type)} #${String(failure.node_id)}` : '';
+    return new Error(`ComfyUI prompt ${promptId} failed${where}: ${String(failure.exception_message ?? 'unknown error').trim()}`);
+  }
+  if (messages.some(([event]) => event === 'execution_interrupted')) {
+    if (signal.aborted) return new GenerationCancelledError('cancelled');
+    return new Error(`ComfyUI prompt ${promptId} was interrupted on the server`);
+  }
+  return new Error(`ComfyUI prompt ${promptId} failed without an error message`);
+}
+
+/**
+ * Images from every output node, in node order. SaveImage writes type 'output'; PreviewImage
+ * writes 'temp' copies, which would duplicate them, so temp images count only when nothing else does.
+ */
+function outputImages(outputs: HistoryEntry['outputs']): OutputImage[] {
+  const nodes = Object.entries(outputs ?? {}).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }));
+  const all = nodes.flatMap(([, node]) => node.images ?? []).filter((image) => typeof image?.filename === 'string');
+  const saved = all.filter((image) => (image.type ?? 'output') === 'output');
+  return saved.length > 0 ? saved : all;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function sniffContentType(bytes: Buffer): string | undefined {
+  if (bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  if (bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
+  return undefined;
+}
+
+function contentTypeFor(format: string): string {
+  if (format === 'jpeg' || format === 'jpg') return 'image/jpeg';
+  if (format === 'webp') return 'image/webp';
+  return 'image/png';
+}
+
+/** "fetch failed" alone says little; undici puts the socket error (ECONNREFUSED, ETIMEDOUT…) in `cause`. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  const detail = cause?.code ?? cause?.message;
+  return typeof detail === 'string' ? `${error.message} (${detail})` : error.message;
+}
+
+/** Resolves after `ms`, or as soon as the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}

@@ -1,0 +1,28 @@
+import type { Config } from '../../config.js';
+import { createComfyProvider } from './comfyui.js';
+import { createLocalProvider } from './local.js';
+import { createReplicateProvider } from './replicate.js';
+import type { ImageProvider } from './types.js';
+
+/** The provider IMAGE_PROVIDER names, configured from the environment. */
+export function createProvider(config: Config): ImageProvider {
+  switch (config.IMAGE_PROVIDER) {
+    case 'replicate':
+      return createReplicateProvider({
+        apiToken: config.REPLICATE_API_TOKEN!,
+        baseUrl: config.REPLICATE_BASE_URL,
+        txt2imgModel: config.models[0]!.ref,
+        img2imgModel: config.REPLICATE_IMG2IMG_MODEL,
+        upscaleModel: config.REPLICATE_UPSCALE_MODEL,
+        pollMs: config.REPLICATE_POLL_MS,
+      });
+    case 'comfyui':
+      return createComfyProvider({
+        url: config.COMFYUI_URL!,
+        workflowDir: config.COMFYUI_WORKFLOW_DIR,
+        pollMs: config.COMFYUI_POLL_MS,
+      });
+    case 'local':
+      return createLocalProvider();
+  }
+}

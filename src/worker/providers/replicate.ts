@@ -1,0 +1,337 @@
+import Replicate, { parseProgressFromLogs, type Prediction } from 'replicate';
+import sharp from 'sharp';
+import {
+  GenerationCancelledError,
+  ProviderRateLimitedError,
+  ProviderRefusedError,
+  type GeneratedImage,
+  type GenerationRequest,
+  type ImageProvider,
+} from './types.js';
+
+export interface ReplicateProviderOptions {
+  apiToken: string;
+  /** Usually https://api.replicate.com/v1; tests point it at a local fake. */
+  baseUrl: string;
+  /** Fallback for txt2img when a request carries no model ref. */
+  txt2imgModel: string;
+  img2imgModel: string;
+  upscaleModel: string;
+  pollMs: number;
+  fetch?: typeof fetch;
+}
+
+const DEFAULT_STRENGTH = 0.6;
+const VARIATION_STRENGTH = 0.35;
+const DEFAULT_RETRY_AFTER_MS = 10_000;
+const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
+/** How Replicate's models word a safety-checker refusal ("NSFW content detected", "flagged as sensitive (E005)"). */
+const SAFETY_ERROR = /nsfw|safety|sensitive/i;
+
+/**
+ * Runs jobs on Replicate through the official client. Predictions are created without
+ * `Prefer: wait` and polled by us, so progress can be reported and a cancelled job cancels its
+ * prediction (which stops the billing) instead of leaving it running.
+ */
+export function createReplicateProvider(options: ReplicateProviderOptions): ImageProvider {
+  // Without a token the client silently falls back to process.env.REPLICATE_API_TOKEN.
+  if (!options.apiToken) throw new Error('REPLICATE_API_TOKEN is not set');
+  for (const ref of [options.txt2imgModel, options.img2imgModel, options.upscaleModel]) {
+    if (!parseModelRef(ref)) throw new Error(`"${ref}" is not a Replicate model ref (owner/name or owner/name:version)`);
+  }
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const client = new Replicate({
+    auth: options.apiToken,
+    baseUrl: options.baseUrl,
+    fetch: fetchImpl,
+    // FileOutput streams would hide the URLs; we download the outputs ourselves.
+    useFileOutput: false,
+  });
+
+  async function generate(request: GenerationRequest): Promise<GeneratedImage[]> {
+    const { signal } = request;
+    throwIfCancelled(signal);
+    const modelRef = modelFor(request, options);
+    const ref = parseModelRef(modelRef);
+    if (!ref) throw new ProviderRefusedError(`"${modelRef}" is not a Replicate model`, 'invalid_input');
+    const input = buildInput(request);
+
+    // No signal here: aborting the POST could leave a prediction running that we hold no id for.
+    let prediction = await callApi(
+      () => client.predictions.create(ref.version ? { version: ref.version, input } : { model: ref.model, input }),
+      `creating a prediction on ${modelRef}`,
+      // Retrying cannot make a model appear; community models need owner/name:version.
+      () => new ProviderRefusedError(`Replicate has no model "${modelRef}"`, 'invalid_input'),
+    );
+    request.onProgress(0);
+
+    let reported = 0;
+    while (!TERMINAL.has(prediction.status)) {
+      if (signal.aborted) await cancelAndThrow(prediction.id);
+      await sleep(options.pollMs, signal);
+      if (signal.aborted) await cancelAndThrow(prediction.id);
+      prediction = await callApi(() => client.predictions.get(prediction.id), `polling prediction ${prediction.id}`);
+      const progress = parseProgressFromLogs(prediction);
+      // Multi-image models restart their progress bar per image; never show the bar going back.
+      if (progress && progress.percentage > reported) {
+        reported = Math.min(progress.percentage, 0.99);
+        request.onProgress(reported);
+      }
+    }
+
+    if (prediction.status !== 'succeeded') throw predictionFailure(prediction, signal);
+    const urls = outputUrls(prediction.output);
+    if (urls.length === 0) throw new Error(`Replicate prediction ${prediction.id} succeeded without an image`);
+    const images = await Promise.all(urls.map((url) => download(url, fetchImpl, signal)));
+    request.onProgress(1);
+    return images;
+  }
+
+  async function cancelAndThrow(id: string): Promise<never> {
+    try {
+      await client.predictions.cancel(id);
+    } catch {
+      // Best effort: the prediction finishes on its own and we ignore its output.
+    }
+    throw new GenerationCancelledError(`cancelled; Replicate prediction ${id} was cancelled`);
+  }
+
+  return { name: 'replicate', generate };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request building
+
+interface ModelRef {
+  /** owner/name */
+  model: string;
+  version?: string;
+}
+
+function parseModelRef(ref: string): ModelRef | undefined {
+  const match = /^([\w.-]+)\/([\w.-]+)(?::([\w.-]+))?$/.exec(ref.trim());
+  if (!match) return undefined;
+  return { model: `${match[1]}/${match[2]}`, version: match[3] };
+}
+
+function modelFor(request: GenerationRequest, options: ReplicateProviderOptions): string {
+  switch (request.kind) {
+    case 'txt2img':
+      return request.model || options.txt2imgModel;
+    case 'img2img':
+    case 'variation':
+      return options.img2imgModel;
+    case 'upscale':
+      return options.upscaleModel;
+  }
+}
+
+/** Input names follow the common image models (Flux, SDXL, Real-ESRGAN); models ignore inputs they lack. */
+function buildInput(request: GenerationRequest): Record<string, unknown> {
+  if (request.kind === 'upscale') return { image: dataUri(requireInit(request)), scale: 2 };
+
+  const input: Record<string, unknown> = { prompt: request.prompt };
+  if (request.negative) input.negative_prompt = request.negative;
+  Object.assign(input, {
+    width: request.width,
+    height: request.height,
+    aspect_ratio: aspectRatioFor(request.width, request.height),
+    seed: request.seed,
+    num_outputs: request.count,
+    output_format: 'png',
+  });
+  if (request.kind === 'img2img' || request.kind === 'variation') {
+    input.image = dataUri(requireInit(request));
+    input.prompt_strength =
+      request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1);
+  }
+  return input;
+}
+
+const ASPECT_RATIOS: Array<[string, number]> = [
+  ['1:1', 1],
+  ['16:9', 16 / 9],
+  ['9:16', 9 / 16],
+  ['4:3', 4 / 3],
+  ['3:4', 3 / 4],
+  ['3:2', 3 / 2],
+  ['2:3', 2 / 3],
+];
+
+/** The closest ratio Flux-style models accept; compared in log space so 2:1 and 1:2 are equally far from 1:1. */
+export function aspectRatioFor(width: number, height: number): string {
+  const target = Math.log(width / height);
+  let best = ASPECT_RATIOS[0]!;
+  for (const candidate of ASPECT_RATIOS) {
+    if (Math.abs(Math.log(candidate[1]) - target) < Math.abs(Math.log(best[1]) - target)) best = candidate;
+  }
+  return best[0];
+}
+
+function requireInit(request: GenerationRequest): Buffer {
+  if (!request.init) throw new ProviderRefusedError(`a ${request.kind} job needs a source image`, 'invalid_input');
+  return request.init;
+}
+
+/** Replicate accepts files inline as data URIs (it recommends uploads above ~256 kB, which we skip for simplicity). */
+function dataUri(bytes: Buffer): string {
+  return `data:${sniffContentType(bytes) ?? 'application/octet-stream'};base64,${bytes.toString('base64')}`;
+}
+
+function sniffContentType(bytes: Buffer): string | undefined {
+  if (bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  if (bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/**
+ * The client's ApiError is not exported at runtime, so it is recognised by shape. Its message is
+ * "Request to <url> failed with status <code> <text>: <body>." and the body has already been read,
+ * so the message is the only place the problem details survive.
+ */
+interface ApiErrorLike extends Error {
+  response: Response;
+}
+
+function isApiError(error: unknown): error is ApiErrorLike {
+  return error instanceof Error && error.name === 'ApiError' && (error as Partial<ApiErrorLike>).response instanceof Response;
+}
+
+interface ProblemDetails {
+  title?: string;
+  detail?: string;
+  invalid_fields?: Array<{ field?: string; description?: string }>;
+}
+
+function problemDetails(error: ApiErrorLike): ProblemDetails {
+  const body = /failed with status \d+[^:]*: ([\s\S]*)\.$/.exec(error.message)?.[1] ?? '';
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return parsed && typeof parsed === 'object' ? (parsed as ProblemDetails) : {};
+  } catch {
+    return { detail: body.slice(0, 200) || undefined };
+  }
+}
+
+/** "- input.prompt: Field required\n- input.seed: ..." → "input.prompt: Field required; input.seed: ..." */
+function readableDetail(problem: ProblemDetails): string {
+  const fromFields = problem.invalid_fields
+    ?.map((f) => [f.field, f.description].filter(Boolean).join(': '))
+    .filter(Boolean)
+    .join('; ');
+  const fromDetail = problem.detail
+    ?.split('\n')
+    .map((line) => line.replace(/^\s*-\s*/, '').trim())
+    .filter(Boolean)
+    .join('; ');
+  return fromDetail || fromFields || problem.title || 'no details given';
+}
+
+/** Parses Retry-After (delta-seconds or an HTTP date). */
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/**
+ * Maps what the client throws onto the worker's error kinds. By the time an error reaches us the
+ * client has already retried 429s (and 5xx on GETs) a few times, so a 429 here means "back off".
+ * Errors are rebuilt rather than wrapped: the ApiError carries the request, Authorization and all.
+ */
+async function callApi<T>(call: () => Promise<T>, what: string, notFound?: () => Error): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!isApiError(error)) throw new Error(`Replicate unreachable while ${what}: ${describe(error)}`);
+    const status = error.response.status;
+    const problem = problemDetails(error);
+    if (status === 401 || status === 403) {
+      throw new Error(`Replicate refused the API token (HTTP ${status}) while ${what}: check REPLICATE_API_TOKEN`);
+    }
+    if (status === 422) throw new ProviderRefusedError(`Replicate rejected the input: ${readableDetail(problem)}`, 'invalid_input');
+    if (status === 404 && notFound) throw notFound();
+    if (status === 429) throw new ProviderRateLimitedError(retryAfterMs(error.response.headers.get('retry-after')) ?? DEFAULT_RETRY_AFTER_MS);
+    throw new Error(`Replicate answered HTTP ${status} while ${what}: ${readableDetail(problem)}`);
+  }
+}
+
+function predictionFailure(prediction: Prediction, signal: AbortSignal): Error {
+  if (prediction.status === 'canceled' && signal.aborted) return new GenerationCancelledError('cancelled');
+  const message = typeof prediction.error === 'string' ? prediction.error : JSON.stringify(prediction.error ?? null);
+  if (prediction.status === 'failed' && SAFETY_ERROR.test(message)) return new ProviderRefusedError(message, 'safety');
+  // Other failures (out of memory, a cold boot gone wrong, canceled on the website) may pass on a retry.
+  return new Error(`Replicate prediction ${prediction.id} ${prediction.status}: ${message}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function outputUrls(output: unknown): string[] {
+  const values = Array.isArray(output) ? output : [output];
+  return values.filter((v): v is string => typeof v === 'string' && /^(https?|data):/.test(v));
+}
+
+/**
+ * Output files live on replicate.delivery; like the official client's FileOutput we fetch them
+ * without the API token, which must not travel to any host but the API.
+ */
+async function download(url: string, fetchImpl: typeof fetch, signal: AbortSignal): Promise<GeneratedImage> {
+  let data: Buffer;
+  try {
+    const response = await fetchImpl(url, { signal });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    data = Buffer.from(await response.arrayBuffer());
+  } catch (error) {
+    if (signal.aborted) throw new GenerationCancelledError('cancelled while downloading the output');
+    throw new Error(`could not download Replicate output ${url.slice(0, 120)}: ${describe(error)}`);
+  }
+  const meta = await sharp(data).metadata().catch(() => undefined);
+  if (!meta?.width || !meta.height || !meta.format) throw new Error(`Replicate output ${url.slice(0, 120)} is not an image`);
+  return { data, contentType: contentTypeFor(meta.format), width: meta.width, height: meta.height };
+}
+
+function contentTypeFor(format: string): string {
+  if (format === 'jpeg' || format === 'jpg') return 'image/jpeg';
+  if (format === 'webp') return 'image/webp';
+  return 'image/png';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new GenerationCancelledError('cancelled before it started');
+}
+
+/** Resolves after `ms`, or as soon as the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** "fetch failed" alone says little; undici puts the socket error (ECONNREFUSED, ETIMEDOUT…) in `cause`. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  const detail = cause?.code ?? cause?.message;
+  return typeof detail === 'string' ? `${error.message} (${detail})` : error.message;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}

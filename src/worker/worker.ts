@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { DELIVER_QUEUE, GENERATE_QUEUE, cancelChannel, type DeliverJob } from '../queues.js';
+import { ImageStore } from '../store/images.js';
+import { JobStore } from '../store/jobs.js';
+import { QueueStats } from '../store/stats.js';
+import { failGeneration, processGenerate } from './generate.js';
+import { ProviderRateLimitedError, type ImageProvider } from './providers/types.js';
+
+export interface WorkerOptions {
+  redisUrl: string;
+  /** Namespace for BullMQ queues and Atelier's own keys (tests use a unique one each). */
+  prefix: string;
+  provider: ImageProvider;
+  concurrency: number;
+  imageStoreDir: string;
+  logger: Logger;
+  progressIntervalMs?: number;
+  /** How long a graceful stop waits for running jobs before handing them back to the queue. */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Stop fetching, let running jobs finish (or hand them back after the grace period), close Redis. */
+  close(): Promise<void>;
+}
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const { logger, prefix } = options;
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const subscriber = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const jobs = new JobStore(redis, prefix);
+  const images = new ImageStore(redis, prefix, options.imageStoreDir);
+  const stats = new QueueStats(redis, prefix);
+  const deliverQueue = new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix });
+  const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+  // A member's cancel reaches whichever worker runs the job through pub/sub.
+  const running = new Map<string, AbortController>();
+  await subscriber.subscribe(cancelChannel(prefix));
+  subscriber.on('message', (_channel, jobId: string) => running.get(jobId)?.abort());
+
+  const worker: Worker = new Worker(
+    GENERATE_QUEUE,
+    async (job: Job) => {
+      const controller = new AbortController();
+      running.set(job.id!, controller);
+      const jobLogger = logger.child({ jobId: job.id, attempt: job.attemptsMade + 1 });
+      try {
+        return await processGenerate(job, {
+          jobs,
+          images,
+          stats,
+          provider: options.provider,
+          deliverQueue,
+          logger: jobLogger,
+          signal: controller.signal,
+          progressIntervalMs: options.progressIntervalMs,
+        });
+      } catch (error) {
+        if (error instanceof ProviderRateLimitedError) {
+          // Pause the whole queue for this worker; the job goes back without using an attempt.
+          jobLogger.warn({ retryAfterMs: error.retryAfterMs }, 'provider rate limited');
+          await worker.rateLimit(error.retryAfterMs);
+          throw Worker.RateLimitError();
+        }
+        jobLogger.warn({ err: error }, 'generation attempt failed');
+        throw error;
+      } finally {
+        running.delete(job.id!);
+      }
+    },
+    {
+      connection: workerConnection,
+      prefix,
+      concurrency: options.concurrency,
+      // A killed worker's job is picked up by another one after the lock lapses.
+      lockDuration: 30_000,
+      stalledInterval: 15_000,
+      maxStalledCount: 2,
+    },
+  );
+
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
+    const refused = error.name === 'UnrecoverableError';
+    const message = refused
+      ? error.message
+      : 'The image provider is not answering right now, even after several tries. Please try again later.';
+    failGeneration({ jobs, deliverQueue }, job.id!, message, refused ? 'refused' : 'provider_down').catch((failure) =>
+      logger.error({ err: failure, jobId: job.id }, 'could not record a failed job'),
+    );
+  });
+  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+
+  await stats.heartbeat(workerId, options.concurrency);
+  const heartbeat = setInterval(() => {
+    stats.heartbeat(workerId, options.concurrency).catch(() => undefined);
+  }, 10_000);
+  heartbeat.unref();
+
+  logger.info({ workerId, provider: options.provider.name, concurrency: options.concurrency }, 'worker started');
+
+  return {
+    worker,
+    async close() {
+      clearInterval(heartbeat);
+      const graceful = worker.close();
+      const grace = options.shutdownGraceMs ?? 25_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((done) => {
+          timer = setTimeout(() => done(true), grace);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        // Abort what is still running; processGenerate hands those jobs back as "queued".
+        for (const controller of running.values()) controller.abort();
+        await worker.close(true);
+      }
+      await stats.removeWorker(workerId).catch(() => undefined);
+      await deliverQueue.close();
+      await subscriber.quit().catch(() => undefined);
+      await workerConnection.quit().catch(() => undefined);
+      await redis.quit().catch(() => undefined);
+      logger.info({ workerId }, 'worker stopped');
+    },
+  };
+}

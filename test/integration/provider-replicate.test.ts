@@ -1,0 +1,290 @@
+import { once } from 'node:events';
+import sharp from 'sharp';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { aspectRatioFor, createReplicateProvider, type ReplicateProviderOptions } from '../../src/worker/providers/replicate.js';
+import {
+  GenerationCancelledError,
+  ProviderRateLimitedError,
+  ProviderRefusedError,
+  type GenerationRequest,
+  type ImageProvider,
+} from '../../src/worker/providers/types.js';
+import { FakeReplicate, gradient, NSFW_ERROR } from '../support/fake-replicate.js';
+
+const SDXL = 'stability-ai/sdxl:7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc';
+
+let fake: FakeReplicate;
+
+beforeEach(async () => {
+  fake = new FakeReplicate();
+  fake.delayMs = 150;
+  await fake.start();
+});
+
+afterEach(async () => {
+  await fake.close();
+});
+
+function provider(overrides: Partial<ReplicateProviderOptions> = {}): ImageProvider {
+  return createReplicateProvider({
+    apiToken: fake.token,
+    baseUrl: fake.baseUrl,
+    txt2imgModel: 'black-forest-labs/flux-schnell',
+    img2imgModel: 'black-forest-labs/flux-dev',
+    upscaleModel: 'nightmareai/real-esrgan',
+    pollMs: 20,
+    ...overrides,
+  });
+}
+
+function request(overrides: Partial<GenerationRequest> = {}): GenerationRequest & { progress: number[] } {
+  const progress: number[] = [];
+  return {
+    kind: 'txt2img',
+    prompt: 'a lighthouse at dusk, oil painting',
+    width: 576,
+    height: 320,
+    seed: 42,
+    count: 2,
+    model: 'black-forest-labs/flux-schnell',
+    signal: new AbortController().signal,
+    onProgress: (fraction) => progress.push(fraction),
+    progress,
+    ...overrides,
+  };
+}
+
+async function png(width: number, height: number, seed = 1): Promise<Buffer> {
+  return gradient(width, height, seed).png().toBuffer();
+}
+
+const creations = () => fake.requestsTo('POST', /predictions$/);
+
+describe('Replicate provider', () => {
+  it('turns a txt2img job into `count` PNGs of the requested size through the official model route', async () => {
+    const job = request();
+    const images = await provider().generate(job);
+
+    expect(images).toHaveLength(2);
+    for (const image of images) {
+      expect(image.contentType).toBe('image/png');
+      expect([image.width, image.height]).toEqual([576, 320]);
+      const meta = await sharp(image.data).metadata();
+      expect([meta.format, meta.width, meta.height]).toEqual(['png', 576, 320]);
+    }
+    // Different seeds per output: the two images differ.
+    expect(images[0]!.data.equals(images[1]!.data)).toBe(false);
+
+    expect(creations()).toHaveLength(1);
+    const created = creations()[0]!;
+    expect(created.path).toBe('/v1/models/black-forest-labs/flux-schnell/predictions');
+    expect(created.headers.authorization).toBe(`Bearer ${fake.token}`);
+    // No Prefer: wait — we poll so progress and cancellation work.
+    expect(created.headers.prefer).toBeUndefined();
+    expect(created.body).toEqual({
+      input: {
+        prompt: 'a lighthouse at dusk, oil painting',
+        width: 576,
+        height: 320,
+        aspect_ratio: '16:9',
+        seed: 42,
+        num_outputs: 2,
+        output_format: 'png',
+      },
+    });
+    expect(fake.requestsTo('GET', /^\/v1\/predictions\//).length).toBeGreaterThan(1);
+  });
+
+  it('reports progress parsed from the logs, never going backwards, ending at 1', async () => {
+    fake.delayMs = 300;
+    const job = request({ count: 1 });
+    await provider().generate(job);
+
+    expect(job.progress[0]).toBe(0);
+    expect(job.progress.at(-1)).toBe(1);
+    expect(job.progress.some((f) => f > 0 && f < 1)).toBe(true);
+    expect([...job.progress].sort((a, b) => a - b)).toEqual(job.progress);
+  });
+
+  it('sends the negative prompt only when there is one, and uses the version route for owner/name:version refs', async () => {
+    await provider().generate(request({ model: SDXL, negative: 'blurry', count: 1, width: 512, height: 512 }));
+
+    const created = creations()[0]!;
+    expect(created.path).toBe('/v1/predictions');
+    expect(created.body.version).toBe(SDXL.split(':')[1]);
+    expect(created.body.input).toMatchObject({ negative_prompt: 'blurry', aspect_ratio: '1:1' });
+  });
+
+  it('sends img2img jobs to the img2img model with the image as a data URI and the strength', async () => {
+    const init = await png(256, 256);
+    const images = await provider().generate(request({ kind: 'img2img', init, strength: 0.7, count: 1, width: 384, height: 256 }));
+
+    expect(images).toHaveLength(1);
+    expect([images[0]!.width, images[0]!.height]).toEqual([384, 256]);
+    const created = creations()[0]!;
+    expect(created.path).toBe('/v1/models/black-forest-labs/flux-dev/predictions');
+    expect(created.body.input.image).toBe(`data:image/png;base64,${init.toString('base64')}`);
+    expect(created.body.input.prompt_strength).toBe(0.7);
+    expect(created.body.input.aspect_ratio).toBe('3:2');
+  });
+
+  it('uses a fixed low strength for variations', async () => {
+    await provider().generate(request({ kind: 'variation', init: await png(256, 256), strength: 0.9, count: 1 }));
+    expect(creations()[0]!.body.input.prompt_strength).toBe(0.35);
+  });
+
+  it('upscales by 2 through the upscale model (which answers with a single URL, not a list)', async () => {
+    const init = await png(200, 150);
+    const images = await provider().generate(request({ kind: 'upscale', init, count: 1 }));
+
+    expect(images).toHaveLength(1);
+    expect([images[0]!.width, images[0]!.height]).toEqual([400, 300]);
+    const created = creations()[0]!;
+    expect(created.path).toBe('/v1/models/nightmareai/real-esrgan/predictions');
+    expect(created.body.input).toEqual({ image: `data:image/png;base64,${init.toString('base64')}`, scale: 2 });
+  });
+
+  it('refuses for safety when the prediction fails with an NSFW error, without creating another prediction', async () => {
+    fake.failNext(1, 'nsfw');
+    const error = await provider().generate(request()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ProviderRefusedError);
+    expect((error as ProviderRefusedError).reason).toBe('safety');
+    expect((error as Error).message).toBe(NSFW_ERROR);
+    expect(fake.created).toBe(1);
+  });
+
+  it('refuses with invalid_input and Replicate\'s detail on a 422', async () => {
+    fake.failNext(1, 'invalid');
+    const error = await provider().generate(request()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ProviderRefusedError);
+    expect((error as ProviderRefusedError).reason).toBe('invalid_input');
+    expect((error as Error).message).toContain('input.prompt: The prompt was flagged by the input checker');
+    expect(fake.created).toBe(0);
+  });
+
+  it('passes on the real input validation of the API (num_outputs above 4)', async () => {
+    const error = await provider().generate(request({ count: 5 })).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ProviderRefusedError);
+    expect((error as Error).message).toBe('Replicate rejected the input: input.num_outputs: Must be less than or equal to 4');
+  });
+
+  it('refuses a model Replicate does not know instead of retrying', async () => {
+    const error = await provider().generate(request({ model: 'acme/no-such-model' })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderRefusedError);
+    expect((error as ProviderRefusedError).reason).toBe('invalid_input');
+  });
+
+  it('throws a plain, retryable Error when creating the prediction gets a 500 (the client does not retry POSTs), and the retry works', async () => {
+    fake.failNext(1, 'http500');
+    const replicate = provider();
+    const error = await replicate.generate(request()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(ProviderRefusedError);
+    expect(error).not.toBeInstanceOf(ProviderRateLimitedError);
+    expect((error as Error).message).toContain('HTTP 500');
+    expect(creations()).toHaveLength(1);
+    expect(fake.created).toBe(0);
+
+    // What the queue's retry does next:
+    await expect(replicate.generate(request())).resolves.toHaveLength(2);
+    expect(fake.created).toBe(1);
+  });
+
+  it('rides out 500s while polling: the client retries GETs on 5xx by itself', async () => {
+    fake.failNext(2, 'http500', 'poll');
+    const images = await provider().generate(request());
+
+    expect(images).toHaveLength(2);
+    expect(fake.created).toBe(1);
+  });
+
+  it('absorbs a short burst of 429s through the client\'s own retries', async () => {
+    fake.failNext(2, 'http429');
+    const images = await provider().generate(request());
+
+    expect(images).toHaveLength(2);
+    expect(creations()).toHaveLength(3);
+    expect(fake.created).toBe(1);
+  });
+
+  it('raises ProviderRateLimitedError with the Retry-After once the client gives up on 429s (after 6 attempts)', async () => {
+    fake.retryAfterSeconds = 12;
+    fake.failNext(6, 'http429');
+    const error = await provider().generate(request()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ProviderRateLimitedError);
+    expect((error as ProviderRateLimitedError).retryAfterMs).toBe(12_000);
+    expect(creations()).toHaveLength(6);
+    expect(fake.created).toBe(0);
+  });
+
+  it('cancels the prediction and throws GenerationCancelledError when the job is aborted mid-prediction', async () => {
+    fake.delayMs = 1_000;
+    const controller = new AbortController();
+    const canceled = once(fake.events, 'canceled');
+    const job = request({
+      signal: controller.signal,
+      // Abort once the model is visibly working.
+      onProgress: (fraction) => {
+        if (fraction > 0) controller.abort();
+      },
+    });
+    const error = await provider().generate(job).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(GenerationCancelledError);
+    const [id] = await canceled;
+    expect(fake.requestsTo('POST', /\/cancel$/).map((r) => r.path)).toEqual([`/v1/predictions/${id}/cancel`]);
+    expect((await fake.prediction(id))?.status).toBe('canceled');
+  });
+
+  it('does not create a prediction for a job cancelled before it started', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(provider().generate(request({ signal: controller.signal }))).rejects.toBeInstanceOf(GenerationCancelledError);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('retries other prediction failures (plain Error carrying the model\'s error)', async () => {
+    fake.failNext(1, 'failed');
+    const error = await provider().generate(request()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(ProviderRefusedError);
+    expect((error as Error).message).toContain('CUDA out of memory');
+  });
+
+  it('explains a rejected token without repeating it', async () => {
+    const wrong = 'r8_wrongtoken1234567890';
+    const error = await provider({ apiToken: wrong }).generate(request()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(ProviderRefusedError);
+    expect((error as Error).message).toContain('REPLICATE_API_TOKEN');
+    expect((error as Error).message).toContain('401');
+    expect((error as Error).message).not.toContain(wrong);
+    expect(JSON.stringify(error)).not.toContain(wrong);
+  });
+
+  it('throws a plain Error when Replicate cannot be reached', async () => {
+    const baseUrl = fake.baseUrl;
+    await fake.close();
+    const error = await provider({ baseUrl }).generate(request()).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(ProviderRefusedError);
+    expect((error as Error).message).toMatch(/unreachable.*ECONNREFUSED/);
+  });
+
+  it('picks the nearest supported aspect ratio', () => {
+    expect(aspectRatioFor(1024, 1024)).toBe('1:1');
+    expect(aspectRatioFor(1344, 768)).toBe('16:9');
+    expect(aspectRatioFor(768, 1344)).toBe('9:16');
+    expect(aspectRatioFor(1152, 896)).toBe('4:3');
+    expect(aspectRatioFor(832, 1216)).toBe('2:3');
+    expect(aspectRatioFor(2048, 512)).toBe('16:9');
+  });
+});

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('defaults to the offline provider with its two styles', () => {
+    const config = parseConfig({});
+    expect(config.IMAGE_PROVIDER).toBe('local');
+    expect(config.models.map((m) => m.name)).toEqual(['painterly', 'geometric']);
+    expect(config.DISCORD_API_URL).toBe('https://discord.com/api');
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(() => parseConfig({ WORKER_CONCURRENCY: 'lots' })).toThrow(/WORKER_CONCURRENCY/);
+    expect(() => parseConfig({ IMAGE_PROVIDER: 'dalle' })).toThrow(/IMAGE_PROVIDER/);
+    expect(() => parseConfig({ DISCORD_API_URL: 'not a url' })).toThrow(/DISCORD_API_URL/);
+    expect(() => parseConfig({ IMAGE_PROVIDER: 'replicate' })).toThrow(/REPLICATE_API_TOKEN/);
+    expect(() => parseConfig({ IMAGE_PROVIDER: 'comfyui' })).toThrow(/COMFYUI_URL/);
+    expect(() => parseConfig({ IMAGE_MODELS: 'bad name=x' })).toThrow(/IMAGE_MODELS/);
+  });
+
+  it('reads the model list from IMAGE_MODELS, first one the default', () => {
+    const config = parseConfig({ IMAGE_PROVIDER: 'replicate', REPLICATE_API_TOKEN: 'r8_x', IMAGE_MODELS: 'schnell=black-forest-labs/flux-schnell, sdxl=stability-ai/sdxl:abc' });
+    expect(config.models).toEqual([
+      { name: 'schnell', ref: 'black-forest-labs/flux-schnell' },
+      { name: 'sdxl', ref: 'stability-ai/sdxl:abc' },
+    ]);
+  });
+});
