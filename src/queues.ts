@@ -55,9 +55,14 @@ export const aspectSizes: Record<AspectRatio, { width: number; height: number }>
 };
 
 /** Default retry policy for generation: transient provider faults back off exponentially. */
-export const generateJobOptions = {
+export const generateJobOptions: {
+  attempts: number;
+  backoff: { type: 'exponential' | 'fixed'; delay: number };
+  removeOnComplete: { age: number; count: number };
+  removeOnFail: { age: number; count: number };
+} = {
   attempts: 4,
-  backoff: { type: 'exponential' as const, delay: 2_000 },
+  backoff: { type: 'exponential', delay: 2_000 },
   removeOnComplete: { age: 24 * 3600, count: 1000 },
   removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
 };

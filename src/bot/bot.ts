@@ -32,6 +32,7 @@ export interface BotOptions {
   registerCommands?: boolean;
   deliverConcurrency?: number;
   now?: () => number;
+  generateJobOptions?: BotContext['generateJobOptions'];
 }
 
 export interface RunningBot {
@@ -64,6 +65,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     generateQueue,
     cdnHosts: cdnHostsFor(options.cdnUrl),
     now: options.now ?? Date.now,
+    generateJobOptions: options.generateJobOptions,
   };
   const settings = { models: options.models };
   client.on(Events.InteractionCreate, createInteractionRouter(ctx, commands, settings));

@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ModelChoice } from '../config.js';
-import type { GenerateJob } from '../queues.js';
+import type { GenerateJob, generateJobOptions } from '../queues.js';
 import type { ImageStore } from '../store/images.js';
 import type { JobStore } from '../store/jobs.js';
 import type { QueueStats } from '../store/stats.js';
@@ -24,4 +24,6 @@ export interface BotContext {
   /** Hosts the bot may download attachments from (Discord's CDN and DISCORD_CDN_URL). */
   cdnHosts: readonly string[];
   now: () => number;
+  /** Overrides of the generation retry policy (tests shorten the backoff). */
+  generateJobOptions?: Partial<typeof generateJobOptions>;
 }

@@ -99,7 +99,7 @@ export async function enqueueGeneration(
     userId: requester.userId,
   };
   try {
-    await ctx.generateQueue.add('generate', payload, { ...generateJobOptions, jobId });
+    await ctx.generateQueue.add('generate', payload, { ...generateJobOptions, ...ctx.generateJobOptions, jobId });
   } catch (error) {
     await ctx.jobs.transition(jobId, ['queued'], 'failed', { error: 'could not be queued', errorKind: 'internal' }).catch(() => undefined);
     throw error;
@@ -117,8 +117,8 @@ export async function queuePlace(ctx: BotContext, jobId: string): Promise<QueueP
   ]);
   const active = counts.active ?? 0;
   const total = active + (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
-  // getWaiting lists newest first; the queue serves from the other end.
-  const index = waiting.reverse().findIndex((job) => job.id === jobId);
+  // getWaiting lists the next job to be served first.
+  const index = waiting.findIndex((job) => job.id === jobId);
   const position = index === -1 ? Math.max(1, total) : active + index + 1;
   return { position, total: Math.max(total, position), etaMs: estimateWait(position, capacity, typical) };
 }

@@ -36,16 +36,7 @@ async function cancel(interaction: ButtonInteraction, record: JobRecord, ctx: Bo
   if (interaction.user.id !== record.userId && !isModerator(interaction)) {
     throw new InvalidRequestError('Only the person who asked for this picture, or a moderator, can cancel it.');
   }
-  const moved = await ctx.jobs.transition(record.id, ['queued', 'running'], 'cancelled', { cancelledBy: interaction.user.id });
-  if (!moved.ok) {
-    const state = moved.previous === 'cancelled' ? 'was already cancelled' : 'has already finished';
-    throw new InvalidRequestError(`Too late to cancel: this picture ${state}.`);
-  }
-  // A waiting job is removed; a running one is stopped by its worker when it hears the news.
-  const job = await ctx.generateQueue.getJob(record.id);
-  await job?.remove().catch(() => undefined);
-  await ctx.redis.publish(cancelChannel(ctx.prefix), record.id);
-  ctx.logger.info({ jobId: record.id, by: interaction.user.id }, 'job cancelled');
+  await cancelJob(ctx, record.id, interaction.user.id);
 
   const body = cancelledMessage({ ...record, status: 'cancelled' }, interaction.user.id);
   await withMessageLock(ctx, record.id, true, async () => {
@@ -59,6 +50,20 @@ async function cancel(interaction: ButtonInteraction, record: JobRecord, ctx: Bo
       ctx.logger.debug({ err: error, jobId: record.id }, 'could not mark the message as cancelled'),
     );
   });
+}
+
+/** Cancels a queued or running job; refuses (with the reason) one that already finished. */
+export async function cancelJob(ctx: BotContext, jobId: string, byUserId: string): Promise<void> {
+  const moved = await ctx.jobs.transition(jobId, ['queued', 'running'], 'cancelled', { cancelledBy: byUserId });
+  if (!moved.ok) {
+    const state = moved.previous === 'cancelled' ? 'was already cancelled' : 'has already finished';
+    throw new InvalidRequestError(`Too late to cancel: this picture ${state}.`);
+  }
+  // A waiting job is removed; a running one is stopped by its worker when it hears the news.
+  const job = await ctx.generateQueue.getJob(jobId);
+  await job?.remove().catch(() => undefined);
+  await ctx.redis.publish(cancelChannel(ctx.prefix), jobId);
+  ctx.logger.info({ jobId, by: byUserId }, 'job cancelled');
 }
 
 function optionsOf(record: JobRecord, seed?: number): GenerationInput['options'] {

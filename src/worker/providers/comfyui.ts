@@ -103,9 +103,9 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
       if (signal.aborted) await cancel(promptId);
       const response = await callOk(`/history/${encodeURIComponent(promptId)}`, {}, 'polling the history');
       const history = (await response.json()) as Record<string, HistoryEntry | undefined>;
+      // ComfyUI writes the history entry once the prompt has finished, successfully or not.
       const entry = history[promptId];
-      // An entry can appear before its status does in older ComfyUI builds; wait for the status.
-      if (entry && (entry.status?.completed || entry.status?.status_str === 'error' || (!entry.status && entry.outputs))) return entry;
+      if (entry) return entry;
       if (!running && (await isRunning(promptId))) {
         running = true;
         request.onProgress(RUNNING_PROGRESS);
@@ -165,6 +165,7 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
       height: request.height,
       count: request.kind === 'upscale' ? 1 : request.count,
       strength: request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1),
+      image: undefined, // set below once uploaded
     };
     if (request.kind !== 'txt2img') {
       if (!request.init) throw new ProviderRefusedError(`a ${request.kind} job needs a source image`, 'invalid_input');

@@ -1,0 +1,203 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { SnowflakeUtil } from 'discord.js';
+import type { Redis } from 'ioredis';
+import sharp from 'sharp';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cancelJob } from '../../src/bot/components/generation.js';
+import type { BotContext } from '../../src/bot/context.js';
+import { InvalidRequestError } from '../../src/bot/prompt.js';
+import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
+import { DELIVER_QUEUE } from '../../src/queues.js';
+import { ProviderRateLimitedError, ProviderRefusedError } from '../../src/worker/providers/types.js';
+import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
+import { eventually, makeBotContext, quietLogger } from '../support/context.js';
+import { connect, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { ScriptedProvider } from '../support/scripted-provider.js';
+
+let redis: Redis;
+let prefix: string;
+let imageDir: string;
+let ctx: BotContext;
+let provider: ScriptedProvider;
+let deliverQueue: Queue;
+const workers: RunningWorker[] = [];
+
+function requester(overrides: Partial<Requester> = {}): Requester {
+  return {
+    interactionId: SnowflakeUtil.generate().toString(),
+    interactionToken: 'token-' + Math.random(),
+    attachmentSizeLimit: 10 * 1024 * 1024,
+    userId: '200000000000000001',
+    userName: 'ada',
+    guildId: '300000000000000001',
+    channelId: '400000000000000001',
+    ...overrides,
+  };
+}
+
+async function worker(options: { concurrency?: number; shutdownGraceMs?: number } = {}) {
+  const running = await startWorker({
+    redisUrl: redisUrl(),
+    prefix,
+    provider,
+    concurrency: options.concurrency ?? 1,
+    imageStoreDir: imageDir,
+    logger: quietLogger(),
+    progressIntervalMs: 0,
+    shutdownGraceMs: options.shutdownGraceMs,
+  });
+  workers.push(running);
+  return running;
+}
+
+const options = { prompt: 'a lighthouse in fog', aspect: '16:9' as const, count: 2 };
+
+beforeEach(() => {
+  redis = connect();
+  prefix = uniquePrefix();
+  imageDir = mkdtempSync(join(tmpdir(), 'atelier-images-'));
+  ctx = makeBotContext(redis, prefix, imageDir);
+  provider = new ScriptedProvider();
+  deliverQueue = new Queue(DELIVER_QUEUE, { connection: redis, prefix });
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.close()));
+  await ctx.generateQueue.close();
+  await deliverQueue.close();
+  await dropPrefix(redis, prefix);
+  await redis.quit();
+  rmSync(imageDir, { recursive: true, force: true });
+});
+
+describe('generation pipeline on real Redis and BullMQ', () => {
+  it('turns a queued request into stored images and a delivery job', async () => {
+    await worker();
+    const { record, place } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options: { ...options, seed: 42 } });
+    expect(place).toMatchObject({ position: 1, total: 1 });
+
+    const done = await eventually(async () => {
+      const current = await ctx.jobs.get(record.id);
+      return current?.status === 'done' && current;
+    });
+    expect(done.imageIds).toEqual([`${record.id}-1`, `${record.id}-2`]);
+    expect(provider.requests[0]).toMatchObject({ prompt: 'a lighthouse in fog', width: 1344, height: 768, seed: 42, count: 2 });
+
+    for (const [index, id] of done.imageIds.entries()) {
+      const image = await ctx.images.getRecord(id);
+      expect(image).toMatchObject({ jobId: record.id, seed: 42 + index, userId: '200000000000000001', aspect: '16:9' });
+      const file = await ctx.images.readFile(id);
+      expect((await sharp(file!).metadata()).width).toBe(1344);
+      // The bytes also travel through Redis for a bot on another machine, until delivery.
+      expect(await ctx.images.getBlob(id)).toEqual(file);
+    }
+    const delivery = await deliverQueue.getJob(`deliver-${record.id}`);
+    expect(delivery?.data).toEqual({ jobId: record.id });
+    expect(await ctx.stats.typicalDurationMs()).toBeGreaterThanOrEqual(0);
+  });
+
+  it('treats a double-submitted interaction as one job', async () => {
+    await worker();
+    const who = requester();
+    const first = await enqueueGeneration(ctx, who, { kind: 'txt2img', options });
+    const second = await enqueueGeneration(ctx, who, { kind: 'txt2img', options });
+    expect(first.duplicate).toBe(false);
+    expect(second.duplicate).toBe(true);
+    await eventually(async () => (await ctx.jobs.get(who.interactionId))?.status === 'done');
+    expect(provider.requests).toHaveLength(1);
+  });
+
+  it('retries transient provider failures and then succeeds once', async () => {
+    provider.failNext(new Error('HTTP 503'), new Error('socket hang up'));
+    await worker();
+    const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    await eventually(async () => (await ctx.jobs.get(record.id))?.status === 'done');
+    expect(provider.requests).toHaveLength(3);
+    expect((await deliverQueue.getJobCounts()).waiting).toBe(1);
+  });
+
+  it('fails a safety refusal at once, with a reason for the author, and never retries it', async () => {
+    provider.failNext(new ProviderRefusedError('NSFW content detected', 'safety'));
+    await worker();
+    const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    const failed = await eventually(async () => {
+      const current = await ctx.jobs.get(record.id);
+      return current?.status === 'failed' && current;
+    });
+    expect(failed.error).toMatch(/safety filter/);
+    expect(failed.errorKind).toBe('refused');
+    expect(provider.requests).toHaveLength(1);
+    expect(await deliverQueue.getJob(`deliver-${record.id}`)).toBeDefined();
+  });
+
+  it('fails with "provider down" after the last attempt', async () => {
+    provider.failNext(...Array.from({ length: 4 }, () => new Error('HTTP 502')));
+    await worker();
+    const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    const failed = await eventually(async () => {
+      const current = await ctx.jobs.get(record.id);
+      return current?.status === 'failed' && current;
+    });
+    expect(failed.errorKind).toBe('provider_down');
+    expect(provider.requests).toHaveLength(4);
+  });
+
+  it('waits out a provider rate limit without using up attempts', async () => {
+    provider.failNext(...Array.from({ length: 5 }, () => new ProviderRateLimitedError(30)));
+    await worker();
+    const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    await eventually(async () => (await ctx.jobs.get(record.id))?.status === 'done');
+    // Five rate limits would have exhausted four attempts had they counted as failures.
+    expect(provider.requests).toHaveLength(6);
+  });
+
+  it('cancels a waiting job: it is removed and never generated', async () => {
+    const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    await cancelJob(ctx, record.id, record.userId);
+    expect(await ctx.generateQueue.getJob(record.id)).toBeUndefined();
+    await worker();
+    const { record: next } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    await eventually(async () => (await ctx.jobs.get(next.id))?.status === 'done');
+    expect(provider.requests.map((r) => r.prompt)).toHaveLength(1);
+    expect((await ctx.jobs.get(record.id))?.status).toBe('cancelled');
+  });
+
+  it('cancels a running job: the worker aborts the provider and nothing is delivered', async () => {
+    provider.holdNext();
+    await worker();
+    const started = provider.nextRequest();
+    const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    const request = await started;
+    await cancelJob(ctx, record.id, record.userId);
+    await eventually(() => request.signal.aborted, 5000, 'the provider call to be aborted');
+    await eventually(async () => (await ctx.generateQueue.getJobCounts('active')).active === 0);
+    expect((await ctx.jobs.get(record.id))?.status).toBe('cancelled');
+    expect(await deliverQueue.getJob(`deliver-${record.id}`)).toBeUndefined();
+    await expect(cancelJob(ctx, record.id, record.userId)).rejects.toThrow(InvalidRequestError);
+  });
+
+  it('hands a running job back to the queue when its worker stops, and another worker finishes it', async () => {
+    provider.holdNext();
+    const first = await worker({ shutdownGraceMs: 50 });
+    const started = provider.nextRequest();
+    const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    await started;
+    await first.close();
+    workers.splice(workers.indexOf(first), 1);
+    expect((await ctx.jobs.get(record.id))?.status).toBe('queued');
+    await worker();
+    await eventually(async () => (await ctx.jobs.get(record.id))?.status === 'done');
+    expect(provider.requests).toHaveLength(2);
+    expect((await deliverQueue.getJobCounts()).waiting).toBe(1);
+  });
+
+  it('reports queue positions in order of arrival', async () => {
+    const places = [];
+    for (let i = 0; i < 3; i += 1) places.push((await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options })).place);
+    expect(places.map((p) => p.position)).toEqual([1, 2, 3]);
+    expect(places[2]!.total).toBe(3);
+  });
+});

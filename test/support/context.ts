@@ -1,0 +1,45 @@
+import { Queue } from 'bullmq';
+import { REST } from 'discord.js';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { BotContext } from '../../src/bot/context.js';
+import { GENERATE_QUEUE, type GenerateJob } from '../../src/queues.js';
+import { ImageStore } from '../../src/store/images.js';
+import { JobStore } from '../../src/store/jobs.js';
+import { QueueStats } from '../../src/store/stats.js';
+
+export const quietLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/** A bot context on real Redis and BullMQ, for handlers tested without Discord. */
+export function makeBotContext(redis: Redis, prefix: string, imageDir: string, overrides: Partial<BotContext> = {}): BotContext {
+  return {
+    redis,
+    prefix,
+    applicationId: '100000000000000001',
+    rest: new REST(),
+    logger: quietLogger(),
+    models: [
+      { name: 'painterly', ref: 'painterly' },
+      { name: 'geometric', ref: 'geometric' },
+    ],
+    jobs: new JobStore(redis, prefix),
+    images: new ImageStore(redis, prefix, imageDir),
+    stats: new QueueStats(redis, prefix),
+    generateQueue: new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix }),
+    cdnHosts: ['cdn.discordapp.com'],
+    now: Date.now,
+    generateJobOptions: { backoff: { type: 'fixed', delay: 50 } },
+    ...overrides,
+  };
+}
+
+/** Polls until `check` returns something truthy (condition variables for state kept in Redis). */
+export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

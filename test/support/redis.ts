@@ -1,0 +1,23 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+
+/** The private Redis the test run started (or REDIS_URL when given). */
+export const redisUrl = (): string => inject('redisUrl');
+
+/** A fresh namespace per test: queues and keys of one test never meet another's. */
+export const uniquePrefix = (): string => `t${randomUUID().slice(0, 8)}`;
+
+export function connect(): Redis {
+  return new Redis(redisUrl(), { maxRetriesPerRequest: null });
+}
+
+/** Deletes every key of a test's namespace. */
+export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
