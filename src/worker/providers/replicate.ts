@@ -67,15 +67,15 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
 
     let reported = 0;
     while (!TERMINAL.has(prediction.status)) {
-      if (signal.aborted) await cancelAndThrow(prediction.id);
-      await sleep(options.pollMs, signal);
+      await sleep(options.pollMs, signal); // returns at once if the job is (or gets) aborted
       if (signal.aborted) await cancelAndThrow(prediction.id);
       prediction = await callApi(() => client.predictions.get(prediction.id), `polling prediction ${prediction.id}`);
-      const progress = parseProgressFromLogs(prediction);
       // Multi-image models restart their progress bar per image; never show the bar going back.
-      if (progress && progress.percentage > reported) {
-        reported = Math.min(progress.percentage, 0.99);
-        request.onProgress(reported);
+      // 1 is kept for when the images are downloaded.
+      const fraction = Math.min(parseProgressFromLogs(prediction)?.percentage ?? 0, 0.99);
+      if (fraction > reported) {
+        reported = fraction;
+        request.onProgress(fraction);
       }
     }
 
