@@ -2,8 +2,7 @@ import { MessageFlags, type Interaction, type RepliableInteraction } from 'disco
 import type { Logger } from 'pino';
 import type { Command, CommandSettings } from './command.js';
 import { AttachmentRefusedError } from './attachments.js';
-import { handleGenerationButton } from './components/generation.js';
-import { parseGenerationButton } from './components/ids.js';
+import { componentHandlers, type ComponentHandler } from './components/index.js';
 import type { BotContext } from './context.js';
 import { noMentions } from './messages.js';
 import { InvalidRequestError } from './prompt.js';
@@ -21,8 +20,14 @@ const GENERIC_ERROR = 'Something went wrong on my side, and nothing was changed.
  * answer (a reply, an edit of a deferred reply, or a follow-up, depending on what was already
  * sent), and the error is logged with the interaction's ids.
  */
-export function createInteractionRouter(ctx: BotContext, commandList: readonly Command<any>[], settings: CommandSettings) {
+export function createInteractionRouter(
+  ctx: BotContext,
+  commandList: readonly Command<any>[],
+  settings: CommandSettings,
+  handlers: readonly ComponentHandler[] = componentHandlers,
+) {
   const byName = new Map(commandList.map((command) => [command.data(settings).name, command]));
+  const byPrefix = new Map(handlers.map((handler) => [handler.prefix, handler]));
 
   return async function route(interaction: Interaction): Promise<void> {
     const logger = ctx.logger.child({
@@ -37,10 +42,10 @@ export function createInteractionRouter(ctx: BotContext, commandList: readonly C
         if (!command) throw new InvalidRequestError('I do not know that command any more. It may take a minute for Discord to catch up.');
         logger.debug({ command: interaction.commandName }, 'command');
         await command.execute(interaction, ctx);
-      } else if (interaction.isButton()) {
-        const generation = parseGenerationButton(interaction.customId);
-        if (!generation) throw new InvalidRequestError('That button is not one I recognise. It may belong to an old version of me.');
-        await handleGenerationButton(interaction, generation, ctx);
+      } else if (interaction.isMessageComponent() || interaction.isModalSubmit()) {
+        const handler = byPrefix.get(interaction.customId.split(':', 1)[0]!);
+        const handled = handler ? await handler.handle(interaction, ctx) : false;
+        if (!handled) throw new InvalidRequestError('That button is not one I recognise. It may belong to an old version of me.');
       } else if (interaction.isRepliable()) {
         throw new InvalidRequestError('I cannot handle that here.');
       }
