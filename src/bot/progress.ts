@@ -11,13 +11,23 @@ export const PROGRESS_EDIT_INTERVAL_MS = 2_000;
  * the job left the running state (so it cannot overwrite a result).
  */
 export async function showProgress(ctx: BotContext, jobId: string, percent: number): Promise<boolean> {
-  const throttle = await ctx.redis.set(`${ctx.prefix}:throttle:progress:${jobId}`, '1', 'PX', PROGRESS_EDIT_INTERVAL_MS, 'NX');
-  if (!throttle) return false;
   const edited = await withMessageLock(ctx, jobId, false, async () => {
     const record = await ctx.jobs.get(jobId);
     if (!record || record.status !== 'running' || !record.ackedAt) return false;
+    const throttle = await ctx.redis.set(`${ctx.prefix}:throttle:progress:${jobId}`, '1', 'PX', PROGRESS_EDIT_INTERVAL_MS, 'NX');
+    if (!throttle) return false;
     await editJobMessage(ctx, record, progressMessage(record, Math.max(0, Math.min(100, Math.round(percent)))));
     return true;
   });
   return edited ?? false;
+}
+
+/**
+ * Progress events that arrived before our "Queued" answer existed were skipped; once it exists,
+ * catch up with where the job is.
+ */
+export async function catchUpProgress(ctx: BotContext, jobId: string): Promise<void> {
+  const job = await ctx.generateQueue.getJob(jobId);
+  if (!job || !(await job.isActive())) return;
+  await showProgress(ctx, jobId, typeof job.progress === 'number' ? job.progress : 0);
 }

@@ -1,6 +1,7 @@
 import type { ButtonInteraction, ChatInputCommandInteraction, MessageContextMenuCommandInteraction, ModalSubmitInteraction } from 'discord.js';
 import type { BotContext } from './context.js';
 import type { MessageBody } from './messages.js';
+import { catchUpProgress } from './progress.js';
 
 type Answerable = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction | MessageContextMenuCommandInteraction;
 
@@ -22,4 +23,5 @@ export async function replyQueued(interaction: Answerable, ctx: BotContext, jobI
     await ctx.jobs.update(jobId, { ackFailed: '1' });
     throw error;
   }
+  await catchUpProgress(ctx, jobId).catch((error) => ctx.logger.debug({ err: error, jobId }, 'progress catch-up failed'));
 }

@@ -1,0 +1,254 @@
+import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
+import sharp from 'sharp';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GENERATE_QUEUE } from '../../src/queues.js';
+import { ProviderRefusedError } from '../../src/worker/providers/types.js';
+import type { FakeMessage } from '../support/fake-discord.js';
+import { ScriptedProvider } from '../support/scripted-provider.js';
+import { Stack, type StackOptions } from '../support/stack.js';
+
+let stack: Stack | undefined;
+
+async function start(options?: StackOptions) {
+  stack = await Stack.start(options);
+  await stack.discord.ready;
+  return stack;
+}
+
+afterEach(async () => {
+  if (stack) expect(stack.discord.validationErrors).toEqual([]);
+  await stack?.close();
+  stack = undefined;
+});
+
+const option = (name: string, value: string | number) => ({
+  name,
+  type: typeof value === 'number' ? ApplicationCommandOptionType.Integer : ApplicationCommandOptionType.String,
+  value,
+});
+
+function imagine(s: Stack, options: Array<ReturnType<typeof option>>, extra: Record<string, unknown> = {}) {
+  return s.discord.slashCommand({ name: 'imagine', options, ...extra });
+}
+
+/** Every custom_id on a message, row by row. */
+function buttonIds(message: { components?: unknown[] }): string[] {
+  return (message.components ?? []).flatMap((row) =>
+    ((row as { components?: Array<{ custom_id?: string }> }).components ?? []).map((c) => c.custom_id ?? ''),
+  );
+}
+
+function buttonLabels(message: { components?: unknown[] }): string[] {
+  return (message.components ?? []).flatMap((row) =>
+    ((row as { components?: Array<{ label?: string; type: number }> }).components ?? [])
+      .filter((c) => c.type === ComponentType.Button)
+      .map((c) => c.label ?? ''),
+  );
+}
+
+/** Waits until a message shows a finished result (attachments and a Reroll button). */
+async function resultOf(s: Stack, interactionId: string): Promise<FakeMessage> {
+  return s.discord.waitFor(() => {
+    const message = s.discord.messages(s.discord.defaultChannelId).find((m) => m.interactionId === interactionId);
+    return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
+  }, 20_000);
+}
+
+describe('/imagine end to end (real discord.js client, fake Discord, real worker)', () => {
+  it('answers within the 3-second window with the queue position, then shows the images and buttons', async () => {
+    const s = await start();
+    const sent = Date.now();
+    const interaction = imagine(s, [option('prompt', 'a lighthouse in fog @everyone'), option('count', 2), option('aspect', '16:9'), option('seed', 42)]);
+    const response = await interaction.response();
+    expect(Date.now() - sent).toBeLessThan(3000);
+    expect(response.type).toBe(InteractionResponseType.ChannelMessageWithSource);
+    expect(response.data.content).toMatch(/Queued\*\* — position 1 of 1/);
+    expect(response.data.flags ?? 0).not.toBe(MessageFlags.Ephemeral);
+    expect(response.data.allowed_mentions).toEqual({ parse: [] });
+    expect(buttonIds(response.data)).toEqual([`gen:cancel:${interaction.id}`]);
+
+    const result = await resultOf(s, interaction.id);
+    expect(result.content).toContain('a lighthouse in fog @everyone');
+    expect(result.content).toContain('seed `42`');
+    expect(result.content).toContain('painterly');
+    expect(result.content).toContain(`<@${interaction.payload.member.user.id}>`);
+    expect(result.allowedMentions).toEqual({ parse: [] });
+    // A grid first, then each image; every one a real PNG of the requested shape.
+    expect(result.attachments.map((a) => a.filename)).toEqual([
+      `atelier-${interaction.id}-grid.png`,
+      `atelier-${interaction.id}-1.png`,
+      `atelier-${interaction.id}-2.png`,
+    ]);
+    const single = await sharp(result.attachments[1]!.data).metadata();
+    expect([single.width, single.height]).toEqual([1344, 768]);
+    const downloaded = await fetch(result.attachments[1]!.url);
+    expect(Buffer.from(await downloaded.arrayBuffer())).toEqual(result.attachments[1]!.data);
+    expect(buttonLabels(result)).toEqual(['U1', 'U2', 'V1', 'V2', '🔁 Reroll']);
+    // Delivered once: the original response was edited, nothing else was posted.
+    expect(s.discord.messages(s.discord.defaultChannelId)).toHaveLength(1);
+  });
+
+  it('parses Midjourney-style flags from the prompt', async () => {
+    const s = await start();
+    const interaction = imagine(s, [option('prompt', 'a quiet harbour --ar 9:16 --seed 7 --no boats')]);
+    const result = await resultOf(s, interaction.id);
+    expect(result.content).toContain('**a quiet harbour**');
+    expect(result.content).toContain('seed `7`');
+    expect(result.content).toContain('*without:* boats');
+    const image = await sharp(result.attachments[0]!.data).metadata();
+    expect([image.width, image.height]).toEqual([768, 1344]);
+  });
+
+  it('rerolls with a new seed, and U1/V1 make an upscale and a variation of that image', async () => {
+    const s = await start();
+    const first = imagine(s, [option('prompt', 'red fox in snow'), option('count', 2), option('seed', 5)]);
+    const original = await resultOf(s, first.id);
+
+    const reroll = s.discord.button({ customId: `gen:reroll:${first.id}`, message: original });
+    expect((await reroll.response()).data.content).toMatch(/Queued/);
+    const rerolled = await resultOf(s, reroll.id);
+    expect(rerolled.content).toContain('red fox in snow');
+    expect(rerolled.content).not.toContain('seed `5`');
+    expect(rerolled.attachments).toHaveLength(3);
+
+    const upscale = s.discord.button({ customId: `gen:upscale:${first.id}:1`, message: original });
+    const upscaled = await resultOf(s, upscale.id);
+    expect(upscaled.content).toContain('Upscale');
+    expect(upscaled.attachments).toHaveLength(1);
+    const big = await sharp(upscaled.attachments[0]!.data).metadata();
+    expect([big.width, big.height]).toEqual([2048, 2048]);
+    expect(buttonIds(upscaled)).toEqual([]);
+
+    const vary = s.discord.button({ customId: `gen:vary:${first.id}:2`, message: original });
+    const varied = await resultOf(s, vary.id);
+    expect(varied.content).toContain('Variation');
+    expect(varied.attachments).toHaveLength(3);
+    const lineage = await s.ctx.images.getRecord(`${vary.id}-1`);
+    expect(lineage?.parentId).toBe(`${first.id}-2`);
+  });
+
+  it('refuses an over-long or empty prompt privately and queues nothing', async () => {
+    const s = await start();
+    for (const prompt of ['x'.repeat(1001), '   --ar 16:9']) {
+      const response = await imagine(s, [option('prompt', prompt)]).response();
+      expect(response.type).toBe(InteractionResponseType.ChannelMessageWithSource);
+      expect(response.data.flags).toBe(MessageFlags.Ephemeral);
+      expect(response.data.content).toMatch(/limit is 1000|empty/);
+    }
+    const counts = await s.ctx.generateQueue.getJobCounts();
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
+    expect(GENERATE_QUEUE).toBe('generate');
+  });
+
+  it('shows progress while the job runs, then the result', async () => {
+    const provider = new ScriptedProvider();
+    const hold = provider.holdNext();
+    const s = await start({ provider });
+    const interaction = imagine(s, [option('prompt', 'slow painting')]);
+    await interaction.response();
+    const progress = await s.discord.waitForRequest(
+      (r) => r.method === 'PATCH' && r.path.endsWith('/messages/@original') && /Generating/.test(r.json?.content ?? ''),
+    );
+    expect(progress.json.allowed_mentions).toEqual({ parse: [] });
+    hold.release();
+    const result = await resultOf(s, interaction.id);
+    expect(result.attachments).toHaveLength(1);
+  });
+
+  it('lets the author cancel a running job, refuses anyone else, and posts no result', async () => {
+    const provider = new ScriptedProvider();
+    provider.holdNext();
+    const s = await start({ provider });
+    const started = provider.nextRequest();
+    const interaction = imagine(s, [option('prompt', 'never finished')]);
+    await interaction.response();
+    await started;
+    const message = s.discord.messages(s.discord.defaultChannelId).find((m) => m.interactionId === interaction.id)!;
+
+    const stranger = s.discord.button({ customId: `gen:cancel:${interaction.id}`, message, userId: '999999999999999999' });
+    const refusal = await stranger.response();
+    expect(refusal.data.flags).toBe(MessageFlags.Ephemeral);
+    expect(refusal.data.content).toMatch(/Only the person who asked/);
+    expect((await s.ctx.jobs.get(interaction.id))?.status).toBe('running');
+
+    const author = s.discord.button({ customId: `gen:cancel:${interaction.id}`, message, userId: interaction.payload.member.user.id });
+    const update = await author.response();
+    expect(update.type).toBe(InteractionResponseType.UpdateMessage);
+    expect(update.data.content).toMatch(/Cancelled/);
+    expect(update.data.components).toEqual([]);
+    await s.discord.waitFor(async () => (await s.ctx.generateQueue.getJobCounts('active')).active === 0);
+    expect((await s.ctx.jobs.get(interaction.id))?.status).toBe('cancelled');
+    expect(s.discord.message(message.id)?.attachments).toHaveLength(0);
+  });
+
+  it('answers forged and unknown custom_ids privately and changes nothing', async () => {
+    const s = await start();
+    const interaction = imagine(s, [option('prompt', 'a cat')]);
+    const result = await resultOf(s, interaction.id);
+    const before = await s.ctx.generateQueue.getJobCounts();
+    for (const customId of ['gen:reroll:123', 'gen:upscale:1234567890123456789:1', `gen:vary:${interaction.id}:4`, 'nonsense', `gen:cancel:${interaction.id}`]) {
+      const response = await s.discord.button({ customId, message: result }).response();
+      expect(response.data.flags, customId).toBe(MessageFlags.Ephemeral);
+    }
+    expect(await s.ctx.generateQueue.getJobCounts()).toEqual(before);
+  });
+
+  it('posts in the channel, replying to the queued message, when the interaction token expired', async () => {
+    const provider = new ScriptedProvider();
+    const hold = provider.holdNext();
+    const s = await start({ provider });
+    const interaction = imagine(s, [option('prompt', 'patience')]);
+    await interaction.response();
+    const queued = s.discord.messages(s.discord.defaultChannelId).find((m) => m.interactionId === interaction.id)!;
+    interaction.expire();
+    hold.release();
+    const posted = await s.discord.waitFor(() =>
+      s.discord.messages(s.discord.defaultChannelId).find((m) => m.messageReference?.message_id === queued.id && m.attachments.length > 0),
+    );
+    expect(posted.content).toContain('patience');
+    expect(posted.allowedMentions).toEqual({ parse: [] });
+    expect(buttonLabels(posted)).toContain('🔁 Reroll');
+    const post = s.discord.requests.find((r) => r.method === 'POST' && r.path === `/channels/${s.discord.defaultChannelId}/messages`)!;
+    expect(post.json.enforce_nonce).toBe(true);
+    expect(post.json.nonce).toBe(`d${interaction.id}`);
+    await s.discord.waitFor(() => s.discord.message(queued.id)?.content.includes('reply below'));
+    expect(s.discord.messages(s.discord.defaultChannelId).filter((m) => m.attachments.length > 0)).toHaveLength(1);
+  });
+
+  it('tells the author when the provider refuses the prompt, and does not retry', async () => {
+    const provider = new ScriptedProvider().failNext(new ProviderRefusedError('NSFW content detected', 'safety'));
+    const s = await start({ provider });
+    const interaction = imagine(s, [option('prompt', 'something refused')]);
+    await interaction.response();
+    const followUp = await s.discord.waitForRequest((r) => r.method === 'POST' && r.path === `/webhooks/${s.discord.applicationId}/${interaction.token}`);
+    expect(followUp.json.flags).toBe(MessageFlags.Ephemeral);
+    expect(followUp.json.content).toMatch(/safety filter/);
+    await s.discord.waitFor(() => s.discord.messages(s.discord.defaultChannelId).find((m) => m.interactionId === interaction.id)?.content.startsWith('❌'));
+    expect(provider.requests).toHaveLength(1);
+  });
+
+  it('delivers once through Discord 500s and 429s on the result edit', async () => {
+    const s = await start();
+    s.discord.failNext({ method: 'PATCH', path: /messages\/@original$/, status: 500, times: 1 });
+    s.discord.failNext({
+      method: 'PATCH',
+      path: /messages\/@original$/,
+      status: 429,
+      body: { message: 'You are being rate limited.', retry_after: 0.2, global: false },
+      headers: { 'retry-after': '1', 'x-ratelimit-scope': 'user' },
+      times: 1,
+    });
+    const interaction = imagine(s, [option('prompt', 'stubborn')]);
+    const result = await resultOf(s, interaction.id);
+    expect(result.attachments).toHaveLength(1);
+    expect(s.discord.messages(s.discord.defaultChannelId)).toHaveLength(1);
+  });
+
+  it('re-encodes images to fit a small attachment_size_limit', async () => {
+    const s = await start({ discord: { guilds: [{ attachmentSizeLimit: 300 * 1024, channels: [{}] }] } });
+    const interaction = imagine(s, [option('prompt', 'crimson fire over a deep ocean'), option('count', 2)]);
+    const result = await resultOf(s, interaction.id);
+    for (const attachment of result.attachments) expect(attachment.size).toBeLessThanOrEqual(300 * 1024);
+    expect(result.attachments.some((a) => /\.(webp|jpe?g)$/.test(a.filename))).toBe(true);
+  });
+});

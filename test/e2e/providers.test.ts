@@ -1,0 +1,107 @@
+import { resolve } from 'node:path';
+import { MessageFlags } from 'discord.js';
+import sharp from 'sharp';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createComfyProvider } from '../../src/worker/providers/comfyui.js';
+import { createReplicateProvider } from '../../src/worker/providers/replicate.js';
+import { FakeComfyUI } from '../support/fake-comfyui.js';
+import { FakeReplicate } from '../support/fake-replicate.js';
+import { Stack } from '../support/stack.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function resultIn(stack: Stack, interactionId: string) {
+  return stack.discord.waitFor(() => {
+    const message = stack.discord.messages(stack.discord.defaultChannelId).find((m) => m.interactionId === interactionId);
+    return message && /^(✅|❌)/.test(message.content) ? message : undefined;
+  }, 20_000);
+}
+
+describe('/imagine through each provider (fake provider servers speaking the real APIs)', () => {
+  it('Replicate: the prediction runs on the configured model and its outputs reach the channel', async () => {
+    const replicate = new FakeReplicate();
+    replicate.delayMs = 30;
+    await replicate.start();
+    cleanups.push(() => replicate.close());
+    const provider = createReplicateProvider({
+      apiToken: replicate.token,
+      baseUrl: replicate.baseUrl,
+      txt2imgModel: 'black-forest-labs/flux-schnell',
+      img2imgModel: 'black-forest-labs/flux-dev',
+      upscaleModel: 'nightmareai/real-esrgan',
+      pollMs: 20,
+    });
+    const stack = await Stack.start({
+      provider,
+      bot: { models: [{ name: 'schnell', ref: 'black-forest-labs/flux-schnell' }] },
+    });
+    cleanups.push(() => stack.close());
+    await stack.discord.ready;
+
+    const interaction = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'neon koi', count: 2, seed: 9 } });
+    const result = await resultIn(stack, interaction.id);
+    expect(result.content).toMatch(/^✅/);
+    expect(result.content).toContain('schnell');
+    expect(result.attachments).toHaveLength(3);
+    const create = replicate.requestsTo('POST', /\/models\/black-forest-labs\/flux-schnell\/predictions$/);
+    expect(create).toHaveLength(1);
+    expect((create[0]!.body as { input: Record<string, unknown> }).input).toMatchObject({ prompt: 'neon koi', num_outputs: 2, seed: 9 });
+
+    // U1 goes to the upscale model with the first image.
+    const upscale = stack.discord.button({ customId: `gen:upscale:${interaction.id}:1`, message: result });
+    const upscaled = await resultIn(stack, upscale.id);
+    expect(upscaled.attachments).toHaveLength(1);
+    expect(replicate.requestsTo('POST', /real-esrgan\/predictions$|\/predictions$/).length).toBeGreaterThanOrEqual(2);
+    expect(stack.discord.validationErrors).toEqual([]);
+  });
+
+  it('Replicate: a safety refusal is told to the author privately and not retried', async () => {
+    const replicate = new FakeReplicate();
+    replicate.delayMs = 10;
+    await replicate.start();
+    cleanups.push(() => replicate.close());
+    replicate.failNext(1, 'nsfw');
+    const provider = createReplicateProvider({
+      apiToken: replicate.token,
+      baseUrl: replicate.baseUrl,
+      txt2imgModel: 'black-forest-labs/flux-schnell',
+      img2imgModel: 'black-forest-labs/flux-dev',
+      upscaleModel: 'nightmareai/real-esrgan',
+      pollMs: 10,
+    });
+    const stack = await Stack.start({ provider, bot: { models: [{ name: 'schnell', ref: 'black-forest-labs/flux-schnell' }] } });
+    cleanups.push(() => stack.close());
+    await stack.discord.ready;
+    const interaction = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'forbidden' } });
+    const result = await resultIn(stack, interaction.id);
+    expect(result.content).toMatch(/^❌.*safety filter/);
+    const privately = await stack.discord.waitFor(() =>
+      interaction.followUps().find((m) => m.flags === MessageFlags.Ephemeral && /safety filter/.test(m.content)),
+    );
+    expect(privately.ephemeral).toBe(true);
+    expect(replicate.created).toBe(1);
+  });
+
+  it('ComfyUI: the workflow template is filled, queued, polled and its images fetched', async () => {
+    const comfy = new FakeComfyUI();
+    await comfy.start();
+    cleanups.push(() => comfy.close());
+    const provider = createComfyProvider({ url: comfy.url, workflowDir: resolve('workflows'), pollMs: 20 });
+    const stack = await Stack.start({ provider, bot: { models: [{ name: 'sdxl', ref: 'sd_xl_base_1.0.safetensors' }] } });
+    cleanups.push(() => stack.close());
+    await stack.discord.ready;
+
+    const interaction = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'moss temple', aspect: '3:2' } });
+    const result = await resultIn(stack, interaction.id);
+    expect(result.content).toMatch(/^✅/);
+    const image = await sharp(result.attachments[0]!.data).metadata();
+    expect([image.width, image.height]).toEqual([1216, 832]);
+    expect(comfy.accepted).toHaveLength(1);
+    expect(JSON.stringify(comfy.accepted[0])).toContain('moss temple');
+    expect(comfy.requestsTo('GET', /^\/view/).length).toBeGreaterThanOrEqual(1);
+    expect(stack.discord.validationErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { startBot, type BotOptions, type RunningBot } from '../../src/bot/bot.js';
+import { createLocalProvider } from '../../src/worker/providers/local.js';
+import type { ImageProvider } from '../../src/worker/providers/types.js';
+import { startWorker, type RunningWorker, type WorkerOptions } from '../../src/worker/worker.js';
+import { quietLogger } from './context.js';
+import { FakeDiscord } from './fake-discord.js';
+import { connect, dropPrefix, redisUrl, uniquePrefix } from './redis.js';
+
+export interface StackOptions {
+  provider?: ImageProvider;
+  /** Start no worker (tests that start their own, or check the queue untouched). */
+  noWorker?: boolean;
+  worker?: Partial<WorkerOptions>;
+  bot?: Partial<BotOptions>;
+  discord?: ConstructorParameters<typeof FakeDiscord>[0];
+}
+
+/**
+ * The whole of Atelier for an end-to-end test: a local fake Discord, the real bot (discord.js
+ * client) logged in to it, a real worker, all on a private Redis namespace.
+ */
+export class Stack {
+  readonly prefix = uniquePrefix();
+  readonly imageDir = mkdtempSync(join(tmpdir(), 'atelier-e2e-'));
+  readonly redis: Redis = connect();
+  discord!: FakeDiscord;
+  bot!: RunningBot;
+  workers: RunningWorker[] = [];
+
+  static async start(options: StackOptions = {}): Promise<Stack> {
+    const stack = new Stack();
+    stack.discord = new FakeDiscord(options.discord);
+    await stack.discord.start();
+    stack.bot = await startBot({
+      token: stack.discord.token,
+      applicationId: stack.discord.applicationId,
+      apiUrl: stack.discord.apiUrl,
+      cdnUrl: stack.discord.cdnUrl,
+      redisUrl: redisUrl(),
+      prefix: stack.prefix,
+      models: [
+        { name: 'painterly', ref: 'painterly' },
+        { name: 'geometric', ref: 'geometric' },
+      ],
+      imageStoreDir: stack.imageDir,
+      logger: quietLogger(),
+      generateJobOptions: { backoff: { type: 'fixed', delay: 50 } },
+      ...options.bot,
+    });
+    if (!options.noWorker) await stack.startWorker(options.provider ?? createLocalProvider(), options.worker);
+    return stack;
+  }
+
+  async startWorker(provider: ImageProvider, options: Partial<WorkerOptions> = {}): Promise<RunningWorker> {
+    const worker = await startWorker({
+      redisUrl: redisUrl(),
+      prefix: this.prefix,
+      provider,
+      concurrency: 2,
+      imageStoreDir: this.imageDir,
+      logger: quietLogger(),
+      progressIntervalMs: 0,
+      ...options,
+    });
+    this.workers.push(worker);
+    return worker;
+  }
+
+  get ctx() {
+    return this.bot.ctx;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.splice(0).map((worker) => worker.close()));
+    await this.bot?.close();
+    await this.discord?.close();
+    await dropPrefix(this.redis, this.prefix);
+    await this.redis.quit();
+    rmSync(this.imageDir, { recursive: true, force: true });
+  }
+}
