@@ -8,6 +8,7 @@ import type { ModelChoice } from '../config.js';
 import { DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
 import { ImageStore } from '../store/images.js';
 import { JobStore } from '../store/jobs.js';
+import { SettingsStore } from '../store/settings.js';
 import { QueueStats } from '../store/stats.js';
 import { cdnHostsFor } from './attachments.js';
 import { syncCommands } from './commands-sync.js';
@@ -62,6 +63,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     jobs: new JobStore(redis, prefix),
     images: new ImageStore(redis, prefix, options.imageStoreDir),
     stats: new QueueStats(redis, prefix),
+    settings: new SettingsStore(redis, prefix),
     generateQueue,
     cdnHosts: cdnHostsFor(options.cdnUrl),
     now: options.now ?? Date.now,

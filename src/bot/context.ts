@@ -6,6 +6,7 @@ import type { ModelChoice } from '../config.js';
 import type { GenerateJob, generateJobOptions } from '../queues.js';
 import type { ImageStore } from '../store/images.js';
 import type { JobStore } from '../store/jobs.js';
+import type { SettingsStore } from '../store/settings.js';
 import type { QueueStats } from '../store/stats.js';
 
 /** Everything a command, button or delivery needs; passed in, never imported as a global. */
@@ -20,6 +21,7 @@ export interface BotContext {
   jobs: JobStore;
   images: ImageStore;
   stats: QueueStats;
+  settings: SettingsStore;
   generateQueue: Queue<GenerateJob>;
   /** Hosts the bot may download attachments from (Discord's CDN and DISCORD_CDN_URL). */
   cdnHosts: readonly string[];

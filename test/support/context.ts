@@ -6,6 +6,7 @@ import type { BotContext } from '../../src/bot/context.js';
 import { GENERATE_QUEUE, type GenerateJob } from '../../src/queues.js';
 import { ImageStore } from '../../src/store/images.js';
 import { JobStore } from '../../src/store/jobs.js';
+import { SettingsStore } from '../../src/store/settings.js';
 import { QueueStats } from '../../src/store/stats.js';
 
 export const quietLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -25,6 +26,7 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, o
     jobs: new JobStore(redis, prefix),
     images: new ImageStore(redis, prefix, imageDir),
     stats: new QueueStats(redis, prefix),
+    settings: new SettingsStore(redis, prefix),
     generateQueue: new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix }),
     cdnHosts: ['cdn.discordapp.com'],
     now: Date.now,
