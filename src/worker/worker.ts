@@ -86,17 +86,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     },
   );
 
+  // The one place where a job BullMQ gave up on (refused, out of attempts, or stalled too often)
+  // becomes a failure its author is told about. A job that will be retried is still in the queue.
   worker.on('failed', (job, error) => {
     if (!job) return;
-    const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!final) return;
-    const refused = error.name === 'UnrecoverableError';
+    const refused = error instanceof UnrecoverableError || error.name === 'UnrecoverableError';
     const message = refused
       ? error.message
       : 'The image provider is not answering right now, even after several tries. Please try again later.';
-    failGeneration({ jobs, deliverQueue }, job.id!, message, refused ? 'refused' : 'provider_down').catch((failure) =>
-      logger.error({ err: failure, jobId: job.id }, 'could not record a failed job'),
-    );
+    job
+      .isFailed()
+      .then((final) => final && failGeneration({ jobs, deliverQueue }, job.id!, message, refused ? 'refused' : 'provider_down'))
+      .catch((failure) => logger.error({ err: failure, jobId: job.id }, 'could not record a failed job'));
   });
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
 
