@@ -1,26 +1,20 @@
 import { startBot } from './bot/bot.js';
 import { requireDiscord } from './config.js';
-import { loadConfigOrExit, onShutdown, REDIS_PREFIX, resolveRedis } from './runtime.js';
+import { loadConfigOrExit, onShutdown, orExit, REDIS_PREFIX, resolveRedis } from './runtime.js';
 import { createProvider } from './worker/providers/index.js';
 import { startWorker } from './worker/worker.js';
 
 /** `npm start`: bot and worker in one process, with a private Redis if none is around. */
-const { config, logger } = loadConfigOrExit();
-const discord = (() => {
-  try {
-    return requireDiscord(config);
-  } catch (error) {
-    console.error(`atelier: ${(error as Error).message}`);
-    process.exit(78);
-  }
-})();
-const redis = await resolveRedis(config, logger, true);
+const { config, logger } = await loadConfigOrExit();
+const discord = await orExit(() => requireDiscord(config));
+const redis = await orExit(() => resolveRedis(config, logger, { embedded: true }));
 const worker = await startWorker({
   redisUrl: redis.url,
   prefix: REDIS_PREFIX,
   provider: createProvider(config),
   concurrency: config.WORKER_CONCURRENCY,
   imageStoreDir: config.IMAGE_STORE_DIR,
+  lockDurationMs: config.WORKER_LOCK_MS,
   logger: logger.child({ part: 'worker' }),
 });
 const bot = await startBot({

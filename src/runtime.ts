@@ -7,39 +7,53 @@ import { isListening, RedisServerMissingError, startPrivateRedis, type PrivateRe
 export const REDIS_PREFIX = 'atelier';
 
 /** Parses the configuration or exits with one line naming the bad variable. */
-export function loadConfigOrExit(): { config: Config; logger: Logger } {
-  try {
-    const config = parseConfig();
-    return { config, logger: createLogger(config.LOG_LEVEL) };
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`atelier: ${error.message}`);
-      process.exit(78);
-    }
-    throw error;
-  }
+export async function loadConfigOrExit(): Promise<{ config: Config; logger: Logger }> {
+  const config = await orExit(() => parseConfig());
+  return { config, logger: createLogger(config.LOG_LEVEL) };
+}
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export interface RedisChoice {
+  /** Start a private redis-server when none answers (npm start). */
+  embedded: boolean;
+  port?: number;
+  dataDir?: string;
 }
 
 /**
  * REDIS_URL when given; otherwise the Redis on 127.0.0.1:6379; otherwise (when `embedded`, as for
  * `npm start`) a private redis-server child with its data in ./data/redis and the append-only file
- * on. Exits with one clear line when none of those can be had.
+ * on. Throws a StartupError with one clear line when none of those can be had.
  */
-export async function resolveRedis(config: Config, logger: Logger, embedded: boolean): Promise<{ url: string; server?: PrivateRedis }> {
+export async function resolveRedis(config: Config, logger: Logger, choice: RedisChoice): Promise<{ url: string; server?: PrivateRedis }> {
   if (config.REDIS_URL) return { url: config.REDIS_URL };
-  if (await isListening(6379)) return { url: 'redis://127.0.0.1:6379' };
-  if (!embedded) {
-    console.error('atelier: REDIS_URL is not set and nothing answers on 127.0.0.1:6379. Start Redis or set REDIS_URL (see README).');
-    process.exit(69);
+  const port = choice.port ?? 6379;
+  if (await isListening(port)) return { url: `redis://127.0.0.1:${port}` };
+  if (!choice.embedded) {
+    throw new StartupError(`REDIS_URL is not set and nothing answers on 127.0.0.1:${port}. Start Redis or set REDIS_URL (see README).`);
   }
+  const dataDir = choice.dataDir ?? 'data/redis';
   try {
-    const server = await startPrivateRedis({ dataDir: 'data/redis', appendOnly: true });
-    logger.info({ port: server.port, dir: 'data/redis' }, 'started a private redis-server');
+    const server = await startPrivateRedis({ dataDir, appendOnly: true });
+    logger.info({ port: server.port, dir: dataDir }, 'started a private redis-server');
     return { url: server.url, server };
   } catch (error) {
-    if (error instanceof RedisServerMissingError) {
+    if (error instanceof RedisServerMissingError) throw new StartupError(error.message);
+    throw error;
+  }
+}
+
+/** Runs a start-up step; a StartupError or ConfigError ends the process with its one line. */
+export async function orExit<T>(step: () => Promise<T> | T): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof StartupError || error instanceof ConfigError) {
       console.error(`atelier: ${error.message}`);
-      process.exit(69);
+      process.exit(error instanceof ConfigError ? 78 : 69);
     }
     throw error;
   }

@@ -1,12 +1,12 @@
 import { REST } from 'discord.js';
 import { commands } from '../../commands/index.js';
 import { requireDiscord } from '../config.js';
-import { loadConfigOrExit } from '../runtime.js';
+import { loadConfigOrExit, orExit } from '../runtime.js';
 import { syncCommands } from './commands-sync.js';
 
 /** `npm run deploy-commands`: registers every command globally, or in DISCORD_GUILD_ID when set. */
-const { config, logger } = loadConfigOrExit();
-const { token, applicationId } = requireDiscord(config);
+const { config, logger } = await loadConfigOrExit();
+const { token, applicationId } = await orExit(() => requireDiscord(config));
 const rest = new REST({ api: config.DISCORD_API_URL }).setToken(token);
 const bodies = commands.map((command) => command.data({ models: config.models }));
 await syncCommands(rest, applicationId, bodies, { guildId: config.DISCORD_GUILD_ID, force: true });

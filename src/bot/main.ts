@@ -1,18 +1,11 @@
 import { requireDiscord } from '../config.js';
-import { loadConfigOrExit, onShutdown, REDIS_PREFIX, resolveRedis } from '../runtime.js';
+import { loadConfigOrExit, onShutdown, orExit, REDIS_PREFIX, resolveRedis } from '../runtime.js';
 import { startBot } from './bot.js';
 
 /** `npm run bot`: the Discord side alone (GPU workers run elsewhere with `npm run worker`). */
-const { config, logger } = loadConfigOrExit();
-const discord = (() => {
-  try {
-    return requireDiscord(config);
-  } catch (error) {
-    console.error(`atelier: ${(error as Error).message}`);
-    process.exit(78);
-  }
-})();
-const redis = await resolveRedis(config, logger, false);
+const { config, logger } = await loadConfigOrExit();
+const discord = await orExit(() => requireDiscord(config));
+const redis = await orExit(() => resolveRedis(config, logger, { embedded: false }));
 const bot = await startBot({
   ...discord,
   apiUrl: config.DISCORD_API_URL,
