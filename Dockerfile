@@ -8,4 +8,4 @@ COPY src ./src
 COPY commands ./commands
 COPY workflows ./workflows
 USER node
-CMD ["npm", "run", "bot"]
+CMD ["node", "--import", "tsx", "src/bot/main.ts"]
