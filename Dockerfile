@@ -7,5 +7,7 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY commands ./commands
 COPY workflows ./workflows
+# Named volumes take the owner of the folder they are mounted on: let the node user write images.
+RUN mkdir -p /data/images && chown node:node /data/images
 USER node
 CMD ["node", "--import", "tsx", "src/bot/main.ts"]
