@@ -1,0 +1,47 @@
+import {
+  ApplicationCommandOptionType,
+  ApplicationCommandType,
+  ApplicationIntegrationType,
+  InteractionContextType,
+  type ChatInputCommandInteraction,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+import sharp from 'sharp';
+import type { ChatInputCommand } from '../src/bot/command.js';
+import { imageLink } from '../src/bot/community.js';
+import { imageBytes } from '../src/bot/components/generation.js';
+import type { BotContext } from '../src/bot/context.js';
+import { noMentions } from '../src/bot/messages.js';
+
+const data = () =>
+  ({
+    name: 'profile',
+    description: 'Pictures made, votes and remixes received, and the best picture of a member',
+    type: ApplicationCommandType.ChatInput,
+    contexts: [InteractionContextType.Guild],
+    integration_types: [ApplicationIntegrationType.GuildInstall],
+    options: [{ name: 'user', description: 'Whose profile (default: yours)', type: ApplicationCommandOptionType.User }],
+  }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
+  const user = interaction.options.getUser('user') ?? interaction.user;
+  const numbers = await ctx.votes.profile(interaction.guildId ?? undefined, user.id);
+  const best = numbers.best ? await ctx.images.getRecord(`${numbers.best.jobId}-1`) : undefined;
+  const link = best ? imageLink(best) : undefined;
+  const lines = [
+    `🎨 **Profile of <@${user.id}>**`,
+    `${plural(numbers.images, 'picture', 'pictures')} made · 👍 ${plural(numbers.votes, 'vote', 'votes')} received · 🔀 ${plural(numbers.remixes, 'remix', 'remixes')} by others`,
+    best && link ? `Best picture: ${link} (👍 ${numbers.best!.votes})` : 'No voted pictures yet.',
+  ];
+  const thumbnail =
+    best && (await imageBytes(ctx, best.id).then((bytes) => sharp(bytes).resize(512, 512, { fit: 'inside' }).png().toBuffer()).catch(() => undefined));
+  await interaction.reply({
+    content: lines.join('\n'),
+    files: thumbnail ? [{ attachment: thumbnail, name: 'best.png' }] : [],
+    allowedMentions: noMentions,
+  });
+}
+
+export default { data, execute } satisfies ChatInputCommand;

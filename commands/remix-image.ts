@@ -1,0 +1,89 @@
+import {
+  ApplicationCommandType,
+  ApplicationIntegrationType,
+  InteractionContextType,
+  type Attachment,
+  type MessageContextMenuCommandInteraction,
+  type RESTPostAPIContextMenuApplicationCommandsJSONBody,
+} from 'discord.js';
+import { assertDownloadableImage } from '../src/bot/attachments.js';
+import type { Command } from '../src/bot/command.js';
+import { nearestAspect, remixModal } from '../src/bot/components/community.js';
+import { remixImageModalId } from '../src/bot/components/community-ids.js';
+import type { BotContext } from '../src/bot/context.js';
+import { InvalidRequestError } from '../src/bot/prompt.js';
+
+export const REMIX_IMAGE_COMMAND = 'Remix this image';
+
+const data = () =>
+  ({
+    name: REMIX_IMAGE_COMMAND,
+    type: ApplicationCommandType.Message,
+    contexts: [InteractionContextType.Guild],
+    integration_types: [ApplicationIntegrationType.GuildInstall],
+  }) satisfies RESTPostAPIContextMenuApplicationCommandsJSONBody;
+
+const isImage = (attachment: Attachment) =>
+  /^image\//.test(attachment.contentType ?? '') || /\.(png|jpe?g|webp|gif)$/i.test(attachment.name);
+
+/**
+ * "Remix this image" on any message with a picture: Atelier's own results remix the picture
+ * itself (so the family stays connected); anything else is recorded as an upload by the message's
+ * author and becomes the root of a new family. The download waits for the submitted form.
+ */
+async function execute(interaction: MessageContextMenuCommandInteraction, ctx: BotContext) {
+  const message = interaction.targetMessage;
+  const attachments = [...message.attachments.values()].filter(isImage);
+  if (attachments.length === 0) throw new InvalidRequestError('That message has no picture I could remix.');
+
+  const own = await atelierImageOf(ctx, message.id, attachments);
+  if (own) {
+    if (own.deletedAt) throw new InvalidRequestError('That picture was deleted; it cannot be remixed.');
+    await interaction.showModal(remixModal(remixImageModalId(own.id), own.prompt, 1));
+    return;
+  }
+
+  const attachment = attachments[0]!;
+  assertDownloadableImage(attachment.url, ctx.cdnHosts, { contentType: attachment.contentType, size: attachment.size });
+  const imageId = `upload-${attachment.id}`;
+  if (!(await ctx.images.getRecord(imageId))) {
+    const width = attachment.width ?? 0;
+    const height = attachment.height ?? 0;
+    await ctx.images.saveRecord({
+      id: imageId,
+      jobId: message.id,
+      index: 1,
+      kind: 'upload',
+      prompt: '',
+      seed: 0,
+      model: 'upload',
+      aspect: nearestAspect(width, height),
+      width,
+      height,
+      contentType: attachment.contentType ?? 'image/png',
+      userId: message.author.id,
+      guildId: interaction.guildId ?? undefined,
+      channelId: message.channelId,
+      messageId: message.id,
+      createdAt: message.createdTimestamp,
+      attachmentUrl: attachment.url,
+    });
+    await ctx.lineage.setMessageImages(message.id, [imageId]);
+    await ctx.lineage.rememberName(message.author.id, message.author.displayName ?? message.author.username);
+  }
+  await interaction.showModal(remixModal(remixImageModalId(imageId), '', 1));
+}
+
+/** The Atelier image a message shows, when it is one of our results (matched by file name). */
+async function atelierImageOf(ctx: BotContext, messageId: string, attachments: Attachment[]) {
+  const known = await ctx.lineage.imagesOfMessage(messageId);
+  if (known.length === 0) return undefined;
+  for (const attachment of attachments) {
+    const match = /^atelier-(\d{15,20})-(\d)\./.exec(attachment.name);
+    const id = match ? `${match[1]}-${match[2]}` : undefined;
+    if (id && known.includes(id)) return ctx.images.getRecord(id);
+  }
+  return ctx.images.getRecord(known[0]!);
+}
+
+export default { data, execute } satisfies Command<MessageContextMenuCommandInteraction>;

@@ -1,0 +1,56 @@
+import type { APIMessage } from 'discord.js';
+import type { ImageRecord } from '../store/images.js';
+import type { JobRecord } from '../store/jobs.js';
+import type { BotContext } from './context.js';
+import type { ResultExtras } from './messages.js';
+import type { MemberDataDeleter } from './privacy.js';
+
+/** A jump link to a message (works for everyone who can see the channel; no ping, no embed). */
+export function messageLink(guildId: string | undefined, channelId: string, messageId: string): string {
+  return `https://discord.com/channels/${guildId ?? '@me'}/${channelId}/${messageId}`;
+}
+
+export function imageLink(image: ImageRecord): string | undefined {
+  return image.messageId ? messageLink(image.guildId, image.channelId, image.messageId) : undefined;
+}
+
+/** The live vote count, and for a remix a line naming what it was made from and by whom. */
+export async function resultExtras(ctx: BotContext, record: JobRecord): Promise<ResultExtras> {
+  const votes = await ctx.votes.count(record.id);
+  if (record.kind !== 'img2img' || !record.parentImageId) return { votes };
+  const parent = await ctx.images.getRecord(record.parentImageId);
+  const link = parent && !parent.deletedAt ? imageLink(parent) : undefined;
+  if (!parent || !link) return { votes, note: '🔀 remix of a picture that is no longer shown' };
+  // A mention renders as the member's name; allowed_mentions on every result keeps it from pinging.
+  return { votes, note: `🔀 remix of ${link} by <@${parent.userId}>` };
+}
+
+/**
+ * After a result reached Discord: its place in the family (child of its parent), the message it
+ * lives in, its author's name for tree labels, and the numbers on /profile. Every step is
+ * idempotent, so a repeated delivery changes nothing.
+ */
+export function recordInFamily(ctx: BotContext) {
+  return async (record: JobRecord, message: APIMessage): Promise<void> => {
+    await ctx.lineage.setMessageImages(message.id, record.imageIds);
+    await ctx.lineage.rememberName(record.userId, record.userName);
+    const parent = record.parentImageId ? await ctx.images.getRecord(record.parentImageId) : undefined;
+    if (parent && record.imageIds[0]) await ctx.lineage.addChild(parent.id, record.imageIds[0], record.createdAt);
+    const madeFrom = parent && (record.kind === 'img2img' || record.kind === 'variation') ? parent : undefined;
+    await ctx.votes.recordMade({ jobId: record.id, guildId: record.guildId, userId: record.userId, images: record.imageIds.length }, madeFrom);
+  };
+}
+
+/** For /privacy: the votes a member cast (the pictures' counts follow), their profile, their name. */
+export const communityDataDeleter: MemberDataDeleter = {
+  name: 'votes',
+  async deleteMemberData(ctx, userId) {
+    const removed = await ctx.votes.forgetMember(userId, async (jobId) => {
+      const image = await ctx.images.getRecord(`${jobId}-1`);
+      if (!image) return undefined;
+      return { jobId, guildId: image.guildId, channelId: image.channelId, userId: image.userId, createdAt: image.createdAt };
+    });
+    await ctx.lineage.forgetName(userId);
+    return removed;
+  },
+};

@@ -1,0 +1,298 @@
+import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
+import sharp from 'sharp';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FakeInteraction, FakeMessage } from '../support/fake-discord.js';
+import { eventually } from '../support/context.js';
+import { ScriptedProvider } from '../support/scripted-provider.js';
+import { Stack, type StackOptions } from '../support/stack.js';
+
+let stack: Stack | undefined;
+
+async function start(options?: StackOptions) {
+  stack = await Stack.start(options);
+  await stack.discord.ready;
+  return stack;
+}
+
+afterEach(async () => {
+  if (stack) expect(stack.discord.validationErrors).toEqual([]);
+  await stack?.close();
+  stack = undefined;
+});
+
+const BEA = '700000000000000002';
+const CY = '700000000000000003';
+
+type Row = { components?: Array<{ type: number; label?: string; custom_id?: string }> };
+
+function buttons(message: { components?: unknown[] }) {
+  return (message.components ?? []).flatMap((row) => ((row as Row).components ?? []).filter((c) => c.type === ComponentType.Button));
+}
+
+const voteLabel = (message: { components?: unknown[] }) => buttons(message).find((b) => b.custom_id?.startsWith('img:vote:'))?.label;
+
+/** Waits until an interaction's message shows a finished result. */
+async function resultOf(s: Stack, interactionId: string): Promise<FakeMessage> {
+  return s.discord.waitFor(() => {
+    const message = s.discord.messages(s.discord.defaultChannelId).find((m) => m.interactionId === interactionId);
+    return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
+  }, 20_000);
+}
+
+async function imagine(s: Stack, prompt: string, count = 1) {
+  const interaction = s.discord.slashCommand({
+    name: 'imagine',
+    options: [
+      { name: 'prompt', type: ApplicationCommandOptionType.String, value: prompt },
+      { name: 'count', type: ApplicationCommandOptionType.Integer, value: count },
+    ],
+  });
+  return { interaction, result: await resultOf(s, interaction.id) };
+}
+
+async function expectPrivateError(interaction: FakeInteraction, pattern: RegExp) {
+  const response = await interaction.response();
+  expect(response.data.flags, JSON.stringify(response.data)).toBe(MessageFlags.Ephemeral);
+  expect(response.data.content).toMatch(pattern);
+}
+
+describe('votes, remixes and lineage end to end', () => {
+  it('puts Vote, Remix, Family and Delete on results, within Discord’s row limits', async () => {
+    const s = await start();
+    const { interaction: four, result: grid } = await imagine(s, 'four foxes', 4);
+    const rows = grid.components as Row[];
+    expect(rows.length).toBeLessThanOrEqual(5);
+    expect(rows[2]!.components!.map((c) => c.label)).toEqual(['🔁 Reroll', '👍 0 Vote', '🔀 Remix', '🌳 Family', '🗑']);
+    expect(rows[2]!.components!.map((c) => c.custom_id)).toContain(`img:vote:${four.id}`);
+
+    const { result: single } = await imagine(s, 'one fox');
+    const singleRows = single.components as Row[];
+    expect(singleRows[0]!.components!.map((c) => c.label)).toEqual(['🔁 Reroll', '⤴ Upscale', '🎲 Vary']);
+    expect(singleRows[1]!.components!.map((c) => c.label)).toEqual(['👍 0 Vote', '🔀 Remix', '🌳 Family', '🗑']);
+    for (const row of [...rows, ...singleRows]) expect(row.components!.length).toBeLessThanOrEqual(5);
+  });
+
+  it('counts a vote in the message it was clicked on, refuses self-votes unless the server allows them', async () => {
+    const s = await start();
+    const { interaction, result } = await imagine(s, 'a lighthouse');
+    const customId = `img:vote:${interaction.id}`;
+
+    const click = s.discord.button({ customId, message: result, userId: BEA });
+    const update = await click.response();
+    expect(update.type).toBe(InteractionResponseType.UpdateMessage);
+    expect(voteLabel(update.data)).toBe('👍 1 Vote');
+    await s.discord.waitFor(() => voteLabel(s.discord.message(result.id)!) === '👍 1 Vote');
+    // The rest of the message is untouched: same text, same pictures.
+    expect(s.discord.message(result.id)!.content).toBe(result.content);
+    expect(s.discord.message(result.id)!.attachments).toHaveLength(1);
+
+    const second = await s.discord.button({ customId, message: result, userId: CY }).response();
+    expect(voteLabel(second.data)).toBe('👍 2 Vote');
+
+    // A double click (two clicks of one member at once) is one vote.
+    const double = [0, 1].map(() => s.discord.button({ customId, message: result, userId: '700000000000000004' }));
+    await Promise.all(double.map((click) => click.response()));
+    expect(await s.ctx.votes.count(interaction.id)).toBe(3);
+    await s.discord.waitFor(() => voteLabel(s.discord.message(result.id)!) === '👍 3 Vote');
+    await expectPrivateError(s.discord.button({ customId, message: result }), /own pictures/);
+    expect(await s.ctx.votes.count(interaction.id)).toBe(3);
+
+    await s.ctx.settings.update(s.discord.defaultGuildId, { allowSelfVote: true });
+    const own = await s.discord.button({ customId, message: result }).response();
+    expect(voteLabel(own.data)).toBe('👍 4 Vote');
+  });
+
+  it('shows the exact count after 30 members click at the same moment', async () => {
+    const s = await start();
+    const { interaction, result } = await imagine(s, 'a crowd favourite');
+    const clicks = Array.from({ length: 30 }, (_, i) =>
+      s.discord.button({ customId: `img:vote:${interaction.id}`, message: result, userId: `7100000000000000${String(i).padStart(2, '0')}` }),
+    );
+    const responses = await Promise.all(clicks.map((click) => click.response()));
+    expect(responses.every((r) => r.type === InteractionResponseType.UpdateMessage)).toBe(true);
+    expect(await s.ctx.votes.count(interaction.id)).toBe(30);
+    await s.discord.waitFor(() => voteLabel(s.discord.message(result.id)!) === '👍 30 Vote', 10_000, 'the final count on the message');
+  });
+
+  it('corrects the count when an older update reaches Discord after a newer one', async () => {
+    const s = await start();
+    const { interaction, result } = await imagine(s, 'slow network');
+    const customId = `img:vote:${interaction.id}`;
+    // The first click's answer is held back by a rate limit, so it lands after the second click's.
+    s.discord.failNext({
+      method: 'POST',
+      path: /^\/interactions\/\d+\/[^/]+\/callback$/,
+      status: 429,
+      body: { message: 'You are being rate limited.', retry_after: 0.5, global: false },
+      headers: { 'retry-after': '1', 'x-ratelimit-scope': 'user' },
+    });
+    const first = s.discord.button({ customId, message: result, userId: BEA });
+    await eventually(async () => (await s.ctx.votes.count(interaction.id)) === 1, 5000, 'the first vote');
+    expect(voteLabel((await s.discord.button({ customId, message: result, userId: CY }).response()).data)).toBe('👍 2 Vote');
+    expect(voteLabel((await first.response()).data)).toBe('👍 1 Vote');
+    await s.discord.waitFor(() => voteLabel(s.discord.message(result.id)!) === '👍 2 Vote', 10_000, 'the corrected count');
+  });
+
+  it('remixes through the modal, and the remix links to its parent without pinging', async () => {
+    const provider = new ScriptedProvider();
+    const s = await start({ provider });
+    const { interaction: first, result: parent } = await imagine(s, 'red fox in snow', 2);
+
+    const open = await s.discord.button({ customId: `img:remix:${first.id}`, message: parent, userId: BEA }).response();
+    expect(open.type).toBe(InteractionResponseType.Modal);
+    const inputs = (open.data.components as Row[]).map((row) => row.components![0] as { custom_id: string; value?: string });
+    expect(inputs.map((i) => [i.custom_id, i.value])).toEqual([
+      ['prompt', 'red fox in snow'],
+      ['strength', '0.6'],
+      ['image', '1'],
+    ]);
+
+    const refused = s.discord.modalSubmit({ customId: open.data.custom_id, fields: { prompt: 'x', strength: '3', image: '1' }, message: parent, userId: BEA });
+    await expectPrivateError(refused, /Strength must be/);
+
+    const submit = s.discord.modalSubmit({
+      customId: open.data.custom_id,
+      fields: { prompt: 'blue fox in snow @everyone', strength: '0.4', image: '2' },
+      message: parent,
+      userId: BEA,
+    });
+    expect((await submit.response()).data.content).toMatch(/Queued/);
+    const remix = await resultOf(s, submit.id);
+    const link = `https://discord.com/channels/${s.discord.defaultGuildId}/${s.discord.defaultChannelId}/${parent.id}`;
+    expect(remix.content).toContain(`remix of ${link} by <@${first.payload.member.user.id}>`);
+    expect(remix.content).toContain('blue fox in snow @everyone');
+    expect(remix.allowedMentions).toEqual({ parse: [] });
+    expect(provider.requests.filter((r) => r.kind === 'img2img')).toHaveLength(1);
+    expect(provider.requests.at(-1)).toMatchObject({ kind: 'img2img', strength: 0.4 });
+    expect((await s.ctx.images.getRecord(`${submit.id}-1`))?.parentId).toBe(`${first.id}-2`);
+    // Lineage is recorded right after delivery: wait for it, as a member clicking 🌳 would.
+    await eventually(async () => (await s.ctx.lineage.childrenOf([`${first.id}-2`])).includes(`${submit.id}-1`), 5000, 'the child index');
+    expect(await s.ctx.lineage.childrenOf([`${first.id}-2`])).toEqual([`${submit.id}-1`]);
+
+    // The family, privately from the button, publicly from /lineage with a message link.
+    const family = s.discord.button({ customId: `img:family:${submit.id}`, message: remix, userId: CY });
+    await family.response();
+    const tree = await s.discord.waitFor(() => family.original()?.attachments.length ? family.original() : undefined);
+    expect(tree.ephemeral).toBe(true);
+    expect(tree.attachments[0]!.filename).toBe('family.png');
+    expect(tree.content).toContain('2 pictures');
+    expect(tree.content).toContain(link);
+    const lineage = s.discord.slashCommand({ name: 'lineage', options: { image: link } });
+    await lineage.response();
+    const shared = await s.discord.waitFor(() => lineage.original()?.attachments.length ? lineage.original() : undefined);
+    expect(shared.ephemeral).toBe(false);
+    expect(shared.allowedMentions).toEqual({ parse: [] });
+  });
+
+  it('remixes a member’s upload from the message context menu, and refuses a message without a picture', async () => {
+    const s = await start();
+    const png = await sharp({ create: { width: 640, height: 360, channels: 3, background: '#336699' } }).png().toBuffer();
+    const upload = s.discord.createUserMessage({ authorId: BEA, content: 'my sketch', attachments: [{ filename: 'sketch.png', data: png, contentType: 'image/png' }] });
+
+    const menu = s.discord.messageContextMenu({ name: 'Remix this image', targetMessage: upload, userId: CY });
+    const modal = await menu.response();
+    expect(modal.type).toBe(InteractionResponseType.Modal);
+    const submit = s.discord.modalSubmit({ customId: modal.data.custom_id, fields: { prompt: 'the sketch, painted', strength: '0.7' }, userId: CY });
+    const remix = await resultOf(s, submit.id);
+
+    const link = `https://discord.com/channels/${s.discord.defaultGuildId}/${s.discord.defaultChannelId}/${upload.id}`;
+    expect(remix.content).toContain(`remix of ${link} by <@${BEA}>`);
+    expect(remix.allowedMentions).toEqual({ parse: [] });
+    const parentId = `upload-${upload.attachments[0]!.id}`;
+    expect(await s.ctx.images.getRecord(parentId)).toMatchObject({ kind: 'upload', userId: BEA, messageId: upload.id, aspect: '16:9' });
+    expect((await s.ctx.images.getRecord(`${submit.id}-1`))?.parentId).toBe(parentId);
+    expect((await sharp(remix.attachments[0]!.data).metadata()).width).toBe(1344);
+
+    const text = s.discord.createUserMessage({ authorId: BEA, content: 'no picture here' });
+    await expectPrivateError(s.discord.messageContextMenu({ name: 'Remix this image', targetMessage: text }), /no picture/);
+  });
+
+  it('answers forged custom_ids and other members’ delete and cancel privately, and changes nothing', async () => {
+    const s = await start();
+    const { interaction, result } = await imagine(s, 'a cat');
+    const { result: other } = await imagine(s, 'a dog');
+    const before = { content: result.content, attachments: result.attachments.length, queue: await s.ctx.generateQueue.getJobCounts() };
+
+    const forged: Array<[string, FakeMessage, RegExp]> = [
+      ['img:vote:123456789012345678', result, /no longer know/],
+      [`img:vote:${interaction.id}`, other, /does not belong/],
+      ['img:vote:12', result, /not one I recognise/],
+      [`img:remix:${interaction.id}:9`, result, /not one I recognise/],
+    ];
+    for (const [customId, message, pattern] of forged) await expectPrivateError(s.discord.button({ customId, message, userId: BEA }), pattern);
+    await expectPrivateError(s.discord.button({ customId: `img:delete:${interaction.id}`, message: result, userId: BEA }), /Only the person/);
+    await expectPrivateError(s.discord.button({ customId: `gen:cancel:${interaction.id}`, message: result, userId: BEA }), /Only the person/);
+    await expectPrivateError(
+      s.discord.modalSubmit({ customId: 'img:remiximage:upload-123456789012345678', fields: { prompt: 'x', strength: '0.5' }, userId: BEA }),
+      /no longer know/,
+    );
+
+    expect(s.discord.message(result.id)!.content).toBe(before.content);
+    expect(s.discord.message(result.id)!.attachments).toHaveLength(before.attachments);
+    expect(await s.ctx.votes.count(interaction.id)).toBe(0);
+    expect((await s.ctx.images.getRecord(`${interaction.id}-1`))?.deletedAt).toBeUndefined();
+    expect(await s.ctx.generateQueue.getJobCounts()).toEqual(before.queue);
+  });
+
+  it('deletes for the author, leaving a tombstone that remixes still hang from', async () => {
+    const s = await start();
+    const { interaction, result } = await imagine(s, 'a cat');
+    await s.discord.button({ customId: `img:vote:${interaction.id}`, message: result, userId: BEA }).response();
+    const open = await s.discord.button({ customId: `img:remix:${interaction.id}`, message: result, userId: BEA }).response();
+    const submit = s.discord.modalSubmit({ customId: open.data.custom_id, fields: { prompt: 'a cat, again', strength: '0.5' }, message: result, userId: BEA });
+    const remix = await resultOf(s, submit.id);
+
+    const removal = await s.discord.button({ customId: `img:delete:${interaction.id}`, message: result }).response();
+    expect(removal.type).toBe(InteractionResponseType.UpdateMessage);
+    const deleted = await s.discord.waitFor(() => (s.discord.message(result.id)!.attachments.length === 0 ? s.discord.message(result.id) : undefined));
+    expect(deleted!.content).toMatch(/deleted by its author/);
+    expect(deleted!.components).toEqual([]);
+    expect((await s.ctx.images.getRecord(`${interaction.id}-1`))?.deletedAt).toBeGreaterThan(0);
+    expect(await s.ctx.images.readFile(`${interaction.id}-1`)).toBeUndefined();
+    await expectPrivateError(s.discord.button({ customId: `img:vote:${interaction.id}`, message: result, userId: CY }), /deleted/);
+
+    const lineage = s.discord.slashCommand({ name: 'lineage', options: { image: `${submit.id}-1` } });
+    await lineage.response();
+    const tree = await s.discord.waitFor(() => lineage.original()?.attachments.length ? lineage.original() : undefined);
+    expect(tree.content).toContain('🪦 deleted picture');
+    expect(tree.content).toContain(remix.id);
+
+    const top = s.discord.slashCommand({ name: 'top', options: { period: 'all' } });
+    await top.response();
+    const board = await s.discord.waitFor(() => top.original()?.content.includes('Top') ? top.original() : undefined);
+    expect(board.content).toMatch(/No votes yet/);
+
+    // A moderator may delete someone else's picture.
+    const byModerator = await s.discord.button({ customId: `img:delete:${submit.id}`, message: remix, userId: CY, moderator: true }).response();
+    expect(byModerator.type).toBe(InteractionResponseType.UpdateMessage);
+    expect(byModerator.data.content).toMatch(/deleted by a moderator/);
+    expect((await s.ctx.images.getRecord(`${submit.id}-1`))?.deletedBy).toBe(CY);
+  });
+
+  it('shows the most-voted pictures with /top and a member’s numbers with /profile', async () => {
+    const s = await start();
+    const { interaction: cat, result: catMessage } = await imagine(s, 'a cat');
+    const { interaction: dog, result: dogMessage } = await imagine(s, 'a dog');
+    for (const userId of [BEA, CY]) await s.discord.button({ customId: `img:vote:${dog.id}`, message: dogMessage, userId }).response();
+    await s.discord.button({ customId: `img:vote:${cat.id}`, message: catMessage, userId: BEA }).response();
+
+    const top = s.discord.slashCommand({ name: 'top', options: { period: 'day', channel: s.discord.defaultChannelId } });
+    await top.response();
+    const board = await s.discord.waitFor(() => top.original()?.attachments.length ? top.original() : undefined);
+    const lines = board.content.split('\n');
+    expect(lines[1]).toContain(`👍 2`);
+    expect(lines[1]).toContain(dogMessage.id);
+    expect(lines[2]).toContain(catMessage.id);
+    expect(board.attachments[0]!.filename).toBe('top.png');
+    expect(board.allowedMentions).toEqual({ parse: [] });
+
+    const author = cat.payload.member.user.id;
+    await eventually(async () => (await s.ctx.votes.profile(s.discord.defaultGuildId, author)).images === 2, 5000, 'both results on the profile');
+    const profile = s.discord.slashCommand({ name: 'profile', options: { user: author } });
+    const answer = await profile.response();
+    expect(answer.data.content).toContain('2 pictures made');
+    expect(answer.data.content).toContain('👍 3 votes received');
+    expect(answer.data.content).toContain(dogMessage.id);
+    expect(answer.data.allowed_mentions).toEqual({ parse: [] });
+  });
+});

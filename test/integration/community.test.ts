@@ -1,0 +1,267 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { SnowflakeUtil, type APIMessage } from 'discord.js';
+import type { Redis } from 'ioredis';
+import sharp from 'sharp';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recordInFamily } from '../../src/bot/community.js';
+import type { BotContext } from '../../src/bot/context.js';
+import { familyPicture, familyText, flatten, loadFamily } from '../../src/bot/family.js';
+import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
+import { renderTree, THUMB } from '../../src/images/tree.js';
+import { DELIVER_QUEUE } from '../../src/queues.js';
+import type { JobRecord } from '../../src/store/jobs.js';
+import { DOUBLE_CLICK_MS, type JobRef } from '../../src/store/votes.js';
+import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
+import { eventually, makeBotContext, quietLogger } from '../support/context.js';
+import { connect, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { ScriptedProvider } from '../support/scripted-provider.js';
+
+let redis: Redis;
+let prefix: string;
+let imageDir: string;
+let ctx: BotContext;
+let deliverQueue: Queue;
+const extraConnections: Redis[] = [];
+const workers: RunningWorker[] = [];
+
+const GUILD = '300000000000000001';
+const CHANNEL = '400000000000000001';
+const ADA = '200000000000000001';
+const BEA = '200000000000000002';
+const CY = '200000000000000003';
+
+beforeEach(() => {
+  redis = connect();
+  prefix = uniquePrefix();
+  imageDir = mkdtempSync(join(tmpdir(), 'atelier-community-'));
+  ctx = makeBotContext(redis, prefix, imageDir);
+  deliverQueue = new Queue(DELIVER_QUEUE, { connection: redis, prefix });
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.close()));
+  await Promise.all(extraConnections.splice(0).map((c) => c.quit()));
+  await ctx.generateQueue.close();
+  await deliverQueue.close();
+  await dropPrefix(redis, prefix);
+  await redis.quit();
+  rmSync(imageDir, { recursive: true, force: true });
+});
+
+const job = (overrides: Partial<JobRef> = {}): JobRef => ({
+  jobId: '500000000000000001',
+  guildId: GUILD,
+  channelId: CHANNEL,
+  userId: ADA,
+  createdAt: Date.now(),
+  ...overrides,
+});
+
+const voter = (n: number) => `6000000000000${String(n).padStart(5, '0')}`;
+
+describe('votes on real Redis', () => {
+  it('counts 50 members voting at the same moment exactly, everywhere the score is kept', async () => {
+    // Several connections, so the toggles really interleave at the server.
+    const connections = Array.from({ length: 5 }, () => connect());
+    extraConnections.push(...connections);
+    const { VoteStore } = await import('../../src/store/votes.js');
+    const stores = connections.map((c) => new VoteStore(c, prefix));
+    const now = Date.now();
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stores[i % stores.length]!.toggle(job(), voter(i), now)));
+
+    expect(results.every((r) => r.outcome === 'added')).toBe(true);
+    expect(new Set(results.map((r) => r.votes)).size).toBe(50); // every click saw a distinct count
+    expect(await ctx.votes.count(job().jobId)).toBe(50);
+    expect(await ctx.votes.top({ guildId: GUILD }, 'all', now)).toEqual([{ jobId: job().jobId, votes: 50 }]);
+    expect(await ctx.votes.top({ channelId: CHANNEL }, 'day', now)).toEqual([{ jobId: job().jobId, votes: 50 }]);
+    expect((await ctx.votes.profile(GUILD, ADA)).votes).toBe(50);
+    expect((await ctx.votes.profile(GUILD, ADA)).best).toEqual({ jobId: job().jobId, votes: 50 });
+  });
+
+  it('takes a double click as one vote, and toggles off and on again afterwards', async () => {
+    const t = 1_000_000;
+    expect(await ctx.votes.toggle(job(), BEA, t)).toEqual({ outcome: 'added', votes: 1 });
+    expect(await ctx.votes.toggle(job(), BEA, t + 200)).toEqual({ outcome: 'unchanged', votes: 1 });
+    expect(await ctx.votes.toggle(job(), BEA, t + 200 + DOUBLE_CLICK_MS)).toEqual({ outcome: 'removed', votes: 0 });
+    expect(await ctx.votes.top({ guildId: GUILD }, 'all', t)).toEqual([]);
+    expect(await ctx.votes.toggle(job(), BEA, t + 200 + 2 * DOUBLE_CLICK_MS)).toEqual({ outcome: 'added', votes: 1 });
+    expect(await ctx.votes.hasVoted(job().jobId, BEA)).toBe(true);
+    expect((await ctx.votes.profile(GUILD, ADA)).votes).toBe(1);
+  });
+
+  it('ranks by period: an old picture counts for the month and all time, not for today', async () => {
+    const now = Date.now();
+    const old = job({ jobId: '500000000000000002', createdAt: now - 10 * 24 * 3600_000 });
+    const fresh = job({ jobId: '500000000000000003', createdAt: now - 3600_000 });
+    for (let i = 0; i < 3; i++) await ctx.votes.toggle(old, voter(i), now);
+    await ctx.votes.toggle(fresh, voter(9), now);
+    expect((await ctx.votes.top({ guildId: GUILD }, 'day', now)).map((r) => r.jobId)).toEqual([fresh.jobId]);
+    expect((await ctx.votes.top({ guildId: GUILD }, 'month', now)).map((r) => r.jobId)).toEqual([old.jobId, fresh.jobId]);
+    expect((await ctx.votes.top({ guildId: GUILD }, 'all', now)).map((r) => r.votes)).toEqual([3, 1]);
+    expect(await ctx.votes.top({ channelId: '400000000000000009' }, 'all', now)).toEqual([]);
+  });
+
+  it('refuses votes on a deleted picture and drops it from the rankings', async () => {
+    await ctx.votes.toggle(job(), BEA, 1);
+    await ctx.votes.close(job());
+    expect(await ctx.votes.toggle(job(), CY, 10_000)).toEqual({ outcome: 'closed', votes: 1 });
+    expect(await ctx.votes.top({ guildId: GUILD }, 'all', 10_000)).toEqual([]);
+  });
+});
+
+describe('forgetting a member', () => {
+  it('takes their votes back (scores and rankings follow) and drops their own profile', async () => {
+    const a = job();
+    const b = job({ jobId: '500000000000000009', userId: BEA });
+    await ctx.votes.toggle(a, CY, 1);
+    await ctx.votes.toggle(a, BEA, 1);
+    await ctx.votes.toggle(b, CY, 1);
+    await ctx.votes.toggle(b, ADA, 1);
+    const where = async (jobId: string) => [a, b].find((j) => j.jobId === jobId);
+
+    expect(await ctx.votes.forgetMember(CY, where)).toBe(2);
+    expect(await ctx.votes.hasVoted(a.jobId, CY)).toBe(false);
+    expect(await ctx.votes.counts([a.jobId, b.jobId])).toEqual([1, 1]);
+    expect(await ctx.votes.top({ guildId: GUILD }, 'all', 1)).toHaveLength(2);
+    expect((await ctx.votes.profile(GUILD, ADA)).votes).toBe(1);
+
+    expect(await ctx.votes.forgetMember(BEA, where)).toBe(1);
+    expect(await ctx.votes.top({ guildId: GUILD }, 'all', 1)).toEqual([{ jobId: b.jobId, votes: 1 }]);
+    expect(await ctx.votes.profile(GUILD, BEA)).toEqual({ images: 0, votes: 0, remixes: 0, best: undefined });
+  });
+});
+
+describe('lineage on real Redis and BullMQ', () => {
+  let provider: ScriptedProvider;
+
+  beforeEach(async () => {
+    provider = new ScriptedProvider();
+    workers.push(
+      await startWorker({ redisUrl: redisUrl(), prefix, provider, concurrency: 1, imageStoreDir: imageDir, logger: quietLogger(), progressIntervalMs: 0 }),
+    );
+  });
+
+  function requester(userId: string, userName: string): Requester {
+    return {
+      interactionId: SnowflakeUtil.generate().toString(),
+      interactionToken: 'token',
+      attachmentSizeLimit: 10 * 1024 * 1024,
+      userId,
+      userName,
+      guildId: GUILD,
+      channelId: CHANNEL,
+    };
+  }
+
+  /** Generates, then does what delivery does once the result is on Discord. */
+  async function made(userId: string, userName: string, parentImageId?: string, count = 1): Promise<JobRecord> {
+    const input = parentImageId ? await ctx.images.bytes(parentImageId) : undefined;
+    const { record } = await enqueueGeneration(ctx, requester(userId, userName), {
+      kind: parentImageId ? 'img2img' : 'txt2img',
+      parentImageId,
+      input,
+      strength: parentImageId ? 0.6 : undefined,
+      options: { prompt: `by ${userName}`, aspect: '1:1', count, seed: count * 7 },
+    });
+    const done = await eventually(async () => {
+      const current = await ctx.jobs.get(record.id);
+      return current?.status === 'done' ? current : undefined;
+    });
+    const messageId = SnowflakeUtil.generate().toString();
+    await ctx.jobs.transition(record.id, ['done'], 'delivered', { resultMessageId: messageId, resultChannelId: CHANNEL });
+    for (const id of done.imageIds) await ctx.images.updateRecord(id, { messageId });
+    await recordInFamily(ctx)({ ...done, status: 'delivered' }, { id: messageId, channel_id: CHANNEL } as APIMessage);
+    return done;
+  }
+
+  it('records a remix both ways: parent on the child, child in the parent index, a remix on the parent author', async () => {
+    const original = await made(ADA, 'ada', undefined, 2);
+    const remix = await made(BEA, 'bea', `${original.id}-2`);
+
+    expect((await ctx.images.getRecord(`${remix.id}-1`))?.parentId).toBe(`${original.id}-2`);
+    expect(await ctx.lineage.childrenOf([`${original.id}-2`])).toEqual([`${remix.id}-1`]);
+    expect(await ctx.lineage.childrenOf([`${original.id}-1`])).toEqual([]);
+    expect(provider.requests[1]).toMatchObject({ kind: 'img2img', strength: 0.6 });
+    expect(provider.requests[1]!.init).toBeInstanceOf(Buffer);
+
+    const ada = await ctx.votes.profile(GUILD, ADA);
+    expect(ada).toMatchObject({ images: 2, remixes: 1 });
+    expect(await ctx.votes.profile(GUILD, BEA)).toMatchObject({ images: 1, remixes: 0 });
+    // Recording the same delivery again counts nothing twice.
+    await recordInFamily(ctx)({ ...remix, status: 'delivered' }, { id: '1', channel_id: CHANNEL } as APIMessage);
+    expect(await ctx.votes.profile(GUILD, ADA)).toMatchObject({ images: 2, remixes: 1 });
+
+    // From either end, the family is the same two pictures.
+    const fromChild = await loadFamily(ctx, (await ctx.images.getRecord(`${remix.id}-1`))!);
+    expect(fromChild.root.key).toBe(`${original.id}-1`);
+    expect(fromChild.root.children.map((c) => [c.key, c.focus])).toEqual([[`${remix.id}-1`, true]]);
+    const fromParent = await loadFamily(ctx, (await ctx.images.getRecord(`${original.id}-1`))!);
+    expect(flatten(fromParent.root).map((n) => n.key)).toEqual([`${original.id}-1`, `${remix.id}-1`]);
+  });
+
+  it('draws a three-generation family: thumbnails joined by lines, a text fallback with authors and votes', async () => {
+    const a = await made(ADA, 'ada');
+    const b = await made(BEA, 'bea', `${a.id}-1`);
+    const c = await made(CY, 'cy <script>', `${b.id}-1`);
+    await ctx.votes.toggle({ jobId: b.id, guildId: GUILD, channelId: CHANNEL, userId: BEA, createdAt: b.createdAt }, ADA, Date.now());
+
+    const { root, size } = await loadFamily(ctx, (await ctx.images.getRecord(`${b.id}-1`))!);
+    expect(size).toBe(3);
+    expect(flatten(root).map((n) => [n.name, n.votes, n.focus])).toEqual([
+      ['ada', 0, false],
+      ['bea', 1, true],
+      ['cy <script>', 0, false],
+    ]);
+    const text = familyText(root);
+    expect(text.split('\n')).toHaveLength(3);
+    expect(text).toContain(`<@${BEA}> · 👍 1`);
+    expect(text).toMatch(/⬅$/m);
+
+    const png = await familyPicture(ctx, root);
+    const meta = await sharp(png).metadata();
+    expect(meta.format).toBe('png');
+    const layout = await renderTree({
+      key: 'a', kind: 'image', title: 'a', children: [{ key: 'b', kind: 'image', title: 'b', children: [{ key: 'c', kind: 'image', title: 'c', children: [] }] }],
+    });
+    expect([meta.width, meta.height]).toEqual([layout.width, layout.height]);
+    // Each generation is one row lower, in the same column, and its thumbnail is really drawn there.
+    const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const pixel = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3));
+    const expected = await Promise.all(
+      [a, b, c].map(async (j) => Array.from((await sharp((await ctx.images.bytes(`${j.id}-1`))!).removeAlpha().raw().toBuffer()).subarray(0, 3))),
+    );
+    layout.nodes.forEach((node, i) => {
+      expect(node.depth).toBe(i);
+      expect(node.left).toBe(layout.nodes[0]!.left);
+      const centre = pixel(node.left + THUMB / 2, node.top + THUMB / 2);
+      centre.forEach((value, channel) => expect(Math.abs(value - expected[i]![channel]!)).toBeLessThanOrEqual(2));
+    });
+    // The line between two generations runs through the gap below the parent's labels.
+    const gapY = layout.nodes[1]!.top - 8;
+    expect(pixel(layout.nodes[0]!.left + THUMB / 2, gapY)).not.toEqual(pixel(4, gapY));
+  });
+
+  it('trims a crowded family with "+N more" and keeps a deleted picture as a tombstone', async () => {
+    const root = await made(ADA, 'ada');
+    const children: JobRecord[] = [];
+    for (let i = 0; i < 6; i++) children.push(await made(BEA, 'bea', `${root.id}-1`));
+    await ctx.images.updateRecord(`${children[0]!.id}-1`, { deletedAt: Date.now(), deletedBy: BEA });
+
+    const { root: tree, size } = await loadFamily(ctx, (await ctx.images.getRecord(`${root.id}-1`))!);
+    expect(size).toBe(5);
+    expect(tree.children.map((c) => c.kind)).toEqual(['picture', 'picture', 'picture', 'picture', 'more']);
+    expect(tree.children[4]!.hidden).toBe(2);
+    expect(tree.children[0]!.deleted).toBe(true);
+    const text = familyText(tree);
+    expect(text).toContain('🪦 deleted picture');
+    expect(text).toContain('+2 more');
+    const rendered = await renderTree({
+      key: 'r', kind: 'image', title: 'r', children: tree.children.map((c) => ({ key: c.key, kind: c.kind === 'more' ? 'more' : 'image', title: 'x', children: [] })),
+    });
+    expect(rendered.nodes.filter((n) => n.depth === 1)).toHaveLength(5);
+    expect((await sharp(await familyPicture(ctx, tree)).metadata()).width).toBe(rendered.width);
+  });
+});
