@@ -1,0 +1,220 @@
+import { escapeMarkdown, type APIMessage, type RawFile } from 'discord.js';
+import { composeSeries, gridColumns, type SeriesPanelImage } from '../images/series.js';
+import { fitToSize } from '../images/fit.js';
+import type { JobRecord } from '../store/jobs.js';
+import type { AddResult, NumberedPanel, SeriesRecord } from '../store/series.js';
+import { imageBytes, isModerator } from './components/generation.js';
+import type { BotContext } from './context.js';
+import { postChannelMessage } from './discord-messages.js';
+import { noMentions, type MessageBody } from './messages.js';
+import { InvalidRequestError } from './prompt.js';
+import { DEFAULT_ATTACHMENT_LIMIT } from './requests.js';
+
+/**
+ * What series commands, the 📚 button and delivery share: finding a series, adding panels,
+ * announcing them in the thread and posting the finished piece.
+ */
+
+export const modeLabels: Record<SeriesRecord['mode'], string> = {
+  open: 'open',
+  relay: 'relay',
+  corpse: 'exquisite corpse',
+};
+
+export function seriesTitle(series: SeriesRecord): string {
+  return `**${escapeMarkdown(series.title)}**`;
+}
+
+function body(content: string): MessageBody {
+  return { content: content.slice(0, 2000), components: [], allowed_mentions: noMentions };
+}
+
+/**
+ * The series a command is about: the one named by the `series` option (its id, or its title in
+ * this server), or else the one whose thread the command was used in.
+ */
+export async function findSeries(
+  ctx: BotContext,
+  place: { guildId: string | null; channelId: string | null },
+  named: string | null,
+): Promise<SeriesRecord> {
+  if (!place.guildId) throw new InvalidRequestError('Series live in servers; use this in one.');
+  if (named) {
+    const wanted = named.trim().toLowerCase();
+    const byId = /^\d{15,20}$/.test(wanted) ? await ctx.series.get(wanted) : undefined;
+    if (byId && byId.guildId === place.guildId) return byId;
+    const all = await ctx.series.ofGuild(place.guildId, 200);
+    const byTitle = all.find((series) => series.title.toLowerCase() === wanted);
+    if (byTitle) return byTitle;
+    throw new InvalidRequestError(`There is no series called "${named.slice(0, 100)}" here. \`/series list\` shows them all.`);
+  }
+  const inThread = place.channelId ? await ctx.series.byThread(place.channelId) : undefined;
+  if (inThread && inThread.guildId === place.guildId) return inThread;
+  throw new InvalidRequestError('Use this inside a series thread, or name the series with the `series` option.');
+}
+
+/** The creator, or anyone with Manage Messages. */
+export function assertCanManage(
+  interaction: { user: { id: string }; memberPermissions: { has(flag: bigint): boolean } | null },
+  series: SeriesRecord,
+): void {
+  if (interaction.user.id !== series.creatorId && !isModerator(interaction)) {
+    throw new InvalidRequestError('Only the person who started this series, or a moderator, can do that.');
+  }
+}
+
+/** Turns a refused add into the sentence the member reads. */
+export function refusalMessage(result: Extract<AddResult, { ok: false }>, series: SeriesRecord): string {
+  const title = seriesTitle(series);
+  switch (result.reason) {
+    case 'missing':
+      return 'I no longer know that series.';
+    case 'closed':
+      return `${title} is closed and takes no more panels.`;
+    case 'complete':
+    case 'full':
+      return `${title} already has all ${series.panelCount} panels.`;
+    case 'twice_in_a_row':
+      return `Not your turn: in a relay nobody adds two panels in a row. Let someone else add the next panel of ${title}.`;
+    case 'not_your_turn':
+      return `Not your turn: it is <@${result.expectedUserId}>'s turn in ${title}.`;
+    case 'not_in_turn_order':
+      return `Not your turn: ${title} has a turn order and it is <@${result.expectedUserId}>'s turn. \`/series join\` puts you in it.`;
+  }
+}
+
+/**
+ * Frees panels reserved for generations that failed or were cancelled, so a dead request does
+ * not hold a number (or keep a series from completing) forever.
+ */
+export async function releaseAbandonedPanels(ctx: BotContext, series: SeriesRecord): Promise<void> {
+  if (series.pending <= 0) return;
+  const panels = await ctx.series.panels(series.id);
+  for (const panel of panels) {
+    if (panel.imageId || !panel.jobId) continue;
+    const job = await ctx.jobs.get(panel.jobId);
+    if (!job || job.status === 'failed' || job.status === 'cancelled') {
+      await ctx.series.releasePending(series.id, panel.id, panel.jobId);
+    }
+  }
+}
+
+/** The panels' pictures, in order, with their number and contributor as caption. */
+export async function panelImages(ctx: BotContext, panels: NumberedPanel[]): Promise<SeriesPanelImage[]> {
+  const filled = panels.filter((panel): panel is NumberedPanel & { imageId: string } => Boolean(panel.imageId));
+  return Promise.all(
+    filled.map(async (panel) => ({ image: await imageBytes(ctx, panel.imageId), number: panel.number, caption: panel.userName })),
+  );
+}
+
+/**
+ * Keeps a panel's picture in the image store, so the panel outlives the message it came from.
+ * Delivery normally kept it already; this covers images delivered by another bot process.
+ */
+export async function keepPanelImage(ctx: BotContext, imageId: string): Promise<void> {
+  if (await ctx.images.readFile(imageId)) return;
+  await ctx.images.writeFile(imageId, await imageBytes(ctx, imageId));
+}
+
+/** The series so far as one picture, shrunk if needed to fit the upload limit. */
+export async function seriesPicture(
+  ctx: BotContext,
+  series: SeriesRecord,
+  panels: NumberedPanel[],
+  options: { columns?: number; limit?: number; name?: string } = {},
+): Promise<RawFile | undefined> {
+  const images = await panelImages(ctx, panels);
+  if (images.length === 0) return undefined;
+  const picture = await composeSeries(images, { columns: options.columns ?? gridColumns(images.length) });
+  const fitted = await fitToSize(picture, options.limit ?? DEFAULT_ATTACHMENT_LIMIT, options.name ?? `series-${series.id}`);
+  return { name: fitted.filename, data: fitted.data, contentType: fitted.contentType };
+}
+
+/** Contributors in the order they first added a panel. */
+export function contributorsOf(panels: NumberedPanel[]): string[] {
+  return [...new Set(panels.map((panel) => panel.userId))];
+}
+
+/**
+ * Tells the thread about a new panel. In an exquisite corpse only a placeholder is shown; else
+ * the picture is posted too, unless the result was already delivered in the thread.
+ */
+export async function announcePanel(
+  ctx: BotContext,
+  series: SeriesRecord,
+  panel: { id: string; number: number; userName: string; imageId: string },
+  alreadyInThread: boolean,
+): Promise<void> {
+  const by = escapeMarkdown(panel.userName);
+  const progress = `${panel.number} of ${series.panelCount}`;
+  let files: RawFile[] = [];
+  let content: string;
+  if (series.mode === 'corpse') {
+    content = `🙈 Panel ${progress} added by ${by}. It stays hidden until ${seriesTitle(series)} is complete.`;
+  } else {
+    content = `📚 Panel ${progress} of ${seriesTitle(series)}, by ${by}.`;
+    if (!alreadyInThread) {
+      const bytes = await imageBytes(ctx, panel.imageId);
+      const fitted = await fitToSize(bytes, DEFAULT_ATTACHMENT_LIMIT, `panel-${panel.number}`);
+      files = [{ name: fitted.filename, data: fitted.data, contentType: fitted.contentType }];
+    }
+  }
+  const next = await nextTurnLine(ctx, series);
+  await postChannelMessage(ctx, series.threadId, body(next ? `${content}\n${next}` : content), {
+    files,
+    nonce: `p${panel.id}`,
+  });
+}
+
+/** "Next: @someone" when a relay has a turn order and is still open. */
+export async function nextTurnLine(ctx: BotContext, series: SeriesRecord): Promise<string | undefined> {
+  if (series.mode !== 'relay') return undefined;
+  const current = await ctx.series.get(series.id);
+  if (!current || current.status !== 'open') return undefined;
+  const order = await ctx.series.turnOrder(series.id);
+  if (order.length === 0) return undefined;
+  return `Next: <@${order[current.turn % order.length]}>'s turn.`;
+}
+
+/**
+ * Posts the finished piece in the channel the series started in, crediting every contributor
+ * (mentions shown, nobody pinged). An exquisite corpse is revealed in its thread as well.
+ */
+export async function postCompletion(ctx: BotContext, seriesId: string): Promise<APIMessage | undefined> {
+  const series = await ctx.series.get(seriesId);
+  if (!series) return undefined;
+  const panels = await ctx.series.panels(series.id);
+  const credits = contributorsOf(panels).map((id) => `<@${id}>`).join(', ');
+  const picture = await seriesPicture(ctx, series, panels, { name: `series-${series.id}` });
+  const files = picture ? [picture] : [];
+  const announcement = body(
+    `🎉 ${seriesTitle(series)} is complete: ${panels.length} panels (${modeLabels[series.mode]}) by ${credits}.\n` +
+      `Made in <#${series.threadId}>.`,
+  );
+  const message = await postChannelMessage(ctx, series.channelId, announcement, { files, nonce: `c${series.id}` });
+  const reveal =
+    series.mode === 'corpse'
+      ? `🎉 ${seriesTitle(series)} is complete. Here is the whole thing, revealed at last. Thanks to ${credits}!`
+      : `🎉 ${seriesTitle(series)} is complete. Thanks to ${credits}!`;
+  await postChannelMessage(ctx, series.threadId, body(reveal), { files: series.mode === 'corpse' ? files : [], nonce: `r${series.id}` });
+  return message;
+}
+
+/**
+ * Post-delivery hook: a generation reserved as a panel becomes that panel, and the thread hears of
+ * it (and of the completion, when it was the last one).
+ */
+export function attachDeliveredPanel(ctx: BotContext) {
+  return async (record: JobRecord, message: APIMessage): Promise<void> => {
+    const seriesId = await ctx.series.pendingSeriesOf(record.id);
+    const imageId = record.imageIds[0];
+    if (!seriesId || !imageId) return;
+    const image = await ctx.images.getRecord(imageId);
+    const filled = await ctx.series.fillPending(seriesId, record.id, imageId, image?.seed);
+    const series = await ctx.series.get(seriesId);
+    if (!filled.filled || !series) return;
+    const inThread = (message.channel_id ?? record.channelId) === series.threadId;
+    await announcePanel(ctx, series, { id: record.id, number: filled.number, userName: record.userName, imageId }, inThread);
+    if (filled.completed) await postCompletion(ctx, series.id);
+  };
+}
