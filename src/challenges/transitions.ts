@@ -1,0 +1,345 @@
+import {
+  ButtonStyle,
+  ComponentType,
+  DiscordAPIError,
+  Routes,
+  escapeMarkdown,
+  type APIActionRowComponent,
+  type APIAllowedMentions,
+  type APIComponentInMessageActionRow,
+  type APIEmbed,
+  type APIMessage,
+  type RawFile,
+} from 'discord.js';
+import sharp from 'sharp';
+import { imageBytes } from '../bot/components/generation.js';
+import type { BotContext } from '../bot/context.js';
+import { withMessageLock } from '../bot/discord-messages.js';
+import { noMentions } from '../bot/messages.js';
+import { DEFAULT_ATTACHMENT_LIMIT } from '../bot/requests.js';
+import { fitToSize } from '../images/fit.js';
+import { composePodium } from '../images/podium.js';
+import { DAY_MS, ENTRY_POINTS, PODIUM_POINTS, openPhases, type Challenge, type RankedEntry } from '../store/challenges.js';
+import { challengeVoteId } from './ids.js';
+import { scheduleTransition, transitionJobId, type TimedPhase } from './scheduler.js';
+
+/**
+ * The phase changes of a challenge and what they post. Each is `(ctx, challengeId, now)` and safe to
+ * run any number of times: the state change is a compare-and-set in Redis (only one run wins), and
+ * the Discord posts that belong to the new phase are made by whichever run finds them missing,
+ * under a lock, with nonces, and recorded as they land, so a retry after a crash finishes the job
+ * and a duplicate changes nothing.
+ */
+export type TransitionOutcome = 'moved' | 'finished' | 'unchanged';
+
+interface ChallengePost {
+  content?: string;
+  embeds?: APIEmbed[];
+  components?: APIActionRowComponent<APIComponentInMessageActionRow>[];
+  /** Nobody is pinged, except the winners named in the results. */
+  allowed_mentions: APIAllowedMentions;
+  attachments?: { id: number; filename: string; description?: string }[];
+}
+
+const CONTENT_MAX = 2000;
+
+/** "<t:1700000000:R>": Discord shows it in each member's own timezone. */
+export const timestamp = (ms: number, style: 'R' | 'f' | 'd' = 'R') => `<t:${Math.floor(ms / 1000)}:${style}>`;
+
+export const themeText = (theme: string) => escapeMarkdown(theme);
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Posts with the bot token; the nonce makes a retried post return the first message. */
+async function post(ctx: BotContext, channelId: string, body: ChallengePost, nonce: string, files?: RawFile[]): Promise<APIMessage> {
+  return (await ctx.rest.post(Routes.channelMessages(channelId), {
+    body: { ...body, nonce, enforce_nonce: true },
+    files,
+  })) as APIMessage;
+}
+
+/** Runs the posting steps of a challenge one process at a time. */
+function postingLock<T>(ctx: BotContext, challengeId: string, fn: () => Promise<T>) {
+  return withMessageLock(ctx, `challenge-${challengeId}`, true, fn);
+}
+
+// announce → submissions -------------------------------------------------------------------
+
+export async function announceChallenge(ctx: BotContext, challengeId: string, now: number): Promise<TransitionOutcome> {
+  const before = await ctx.challenges.get(challengeId);
+  if (!before) return 'unchanged';
+  let moved = false;
+  if (before.phase === 'announce') {
+    const submissionsEndAt = now + before.submitDays * DAY_MS;
+    const result = await ctx.challenges.advance(challengeId, ['announce'], 'submissions', {
+      announcedAt: now,
+      submissionsEndAt,
+      votingEndAt: submissionsEndAt + before.voteDays * DAY_MS,
+    });
+    moved = result.ok;
+  }
+  const challenge = await ctx.challenges.get(challengeId);
+  if (!challenge?.announcedAt || challenge.phase === 'cancelled') return moved ? 'moved' : 'unchanged';
+  const posted = await postingLock(ctx, challengeId, () => postAnnouncement(ctx, challengeId));
+  if (challenge.phase === 'submissions') {
+    await scheduleTransition(ctx.challengeQueue, challengeId, 'submissions', challenge.submissionsEndAt!, now);
+  }
+  if (moved) ctx.logger.info({ challengeId, guildId: challenge.guildId }, 'challenge announced');
+  return moved ? 'moved' : posted ? 'finished' : 'unchanged';
+}
+
+async function postAnnouncement(ctx: BotContext, challengeId: string): Promise<boolean> {
+  let challenge = (await ctx.challenges.get(challengeId))!;
+  let posted = false;
+  if (!challenge.announceMessageId) {
+    const { challengeMaxEntries } = await ctx.settings.get(challenge.guildId);
+    const message = await post(ctx, challenge.channelId, announcementMessage(challenge, challengeMaxEntries), `c${challengeId}a`);
+    await ctx.challenges.record(challengeId, { announceMessageId: message.id });
+    challenge = { ...challenge, announceMessageId: message.id };
+    posted = true;
+  }
+  if (!challenge.threadId) {
+    const threadId = await startThread(ctx, challenge.channelId, challenge.announceMessageId!, `Entries · ${challenge.theme}`);
+    await ctx.challenges.record(challengeId, { threadId });
+    posted = true;
+  }
+  return posted;
+}
+
+/** A public thread on the announcement (its id is the message's); one that exists already is reused. */
+async function startThread(ctx: BotContext, channelId: string, messageId: string, name: string): Promise<string> {
+  try {
+    const thread = (await ctx.rest.post(Routes.threads(channelId, messageId), {
+      body: { name: clip(name, 100), auto_archive_duration: 10080 },
+    })) as { id: string };
+    return thread.id;
+  } catch (error) {
+    if (error instanceof DiscordAPIError && Number(error.code) === 160004) return messageId;
+    throw error;
+  }
+}
+
+export function announcementMessage(challenge: Challenge, maxEntries: number): ChallengePost {
+  const theme = themeText(challenge.theme);
+  const embed: APIEmbed = {
+    title: clip(`🏆 Challenge: ${challenge.theme}`, 256),
+    color: 0xd4af37,
+    description: [
+      `Make a picture on the theme **${theme}** with \`/imagine\`, then enter it:`,
+      '• the 🏆 **Submit to challenge** button under your result, or',
+      '• `/challenge submit image:` with the picture (its file name, like `atelier-…-2.png`, or a link to its message).',
+      `Up to **${maxEntries}** ${maxEntries === 1 ? 'entry' : 'entries'} each, made after this announcement. \`/challenge withdraw\` takes one back.`,
+      'Entries stay anonymous until the results. Chat about the theme in the thread below.',
+    ].join('\n'),
+    fields: [
+      { name: 'Entries close', value: `${timestamp(challenge.submissionsEndAt!)} (${timestamp(challenge.submissionsEndAt!, 'f')})`, inline: true },
+      { name: 'Voting closes', value: `${timestamp(challenge.votingEndAt!)} (${timestamp(challenge.votingEndAt!, 'f')})`, inline: true },
+    ],
+    footer: { text: `Points: ${PODIUM_POINTS.join(' / ')} for the podium, ${ENTRY_POINTS} per entry · /leaderboard` },
+  };
+  return { embeds: [embed], allowed_mentions: noMentions };
+}
+
+// submissions → voting ---------------------------------------------------------------------
+
+export async function openVoting(ctx: BotContext, challengeId: string, now: number): Promise<TransitionOutcome> {
+  const before = await ctx.challenges.get(challengeId);
+  if (!before) return 'unchanged';
+  let moved = false;
+  if (before.phase === 'submissions') {
+    const result = await ctx.challenges.advance(challengeId, ['submissions'], 'voting', {
+      votingStartedAt: now,
+      votingEndAt: now + before.voteDays * DAY_MS,
+    });
+    moved = result.ok;
+  }
+  const challenge = await ctx.challenges.get(challengeId);
+  if (!challenge || (challenge.phase !== 'voting' && challenge.phase !== 'results')) return moved ? 'moved' : 'unchanged';
+  const entries = await ctx.challenges.entries(challengeId);
+  if (entries.length === 0) {
+    // Nothing to vote on: straight to (empty) results.
+    const results = await announceResults(ctx, challengeId, now);
+    return moved ? 'moved' : results;
+  }
+  const posted = await postingLock(ctx, challengeId, () => postGallery(ctx, challengeId));
+  if (challenge.phase === 'voting') await scheduleTransition(ctx.challengeQueue, challengeId, 'voting', challenge.votingEndAt!, now);
+  if (moved) ctx.logger.info({ challengeId, entries: entries.length }, 'challenge voting opened');
+  return moved ? 'moved' : posted ? 'finished' : 'unchanged';
+}
+
+async function postGallery(ctx: BotContext, challengeId: string): Promise<boolean> {
+  const challenge = (await ctx.challenges.get(challengeId))!;
+  if (challenge.galleryPosted) return false;
+  const entries = await ctx.challenges.entries(challengeId);
+  const where = challenge.threadId ?? challenge.channelId;
+  if (!challenge.votingMessageId) {
+    const content = [
+      `🗳 **Voting is open** for **${themeText(challenge.theme)}** until ${timestamp(challenge.votingEndAt!)}.`,
+      `${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}${where === challenge.channelId ? ' below' : ` in <#${where}>`}, anonymous until the results.` +
+        ' Vote for as many as you like, once each (not your own).',
+    ].join('\n');
+    const message = await post(ctx, challenge.channelId, { content, allowed_mentions: noMentions }, `c${challengeId}v`);
+    await ctx.challenges.record(challengeId, { votingMessageId: message.id });
+  }
+  const done = await ctx.challenges.galleryMessages(challengeId);
+  for (const entry of entries) {
+    if (done.has(entry.id)) continue;
+    const files = await entryFiles(ctx, entry.imageId, `entry-${entry.id}`);
+    const body: ChallengePost = {
+      content: `**Entry #${entry.id}**`,
+      components: [
+        {
+          type: ComponentType.ActionRow,
+          components: [
+            { type: ComponentType.Button, style: ButtonStyle.Primary, custom_id: challengeVoteId(challengeId, entry.id), label: `🗳 Vote for #${entry.id}` },
+          ],
+        },
+      ],
+      allowed_mentions: noMentions,
+      attachments: files.map((file, id) => ({ id, filename: file.name, description: `Entry #${entry.id}` })),
+    };
+    const message = await post(ctx, where, body, `c${challengeId}e${entry.id}`, files);
+    await ctx.challenges.recordGalleryMessage(challengeId, entry.id, message.id);
+  }
+  await ctx.challenges.record(challengeId, { galleryPosted: '1' });
+  return true;
+}
+
+/** The entry's picture, sized for an attachment; none when the picture is gone. */
+async function entryFiles(ctx: BotContext, imageId: string, baseName: string): Promise<RawFile[]> {
+  const bytes = await imageBytes(ctx, imageId).catch((error: unknown) => {
+    ctx.logger.warn({ err: error, imageId }, 'challenge entry picture unavailable');
+    return undefined;
+  });
+  if (!bytes) return [];
+  const fitted = await fitToSize(bytes, DEFAULT_ATTACHMENT_LIMIT, baseName);
+  return [{ name: fitted.filename, data: fitted.data, contentType: fitted.contentType }];
+}
+
+// voting → results -------------------------------------------------------------------------
+
+export async function announceResults(ctx: BotContext, challengeId: string, now: number): Promise<TransitionOutcome> {
+  const before = await ctx.challenges.get(challengeId);
+  if (!before) return 'unchanged';
+  const moved = before.phase === 'voting' ? (await ctx.challenges.tally(challengeId, now)).ok : false;
+  const challenge = await ctx.challenges.get(challengeId);
+  if (challenge?.phase !== 'results') return 'unchanged';
+  const posted = await postingLock(ctx, challengeId, () => postResults(ctx, challengeId));
+  if (moved) ctx.logger.info({ challengeId, entries: challenge.ranking.length }, 'challenge results');
+  return moved ? 'moved' : posted ? 'finished' : 'unchanged';
+}
+
+async function postResults(ctx: BotContext, challengeId: string): Promise<boolean> {
+  const challenge = (await ctx.challenges.get(challengeId))!;
+  if (challenge.resultMessageId) return false;
+  const podium = challenge.ranking.slice(0, 3);
+  let files: RawFile[] = [];
+  if (podium.length > 0) {
+    const pictures = await Promise.all(podium.map((entry) => imageBytes(ctx, entry.imageId).catch(() => missingPicture())));
+    files = [{ name: 'podium.png', data: await composePodium(pictures), contentType: 'image/png' }];
+  }
+  const body = resultsMessage(challenge);
+  const message = await post(ctx, challenge.channelId, { ...body, attachments: files.map((file, id) => ({ id, filename: file.name, description: 'The podium' })) }, `c${challengeId}r`, files);
+  await ctx.challenges.record(challengeId, { resultMessageId: message.id });
+  return true;
+}
+
+/** A dark square standing in for a picture that was deleted before the results. */
+function missingPicture(): Promise<Buffer> {
+  return sharp({ create: { width: 64, height: 64, channels: 3, background: '#26262c' } }).png().toBuffer();
+}
+
+const MEDALS = ['🥇', '🥈', '🥉'];
+
+const votesText = (votes: number) => `${votes} ${votes === 1 ? 'vote' : 'votes'}`;
+
+/** Adjacent places that had equal votes where the order decided a podium place. */
+export function podiumTies(ranking: readonly RankedEntry[]): [RankedEntry, RankedEntry][] {
+  const ties: [RankedEntry, RankedEntry][] = [];
+  for (let i = 0; i < Math.min(3, ranking.length - 1); i++) {
+    if (ranking[i]!.votes === ranking[i + 1]!.votes) ties.push([ranking[i]!, ranking[i + 1]!]);
+  }
+  return ties;
+}
+
+/** The winners are named, and only they are pinged (allowed_mentions lists them alone). */
+export function resultsMessage(challenge: Challenge): ChallengePost {
+  const ranking = challenge.ranking;
+  const title = `🏆 **Results: ${themeText(challenge.theme)}**`;
+  if (ranking.length === 0) {
+    return { content: `${title}\nNo entries this time. The next challenge follows the schedule.`, allowed_mentions: noMentions };
+  }
+  const podium = ranking.slice(0, 3);
+  const lines = [title];
+  for (const entry of podium) lines.push(`${MEDALS[entry.place - 1]} <@${entry.userId}> · entry #${entry.id} · ${votesText(entry.votes)}`);
+  const ties = podiumTies(ranking);
+  if (ties.length > 0) {
+    const pairs = ties.map(([a, b]) => `#${a.id} before #${b.id} (${votesText(a.votes)} each)`).join(', ');
+    lines.push(`*Ties go to the earlier submission:* ${pairs}.`);
+  }
+  const rest = ranking.slice(3);
+  if (rest.length > 0) {
+    lines.push(`Also in the running: ${rest.map((entry) => `#${entry.id} <@${entry.userId}> (${entry.votes})`).join(' · ')}`);
+  }
+  lines.push(
+    `Season ${challenge.season}: ${PODIUM_POINTS.join(' / ')} points to the podium and ${ENTRY_POINTS} per entry, now on \`/leaderboard\`.`,
+  );
+  const winners = [...new Set(podium.map((entry) => entry.userId))];
+  return { content: clip(lines.join('\n'), CONTENT_MAX), allowed_mentions: { users: winners } };
+}
+
+// cancel, and the weekly start ---------------------------------------------------------------
+
+/** Stops a running challenge; its entries and votes are kept but count for nothing. */
+export async function cancelChallenge(ctx: BotContext, challengeId: string, byUserId: string, now: number): Promise<boolean> {
+  const result = await ctx.challenges.advance(challengeId, openPhases, 'cancelled', { cancelledAt: now, cancelledBy: byUserId });
+  if (!result.ok) return false;
+  const challenge = (await ctx.challenges.get(challengeId))!;
+  for (const phase of ['announce', 'submissions', 'voting'] as TimedPhase[]) {
+    await ctx.challengeQueue.remove(transitionJobId(challengeId, phase)).catch(() => undefined);
+  }
+  if (challenge.announceMessageId) {
+    await postingLock(ctx, challengeId, async () => {
+      const content = `✖ The challenge **${themeText(challenge.theme)}** was cancelled.`;
+      const message = await post(ctx, challenge.channelId, { content, allowed_mentions: noMentions }, `c${challengeId}x`);
+      await ctx.challenges.record(challengeId, { cancelMessageId: message.id });
+    });
+  }
+  ctx.logger.info({ challengeId, by: byUserId }, 'challenge cancelled');
+  return true;
+}
+
+/**
+ * The weekly job: draws a theme and announces a new challenge, unless the server still runs one
+ * (a cycle longer than a week skips a week). A challenge left in "announce" by a crash is resumed.
+ */
+export async function startScheduledChallenge(ctx: BotContext, guildId: string, now: number): Promise<TransitionOutcome> {
+  const schedule = await ctx.challenges.schedule(guildId);
+  if (!schedule) return 'unchanged';
+  const running = await ctx.challenges.active(guildId);
+  if (running) {
+    if (running.phase === 'announce') return announceChallenge(ctx, running.id, now);
+    ctx.logger.info({ guildId, challengeId: running.id }, 'weekly challenge skipped: one is still running');
+    return 'unchanged';
+  }
+  const theme = await ctx.challenges.drawTheme(guildId);
+  if (!theme) {
+    const content = '🏆 The weekly challenge could not start: the theme pool is empty. Add themes with `/challenge themes add`.';
+    await post(ctx, schedule.channelId, { content, allowed_mentions: noMentions }, `cw${Math.floor(now / DAY_MS)}`);
+    return 'unchanged';
+  }
+  const { created, id } = await ctx.challenges.create({
+    guildId,
+    channelId: schedule.channelId,
+    theme,
+    submitDays: schedule.submitDays,
+    voteDays: schedule.voteDays,
+    scheduled: true,
+    createdBy: 'schedule',
+    createdAt: now,
+  });
+  if (!created) return 'unchanged';
+  return announceChallenge(ctx, id, now);
+}

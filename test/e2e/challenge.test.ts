@@ -1,0 +1,121 @@
+import { ApplicationCommandOptionType, MessageFlags } from 'discord.js';
+import sharp from 'sharp';
+import { afterEach, describe, expect, it } from 'vitest';
+import { seasonOf } from '../../src/store/challenges.js';
+import type { FakeMessage } from '../support/fake-discord.js';
+import { Stack } from '../support/stack.js';
+
+let stack: Stack | undefined;
+
+afterEach(async () => {
+  if (stack) expect(stack.discord.validationErrors).toEqual([]);
+  await stack?.close();
+  stack = undefined;
+});
+
+const O = ApplicationCommandOptionType;
+const THEME = 'a city under the sea';
+
+function challenge(s: Stack, sub: string, userId: string, options: Array<{ name: string; type: ApplicationCommandOptionType; value: string | number }> = [], moderator = false) {
+  return s.discord.slashCommand({ name: 'challenge', userId, moderator, options: [{ name: sub, type: O.Subcommand, options }] });
+}
+
+function customIds(message: { components?: unknown[] }): string[] {
+  return (message.components ?? []).flatMap((row) =>
+    ((row as { components?: Array<{ custom_id?: string }> }).components ?? []).map((c) => c.custom_id ?? ''),
+  );
+}
+
+/** /imagine as this member, until the result is in the channel. */
+async function imagine(s: Stack, userId: string, prompt: string): Promise<FakeMessage> {
+  const interaction = s.discord.slashCommand({ name: 'imagine', userId, options: [{ name: 'prompt', type: O.String, value: prompt }] });
+  return s.discord.waitFor(() => {
+    const message = s.discord.messages(s.discord.defaultChannelId).find((m) => m.interactionId === interaction.id);
+    return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
+  }, 20_000, `the result of "${prompt}"`);
+}
+
+async function privateAnswer(interaction: { response(): Promise<{ data: { content: string; flags?: number } }> }): Promise<string> {
+  const { data } = await interaction.response();
+  expect(data.flags).toBe(MessageFlags.Ephemeral);
+  return data.content;
+}
+
+describe('a whole challenge through the real bot and the fake Discord', () => {
+  it('announces, takes three entries, shows an anonymous gallery, counts votes and crowns the winners', async () => {
+    const s = (stack = await Stack.start());
+    await s.discord.ready;
+    const channel = s.discord.defaultChannelId;
+    const admin = s.discord.user({ username: 'mod' }).id;
+    const [ada, bea, cy] = ['ada2', 'bea', 'cy'].map((username) => s.discord.user({ username }).id) as [string, string, string];
+
+    // Members cannot run challenges.
+    const refused = await privateAnswer(challenge(s, 'start', ada, [{ name: 'theme', type: O.String, value: THEME }]));
+    expect(refused).toContain('**Manage Server**');
+    expect(await s.ctx.challenges.active(s.discord.defaultGuildId)).toBeUndefined();
+
+    // 1. Announce.
+    expect(await privateAnswer(challenge(s, 'start', admin, [{ name: 'theme', type: O.String, value: THEME }], true))).toContain(`Starting **${THEME}**`);
+    const announcement = await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.embeds[0]?.title?.includes(THEME)), 10_000, 'the announcement');
+    expect(announcement.embeds[0]!.fields!.map((field) => field.value).join(' ')).toMatch(/<t:\d+:R>.*<t:\d+:R>/);
+    const thread = await s.discord.waitFor(() => s.discord.threads(channel)[0], 10_000, 'the entries thread');
+    expect(thread.id).toBe(announcement.id);
+
+    // 2. Three members make pictures and enter them: two by command, one with the button.
+    const results = {
+      [ada]: await imagine(s, ada, 'a drowned cathedral, teal light'),
+      [bea]: await imagine(s, bea, 'coral towers at dusk'),
+      [cy]: await imagine(s, cy, 'a submarine tram, crimson lamps'),
+    };
+    const fileOf = (message: FakeMessage) => message.attachments[0]!.filename;
+    expect(await privateAnswer(challenge(s, 'submit', ada, [{ name: 'image', type: O.String, value: fileOf(results[ada]!) }]))).toContain('Entered as **#1**');
+    expect(await privateAnswer(challenge(s, 'submit', bea, [{ name: 'image', type: O.String, value: fileOf(results[bea]!) }]))).toContain('Entered as **#2**');
+    const submitButton = customIds(results[cy]!).find((id) => id.startsWith('challenge:submit:'))!;
+    expect(submitButton).toBe(`challenge:submit:${results[cy]!.interactionId}`);
+    // Someone else's result cannot be entered with its button.
+    expect(await privateAnswer(s.discord.button({ customId: submitButton, message: results[cy]!, userId: ada }))).toContain('Only the person who made this picture');
+    expect(await privateAnswer(s.discord.button({ customId: submitButton, message: results[cy]!, userId: cy }))).toContain('Entered as **#3**');
+    expect(await privateAnswer(challenge(s, 'status', bea))).toContain('3 entries; yours: #2');
+
+    // 3. Voting: the admin ends the entries; the gallery shows pictures without authors.
+    expect(await privateAnswer(challenge(s, 'end', admin, [], true))).toContain('closing entries');
+    const gallery = await s.discord.waitFor(() => {
+      const posted = s.discord.messages(thread.id);
+      return posted.length === 3 ? posted : undefined;
+    }, 15_000, 'the gallery');
+    for (const [index, entry] of gallery.entries()) {
+      expect(entry.content).toBe(`**Entry #${index + 1}**`);
+      expect(entry.attachments).toHaveLength(1);
+      expect(JSON.stringify([entry.content, entry.attachments.map((a) => a.filename), entry.components])).not.toMatch(new RegExp(`${ada}|${bea}|${cy}`));
+    }
+    const vote = (entry: number, userId: string) =>
+      privateAnswer(s.discord.button({ customId: customIds(gallery[entry - 1]!)[0]!, message: gallery[entry - 1]!, userId }));
+    expect(await vote(2, ada)).toContain('Your vote for entry **#2** is in');
+    expect(await vote(2, cy)).toContain('is in');
+    expect(await vote(3, bea)).toContain('is in');
+    expect(await vote(2, ada)).toContain('already voted');
+    expect(await vote(1, ada)).toContain('your own entry');
+    expect(await privateAnswer(s.discord.button({ customId: 'challenge:vote:999:1', message: gallery[0]!, userId: bea }))).toContain('do not know that challenge');
+
+    // 4. Results: the podium picture, the winners named and pinged, the leaderboard updated.
+    expect(await privateAnswer(challenge(s, 'end', admin, [], true))).toContain('closing the vote');
+    const resultsMessage = await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.content.includes('**Results:')), 15_000, 'the results');
+    expect(resultsMessage.content).toContain(`🥇 <@${bea}> · entry #2 · 2 votes`);
+    expect(resultsMessage.content).toContain(`🥈 <@${cy}> · entry #3 · 1 vote`);
+    expect(resultsMessage.content).toContain(`🥉 <@${ada}> · entry #1 · 0 votes`);
+    expect(resultsMessage.allowedMentions).toEqual({ users: [bea, cy, ada] });
+    expect(resultsMessage.attachments.map((a) => a.filename)).toEqual(['podium.png']);
+    const podium = await sharp(resultsMessage.attachments[0]!.data).metadata();
+    expect(podium.format).toBe('png');
+    expect(podium.width).toBeGreaterThan(podium.height!);
+
+    const board = await s.discord.slashCommand({ name: 'leaderboard', userId: ada }).response();
+    expect(board.data.content).toContain(`season ${seasonOf(Date.now())}`);
+    expect(board.data.content).toMatch(new RegExp(`🥇 <@${bea}> · 11 points\\n🥈 <@${cy}> · 7 points\\n🥉 <@${ada}> · 4 points`));
+    expect(board.data.allowed_mentions).toEqual({ parse: [] });
+
+    const history = await privateAnswer(challenge(s, 'history', cy));
+    expect(history).toContain(`**${THEME}**: 🥇 <@${bea}> 🥈 <@${cy}> 🥉 <@${ada}>`);
+    expect(await privateAnswer(challenge(s, 'submit', ada, [{ name: 'image', type: O.String, value: fileOf(results[ada]!) }]))).toContain('no challenge taking entries');
+  });
+});
