@@ -1,0 +1,92 @@
+import {
+  ApplicationCommandOptionType,
+  ApplicationCommandType,
+  ApplicationIntegrationType,
+  InteractionContextType,
+  MessageFlags,
+  PermissionFlagsBits,
+  type ChatInputCommandInteraction,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+import type { ChatInputCommand } from '../src/bot/command.js';
+import { cancelJob, isModerator } from '../src/bot/components/generation.js';
+import type { BotContext } from '../src/bot/context.js';
+import { noMentions } from '../src/bot/messages.js';
+import { InvalidRequestError } from '../src/bot/prompt.js';
+import { BanList } from '../src/store/bans.js';
+
+const userOption = (description: string) => ({
+  name: 'user',
+  description,
+  type: ApplicationCommandOptionType.User as const,
+  required: true,
+});
+
+const data = () =>
+  ({
+    name: 'mod',
+    description: 'Moderator tools',
+    type: ApplicationCommandType.ChatInput,
+    contexts: [InteractionContextType.Guild],
+    integration_types: [ApplicationIntegrationType.GuildInstall],
+    default_member_permissions: PermissionFlagsBits.ManageMessages.toString(),
+    options: [
+      { name: 'ban', description: 'Stop a member from making pictures here (their queued requests are cancelled)', type: ApplicationCommandOptionType.Subcommand, options: [userOption('Who')] },
+      { name: 'unban', description: 'Let a member make pictures here again', type: ApplicationCommandOptionType.Subcommand, options: [userOption('Who')] },
+      { name: 'bans', description: 'Who is banned from making pictures here', type: ApplicationCommandOptionType.Subcommand },
+    ],
+  }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
+  // Discord hides the command from members without Manage Messages, but servers can override that.
+  if (!interaction.inGuild() || !isModerator(interaction)) {
+    throw new InvalidRequestError('Only moderators (Manage Messages) can use `/mod`.');
+  }
+  const bans = new BanList(ctx.redis, ctx.prefix);
+  const guildId = interaction.guildId;
+  const reply = (content: string) => interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
+  switch (interaction.options.getSubcommand()) {
+    case 'ban': {
+      const user = interaction.options.getUser('user', true);
+      if (user.id === interaction.user.id) throw new InvalidRequestError('You cannot ban yourself.');
+      if (user.bot) throw new InvalidRequestError('Bots do not make pictures here anyway.');
+      const added = await bans.ban(guildId, user.id, interaction.user.id, ctx.now());
+      const cancelled = await cancelQueuedIn(ctx, guildId, user.id, interaction.user.id);
+      const also = cancelled > 0 ? ` ${cancelled} queued request${cancelled === 1 ? ' was' : 's were'} cancelled.` : '';
+      await reply(added ? `🚫 <@${user.id}> can no longer make pictures on this server.${also}` : `<@${user.id}> was already banned.${also}`);
+      return;
+    }
+    case 'unban': {
+      const user = interaction.options.getUser('user', true);
+      const removed = await bans.unban(guildId, user.id);
+      await reply(removed ? `✅ <@${user.id}> can make pictures here again.` : `<@${user.id}> was not banned.`);
+      return;
+    }
+    default: {
+      const list = await bans.list(guildId);
+      if (list.length === 0) {
+        await reply('Nobody is banned from making pictures here.');
+        return;
+      }
+      const lines = list.slice(0, 50).map((ban) => `• <@${ban.userId}> — by <@${ban.by}> <t:${Math.floor(ban.at / 1000)}:R>`);
+      await reply(`**Banned from making pictures** (${list.length})\n${lines.join('\n')}`);
+    }
+  }
+}
+
+/** The banned member's requests on this server that have not started drawing. */
+async function cancelQueuedIn(ctx: BotContext, guildId: string, userId: string, byUserId: string): Promise<number> {
+  let cancelled = 0;
+  for (const job of await ctx.jobs.openJobsOf(userId)) {
+    if (job.guildId !== guildId || job.status !== 'queued') continue;
+    await cancelJob(ctx, job.id, byUserId).then(
+      () => cancelled++,
+      (error) => {
+        if (!(error instanceof InvalidRequestError)) throw error;
+      },
+    );
+  }
+  return cancelled;
+}
+
+export default { data, execute } satisfies ChatInputCommand;

@@ -1,0 +1,100 @@
+import type { ModelChoice } from '../config.js';
+import { compileBlocklist, screenPrompt } from '../moderation/blocklist.js';
+import { BanList } from '../store/bans.js';
+import { FairQueue, type AdmissionRefusal } from '../store/fair-queue.js';
+import type { GuildSettings } from '../store/settings.js';
+import type { BotContext } from './context.js';
+import { InvalidRequestError } from './prompt.js';
+import type { Requester } from './requests.js';
+
+/** Cost units of one image from a model that MODEL_COSTS does not mention. */
+export const DEFAULT_IMAGE_COST = 1;
+
+export interface AdmissionInput {
+  prompt: string;
+  model: ModelChoice;
+  images: number;
+}
+
+/** `<t:…:R>`: Discord shows it as "in 3 hours" in the reader's own time zone. */
+export const relativeTime = (ms: number) => `<t:${Math.ceil(ms / 1000)}:R>`;
+
+/** A member's daily image quota: the server's, or the highest of their roles' quotas (0: no limit). */
+export function dailyQuotaFor(settings: GuildSettings, roleIds: readonly string[] = []): number {
+  if (settings.dailyImages === 0) return 0;
+  let quota = settings.dailyImages;
+  for (const roleId of roleIds) {
+    const roleQuota = settings.roleQuotas[roleId];
+    if (roleQuota === undefined) continue;
+    if (roleQuota === 0) return 0;
+    quota = Math.max(quota, roleQuota);
+  }
+  return quota;
+}
+
+/**
+ * Every rule a server sets for generating, in the order a member can do something about it:
+ * bans, channels, the blocklist and NSFW policy, then (atomically, and charged only when all
+ * pass) the member's queue limit, daily quota and the server's budget. Throws the member-facing
+ * refusal; returns the job's fair-share priority.
+ */
+export async function admitGeneration(
+  ctx: BotContext,
+  requester: Requester,
+  input: AdmissionInput,
+  settings: GuildSettings,
+): Promise<{ priority: number }> {
+  if (await new BanList(ctx.redis, ctx.prefix).isBanned(requester.guildId, requester.userId)) {
+    throw new InvalidRequestError('A moderator has stopped you from making pictures with Atelier on this server.');
+  }
+  const channel = requester.parentChannelId ?? requester.channelId;
+  if (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(channel)) {
+    const where = settings.allowedChannels.map((id) => `<#${id}>`).join(', ');
+    throw new InvalidRequestError(`Pictures are made only in ${where} on this server.`);
+  }
+
+  const verdict = screenPrompt(input.prompt, compileBlocklist(settings.blocklist));
+  if (verdict.blocked) {
+    // Never repeat the word: this message is private, but the member may share a screenshot.
+    throw new InvalidRequestError('Your prompt contains a word or phrase that is blocked on this server, so nothing was queued. Please rephrase it.');
+  }
+  if (verdict.nsfw && settings.nsfw !== 'everywhere' && !(settings.nsfw === 'age-restricted' && requester.channelNsfw)) {
+    throw new InvalidRequestError(
+      settings.nsfw === 'nowhere'
+        ? 'That prompt looks NSFW, and this server does not allow NSFW pictures.'
+        : 'That prompt looks NSFW; this server allows such pictures only in age-restricted channels.',
+    );
+  }
+
+  const result = await new FairQueue(ctx.redis, ctx.prefix).admit({
+    jobId: requester.interactionId,
+    userId: requester.userId,
+    guildId: requester.guildId,
+    images: input.images,
+    cost: input.images * (input.model.cost ?? DEFAULT_IMAGE_COST),
+    limits: {
+      maxQueued: settings.maxQueued,
+      dailyImages: dailyQuotaFor(settings, requester.roleIds),
+      dailyBudget: settings.dailyBudget,
+    },
+    now: ctx.now(),
+  });
+  if (!result.admitted) throw new InvalidRequestError(refusalMessage(result, input.images));
+  return { priority: result.priority };
+}
+
+function refusalMessage(refusal: AdmissionRefusal, images: number): string {
+  switch (refusal.reason) {
+    case 'queued':
+      return `You have as many requests waiting as this server allows (${refusal.limit}). Try again as soon as one of them starts generating (\`/queue\` shows where they stand).`;
+    case 'daily': {
+      const left = Math.max(0, refusal.limit - refusal.used);
+      const when = relativeTime(refusal.resetsAt);
+      return left === 0
+        ? `You have used all ${refusal.limit} of your images for today. Your quota resets ${when}.`
+        : `That would make ${images} images and you have ${left} left today. Ask for fewer, or try again when your quota resets ${when}.`;
+    }
+    case 'budget':
+      return `This server has spent its image budget for today. Try again when it resets ${relativeTime(refusal.resetsAt)}.`;
+  }
+}

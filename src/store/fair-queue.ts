@@ -1,0 +1,208 @@
+import type { Redis } from 'ioredis';
+import { GENERATE_QUEUE } from '../queues.js';
+
+/**
+ * Fair sharing of the GPUs between members, and the limits that keep one member or one server
+ * from taking them all.
+ *
+ * BullMQ's open-source edition has no per-group rotation, so fairness comes from priorities given
+ * at admission: a member's k-th outstanding request (waiting or running) gets priority k, and
+ * BullMQ serves lower priorities first and equal ones in arrival order. A member's first request
+ * therefore overtakes everything another member has queued beyond their first, so a flood delays
+ * a newcomer by at most the jobs already running plus one per member whose first request arrived
+ * earlier.
+ *
+ * Every counter changes inside a Lua script: limits are checked and charged in one step, so two
+ * requests arriving together cannot both slip under a limit.
+ */
+
+/** BullMQ's highest priority number (2^21). */
+const MAX_PRIORITY = 2_097_152;
+const DAY_MS = 24 * 3600 * 1000;
+/** Daily counters outlive their day a little, for /quota around midnight. */
+const QUOTA_TTL_SECONDS = 2 * 24 * 3600;
+
+export interface AdmissionLimits {
+  /** Requests the member may have waiting (running ones do not count). */
+  maxQueued: number;
+  /** The member's images per day; 0: no limit. */
+  dailyImages: number;
+  /** The server's cost units per day; 0: no limit. */
+  dailyBudget: number;
+}
+
+export interface AdmissionRequest {
+  jobId: string;
+  userId: string;
+  guildId?: string;
+  images: number;
+  /** Cost units of the whole request (cost per image × images). */
+  cost: number;
+  limits: AdmissionLimits;
+  now: number;
+}
+
+export type AdmissionRefusal =
+  | { reason: 'queued'; queued: number; limit: number }
+  | { reason: 'daily'; used: number; limit: number; resetsAt: number }
+  | { reason: 'budget'; spent: number; limit: number; resetsAt: number };
+
+export type AdmissionResult = { admitted: true; priority: number } | ({ admitted: false } & AdmissionRefusal);
+
+export interface Usage {
+  imagesToday: number;
+  budgetSpent: number;
+  /** Waiting and running requests. */
+  outstanding: number;
+  running: number;
+  resetsAt: number;
+}
+
+/** The UTC day a timestamp falls in, and when the next one begins. */
+export function quotaDay(now: number): { day: number; resetsAt: number } {
+  const day = Math.floor(now / DAY_MS);
+  return { day, resetsAt: (day + 1) * DAY_MS };
+}
+
+const ADMIT = `
+local outstanding = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if redis.call('HEXISTS', KEYS[5], ARGV[2]) == 1 then return {1, outstanding} end
+local queued = outstanding - redis.call('SCARD', KEYS[2])
+if queued < 0 then queued = 0 end
+if queued >= tonumber(ARGV[3]) then return {0, 'queued', queued} end
+local images = tonumber(ARGV[4])
+local dailyImages = tonumber(ARGV[5])
+local used = tonumber(redis.call('GET', KEYS[3]) or '0')
+if dailyImages > 0 and used + images > dailyImages then return {0, 'daily', used} end
+local cost = tonumber(ARGV[6])
+local budget = tonumber(ARGV[7])
+local spent = tonumber(redis.call('GET', KEYS[4]) or '0')
+if budget > 0 and cost > 0 and spent + cost > budget then return {0, 'budget', spent} end
+redis.call('INCRBY', KEYS[3], images)
+redis.call('EXPIRE', KEYS[3], ARGV[8])
+if cost > 0 then
+  redis.call('INCRBY', KEYS[4], cost)
+  redis.call('EXPIRE', KEYS[4], ARGV[8])
+end
+redis.call('HSET', KEYS[5], ARGV[2], ARGV[1])
+return {1, redis.call('HINCRBY', KEYS[1], ARGV[1], 1)}
+`;
+
+/** Idempotent: a job leaves once, however many paths report it. */
+const RELEASE = `
+local userId = redis.call('HGET', KEYS[2], ARGV[1])
+if not userId then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+if redis.call('HINCRBY', KEYS[1], userId, -1) <= 0 then redis.call('HDEL', KEYS[1], userId) end
+return 1
+`;
+
+/**
+ * A running slot is a job id in the member's set. Ids whose BullMQ lock is gone belong to a worker
+ * that died without saying so; they are dropped so that a crash cannot block a member for good.
+ */
+const ACQUIRE_RUN_SLOT = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[3] .. id .. ':lock') == 0 then redis.call('SREM', KEYS[1], id) end
+end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], 86400)
+return 1
+`;
+
+export class FairQueue {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private get outstandingKey() {
+    return `${this.prefix}:fair:outstanding`;
+  }
+
+  private get admittedKey() {
+    return `${this.prefix}:fair:jobs`;
+  }
+
+  private runningKey(userId: string) {
+    return `${this.prefix}:fair:running:${userId}`;
+  }
+
+  private memberDayKey(guildId: string | undefined, userId: string, day: number) {
+    return `${this.prefix}:quota:${guildId ?? 'dm'}:${day}:member:${userId}`;
+  }
+
+  private serverDayKey(guildId: string | undefined, day: number) {
+    return `${this.prefix}:quota:${guildId ?? 'dm'}:${day}:budget`;
+  }
+
+  /**
+   * Checks the member's queue limit, daily quota and the server's budget, and when all allow it
+   * charges them and returns the request's BullMQ priority; otherwise says which limit refused.
+   */
+  async admit(request: AdmissionRequest): Promise<AdmissionResult> {
+    const { day, resetsAt } = quotaDay(request.now);
+    const { limits } = request;
+    const [ok, second, third] = (await this.redis.eval(
+      ADMIT,
+      5,
+      this.outstandingKey,
+      this.runningKey(request.userId),
+      this.memberDayKey(request.guildId, request.userId, day),
+      this.serverDayKey(request.guildId, day),
+      this.admittedKey,
+      request.userId,
+      request.jobId,
+      limits.maxQueued,
+      request.images,
+      limits.dailyImages,
+      Math.ceil(request.cost),
+      limits.dailyBudget,
+      QUOTA_TTL_SECONDS,
+    )) as [number, number | string, number | undefined];
+    if (ok === 1) return { admitted: true, priority: Math.min(Math.max(1, Number(second)), MAX_PRIORITY) };
+    const count = Number(third ?? 0);
+    switch (second) {
+      case 'queued':
+        return { admitted: false, reason: 'queued', queued: count, limit: limits.maxQueued };
+      case 'daily':
+        return { admitted: false, reason: 'daily', used: count, limit: limits.dailyImages, resetsAt };
+      default:
+        return { admitted: false, reason: 'budget', spent: count, limit: limits.dailyBudget, resetsAt };
+    }
+  }
+
+  /** The job left the queue (finished, failed or cancelled): the member's next request moves up a turn. */
+  async release(jobId: string): Promise<boolean> {
+    return (await this.redis.eval(RELEASE, 2, this.outstandingKey, this.admittedKey, jobId)) === 1;
+  }
+
+  /** Takes one of the member's running slots for this job, unless they already use `limit`. */
+  async acquireRunSlot(userId: string, jobId: string, limit: number): Promise<boolean> {
+    const lockPrefix = `${this.prefix}:${GENERATE_QUEUE}:`;
+    return (await this.redis.eval(ACQUIRE_RUN_SLOT, 1, this.runningKey(userId), jobId, limit, lockPrefix)) === 1;
+  }
+
+  async releaseRunSlot(userId: string, jobId: string): Promise<void> {
+    await this.redis.srem(this.runningKey(userId), jobId);
+  }
+
+  async usage(userId: string, guildId: string | undefined, now: number): Promise<Usage> {
+    const { day, resetsAt } = quotaDay(now);
+    const [images, spent, outstanding, running] = await Promise.all([
+      this.redis.get(this.memberDayKey(guildId, userId, day)),
+      this.redis.get(this.serverDayKey(guildId, day)),
+      this.redis.hget(this.outstandingKey, userId),
+      this.redis.scard(this.runningKey(userId)),
+    ]);
+    return {
+      imagesToday: Number(images ?? 0),
+      budgetSpent: Number(spent ?? 0),
+      outstanding: Number(outstanding ?? 0),
+      running,
+      resetsAt,
+    };
+  }
+}

@@ -1,0 +1,56 @@
+import type { Redis } from 'ioredis';
+
+export interface RateLimit {
+  /** Commands a member may send in a burst. */
+  burst: number;
+  /** How long the bucket takes to refill from empty. */
+  refillMs: number;
+}
+
+/** Five commands at once, then one every two seconds. */
+export const defaultRateLimit: RateLimit = { burst: 5, refillMs: 10_000 };
+
+/**
+ * A token bucket per member in Redis, so every bot process shares it: each command takes a token,
+ * tokens come back continuously. Returns the wait until the next token when the bucket is empty.
+ */
+const TAKE = `
+local burst = tonumber(ARGV[1])
+local refillMs = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * burst / refillMs)
+local allowed = 0
+local waitMs = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  waitMs = math.ceil((1 - tokens) * refillMs / burst)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
+redis.call('PEXPIRE', KEYS[1], refillMs)
+return {allowed, waitMs}
+`;
+
+export class CommandRateLimiter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly limit: RateLimit = defaultRateLimit,
+  ) {}
+
+  async take(userId: string, now: number): Promise<{ allowed: boolean; retryAfterMs: number }> {
+    const [allowed, waitMs] = (await this.redis.eval(
+      TAKE,
+      1,
+      `${this.prefix}:ratelimit:${userId}`,
+      this.limit.burst,
+      this.limit.refillMs,
+      Math.floor(now),
+    )) as [number, number];
+    return { allowed: allowed === 1, retryAfterMs: waitMs };
+  }
+}

@@ -1,0 +1,168 @@
+import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FakeInteraction, InteractionActorOptions, RawCommandOption } from '../support/fake-discord.js';
+import { Stack, type StackOptions } from '../support/stack.js';
+
+let stack: Stack | undefined;
+
+async function start(options?: StackOptions) {
+  stack = await Stack.start(options);
+  await stack.discord.ready;
+  return stack;
+}
+
+afterEach(async () => {
+  if (stack) expect(stack.discord.validationErrors).toEqual([]);
+  await stack?.close();
+  stack = undefined;
+});
+
+const { Subcommand, SubcommandGroup, String: Str, Integer, User } = ApplicationCommandOptionType;
+
+function subcommand(name: string, options: RawCommandOption[] = [], group?: string): RawCommandOption[] {
+  const command = { name, type: Subcommand, options };
+  return group ? [{ name: group, type: SubcommandGroup, options: [command] }] : [command];
+}
+
+const admin: InteractionActorOptions = { userId: '210000000000000001', moderator: true };
+
+function imagine(s: Stack, prompt: string, extra: Record<string, unknown> = {}) {
+  return s.discord.slashCommand({ name: 'imagine', options: [{ name: 'prompt', type: Str, value: prompt }], ...extra });
+}
+
+/** The interaction was answered privately; returns what it said. */
+async function privateAnswer(interaction: FakeInteraction): Promise<string> {
+  const response = await interaction.response();
+  expect(response.type).toBe(InteractionResponseType.ChannelMessageWithSource);
+  expect((response.data.flags ?? 0) & MessageFlags.Ephemeral).toBe(MessageFlags.Ephemeral);
+  expect(response.data.allowed_mentions).toEqual({ parse: [] });
+  return response.data.content as string;
+}
+
+async function queueSize(s: Stack): Promise<number> {
+  const counts = await s.ctx.generateQueue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed');
+  return Object.values(counts).reduce((sum, count) => sum + count, 0);
+}
+
+/** Asserts that a refused /imagine left no trace: no record, no job. */
+async function expectNothingQueued(s: Stack, interaction: FakeInteraction, before: number) {
+  expect(await s.ctx.jobs.get(interaction.id)).toBeUndefined();
+  expect(await s.ctx.generateQueue.getJob(interaction.id)).toBeUndefined();
+  expect(await queueSize(s)).toBe(before);
+}
+
+async function resultOf(s: Stack, interaction: FakeInteraction) {
+  return s.discord.waitFor(() => {
+    const message = interaction.original();
+    return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
+  }, 20_000);
+}
+
+describe('server settings, limits and moderation end to end', () => {
+  it('refuses /config to members without Manage Server, and applies an admin’s change', async () => {
+    const s = await start({ noWorker: true });
+    const refused = s.discord.slashCommand({ name: 'config', options: subcommand('limits', [{ name: 'daily_images', type: Integer, value: 1 }]) });
+    expect(await privateAnswer(refused)).toMatch(/Manage Server/);
+    expect((await s.ctx.settings.get(s.discord.defaultGuildId)).dailyImages).toBe(100);
+
+    const applied = s.discord.slashCommand({ name: 'config', options: subcommand('limits', [{ name: 'daily_images', type: Integer, value: 1 }]), ...admin });
+    expect(await privateAnswer(applied)).toMatch(/Limits updated[\s\S]*daily images: 1/);
+    const shown = await privateAnswer(s.discord.slashCommand({ name: 'config', options: subcommand('show'), ...admin }));
+    expect(shown).toContain('**Per member:** 2 generating at once, 10 waiting, daily images: 1');
+    expect(shown).toContain('**NSFW prompts:** Only in age-restricted channels');
+  });
+
+  it('refuses a request over the daily quota privately, saying when it resets, and /quota agrees', async () => {
+    const s = await start();
+    await privateAnswer(s.discord.slashCommand({ name: 'config', options: subcommand('limits', [{ name: 'daily_images', type: Integer, value: 1 }]), ...admin }));
+    const first = imagine(s, 'a lighthouse in fog');
+    await resultOf(s, first);
+
+    const before = await queueSize(s);
+    const second = imagine(s, 'another lighthouse');
+    expect(await privateAnswer(second)).toMatch(/used all 1 of your images for today\. Your quota resets <t:\d+:R>/);
+    await expectNothingQueued(s, second, before);
+
+    const quota = await privateAnswer(s.discord.slashCommand({ name: 'quota' }));
+    expect(quota).toMatch(/Images today:\*\* 0 of 1 left · resets <t:\d+:R>/);
+    expect(quota).toMatch(/Server budget:\*\* 999 of 1000 units left/);
+  });
+
+  it('refuses a blocked word without echoing it, and NSFW prompts outside age-restricted channels', async () => {
+    const s = await start({
+      noWorker: true,
+      discord: { guilds: [{ channels: [{ name: 'general' }, { name: 'after-dark', nsfw: true }] }] },
+    });
+    const added = s.discord.slashCommand({ name: 'config', options: subcommand('add', [{ name: 'entry', type: Str, value: 'Dragon' }], 'blocklist'), ...admin });
+    expect(await privateAnswer(added)).toMatch(/Blocked `dragon`/);
+
+    const blocked = imagine(s, 'a red dragon @everyone');
+    const answer = await privateAnswer(blocked);
+    expect(answer).toMatch(/blocked on this server/);
+    expect(answer.toLowerCase()).not.toContain('dragon');
+    await expectNothingQueued(s, blocked, 0);
+
+    const nsfw = imagine(s, 'a nude marble statue');
+    expect(await privateAnswer(nsfw)).toMatch(/only in age-restricted channels/);
+    await expectNothingQueued(s, nsfw, 0);
+
+    const adultChannel = s.discord.guilds[0]!.channels[1]!.id;
+    const allowed = imagine(s, 'a nude marble statue', { channelId: adultChannel });
+    expect((await allowed.response()).data.content).toMatch(/Queued/);
+    expect(s.discord.messages(s.discord.defaultChannelId).filter((m) => !m.ephemeral)).toHaveLength(0);
+  });
+
+  it('lets moderators ban and unban a member; others cannot', async () => {
+    const s = await start({ noWorker: true });
+    const troll = s.discord.user({ username: 'troll' }).id;
+    const banOptions = subcommand('ban', [{ name: 'user', type: User, value: troll }]);
+
+    const notAllowed = s.discord.slashCommand({ name: 'mod', options: banOptions });
+    expect(await privateAnswer(notAllowed)).toMatch(/Only moderators/);
+
+    const banned = s.discord.slashCommand({ name: 'mod', options: banOptions, userId: '210000000000000002', moderator: true });
+    expect(await privateAnswer(banned)).toContain(`🚫 <@${troll}> can no longer make pictures`);
+
+    const refused = imagine(s, 'a cat', { userId: troll });
+    expect(await privateAnswer(refused)).toMatch(/moderator has stopped you/);
+    await expectNothingQueued(s, refused, 0);
+
+    const unbanned = s.discord.slashCommand({ name: 'mod', options: subcommand('unban', [{ name: 'user', type: User, value: troll }]), moderator: true, userId: '210000000000000002' });
+    expect(await privateAnswer(unbanned)).toMatch(/can make pictures here again/);
+    expect((await imagine(s, 'a cat', { userId: troll }).response()).data.content).toMatch(/Queued/);
+  });
+
+  it('slows down a member who sends commands too fast', async () => {
+    const s = await start({ noWorker: true, bot: { rateLimit: { burst: 2, refillMs: 60_000 } } });
+    await privateAnswer(s.discord.slashCommand({ name: 'quota' }));
+    await privateAnswer(s.discord.slashCommand({ name: 'quota' }));
+    const third = imagine(s, 'a cat');
+    expect(await privateAnswer(third)).toMatch(/Slow down a little: you can use Atelier again in 30 s/);
+    await expectNothingQueued(s, third, 0);
+    // Someone else is not affected.
+    expect(await privateAnswer(s.discord.slashCommand({ name: 'quota', userId: '210000000000000003' }))).toMatch(/Images today/);
+  });
+
+  it('/privacy delete-my-data asks first, then deletes the member’s pictures from Discord and the stores', async () => {
+    const s = await start();
+    const made = imagine(s, 'a picture to forget');
+    const result = await resultOf(s, made);
+    const imageIds = (await s.ctx.jobs.get(made.id))!.imageIds;
+
+    const ask = s.discord.slashCommand({ name: 'privacy', options: subcommand('delete-my-data') });
+    const question = await ask.response();
+    expect(question.data.flags & MessageFlags.Ephemeral).toBe(MessageFlags.Ephemeral);
+    const button = question.data.components[0].components[0];
+    expect(button).toMatchObject({ type: ComponentType.Button, custom_id: 'privacy:delete-my-data' });
+    // Asking changed nothing yet.
+    expect(s.discord.message(result.id)).toBeDefined();
+
+    const confirm = s.discord.button({ customId: button.custom_id, message: ask.original()! });
+    await s.discord.waitFor(() => ask.original()?.content.startsWith('🗑 Done') || undefined);
+    expect(ask.original()!.content).toContain('pictures deleted: 1');
+    expect(confirm.callback).toBeDefined();
+    expect(s.discord.message(result.id)).toBeUndefined();
+    expect(await s.ctx.jobs.get(made.id)).toBeUndefined();
+    for (const id of imageIds) expect(await s.ctx.images.getRecord(id)).toBeUndefined();
+  });
+});

@@ -1,0 +1,214 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SnowflakeUtil } from 'discord.js';
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateJobId } from '../../src/queues.js';
+import type { BotContext } from '../../src/bot/context.js';
+import { InvalidRequestError } from '../../src/bot/prompt.js';
+import { enqueueGeneration, queuePlace, type Requester } from '../../src/bot/requests.js';
+import { FairQueue } from '../../src/store/fair-queue.js';
+import type { GuildSettings } from '../../src/store/settings.js';
+import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
+import { eventually, makeBotContext, quietLogger } from '../support/context.js';
+import { connect, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { ScriptedProvider } from '../support/scripted-provider.js';
+
+const GUILD = '300000000000000001';
+const member = (n: number) => `2000000000000000${String(n).padStart(2, '0')}`;
+
+let redis: Redis;
+let prefix: string;
+let imageDir: string;
+let ctx: BotContext;
+let provider: ScriptedProvider;
+const workers: RunningWorker[] = [];
+
+let nextIncrement = 0;
+
+/** A fresh interaction id. */
+function interactionId(): string {
+  return SnowflakeUtil.generate({ increment: BigInt(nextIncrement++ % 4096) }).toString();
+}
+
+function requester(userId: string, overrides: Partial<Requester> = {}): Requester {
+  return {
+    interactionId: interactionId(),
+    interactionToken: `token-${Math.random()}`,
+    attachmentSizeLimit: 10 * 1024 * 1024,
+    userId,
+    userName: `member ${userId.slice(-2)}`,
+    guildId: GUILD,
+    channelId: '400000000000000001',
+    ...overrides,
+  };
+}
+
+function imagine(userId: string, prompt: string, options: { count?: number; requester?: Partial<Requester> } = {}) {
+  return enqueueGeneration(ctx, requester(userId, options.requester), {
+    kind: 'txt2img',
+    options: { prompt, aspect: '1:1', count: options.count ?? 1, seed: 1 },
+  });
+}
+
+async function worker(concurrency: number, runSlotRetryMs?: number) {
+  const running = await startWorker({
+    redisUrl: redisUrl(),
+    prefix,
+    provider,
+    concurrency,
+    imageStoreDir: imageDir,
+    logger: quietLogger(),
+    progressIntervalMs: 0,
+    runSlotRetryMs,
+  });
+  workers.push(running);
+  return running;
+}
+
+const configure = (change: Partial<GuildSettings>) => ctx.settings.update(GUILD, change);
+
+async function queuedJobs() {
+  const counts = await ctx.generateQueue.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+  return Object.values(counts).reduce((sum, count) => sum + count, 0);
+}
+
+async function refusal(attempt: Promise<unknown>): Promise<string> {
+  const error = await attempt.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(InvalidRequestError);
+  return (error as Error).message;
+}
+
+beforeEach(() => {
+  redis = connect();
+  prefix = uniquePrefix();
+  imageDir = mkdtempSync(join(tmpdir(), 'atelier-fair-'));
+  ctx = makeBotContext(redis, prefix, imageDir);
+  provider = new ScriptedProvider();
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.close()));
+  await ctx.generateQueue.close();
+  await dropPrefix(redis, prefix);
+  await redis.quit();
+  rmSync(imageDir, { recursive: true, force: true });
+});
+
+describe('fair queue on real Redis and BullMQ', () => {
+  it('serves members round-robin: every first request before anyone’s second', async () => {
+    for (let i = 1; i <= 5; i++) await imagine(member(1), `a${i}`);
+    const b = await imagine(member(2), 'b1');
+    const c = await imagine(member(3), 'c1');
+    const a2 = (await ctx.jobs.openJobsOf(member(1)))[1]!;
+
+    // The queue already shows the order it will serve in.
+    expect(await queuePlace(ctx, b.record.id)).toMatchObject({ position: 2, total: 7 });
+    expect(await queuePlace(ctx, c.record.id)).toMatchObject({ position: 3, total: 7 });
+    expect(await queuePlace(ctx, a2.id)).toMatchObject({ position: 4, total: 7 });
+
+    await worker(1);
+    await eventually(() => provider.requests.length === 7 || undefined, 15_000, 'all seven generated');
+    expect(provider.requests.map((request) => request.prompt)).toEqual(['a1', 'b1', 'c1', 'a2', 'a3', 'a4', 'a5']);
+
+    // Each job gave its turn back when it finished.
+    const fair = new FairQueue(redis, prefix);
+    await eventually(async () => (await fair.usage(member(1), GUILD, Date.now())).outstanding === 0 || undefined);
+    expect((await fair.usage(member(2), GUILD, Date.now())).outstanding).toBe(0);
+  });
+
+  it('lets a newcomer overtake a member whose requests are already waiting', async () => {
+    const hold = provider.holdNext();
+    await worker(1);
+    await imagine(member(1), 'a1');
+    await provider.nextRequest();
+    await imagine(member(1), 'a2');
+    await imagine(member(1), 'a3');
+    const late = await imagine(member(2), 'b1');
+    // a1 runs; b1 is next although a2 and a3 were queued first.
+    expect(late.place).toMatchObject({ position: 2, total: 4 });
+    hold.release();
+    await eventually(() => provider.requests.length === 4 || undefined, 15_000, 'all four generated');
+    expect(provider.requests.map((request) => request.prompt)).toEqual(['a1', 'b1', 'a2', 'a3']);
+  });
+
+  it('refuses a request beyond the member’s waiting limit (running ones do not count), atomically', async () => {
+    await configure({ maxQueued: 2 });
+    const hold = provider.holdNext();
+    await worker(1);
+    await imagine(member(1), 'running');
+    await provider.nextRequest();
+    await imagine(member(1), 'waiting 1');
+    await imagine(member(1), 'waiting 2');
+    const before = await queuedJobs();
+    const message = await refusal(imagine(member(1), 'one too many'));
+    expect(message).toMatch(/as many requests waiting as this server allows \(2\)/);
+    expect(message).toMatch(/Try again as soon as one of them starts/);
+    expect(await queuedJobs()).toBe(before);
+    // Other members are not affected.
+    await imagine(member(2), 'someone else');
+    hold.release();
+  });
+
+  it('admits exactly the limit when many requests arrive at once', async () => {
+    await configure({ maxQueued: 5 });
+    const attempts = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => imagine(member(1), `burst ${i}`)));
+    expect(attempts.filter((attempt) => attempt.status === 'fulfilled')).toHaveLength(5);
+    expect(await queuedJobs()).toBe(5);
+  });
+
+  it('runs at most maxRunning of a member’s jobs at once; the rest wait without using an attempt', async () => {
+    await configure({ maxRunning: 1 });
+    const hold = provider.holdNext();
+    await worker(2, 20);
+    const first = await imagine(member(1), 'first');
+    await provider.nextRequest();
+    const second = await imagine(member(1), 'second');
+    // The free worker slot keeps picking the second job up and handing it back.
+    await eventually(async () => ((await ctx.generateQueue.getJob(generateJobId(second.record.id)))?.attemptsStarted ?? 0) >= 3 || undefined);
+    expect(provider.requests).toHaveLength(1);
+    expect((await ctx.jobs.get(second.record.id))?.status).toBe('queued');
+    hold.release();
+    await eventually(async () => (await ctx.jobs.get(second.record.id))?.status === 'done' || undefined, 15_000);
+    expect((await ctx.jobs.get(first.record.id))?.status).toBe('done');
+    // Handed back several times, yet it used one attempt: the run that generated it.
+    await eventually(async () => (await ctx.generateQueue.getJobState(generateJobId(second.record.id))) === 'completed' || undefined);
+    expect((await ctx.generateQueue.getJob(generateJobId(second.record.id)))?.attemptsMade).toBe(1);
+  });
+
+  it('keeps a daily image quota per member, higher for roles, and says when it resets', async () => {
+    await configure({ dailyImages: 3, roleQuotas: { '500000000000000001': 6 } });
+    await imagine(member(1), 'two', { count: 2 });
+    const partial = await refusal(imagine(member(1), 'two more', { count: 2 }));
+    expect(partial).toMatch(/you have 1 left today/);
+    expect(partial).toMatch(/<t:\d+:R>/);
+    await imagine(member(1), 'one', { count: 1 });
+    const spent = await refusal(imagine(member(1), 'another', { count: 1 }));
+    expect(spent).toMatch(/used all 3 of your images for today/);
+    const resetsAt = Number(/<t:(\d+):R>/.exec(spent)![1]) * 1000;
+    expect(resetsAt).toBe(Math.ceil(Date.now() / 86_400_000) * 86_400_000);
+
+    // A role with a higher quota lifts the member's limit.
+    await imagine(member(1), 'with role', { count: 2, requester: { roleIds: ['500000000000000001'] } });
+    const usage = await new FairQueue(redis, prefix).usage(member(1), GUILD, Date.now());
+    expect(usage.imagesToday).toBe(5);
+  });
+
+  it('stops the server at its daily budget in model cost units', async () => {
+    ctx = { ...ctx, models: [{ name: 'pricey', ref: 'painterly', cost: 2 }, { name: 'free', ref: 'geometric', cost: 0 }] };
+    await configure({ dailyBudget: 4 });
+    await enqueueGeneration(ctx, requester(member(1)), { kind: 'txt2img', options: { prompt: 'x', aspect: '1:1', count: 2, model: 'pricey' } });
+    const before = await queuedJobs();
+    const message = await refusal(
+      enqueueGeneration(ctx, requester(member(2)), { kind: 'txt2img', options: { prompt: 'y', aspect: '1:1', count: 1, model: 'pricey' } }),
+    );
+    expect(message).toMatch(/server has spent its image budget for today/);
+    expect(await queuedJobs()).toBe(before);
+    // A model that costs nothing still works.
+    await enqueueGeneration(ctx, requester(member(2)), { kind: 'txt2img', options: { prompt: 'z', aspect: '1:1', count: 1, model: 'free' } });
+  });
+});
