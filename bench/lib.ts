@@ -1,0 +1,186 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MessageFlags } from 'discord.js';
+import { Redis } from 'ioredis';
+import { REDIS_PREFIX } from '../src/runtime.js';
+import { QueueStats } from '../src/store/stats.js';
+import { FakeDiscord, type FakeDiscordOptions, type FakeInteraction, type FakeMessage } from '../test/support/fake-discord.js';
+import { fakeDiscordEnv, ProcessGroup, spawnAtelier, waitForBotReady, type AtelierProcess } from '../test/support/processes.js';
+
+const GUILDS = 50;
+
+/** One line of `npm run bench` output. Times are milliseconds unless `unit` says otherwise. */
+export interface ScenarioResult {
+  name: string;
+  parameters: Record<string, unknown>;
+  unit: string;
+  median: number | null;
+  p99: number | null;
+  /** The same figure for bare BullMQ (or the smallest setup), measured in the same run. */
+  baseline: number | null;
+  /** Our figure against the baseline, in the direction the target is written. */
+  ratio: number | null;
+  target: string | null;
+  pass: boolean | null;
+  skipped?: string;
+  /** Further figures worth keeping (counts, spreads). */
+  extra?: Record<string, unknown>;
+}
+
+export interface BenchOptions {
+  quick: boolean;
+  /** The private redis-server of this run; scenarios start from an empty database. */
+  redisUrl: string;
+}
+
+export type Scenario = (options: BenchOptions) => Promise<ScenarioResult>;
+
+export function skipped(name: string, reason: string, target: string | null = null): ScenarioResult {
+  return { name, parameters: {}, unit: '', median: null, p99: null, baseline: null, ratio: null, target, pass: null, skipped: reason };
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+export const median = (values: readonly number[]) => percentile(values, 50);
+export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resident memory of a process, in MiB, from /proc. */
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+export interface InstallationOptions {
+  redisUrl: string;
+  discord?: FakeDiscordOptions;
+  /** Worker processes to start (each a real startWorker with the fixed-delay provider). */
+  workers?: number;
+  workerConcurrency?: number;
+  providerDelayMs?: number;
+  providerCapacity?: number;
+  imageSize?: number;
+}
+
+/**
+ * Atelier as deployed: a bot process (discord.js on the fake Discord) and worker processes,
+ * on the run's Redis. The fake Discord lives in the benchmark process, where the clock is read.
+ */
+export class Installation {
+  readonly processes = new ProcessGroup();
+  readonly imageDir = mkdtempSync(join(tmpdir(), 'atelier-bench-'));
+  readonly discord: FakeDiscord;
+  bot!: AtelierProcess;
+  workers: AtelierProcess[] = [];
+
+  private constructor(private readonly options: InstallationOptions) {
+    // Load is spread over many servers, so that a server's daily image budget is not what is measured.
+    this.discord = new FakeDiscord({ guilds: Array.from({ length: GUILDS }, () => ({})), ...options.discord });
+  }
+
+  static async start(options: InstallationOptions): Promise<Installation> {
+    const flush = new Redis(options.redisUrl);
+    await flush.flushall();
+    await flush.quit();
+    const installation = new Installation(options);
+    await installation.discord.start();
+    const since = Date.now();
+    installation.bot = installation.processes.add(spawnAtelier('bot', 'src/bot/main.ts', installation.env()));
+    await waitForBotReady(installation.discord, installation.bot, since, 120_000);
+    for (let i = 0; i < (options.workers ?? 0); i += 1) installation.startWorker();
+    return installation;
+  }
+
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      ...fakeDiscordEnv(this.discord),
+      REDIS_URL: this.options.redisUrl,
+      IMAGE_STORE_DIR: this.imageDir,
+      IMAGE_PROVIDER: 'local',
+      LOG_LEVEL: 'warn',
+      WORKER_CONCURRENCY: String(this.options.workerConcurrency ?? 1),
+      BENCH_DELAY_MS: String(this.options.providerDelayMs ?? 0),
+      BENCH_CAPACITY: String(this.options.providerCapacity ?? Infinity),
+      BENCH_IMAGE_SIZE: String(this.options.imageSize ?? 512),
+      ...extra,
+    };
+  }
+
+  startWorker(): AtelierProcess {
+    const worker = this.processes.add(spawnAtelier(`worker ${this.workers.length + 1}`, 'bench/worker-main.ts', this.env()));
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** Resolves once `slots` job slots of running workers have announced themselves in Redis. */
+  async waitForWorkerSlots(slots: number, timeoutMs = 120_000): Promise<void> {
+    const redis = new Redis(this.options.redisUrl);
+    const stats = new QueueStats(redis, REDIS_PREFIX);
+    const deadline = Date.now() + timeoutMs;
+    try {
+      while ((await stats.capacity()) < slots) {
+        if (Date.now() > deadline) throw new Error(`workers did not start within ${timeoutMs} ms:\n${this.processes.describe()}`);
+        await sleep(50);
+      }
+    } finally {
+      await redis.quit();
+    }
+  }
+
+  /** `/imagine` from its own member each time (per-member limits are not what is measured here). */
+  imagine(index: number, prompt = `a lighthouse in fog, take ${index}`): FakeInteraction {
+    const guild = this.discord.guilds[index % this.discord.guilds.length]!;
+    return this.discord.slashCommand({
+      name: 'imagine',
+      options: { prompt },
+      userId: String(300000000000000000n + BigInt(index)),
+      guildId: guild.id,
+      channelId: guild.channels[0]!.id,
+    });
+  }
+
+  /** Interactions the bot accepted (queued) rather than refused with a private error. */
+  static accepted(interactions: readonly FakeInteraction[]): FakeInteraction[] {
+    return interactions.filter((i) => i.callback && ((i.callback.data?.flags ?? 0) & MessageFlags.Ephemeral) === 0);
+  }
+
+  /** The message with this job's images, once it is at Discord. */
+  result(jobId: string): FakeMessage | undefined {
+    return this.discord.messages().find((m) => m.attachments.some((a) => a.filename.startsWith(`atelier-${jobId}-`)));
+  }
+
+  async close(): Promise<void> {
+    await this.processes.killAll();
+    await this.discord.close();
+    rmSync(this.imageDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Sends `count` interactions, at most `inFlight` of them unanswered at a time, as a member base
+ * hammering the bot would: as fast as the bot acknowledges them.
+ */
+export async function sendAsFastAsAcknowledged(
+  count: number,
+  inFlight: number,
+  send: (index: number) => FakeInteraction,
+): Promise<FakeInteraction[]> {
+  const sent: FakeInteraction[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const interaction = send(next++);
+      sent.push(interaction);
+      await interaction.response(60_000);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return sent;
+}

@@ -1,0 +1,59 @@
+import { InteractionResponseType } from 'discord.js';
+import { Redis } from 'ioredis';
+import { REDIS_PREFIX } from '../src/runtime.js';
+import type { FakeInteraction } from '../test/support/fake-discord.js';
+import { Installation, percentile, round, skipped, type BenchOptions, type ScenarioResult } from './lib.js';
+
+/** Vote buttons carry a custom_id like `vote:<job>` or `img:vote:<job>`. */
+const VOTE_BUTTON = /^(?:[a-z]+:)?vote:\d+$/;
+
+function customIds(components: unknown[]): string[] {
+  return components.flatMap((row) =>
+    ((row as { components?: Array<{ custom_id?: string }> }).components ?? []).flatMap((c) => (c.custom_id ? [c.custom_id] : [])),
+  );
+}
+
+/**
+ * 1,000 members click the vote button of one result, all dispatched at once: votes per second
+ * (first dispatch → last answer) and exactness (the stored count must equal the clicks).
+ */
+export async function votesScenario({ quick, redisUrl }: BenchOptions): Promise<ScenarioResult> {
+  const clicks = 1000;
+  const installation = await Installation.start({ redisUrl, workers: 1 });
+  const redis = new Redis(redisUrl);
+  try {
+    const request = installation.imagine(0, 'a field of poppies');
+    const result = await installation.discord.waitFor(() => installation.result(request.id), 60_000, 'the result to vote on');
+    const voteId = customIds(result.components).find((id) => VOTE_BUTTON.test(id));
+    if (!voteId) return skipped('votes', 'no vote button on a result yet', 'count = clicks');
+    const { VoteStore } = await import('../src/store/votes.js');
+    const votes = new VoteStore(redis, REDIS_PREFIX);
+
+    const start = Date.now();
+    const sent: FakeInteraction[] = [];
+    for (let i = 0; i < clicks; i += 1) {
+      sent.push(installation.discord.button({ customId: voteId, message: result, userId: String(400000000000000000n + BigInt(i)) }));
+    }
+    const answers = await Promise.all(sent.map((interaction) => interaction.response(60_000)));
+    const last = Math.max(...sent.map((interaction) => interaction.callback!.at));
+    const latencies = sent.map((interaction) => interaction.callback!.at - interaction.dispatchedAt);
+    const accepted = answers.filter((answer) => answer.type === InteractionResponseType.UpdateMessage).length;
+    const counted = await votes.count(request.id);
+    const rate = clicks / ((last - start) / 1000);
+    return {
+      name: 'votes',
+      parameters: { clicks, members: clicks, quick },
+      unit: 'votes/s',
+      median: round(rate),
+      p99: null,
+      baseline: null,
+      ratio: null,
+      target: 'count = clicks',
+      pass: counted === clicks && accepted === clicks,
+      extra: { counted, accepted, click_to_answer_median_ms: round(percentile(latencies, 50)), click_to_answer_p99_ms: round(percentile(latencies, 99)) },
+    };
+  } finally {
+    await redis.quit();
+    await installation.close();
+  }
+}
