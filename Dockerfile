@@ -1,5 +1,7 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
+# Family-tree labels are drawn as SVG text: the slim image has no fonts of its own.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund

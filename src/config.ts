@@ -20,6 +20,12 @@ const envSchema = z.object({
   REDIS_URL: optionalUrl,
   IMAGE_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(providerNames).default('local')),
   IMAGE_MODELS: optionalString,
+  MODEL_COSTS: optionalString,
+  /** `burst/seconds`: commands one member may send at once, and how long the bucket takes to refill. */
+  COMMAND_RATE_LIMIT: z.preprocess(
+    emptyAsUndefined,
+    z.string().regex(/^\d{1,4}\/\d{1,5}$/, 'must be burst/seconds, e.g. 5/10').default('5/10'),
+  ),
   REPLICATE_API_TOKEN: optionalString,
   REPLICATE_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.replicate.com/v1')),
   REPLICATE_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-schnell')),
@@ -30,6 +36,7 @@ const envSchema = z.object({
   COMFYUI_WORKFLOW_DIR: z.preprocess(emptyAsUndefined, z.string().default('workflows')),
   COMFYUI_POLL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10).max(60_000).default(1000)),
   WORKER_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(64).default(2)),
+  WORKER_LOCK_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).max(600_000).default(30_000)),
   IMAGE_STORE_DIR: z.preprocess(emptyAsUndefined, z.string().default('data/images')),
   LOG_LEVEL: z.preprocess(
     emptyAsUndefined,
@@ -42,6 +49,8 @@ export interface ModelChoice {
   name: string;
   /** What the provider runs: a Replicate model ref, a ComfyUI checkpoint, or a local style. */
   ref: string;
+  /** Cost units one image from this model takes from a server's daily budget (MODEL_COSTS; default 1). */
+  cost?: number;
 }
 
 export type Config = ReturnType<typeof parseConfig>;
@@ -74,6 +83,27 @@ function parseModels(raw: string): ModelChoice[] {
   return models;
 }
 
+/** `name=cost,…` (costs of models named in IMAGE_MODELS); unlisted models cost 1 unit per image. */
+function applyModelCosts(models: ModelChoice[], raw: string | undefined): ModelChoice[] {
+  if (!raw) return models;
+  const costs = new Map<string, number>();
+  for (const entry of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([\w.-]{1,50})\s*=\s*(\d{1,6})$/.exec(entry);
+    if (!match) throw new ConfigError(`MODEL_COSTS: "${entry}" is not name=cost (a whole number of units, 0 or more)`);
+    if (!models.some((model) => model.name === match[1])) {
+      throw new ConfigError(`MODEL_COSTS: "${match[1]}" is not one of the models (${models.map((model) => model.name).join(', ')})`);
+    }
+    costs.set(match[1]!, Number(match[2]));
+  }
+  return models.map((model) => (costs.has(model.name) ? { ...model, cost: costs.get(model.name) } : model));
+}
+
+function parseRateLimit(raw: string): { burst: number; refillMs: number } {
+  const [burst, seconds] = raw.split('/').map(Number) as [number, number];
+  if (burst < 1 || seconds < 1) throw new ConfigError('COMMAND_RATE_LIMIT: burst and seconds must be at least 1');
+  return { burst, refillMs: seconds * 1000 };
+}
+
 /** Parses the environment once; a bad value throws a ConfigError that names the variable. */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
   const result = envSchema.safeParse(env);
@@ -90,7 +120,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   return {
     ...values,
-    models: parseModels(values.IMAGE_MODELS ?? defaultModels[values.IMAGE_PROVIDER]),
+    models: applyModelCosts(parseModels(values.IMAGE_MODELS ?? defaultModels[values.IMAGE_PROVIDER]), values.MODEL_COSTS),
+    rateLimit: parseRateLimit(values.COMMAND_RATE_LIMIT),
   };
 }
 

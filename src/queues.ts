@@ -4,6 +4,15 @@ import { z } from 'zod';
 export const GENERATE_QUEUE = 'generate';
 export const DELIVER_QUEUE = 'deliver';
 
+/**
+ * BullMQ job id of a generation. BullMQ refuses custom ids that read back as integers, which some
+ * Discord snowflakes do, so the record id (the interaction id) gets a prefix here.
+ */
+export const generateJobId = (recordId: string) => `gen-${recordId}`;
+
+/** The record id behind a generation's BullMQ job id (as QueueEvents report it). */
+export const recordIdOf = (bullmqJobId: string) => (bullmqJobId.startsWith('gen-') ? bullmqJobId.slice(4) : bullmqJobId);
+
 /** Pub/sub channel on which a cancelled job's id reaches the worker running it. */
 export const cancelChannel = (prefix: string) => `${prefix}:cancel`;
 
@@ -36,6 +45,8 @@ export const generateJobSchema = z.object({
   parentImageId: z.string().max(40).optional(),
   strength: z.number().min(0.1).max(1).optional(),
   userId: snowflake,
+  /** Jobs of this member that may run at once (the server's setting when it was queued); absent: no cap. */
+  maxRunning: z.number().int().min(1).max(64).optional(),
 });
 export type GenerateJob = z.infer<typeof generateJobSchema>;
 

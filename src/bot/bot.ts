@@ -5,17 +5,26 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { commands } from '../../commands/index.js';
 import type { ModelChoice } from '../config.js';
-import { DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
+import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
+import { CHALLENGE_QUEUE, type ChallengeQueue } from '../challenges/scheduler.js';
+import { startChallengeWorker } from '../challenges/worker.js';
+import { ChallengeStore } from '../store/challenges.js';
 import { ImageStore } from '../store/images.js';
 import { JobStore } from '../store/jobs.js';
+import { LineageStore } from '../store/lineage.js';
+import { SeriesStore } from '../store/series.js';
 import { SettingsStore } from '../store/settings.js';
 import { QueueStats } from '../store/stats.js';
+import { VoteStore } from '../store/votes.js';
 import { cdnHostsFor } from './attachments.js';
 import { syncCommands } from './commands-sync.js';
 import type { BotContext } from './context.js';
 import { processDeliver } from './delivery.js';
 import { createInteractionRouter } from './interactions.js';
+import { memberDataDeleters } from './privacy.js';
+import { communityDataDeleter, recordInFamily } from './community.js';
 import { showProgress } from './progress.js';
+import { attachDeliveredPanel } from './series.js';
 
 export interface BotOptions {
   token: string;
@@ -34,6 +43,8 @@ export interface BotOptions {
   deliverConcurrency?: number;
   now?: () => number;
   generateJobOptions?: BotContext['generateJobOptions'];
+  /** Per-member command rate limit (default: 5 at once, refilled over 10 s). */
+  rateLimit?: BotContext['rateLimit'];
 }
 
 export interface RunningBot {
@@ -64,11 +75,21 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     images: new ImageStore(redis, prefix, options.imageStoreDir),
     stats: new QueueStats(redis, prefix),
     settings: new SettingsStore(redis, prefix),
+    votes: new VoteStore(redis, prefix),
+    lineage: new LineageStore(redis, prefix),
+    series: new SeriesStore(redis, prefix, options.now),
     generateQueue,
+    challenges: new ChallengeStore(redis, prefix),
+    challengeQueue: new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }) as ChallengeQueue,
     cdnHosts: cdnHostsFor(options.cdnUrl),
     now: options.now ?? Date.now,
     generateJobOptions: options.generateJobOptions,
+    rateLimit: options.rateLimit,
+    dataDeleters: [...memberDataDeleters, communityDataDeleter],
+    onDelivered: [],
   };
+  ctx.onDelivered!.push(attachDeliveredPanel(ctx));
+  ctx.onDelivered!.push(recordInFamily(ctx));
   const settings = { models: options.models };
   client.on(Events.InteractionCreate, createInteractionRouter(ctx, commands, settings));
   client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
@@ -94,12 +115,16 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   deliverWorker.on('failed', (job, error) => logger.warn({ err: error, jobId: job?.data.jobId, attempt: job?.attemptsMade }, 'delivery attempt failed'));
   deliverWorker.on('error', (error) => logger.error({ err: error }, 'delivery worker error'));
 
+  // Challenge phases post to Discord, so their jobs run here too (one process handles each).
+  const challengeConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const challengeWorker = startChallengeWorker(ctx, challengeConnection);
+
   const eventsConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const queueEvents = new QueueEvents(GENERATE_QUEUE, { connection: eventsConnection, prefix });
   const onProgress = (jobId: string, percent: number) =>
     showProgress(ctx, jobId, percent).catch((error) => logger.debug({ err: error, jobId }, 'progress edit failed'));
-  queueEvents.on('active', ({ jobId }) => void onProgress(jobId, 0));
-  queueEvents.on('progress', ({ jobId, data }) => void onProgress(jobId, typeof data === 'number' ? data : 0));
+  queueEvents.on('active', ({ jobId }) => void onProgress(recordIdOf(jobId), 0));
+  queueEvents.on('progress', ({ jobId, data }) => void onProgress(recordIdOf(jobId), typeof data === 'number' ? data : 0));
   queueEvents.on('error', (error) => logger.error({ err: error }, 'queue events error'));
 
   return {
@@ -109,10 +134,12 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       // Stop taking new work first, then finish deliveries under way, then let go of Redis.
       client.removeAllListeners(Events.InteractionCreate);
       await deliverWorker.close();
+      await challengeWorker.close();
+      await ctx.challengeQueue.close();
       await queueEvents.close();
       await generateQueue.close();
       await client.destroy();
-      for (const connection of [deliverConnection, eventsConnection, redis]) await connection.quit().catch(() => undefined);
+      for (const connection of [deliverConnection, challengeConnection, eventsConnection, redis]) await connection.quit().catch(() => undefined);
       logger.info('bot stopped');
     },
   };

@@ -1,13 +1,20 @@
-import type { REST } from 'discord.js';
+import type { APIMessage, REST } from 'discord.js';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ModelChoice } from '../config.js';
 import type { GenerateJob, generateJobOptions } from '../queues.js';
+import type { ChallengeQueue } from '../challenges/scheduler.js';
+import type { ChallengeStore } from '../store/challenges.js';
 import type { ImageStore } from '../store/images.js';
-import type { JobStore } from '../store/jobs.js';
+import type { JobRecord, JobStore } from '../store/jobs.js';
+import type { LineageStore } from '../store/lineage.js';
+import type { SeriesStore } from '../store/series.js';
 import type { SettingsStore } from '../store/settings.js';
+import type { RateLimit } from '../store/rate-limit.js';
 import type { QueueStats } from '../store/stats.js';
+import type { MemberDataDeleter } from './privacy.js';
+import type { VoteStore } from '../store/votes.js';
 
 /** Everything a command, button or delivery needs; passed in, never imported as a global. */
 export interface BotContext {
@@ -22,10 +29,28 @@ export interface BotContext {
   images: ImageStore;
   stats: QueueStats;
   settings: SettingsStore;
+  votes: VoteStore;
+  lineage: LineageStore;
+  series: SeriesStore;
   generateQueue: Queue<GenerateJob>;
+  challenges: ChallengeStore;
+  /** Weekly starts and phase deadlines of challenges (consumed by the bot: transitions post to Discord). */
+  challengeQueue: ChallengeQueue;
   /** Hosts the bot may download attachments from (Discord's CDN and DISCORD_CDN_URL). */
   cdnHosts: readonly string[];
   now: () => number;
   /** Overrides of the generation retry policy (tests shorten the backoff). */
   generateJobOptions?: Partial<typeof generateJobOptions>;
+  /** Per-member command rate limit (default: 5 at once, refilled over 10 s). */
+  rateLimit?: RateLimit;
+  /**
+   * What `/privacy delete-my-data` erases, in order (default: `memberDataDeleters`). Features that
+   * keep member data (votes, series, challenges) add theirs.
+   */
+  dataDeleters?: readonly MemberDataDeleter[];
+  /**
+   * Run after a result reached Discord (features that build on results, e.g. series panels).
+   * A failing hook is logged; it never undoes or repeats the delivery.
+   */
+  onDelivered?: Array<(record: JobRecord, message: APIMessage) => Promise<void>>;
 }

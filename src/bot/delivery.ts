@@ -4,6 +4,7 @@ import { composeGrid } from '../images/grid.js';
 import { fitToSize, ImageTooLargeError } from '../images/fit.js';
 import { deliverJobSchema } from '../queues.js';
 import type { JobRecord } from '../store/jobs.js';
+import { resultExtras } from './community.js';
 import type { BotContext } from './context.js';
 import {
   editChannelMessage,
@@ -63,7 +64,7 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
     }
     throw error;
   }
-  const body = resultMessage(record, files.map((file) => file.name));
+  const body = resultMessage(record, files.map((file) => file.name), await resultExtras(ctx, record));
   const { message, outcome } = await putOnDiscord(ctx, record, body, files);
 
   await ctx.jobs.transition(record.id, ['done'], 'delivered', {
@@ -80,7 +81,15 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
     }),
   );
   await ctx.images.deleteBlobs(record.imageIds);
+  await runDeliveredHooks(ctx, { ...record, status: 'delivered', resultMessageId: message.id }, message);
   return outcome;
+}
+
+/** The result is on Discord whatever a hook does: a failing hook is logged, never retried. */
+async function runDeliveredHooks(ctx: BotContext, record: JobRecord, message: APIMessage): Promise<void> {
+  for (const hook of ctx.onDelivered ?? []) {
+    await hook(record, message).catch((error) => ctx.logger.error({ err: error, jobId: record.id }, 'post-delivery hook failed'));
+  }
 }
 
 class MissingImageError extends Error {

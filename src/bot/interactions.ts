@@ -6,6 +6,7 @@ import { componentHandlers, type ComponentHandler } from './components/index.js'
 import type { BotContext } from './context.js';
 import { noMentions } from './messages.js';
 import { InvalidRequestError } from './prompt.js';
+import { CommandRateLimiter } from '../store/rate-limit.js';
 
 /** Errors whose message is written for the member; anything else is ours and gets a generic answer. */
 export function memberFacingMessage(error: unknown): string | undefined {
@@ -28,6 +29,7 @@ export function createInteractionRouter(
 ) {
   const byName = new Map(commandList.map((command) => [command.data(settings).name, command]));
   const byPrefix = new Map(handlers.map((handler) => [handler.prefix, handler]));
+  const limiter = new CommandRateLimiter(ctx.redis, ctx.prefix, ctx.rateLimit);
 
   return async function route(interaction: Interaction): Promise<void> {
     const logger = ctx.logger.child({
@@ -37,6 +39,7 @@ export function createInteractionRouter(
       channelId: interaction.channelId,
     });
     try {
+      if (interaction.isRepliable()) await takeRateLimitToken(ctx, limiter, interaction.user.id);
       if (interaction.isChatInputCommand() || interaction.isMessageContextMenuCommand()) {
         const command = byName.get(interaction.commandName);
         if (!command) throw new InvalidRequestError('I do not know that command any more. It may take a minute for Discord to catch up.');
@@ -53,6 +56,12 @@ export function createInteractionRouter(
       await answerError(interaction, error, logger);
     }
   };
+}
+
+/** Commands, buttons and modals all take a token: a script cannot flood the queue through any of them. */
+async function takeRateLimitToken(ctx: BotContext, limiter: CommandRateLimiter, userId: string): Promise<void> {
+  const { allowed, retryAfterMs } = await limiter.take(userId, ctx.now());
+  if (!allowed) throw new InvalidRequestError(`Slow down a little: you can use Atelier again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`);
 }
 
 async function answerError(interaction: Interaction, error: unknown, logger: Logger): Promise<void> {

@@ -15,6 +15,7 @@ const bot = await startBot({
   models: config.models,
   imageStoreDir: config.IMAGE_STORE_DIR,
   guildId: config.DISCORD_GUILD_ID,
+  rateLimit: config.rateLimit,
   logger,
 });
 onShutdown(logger, () => bot.close());

@@ -7,8 +7,10 @@ import {
   type APIButtonComponent,
   type APIComponentInMessageActionRow,
 } from 'discord.js';
+import { challengeSubmitId } from '../challenges/ids.js';
 import type { JobRecord } from '../store/jobs.js';
-import { generationButtonId } from './components/ids.js';
+import { communityButtonId } from './components/community-ids.js';
+import { generationButtonId, seriesAddButtonId } from './components/ids.js';
 
 /**
  * Every message Atelier shows for a generation, in one place. All of them echo member text, so
@@ -91,10 +93,31 @@ export function progressMessage(record: JobRecord, percent: number): MessageBody
   };
 }
 
-/** The finished result: the files are attached by the caller in the same order as `filenames`. */
-export function resultMessage(record: JobRecord, filenames: string[]): MessageBody {
+/** What a result shows besides its record: the live vote count, and "remix of …" for a remix. */
+export interface ResultExtras {
+  votes?: number;
+  /** A line under the description, e.g. "🔀 remix of <link> by <@id>". */
+  note?: string;
+}
+
+/** 👍 Vote, 🔀 Remix, 🌳 Family and 🗑 on every result (the vote label carries the count). */
+function communityButtons(record: JobRecord, votes: number): APIButtonComponent[] {
+  return [
+    button(communityButtonId('vote', record.id), `👍 ${votes} Vote`, ButtonStyle.Success),
+    button(communityButtonId('remix', record.id), '🔀 Remix'),
+    button(communityButtonId('family', record.id), '🌳 Family'),
+    button(communityButtonId('delete', record.id), '🗑', ButtonStyle.Danger),
+  ];
+}
+
+/**
+ * The finished result: the files are attached by the caller in the same order as `filenames`.
+ * Also the source of a result's buttons when they are redrawn (a vote rebuilds them from here).
+ */
+export function resultMessage(record: JobRecord, filenames: string[], extras: ResultExtras = {}): MessageBody {
   const images = record.imageIds.length;
   const rows: APIActionRowComponent<APIComponentInMessageActionRow>[] = [];
+  const community = communityButtons(record, extras.votes ?? 0);
   if (record.kind !== 'upscale') {
     const numbers = Array.from({ length: images }, (_, i) => i + 1);
     if (images > 1) {
@@ -105,11 +128,18 @@ export function resultMessage(record: JobRecord, filenames: string[]): MessageBo
     if (images === 1) {
       actions.push(button(generationButtonId('upscale', record.id, 1), '⤴ Upscale'));
       actions.push(button(generationButtonId('vary', record.id, 1), '🎲 Vary'));
+      rows.push(row(actions), row(community));
+    } else {
+      rows.push(row([...actions, ...community]));
     }
-    rows.push(row(actions));
+  } else {
+    rows.push(row(community));
   }
+  // The final row: what can be done with the result beyond generating more.
+  const share = [button(seriesAddButtonId(record.id), '📚 Add to series'), button(challengeSubmitId(record.id), '🏆 Submit to challenge')];
+  rows.push(row(share));
   return {
-    content: `✅ ${describeRequest(record)}`,
+    content: clip(`✅ ${describeRequest(record)}${extras.note ? `\n${extras.note}` : ''}`, CONTENT_MAX),
     components: rows,
     allowed_mentions: noMentions,
     attachments: filenames.map((filename, id) => ({ id, filename, description: clip(record.prompt, 1000) })),

@@ -1,3 +1,4 @@
+import { generateJobId } from '../queues.js';
 import type { BotContext } from './context.js';
 import { editJobMessage, withMessageLock } from './discord-messages.js';
 import { progressMessage } from './messages.js';
@@ -27,7 +28,7 @@ export async function showProgress(ctx: BotContext, jobId: string, percent: numb
  * catch up with where the job is.
  */
 export async function catchUpProgress(ctx: BotContext, jobId: string): Promise<void> {
-  const job = await ctx.generateQueue.getJob(jobId);
+  const job = await ctx.generateQueue.getJob(generateJobId(jobId));
   if (!job || !(await job.isActive())) return;
   await showProgress(ctx, jobId, typeof job.progress === 'number' ? job.progress : 0);
 }

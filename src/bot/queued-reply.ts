@@ -16,6 +16,7 @@ export async function replyQueued(interaction: Answerable, ctx: BotContext, jobI
       content: body.content,
       components: body.components,
       allowedMentions: body.allowed_mentions,
+      flags: body.flags,
       withResponse: true,
     });
     await ctx.jobs.update(jobId, { ackedAt: ctx.now(), messageId: response.resource?.message?.id });

@@ -11,5 +11,18 @@ export function requesterOf(interaction: BaseInteraction): Requester {
     userName: interaction.user.displayName ?? interaction.user.username,
     guildId: interaction.guildId ?? undefined,
     channelId: interaction.channelId!,
+    ...placeOf(interaction),
   };
+}
+
+/** The member's roles and the channel's age restriction: what server policies depend on. */
+function placeOf(interaction: BaseInteraction): Pick<Requester, 'roleIds' | 'channelNsfw' | 'parentChannelId'> {
+  const member = interaction.member;
+  const roleIds = !member ? [] : Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
+  const channel = interaction.channel;
+  if (channel?.isThread()) {
+    const parent = channel.parent;
+    return { roleIds, parentChannelId: channel.parentId ?? undefined, channelNsfw: Boolean(parent && 'nsfw' in parent && parent.nsfw) };
+  }
+  return { roleIds, channelNsfw: Boolean(channel && 'nsfw' in channel && channel.nsfw) };
 }

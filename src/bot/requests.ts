@@ -1,8 +1,9 @@
 import { SnowflakeUtil } from 'discord.js';
-import { aspectSizes, generateJobOptions, type AspectRatio, type GenerateJob } from '../queues.js';
+import { generateJobId, aspectSizes, generateJobOptions, type AspectRatio, type GenerateJob } from '../queues.js';
 import type { JobRecord } from '../store/jobs.js';
 import { estimateWait } from '../store/stats.js';
 import { inputBlobId } from '../worker/generate.js';
+import { admitGeneration } from './admission.js';
 import type { BotContext } from './context.js';
 import { randomSeed, type PromptOptions } from './prompt.js';
 
@@ -15,6 +16,12 @@ export interface Requester {
   userName: string;
   guildId?: string;
   channelId: string;
+  /** The member's roles (role quotas). */
+  roleIds?: string[];
+  /** Whether the channel (or a thread's parent) is age-restricted. */
+  channelNsfw?: boolean;
+  /** A thread's parent channel (allowed channels apply to it). */
+  parentChannelId?: string;
 }
 
 export interface GenerationInput {
@@ -44,19 +51,29 @@ export function interactionCreatedAt(interactionId: string): number {
 
 /**
  * Records a request and queues it, with the interaction id as job id: a double-submitted
- * interaction is one job. Returns where it stands in the queue.
+ * interaction is one job. Every server rule is checked here first (bans, channels, blocklist,
+ * NSFW policy, queue limits, quotas; see admitGeneration), so a refused request changes nothing.
+ * Returns where it stands in the queue.
  */
 export async function enqueueGeneration(
   ctx: BotContext,
   requester: Requester,
   input: GenerationInput,
 ): Promise<{ record: JobRecord; place: QueuePlace; duplicate: boolean }> {
-  const model = ctx.models.find((m) => m.name === input.options.model) ?? ctx.models[0]!;
+  const jobId = requester.interactionId;
+  const existing = await ctx.jobs.get(jobId);
+  if (existing) return { record: existing, place: await queuePlace(ctx, jobId), duplicate: true };
+
+  const settings = await ctx.settings.get(requester.guildId);
+  const wanted = input.options.model ?? settings.defaultModel;
+  const model = ctx.models.find((m) => m.name === wanted) ?? ctx.models[0]!;
   const seed = input.options.seed ?? randomSeed();
   const aspect: AspectRatio = input.options.aspect;
   const size = input.size ?? aspectSizes[aspect];
-  const jobId = requester.interactionId;
+  const count = input.kind === 'upscale' ? 1 : input.options.count;
+  const { priority } = await admitGeneration(ctx, requester, { prompt: input.options.prompt, model, images: count }, settings);
 
+  // Admission is idempotent per job id, so a twin of this interaction racing us was not charged twice.
   const created = await ctx.jobs.create({
     id: jobId,
     kind: input.kind,
@@ -64,7 +81,7 @@ export async function enqueueGeneration(
     negative: input.options.negative,
     aspect,
     seed,
-    count: input.kind === 'upscale' ? 1 : input.options.count,
+    count,
     model: model.name,
     userId: requester.userId,
     userName: requester.userName,
@@ -97,9 +114,10 @@ export async function enqueueGeneration(
     parentImageId: input.parentImageId,
     strength: input.strength,
     userId: requester.userId,
+    maxRunning: settings.maxRunning,
   };
   try {
-    await ctx.generateQueue.add('generate', payload, { ...generateJobOptions, ...ctx.generateJobOptions, jobId });
+    await ctx.generateQueue.add('generate', payload, { ...generateJobOptions, ...ctx.generateJobOptions, jobId: generateJobId(jobId), priority });
   } catch (error) {
     await ctx.jobs.transition(jobId, ['queued'], 'failed', { error: 'could not be queued', errorKind: 'internal' }).catch(() => undefined);
     throw error;
@@ -109,16 +127,18 @@ export async function enqueueGeneration(
 
 /** 1-based position among running and waiting jobs, and a rough wait from recent durations. */
 export async function queuePlace(ctx: BotContext, jobId: string): Promise<QueuePlace> {
-  const [counts, waiting, capacity, typical] = await Promise.all([
+  const [counts, waiting, prioritized, capacity, typical] = await Promise.all([
     ctx.generateQueue.getJobCounts('active', 'waiting', 'prioritized', 'delayed'),
     ctx.generateQueue.getWaiting(0, 499),
+    ctx.generateQueue.getPrioritized(0, 499),
     ctx.stats.capacity(),
     ctx.stats.typicalDurationMs(),
   ]);
   const active = counts.active ?? 0;
   const total = active + (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
-  // getWaiting lists the next job to be served first.
-  const index = waiting.findIndex((job) => job.id === jobId);
+  // BullMQ serves the plain waiting list first, then prioritized jobs lowest priority first
+  // (getPrioritized lists them in that order); generations are queued with a priority (fair share).
+  const index = [...waiting, ...prioritized].findIndex((job) => job.id === generateJobId(jobId));
   const position = index === -1 ? Math.max(1, total) : active + index + 1;
   return { position, total: Math.max(total, position), etaMs: estimateWait(position, capacity, typical) };
 }

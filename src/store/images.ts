@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -28,6 +28,9 @@ export const imageRecordSchema = z.object({
   parentId: z.string().optional(),
   createdAt: z.coerce.number(),
   attachmentUrl: z.string().optional(),
+  /** Set when the author or a moderator deleted the picture: the record stays as a tombstone in its family tree. */
+  deletedAt: z.coerce.number().optional(),
+  deletedBy: z.string().optional(),
 });
 export type ImageRecord = z.infer<typeof imageRecordSchema>;
 
@@ -70,6 +73,11 @@ export class ImageStore {
     if (fields.length > 0) await this.redis.hset(this.recordKey(id), fields);
   }
 
+  /** Erases the metadata (for a member who asked for their data to be deleted). */
+  async deleteRecord(id: string): Promise<void> {
+    await this.redis.del(this.recordKey(id));
+  }
+
   async getRecord(id: string): Promise<ImageRecord | undefined> {
     const raw = await this.redis.hgetall(this.recordKey(id));
     if (!raw.id) return undefined;
@@ -83,6 +91,11 @@ export class ImageStore {
     const temp = `${path}.${process.pid}.tmp`;
     await writeFile(temp, data);
     await rename(temp, path);
+  }
+
+  /** Removes this machine's copy of the picture (a deleted picture's bytes are not kept). */
+  async deleteFile(id: string): Promise<void> {
+    await rm(this.filePath(id), { force: true });
   }
 
   async readFile(id: string): Promise<Buffer | undefined> {

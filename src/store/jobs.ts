@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { aspectRatios, generationKinds } from '../queues.js';
+import { FairQueue } from './fair-queue.js';
 
 /**
  * The durable record of one generation request, kept in Redis beside the BullMQ job. The bot
@@ -153,6 +154,11 @@ export class JobStore {
     if (ok === 1 && (to === 'delivered' || to === 'cancelled' || to === 'failed')) {
       const userId = await this.redis.hget(this.key(id), 'userId');
       if (userId) await this.redis.zrem(this.userKey(userId), id);
+    }
+    // Every way out of the queue passes here, and the compare-and-set lets exactly one through:
+    // the member's turn counter drops as soon as the GPU is done with the job (release is idempotent).
+    if (ok === 1 && (to === 'done' || to === 'delivered' || to === 'cancelled' || to === 'failed')) {
+      await new FairQueue(this.redis, this.prefix).release(id);
     }
     return { ok: ok === 1, previous: (previous || undefined) as JobStatus | undefined };
   }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { DELIVER_QUEUE, GENERATE_QUEUE, cancelChannel, type DeliverJob } from '../queues.js';
+import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, cancelChannel, type DeliverJob } from '../queues.js';
+import { FairQueue } from '../store/fair-queue.js';
 import { ImageStore } from '../store/images.js';
 import { JobStore } from '../store/jobs.js';
 import { QueueStats } from '../store/stats.js';
@@ -19,8 +20,15 @@ export interface WorkerOptions {
   imageStoreDir: string;
   logger: Logger;
   progressIntervalMs?: number;
+  /** How soon a job whose member already has all their jobs running is tried again. */
+  runSlotRetryMs?: number;
   /** How long a graceful stop waits for running jobs before handing them back to the queue. */
   shutdownGraceMs?: number;
+  /**
+   * How long a job stays locked to this worker without a renewal (renewed every half of it). A
+   * killed worker's job goes to another one within about 1.5× this.
+   */
+  lockDurationMs?: number;
 }
 
 export interface RunningWorker {
@@ -38,6 +46,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const images = new ImageStore(redis, prefix, options.imageStoreDir);
   const stats = new QueueStats(redis, prefix);
   const deliverQueue = new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix });
+  const fair = new FairQueue(redis, prefix);
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   // A member's cancel reaches whichever worker runs the job through pub/sub.
@@ -47,10 +56,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const worker: Worker = new Worker(
     GENERATE_QUEUE,
-    async (job: Job) => {
+    async (job: Job, token?: string) => {
+      const slot = await takeRunSlot(fair, job);
+      if (slot === 'full') {
+        // The member already uses all their GPUs: the job goes back with its priority and tries again shortly.
+        await job.moveToDelayed(Date.now() + (options.runSlotRetryMs ?? 2_000), token);
+        throw new DelayedError();
+      }
       const controller = new AbortController();
-      running.set(job.id!, controller);
-      const jobLogger = logger.child({ jobId: job.id, attempt: job.attemptsMade + 1 });
+      const recordId = recordIdOf(job.id!);
+      running.set(recordId, controller);
+      const jobLogger = logger.child({ jobId: recordId, attempt: job.attemptsMade + 1 });
       try {
         return await processGenerate(job, {
           jobs,
@@ -72,7 +88,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         jobLogger.warn({ err: error }, 'generation attempt failed');
         throw error;
       } finally {
-        running.delete(job.id!);
+        running.delete(recordId);
+        if (slot) await fair.releaseRunSlot(slot.userId, job.id!).catch(() => undefined);
       }
     },
     {
@@ -80,8 +97,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       prefix,
       concurrency: options.concurrency,
       // A killed worker's job is picked up by another one after the lock lapses.
-      lockDuration: 30_000,
-      stalledInterval: 15_000,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: Math.round((options.lockDurationMs ?? 30_000) / 2),
       maxStalledCount: 2,
     },
   );
@@ -96,7 +113,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       : 'The image provider is not answering right now, even after several tries. Please try again later.';
     job
       .isFailed()
-      .then((final) => final && failGeneration({ jobs, deliverQueue }, job.id!, message, refused ? 'refused' : 'provider_down'))
+      .then((final) => final && failGeneration({ jobs, deliverQueue }, recordIdOf(job.id!), message, refused ? 'refused' : 'provider_down'))
       .catch((failure) => logger.error({ err: failure, jobId: job.id }, 'could not record a failed job'));
   });
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
@@ -136,4 +153,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       logger.info({ workerId }, 'worker stopped');
     },
   };
+}
+
+/**
+ * Claims a running slot for the job's member when the job carries a cap. Undefined: no cap (or a
+ * payload processGenerate will refuse); 'full': the member is at their cap.
+ */
+async function takeRunSlot(fair: FairQueue, job: Job): Promise<{ userId: string } | 'full' | undefined> {
+  const { userId, maxRunning } = (job.data ?? {}) as { userId?: unknown; maxRunning?: unknown };
+  if (typeof userId !== 'string' || typeof maxRunning !== 'number') return undefined;
+  return (await fair.acquireRunSlot(userId, job.id!, maxRunning)) ? { userId } : 'full';
 }

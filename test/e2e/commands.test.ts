@@ -52,7 +52,8 @@ describe('commands as members and admins meet them', () => {
     const queue = await stack.discord.slashCommand({ name: 'queue' }).response();
     expect(queue.data.flags).toBe(MessageFlags.Ephemeral);
     expect(queue.data.content).toMatch(/1\.\*\* 🎨 generating — first, running/);
-    expect(queue.data.content).toMatch(/2\.\*\* ⏳ position 2 of 3 — second, waiting/);
+    // Fair share: the other member's first picture goes before this member's second.
+    expect(queue.data.content).toMatch(/2\.\*\* ⏳ position 3 of 3 — second, waiting/);
     expect(queue.data.content).not.toContain('someone else');
     const ids = queue.data.components.flatMap((row: { components: Array<{ custom_id: string }> }) => row.components.map((c) => c.custom_id));
     expect(ids).toEqual([`gen:cancel:${running.id}`, `gen:cancel:${waiting.id}`]);

@@ -83,7 +83,9 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     expect([single.width, single.height]).toEqual([1344, 768]);
     const downloaded = await fetch(result.attachments[1]!.url);
     expect(Buffer.from(await downloaded.arrayBuffer())).toEqual(result.attachments[1]!.data);
-    expect(buttonLabels(result)).toEqual(['U1', 'U2', 'V1', 'V2', '🔁 Reroll']);
+    expect(buttonLabels(result)).toEqual([
+      'U1', 'U2', 'V1', 'V2', '🔁 Reroll', '👍 0 Vote', '🔀 Remix', '🌳 Family', '🗑', '📚 Add to series', '🏆 Submit to challenge',
+    ]);
     // Delivered once: the original response was edited, nothing else was posted.
     expect(s.discord.messages(s.discord.defaultChannelId)).toHaveLength(1);
   });
@@ -117,7 +119,9 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     expect(upscaled.attachments).toHaveLength(1);
     const big = await sharp(upscaled.attachments[0]!.data).metadata();
     expect([big.width, big.height]).toEqual([2048, 2048]);
-    expect(buttonIds(upscaled)).toEqual([]);
+    // An upscale is final: no more generation buttons, only what can be done with the picture.
+    expect(buttonIds(upscaled).filter((id) => id.startsWith('gen:'))).toEqual([]);
+    expect(buttonIds(upscaled)).toContain(`series:add:${upscale.id}`);
 
     const vary = s.discord.button({ customId: `gen:vary:${first.id}:2`, message: original });
     const varied = await resultOf(s, vary.id);

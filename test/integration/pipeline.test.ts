@@ -94,9 +94,17 @@ describe('generation pipeline on real Redis and BullMQ', () => {
       // The bytes also travel through Redis for a bot on another machine, until delivery.
       expect(await ctx.images.getBlob(id)).toEqual(file);
     }
-    const delivery = await deliverQueue.getJob(`deliver-${record.id}`);
-    expect(delivery?.data).toEqual({ jobId: record.id });
+    const delivery = await eventually(() => deliverQueue.getJob(`deliver-${record.id}`), 5000, 'the delivery job');
+    expect(delivery.data).toEqual({ jobId: record.id });
     expect(await ctx.stats.typicalDurationMs()).toBeGreaterThanOrEqual(0);
+  });
+
+  it('accepts interaction ids that read as exact integers (BullMQ refuses those as raw job ids)', async () => {
+    await worker();
+    const id = '1575461133358336000'; // parseInt gives it back unchanged
+    expect(String(parseInt(id, 10))).toBe(id);
+    const { record } = await enqueueGeneration(ctx, requester({ interactionId: id }), { kind: 'txt2img', options });
+    await eventually(async () => (await ctx.jobs.get(record.id))?.status === 'done');
   });
 
   it('treats a double-submitted interaction as one job', async () => {
@@ -116,7 +124,8 @@ describe('generation pipeline on real Redis and BullMQ', () => {
     const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
     await eventually(async () => (await ctx.jobs.get(record.id))?.status === 'done');
     expect(provider.requests).toHaveLength(3);
-    expect((await deliverQueue.getJobCounts()).waiting).toBe(1);
+    // Delivery is announced right after the record says done.
+    await eventually(async () => (await deliverQueue.getJobCounts()).waiting === 1, 5000, 'one delivery job');
   });
 
   it('fails a safety refusal at once, with a reason for the author, and never retries it', async () => {
@@ -130,7 +139,7 @@ describe('generation pipeline on real Redis and BullMQ', () => {
     expect(failed.error).toMatch(/safety filter/);
     expect(failed.errorKind).toBe('refused');
     expect(provider.requests).toHaveLength(1);
-    expect(await deliverQueue.getJob(`deliver-${record.id}`)).toBeDefined();
+    await eventually(() => deliverQueue.getJob(`deliver-${record.id}`), 5000, 'the delivery job');
   });
 
   it('fails with "provider down" after the last attempt', async () => {
@@ -191,7 +200,8 @@ describe('generation pipeline on real Redis and BullMQ', () => {
     await worker();
     await eventually(async () => (await ctx.jobs.get(record.id))?.status === 'done');
     expect(provider.requests).toHaveLength(2);
-    expect((await deliverQueue.getJobCounts()).waiting).toBe(1);
+    // Delivery is announced right after the record says done.
+    await eventually(async () => (await deliverQueue.getJobCounts()).waiting === 1, 5000, 'one delivery job');
   });
 
   it('reports queue positions in order of arrival', async () => {

@@ -4,10 +4,15 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { BotContext } from '../../src/bot/context.js';
 import { GENERATE_QUEUE, type GenerateJob } from '../../src/queues.js';
+import { CHALLENGE_QUEUE, type ChallengeQueue } from '../../src/challenges/scheduler.js';
+import { ChallengeStore } from '../../src/store/challenges.js';
 import { ImageStore } from '../../src/store/images.js';
 import { JobStore } from '../../src/store/jobs.js';
+import { LineageStore } from '../../src/store/lineage.js';
+import { SeriesStore } from '../../src/store/series.js';
 import { SettingsStore } from '../../src/store/settings.js';
 import { QueueStats } from '../../src/store/stats.js';
+import { VoteStore } from '../../src/store/votes.js';
 
 export const quietLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -27,7 +32,12 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, o
     images: new ImageStore(redis, prefix, imageDir),
     stats: new QueueStats(redis, prefix),
     settings: new SettingsStore(redis, prefix),
+    votes: new VoteStore(redis, prefix),
+    lineage: new LineageStore(redis, prefix),
+    series: new SeriesStore(redis, prefix),
     generateQueue: new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix }),
+    challenges: new ChallengeStore(redis, prefix),
+    challengeQueue: new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }) as ChallengeQueue,
     cdnHosts: ['cdn.discordapp.com'],
     now: Date.now,
     generateJobOptions: { backoff: { type: 'fixed', delay: 50 } },

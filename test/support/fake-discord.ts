@@ -299,6 +299,8 @@ export interface FaultRule {
   headers?: Record<string, string>;
   /** Default 1. */
   times?: number;
+  /** Only requests this accepts match, e.g. `(r) => r.files.length > 0` for uploads alone. */
+  when?: (request: { method: string; path: string; json: unknown; files: RecordedFile[] }) => boolean;
 }
 
 export interface FakeUserOptions {
@@ -2595,7 +2597,9 @@ export class FakeDiscord extends EventEmitter {
   }
 
   private injectedFault(ctx: RestContext): RestReply | undefined {
-    const index = this.faults.findIndex((f) => (!f.method || f.method === ctx.method) && f.path.test(ctx.path));
+    const index = this.faults.findIndex(
+      (f) => (!f.method || f.method === ctx.method) && f.path.test(ctx.path) && (!f.when || f.when(ctx)),
+    );
     if (index < 0) return undefined;
     const fault = this.faults[index]!;
     fault.remaining -= 1;

@@ -1,3 +1,4 @@
+import { ApplicationCommandType } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../commands/index.js';
 import { commandsDiffer } from '../../src/bot/commands-sync.js';
@@ -9,7 +10,9 @@ describe('command definitions', () => {
 
   it('are valid for Discord: names, descriptions and choice limits', () => {
     for (const body of bodies) {
-      expect(body.name).toMatch(/^[-_\p{L}\p{N}]{1,32}$/u);
+      // Slash command names are lower-case words; context-menu names are free text of 1–32 characters.
+      const slash = body.type === undefined || body.type === ApplicationCommandType.ChatInput;
+      expect(body.name).toMatch(slash ? /^[-_\p{L}\p{N}]{1,32}$/u : /^.{1,32}$/u);
       if ('description' in body && body.description) expect(body.description.length).toBeLessThanOrEqual(100);
       for (const option of ('options' in body ? body.options : undefined) ?? []) {
         expect(option.description.length).toBeLessThanOrEqual(100);
@@ -25,7 +28,7 @@ describe('command definitions', () => {
   });
 
   it('are not re-registered when Discord already has them (with its own extra fields)', () => {
-    const fromDiscord = bodies.map((body, index) => ({ ...body, id: String(index), application_id: '1', version: '9', default_member_permissions: null, nsfw: false }));
+    const fromDiscord = bodies.map((body, index) => ({ ...body, id: String(index), application_id: '1', version: '9', default_member_permissions: body.default_member_permissions ?? null, nsfw: false }));
     expect(commandsDiffer(bodies, fromDiscord)).toBe(false);
     const changed = fromDiscord.map((body) => (body.name === 'help' ? { ...body, description: 'old text' } : body));
     expect(commandsDiffer(bodies, changed)).toBe(true);

@@ -1,6 +1,6 @@
 import { PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
 import type { JobRecord } from '../../store/jobs.js';
-import { cancelChannel } from '../../queues.js';
+import { cancelChannel, generateJobId } from '../../queues.js';
 import { downloadImage } from '../attachments.js';
 import type { BotContext } from '../context.js';
 import { editJobMessage, withMessageLock } from '../discord-messages.js';
@@ -60,7 +60,7 @@ export async function cancelJob(ctx: BotContext, jobId: string, byUserId: string
     throw new InvalidRequestError(`Too late to cancel: this picture ${state}.`);
   }
   // A waiting job is removed; a running one is stopped by its worker when it hears the news.
-  const job = await ctx.generateQueue.getJob(jobId);
+  const job = await ctx.generateQueue.getJob(generateJobId(jobId));
   await job?.remove().catch(() => undefined);
   await ctx.redis.publish(cancelChannel(ctx.prefix), jobId);
   ctx.logger.info({ jobId, by: byUserId }, 'job cancelled');
@@ -115,7 +115,7 @@ async function fromImage(
 }
 
 /** The picture's bytes: from this machine's store, or from its attachment on Discord's CDN. */
-async function imageBytes(ctx: BotContext, imageId: string): Promise<Buffer> {
+export async function imageBytes(ctx: BotContext, imageId: string): Promise<Buffer> {
   const local = await ctx.images.bytes(imageId);
   if (local) return local;
   const record = await ctx.images.getRecord(imageId);

@@ -27,3 +27,21 @@ export function parseGenerationButton(customId: string): GenerationButton | unde
   if (needsImage !== (image !== undefined)) return undefined;
   return { action, jobId: match[2]!, image };
 }
+
+/**
+ * 📚 Add to series: the button on a result names the job; the select menus it opens name the job
+ * and the picture number, and carry the chosen series id as their value.
+ */
+export const seriesAddButtonId = (jobId: string) => `series:add:${jobId}`;
+export const seriesPickId = (jobId: string, image: number) => `series:pick:${jobId}:${image}`;
+
+export type SeriesComponent = { action: 'add'; jobId: string } | { action: 'pick'; jobId: string; image: number };
+
+const seriesPattern = /^series:(?:add:(\d{15,20})|pick:(\d{15,20}):([1-4]))$/;
+
+export function parseSeriesComponent(customId: string): SeriesComponent | undefined {
+  const match = seriesPattern.exec(customId);
+  if (!match) return undefined;
+  if (match[1]) return { action: 'add', jobId: match[1] };
+  return { action: 'pick', jobId: match[2]!, image: Number(match[3]) };
+}

@@ -1,7 +1,11 @@
 import type { MessageComponentInteraction, ModalSubmitInteraction } from 'discord.js';
 import type { BotContext } from '../context.js';
+import { challengeComponents } from './challenge.js';
+import { communityComponents } from './community.js';
 import { handleGenerationButton } from './generation.js';
 import { parseGenerationButton } from './ids.js';
+import { privacyComponents } from './privacy.js';
+import { seriesComponents } from './series.js';
 
 /**
  * Buttons, select menus and modals, routed by the first segment of their custom_id ("gen:…").
@@ -22,4 +26,4 @@ const generation: ComponentHandler = {
   },
 };
 
-export const componentHandlers: ComponentHandler[] = [generation];
+export const componentHandlers: ComponentHandler[] = [generation, seriesComponents, communityComponents, challengeComponents, privacyComponents];
