@@ -125,20 +125,26 @@ export async function enqueueGeneration(
   return { record, place: await queuePlace(ctx, jobId), duplicate: false };
 }
 
-/** 1-based position among running and waiting jobs, and a rough wait from recent durations. */
+/**
+ * 1-based position among running and waiting jobs, and a rough wait from recent durations. Asked
+ * for on every request, so it reads ranks from BullMQ's own structures (O(log n)) instead of
+ * listing the queue: the plain waiting list is served first, then prioritized jobs lowest first.
+ */
 export async function queuePlace(ctx: BotContext, jobId: string): Promise<QueuePlace> {
-  const [counts, waiting, prioritized, capacity, typical] = await Promise.all([
-    ctx.generateQueue.getJobCounts('active', 'waiting', 'prioritized', 'delayed'),
-    ctx.generateQueue.getWaiting(0, 499),
-    ctx.generateQueue.getPrioritized(0, 499),
+  const queue = ctx.generateQueue;
+  const bullmqId = generateJobId(jobId);
+  const [counts, waitIndex, priorityRank, capacity, typical] = await Promise.all([
+    queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed'),
+    ctx.redis.lpos(queue.toKey('wait'), bullmqId) as Promise<number | null>,
+    ctx.redis.zrank(queue.toKey('prioritized'), bullmqId),
     ctx.stats.capacity(),
     ctx.stats.typicalDurationMs(),
   ]);
   const active = counts.active ?? 0;
-  const total = active + (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
-  // BullMQ serves the plain waiting list first, then prioritized jobs lowest priority first
-  // (getPrioritized lists them in that order); generations are queued with a priority (fair share).
-  const index = [...waiting, ...prioritized].findIndex((job) => job.id === generateJobId(jobId));
-  const position = index === -1 ? Math.max(1, total) : active + index + 1;
+  const waiting = counts.waiting ?? 0;
+  const total = active + waiting + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+  // The wait list is pushed on the left and served from the right.
+  const ahead = waitIndex !== null ? waiting - 1 - waitIndex : priorityRank !== null ? waiting + priorityRank : undefined;
+  const position = ahead === undefined ? Math.max(1, total) : active + ahead + 1;
   return { position, total: Math.max(total, position), etaMs: estimateWait(position, capacity, typical) };
 }
