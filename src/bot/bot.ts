@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { Redis } from 'ioredis';
@@ -23,7 +23,7 @@ import { processDeliver } from './delivery.js';
 import { createInteractionRouter } from './interactions.js';
 import { memberDataDeleters } from './privacy.js';
 import { communityDataDeleter, recordInFamily } from './community.js';
-import { showProgress } from './progress.js';
+import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
 import { attachDeliveredPanel } from './series.js';
 
 export interface BotOptions {
@@ -83,6 +83,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     challengeQueue: new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }) as ChallengeQueue,
     cdnHosts: cdnHostsFor(options.cdnUrl),
     now: options.now ?? Date.now,
+    answers: new EventEmitter().setMaxListeners(0),
     generateJobOptions: options.generateJobOptions,
     rateLimit: options.rateLimit,
     dataDeleters: [...memberDataDeleters, communityDataDeleter],
@@ -121,10 +122,16 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
 
   const eventsConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const queueEvents = new QueueEvents(GENERATE_QUEUE, { connection: eventsConnection, prefix });
-  const onProgress = (jobId: string, percent: number) =>
-    showProgress(ctx, jobId, percent).catch((error) => logger.debug({ err: error, jobId }, 'progress edit failed'));
-  queueEvents.on('active', ({ jobId }) => void onProgress(recordIdOf(jobId), 0));
-  queueEvents.on('progress', ({ jobId, data }) => void onProgress(recordIdOf(jobId), typeof data === 'number' ? data : 0));
+  const onProgress = (jobId: string, percent: number, minRunningMs: number) =>
+    showProgress(ctx, jobId, percent, minRunningMs).catch((error) => logger.debug({ err: error, jobId }, 'progress edit failed'));
+  // A job that finishes within a second goes from "Queued" straight to its result: the first
+  // progress edit comes a second after the job started, later ones as the worker reports.
+  queueEvents.on('active', ({ jobId }) => {
+    setTimeout(() => void onProgress(recordIdOf(jobId), 0, 0), PROGRESS_FIRST_EDIT_MS).unref();
+  });
+  queueEvents.on('progress', ({ jobId, data }) =>
+    void onProgress(recordIdOf(jobId), typeof data === 'number' ? data : 0, PROGRESS_FIRST_EDIT_MS),
+  );
   queueEvents.on('error', (error) => logger.error({ err: error }, 'queue events error'));
 
   return {

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { APIMessage, REST } from 'discord.js';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -39,6 +40,8 @@ export interface BotContext {
   /** Hosts the bot may download attachments from (Discord's CDN and DISCORD_CDN_URL). */
   cdnHosts: readonly string[];
   now: () => number;
+  /** Emits a job id once its "Queued" answer was sent (or refused): delivery waits for it. */
+  answers: EventEmitter;
   /** Overrides of the generation retry policy (tests shorten the backoff). */
   generateJobOptions?: Partial<typeof generateJobOptions>;
   /** Per-member command rate limit (default: 5 at once, refilled over 10 s). */

@@ -22,6 +22,26 @@ export type DeliveryOutcome = 'edited' | 'posted' | 'found' | 'notified' | 'skip
 
 /** How long delivery waits for the bot's own "Queued" answer before it stops waiting. */
 const ACK_WAIT_MS = 10_000;
+const IN_PROCESS_ACK_WAIT_MS = 1_000;
+
+/** Resolves true once the job's "Queued" answer was sent (or refused), false after `timeoutMs`. */
+async function answered(ctx: BotContext, jobId: string, timeoutMs: number): Promise<boolean> {
+  let onAnswer!: () => void;
+  const heard = new Promise<boolean>((resolve) => {
+    onAnswer = () => resolve(true);
+    ctx.answers.once(jobId, onAnswer);
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // Registered first, then checked: an answer between the two cannot be missed.
+    const record = await ctx.jobs.get(jobId);
+    if (record?.ackedAt || record?.ackFailed) return true;
+    return await Promise.race([heard, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
+  } finally {
+    clearTimeout(timer);
+    ctx.answers.off(jobId, onAnswer);
+  }
+}
 
 /**
  * Brings a finished (or failed) generation to Discord, exactly once. The record in Redis says what
@@ -36,10 +56,13 @@ export async function processDeliver(job: Job, token: string | undefined, ctx: B
   if (!first || first.status === 'delivered' || first.status === 'cancelled') return 'skipped';
 
   // An instant provider can finish before our "Queued" answer reached Discord; editing the
-  // original response before it exists would fail, so give the answer a moment.
+  // original response before it exists would fail, so wait for the answer: in this process it is
+  // announced at once, from another bot process it shows in Redis by the time the job comes back.
   if (!first.ackedAt && !first.ackFailed && ctx.now() - first.interactionAt < ACK_WAIT_MS && token) {
-    await job.moveToDelayed(Date.now() + 100, token);
-    throw new DelayedError();
+    if (!(await answered(ctx, jobId, IN_PROCESS_ACK_WAIT_MS))) {
+      await job.moveToDelayed(Date.now() + 250, token);
+      throw new DelayedError();
+    }
   }
 
   const outcome = await withMessageLock(ctx, jobId, true, async () => {

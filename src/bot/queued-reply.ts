@@ -23,6 +23,8 @@ export async function replyQueued(interaction: Answerable, ctx: BotContext, jobI
   } catch (error) {
     await ctx.jobs.update(jobId, { ackFailed: '1' });
     throw error;
+  } finally {
+    ctx.answers.emit(jobId);
   }
   await catchUpProgress(ctx, jobId).catch((error) => ctx.logger.debug({ err: error, jobId }, 'progress catch-up failed'));
 }

@@ -59,7 +59,6 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
   const init = data.kind === 'txt2img' ? undefined : await loadInput(ctx, data);
   let lastReport = 0;
   const interval = ctx.progressIntervalMs ?? 1000;
-  await job.updateProgress(0);
 
   let generated: GeneratedImage[];
   try {

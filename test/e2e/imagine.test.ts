@@ -159,6 +159,14 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     expect(result.attachments).toHaveLength(1);
   });
 
+  it('goes from "Queued" straight to the result when the job is quick, without a progress edit', async () => {
+    const s = await start({ provider: new ScriptedProvider() });
+    const interaction = imagine(s, [option('prompt', 'quick sketch')]);
+    await resultOf(s, interaction.id);
+    const edits = s.discord.requests.filter((r) => r.method === 'PATCH' && r.path.includes(interaction.token));
+    expect(edits.map((r) => (r.json?.content ?? '').slice(0, 1))).toEqual(['✅']);
+  });
+
   it('lets the author cancel a running job, refuses anyone else, and posts no result', async () => {
     const provider = new ScriptedProvider();
     provider.holdNext();

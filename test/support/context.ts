@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Queue } from 'bullmq';
 import { REST } from 'discord.js';
 import type { Redis } from 'ioredis';
@@ -40,6 +41,7 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, o
     challengeQueue: new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }) as ChallengeQueue,
     cdnHosts: ['cdn.discordapp.com'],
     now: Date.now,
+    answers: new EventEmitter().setMaxListeners(0),
     generateJobOptions: { backoff: { type: 'fixed', delay: 50 } },
     ...overrides,
   };
