@@ -5,7 +5,7 @@ import { MessageFlags } from 'discord.js';
 import { Redis } from 'ioredis';
 import { REDIS_PREFIX } from '../src/runtime.js';
 import { QueueStats } from '../src/store/stats.js';
-import { FakeDiscord, type FakeDiscordOptions, type FakeInteraction, type FakeMessage } from '../test/support/fake-discord.js';
+import { FakeDiscord, type FakeDiscordOptions, type FakeInteraction, type FakeMessage, type RecordedRequest } from '../test/support/fake-discord.js';
 import { fakeDiscordEnv, ProcessGroup, spawnAtelier, waitForBotReady, type AtelierProcess } from '../test/support/processes.js';
 
 const GUILDS = 50;
@@ -67,6 +67,8 @@ export interface InstallationOptions {
   providerDelayMs?: number;
   providerCapacity?: number;
   imageSize?: number;
+  /** DISCORD_GLOBAL_RATE_LIMIT for the bot (default: the bot's own default, Discord's 50/s). */
+  globalRateLimit?: number;
 }
 
 /**
@@ -79,10 +81,26 @@ export class Installation {
   readonly discord: FakeDiscord;
   bot!: AtelierProcess;
   workers: AtelierProcess[] = [];
+  /**
+   * Result message id by job id, kept as uploads arrive: looking results up by scanning every
+   * message on every request would make the harness, not Atelier, what a scenario measures.
+   */
+  private readonly results = new Map<string, string>();
 
   private constructor(private readonly options: InstallationOptions) {
     // Load is spread over many servers, so that a server's daily image budget is not what is measured.
     this.discord = new FakeDiscord({ guilds: Array.from({ length: GUILDS }, () => ({})), ...options.discord });
+    this.discord.on('request', (request: RecordedRequest) => {
+      if (request.status >= 300 || request.files.length === 0) return;
+      const jobId = /^atelier-(\d+)-/.exec(request.files[0]!.filename)?.[1];
+      const messageId = (request.response as { id?: string } | undefined)?.id;
+      if (jobId && messageId && !this.results.has(jobId)) this.results.set(jobId, messageId);
+    });
+  }
+
+  /** How many jobs have a result message. */
+  get resultCount(): number {
+    return this.results.size;
   }
 
   static async start(options: InstallationOptions): Promise<Installation> {
@@ -109,6 +127,7 @@ export class Installation {
       BENCH_DELAY_MS: String(this.options.providerDelayMs ?? 0),
       BENCH_CAPACITY: String(this.options.providerCapacity ?? Infinity),
       BENCH_IMAGE_SIZE: String(this.options.imageSize ?? 512),
+      ...(this.options.globalRateLimit ? { DISCORD_GLOBAL_RATE_LIMIT: String(this.options.globalRateLimit) } : {}),
       ...extra,
     };
   }
@@ -153,7 +172,8 @@ export class Installation {
 
   /** The message with this job's images, once it is at Discord. */
   result(jobId: string): FakeMessage | undefined {
-    return this.discord.messages().find((m) => m.attachments.some((a) => a.filename.startsWith(`atelier-${jobId}-`)));
+    const messageId = this.results.get(jobId);
+    return messageId === undefined ? undefined : this.discord.message(messageId);
   }
 
   async close(): Promise<void> {

@@ -8,46 +8,56 @@ const TARGET_RATIO = 0.4;
  * Jobs delivered per second with an instant provider and 4 worker processes (one job at a time
  * each), members sending `/imagine` as fast as the bot acknowledges; against bare BullMQ's
  * add → process rate with 4 no-op workers in the same run.
+ *
+ * Discord lets a bot make 50 requests per second, and the bot keeps to that by default: with it,
+ * delivery can never pass ~50 results/s, whatever Atelier does. The headline figure is measured
+ * with the client-side limit lifted (DISCORD_GLOBAL_RATE_LIMIT, as behind a rate-limiting REST
+ * proxy), which is what Atelier itself can do; the rate under Discord's limit is in `extra`.
  */
 export async function throughputScenario({ quick, redisUrl }: BenchOptions): Promise<ScenarioResult> {
   const jobs = quick ? 200 : 1000;
   const workers = 4;
-  const installation = await Installation.start({ redisUrl, workers, workerConcurrency: 1 });
-  let ours: number;
-  let refused = 0;
-  try {
-    // Worker start-up is not throughput lost: start counting once they all serve.
-    await installation.waitForWorkerSlots(workers);
-    const start = Date.now();
-    const sent = Installation.accepted(await sendAsFastAsAcknowledged(jobs, 16, (i) => installation.imagine(i)));
-    refused = jobs - sent.length;
-    const last = await installation.discord.waitFor(
-      () => {
-        const results = sent.map((interaction) => installation.result(interaction.id));
-        if (results.some((message) => !message)) return undefined;
-        return Math.max(...results.map((message) => message!.editedAt ?? message!.createdAt));
-      },
-      300_000,
-      'every result',
-    );
-    ours = sent.length / ((last - start) / 1000);
-  } finally {
-    await installation.close();
-  }
+  const ours = await deliveredPerSecond(redisUrl, jobs, workers, 100_000);
+  const underDiscordLimit = await deliveredPerSecond(redisUrl, quick ? 100 : 300, workers, undefined);
   const bare = await bareBullmqRate(redisUrl, jobs, workers);
-  const ratio = ours / bare;
+  const ratio = ours.rate / bare;
   return {
     name: 'throughput',
-    parameters: { jobs, workers, worker_concurrency: 1, provider_ms: 0, sender_in_flight: 16 },
+    parameters: { jobs, workers, worker_concurrency: 1, provider_ms: 0, sender_in_flight: 16, discord_global_rate_limit: 'lifted' },
     unit: 'jobs/s',
-    median: round(ours),
+    median: round(ours.rate),
     p99: null,
     baseline: round(bare),
     ratio: round(ratio, 2),
     target: `≥ ${TARGET_RATIO * 100} % of bare BullMQ`,
     pass: ratio >= TARGET_RATIO,
-    extra: { refused },
+    extra: { refused: ours.refused, with_discord_global_limit_50: round(underDiscordLimit.rate) },
   };
+}
+
+async function deliveredPerSecond(
+  redisUrl: string,
+  jobs: number,
+  workers: number,
+  globalRateLimit: number | undefined,
+): Promise<{ rate: number; refused: number }> {
+  const installation = await Installation.start({ redisUrl, workers, workerConcurrency: 1, globalRateLimit });
+  try {
+    // Worker start-up is not throughput lost: start counting once they all serve.
+    await installation.waitForWorkerSlots(workers);
+    const start = Date.now();
+    const sent = Installation.accepted(await sendAsFastAsAcknowledged(jobs, 16, (i) => installation.imagine(i)));
+    await installation.discord.waitFor(() => installation.resultCount >= sent.length, 300_000, 'every result');
+    const last = Math.max(
+      ...sent.map((interaction) => {
+        const message = installation.result(interaction.id)!;
+        return message.editedAt ?? message.createdAt;
+      }),
+    );
+    return { rate: sent.length / ((last - start) / 1000), refused: jobs - sent.length };
+  } finally {
+    await installation.close();
+  }
 }
 
 /** Jobs per second from the first add to the last completion, 4 no-op workers. */

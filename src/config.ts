@@ -17,6 +17,8 @@ const envSchema = z.object({
   DISCORD_GUILD_ID: z.preprocess(emptyAsUndefined, z.string().regex(/^\d{17,20}$/, 'must be a Discord snowflake id').optional()),
   DISCORD_API_URL: z.preprocess(emptyAsUndefined, z.url().default('https://discord.com/api')),
   DISCORD_CDN_URL: z.preprocess(emptyAsUndefined, z.url().default('https://cdn.discordapp.com')),
+  /** Requests per second the bot allows itself (Discord's global limit); raise it behind a rate-limiting REST proxy. */
+  DISCORD_GLOBAL_RATE_LIMIT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(50)),
   REDIS_URL: optionalUrl,
   IMAGE_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(providerNames).default('local')),
   IMAGE_MODELS: optionalString,

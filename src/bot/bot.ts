@@ -41,6 +41,8 @@ export interface BotOptions {
   /** Compare the commands with Discord's and register them if they differ (default true). */
   registerCommands?: boolean;
   deliverConcurrency?: number;
+  /** Client-side global REST limit (Discord allows 50/s); default 50. */
+  globalRequestsPerSecond?: number;
   now?: () => number;
   generateJobOptions?: BotContext['generateJobOptions'];
   /** Per-member command rate limit (default: 5 at once, refilled over 10 s). */
@@ -59,7 +61,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
-    rest: { api: options.apiUrl, cdn: options.cdnUrl },
+    rest: { api: options.apiUrl, cdn: options.cdnUrl, globalRequestsPerSecond: options.globalRequestsPerSecond ?? 50 },
     // Nothing the bot sends may ping anyone unless a message says so explicitly.
     allowedMentions: { parse: [] },
   });

@@ -123,10 +123,12 @@ class MissingImageError extends Error {
 async function resultFiles(ctx: BotContext, record: JobRecord): Promise<RawFile[]> {
   const originals = await Promise.all(
     record.imageIds.map(async (id) => {
-      const bytes = await ctx.images.bytes(id);
+      const local = await ctx.images.readFile(id);
+      if (local) return local;
+      const bytes = await ctx.images.getBlob(id);
       if (!bytes) throw new MissingImageError('The finished image was lost before it could be posted. Please try again.');
       // Keep the bot's own copy: remixes and upscales read it after the transfer blob is gone.
-      if (!(await ctx.images.readFile(id))) await ctx.images.writeFile(id, bytes);
+      await ctx.images.writeFile(id, bytes);
       return bytes;
     }),
   );

@@ -7,7 +7,7 @@ import { syncCommands } from './commands-sync.js';
 /** `npm run deploy-commands`: registers every command globally, or in DISCORD_GUILD_ID when set. */
 const { config, logger } = await loadConfigOrExit();
 const { token, applicationId } = await orExit(() => requireDiscord(config));
-const rest = new REST({ api: config.DISCORD_API_URL }).setToken(token);
+const rest = new REST({ api: config.DISCORD_API_URL, globalRequestsPerSecond: config.DISCORD_GLOBAL_RATE_LIMIT }).setToken(token);
 const bodies = commands.map((command) => command.data({ models: config.models }));
 await syncCommands(rest, applicationId, bodies, { guildId: config.DISCORD_GUILD_ID, force: true });
 logger.info({ commands: bodies.map((body) => body.name), scope: config.DISCORD_GUILD_ID ?? 'global' }, 'commands registered');

@@ -15,6 +15,7 @@ const bot = await startBot({
   models: config.models,
   imageStoreDir: config.IMAGE_STORE_DIR,
   guildId: config.DISCORD_GUILD_ID,
+  globalRequestsPerSecond: config.DISCORD_GLOBAL_RATE_LIMIT,
   rateLimit: config.rateLimit,
   logger,
 });
