@@ -1,5 +1,8 @@
 import type { Logger } from 'pino';
-import { ConfigError, parseConfig, type Config } from './config.js';
+import { ConfigError, parseConfig, requireDiscord, type Config } from './config.js';
+import type { BotOptions } from './bot/bot.js';
+import { createProvider } from './worker/providers/index.js';
+import type { WorkerOptions } from './worker/worker.js';
 import { createLogger } from './logger.js';
 import { isListening, RedisServerMissingError, startPrivateRedis, type PrivateRedis } from './redis-server.js';
 
@@ -75,4 +78,34 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
+}
+
+/** The bot's options as the environment configures them. */
+export function botOptionsFrom(config: Config, redisUrl: string, logger: Logger): BotOptions {
+  return {
+    ...requireDiscord(config),
+    apiUrl: config.DISCORD_API_URL,
+    cdnUrl: config.DISCORD_CDN_URL,
+    redisUrl,
+    prefix: REDIS_PREFIX,
+    models: config.models,
+    imageStoreDir: config.IMAGE_STORE_DIR,
+    guildId: config.DISCORD_GUILD_ID,
+    globalRequestsPerSecond: config.DISCORD_GLOBAL_RATE_LIMIT,
+    rateLimit: config.rateLimit,
+    logger,
+  };
+}
+
+/** A worker's options as the environment configures them. */
+export function workerOptionsFrom(config: Config, redisUrl: string, logger: Logger): WorkerOptions {
+  return {
+    redisUrl,
+    prefix: REDIS_PREFIX,
+    provider: createProvider(config),
+    concurrency: config.WORKER_CONCURRENCY,
+    imageStoreDir: config.IMAGE_STORE_DIR,
+    lockDurationMs: config.WORKER_LOCK_MS,
+    logger,
+  };
 }
