@@ -9,6 +9,7 @@ import { enqueueGeneration } from '../src/bot/requests.js';
 import { GenerationCancelledError, type GeneratedImage, type GenerationRequest, type ImageProvider } from '../src/worker/providers/types.js';
 import { startWorker } from '../src/worker/worker.js';
 import { makeBotContext } from '../test/support/context.js';
+import { dropPrefix } from '../test/support/namespace.js';
 
 /**
  * Fairness: one member floods the queue with 200 requests, then 10 other members each ask for one
@@ -141,7 +142,7 @@ export async function fairnessScenario(options: FairnessOptions): Promise<Fairne
     await worker.close();
     await ctx.generateQueue.obliterate({ force: true }).catch(() => undefined);
     await ctx.generateQueue.close();
-    await dropKeys(redis, prefix);
+    await dropPrefix(redis, prefix);
     await redis.quit();
     rmSync(imageDir, { recursive: true, force: true });
   }
@@ -167,13 +168,4 @@ export async function fairnessScenario(options: FairnessOptions): Promise<Fairne
     target: `≤ ${bound} (one slot per busy worker)`,
     pass: lightWaitsInSlots.every((wait) => wait <= bound),
   };
-}
-
-async function dropKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }

@@ -1,24 +1,12 @@
 import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
 import sharp from 'sharp';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FakeInteraction, FakeMessage } from '../support/fake-discord.js';
 import { eventually } from '../support/context.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
-import { Stack, type StackOptions } from '../support/stack.js';
+import { useStack, type Stack } from '../support/stack.js';
 
-let stack: Stack | undefined;
-
-async function start(options?: StackOptions) {
-  stack = await Stack.start(options);
-  await stack.discord.ready;
-  return stack;
-}
-
-afterEach(async () => {
-  if (stack) expect(stack.discord.validationErrors).toEqual([]);
-  await stack?.close();
-  stack = undefined;
-});
+const start = useStack();
 
 const BEA = '700000000000000002';
 const CY = '700000000000000003';

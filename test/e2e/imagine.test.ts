@@ -1,25 +1,13 @@
 import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
 import sharp from 'sharp';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GENERATE_QUEUE } from '../../src/queues.js';
 import { ProviderRefusedError } from '../../src/worker/providers/types.js';
 import type { FakeMessage } from '../support/fake-discord.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
-import { Stack, type StackOptions } from '../support/stack.js';
+import { useStack, type Stack } from '../support/stack.js';
 
-let stack: Stack | undefined;
-
-async function start(options?: StackOptions) {
-  stack = await Stack.start(options);
-  await stack.discord.ready;
-  return stack;
-}
-
-afterEach(async () => {
-  if (stack) expect(stack.discord.validationErrors).toEqual([]);
-  await stack?.close();
-  stack = undefined;
-});
+const start = useStack();
 
 const option = (name: string, value: string | number) => ({
   name,

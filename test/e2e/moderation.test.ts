@@ -1,21 +1,9 @@
 import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FakeInteraction, InteractionActorOptions, RawCommandOption } from '../support/fake-discord.js';
-import { Stack, type StackOptions } from '../support/stack.js';
+import { useStack, type Stack } from '../support/stack.js';
 
-let stack: Stack | undefined;
-
-async function start(options?: StackOptions) {
-  stack = await Stack.start(options);
-  await stack.discord.ready;
-  return stack;
-}
-
-afterEach(async () => {
-  if (stack) expect(stack.discord.validationErrors).toEqual([]);
-  await stack?.close();
-  stack = undefined;
-});
+const start = useStack();
 
 const { Subcommand, SubcommandGroup, String: Str, Integer, User } = ApplicationCommandOptionType;
 

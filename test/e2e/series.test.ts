@@ -1,23 +1,11 @@
 import { ApplicationCommandOptionType, MessageFlags, Routes } from 'discord.js';
 import sharp from 'sharp';
 import { unzipSync, strFromU8 } from 'fflate';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FakeMessage } from '../support/fake-discord.js';
-import { Stack } from '../support/stack.js';
+import { useStack, type Stack } from '../support/stack.js';
 
-let stack: Stack | undefined;
-
-async function start() {
-  stack = await Stack.start();
-  await stack.discord.ready;
-  return stack;
-}
-
-afterEach(async () => {
-  if (stack) expect(stack.discord.validationErrors).toEqual([]);
-  await stack?.close();
-  stack = undefined;
-});
+const start = useStack();
 
 const ALICE = '210000000000000001';
 const BOB = '210000000000000002';

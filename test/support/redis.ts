@@ -12,12 +12,4 @@ export function connect(): Redis {
   return new Redis(redisUrl(), { maxRetriesPerRequest: null });
 }
 
-/** Deletes every key of a test's namespace. */
-export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
+export { dropPrefix } from './namespace.js';

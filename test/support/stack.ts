@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { afterEach, expect } from 'vitest';
 import { startBot, type BotOptions, type RunningBot } from '../../src/bot/bot.js';
 import { createLocalProvider } from '../../src/worker/providers/local.js';
 import type { ImageProvider } from '../../src/worker/providers/types.js';
@@ -84,4 +85,28 @@ export class Stack {
     await this.redis.quit();
     rmSync(this.imageDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * For an e2e test file: returns `start(options)`, which brings a Stack up and waits for the
+ * gateway; after each test the Stack is closed, and every request the bot sent must have had
+ * a valid shape.
+ */
+export function useStack(): (options?: StackOptions) => Promise<Stack> {
+  let current: Stack | undefined;
+  afterEach(async () => {
+    const stack = current;
+    current = undefined;
+    if (!stack) return;
+    try {
+      expect(stack.discord.validationErrors).toEqual([]);
+    } finally {
+      await stack.close();
+    }
+  });
+  return async (options) => {
+    current = await Stack.start(options);
+    await current.discord.ready;
+    return current;
+  };
 }
