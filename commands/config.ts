@@ -134,11 +134,11 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     throw new InvalidRequestError('Only members with the Manage Server permission can change Atelier’s settings.');
   }
   const guildId = interaction.guildId;
-  const settings = await ctx.settings.get(guildId);
+  const settings = await ctx.settings.fresh(guildId);
   const group = interaction.options.getSubcommandGroup(false);
   const name = interaction.options.getSubcommand();
   const reply = (content: string) => interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
-  const save = async (change: Partial<GuildSettings>, done: string) => {
+  const save = async (change: Partial<GuildSettings> | ((current: GuildSettings) => Partial<GuildSettings>), done: string) => {
     const updated = await ctx.settings.update(guildId, change);
     await reply(`✅ ${done}\n\n${describeSettings(updated, ctx)}`);
   };
@@ -150,12 +150,12 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       const channel = interaction.options.getChannel('channel', true);
       if (settings.allowedChannels.includes(channel.id)) return void (await reply(`<#${channel.id}> is already allowed.`));
       if (settings.allowedChannels.length >= 50) throw new InvalidRequestError('At most 50 channels can be listed.');
-      return save({ allowedChannels: [...settings.allowedChannels, channel.id] }, `Pictures are allowed in <#${channel.id}>.`);
+      return save((current) => ({ allowedChannels: [...new Set([...current.allowedChannels, channel.id])] }), `Pictures are allowed in <#${channel.id}>.`);
     }
     case 'channels remove': {
       const channel = interaction.options.getChannel('channel', true);
       if (!settings.allowedChannels.includes(channel.id)) throw new InvalidRequestError(`<#${channel.id}> is not in the list.`);
-      return save({ allowedChannels: settings.allowedChannels.filter((id) => id !== channel.id) }, `<#${channel.id}> is no longer in the list.`);
+      return save((current) => ({ allowedChannels: current.allowedChannels.filter((id) => id !== channel.id) }), `<#${channel.id}> is no longer in the list.`);
     }
     case 'channels clear':
       return save({ allowedChannels: [] }, 'Pictures are allowed in every channel.');
@@ -178,13 +178,15 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       const role = interaction.options.getRole('role', true);
       const images = interaction.options.getInteger('images', true);
       if (Object.keys(settings.roleQuotas).length >= 25 && !(role.id in settings.roleQuotas)) throw new InvalidRequestError('At most 25 roles can have their own quota.');
-      return save({ roleQuotas: { ...settings.roleQuotas, [role.id]: images } }, `Members with <@&${role.id}> get ${images === 0 ? 'no daily limit' : `a daily quota of ${images}`}.`);
+      return save((current) => ({ roleQuotas: { ...current.roleQuotas, [role.id]: images } }), `Members with <@&${role.id}> get ${images === 0 ? 'no daily limit' : `a daily quota of ${images}`}.`);
     }
     case 'role-quota remove': {
       const role = interaction.options.getRole('role', true);
       if (!(role.id in settings.roleQuotas)) throw new InvalidRequestError(`<@&${role.id}> has no quota of its own.`);
-      const { [role.id]: _removed, ...rest } = settings.roleQuotas;
-      return save({ roleQuotas: rest }, `<@&${role.id}> uses the server's quota again.`);
+      return save((current) => {
+        const { [role.id]: _removed, ...rest } = current.roleQuotas;
+        return { roleQuotas: rest };
+      }, `<@&${role.id}> uses the server's quota again.`);
     }
     case 'model': {
       const model = interaction.options.getString('name', true);
@@ -196,7 +198,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       if (!checked.ok) throw new InvalidRequestError(checked.reason);
       if (settings.blocklist.includes(checked.entry)) return void (await reply('That entry is already blocked.'));
       if (settings.blocklist.length >= 200) throw new InvalidRequestError('The blocklist is full (200 entries).');
-      await ctx.settings.update(guildId, { blocklist: [...settings.blocklist, checked.entry] });
+      await ctx.settings.update(guildId, (current) => ({ blocklist: [...new Set([...current.blocklist, checked.entry])] }));
       return void (await reply(`✅ Blocked ${codeSpan(checked.entry)}. Prompts containing it are refused (privately, without repeating it).`));
     }
     case 'blocklist remove': {
@@ -204,7 +206,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       const checked = checkBlocklistEntry(raw);
       const entry = settings.blocklist.find((item) => item === raw || (checked.ok && item === checked.entry));
       if (!entry) throw new InvalidRequestError('That entry is not in the blocklist. `/config blocklist list` shows it as stored.');
-      await ctx.settings.update(guildId, { blocklist: settings.blocklist.filter((item) => item !== entry) });
+      await ctx.settings.update(guildId, (current) => ({ blocklist: current.blocklist.filter((item) => item !== entry) }));
       return void (await reply(`✅ Unblocked ${codeSpan(entry)}.`));
     }
     case 'blocklist list': {

@@ -33,6 +33,14 @@ export type GuildSettings = z.infer<typeof guildSettingsSchema>;
 
 const CACHE_MS = 30_000;
 
+/** SET only if the value is still what was read ('' standing for "no value yet"). */
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1]) or ''
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`;
+
 export class SettingsStore {
   private readonly cache = new Map<string, { value: GuildSettings; expires: number }>();
 
@@ -56,12 +64,35 @@ export class SettingsStore {
     return value;
   }
 
-  /** Validates and saves a partial change; returns the new settings. */
-  async update(guildId: string, change: Partial<GuildSettings>): Promise<GuildSettings> {
-    const current = await this.get(guildId);
-    const value = guildSettingsSchema.parse({ ...current, ...change });
-    await this.redis.set(this.key(guildId), JSON.stringify(value));
+  /** The settings as stored right now, bypassing the cache (for /config, which shows and edits them). */
+  async fresh(guildId: string): Promise<GuildSettings> {
+    const raw = await this.redis.get(this.key(guildId));
+    const value = guildSettingsSchema.parse(raw ? JSON.parse(raw) : {});
     this.cache.set(guildId, { value, expires: Date.now() + CACHE_MS });
     return value;
+  }
+
+  /**
+   * Validates and saves a change; returns the new settings. The change is applied to what is
+   * stored at that moment, compare-and-set, so two admins (or two bot processes) editing at once
+   * never lose each other's edits. Give a function when the change depends on the current value
+   * (adding to a list).
+   */
+  async update(
+    guildId: string,
+    change: Partial<GuildSettings> | ((current: GuildSettings) => Partial<GuildSettings>),
+  ): Promise<GuildSettings> {
+    const key = this.key(guildId);
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const raw = await this.redis.get(key);
+      const current = guildSettingsSchema.parse(raw ? JSON.parse(raw) : {});
+      const value = guildSettingsSchema.parse({ ...current, ...(typeof change === 'function' ? change(current) : change) });
+      const saved = await this.redis.eval(COMPARE_AND_SET, 1, key, raw ?? '', JSON.stringify(value));
+      if (saved === 1) {
+        this.cache.set(guildId, { value, expires: Date.now() + CACHE_MS });
+        return value;
+      }
+    }
+    throw new Error(`the settings of guild ${guildId} kept changing; giving up`);
   }
 }
