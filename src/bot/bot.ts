@@ -24,7 +24,7 @@ import { createInteractionRouter } from './interactions.js';
 import { memberDataDeleters } from './privacy.js';
 import { communityDataDeleter, recordInFamily } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
-import { attachDeliveredPanel } from './series.js';
+import { attachDeliveredPanel, seriesDataDeleter } from './series.js';
 
 export interface BotOptions {
   token: string;
@@ -88,7 +88,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     answers: new EventEmitter().setMaxListeners(0),
     generateJobOptions: options.generateJobOptions,
     rateLimit: options.rateLimit,
-    dataDeleters: [...memberDataDeleters, communityDataDeleter],
+    dataDeleters: [...memberDataDeleters, communityDataDeleter, seriesDataDeleter],
     onDelivered: [],
   };
   ctx.onDelivered!.push(attachDeliveredPanel(ctx));

@@ -33,8 +33,8 @@ const openRequests: MemberDataDeleter = {
 };
 
 /**
- * Their pictures: the messages that show them, the files, the metadata, and the request records
- * (which hold their prompts). Found by scanning, because nothing else needs a per-member index and
+ * Their pictures: the messages that show them, the files, the prompts and authorship on the image
+ * records (which stay as anonymous tombstones), and the request records (which hold their prompts). Found by scanning, because nothing else needs a per-member index and
  * this runs rarely; records whose request expired are found through the image records themselves.
  */
 const pictures: MemberDataDeleter = {
@@ -50,11 +50,8 @@ const pictures: MemberDataDeleter = {
       await ctx.redis.del(ctx.jobs.key(jobId));
     }
     for (const id of await keysOwnedBy(ctx, `${ctx.prefix}:image:`, userId)) imageIds.add(id);
-    for (const id of imageIds) {
-      await ctx.images.deleteFile(id);
-      await ctx.images.deleteBlobs([id]);
-      await ctx.images.deleteRecord(id);
-    }
+    // Tombstones, not erasure: other members' remixes, series panels and entries keep their place.
+    for (const id of imageIds) await ctx.images.tombstone(id, userId, ctx.now(), true);
     return imageIds.size;
   },
 };

@@ -1,3 +1,5 @@
+import sharp from 'sharp';
+import type { MemberDataDeleter } from './privacy.js';
 import { escapeMarkdown, type APIMessage, type RawFile } from 'discord.js';
 import { composeSeries, gridColumns, type SeriesPanelImage } from '../images/series.js';
 import { fitToSize } from '../images/fit.js';
@@ -99,12 +101,33 @@ export async function releaseAbandonedPanels(ctx: BotContext, series: SeriesReco
   }
 }
 
-/** The panels' pictures, in order, with their number and contributor as caption. */
+/**
+ * The panels' pictures, in order, with their number and contributor as caption. A panel whose
+ * picture was deleted (🗑, or /privacy) keeps its place as a blank tile, so the series still reads.
+ */
 export async function panelImages(ctx: BotContext, panels: NumberedPanel[]): Promise<SeriesPanelImage[]> {
   const filled = panels.filter((panel): panel is NumberedPanel & { imageId: string } => Boolean(panel.imageId));
   return Promise.all(
-    filled.map(async (panel) => ({ image: await imageBytes(ctx, panel.imageId), number: panel.number, caption: panel.userName })),
+    filled.map(async (panel) => {
+      const record = await ctx.images.getRecord(panel.imageId);
+      if (!record || record.deletedAt) {
+        return { image: await deletedPanelTile(record?.width ?? 512, record?.height ?? 512), number: panel.number, caption: '(deleted)' };
+      }
+      return { image: await imageBytes(ctx, panel.imageId), number: panel.number, caption: panel.userName };
+    }),
   );
+}
+
+/** /privacy: the member's series panels become anonymous (their pictures become tombstones elsewhere). */
+export const seriesDataDeleter: MemberDataDeleter = {
+  name: 'series panels made anonymous',
+  deleteMemberData: (ctx, userId) => ctx.series.anonymizeMember(userId),
+};
+
+/** A dark tile crossed out: where a deleted panel stood. */
+async function deletedPanelTile(width: number, height: number): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#2b2b30"/><path d="M0 0L${width} ${height}M${width} 0L0 ${height}" stroke="#55555c" stroke-width="${Math.max(2, Math.round(width / 128))}"/></svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
 }
 
 /**

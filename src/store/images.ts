@@ -73,9 +73,27 @@ export class ImageStore {
     if (fields.length > 0) await this.redis.hset(this.recordKey(id), fields);
   }
 
-  /** Erases the metadata (for a member who asked for their data to be deleted). */
+  /** Erases the metadata entirely (nothing else refers to the picture). */
   async deleteRecord(id: string): Promise<void> {
     await this.redis.del(this.recordKey(id));
+  }
+
+  /**
+   * Deletes a picture but keeps its place: the record stays as a tombstone (family trees and series
+   * still show where it stood), the bytes go (file, transfer blob, and the CDN link that could bring
+   * them back). `anonymous` also erases who made it and the prompt, for /privacy.
+   */
+  async tombstone(id: string, by: string, now: number, anonymous = false): Promise<void> {
+    const key = this.recordKey(id);
+    const fields = ['deletedAt', String(now), 'deletedBy', anonymous ? 'privacy' : by];
+    if (anonymous) fields.push('userId', 'deleted', 'prompt', '');
+    await this.redis
+      .multi()
+      .hset(key, fields)
+      .hdel(key, 'attachmentUrl', ...(anonymous ? ['negative'] : []))
+      .del(this.blobKey(id))
+      .exec();
+    await this.deleteFile(id);
   }
 
   async getRecord(id: string): Promise<ImageRecord | undefined> {

@@ -212,6 +212,13 @@ function toFields(values: Record<string, unknown>): string[] {
   return fields;
 }
 
+/** HSET field only if it still holds what was read. */
+const REPLACE_IF_SAME = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+`;
+
 export class SeriesStore {
   constructor(
     private readonly redis: Redis,
@@ -275,6 +282,25 @@ export class SeriesStore {
   /** Series the member created, joined or added to, newest first. */
   async idsOfMember(userId: string, limit = 100): Promise<Set<string>> {
     return new Set(await this.redis.zrevrange(this.userKey(userId), 0, limit - 1));
+  }
+
+  /**
+   * For /privacy: the member's panels stay (the series must still read) but no longer name them or
+   * keep their prompt. Each panel is rewritten in one script, so a concurrent edit is not lost.
+   */
+  async anonymizeMember(userId: string): Promise<number> {
+    let changed = 0;
+    for (const seriesId of await this.idsOfMember(userId, 10_000)) {
+      const panelsKey = this.keys(seriesId).panels;
+      for (const [panelId, raw] of Object.entries(await this.redis.hgetall(panelsKey))) {
+        const panel = panelSchema.parse(JSON.parse(raw));
+        if (panel.userId !== userId) continue;
+        const anonymous = JSON.stringify({ ...panel, userId: 'deleted', userName: 'a former member', prompt: '' });
+        changed += (await this.redis.eval(REPLACE_IF_SAME, 1, panelsKey, panelId, raw, anonymous)) as number;
+      }
+      await this.redis.zrem(this.userKey(userId), seriesId);
+    }
+    return changed;
   }
 
   /** Panels in reading order, numbered. */

@@ -98,11 +98,7 @@ async function deleteResult(interaction: ButtonInteraction, record: JobRecord, c
   if (images.some((image) => image.deletedAt)) throw new InvalidRequestError('That picture is already deleted.');
   const now = ctx.now();
   await ctx.votes.close(voteTarget(record));
-  for (const image of images) {
-    await ctx.images.updateRecord(image.id, { deletedAt: now, deletedBy: interaction.user.id });
-    await ctx.images.deleteFile(image.id);
-  }
-  await ctx.images.deleteBlobs(record.imageIds);
+  for (const image of images) await ctx.images.tombstone(image.id, interaction.user.id, now);
   const by = interaction.user.id === record.userId ? 'its author' : 'a moderator';
   await interaction.update({
     content: `🗑 This picture was deleted by ${by}. Its place in the family tree is kept.`,

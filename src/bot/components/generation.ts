@@ -116,9 +116,10 @@ async function fromImage(
 
 /** The picture's bytes: from this machine's store, or from its attachment on Discord's CDN. */
 export async function imageBytes(ctx: BotContext, imageId: string): Promise<Buffer> {
+  const record = await ctx.images.getRecord(imageId);
+  if (record?.deletedAt) throw new InvalidRequestError('That picture was deleted.');
   const local = await ctx.images.bytes(imageId);
   if (local) return local;
-  const record = await ctx.images.getRecord(imageId);
   if (record?.attachmentUrl) return downloadImage(record.attachmentUrl, ctx.cdnHosts);
   throw new InvalidRequestError('That picture is no longer available to work from.');
 }

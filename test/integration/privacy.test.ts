@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import sharp from 'sharp';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { communityDataDeleter } from '../../src/bot/community.js';
+import type { BotContext } from '../../src/bot/context.js';
+import { deleteMemberData, memberDataDeleters } from '../../src/bot/privacy.js';
+import { panelImages, seriesDataDeleter } from '../../src/bot/series.js';
+import type { ImageRecord } from '../../src/store/images.js';
+import { makeBotContext } from '../support/context.js';
+import { connect, dropPrefix, uniquePrefix } from '../support/redis.js';
+
+const ADA = '200000000000000001';
+const BEA = '200000000000000002';
+let redis: Redis;
+let prefix: string;
+let imageDir: string;
+let ctx: BotContext;
+
+beforeEach(() => {
+  redis = connect();
+  prefix = uniquePrefix();
+  imageDir = mkdtempSync(join(tmpdir(), 'atelier-privacy-'));
+  ctx = makeBotContext(redis, prefix, imageDir);
+  ctx.dataDeleters = [...memberDataDeleters, communityDataDeleter, seriesDataDeleter];
+});
+
+afterEach(async () => {
+  await ctx.generateQueue.close();
+  await dropPrefix(redis, prefix);
+  await redis.quit();
+  rmSync(imageDir, { recursive: true, force: true });
+});
+
+async function picture(id: string, userId: string, prompt: string, parentId?: string): Promise<ImageRecord> {
+  const record: ImageRecord = {
+    id,
+    jobId: id.split('-')[0]!,
+    index: 1,
+    kind: parentId ? 'img2img' : 'txt2img',
+    prompt,
+    seed: 1,
+    model: 'painterly',
+    aspect: '1:1',
+    width: 64,
+    height: 64,
+    contentType: 'image/png',
+    userId,
+    guildId: '300000000000000001',
+    channelId: '400000000000000001',
+    parentId,
+    createdAt: Date.now(),
+    attachmentUrl: `https://cdn.discordapp.com/attachments/1/2/${id}.png`,
+  };
+  await ctx.images.saveRecord(record);
+  await ctx.images.writeFile(id, await sharp({ create: { width: 64, height: 64, channels: 3, background: '#884422' } }).png().toBuffer());
+  return record;
+}
+
+describe('/privacy delete-my-data on real Redis', () => {
+  it('leaves anonymous tombstones: families and series keep their shape, the member and their prompts are gone', async () => {
+    await picture('100000000000000001-1', ADA, 'ada secret prompt');
+    await picture('100000000000000002-1', BEA, 'bea remix', '100000000000000001-1');
+    const series = await ctx.series.create({
+      id: '500000000000000001',
+      guildId: '300000000000000001',
+      channelId: '400000000000000001',
+      threadId: '600000000000000001',
+      title: 'Two panels',
+      mode: 'open',
+      panelCount: 4,
+      creatorId: BEA,
+      createdAt: Date.now(),
+    });
+    for (const [i, [userId, userName, imageId]] of [
+      [ADA, 'Ada', '100000000000000001-1'],
+      [BEA, 'Bea', '100000000000000002-1'],
+    ].entries()) {
+      await ctx.series.addPanel(series.id, { id: `p${i}`, userId: userId!, userName: userName!, prompt: 'x', imageId, createdAt: Date.now() });
+    }
+
+    await deleteMemberData(ctx, ADA);
+
+    const tombstone = await ctx.images.getRecord('100000000000000001-1');
+    expect(tombstone).toMatchObject({ userId: 'deleted', prompt: '', deletedBy: 'privacy' });
+    expect(tombstone?.deletedAt).toBeGreaterThan(0);
+    expect(tombstone?.attachmentUrl).toBeUndefined();
+    expect(await ctx.images.readFile('100000000000000001-1')).toBeUndefined();
+    // Bea's remix still knows where it came from; Bea's own picture is untouched.
+    expect((await ctx.images.getRecord('100000000000000002-1'))?.parentId).toBe('100000000000000001-1');
+    expect(await ctx.images.readFile('100000000000000002-1')).toBeDefined();
+
+    const panels = await ctx.series.panels(series.id);
+    expect(panels.map((p) => p.userName)).toEqual(['a former member', 'Bea']);
+    const tiles = await panelImages(ctx, panels);
+    expect(tiles.map((t) => t.caption)).toEqual(['(deleted)', 'Bea']);
+    expect((await sharp(tiles[0]!.image).metadata()).width).toBe(64);
+    expect(JSON.stringify(await redis.hgetall(`${prefix}:image:100000000000000001-1`))).not.toContain('ada secret prompt');
+  });
+});
