@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { SnowflakeUtil } from 'discord.js';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateJobId } from '../../src/queues.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { deleteMemberData, memberDataDeleters, type MemberDataDeleter } from '../../src/bot/privacy.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
@@ -175,10 +176,10 @@ describe('/privacy delete-my-data', () => {
     expect(extra).toEqual([ADA]);
     for (const id of [made.record.id, running.record.id, waiting.record.id]) expect(await ctx.jobs.get(id)).toBeUndefined();
     // The queued one is gone from the queue, or (grabbed by the worker the cancel freed) ended without a result.
-    const leftover = await ctx.generateQueue.getJob(waiting.record.id);
+    const leftover = await ctx.generateQueue.getJob(generateJobId(waiting.record.id));
     if (leftover) expect((leftover.returnvalue as { outcome?: string } | null)?.outcome).not.toBe('done');
     for (const id of adaImages) {
-      expect(await ctx.images.getRecord(id)).toBeUndefined();
+      expect(await ctx.images.getRecord(id)).toMatchObject({ userId: 'deleted', prompt: '', deletedBy: 'privacy' });
       expect(await ctx.images.bytes(id)).toBeUndefined();
     }
     expect(existsSync(join(imageDir, adaImages[0]!.slice(-2), `${adaImages[0]}.png`))).toBe(false);

@@ -10,7 +10,7 @@ import { cancelJob } from '../../src/bot/components/generation.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
 import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
-import { DELIVER_QUEUE } from '../../src/queues.js';
+import { DELIVER_QUEUE, generateJobId } from '../../src/queues.js';
 import { ProviderRateLimitedError, ProviderRefusedError } from '../../src/worker/providers/types.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { eventually, makeBotContext, quietLogger } from '../support/context.js';
@@ -165,8 +165,9 @@ describe('generation pipeline on real Redis and BullMQ', () => {
 
   it('cancels a waiting job: it is removed and never generated', async () => {
     const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    expect(await ctx.generateQueue.getJob(generateJobId(record.id))).toBeDefined();
     await cancelJob(ctx, record.id, record.userId);
-    expect(await ctx.generateQueue.getJob(record.id)).toBeUndefined();
+    expect(await ctx.generateQueue.getJob(generateJobId(record.id))).toBeUndefined();
     await worker();
     const { record: next } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
     await eventually(async () => (await ctx.jobs.get(next.id))?.status === 'done');
