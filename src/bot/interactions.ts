@@ -6,6 +6,7 @@ import { componentHandlers, type ComponentHandler } from './components/index.js'
 import type { BotContext } from './context.js';
 import { noMentions } from './messages.js';
 import { InvalidRequestError } from './prompt.js';
+import { BanList } from '../store/bans.js';
 import { CommandRateLimiter } from '../store/rate-limit.js';
 
 /** Errors whose message is written for the member; anything else is ours and gets a generic answer. */
@@ -30,6 +31,7 @@ export function createInteractionRouter(
   const byName = new Map(commandList.map((command) => [command.data(settings).name, command]));
   const byPrefix = new Map(handlers.map((handler) => [handler.prefix, handler]));
   const limiter = new CommandRateLimiter(ctx.redis, ctx.prefix, ctx.rateLimit);
+  const bans = new BanList(ctx.redis, ctx.prefix);
 
   return async function route(interaction: Interaction): Promise<void> {
     const logger = ctx.logger.child({
@@ -40,6 +42,9 @@ export function createInteractionRouter(
     });
     try {
       if (interaction.isRepliable()) await takeRateLimitToken(ctx, limiter, interaction.user.id);
+      if (interaction.isRepliable() && !stillAllowedWhenBanned(interaction) && (await bans.isBanned(interaction.guildId ?? undefined, interaction.user.id))) {
+        throw new InvalidRequestError('A moderator has stopped you from using Atelier on this server.');
+      }
       if (interaction.isChatInputCommand() || interaction.isMessageContextMenuCommand()) {
         const command = byName.get(interaction.commandName);
         if (!command) throw new InvalidRequestError('I do not know that command any more. It may take a minute for Discord to catch up.');
@@ -56,6 +61,13 @@ export function createInteractionRouter(
       await answerError(interaction, error, logger);
     }
   };
+}
+
+/** A member a moderator banned from the bot may still read /help and delete their own data. */
+function stillAllowedWhenBanned(interaction: Interaction): boolean {
+  if (interaction.isChatInputCommand()) return interaction.commandName === 'help' || interaction.commandName === 'privacy';
+  if (interaction.isMessageComponent()) return interaction.customId.startsWith('privacy:');
+  return false;
 }
 
 /** Commands, buttons and modals all take a token: a script cannot flood the queue through any of them. */

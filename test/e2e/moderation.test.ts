@@ -115,6 +115,9 @@ describe('server settings, limits and moderation end to end', () => {
     const refused = imagine(s, 'a cat', { userId: troll });
     expect(await privateAnswer(refused)).toMatch(/moderator has stopped you/);
     await expectNothingQueued(s, refused, 0);
+    // A ban covers the whole bot, not just /imagine, but the member can still delete their data.
+    expect(await privateAnswer(s.discord.slashCommand({ name: 'quota', userId: troll }))).toMatch(/moderator has stopped you/);
+    expect(await privateAnswer(s.discord.slashCommand({ name: 'help', userId: troll }))).toMatch(/Atelier/);
 
     const unbanned = s.discord.slashCommand({ name: 'mod', options: subcommand('unban', [{ name: 'user', type: User, value: troll }]), moderator: true, userId: '210000000000000002' });
     expect(await privateAnswer(unbanned)).toMatch(/can make pictures here again/);
