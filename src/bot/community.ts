@@ -1,3 +1,4 @@
+import type { DeliveredMessage } from './delivery.js';
 import type { APIMessage } from 'discord.js';
 import type { ImageRecord } from '../store/images.js';
 import type { JobRecord } from '../store/jobs.js';
@@ -31,7 +32,7 @@ export async function resultExtras(ctx: BotContext, record: JobRecord): Promise<
  * idempotent, so a repeated delivery changes nothing.
  */
 export function recordInFamily(ctx: BotContext) {
-  return async (record: JobRecord, message: APIMessage): Promise<void> => {
+  return async (record: JobRecord, message: DeliveredMessage): Promise<void> => {
     await ctx.lineage.setMessageImages(message.id, record.imageIds);
     await ctx.lineage.rememberName(record.userId, record.userName);
     const parent = record.parentImageId ? await ctx.images.getRecord(record.parentImageId) : undefined;

@@ -1,3 +1,4 @@
+import type { DeliveredMessage } from './delivery.js';
 import type { EventEmitter } from 'node:events';
 import type { APIMessage, REST } from 'discord.js';
 import type { Queue } from 'bullmq';
@@ -55,5 +56,5 @@ export interface BotContext {
    * Run after a result reached Discord (features that build on results, e.g. series panels).
    * A failing hook is logged; it never undoes or repeats the delivery.
    */
-  onDelivered?: Array<(record: JobRecord, message: APIMessage) => Promise<void>>;
+  onDelivered?: Array<(record: JobRecord, message: DeliveredMessage) => Promise<void>>;
 }

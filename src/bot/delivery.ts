@@ -18,6 +18,9 @@ import {
 } from './discord-messages.js';
 import { ephemeral, failedMessage, noMentions, resultMessage, type MessageBody } from './messages.js';
 
+/** What post-delivery hooks learn about the message: enough to find it again after a restart. */
+export type DeliveredMessage = Pick<APIMessage, 'id' | 'channel_id'>;
+
 export type DeliveryOutcome = 'edited' | 'posted' | 'found' | 'notified' | 'skipped';
 
 /** How long delivery waits for the bot's own "Queued" answer before it stops waiting. */
@@ -53,6 +56,10 @@ export async function processDeliver(job: Job, token: string | undefined, ctx: B
   if (!parsed.success) throw new UnrecoverableError('invalid delivery payload');
   const { jobId } = parsed.data;
   const first = await ctx.jobs.get(jobId);
+  if (first?.status === 'delivered' && first.hooksDone === '0' && first.resultMessageId) {
+    await runDeliveredHooks(ctx, first, { id: first.resultMessageId, channel_id: first.resultChannelId ?? first.channelId });
+    return 'skipped';
+  }
   if (!first || first.status === 'delivered' || first.status === 'cancelled') return 'skipped';
 
   // An instant provider can finish before our "Queued" answer reached Discord; editing the
@@ -93,6 +100,7 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
   await ctx.jobs.transition(record.id, ['done'], 'delivered', {
     resultMessageId: message.id,
     resultChannelId: message.channel_id ?? record.channelId,
+    hooksDone: '0',
   });
   // The grid, when there is one, comes first; the single images follow in order.
   const firstImage = files.length - record.imageIds.length;
@@ -108,11 +116,21 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
   return outcome;
 }
 
-/** The result is on Discord whatever a hook does: a failing hook is logged, never retried. */
-async function runDeliveredHooks(ctx: BotContext, record: JobRecord, message: APIMessage): Promise<void> {
+/**
+ * What follows a delivery (family trees, series panels). The result is on Discord whatever a hook
+ * does; a failing one fails this delivery attempt, and the retry runs the hooks again (they are
+ * idempotent) without posting anything twice.
+ */
+async function runDeliveredHooks(ctx: BotContext, record: JobRecord, message: DeliveredMessage): Promise<void> {
+  const failures: unknown[] = [];
   for (const hook of ctx.onDelivered ?? []) {
-    await hook(record, message).catch((error) => ctx.logger.error({ err: error, jobId: record.id }, 'post-delivery hook failed'));
+    await hook(record, message).catch((error) => {
+      ctx.logger.error({ err: error, jobId: record.id }, 'post-delivery hook failed');
+      failures.push(error);
+    });
   }
+  if (failures.length > 0) throw new Error(`${failures.length} post-delivery hook(s) failed; they will run again`);
+  await ctx.jobs.update(record.id, { hooksDone: '1' });
 }
 
 class MissingImageError extends Error {

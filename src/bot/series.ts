@@ -1,3 +1,4 @@
+import type { DeliveredMessage } from './delivery.js';
 import sharp from 'sharp';
 import type { MemberDataDeleter } from './privacy.js';
 import { escapeMarkdown, type APIMessage, type RawFile } from 'discord.js';
@@ -228,7 +229,7 @@ export async function postCompletion(ctx: BotContext, seriesId: string): Promise
  * it (and of the completion, when it was the last one).
  */
 export function attachDeliveredPanel(ctx: BotContext) {
-  return async (record: JobRecord, message: APIMessage): Promise<void> => {
+  return async (record: JobRecord, message: DeliveredMessage): Promise<void> => {
     const seriesId = await ctx.series.pendingSeriesOf(record.id);
     const imageId = record.imageIds[0];
     if (!seriesId || !imageId) return;

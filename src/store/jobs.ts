@@ -53,6 +53,8 @@ export const jobRecordSchema = z.object({
   cancelledBy: optionalText,
   resultMessageId: optionalText,
   resultChannelId: optionalText,
+  /** '0' from delivery until every post-delivery hook (lineage, series…) has run; then '1'. */
+  hooksDone: optionalText,
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 
@@ -70,6 +72,7 @@ export type NewJobRecord = Omit<
   | 'cancelledBy'
   | 'resultMessageId'
   | 'resultChannelId'
+  | 'hooksDone'
 >;
 
 /** Records live long after delivery so that buttons keep working for weeks. */

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { GENERATE_QUEUE } from '../../src/queues.js';
 import { ProviderRefusedError } from '../../src/worker/providers/types.js';
 import type { FakeMessage } from '../support/fake-discord.js';
+import { eventually } from '../support/context.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
 import { useStack, type Stack } from '../support/stack.js';
 
@@ -242,6 +243,20 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     const result = await resultOf(s, interaction.id);
     expect(result.attachments).toHaveLength(1);
     expect(s.discord.messages(s.discord.defaultChannelId)).toHaveLength(1);
+  });
+
+  it('runs a failed post-delivery step again without posting the result twice', async () => {
+    const s = await start({ provider: new ScriptedProvider() });
+    const calls: string[] = [];
+    s.ctx.onDelivered!.push(async (record) => {
+      calls.push(record.id);
+      if (calls.length === 1) throw new Error('Redis blip');
+    });
+    const interaction = imagine(s, [option('prompt', 'family matters')]);
+    await resultOf(s, interaction.id);
+    await eventually(async () => (await s.ctx.jobs.get(interaction.id))?.hooksDone === '1', 15_000, 'the hooks to complete');
+    expect(calls).toEqual([interaction.id, interaction.id]);
+    expect(s.discord.messages(s.discord.defaultChannelId).filter((m) => m.attachments.length > 0)).toHaveLength(1);
   });
 
   it('re-encodes images to fit a small attachment_size_limit', async () => {
