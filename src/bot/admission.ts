@@ -5,7 +5,7 @@ import { FairQueue, type AdmissionRefusal } from '../store/fair-queue.js';
 import type { GuildSettings } from '../store/settings.js';
 import type { BotContext } from './context.js';
 import { InvalidRequestError } from './prompt.js';
-import type { Requester } from './requests.js';
+import { interactionCreatedAt, type Requester } from './requests.js';
 
 /** Cost units of one image from a model that MODEL_COSTS does not mention. */
 export const DEFAULT_IMAGE_COST = 1;
@@ -66,7 +66,8 @@ export async function admitGeneration(
     );
   }
 
-  const result = await new FairQueue(ctx.redis, ctx.prefix).admit({
+  const fair = new FairQueue(ctx.redis, ctx.prefix);
+  const admission = {
     jobId: requester.interactionId,
     userId: requester.userId,
     guildId: requester.guildId,
@@ -78,7 +79,18 @@ export async function admitGeneration(
       dailyBudget: settings.dailyBudget,
     },
     now: ctx.now(),
-  });
+  };
+  let result = await fair.admit(admission);
+  if (!result.admitted && result.reason === 'queued') {
+    // Before refusing, make sure every counted request is really still open.
+    const isOpen = async (jobId: string) => {
+      const record = await ctx.jobs.get(jobId);
+      // No record yet: a request admitted a moment ago is still being recorded.
+      if (!record) return ctx.now() - interactionCreatedAt(jobId) < 60_000;
+      return record.status === 'queued' || record.status === 'running';
+    };
+    if ((await fair.reconcile(requester.userId, isOpen)) > 0) result = await fair.admit(admission);
+  }
   if (!result.admitted) throw new InvalidRequestError(refusalMessage(result, input.images));
   return { priority: result.priority };
 }

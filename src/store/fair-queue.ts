@@ -179,6 +179,26 @@ export class FairQueue {
     return (await this.redis.eval(RELEASE, 2, this.outstandingKey, this.admittedKey, jobId)) === 1;
   }
 
+  /**
+   * Gives back the member's turns held by requests that are no longer open: a process that died
+   * between admitting a request and recording it, or between finishing one and releasing it, must
+   * not leave the member stuck at their queue limit. Walks every admitted request, so it runs only
+   * when a member is refused for that limit. Returns how many turns came back.
+   */
+  async reconcile(userId: string, isOpen: (jobId: string) => Promise<boolean>): Promise<number> {
+    let released = 0;
+    let cursor = '0';
+    do {
+      const [next, entries] = await this.redis.hscan(this.admittedKey, cursor, 'COUNT', 500);
+      cursor = next;
+      for (let i = 0; i < entries.length; i += 2) {
+        const [jobId, owner] = [entries[i]!, entries[i + 1]!];
+        if (owner === userId && !(await isOpen(jobId)) && (await this.release(jobId))) released += 1;
+      }
+    } while (cursor !== '0');
+    return released;
+  }
+
   /** Takes one of the member's running slots for this job, unless they already use `limit`. */
   async acquireRunSlot(userId: string, jobId: string, limit: number): Promise<boolean> {
     const lockPrefix = `${this.prefix}:${GENERATE_QUEUE}:`;

@@ -154,6 +154,19 @@ describe('fair queue on real Redis and BullMQ', () => {
     hold.release();
   });
 
+  it('gives back turns held by requests a crashed process never recorded or never released', async () => {
+    await configure({ maxQueued: 1 });
+    const fair = new FairQueue(redis, prefix);
+    const userId = member(1);
+    // Admitted an hour ago by a bot that died before recording the request: no record, ever.
+    const lost = SnowflakeUtil.generate({ timestamp: Date.now() - 3600_000 }).toString();
+    const limits = { maxQueued: 1, dailyImages: 0, dailyBudget: 0 };
+    expect(await fair.admit({ jobId: lost, userId, guildId: GUILD, images: 1, cost: 0, limits, now: Date.now() })).toMatchObject({ admitted: true });
+    const { record } = await imagine(member(1), 'after the crash');
+    expect(record.status).toBe('queued');
+    expect((await fair.usage(userId, GUILD, Date.now())).outstanding).toBe(1);
+  });
+
   it('admits exactly the limit when many requests arrive at once', async () => {
     await configure({ maxQueued: 5 });
     const attempts = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => imagine(member(1), `burst ${i}`)));
