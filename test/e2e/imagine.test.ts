@@ -194,6 +194,23 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     expect(await s.ctx.generateQueue.getJobCounts()).toEqual(before);
   });
 
+  it('refuses a button that names another server’s picture', async () => {
+    const s = await start({ discord: { guilds: [{}, {}] } });
+    const [home, other] = s.discord.guilds;
+    const interaction = imagine(s, [option('prompt', 'home only')], { guildId: home!.id, channelId: home!.channels[0]!.id });
+    await s.discord.waitFor(() => s.discord.messages(home!.channels[0]!.id).find((m) => m.interactionId === interaction.id && m.attachments.length > 0), 20_000);
+    const before = await s.ctx.generateQueue.getJobCounts();
+    const elsewhere = s.discord.createUserMessage({ channelId: other!.channels[0]!.id, content: 'hello' });
+    for (const action of ['reroll', 'upscale', 'vary']) {
+      const customId = action === 'reroll' ? `gen:reroll:${interaction.id}` : `gen:${action}:${interaction.id}:1`;
+      const forged = s.discord.button({ customId, message: elsewhere });
+      const answer = await forged.response();
+      expect(answer.data.flags, action).toBe(MessageFlags.Ephemeral);
+      expect(answer.data.content).toMatch(/no longer know that picture/);
+    }
+    expect(await s.ctx.generateQueue.getJobCounts()).toEqual(before);
+  });
+
   it('posts in the channel, replying to the queued message, when the interaction token expired', async () => {
     const provider = new ScriptedProvider();
     const hold = provider.holdNext();

@@ -195,7 +195,8 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: {
   } else {
     parent = await ctx.images.getRecord(source.imageId);
   }
-  if (!parent) throw new InvalidRequestError('I no longer know that picture.');
+  // A custom_id names a picture but proves nothing: pictures of another server stay out of reach.
+  if (!parent || (parent.guildId ?? null) !== (interaction.guildId ?? null)) throw new InvalidRequestError('I no longer know that picture.');
   if (parent.deletedAt) throw new InvalidRequestError('That picture was deleted; it cannot be remixed.');
   const strength = parseStrength(field('strength') ?? '');
   const prompt = field('prompt') ?? '';

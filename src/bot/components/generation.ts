@@ -20,7 +20,10 @@ export function isModerator(interaction: { memberPermissions: { has(flag: bigint
 export async function handleGenerationButton(interaction: ButtonInteraction, button: GenerationButton, ctx: BotContext) {
   // The custom_id only names a job: everything else is read from the store.
   const record = await ctx.jobs.get(button.jobId);
-  if (!record) throw new InvalidRequestError('I no longer know that picture (it may be too old). Try `/imagine` again.');
+  // The id must name a job of this server: a forged custom_id cannot reach another server's pictures.
+  if (!record || (record.guildId ?? null) !== (interaction.guildId ?? null)) {
+    throw new InvalidRequestError('I no longer know that picture (it may be too old). Try `/imagine` again.');
+  }
   switch (button.action) {
     case 'cancel':
       return cancel(interaction, record, ctx);
