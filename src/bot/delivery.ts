@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { APIMessage, RawFile } from 'discord.js';
+import { Routes, type APIChannel, type APIMessage, type RawFile } from 'discord.js';
 import { composeGrid } from '../images/grid.js';
 import { fitToSize, ImageTooLargeError } from '../images/fit.js';
 import { deliverJobSchema } from '../queues.js';
@@ -176,6 +176,11 @@ async function putOnDiscord(
       if (!isDeadInteraction(error)) throw error;
       ctx.logger.info({ jobId: record.id }, 'interaction expired; delivering to the channel');
     }
+  }
+  if (record.private === '1') {
+    // A private result (an exquisite corpse panel) stays private once its token died: a direct message.
+    const dm = (await ctx.rest.post(Routes.userChannels(), { body: { recipient_id: record.userId } })) as APIChannel;
+    return { message: await postChannelMessage(ctx, dm.id, body, { files, nonce: `d${record.id}` }), outcome: 'posted' };
   }
   if (record.messageId) {
     // A crash after an edit but before it was recorded: the original may already show the result.

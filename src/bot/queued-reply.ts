@@ -1,4 +1,4 @@
-import type { ButtonInteraction, ChatInputCommandInteraction, MessageContextMenuCommandInteraction, ModalSubmitInteraction } from 'discord.js';
+import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction, type MessageContextMenuCommandInteraction, type ModalSubmitInteraction } from 'discord.js';
 import type { BotContext } from './context.js';
 import type { MessageBody } from './messages.js';
 import { catchUpProgress } from './progress.js';
@@ -19,7 +19,8 @@ export async function replyQueued(interaction: Answerable, ctx: BotContext, jobI
       flags: body.flags,
       withResponse: true,
     });
-    await ctx.jobs.update(jobId, { ackedAt: ctx.now(), messageId: response.resource?.message?.id });
+    const isPrivate = ((body.flags ?? 0) & MessageFlags.Ephemeral) !== 0;
+    await ctx.jobs.update(jobId, { ackedAt: ctx.now(), messageId: response.resource?.message?.id, private: isPrivate ? '1' : undefined });
   } catch (error) {
     await ctx.jobs.update(jobId, { ackFailed: '1' });
     throw error;

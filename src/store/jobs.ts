@@ -42,6 +42,8 @@ export const jobRecordSchema = z.object({
   /** Set once the bot's first response reached Discord (or failed to). */
   ackedAt: numeric.optional(),
   ackFailed: optionalText,
+  /** '1' when the "Queued" answer was ephemeral: the result must stay private too. */
+  private: optionalText,
   startedAt: numeric.optional(),
   finishedAt: numeric.optional(),
   imageIds: z
@@ -65,6 +67,7 @@ export type NewJobRecord = Omit<
   | 'messageId'
   | 'ackedAt'
   | 'ackFailed'
+  | 'private'
   | 'startedAt'
   | 'finishedAt'
   | 'error'

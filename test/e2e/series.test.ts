@@ -1,8 +1,9 @@
-import { ApplicationCommandOptionType, MessageFlags, Routes } from 'discord.js';
+import { ApplicationCommandOptionType, ChannelType, MessageFlags, Routes } from 'discord.js';
 import sharp from 'sharp';
 import { unzipSync, strFromU8 } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import type { FakeMessage } from '../support/fake-discord.js';
+import { ScriptedProvider } from '../support/scripted-provider.js';
 import { useStack, type Stack } from '../support/stack.js';
 
 const start = useStack();
@@ -178,6 +179,26 @@ describe('/series end to end (real discord.js client, fake Discord, real worker)
     expect(done.content).toContain('exquisite corpse');
     expect(done.attachments).toHaveLength(1);
     expect((await s.ctx.series.get(id))?.status).toBe('complete');
+  });
+
+  it('keeps a corpse panel private when its interaction expired during generation: it arrives by direct message', async () => {
+    const provider = new ScriptedProvider();
+    const hold = provider.holdNext();
+    const s = await start({ provider });
+    const { thread } = await createSeries(s, { title: 'Slow corpse', mode: 'corpse', panels: 3 });
+    const started = provider.nextRequest();
+    const add = series(s, 'add', { prompt: 'a secret tail' }, { userId: ALICE, channelId: thread.id });
+    expect((await add.response()).data.flags).toBe(MessageFlags.Ephemeral);
+    await started;
+    add.expire();
+    hold.release();
+    const direct = await s.discord.waitFor(() =>
+      s.discord.messages().find((m) => m.attachments.length > 0 && s.discord.channel(m.channelId)?.type === ChannelType.DM),
+    );
+    expect(direct.content).toContain('a secret tail');
+    await botPost(s, thread.id, /Panel 1 of 3 added by/);
+    expect(s.discord.messages(thread.id).filter((m) => !m.ephemeral && m.attachments.length > 0)).toHaveLength(0);
+    expect(s.discord.messages(s.discord.defaultChannelId).filter((m) => m.attachments.length > 0)).toHaveLength(0);
   });
 
   it('refuses a second relay panel in a row, forged ids and strangers, privately and without changes', async () => {
