@@ -25,6 +25,7 @@ import { memberDataDeleters } from './privacy.js';
 import { communityDataDeleter, recordInFamily } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
 import { attachDeliveredPanel, seriesDataDeleter } from './series.js';
+import { challengeDataDeleter } from '../challenges/actions.js';
 
 export interface BotOptions {
   token: string;
@@ -88,7 +89,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     answers: new EventEmitter().setMaxListeners(0),
     generateJobOptions: options.generateJobOptions,
     rateLimit: options.rateLimit,
-    dataDeleters: [...memberDataDeleters, communityDataDeleter, seriesDataDeleter],
+    dataDeleters: [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter],
     onDelivered: [],
   };
   ctx.onDelivered!.push(attachDeliveredPanel(ctx));

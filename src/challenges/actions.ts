@@ -1,3 +1,4 @@
+import type { MemberDataDeleter } from '../bot/privacy.js';
 import type { BotContext } from '../bot/context.js';
 import { fetchChannelMessage } from '../bot/discord-messages.js';
 import { InvalidRequestError } from '../bot/prompt.js';
@@ -135,3 +136,9 @@ export async function resolveImageReference(ctx: BotContext, reference: string):
   }
   return pictures[0]!;
 }
+
+/** /privacy: the member's challenge entries become anonymous and their season points go. */
+export const challengeDataDeleter: MemberDataDeleter = {
+  name: 'challenge entries made anonymous',
+  deleteMemberData: (ctx, userId) => ctx.challenges.anonymizeMember(userId),
+};

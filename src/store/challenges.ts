@@ -240,6 +240,13 @@ redis.call('SADD', KEYS[2], pick)
 return pick
 `;
 
+/** HSET a field only if it still holds what was read (a concurrent change wins over an anonymization retry). */
+const REPLACE_FIELD_IF_SAME = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+`;
+
 export class ChallengeStore {
   constructor(
     private readonly redis: Redis,
@@ -407,6 +414,42 @@ export class ChallengeStore {
   }
 
   /** Entries in submission order. */
+  /**
+   * For /privacy: the member's entries stay (results and history still add up) but become
+   * anonymous, and their season points go. Found by scanning: it runs only on request.
+   */
+  async anonymizeMember(userId: string): Promise<number> {
+    let changed = 0;
+    const anonymize = (raw: string) => {
+      const value = JSON.parse(raw) as { userId?: string } | Array<{ userId?: string }>;
+      const strip = (item: { userId?: string }) => (item.userId === userId ? { ...item, userId: 'deleted' } : item);
+      return JSON.stringify(Array.isArray(value) ? value.map(strip) : strip(value));
+    };
+    const mentions = (raw: string) => {
+      const value = JSON.parse(raw) as { userId?: string } | Array<{ userId?: string }>;
+      return (Array.isArray(value) ? value : [value]).some((item) => item.userId === userId);
+    };
+    for await (const keys of this.redis.scanStream({ match: `${this.prefix}:challenge:*`, count: 500 }) as AsyncIterable<string[]>) {
+      for (const key of keys) {
+        if (key.endsWith(':entries')) {
+          for (const [entryId, raw] of Object.entries(await this.redis.hgetall(key))) {
+            if (!mentions(raw)) continue;
+            changed += (await this.redis.eval(REPLACE_FIELD_IF_SAME, 1, key, entryId, raw, anonymize(raw))) as number;
+          }
+        } else if (/:challenge:\d+$/.test(key)) {
+          const ranking = await this.redis.hget(key, 'ranking');
+          if (ranking && mentions(ranking)) await this.redis.eval(REPLACE_FIELD_IF_SAME, 1, key, 'ranking', ranking, anonymize(ranking));
+        } else if (key.includes(`:member:${userId}`)) {
+          await this.redis.del(key);
+        }
+      }
+    }
+    for await (const keys of this.redis.scanStream({ match: `${this.prefix}:challenges:guild:*:season:*`, count: 500 }) as AsyncIterable<string[]>) {
+      for (const key of keys) await this.redis.zrem(key, userId);
+    }
+    return changed;
+  }
+
   async entries(id: string): Promise<Entry[]> {
     const raw = await this.redis.hgetall(this.entriesKey(id));
     return Object.entries(raw)

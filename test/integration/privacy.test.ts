@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { challengeDataDeleter } from '../../src/challenges/actions.js';
 import { communityDataDeleter } from '../../src/bot/community.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { deleteMemberData, memberDataDeleters } from '../../src/bot/privacy.js';
@@ -24,7 +25,7 @@ beforeEach(() => {
   prefix = uniquePrefix();
   imageDir = mkdtempSync(join(tmpdir(), 'atelier-privacy-'));
   ctx = makeBotContext(redis, prefix, imageDir);
-  ctx.dataDeleters = [...memberDataDeleters, communityDataDeleter, seriesDataDeleter];
+  ctx.dataDeleters = [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter];
 });
 
 afterEach(async () => {
@@ -98,5 +99,32 @@ describe('/privacy delete-my-data on real Redis', () => {
     expect(tiles.map((t) => t.caption)).toEqual(['(deleted)', 'Bea']);
     expect((await sharp(tiles[0]!.image).metadata()).width).toBe(64);
     expect(JSON.stringify(await redis.hgetall(`${prefix}:image:100000000000000001-1`))).not.toContain('ada secret prompt');
+  });
+
+  it('keeps challenge entries as anonymous ones and takes the member off the season leaderboard', async () => {
+    await picture('100000000000000003-1', ADA, 'ada entry');
+    await picture('100000000000000004-1', BEA, 'bea entry');
+    const now = Date.now();
+    const { id } = await ctx.challenges.create({
+      guildId: '300000000000000001',
+      channelId: '400000000000000001',
+      theme: 'glass',
+      submitDays: 5,
+      voteDays: 2,
+      scheduled: false,
+      createdBy: BEA,
+      createdAt: now - 1000,
+    });
+    await ctx.challenges.record(id, { phase: 'submissions', announcedAt: String(now - 1000), submissionsEndAt: String(now + 60_000), votingEndAt: String(now + 120_000) });
+    expect(await ctx.challenges.submit(id, { userId: ADA, imageId: '100000000000000003-1', jobId: '100000000000000003' }, now, 2)).toMatchObject({ ok: true });
+    expect(await ctx.challenges.submit(id, { userId: BEA, imageId: '100000000000000004-1', jobId: '100000000000000004' }, now, 2)).toMatchObject({ ok: true });
+    const season = `${prefix}:challenges:guild:300000000000000001:season:2026-Q4`;
+    await redis.zadd(season, 11, ADA, 7, BEA);
+
+    await deleteMemberData(ctx, ADA);
+
+    const entries = await ctx.challenges.entries(id);
+    expect(entries.map((entry) => entry.userId).sort()).toEqual([BEA, 'deleted']);
+    expect(await redis.zrange(season, 0, -1)).toEqual([BEA]);
   });
 });
