@@ -14,6 +14,7 @@ import { resolveImageReference, submitEntry, submittedText, withdrawEntry, type 
 import { endPhaseNow, isTimezone, scheduleWeekly, unscheduleWeekly } from '../src/challenges/scheduler.js';
 import { cancelChallenge, themeText, timestamp } from '../src/challenges/transitions.js';
 import type { ChatInputCommand } from '../src/bot/command.js';
+import { assertPublicTextAllowed } from '../src/bot/admission.js';
 import type { BotContext } from '../src/bot/context.js';
 import { noMentions } from '../src/bot/messages.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
@@ -142,6 +143,7 @@ async function running(ctx: BotContext, guildId: string): Promise<Challenge> {
 async function start(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string): Promise<string> {
   const text = interaction.options.getString('theme', true).replace(/\s+/g, ' ').trim();
   if (!text) throw new InvalidRequestError('The theme is empty.');
+  await assertPublicTextAllowed(ctx, guildId, text, 'theme');
   const channelId = interaction.options.getChannel('channel')?.id ?? interaction.channelId;
   const { created, id } = await ctx.challenges.create({
     guildId,
@@ -214,6 +216,7 @@ async function themes(interaction: ChatInputCommandInteraction, ctx: BotContext,
   const text = interaction.options.getString('theme', true).replace(/\s+/g, ' ').trim();
   if (!text) throw new InvalidRequestError('The theme is empty.');
   if (sub === 'add') {
+    await assertPublicTextAllowed(ctx, guildId, text, 'theme');
     const added = await ctx.challenges.addTheme(guildId, text);
     return added ? `Added **${themeText(text)}** to the pool.` : `**${themeText(text)}** is already in the pool.`;
   }

@@ -17,6 +17,7 @@ import {
 import { strToU8, zipSync } from 'fflate';
 import { PROMPT_MAX } from '../src/queues.js';
 import type { ChatInputCommand } from '../src/bot/command.js';
+import { assertPublicTextAllowed } from '../src/bot/admission.js';
 import type { BotContext } from '../src/bot/context.js';
 import { postChannelMessage } from '../src/bot/discord-messages.js';
 import { ephemeral, noMentions, queuedMessage, quotePrompt } from '../src/bot/messages.js';
@@ -221,6 +222,7 @@ async function create(interaction: ChatInputCommandInteraction, ctx: BotContext)
   const title = interaction.options.getString('title', true).replace(/\s+/g, ' ').trim();
   if (!title) throw new InvalidRequestError('The series needs a title.');
   const style = interaction.options.getString('style')?.replace(/\s+/g, ' ').trim() || undefined;
+  await assertPublicTextAllowed(ctx, interaction.guildId, `${title} ${style ?? ''}`, 'title or style');
   const mode = (interaction.options.getString('mode') ?? 'open') as SeriesRecord['mode'];
   if (!seriesModes.includes(mode)) throw new InvalidRequestError('Pick one of the modes offered.');
   const panelCount = interaction.options.getInteger('panels') ?? 8;

@@ -110,3 +110,14 @@ function refusalMessage(refusal: AdmissionRefusal, images: number): string {
       return `This server has spent its image budget for today. Try again when it resets ${relativeTime(refusal.resetsAt)}.`;
   }
 }
+
+/**
+ * Text the bot will post for everyone to see (a series title, a challenge theme) passes the same
+ * blocklists as prompts. Refused privately, without repeating the word.
+ */
+export async function assertPublicTextAllowed(ctx: BotContext, guildId: string, text: string, what: string): Promise<void> {
+  const settings = await ctx.settings.get(guildId);
+  if (screenPrompt(text, compileBlocklist(settings.blocklist)).blocked) {
+    throw new InvalidRequestError(`That ${what} contains a word or phrase that is blocked on this server. Please rephrase it.`);
+  }
+}

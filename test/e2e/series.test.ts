@@ -181,6 +181,17 @@ describe('/series end to end (real discord.js client, fake Discord, real worker)
     expect((await s.ctx.series.get(id))?.status).toBe('complete');
   });
 
+  it('refuses a series title that the server blocklist forbids, privately, and makes no thread', async () => {
+    const s = await start({ noWorker: true });
+    await s.ctx.settings.update(s.discord.defaultGuildId, { blocklist: ['grimdark'] });
+    const create = series(s, 'create', { title: 'A grimdark saga' });
+    const answer = await create.response();
+    expect(answer.data.flags).toBe(MessageFlags.Ephemeral);
+    expect(answer.data.content).toMatch(/blocked on this server/);
+    expect(answer.data.content).not.toContain('grimdark');
+    expect(s.discord.threads()).toHaveLength(0);
+  });
+
   it('keeps a corpse panel private when its interaction expired during generation: it arrives by direct message', async () => {
     const provider = new ScriptedProvider();
     const hold = provider.holdNext();
