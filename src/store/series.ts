@@ -112,8 +112,16 @@ if mode == 'relay' then
   end
 end
 local panel = cjson.decode(ARGV[3])
+local panelJson = ARGV[3]
+if not panel.imageId then
+  -- A reservation remembers the turn it took, so that giving it back (a refused or failed
+  -- generation) also gives the turn back, unless someone has added since.
+  panel.prevLastUserId = redis.call('HGET', KEYS[1], 'lastUserId') or ''
+  panel.turnAfter = tonumber(redis.call('HGET', KEYS[1], 'turn') or '0') + 1
+  panelJson = cjson.encode(panel)
+end
 redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[1], panelJson)
 redis.call('HINCRBY', KEYS[1], 'turn', 1)
 redis.call('HSET', KEYS[1], 'lastUserId', ARGV[2])
 local number = used + 1
@@ -175,6 +183,14 @@ if ARGV[2] ~= '' and raw and cjson.decode(raw).imageId then return false end
 redis.call('LREM', KEYS[2], 1, id)
 redis.call('HDEL', KEYS[3], id)
 if raw and not cjson.decode(raw).imageId then redis.call('HINCRBY', KEYS[1], 'pending', -1) end
+if ARGV[2] ~= '' and raw then
+  local released = cjson.decode(raw)
+  if released.turnAfter and tonumber(redis.call('HGET', KEYS[1], 'turn') or '0') == released.turnAfter then
+    redis.call('HINCRBY', KEYS[1], 'turn', -1)
+    if released.prevLastUserId == '' then redis.call('HDEL', KEYS[1], 'lastUserId')
+    else redis.call('HSET', KEYS[1], 'lastUserId', released.prevLastUserId) end
+  end
+end
 return raw or false
 `;
 

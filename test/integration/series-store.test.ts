@@ -141,6 +141,23 @@ describe('series store on real Redis', () => {
     expect(await store.get(id)).toMatchObject({ pending: 0 });
   });
 
+  it('gives a relay turn back with a released reservation, unless someone added since', async () => {
+    const { id } = await store.create(series({ mode: 'relay', panelCount: 6 }));
+    expect(await store.addPanel(id, panel(user(2)))).toMatchObject({ ok: true });
+    const jobId = nextId();
+    await store.addPanel(id, panel(user(1), { id: jobId, jobId, imageId: undefined }));
+    await store.releasePending(id, jobId, jobId);
+    // Member 1's refused generation does not count as their turn: they may add now...
+    expect(await store.get(id)).toMatchObject({ turn: 1, lastUserId: user(2) });
+    expect(await store.addPanel(id, panel(user(1)))).toMatchObject({ ok: true, number: 2 });
+    // ...and a reservation released after someone else added keeps the order as it is.
+    const later = nextId();
+    await store.addPanel(id, panel(user(3), { id: later, jobId: later, imageId: undefined }));
+    expect(await store.addPanel(id, panel(user(2)))).toMatchObject({ ok: true });
+    await store.releasePending(id, later, later);
+    expect(await store.get(id)).toMatchObject({ turn: 4, lastUserId: user(2) });
+  });
+
   it('treats the same panel id twice as one add (a double-submitted interaction)', async () => {
     const { id } = await store.create(series({ mode: 'relay' }));
     const same = panel(user(1));
