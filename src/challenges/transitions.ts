@@ -340,6 +340,10 @@ export async function startScheduledChallenge(ctx: BotContext, guildId: string, 
     createdBy: 'schedule',
     createdAt: now,
   });
-  if (!created) return 'unchanged';
+  if (!created) {
+    // Another start (a manual one, or another bot process) won the race: this theme was not used.
+    await ctx.challenges.returnTheme(guildId, theme);
+    return 'unchanged';
+  }
   return announceChallenge(ctx, id, now);
 }

@@ -535,6 +535,11 @@ export class ChallengeStore {
     return theme ?? undefined;
   }
 
+  /** Puts a drawn theme back in the pool (its challenge did not start after all). */
+  async returnTheme(guildId: string, theme: string): Promise<void> {
+    await this.redis.srem(this.guildKey(guildId, 'themes:used'), theme);
+  }
+
   // Weekly schedule ------------------------------------------------------------------
 
   async setSchedule(guildId: string, schedule: ChallengeSchedule): Promise<void> {
