@@ -57,6 +57,8 @@ export class FaultHarness {
       // A killed worker's job moves on within seconds instead of 45 s.
       WORKER_LOCK_MS: '4000',
       WORKER_CONCURRENCY: '2',
+      // Faults, not the command rate limit, are under test: every storm interaction must reach its handler.
+      COMMAND_RATE_LIMIT: '9999/1',
       LOG_LEVEL: 'warn',
       ...extra,
     };

@@ -35,6 +35,7 @@ describe('resolving /imagine options', () => {
   it('refuses an empty prompt, also one that is only flags', () => {
     expect(() => resolvePromptOptions({ prompt: '   ' }, models)).toThrow(InvalidRequestError);
     expect(() => resolvePromptOptions({ prompt: '--ar 16:9 --seed 3' }, models)).toThrow(/empty/);
+    expect(() => resolvePromptOptions({ prompt: '\u200b\u200b\u200d\u200e' }, models)).toThrow(/empty/);
   });
 
   it('refuses prompts over 1,000 characters and says the limit', () => {
