@@ -80,8 +80,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         });
       } catch (error) {
         if (error instanceof ProviderRateLimitedError) {
-          // Pause the whole queue for this worker; the job goes back without using an attempt.
+          // Pause the whole queue, for every worker; the job goes back without using an attempt.
           jobLogger.warn({ retryAfterMs: error.retryAfterMs }, 'provider rate limited');
+          await jobs.transition(recordId, ['running'], 'queued');
           await worker.rateLimit(error.retryAfterMs);
           throw Worker.RateLimitError();
         }
@@ -100,6 +101,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       lockDuration: options.lockDurationMs ?? 30_000,
       stalledInterval: Math.round((options.lockDurationMs ?? 30_000) / 2),
       maxStalledCount: 2,
+      // BullMQ honours a rate limit set with worker.rateLimit() (a provider's 429) on every worker
+      // only when workers have a limiter; this one never limits by itself.
+      limiter: { max: 1_000_000, duration: 1000 },
     },
   );
 

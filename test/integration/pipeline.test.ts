@@ -163,6 +163,24 @@ describe('generation pipeline on real Redis and BullMQ', () => {
     expect(provider.requests).toHaveLength(6);
   });
 
+  it('pauses every worker, not only the one that heard it, when the provider says to slow down', async () => {
+    provider.failNext(new ProviderRateLimitedError(1500));
+    const calls: number[] = [];
+    const generate = provider.generate.bind(provider);
+    provider.generate = (request) => {
+      calls.push(Date.now());
+      return generate(request);
+    };
+    await worker();
+    await worker();
+    const first = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    await eventually(() => calls.length >= 1);
+    const second = await enqueueGeneration(ctx, requester({ userId: '200000000000000002' }), { kind: 'txt2img', options });
+    for (const { record } of [first, second]) await eventually(async () => (await ctx.jobs.get(record.id))?.status === 'done');
+    // Nothing reached the provider while the pause lasted, though a second worker sat idle.
+    expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(1400);
+  });
+
   it('cancels a waiting job: it is removed and never generated', async () => {
     const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
     expect(await ctx.generateQueue.getJob(generateJobId(record.id))).toBeDefined();
