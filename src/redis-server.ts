@@ -87,6 +87,11 @@ export async function startPrivateRedis(options: StartOptions = {}): Promise<Pri
     throw error;
   }
   exited.catch(() => undefined);
+  // Whatever ends this process (a crash included), the private Redis goes with it: a second one
+  // on the same append-only file at the next start would be worse than a restart.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
