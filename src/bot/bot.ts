@@ -20,6 +20,7 @@ import { cdnHostsFor } from './attachments.js';
 import { syncCommands } from './commands-sync.js';
 import type { BotContext } from './context.js';
 import { processDeliver } from './delivery.js';
+import { recoverStrandedJobs } from './recovery.js';
 import { createInteractionRouter } from './interactions.js';
 import { memberDataDeleters } from './privacy.js';
 import { communityDataDeleter, recordInFamily } from './community.js';
@@ -42,6 +43,8 @@ export interface BotOptions {
   /** Compare the commands with Discord's and register them if they differ (default true). */
   registerCommands?: boolean;
   deliverConcurrency?: number;
+  /** How often stranded requests are looked for (default 5 minutes). */
+  recoveryIntervalMs?: number;
   /** Client-side global REST limit (Discord allows 50/s); default 50. */
   globalRequestsPerSecond?: number;
   now?: () => number;
@@ -67,6 +70,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     allowedMentions: { parse: [] },
   });
   const generateQueue = new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix });
+  const deliverQueue = new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix });
   const ctx: BotContext = {
     redis,
     prefix,
@@ -82,6 +86,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     lineage: new LineageStore(redis, prefix),
     series: new SeriesStore(redis, prefix, options.now),
     generateQueue,
+    deliverQueue,
     challenges: new ChallengeStore(redis, prefix),
     challengeQueue: new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }) as ChallengeQueue,
     cdnHosts: cdnHostsFor(options.cdnUrl),
@@ -137,17 +142,26 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   );
   queueEvents.on('error', (error) => logger.error({ err: error }, 'queue events error'));
 
+  // The safety net for requests stranded between two steps by a crash: now, then every few minutes.
+  const sweep = () =>
+    recoverStrandedJobs(ctx).catch((error) => logger.error({ err: error }, 'recovery sweep failed'));
+  void sweep();
+  const sweeper = setInterval(sweep, options.recoveryIntervalMs ?? 5 * 60_000);
+  sweeper.unref();
+
   return {
     client,
     ctx,
     async close() {
       // Stop taking new work first, then finish deliveries under way, then let go of Redis.
       client.removeAllListeners(Events.InteractionCreate);
+      clearInterval(sweeper);
       await deliverWorker.close();
       await challengeWorker.close();
       await ctx.challengeQueue.close();
       await queueEvents.close();
       await generateQueue.close();
+      await deliverQueue.close();
       await client.destroy();
       for (const connection of [deliverConnection, challengeConnection, eventsConnection, redis]) await connection.quit().catch(() => undefined);
       logger.info('bot stopped');

@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ModelChoice } from '../config.js';
-import type { GenerateJob, generateJobOptions } from '../queues.js';
+import type { DeliverJob, GenerateJob, generateJobOptions } from '../queues.js';
 import type { ChallengeQueue } from '../challenges/scheduler.js';
 import type { ChallengeStore } from '../store/challenges.js';
 import type { ImageStore } from '../store/images.js';
@@ -35,6 +35,8 @@ export interface BotContext {
   lineage: LineageStore;
   series: SeriesStore;
   generateQueue: Queue<GenerateJob>;
+  /** Where finished generations wait to be posted (the recovery sweep re-announces from here). */
+  deliverQueue: Queue<DeliverJob>;
   challenges: ChallengeStore;
   /** Weekly starts and phase deadlines of challenges (consumed by the bot: transitions post to Discord). */
   challengeQueue: ChallengeQueue;

@@ -213,6 +213,7 @@ async function deliverFailure(ctx: BotContext, record: JobRecord): Promise<Deliv
     ).catch((error) => ctx.logger.debug({ err: error, jobId: record.id }, 'private follow-up failed'));
   }
   await ctx.jobs.update(record.id, { resultMessageId: message.id, resultChannelId: message.channel_id });
+  await ctx.jobs.settle(record.id);
   await ctx.images.deleteBlobs(record.imageIds);
   return 'notified';
 }

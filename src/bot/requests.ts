@@ -94,35 +94,53 @@ export async function enqueueGeneration(
     createdAt: ctx.now(),
     parentImageId: input.parentImageId,
     strength: input.strength,
+    width: size.width,
+    height: size.height,
+    priority,
   });
   const record = (await ctx.jobs.get(jobId))!;
   if (!created) return { record, place: await queuePlace(ctx, jobId), duplicate: true };
 
   if (input.input) await ctx.images.putBlob(inputBlobId(jobId), input.input);
-  const payload: GenerateJob = {
-    jobId,
-    kind: input.kind,
-    prompt: record.prompt,
-    negative: record.negative,
-    aspect,
-    width: size.width,
-    height: size.height,
-    seed,
-    count: record.count,
-    model: model.name,
-    modelRef: model.ref,
-    parentImageId: input.parentImageId,
-    strength: input.strength,
-    userId: requester.userId,
-    maxRunning: settings.maxRunning,
-  };
   try {
-    await ctx.generateQueue.add('generate', payload, { ...generateJobOptions, ...ctx.generateJobOptions, jobId: generateJobId(jobId), priority });
+    await addGenerateJob(ctx, record, settings.maxRunning);
   } catch (error) {
     await ctx.jobs.transition(jobId, ['queued'], 'failed', { error: 'could not be queued', errorKind: 'internal' }).catch(() => undefined);
     throw error;
   }
   return { record, place: await queuePlace(ctx, jobId), duplicate: false };
+}
+
+/**
+ * Queues the generation a record describes (again, for the recovery sweep: the job id makes a
+ * second add of a live job a no-op).
+ */
+export async function addGenerateJob(ctx: BotContext, record: JobRecord, maxRunning: number): Promise<void> {
+  const model = ctx.models.find((m) => m.name === record.model) ?? ctx.models[0]!;
+  const size = record.width && record.height ? { width: record.width, height: record.height } : aspectSizes[record.aspect];
+  const payload: GenerateJob = {
+    jobId: record.id,
+    kind: record.kind,
+    prompt: record.prompt,
+    negative: record.negative,
+    aspect: record.aspect,
+    width: size.width,
+    height: size.height,
+    seed: record.seed,
+    count: record.count,
+    model: model.name,
+    modelRef: model.ref,
+    parentImageId: record.parentImageId,
+    strength: record.strength,
+    userId: record.userId,
+    maxRunning,
+  };
+  await ctx.generateQueue.add('generate', payload, {
+    ...generateJobOptions,
+    ...ctx.generateJobOptions,
+    jobId: generateJobId(record.id),
+    priority: record.priority ?? 1,
+  });
 }
 
 /**

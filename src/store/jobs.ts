@@ -37,6 +37,10 @@ export const jobRecordSchema = z.object({
   createdAt: numeric,
   parentImageId: optionalText,
   strength: numeric.optional(),
+  /** Pixel size and fair-queue priority it was queued with: enough to queue it again. */
+  width: numeric.optional(),
+  height: numeric.optional(),
+  priority: numeric.optional(),
   /** The visible "Queued" message (the interaction's original response), once known. */
   messageId: optionalText,
   /** Set once the bot's first response reached Discord (or failed to). */
@@ -113,6 +117,20 @@ export class JobStore {
     return `${this.prefix}:job:${id}`;
   }
 
+  /** Every record not yet settled (delivered, cancelled, or failed and told), by creation time. */
+  private get openKey() {
+    return `${this.prefix}:jobs:open`;
+  }
+
+  /** Unsettled records created before `before`, oldest first: for the recovery sweep. */
+  async unsettledBefore(before: number, limit = 200): Promise<string[]> {
+    return this.redis.zrangebyscore(this.openKey, 0, before, 'LIMIT', 0, limit);
+  }
+
+  async settle(id: string): Promise<void> {
+    await this.redis.zrem(this.openKey, id);
+  }
+
   private userKey(userId: string) {
     return `${this.prefix}:user:${userId}:jobs`;
   }
@@ -127,6 +145,7 @@ export class JobStore {
       .hset(key, toFields(record))
       .expire(key, RECORD_TTL_SECONDS)
       .zadd(this.userKey(record.userId), record.createdAt, record.id)
+      .zadd(this.openKey, record.createdAt, record.id)
       .exec();
     return true;
   }
@@ -160,6 +179,8 @@ export class JobStore {
     if (ok === 1 && (to === 'delivered' || to === 'cancelled' || to === 'failed')) {
       const userId = await this.redis.hget(this.key(id), 'userId');
       if (userId) await this.redis.zrem(this.userKey(userId), id);
+      // A failed record stays unsettled until its author has been told (see delivery).
+      if (to !== 'failed') await this.settle(id);
     }
     // Every way out of the queue passes here, and the compare-and-set lets exactly one through:
     // the member's turn counter drops as soon as the GPU is done with the job (release is idempotent).

@@ -4,7 +4,7 @@ import { REST } from 'discord.js';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { BotContext } from '../../src/bot/context.js';
-import { GENERATE_QUEUE, type GenerateJob } from '../../src/queues.js';
+import { DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../../src/queues.js';
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../../src/challenges/scheduler.js';
 import { ChallengeStore } from '../../src/store/challenges.js';
 import { ImageStore } from '../../src/store/images.js';
@@ -37,6 +37,7 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, o
     lineage: new LineageStore(redis, prefix),
     series: new SeriesStore(redis, prefix),
     generateQueue: new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix }),
+    deliverQueue: new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }),
     challenges: new ChallengeStore(redis, prefix),
     challengeQueue: new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }) as ChallengeQueue,
     cdnHosts: ['cdn.discordapp.com'],

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { generateJobId } from '../queues.js';
+import type { JobRecord } from '../store/jobs.js';
+import { announceDelivery, failGeneration } from '../worker/generate.js';
+import type { BotContext } from './context.js';
+import { addGenerateJob } from './requests.js';
+
+/**
+ * The safety net behind "nothing is lost". Every step of a request is durable, but a process can
+ * die between two of them: after a request was recorded and before it was queued, after BullMQ
+ * gave up on a job and before its author was told, or a delivery can run out of attempts during a
+ * long Discord outage. The sweep looks at requests that should have settled by now and puts each
+ * back on its way; every action it takes is idempotent, so running it twice (or in two bot
+ * processes) changes nothing.
+ */
+
+/** Requests younger than this are still on their way; leave them alone. */
+export const RECOVERY_GRACE_MS = 2 * 60 * 1000;
+const SWEEP_LOCK_MS = 60_000;
+
+export type Recovery = 'requeued' | 'failed' | 'redelivered' | 'settled';
+
+export async function recoverStrandedJobs(ctx: BotContext, now = ctx.now()): Promise<Map<string, Recovery>> {
+  const done = new Map<string, Recovery>();
+  const lock = `${ctx.prefix}:lock:recovery`;
+  const token = randomUUID();
+  if (!(await ctx.redis.set(lock, token, 'PX', SWEEP_LOCK_MS, 'NX'))) return done;
+  try {
+    for (const id of await ctx.jobs.unsettledBefore(now - RECOVERY_GRACE_MS)) {
+      const record = await ctx.jobs.get(id);
+      const action = record ? await recoverOne(ctx, record) : 'settled';
+      if (!record) await ctx.jobs.settle(id);
+      if (action) done.set(id, action);
+    }
+  } finally {
+    await ctx.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, lock, token);
+  }
+  if (done.size > 0) ctx.logger.warn({ recovered: Object.fromEntries(done) }, 'recovered stranded requests');
+  return done;
+}
+
+async function recoverOne(ctx: BotContext, record: JobRecord): Promise<Recovery | undefined> {
+  switch (record.status) {
+    case 'queued':
+    case 'running': {
+      const state = await ctx.generateQueue.getJobState(generateJobId(record.id));
+      if (state === 'unknown' && record.status === 'queued') {
+        // Recorded, then the process died before the job was queued.
+        const settings = await ctx.settings.get(record.guildId);
+        await addGenerateJob(ctx, record, settings.maxRunning);
+        return 'requeued';
+      }
+      if (state === 'unknown' || state === 'failed' || state === 'completed') {
+        // BullMQ is done with it but the record never heard: tell the author.
+        const message = 'The worker handling this stopped before it finished. Please try again.';
+        return (await failGeneration(ctx, record.id, message, 'internal')) ? 'failed' : undefined;
+      }
+      return undefined;
+    }
+    case 'done':
+    case 'failed': {
+      if (record.status === 'failed' && record.resultMessageId) {
+        await ctx.jobs.settle(record.id);
+        return 'settled';
+      }
+      const delivery = await ctx.deliverQueue.getJob(`deliver-${record.id}`);
+      const state = delivery ? await delivery.getState() : 'unknown';
+      if (delivery && state === 'failed') {
+        // Out of attempts (a long Discord outage): start over.
+        await delivery.retry('failed');
+        return 'redelivered';
+      }
+      if (!delivery || state === 'completed') {
+        if (delivery) await delivery.remove();
+        await announceDelivery(ctx, record.id);
+        return 'redelivered';
+      }
+      return undefined;
+    }
+    default:
+      await ctx.jobs.settle(record.id);
+      return 'settled';
+  }
+}

@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { SnowflakeUtil } from 'discord.js';
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { BotContext } from '../../src/bot/context.js';
+import { RECOVERY_GRACE_MS, recoverStrandedJobs } from '../../src/bot/recovery.js';
+import { DELIVER_QUEUE, generateJobId } from '../../src/queues.js';
+import type { JobStatus, NewJobRecord } from '../../src/store/jobs.js';
+import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
+import { eventually, makeBotContext, quietLogger } from '../support/context.js';
+import { connect, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { ScriptedProvider } from '../support/scripted-provider.js';
+
+let redis: Redis;
+let prefix: string;
+let imageDir: string;
+let ctx: BotContext;
+const workers: RunningWorker[] = [];
+const closers: Array<() => Promise<unknown>> = [];
+
+beforeEach(() => {
+  redis = connect();
+  prefix = uniquePrefix();
+  imageDir = mkdtempSync(join(tmpdir(), 'atelier-recovery-'));
+  ctx = makeBotContext(redis, prefix, imageDir);
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.close()));
+  for (const close of closers.splice(0)) await close();
+  await ctx.generateQueue.close();
+  await ctx.deliverQueue.close();
+  await dropPrefix(redis, prefix);
+  await redis.quit();
+  rmSync(imageDir, { recursive: true, force: true });
+});
+
+/** A request recorded three minutes ago, in the given state, as a crash would have left it. */
+async function stranded(status: JobStatus): Promise<string> {
+  const createdAt = Date.now() - 3 * 60_000;
+  const id = SnowflakeUtil.generate({ timestamp: createdAt }).toString();
+  const record: NewJobRecord = {
+    id,
+    kind: 'txt2img',
+    prompt: 'left behind',
+    aspect: '1:1',
+    seed: 7,
+    count: 1,
+    model: 'painterly',
+    userId: '200000000000000001',
+    userName: 'ada',
+    guildId: '300000000000000001',
+    channelId: '400000000000000001',
+    applicationId: ctx.applicationId,
+    interactionToken: 'token',
+    interactionAt: createdAt,
+    attachmentSizeLimit: 10 * 1024 * 1024,
+    createdAt,
+    width: 512,
+    height: 512,
+    priority: 1,
+  };
+  await ctx.jobs.create(record);
+  if (status !== 'queued') await ctx.jobs.update(id, { status, imageIds: status === 'done' ? [`${id}-1`] : undefined });
+  return id;
+}
+
+describe('recovering requests a crash left between two steps (real Redis and BullMQ)', () => {
+  it('queues a request that was recorded but never queued, and it is then generated', async () => {
+    const id = await stranded('queued');
+    expect((await recoverStrandedJobs(ctx)).get(id)).toBe('requeued');
+    // A second sweep finds it on its way and does nothing.
+    expect((await recoverStrandedJobs(ctx)).get(id)).toBeUndefined();
+    const provider = new ScriptedProvider();
+    workers.push(await startWorker({ redisUrl: redisUrl(), prefix, provider, concurrency: 1, imageStoreDir: imageDir, logger: quietLogger() }));
+    await eventually(async () => (await ctx.jobs.get(id))?.status === 'done');
+    expect(provider.requests[0]).toMatchObject({ prompt: 'left behind', seed: 7, width: 512, height: 512 });
+    await eventually(() => ctx.deliverQueue.getJob(`deliver-${id}`), 5000, 'its delivery');
+  });
+
+  it('tells the author about a running request whose job BullMQ no longer has', async () => {
+    const id = await stranded('running');
+    expect((await recoverStrandedJobs(ctx)).get(id)).toBe('failed');
+    const record = await ctx.jobs.get(id);
+    expect(record).toMatchObject({ status: 'failed', errorKind: 'internal' });
+    expect(record?.error).toMatch(/stopped before it finished/);
+    expect(await ctx.deliverQueue.getJob(`deliver-${id}`)).toBeDefined();
+    expect(await ctx.generateQueue.getJob(generateJobId(id))).toBeUndefined();
+  });
+
+  it('starts a delivery over when it ran out of attempts, and announces one that was never announced', async () => {
+    const exhausted = await stranded('done');
+    const unannounced = await stranded('done');
+    await ctx.deliverQueue.add('deliver', { jobId: exhausted }, { jobId: `deliver-${exhausted}`, attempts: 1 });
+    const failing = new Worker(DELIVER_QUEUE, async () => {
+      throw new UnrecoverableError('Discord was down for an hour');
+    }, { connection: connect(), prefix });
+    await eventually(async () => (await ctx.deliverQueue.getJobState(`deliver-${exhausted}`)) === 'failed');
+    await failing.close();
+    closers.push(() => failing.disconnect());
+
+    const recovered = await recoverStrandedJobs(ctx);
+    expect(recovered.get(exhausted)).toBe('redelivered');
+    expect(recovered.get(unannounced)).toBe('redelivered');
+    expect(['waiting', 'prioritized']).toContain(await ctx.deliverQueue.getJobState(`deliver-${exhausted}`));
+    expect(['waiting', 'prioritized']).toContain(await ctx.deliverQueue.getJobState(`deliver-${unannounced}`));
+  });
+
+  it('leaves young requests alone: they are still on their way', async () => {
+    const id = await stranded('queued');
+    expect((await recoverStrandedJobs(ctx, Date.now() - 2 * RECOVERY_GRACE_MS)).has(id)).toBe(false);
+  });
+});
