@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { Routes, type APIChannel, type APIMessage, type RawFile } from 'discord.js';
+import { Routes, SnowflakeUtil, type APIChannel, type APIMessage, type RawFile } from 'discord.js';
 import { composeGrid } from '../images/grid.js';
 import { fitToSize, ImageTooLargeError } from '../images/fit.js';
 import { deliverJobSchema } from '../queues.js';
@@ -189,6 +189,13 @@ async function putOnDiscord(
       return { message: original, outcome: 'found' };
     }
   }
+  // Discord remembers a nonce for a few minutes only; a retry after a longer outage or restart
+  // looks for the earlier post itself.
+  if (record.channelPostAt) {
+    const earlier = await findEarlierPost(ctx, record, body, files, record.channelPostAt);
+    if (earlier) return { message: earlier, outcome: 'found' };
+  }
+  await ctx.jobs.update(record.id, { channelPostAt: ctx.now() });
   const message = await postChannelMessage(ctx, record.channelId, body, {
     files,
     replyTo: record.messageId,
@@ -201,6 +208,26 @@ async function putOnDiscord(
     );
   }
   return { message, outcome: 'posted' };
+}
+
+/** A message the bot posted in the job's channel since `since` for this job (by file name or text). */
+async function findEarlierPost(
+  ctx: BotContext,
+  record: JobRecord,
+  body: MessageBody,
+  files: RawFile[],
+  since: number,
+): Promise<APIMessage | undefined> {
+  const after = SnowflakeUtil.generate({ timestamp: since - 60_000 }).toString();
+  const recent = (await ctx.rest.get(Routes.channelMessages(record.channelId), {
+    query: new URLSearchParams({ after, limit: '100' }),
+  })) as APIMessage[];
+  const names = new Set(files.map((file) => file.name));
+  return recent.find(
+    (message) =>
+      message.author?.bot &&
+      (files.length > 0 ? (message.attachments ?? []).some((a) => names.has(a.filename)) : message.content === body.content),
+  );
 }
 
 async function deliverFailure(ctx: BotContext, record: JobRecord): Promise<DeliveryOutcome> {

@@ -59,6 +59,8 @@ export const jobRecordSchema = z.object({
   cancelledBy: optionalText,
   resultMessageId: optionalText,
   resultChannelId: optionalText,
+  /** When delivery last posted (or tried to post) in the channel: a retry looks for that post. */
+  channelPostAt: numeric.optional(),
   /** '0' from delivery until every post-delivery hook (lineage, series…) has run; then '1'. */
   hooksDone: optionalText,
 });
@@ -79,6 +81,7 @@ export type NewJobRecord = Omit<
   | 'cancelledBy'
   | 'resultMessageId'
   | 'resultChannelId'
+  | 'channelPostAt'
   | 'hooksDone'
 >;
 

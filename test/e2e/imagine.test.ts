@@ -1,4 +1,4 @@
-import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
+import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags, Routes } from 'discord.js';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { GENERATE_QUEUE } from '../../src/queues.js';
@@ -231,6 +231,28 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     expect(post.json.nonce).toBe(`d${interaction.id}`);
     await s.discord.waitFor(() => s.discord.message(queued.id)?.content.includes('reply below'));
     expect(s.discord.messages(s.discord.defaultChannelId).filter((m) => m.attachments.length > 0)).toHaveLength(1);
+  });
+
+  it('finds its own earlier channel post when a retry comes after Discord forgot the nonce', async () => {
+    const provider = new ScriptedProvider();
+    const hold = provider.holdNext();
+    const s = await start({ provider });
+    const interaction = imagine(s, [option('prompt', 'a long outage')]);
+    await interaction.response();
+    interaction.expire();
+    // As an attempt long ago would have left it: posted, then the bot died before recording it.
+    const filename = `atelier-${interaction.id}-1.png`;
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).png().toBuffer();
+    await s.ctx.jobs.update(interaction.id, { channelPostAt: Date.now() });
+    const earlier = (await s.ctx.rest.post(Routes.channelMessages(s.discord.defaultChannelId), {
+      body: { content: 'the first post', allowed_mentions: { parse: [] }, attachments: [{ id: 0, filename }] },
+      files: [{ name: filename, data: png }],
+    })) as { id: string };
+    hold.release();
+    await eventually(async () => (await s.ctx.jobs.get(interaction.id))?.status === 'delivered');
+    expect((await s.ctx.jobs.get(interaction.id))?.resultMessageId).toBe(earlier.id);
+    const posts = s.discord.messages(s.discord.defaultChannelId).filter((m) => m.attachments.some((a) => a.filename === filename));
+    expect(posts).toHaveLength(1);
   });
 
   it('tells the author when the provider refuses the prompt, and does not retry', async () => {
