@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { Routes, SnowflakeUtil, type APIChannel, type APIMessage, type RawFile } from 'discord.js';
+import { DiscordAPIError, Routes, SnowflakeUtil, type APIChannel, type APIMessage, type RawFile } from 'discord.js';
 import { composeGrid } from '../images/grid.js';
 import { fitToSize, ImageTooLargeError } from '../images/fit.js';
 import { deliverJobSchema } from '../queues.js';
@@ -95,7 +95,16 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
     throw error;
   }
   const body = resultMessage(record, files.map((file) => file.name), await resultExtras(ctx, record));
-  const { message, outcome } = await putOnDiscord(ctx, record, body, files);
+  let placed: Awaited<ReturnType<typeof putOnDiscord>>;
+  try {
+    placed = await putOnDiscord(ctx, record, body, files);
+  } catch (error) {
+    if (error instanceof DiscordAPIError && (error.status === 413 || Number(error.code) === 40005)) {
+      await ctx.jobs.update(record.id, { uploadShrink: (record.uploadShrink ?? 1) * 2 });
+    }
+    throw error;
+  }
+  const { message, outcome } = placed;
 
   await ctx.jobs.transition(record.id, ['done'], 'delivered', {
     resultMessageId: message.id,
@@ -152,10 +161,11 @@ async function resultFiles(ctx: BotContext, record: JobRecord): Promise<RawFile[
   );
   const named = originals.map((data, index) => ({ data, base: `atelier-${record.id}-${index + 1}` }));
   if (originals.length > 1) named.unshift({ data: await composeGrid(originals, { labels: true }), base: `atelier-${record.id}-grid` });
-  const limit = record.attachmentSizeLimit;
-  // Discord also limits the whole upload; share the server's per-file limit fairly among the files.
-  const perFile = Math.floor(limit / Math.max(1, Math.ceil(named.length / 2)));
-  const fitted = await Promise.all(named.map(({ data, base }) => fitToSize(data, Math.min(limit, perFile), base)));
+  // The whole upload stays within the server's limit, shared among the files; after Discord still
+  // refused an upload as too large (413), each retry halves the share again.
+  const shrink = record.uploadShrink ?? 1;
+  const perFile = Math.floor(record.attachmentSizeLimit / named.length / shrink);
+  const fitted = await Promise.all(named.map(({ data, base }) => fitToSize(data, perFile, base)));
   return fitted.map((file) => ({ name: file.filename, data: file.data, contentType: file.contentType }));
 }
 

@@ -61,6 +61,8 @@ export const jobRecordSchema = z.object({
   resultChannelId: optionalText,
   /** When delivery last posted (or tried to post) in the channel: a retry looks for that post. */
   channelPostAt: numeric.optional(),
+  /** Set when Discord refused an upload as too large: the next attempt shares the limit this many times finer. */
+  uploadShrink: numeric.optional(),
   /** '0' from delivery until every post-delivery hook (lineage, series…) has run; then '1'. */
   hooksDone: optionalText,
 });
@@ -82,6 +84,7 @@ export type NewJobRecord = Omit<
   | 'resultMessageId'
   | 'resultChannelId'
   | 'channelPostAt'
+  | 'uploadShrink'
   | 'hooksDone'
 >;
 

@@ -298,6 +298,16 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     expect(s.discord.messages(s.discord.defaultChannelId).filter((m) => m.attachments.length > 0)).toHaveLength(1);
   });
 
+  it('shrinks the upload and tries again when Discord refuses it as too large', async () => {
+    const s = await start();
+    s.discord.failNext({ method: 'PATCH', path: /messages\/@original$/, status: 413, body: { code: 40005, message: 'Request entity too large' }, when: (r) => r.files.length > 0 });
+    const interaction = imagine(s, [option('prompt', 'crimson fire over a deep ocean')]);
+    const result = await resultOf(s, interaction.id);
+    expect((await s.ctx.jobs.get(interaction.id))?.uploadShrink).toBe(2);
+    expect(result.attachments[0]!.size).toBeLessThanOrEqual((10 * 1024 * 1024) / 2);
+    expect(s.discord.messages(s.discord.defaultChannelId).filter((m) => m.attachments.length > 0)).toHaveLength(1);
+  });
+
   it('re-encodes images to fit a small attachment_size_limit', async () => {
     const s = await start({ discord: { guilds: [{ attachmentSizeLimit: 300 * 1024, channels: [{}] }] } });
     const interaction = imagine(s, [option('prompt', 'crimson fire over a deep ocean'), option('count', 2)]);
