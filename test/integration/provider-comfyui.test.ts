@@ -89,6 +89,15 @@ describe('ComfyUI provider', () => {
     expect(JSON.stringify(workflow)).not.toContain('{{');
   });
 
+  it('gives up on a prompt ComfyUI forgot (a restart), so the queue can retry it', async () => {
+    fake.delayMs = 60_000;
+    const queued = new Promise((resolve) => fake.events.once('running', resolve));
+    const attempt = provider().generate(request());
+    await queued;
+    fake.restart();
+    await expect(attempt).rejects.toThrow(/no longer knows prompt/);
+  });
+
   it('reports progress from 0 to 1', async () => {
     const job = request({ count: 1 });
     await provider().generate(job);

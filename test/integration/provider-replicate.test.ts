@@ -241,6 +241,17 @@ describe('Replicate provider', () => {
     expect((await fake.prediction(id))?.status).toBe('canceled');
   });
 
+  it('cancels a prediction that runs past its time limit and fails the attempt so the queue retries it', async () => {
+    fake.delayMs = 60_000;
+    const canceled = once(fake.events, 'canceled');
+    const error = await provider({ timeoutMs: 150 }).generate(request()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(GenerationCancelledError);
+    expect((error as Error).message).toMatch(/did not finish in time/);
+    const [id] = await canceled;
+    expect((await fake.prediction(id))?.status).toBe('canceled');
+  });
+
   it('does not create a prediction for a job cancelled before it started', async () => {
     const controller = new AbortController();
     controller.abort();

@@ -156,6 +156,13 @@ export class FakeComfyUI {
     this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
+  /** What a ComfyUI restart does to prompts: the queue and the running prompt are forgotten. */
+  restart(): void {
+    if (this.running) clearTimeout(this.running.timer);
+    this.running = undefined;
+    this.pending.length = 0;
+  }
+
   async close(): Promise<void> {
     if (this.running) clearTimeout(this.running.timer);
     this.running = undefined;

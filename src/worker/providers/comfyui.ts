@@ -38,6 +38,9 @@ const TEMPLATE_FOR: Record<GenerationKind, string> = {
  * Runs jobs on a self-hosted ComfyUI over its HTTP API: fill a workflow template, upload the
  * source image if there is one, queue the prompt, poll its history, fetch the images.
  */
+/** Polls in a row in which a prompt is neither in the history nor in the queue before it counts as lost. */
+const LOST_AFTER_POLLS = 5;
+
 export function createComfyProvider(options: ComfyProviderOptions): ImageProvider {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const base = options.url.replace(/\/+$/, '');
@@ -99,6 +102,7 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
   async function waitForHistory(promptId: string, request: GenerationRequest): Promise<HistoryEntry> {
     const { signal } = request;
     let running = false;
+    let missing = 0;
     for (;;) {
       if (signal.aborted) await cancel(promptId);
       const response = await callOk(`/history/${encodeURIComponent(promptId)}`, {}, 'polling the history');
@@ -106,10 +110,16 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
       // ComfyUI writes the history entry once the prompt has finished, successfully or not.
       const entry = history[promptId];
       if (entry) return entry;
-      if (!running && (await isRunning(promptId))) {
+      const queue = await queueState();
+      const inRunning = queue?.queue_running?.some((item) => item[1] === promptId) ?? false;
+      const inPending = queue?.queue_pending?.some((item) => item[1] === promptId) ?? false;
+      if (!running && inRunning) {
         running = true;
         request.onProgress(RUNNING_PROGRESS);
       }
+      // Neither finished nor queued, poll after poll: ComfyUI restarted and forgot it. Retry it.
+      missing = queue && !inRunning && !inPending ? missing + 1 : 0;
+      if (missing >= LOST_AFTER_POLLS) throw new Error(`ComfyUI no longer knows prompt ${promptId} (restarted?)`);
       await sleep(options.pollMs, signal);
     }
   }
@@ -118,11 +128,6 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
     const response = await call('/queue', {}, 'reading the queue').catch(() => undefined);
     if (!response?.ok) return undefined;
     return (await response.json().catch(() => undefined)) as QueueState | undefined;
-  }
-
-  async function isRunning(promptId: string): Promise<boolean> {
-    const queue = await queueState();
-    return queue?.queue_running?.some((item) => item[1] === promptId) ?? false;
   }
 
   /**

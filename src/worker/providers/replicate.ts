@@ -18,12 +18,16 @@ export interface ReplicateProviderOptions {
   img2imgModel: string;
   upscaleModel: string;
   pollMs: number;
+  /** How long one prediction may take before it is cancelled and retried (default 15 min). */
+  timeoutMs?: number;
   fetch?: typeof fetch;
 }
 
 const DEFAULT_STRENGTH = 0.6;
 const VARIATION_STRENGTH = 0.35;
 const DEFAULT_RETRY_AFTER_MS = 10_000;
+const DEFAULT_TIMEOUT_MS = 15 * 60_000;
+const DOWNLOAD_TIMEOUT_MS = 120_000;
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
 /** How Replicate's models word a safety-checker refusal ("NSFW content detected", "flagged as sensitive (E005)"). */
 const SAFETY_ERROR = /nsfw|safety|sensitive/i;
@@ -66,9 +70,15 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     request.onProgress(0);
 
     let reported = 0;
+    // A prediction stuck for longer than this is cancelled (it stops the billing) and retried.
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     while (!TERMINAL.has(prediction.status)) {
       await sleep(options.pollMs, signal); // returns at once if the job is (or gets) aborted
       if (signal.aborted) await cancelAndThrow(prediction.id);
+      if (Date.now() > deadline) {
+        await client.predictions.cancel(prediction.id).catch(() => undefined);
+        throw new Error(`Replicate prediction ${prediction.id} did not finish in time; cancelled it`);
+      }
       prediction = await callApi(() => client.predictions.get(prediction.id), `polling prediction ${prediction.id}`);
       // Multi-image models restart their progress bar per image; never show the bar going back.
       // 1 is kept for when the images are downloaded.
@@ -285,7 +295,7 @@ function outputUrls(output: unknown): string[] {
 async function download(url: string, fetchImpl: typeof fetch, signal: AbortSignal): Promise<GeneratedImage> {
   let data: Buffer;
   try {
-    const response = await fetchImpl(url, { signal });
+    const response = await fetchImpl(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]) });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     data = Buffer.from(await response.arrayBuffer());
   } catch (error) {
