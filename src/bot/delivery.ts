@@ -242,6 +242,8 @@ async function findEarlierPost(
 
 async function deliverFailure(ctx: BotContext, record: JobRecord): Promise<DeliveryOutcome> {
   const { message } = await putOnDiscord(ctx, record, failedMessage(record));
+  // Recorded at once: a retry of a later step must not tell the author twice.
+  await ctx.jobs.update(record.id, { resultMessageId: message.id, resultChannelId: message.channel_id });
   if (tokenAlive(record, ctx.now())) {
     await followUpPrivately(
       ctx,
@@ -249,7 +251,6 @@ async function deliverFailure(ctx: BotContext, record: JobRecord): Promise<Deliv
       ephemeral(`Your request could not be completed: ${record.error ?? 'unknown error'}`),
     ).catch((error) => ctx.logger.debug({ err: error, jobId: record.id }, 'private follow-up failed'));
   }
-  await ctx.jobs.update(record.id, { resultMessageId: message.id, resultChannelId: message.channel_id });
   await ctx.jobs.settle(record.id);
   await ctx.images.deleteBlobs(record.imageIds);
   return 'notified';
