@@ -73,11 +73,6 @@ export class ImageStore {
     if (fields.length > 0) await this.redis.hset(this.recordKey(id), fields);
   }
 
-  /** Erases the metadata entirely (nothing else refers to the picture). */
-  async deleteRecord(id: string): Promise<void> {
-    await this.redis.del(this.recordKey(id));
-  }
-
   /**
    * Deletes a picture but keeps its place: the record stays as a tombstone (family trees and series
    * still show where it stood), the bytes go (file, transfer blob, and the CDN link that could bring
