@@ -3,15 +3,21 @@ import { DiscordAPIError } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 
+/** A destination that keeps what the logger writes. */
+function captureLogs(): { lines: string[]; sink: Writable } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { lines, sink };
+}
+
 describe('logging', () => {
   it('never writes tokens', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
+    const { lines, sink } = captureLogs();
     const logger = createLogger('info', sink);
     logger.info({ token: 'bot-secret', job: { interactionToken: 'interaction-secret' }, headers: { authorization: 'Bot x' } }, 'hello');
     logger.child({ config: { REPLICATE_API_TOKEN: 'r8_secret', DISCORD_TOKEN: 'discord-secret' } }).info('child');
@@ -21,13 +27,7 @@ describe('logging', () => {
   });
 
   it('scrubs interaction tokens from the URLs and bodies that discord.js errors carry', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
+    const { lines, sink } = captureLogs();
     const secret = 'aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OTpzZWNyZXQ';
     const url = `https://discord.com/api/v10/webhooks/100000000000000001/${secret}/messages/@original`;
     const error = new DiscordAPIError(
