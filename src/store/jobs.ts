@@ -91,13 +91,23 @@ export type NewJobRecord = Omit<
 /** Records live long after delivery so that buttons keep working for weeks. */
 const RECORD_TTL_SECONDS = 90 * 24 * 3600;
 
+/**
+ * KEYS: record, open index. ARGV: n, n statuses it may move from, id, member index key prefix,
+ * '1' to leave the member's index, '1' to leave the open index, then field/value pairs.
+ */
 const TRANSITION = `
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {0, ''} end
-for i = 1, tonumber(ARGV[1]) do
+local n = tonumber(ARGV[1])
+for i = 1, n do
   if ARGV[1 + i] == current then
-    local first = tonumber(ARGV[1]) + 2
-    for j = first, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
+    local id = ARGV[n + 2]
+    for j = n + 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
+    if ARGV[n + 4] == '1' then
+      local userId = redis.call('HGET', KEYS[1], 'userId')
+      if userId then redis.call('ZREM', ARGV[n + 3] .. userId .. ':jobs', id) end
+    end
+    if ARGV[n + 5] == '1' then redis.call('ZREM', KEYS[2], id) end
     return {1, current}
   end
 end
@@ -178,16 +188,22 @@ export class JobStore {
     values: Partial<Record<keyof JobRecord, unknown>> = {},
   ): Promise<{ ok: boolean; previous: JobStatus | undefined }> {
     const fields = toFields({ ...values, status: to });
-    const [ok, previous] = (await this.redis.eval(TRANSITION, 1, this.key(id), from.length, ...from, ...fields)) as [
-      number,
-      string,
-    ];
-    if (ok === 1 && (to === 'delivered' || to === 'cancelled' || to === 'failed')) {
-      const userId = await this.redis.hget(this.key(id), 'userId');
-      if (userId) await this.redis.zrem(this.userKey(userId), id);
-      // A failed record stays unsettled until its author has been told (see delivery).
-      if (to !== 'failed') await this.settle(id);
-    }
+    const finished = to === 'delivered' || to === 'cancelled' || to === 'failed';
+    // A failed record stays unsettled until its author has been told (see delivery).
+    const settled = to === 'delivered' || to === 'cancelled';
+    const [ok, previous] = (await this.redis.eval(
+      TRANSITION,
+      2,
+      this.key(id),
+      this.openKey,
+      from.length,
+      ...from,
+      id,
+      `${this.prefix}:user:`,
+      finished ? '1' : '0',
+      settled ? '1' : '0',
+      ...fields,
+    )) as [number, string];
     // Every way out of the queue passes here, and the compare-and-set lets exactly one through:
     // the member's turn counter drops as soon as the GPU is done with the job (release is idempotent).
     if (ok === 1 && (to === 'done' || to === 'delivered' || to === 'cancelled' || to === 'failed')) {
