@@ -99,6 +99,10 @@ local mode = redis.call('HGET', KEYS[1], 'mode')
 if mode == 'relay' then
   local turn = tonumber(redis.call('HGET', KEYS[1], 'turn') or '0')
   local members = redis.call('LRANGE', KEYS[4], 0, -1)
+  -- Nobody adds two panels in a row, whatever the turn order says (a one-member order included).
+  if redis.call('HGET', KEYS[1], 'lastUserId') == ARGV[2] then
+    return {'twice_in_a_row'}
+  end
   if #members > 0 then
     local expected = members[(turn % #members) + 1]
     if expected ~= ARGV[2] then
@@ -107,8 +111,6 @@ if mode == 'relay' then
       if listed then return {'not_your_turn', expected} end
       return {'not_in_turn_order', expected}
     end
-  elseif redis.call('HGET', KEYS[1], 'lastUserId') == ARGV[2] then
-    return {'twice_in_a_row'}
   end
 end
 local panel = cjson.decode(ARGV[3])

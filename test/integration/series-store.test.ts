@@ -141,6 +141,13 @@ describe('series store on real Redis', () => {
     expect(await store.get(id)).toMatchObject({ pending: 0 });
   });
 
+  it('never lets one member add twice in a row in a relay, even as the only one in the turn order', async () => {
+    const { id } = await store.create(series({ mode: 'relay', panelCount: 4 }));
+    await store.join(id, user(1));
+    expect(await store.addPanel(id, panel(user(1)))).toMatchObject({ ok: true });
+    expect(await store.addPanel(id, panel(user(1)))).toMatchObject({ ok: false, reason: 'twice_in_a_row' });
+  });
+
   it('gives a relay turn back with a released reservation, unless someone added since', async () => {
     const { id } = await store.create(series({ mode: 'relay', panelCount: 6 }));
     expect(await store.addPanel(id, panel(user(2)))).toMatchObject({ ok: true });
