@@ -63,6 +63,8 @@ export const jobRecordSchema = z.object({
   channelPostAt: numeric.optional(),
   /** Set when Discord refused an upload as too large: the next attempt shares the limit this many times finer. */
   uploadShrink: numeric.optional(),
+  /** The provider's id for the work it runs for this job (a Replicate prediction), for retries to resume. */
+  remoteRun: optionalText,
   /** '0' from delivery until every post-delivery hook (lineage, series…) has run; then '1'. */
   hooksDone: optionalText,
 });
@@ -85,6 +87,7 @@ export type NewJobRecord = Omit<
   | 'resultChannelId'
   | 'channelPostAt'
   | 'uploadShrink'
+  | 'remoteRun'
   | 'hooksDone'
 >;
 

@@ -74,6 +74,10 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
       init,
       strength: data.strength,
       signal: ctx.signal,
+      run: {
+        load: async () => (await ctx.jobs.get(data.jobId))?.remoteRun,
+        save: (id) => ctx.jobs.update(data.jobId, { remoteRun: id }),
+      },
       onProgress: (fraction) => {
         const now = Date.now();
         if (now - lastReport < interval || fraction >= 1) return;

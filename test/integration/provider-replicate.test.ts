@@ -241,6 +241,31 @@ describe('Replicate provider', () => {
     expect((await fake.prediction(id))?.status).toBe('canceled');
   });
 
+  it('resumes the prediction an earlier attempt started instead of paying for a second one', async () => {
+    fake.delayMs = 200;
+    let saved: string | undefined;
+    const run = { load: async () => saved, save: async (id: string) => void (saved = id) };
+    // The client retries a failing poll 5 times by itself; the sixth failure fails the attempt.
+    fake.failNext(6, 'http500', 'poll');
+    const first = await provider().generate(request({ run })).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(Error);
+    expect(saved).toBeDefined();
+    const images = await provider().generate(request({ run }));
+    expect(images).toHaveLength(2);
+    expect(fake.created).toBe(1);
+  });
+
+  it('starts afresh when the earlier attempt\'s prediction failed', async () => {
+    fake.delayMs = 10;
+    let saved: string | undefined;
+    const run = { load: async () => saved, save: async (id: string) => void (saved = id) };
+    fake.failNext(1, 'failed');
+    await expect(provider().generate(request({ run }))).rejects.toThrow();
+    const images = await provider().generate(request({ run }));
+    expect(images).toHaveLength(2);
+    expect(fake.created).toBe(2);
+  });
+
   it('cancels a prediction that runs past its time limit and fails the attempt so the queue retries it', async () => {
     fake.delayMs = 60_000;
     const canceled = once(fake.events, 'canceled');

@@ -60,13 +60,8 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     if (!ref) throw new ProviderRefusedError(`"${modelRef}" is not a Replicate model`, 'invalid_input');
     const input = buildInput(request);
 
-    // No signal here: aborting the POST could leave a prediction running that we hold no id for.
-    let prediction = await callApi(
-      () => client.predictions.create(ref.version ? { version: ref.version, input } : { model: ref.model, input }),
-      `creating a prediction on ${modelRef}`,
-      // Retrying cannot make a model appear; community models need owner/name:version.
-      () => new ProviderRefusedError(`Replicate has no model "${modelRef}"`, 'invalid_input'),
-    );
+    // A retry of this job picks up the prediction an earlier attempt started, if it is still usable.
+    let prediction = (await resumable(request)) ?? (await createPrediction(request, modelRef, ref, input));
     request.onProgress(0);
 
     let reported = 0;
@@ -95,6 +90,32 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     const images = await Promise.all(urls.map((url) => download(url, fetchImpl, signal)));
     request.onProgress(1);
     return images;
+  }
+
+  async function createPrediction(
+    request: GenerationRequest,
+    modelRef: string,
+    ref: NonNullable<ReturnType<typeof parseModelRef>>,
+    input: ReturnType<typeof buildInput>,
+  ): Promise<Prediction> {
+    // No signal here: aborting the POST could leave a prediction running that we hold no id for.
+    const created = await callApi(
+      () => client.predictions.create(ref.version ? { version: ref.version, input } : { model: ref.model, input }),
+      `creating a prediction on ${modelRef}`,
+      // Retrying cannot make a model appear; community models need owner/name:version.
+      () => new ProviderRefusedError(`Replicate has no model "${modelRef}"`, 'invalid_input'),
+    );
+    await request.run?.save(created.id);
+    return created;
+  }
+
+  /** The earlier attempt's prediction when it is still running or succeeded; failed ones are not reused. */
+  async function resumable(request: GenerationRequest): Promise<Prediction | undefined> {
+    const id = await request.run?.load();
+    if (!id) return undefined;
+    const earlier = await client.predictions.get(id).catch(() => undefined);
+    if (!earlier || earlier.status === 'failed' || earlier.status === 'canceled' || earlier.status === 'aborted') return undefined;
+    return earlier;
   }
 
   async function cancelAndThrow(id: string): Promise<never> {

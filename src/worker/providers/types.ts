@@ -23,6 +23,17 @@ export interface GenerationRequest {
   signal: AbortSignal;
   /** Fraction done in [0, 1]; providers call it as often as they like, the worker throttles. */
   onProgress: (fraction: number) => void;
+  /**
+   * Where a provider that runs work remotely keeps the id of that work (a Replicate prediction),
+   * so that a retry of the same job (after a poll failed, or its worker died) picks the running
+   * work up again instead of starting, and paying for, a second one.
+   */
+  run?: RemoteRun;
+}
+
+export interface RemoteRun {
+  load(): Promise<string | undefined>;
+  save(id: string): Promise<void>;
 }
 
 export interface GeneratedImage {
