@@ -1,7 +1,7 @@
 import type { ModelChoice } from '../config.js';
 import { compileBlocklist, screenPrompt } from '../moderation/blocklist.js';
 import { BanList } from '../store/bans.js';
-import { FairQueue, type AdmissionRefusal } from '../store/fair-queue.js';
+import { FairQueue, quotaDay, type AdmissionRefusal } from '../store/fair-queue.js';
 import type { GuildSettings } from '../store/settings.js';
 import type { BotContext } from './context.js';
 import { InvalidRequestError } from './prompt.js';
@@ -43,7 +43,7 @@ export async function admitGeneration(
   requester: Requester,
   input: AdmissionInput,
   settings: GuildSettings,
-): Promise<{ priority: number }> {
+): Promise<{ priority: number; charge: string }> {
   if (await new BanList(ctx.redis, ctx.prefix).isBanned(requester.guildId, requester.userId)) {
     throw new InvalidRequestError('A moderator has stopped you from making pictures with Atelier on this server.');
   }
@@ -92,7 +92,8 @@ export async function admitGeneration(
     if ((await fair.reconcile(requester.userId, isOpen)) > 0) result = await fair.admit(admission);
   }
   if (!result.admitted) throw new InvalidRequestError(refusalMessage(result, input.images));
-  return { priority: result.priority };
+  // What was charged, so that a request that fails (or is cancelled before it started) is refunded.
+  return { priority: result.priority, charge: chargeOf(admission) };
 }
 
 function refusalMessage(refusal: AdmissionRefusal, images: number): string {
@@ -120,4 +121,9 @@ export async function assertPublicTextAllowed(ctx: BotContext, guildId: string, 
   if (screenPrompt(text, compileBlocklist(settings.blocklist)).blocked) {
     throw new InvalidRequestError(`That ${what} contains a word or phrase that is blocked on this server. Please rephrase it.`);
   }
+}
+
+/** "day:images:cost", as FairQueue.refund takes it back. */
+function chargeOf(admission: { images: number; cost: number; now: number }): string {
+  return `${quotaDay(admission.now).day}:${admission.images}:${Math.ceil(admission.cost)}`;
 }

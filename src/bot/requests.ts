@@ -71,7 +71,7 @@ export async function enqueueGeneration(
   const aspect: AspectRatio = input.options.aspect;
   const size = input.size ?? aspectSizes[aspect];
   const count = input.kind === 'upscale' ? 1 : input.options.count;
-  const { priority } = await admitGeneration(ctx, requester, { prompt: input.options.prompt, model, images: count }, settings);
+  const { priority, charge } = await admitGeneration(ctx, requester, { prompt: input.options.prompt, model, images: count }, settings);
 
   // Admission is idempotent per job id, so a twin of this interaction racing us was not charged twice.
   const created = await ctx.jobs.create({
@@ -97,6 +97,7 @@ export async function enqueueGeneration(
     width: size.width,
     height: size.height,
     priority,
+    charge,
   });
   const record = (await ctx.jobs.get(jobId))!;
   if (!created) return { record, place: await queuePlace(ctx, jobId), duplicate: true };

@@ -88,6 +88,16 @@ redis.call('HSET', KEYS[5], ARGV[2], ARGV[1])
 return {1, redis.call('HINCRBY', KEYS[1], ARGV[1], 1)}
 `;
 
+/** KEYS: member's day, server's day, refund marker. ARGV: images, cost, marker TTL. Once per job. */
+const REFUND = `
+if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then return 0 end
+local images = math.min(tonumber(ARGV[1]), tonumber(redis.call('GET', KEYS[1]) or '0'))
+if images > 0 then redis.call('DECRBY', KEYS[1], images) end
+local cost = math.min(tonumber(ARGV[2]), tonumber(redis.call('GET', KEYS[2]) or '0'))
+if cost > 0 then redis.call('DECRBY', KEYS[2], cost) end
+return 1
+`;
+
 /** Idempotent: a job leaves once, however many paths report it. */
 const RELEASE = `
 local userId = redis.call('HGET', KEYS[2], ARGV[1])
@@ -175,6 +185,15 @@ export class FairQueue {
   }
 
   /** The job left the queue (finished, failed or cancelled): the member's next request moves up a turn. */
+  /** Gives back what admitting the job charged (`charge` as "day:images:cost"); once per job. */
+  async refund(jobId: string, userId: string, guildId: string | undefined, charge: string): Promise<boolean> {
+    const [day, images, cost] = charge.split(':').map(Number);
+    if (day === undefined || images === undefined || cost === undefined || [day, images, cost].some(Number.isNaN)) return false;
+    const marker = `${this.prefix}:fair:refunded:${jobId}`;
+    const keys = [this.memberDayKey(guildId, userId, day), this.serverDayKey(guildId, day), marker];
+    return (await this.redis.eval(REFUND, 3, ...keys, images, cost, QUOTA_TTL_SECONDS)) === 1;
+  }
+
   async release(jobId: string): Promise<boolean> {
     return (await this.redis.eval(RELEASE, 2, this.outstandingKey, this.admittedKey, jobId)) === 1;
   }

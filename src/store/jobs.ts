@@ -65,6 +65,8 @@ export const jobRecordSchema = z.object({
   uploadShrink: numeric.optional(),
   /** The provider's id for the work it runs for this job (a Replicate prediction), for retries to resume. */
   remoteRun: optionalText,
+  /** What admission charged against quota and budget ("day:images:cost"), refunded if it never ran. */
+  charge: optionalText,
   /** '0' from delivery until every post-delivery hook (lineage, series…) has run; then '1'. */
   hooksDone: optionalText,
 });
@@ -210,7 +212,13 @@ export class JobStore {
     // Every way out of the queue passes here, and the compare-and-set lets exactly one through:
     // the member's turn counter drops as soon as the GPU is done with the job (release is idempotent).
     if (ok === 1 && (to === 'done' || to === 'delivered' || to === 'cancelled' || to === 'failed')) {
-      await new FairQueue(this.redis, this.prefix).release(id);
+      const fair = new FairQueue(this.redis, this.prefix);
+      await fair.release(id);
+      // Fair to the member: a picture that failed, or was cancelled before it started, costs nothing.
+      if (to === 'failed' || (to === 'cancelled' && previous === 'queued')) {
+        const [userId, guildId, charge] = await this.redis.hmget(this.key(id), 'userId', 'guildId', 'charge');
+        if (userId && charge) await fair.refund(id, userId, guildId ?? undefined, charge);
+      }
     }
     return { ok: ok === 1, previous: (previous || undefined) as JobStatus | undefined };
   }

@@ -5,11 +5,13 @@ import { SnowflakeUtil } from 'discord.js';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateJobId } from '../../src/queues.js';
+import { cancelJob } from '../../src/bot/components/generation.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
 import { enqueueGeneration, queuePlace, type Requester } from '../../src/bot/requests.js';
 import { FairQueue } from '../../src/store/fair-queue.js';
 import type { GuildSettings } from '../../src/store/settings.js';
+import { ProviderRefusedError } from '../../src/worker/providers/types.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { eventually, makeBotContext, quietLogger } from '../support/context.js';
 import { connect, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
@@ -209,6 +211,32 @@ describe('fair queue on real Redis and BullMQ', () => {
     await imagine(member(1), 'with role', { count: 2, requester: { roleIds: ['500000000000000001'] } });
     const usage = await new FairQueue(redis, prefix).usage(member(1), GUILD, Date.now());
     expect(usage.imagesToday).toBe(5);
+  });
+
+  it('gives the quota back for a picture that failed or was cancelled before it started, not for one cancelled while drawing', async () => {
+    await configure({ dailyImages: 10 });
+    const fair = new FairQueue(redis, prefix);
+    const used = async () => (await fair.usage(member(1), GUILD, Date.now())).imagesToday;
+
+    provider.failNext(new ProviderRefusedError('NSFW content detected', 'safety'));
+    const hold = provider.holdNext();
+    await worker(1);
+    const refused = await imagine(member(1), 'refused', { count: 2 });
+    await eventually(async () => (await ctx.jobs.get(refused.record.id))?.status === 'failed');
+    expect(await used()).toBe(0);
+
+    const drawing = await imagine(member(1), 'drawing', { count: 3 });
+    await provider.nextRequest();
+    const waiting = await imagine(member(1), 'waiting', { count: 4 });
+    expect(await used()).toBe(7);
+    await cancelJob(ctx, waiting.record.id, member(1));
+    expect(await used()).toBe(3);
+    await cancelJob(ctx, drawing.record.id, member(1));
+    expect(await used()).toBe(3);
+    // Reported twice, refunded once.
+    await ctx.jobs.transition(refused.record.id, ['failed'], 'failed');
+    expect(await used()).toBe(3);
+    hold.release();
   });
 
   it('stops the server at its daily budget in model cost units', async () => {
