@@ -89,6 +89,22 @@ describe('ComfyUI provider', () => {
     expect(JSON.stringify(workflow)).not.toContain('{{');
   });
 
+  it('waits for the prompt an earlier attempt queued instead of queueing it again', async () => {
+    fake.delayMs = 200;
+    let saved: string | undefined;
+    const run = { load: async () => saved, save: async (id: string) => void (saved = id) };
+    // The first attempt loses its connection while polling, as a worker whose network blinked.
+    const flaky: typeof fetch = async (input, init) => {
+      if (String(input).includes('/history/')) throw new TypeError('fetch failed');
+      return fetch(input, init);
+    };
+    await expect(provider({ fetch: flaky }).generate(request({ run }))).rejects.toThrow(/unreachable/);
+    expect(saved).toBeDefined();
+    const images = await provider().generate(request({ run }));
+    expect(images).toHaveLength(2);
+    expect(fake.accepted).toHaveLength(1);
+  });
+
   it('gives up on a prompt ComfyUI forgot (a restart), so the queue can retry it', async () => {
     fake.delayMs = 60_000;
     const queued = new Promise((resolve) => fake.events.once('running', resolve));

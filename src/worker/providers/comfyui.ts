@@ -156,9 +156,23 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
     return { data, contentType: contentTypeFor(meta.format), width: meta.width, height: meta.height };
   }
 
+  /** The prompt an earlier attempt of this job queued, while ComfyUI still has it (queued, running or done). */
+  async function resumablePrompt(request: GenerationRequest): Promise<string | undefined> {
+    const promptId = await request.run?.load();
+    if (!promptId) return undefined;
+    const history = await call(`/history/${encodeURIComponent(promptId)}`, {}, 'looking for an earlier prompt').catch(() => undefined);
+    const entry = history?.ok ? ((await history.json()) as Record<string, HistoryEntry | undefined>)[promptId] : undefined;
+    if (entry) return entry.status?.status_str === 'error' ? undefined : promptId;
+    const queue = await queueState();
+    const known = [...(queue?.queue_running ?? []), ...(queue?.queue_pending ?? [])].some((item) => item[1] === promptId);
+    return known ? promptId : undefined;
+  }
+
   async function generate(request: GenerationRequest): Promise<GeneratedImage[]> {
     const { signal } = request;
     if (signal.aborted) throw new GenerationCancelledError('cancelled before it started');
+    const resumed = await resumablePrompt(request);
+    if (resumed) return finish(resumed, request);
     const template = await loadTemplate(options.workflowDir, TEMPLATE_FOR[request.kind]);
 
     const values: Record<string, string | number | undefined> = {
@@ -180,8 +194,14 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
 
     if (signal.aborted) throw new GenerationCancelledError('cancelled before it was queued');
     const promptId = await submit(workflow);
-    request.onProgress(0);
+    // A retry of this job (a poll failed, the worker died) waits for this prompt instead of queueing another.
+    await request.run?.save(promptId);
+    return finish(promptId, request);
+  }
 
+  async function finish(promptId: string, request: GenerationRequest): Promise<GeneratedImage[]> {
+    const { signal } = request;
+    request.onProgress(0);
     const entry = await waitForHistory(promptId, request);
     if (entry.status?.status_str === 'error') throw executionFailure(promptId, entry, signal);
 
