@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SnowflakeUtil } from 'discord.js';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,13 +10,15 @@ import { FairQueue } from '../../src/store/fair-queue.js';
 import type { GuildSettings } from '../../src/store/settings.js';
 import { ProviderRefusedError } from '../../src/worker/providers/types.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
-import { eventually, makeBotContext, quietLogger } from '../support/context.js';
-import { connect, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
+import { eventually, quietLogger } from '../support/context.js';
+import { redisUrl } from '../support/redis.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
 
 const GUILD = '300000000000000001';
 const member = (n: number) => `2000000000000000${String(n).padStart(2, '0')}`;
 
+let bed: TestBed;
 let redis: Redis;
 let prefix: string;
 let imageDir: string;
@@ -86,20 +85,12 @@ async function refusal(attempt: Promise<unknown>): Promise<string> {
 }
 
 beforeEach(() => {
-  redis = connect();
-  prefix = uniquePrefix();
-  imageDir = mkdtempSync(join(tmpdir(), 'atelier-fair-'));
-  ctx = makeBotContext(redis, prefix, imageDir);
+  bed = openTestBed();
+  ({ redis, prefix, imageDir, ctx } = bed);
   provider = new ScriptedProvider();
 });
 
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.close()));
-  await ctx.generateQueue.close();
-  await dropPrefix(redis, prefix);
-  await redis.quit();
-  rmSync(imageDir, { recursive: true, force: true });
-});
+afterEach(() => closeTestBed(bed, workers));
 
 describe('fair queue on real Redis and BullMQ', () => {
   it('serves members round-robin: every first request before anyone’s second', async () => {

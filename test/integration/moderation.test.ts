@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SnowflakeUtil } from 'discord.js';
 import type { Redis } from 'ioredis';
@@ -13,14 +12,16 @@ import { BanList } from '../../src/store/bans.js';
 import { FairQueue } from '../../src/store/fair-queue.js';
 import { CommandRateLimiter } from '../../src/store/rate-limit.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
-import { eventually, makeBotContext, quietLogger } from '../support/context.js';
-import { connect, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
+import { eventually, quietLogger } from '../support/context.js';
+import { redisUrl } from '../support/redis.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
 
 const GUILD = '300000000000000001';
 const ADA = '200000000000000001';
 const BOB = '200000000000000002';
 
+let bed: TestBed;
 let redis: Redis;
 let prefix: string;
 let imageDir: string;
@@ -66,20 +67,12 @@ async function jobCount() {
 }
 
 beforeEach(() => {
-  redis = connect();
-  prefix = uniquePrefix();
-  imageDir = mkdtempSync(join(tmpdir(), 'atelier-moderation-'));
-  ctx = makeBotContext(redis, prefix, imageDir);
+  bed = openTestBed();
+  ({ redis, prefix, imageDir, ctx } = bed);
   provider = new ScriptedProvider();
 });
 
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.close()));
-  await ctx.generateQueue.close();
-  await dropPrefix(redis, prefix);
-  await redis.quit();
-  rmSync(imageDir, { recursive: true, force: true });
-});
+afterEach(() => closeTestBed(bed, workers));
 
 describe('checks before queueing', () => {
   it('refuses blocked words without repeating them, and queues nothing', async () => {

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { SnowflakeUtil } from 'discord.js';
 import type { Redis } from 'ioredis';
@@ -10,13 +7,15 @@ import { cancelJob } from '../../src/bot/components/generation.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
 import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
-import { DELIVER_QUEUE, generateJobId } from '../../src/queues.js';
+import { generateJobId } from '../../src/queues.js';
 import { ProviderRateLimitedError, ProviderRefusedError } from '../../src/worker/providers/types.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
-import { eventually, makeBotContext, quietLogger } from '../support/context.js';
-import { connect, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
+import { eventually, quietLogger } from '../support/context.js';
+import { redisUrl } from '../support/redis.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
 
+let bed: TestBed;
 let redis: Redis;
 let prefix: string;
 let imageDir: string;
@@ -56,22 +55,13 @@ async function worker(options: { concurrency?: number; shutdownGraceMs?: number 
 const options = { prompt: 'a lighthouse in fog', aspect: '16:9' as const, count: 2 };
 
 beforeEach(() => {
-  redis = connect();
-  prefix = uniquePrefix();
-  imageDir = mkdtempSync(join(tmpdir(), 'atelier-images-'));
-  ctx = makeBotContext(redis, prefix, imageDir);
+  bed = openTestBed();
+  ({ redis, prefix, imageDir, ctx } = bed);
   provider = new ScriptedProvider();
-  deliverQueue = new Queue(DELIVER_QUEUE, { connection: redis, prefix });
+  deliverQueue = ctx.deliverQueue;
 });
 
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.close()));
-  await ctx.generateQueue.close();
-  await deliverQueue.close();
-  await dropPrefix(redis, prefix);
-  await redis.quit();
-  rmSync(imageDir, { recursive: true, force: true });
-});
+afterEach(() => closeTestBed(bed, workers));
 
 describe('generation pipeline on real Redis and BullMQ', () => {
   it('turns a queued request into stored images and a delivery job', async () => {

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,30 +7,23 @@ import type { BotContext } from '../../src/bot/context.js';
 import { deleteMemberData, memberDataDeleters } from '../../src/bot/privacy.js';
 import { panelImages, seriesDataDeleter } from '../../src/bot/series.js';
 import type { ImageRecord } from '../../src/store/images.js';
-import { makeBotContext } from '../support/context.js';
-import { connect, dropPrefix, uniquePrefix } from '../support/redis.js';
+import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
 
 const ADA = '200000000000000001';
 const BEA = '200000000000000002';
+let bed: TestBed;
 let redis: Redis;
 let prefix: string;
 let imageDir: string;
 let ctx: BotContext;
 
 beforeEach(() => {
-  redis = connect();
-  prefix = uniquePrefix();
-  imageDir = mkdtempSync(join(tmpdir(), 'atelier-privacy-'));
-  ctx = makeBotContext(redis, prefix, imageDir);
+  bed = openTestBed();
+  ({ redis, prefix, imageDir, ctx } = bed);
   ctx.dataDeleters = [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter];
 });
 
-afterEach(async () => {
-  await ctx.generateQueue.close();
-  await dropPrefix(redis, prefix);
-  await redis.quit();
-  rmSync(imageDir, { recursive: true, force: true });
-});
+afterEach(() => closeTestBed(bed));
 
 async function picture(id: string, userId: string, prompt: string, parentId?: string): Promise<ImageRecord> {
   const record: ImageRecord = {

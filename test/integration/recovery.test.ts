@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { SnowflakeUtil } from 'discord.js';
 import type { Redis } from 'ioredis';
@@ -10,10 +7,12 @@ import { RECOVERY_GRACE_MS, recoverStrandedJobs } from '../../src/bot/recovery.j
 import { DELIVER_QUEUE, generateJobId } from '../../src/queues.js';
 import type { JobStatus, NewJobRecord } from '../../src/store/jobs.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
-import { eventually, makeBotContext, quietLogger } from '../support/context.js';
-import { connect, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
+import { eventually, quietLogger } from '../support/context.js';
+import { connect, redisUrl } from '../support/redis.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
 
+let bed: TestBed;
 let redis: Redis;
 let prefix: string;
 let imageDir: string;
@@ -22,20 +21,13 @@ const workers: RunningWorker[] = [];
 const closers: Array<() => Promise<unknown>> = [];
 
 beforeEach(() => {
-  redis = connect();
-  prefix = uniquePrefix();
-  imageDir = mkdtempSync(join(tmpdir(), 'atelier-recovery-'));
-  ctx = makeBotContext(redis, prefix, imageDir);
+  bed = openTestBed();
+  ({ redis, prefix, imageDir, ctx } = bed);
 });
 
 afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.close()));
   for (const close of closers.splice(0)) await close();
-  await ctx.generateQueue.close();
-  await ctx.deliverQueue.close();
-  await dropPrefix(redis, prefix);
-  await redis.quit();
-  rmSync(imageDir, { recursive: true, force: true });
+  await closeTestBed(bed, workers);
 });
 
 /** A request recorded three minutes ago, in the given state, as a crash would have left it. */
