@@ -30,7 +30,6 @@ const envSchema = z.object({
   ),
   REPLICATE_API_TOKEN: optionalString,
   REPLICATE_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.replicate.com/v1')),
-  REPLICATE_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-schnell')),
   REPLICATE_IMG2IMG_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-dev')),
   REPLICATE_UPSCALE_MODEL: z.preprocess(emptyAsUndefined, z.string().default('nightmareai/real-esrgan')),
   REPLICATE_POLL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10).max(60_000).default(1000)),
