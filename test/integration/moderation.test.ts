@@ -32,10 +32,7 @@ const workers: RunningWorker[] = [];
 let nextIncrement = 0;
 
 function interactionId(): string {
-  for (;;) {
-    const id = SnowflakeUtil.generate({ increment: BigInt(nextIncrement++ % 4096) }).toString();
-    if (String(parseInt(id, 10)) !== id) return id;
-  }
+  return SnowflakeUtil.generate({ increment: BigInt(nextIncrement++ % 4096) }).toString();
 }
 
 function imagine(userId: string, prompt: string, where: Partial<Requester> = {}) {
