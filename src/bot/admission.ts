@@ -1,5 +1,5 @@
 import type { ModelChoice } from '../config.js';
-import { compileBlocklist, screenPrompt } from '../moderation/blocklist.js';
+import { SCREENED_MAX, compileBlocklist, screenPrompt } from '../moderation/blocklist.js';
 import { BanList } from '../store/bans.js';
 import { FairQueue, quotaDay, type AdmissionRefusal } from '../store/fair-queue.js';
 import type { GuildSettings } from '../store/settings.js';
@@ -15,6 +15,8 @@ export interface AdmissionInput {
   model: ModelChoice;
   images: number;
 }
+
+const TOO_LONG_TO_SCREEN = `That text is too long once special characters are spelled out (at most ${SCREENED_MAX} characters), so nothing was queued. Please shorten it.`;
 
 /** `<t:…:R>`: Discord shows it as "in 3 hours" in the reader's own time zone. */
 export const relativeTime = (ms: number) => `<t:${Math.ceil(ms / 1000)}:R>`;
@@ -54,6 +56,7 @@ export async function admitGeneration(
   }
 
   const verdict = screenPrompt(input.prompt, compileBlocklist(settings.blocklist));
+  if (verdict.tooLong) throw new InvalidRequestError(TOO_LONG_TO_SCREEN);
   if (verdict.blocked) {
     // Never repeat the word: this message is private, but the member may share a screenshot.
     throw new InvalidRequestError('Your prompt contains a word or phrase that is blocked on this server, so nothing was queued. Please rephrase it.');
@@ -118,7 +121,9 @@ function refusalMessage(refusal: AdmissionRefusal, images: number): string {
  */
 export async function assertPublicTextAllowed(ctx: BotContext, guildId: string, text: string, what: string): Promise<void> {
   const settings = await ctx.settings.get(guildId);
-  if (screenPrompt(text, compileBlocklist(settings.blocklist)).blocked) {
+  const verdict = screenPrompt(text, compileBlocklist(settings.blocklist));
+  if (verdict.tooLong) throw new InvalidRequestError(TOO_LONG_TO_SCREEN);
+  if (verdict.blocked) {
     throw new InvalidRequestError(`That ${what} contains a word or phrase that is blocked on this server. Please rephrase it.`);
   }
 }

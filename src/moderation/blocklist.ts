@@ -1,7 +1,9 @@
+import { RE2JS } from 're2js';
+import { PROMPT_MAX } from '../queues.js';
+
 /**
  * Prompt screening: a built-in list every server gets, plus each server's own words and
- * /regular expressions/. Server patterns are member-supplied code run against every prompt, so
- * only patterns that cannot backtrack catastrophically are accepted (see `checkBlocklistEntry`).
+ * /regular expressions/. Server patterns run on a linear-time engine (see `compilePattern`).
  */
 
 /** Refused on every server, whatever its settings. */
@@ -23,6 +25,8 @@ export interface PromptVerdict {
   blocked: boolean;
   /** The built-in NSFW list matched: the server's NSFW policy decides. */
   nsfw: boolean;
+  /** Longer than SCREENED_MAX once normalised: refused without screening. */
+  tooLong: boolean;
 }
 
 /** Lower case, accents and look-alike forms folded, so "NÜDE" and "ｎｕｄｅ" match "nude". */
@@ -44,16 +48,20 @@ const NSFW = new RegExp(`(?<![\\p{L}\\p{N}])(?:${NSFW_WORDS.map(escapeRegExp).jo
 const REGEX_ENTRY = /^\/(.+)\/(i?)$/s;
 const WORD_ENTRY = /^[\p{L}\p{N}][\p{L}\p{N}' -]{0,49}$/u;
 const PATTERN_MAX = 100;
-/** Unbounded repeats (*, +, {n,}) allowed in one pattern: two keep the worst case near-linear for 1,000-character prompts. */
-const UNBOUNDED_MAX = 2;
 
 export type EntryCheck = { ok: true; entry: string } | { ok: false; reason: string };
 
 /**
- * Accepts a plain word or phrase, or a regular expression that cannot backtrack badly: no
- * repeated group that itself repeats or alternates (`(a+)+`, `(a|aa)*`), no back-references or
- * look-arounds, at most two unbounded repeats, and nothing that matches an empty prompt.
+ * Server patterns are member-supplied code run against every prompt on the bot's event loop, so
+ * they run on RE2 (re2js), whose matching time is linear in the prompt's length whatever the
+ * pattern: `(a+)+` or `\w{1,20}\w{1,20}…!` cannot freeze the bot. RE2 has no back-references or
+ * look-arounds; such patterns are refused when they are added.
  */
+function compilePattern(source: string): RE2JS {
+  return RE2JS.compile(source, RE2JS.CASE_INSENSITIVE);
+}
+
+/** Accepts a plain word or phrase, or a regular expression RE2 can run that does not match an empty prompt. */
 export function checkBlocklistEntry(raw: string): EntryCheck {
   const entry = raw.trim();
   const regex = REGEX_ENTRY.exec(entry);
@@ -65,90 +73,30 @@ export function checkBlocklistEntry(raw: string): EntryCheck {
   }
   const source = regex[1]!;
   if (source.length > PATTERN_MAX) return { ok: false, reason: `A pattern can be at most ${PATTERN_MAX} characters long.` };
-  const unsafe = unsafePatternReason(source);
-  if (unsafe) return { ok: false, reason: unsafe };
-  let compiled: RegExp;
+  if (/\\([1-9]|k<)/.test(source)) return { ok: false, reason: 'Back-references (`\\1`, `\\k<name>`) are not allowed in blocklist patterns.' };
+  if (/\(\?(=|!|<=|<!)/.test(source)) return { ok: false, reason: 'Look-ahead and look-behind (`(?=…)`, `(?<!…)`) are not allowed in blocklist patterns.' };
+  let compiled: RE2JS;
   try {
-    compiled = new RegExp(source, 'iu');
+    compiled = compilePattern(source);
   } catch (error) {
-    return { ok: false, reason: `That is not a valid regular expression (${(error as Error).message}).` };
+    return { ok: false, reason: `That is not a regular expression I can run (${(error as Error).message}).` };
   }
   if (compiled.test('')) return { ok: false, reason: 'That pattern matches an empty prompt, so it would block everything.' };
   return { ok: true, entry: `/${source}/` };
 }
 
-interface GroupScan {
-  repeats: boolean;
-  alternates: boolean;
-}
-
-/** Why a pattern could backtrack catastrophically, or undefined when it cannot. */
-function unsafePatternReason(source: string): string | undefined {
-  const groups: GroupScan[] = [{ repeats: false, alternates: false }];
-  let unbounded = 0;
-  /** What the next quantifier applies to: a closed group, or a single character/class. */
-  let lastAtom: GroupScan | 'single' | undefined;
-  for (let i = 0; i < source.length; i++) {
-    const char = source[i]!;
-    if (char === '\\') {
-      const next = source[i + 1] ?? '';
-      if (/[1-9k]/.test(next)) return 'Back-references are not allowed in blocklist patterns.';
-      i++;
-      lastAtom = 'single';
-    } else if (char === '[') {
-      for (i++; i < source.length && source[i] !== ']'; i++) if (source[i] === '\\') i++;
-      lastAtom = 'single';
-    } else if (char === '(') {
-      if (/^\(\?(=|!|<=|<!)/.test(source.slice(i))) return 'Look-ahead and look-behind are not allowed in blocklist patterns.';
-      groups.push({ repeats: false, alternates: false });
-      lastAtom = undefined;
-    } else if (char === ')') {
-      if (groups.length === 1) return 'That pattern has an unmatched ")".';
-      const closed = groups.pop()!;
-      const parent = groups[groups.length - 1]!;
-      parent.repeats ||= closed.repeats;
-      lastAtom = closed;
-    } else if (char === '|') {
-      groups[groups.length - 1]!.alternates = true;
-      lastAtom = undefined;
-    } else if (char === '*' || char === '+' || char === '?' || char === '{') {
-      let repeating = char !== '?';
-      let isUnbounded = char !== '?';
-      if (char === '{') {
-        const braces = /^\{(\d+)(,(\d*))?\}/.exec(source.slice(i));
-        if (!braces) {
-          lastAtom = 'single';
-          continue;
-        }
-        const min = Number(braces[1]);
-        const max = braces[2] === undefined ? min : braces[3] === '' ? Infinity : Number(braces[3]);
-        repeating = max > 1;
-        isUnbounded = max > 20;
-        i += braces[0].length - 1;
-      }
-      if (source[i + 1] === '?') i++;
-      if (lastAtom === undefined) continue;
-      if (repeating && lastAtom !== 'single' && (lastAtom.repeats || lastAtom.alternates)) {
-        return 'Nested or alternating repeats like `(a+)+` or `(a|b)*` can freeze the bot; write the pattern without them.';
-      }
-      if (isUnbounded && ++unbounded > UNBOUNDED_MAX) return `A pattern may use at most ${UNBOUNDED_MAX} unbounded repeats (*, + or {n,}).`;
-      if (repeating) groups[groups.length - 1]!.repeats = true;
-      lastAtom = undefined;
-    } else {
-      lastAtom = 'single';
-    }
-  }
-  if (groups.length > 1) return 'That pattern has an unmatched "(".';
-  return undefined;
+/** A compiled blocklist entry: RE2 for server patterns, a literal word match for words. */
+export interface BlocklistMatcher {
+  test(text: string): boolean;
 }
 
 /** Compiles a server's entries (as saved by /config, so already checked); a bad one is skipped. */
-export function compileBlocklist(entries: readonly string[]): RegExp[] {
-  const compiled: RegExp[] = [];
+export function compileBlocklist(entries: readonly string[]): BlocklistMatcher[] {
+  const compiled: BlocklistMatcher[] = [];
   for (const entry of entries) {
     const regex = REGEX_ENTRY.exec(entry);
     try {
-      compiled.push(regex ? new RegExp(regex[1]!, 'iu') : wordPattern(entry));
+      compiled.push(regex ? compilePattern(regex[1]!) : wordPattern(entry));
     } catch {
       // Saved before validation existed or edited by hand: ignoring it is safer than refusing everything.
     }
@@ -156,9 +104,17 @@ export function compileBlocklist(entries: readonly string[]): RegExp[] {
   return compiled;
 }
 
+/**
+ * Longest text screened, before and after normalising: NFKD can make one character many (U+FDFA
+ * becomes 18), and a prompt is refused rather than screened in part.
+ */
+export const SCREENED_MAX = 2 * PROMPT_MAX;
+
 /** Screens a prompt against the built-in lists and a server's compiled blocklist. */
-export function screenPrompt(prompt: string, serverList: readonly RegExp[]): PromptVerdict {
+export function screenPrompt(prompt: string, serverList: readonly BlocklistMatcher[]): PromptVerdict {
+  if (prompt.length > SCREENED_MAX) return { blocked: false, nsfw: false, tooLong: true };
   const text = normalisePrompt(prompt);
+  if (text.length > SCREENED_MAX) return { blocked: false, nsfw: false, tooLong: true };
   const blocked = ALWAYS_BLOCKED.some((pattern) => pattern.test(text)) || serverList.some((pattern) => pattern.test(text));
-  return { blocked, nsfw: NSFW.test(text) };
+  return { blocked, nsfw: NSFW.test(text), tooLong: false };
 }

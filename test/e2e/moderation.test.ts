@@ -84,6 +84,14 @@ describe('server settings, limits and moderation end to end', () => {
     });
     const added = s.discord.slashCommand({ name: 'config', options: subcommand('add', [{ name: 'entry', type: Str, value: 'Dragon' }], 'blocklist'), ...admin });
     expect(await privateAnswer(added)).toMatch(/Blocked `dragon`/);
+    const lookaround = s.discord.slashCommand({ name: 'config', options: subcommand('add', [{ name: 'entry', type: Str, value: '/(?<!sea)horse/' }], 'blocklist'), ...admin });
+    expect(await privateAnswer(lookaround)).toMatch(/Look-ahead and look-behind .* are not allowed/);
+    expect((await s.ctx.settings.get(s.discord.defaultGuildId)).blocklist).toEqual(['dragon']);
+
+    // 200 characters that spell out as 3,600 once normalised are refused, not screened in part.
+    const stretched = imagine(s, '\uFDFA'.repeat(200));
+    expect(await privateAnswer(stretched)).toMatch(/too long once special characters are spelled out/);
+    await expectNothingQueued(s, stretched, 0);
 
     const blocked = imagine(s, 'a red dragon @everyone');
     const answer = await privateAnswer(blocked);
