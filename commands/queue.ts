@@ -21,14 +21,17 @@ const SHOWN = 10;
 const data = () =>
   ({
     name: 'queue',
-    description: 'Your queued and running pictures, with a Cancel button for each',
+    description: 'Your queued and running pictures on this server, with a Cancel button for each',
     type: ApplicationCommandType.ChatInput,
     contexts: [InteractionContextType.Guild],
     integration_types: [ApplicationIntegrationType.GuildInstall],
   }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
-  const open = (await ctx.jobs.openJobsOf(interaction.user.id)).filter((job) => job.status !== 'done').slice(0, SHOWN);
+  // This server's requests only: what a member queues elsewhere is none of this server's business.
+  const open = (await ctx.jobs.openJobsOf(interaction.user.id))
+    .filter((job) => job.status !== 'done' && (job.guildId ?? null) === (interaction.guildId ?? null))
+    .slice(0, SHOWN);
   if (open.length === 0) {
     await interaction.reply({ content: 'You have nothing in the queue. Try `/imagine`.', flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
     return;

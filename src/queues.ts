@@ -45,6 +45,8 @@ export const generateJobSchema = z.object({
   parentImageId: z.string().max(40).optional(),
   strength: z.number().min(0.1).max(1).optional(),
   userId: snowflake,
+  /** The server it was asked on: the member's running limit counts per server. */
+  guildId: snowflake.optional(),
   /** Jobs of this member that may run at once (the server's setting when it was queued); absent: no cap. */
   maxRunning: z.number().int().min(1).max(64).optional(),
 });

@@ -92,7 +92,7 @@ export async function admitGeneration(
       if (!record) return ctx.now() - interactionCreatedAt(jobId) < 60_000;
       return record.status === 'queued' || record.status === 'running';
     };
-    if ((await fair.reconcile(requester.userId, isOpen)) > 0) result = await fair.admit(admission);
+    if ((await fair.reconcile(requester.guildId, requester.userId, isOpen)) > 0) result = await fair.admit(admission);
   }
   if (!result.admitted) throw new InvalidRequestError(refusalMessage(result, input.images));
   // What was charged, so that a request that fails (or is cancelled before it started) is refunded.

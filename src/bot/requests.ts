@@ -134,6 +134,7 @@ export async function addGenerateJob(ctx: BotContext, record: JobRecord, maxRunn
     parentImageId: record.parentImageId,
     strength: record.strength,
     userId: record.userId,
+    guildId: record.guildId,
     maxRunning,
   };
   await ctx.generateQueue.add('generate', payload, {

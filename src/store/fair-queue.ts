@@ -58,6 +58,14 @@ export interface Usage {
   resetsAt: number;
 }
 
+/**
+ * Turns and running slots belong to a member on one server, as the limits do: what a member
+ * queues on one server neither counts toward another server's limits nor delays their turn there.
+ */
+function memberKey(guildId: string | undefined, userId: string): string {
+  return `${guildId ?? 'dm'}:${userId}`;
+}
+
 /** The UTC day a timestamp falls in, and when the next one begins. */
 export function quotaDay(now: number): { day: number; resetsAt: number } {
   const day = Math.floor(now / DAY_MS);
@@ -136,8 +144,8 @@ export class FairQueue {
     return `${this.prefix}:fair:jobs`;
   }
 
-  private runningKey(userId: string) {
-    return `${this.prefix}:fair:running:${userId}`;
+  private runningKey(guildId: string | undefined, userId: string) {
+    return `${this.prefix}:fair:running:${memberKey(guildId, userId)}`;
   }
 
   private memberDayKey(guildId: string | undefined, userId: string, day: number) {
@@ -159,11 +167,11 @@ export class FairQueue {
       ADMIT,
       5,
       this.outstandingKey,
-      this.runningKey(request.userId),
+      this.runningKey(request.guildId, request.userId),
       this.memberDayKey(request.guildId, request.userId, day),
       this.serverDayKey(request.guildId, day),
       this.admittedKey,
-      request.userId,
+      memberKey(request.guildId, request.userId),
       request.jobId,
       limits.maxQueued,
       request.images,
@@ -204,7 +212,8 @@ export class FairQueue {
    * not leave the member stuck at their queue limit. Walks every admitted request, so it runs only
    * when a member is refused for that limit. Returns how many turns came back.
    */
-  async reconcile(userId: string, isOpen: (jobId: string) => Promise<boolean>): Promise<number> {
+  async reconcile(guildId: string | undefined, userId: string, isOpen: (jobId: string) => Promise<boolean>): Promise<number> {
+    const member = memberKey(guildId, userId);
     let released = 0;
     let cursor = '0';
     do {
@@ -212,20 +221,20 @@ export class FairQueue {
       cursor = next;
       for (let i = 0; i < entries.length; i += 2) {
         const [jobId, owner] = [entries[i]!, entries[i + 1]!];
-        if (owner === userId && !(await isOpen(jobId)) && (await this.release(jobId))) released += 1;
+        if (owner === member && !(await isOpen(jobId)) && (await this.release(jobId))) released += 1;
       }
     } while (cursor !== '0');
     return released;
   }
 
-  /** Takes one of the member's running slots for this job, unless they already use `limit`. */
-  async acquireRunSlot(userId: string, jobId: string, limit: number): Promise<boolean> {
+  /** Takes one of the member's running slots on that server for this job, unless they already use `limit`. */
+  async acquireRunSlot(guildId: string | undefined, userId: string, jobId: string, limit: number): Promise<boolean> {
     const lockPrefix = `${this.prefix}:${GENERATE_QUEUE}:`;
-    return (await this.redis.eval(ACQUIRE_RUN_SLOT, 1, this.runningKey(userId), jobId, limit, lockPrefix)) === 1;
+    return (await this.redis.eval(ACQUIRE_RUN_SLOT, 1, this.runningKey(guildId, userId), jobId, limit, lockPrefix)) === 1;
   }
 
-  async releaseRunSlot(userId: string, jobId: string): Promise<void> {
-    await this.redis.srem(this.runningKey(userId), jobId);
+  async releaseRunSlot(guildId: string | undefined, userId: string, jobId: string): Promise<void> {
+    await this.redis.srem(this.runningKey(guildId, userId), jobId);
   }
 
   async usage(userId: string, guildId: string | undefined, now: number): Promise<Usage> {
@@ -233,8 +242,8 @@ export class FairQueue {
     const [images, spent, outstanding, running] = await Promise.all([
       this.redis.get(this.memberDayKey(guildId, userId, day)),
       this.redis.get(this.serverDayKey(guildId, day)),
-      this.redis.hget(this.outstandingKey, userId),
-      this.redis.scard(this.runningKey(userId)),
+      this.redis.hget(this.outstandingKey, memberKey(guildId, userId)),
+      this.redis.scard(this.runningKey(guildId, userId)),
     ]);
     return {
       imagesToday: Number(images ?? 0),

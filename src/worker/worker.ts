@@ -90,7 +90,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         throw error;
       } finally {
         running.delete(recordId);
-        if (slot) await fair.releaseRunSlot(slot.userId, job.id!).catch(() => undefined);
+        if (slot) await fair.releaseRunSlot(slot.guildId, slot.userId, job.id!).catch(() => undefined);
       }
     },
     {
@@ -163,8 +163,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
  * Claims a running slot for the job's member when the job carries a cap. Undefined: no cap (or a
  * payload processGenerate will refuse); 'full': the member is at their cap.
  */
-async function takeRunSlot(fair: FairQueue, job: Job): Promise<{ userId: string } | 'full' | undefined> {
-  const { userId, maxRunning } = (job.data ?? {}) as { userId?: unknown; maxRunning?: unknown };
+async function takeRunSlot(fair: FairQueue, job: Job): Promise<{ guildId?: string; userId: string } | 'full' | undefined> {
+  const { userId, guildId: rawGuildId, maxRunning } = (job.data ?? {}) as { userId?: unknown; guildId?: unknown; maxRunning?: unknown };
   if (typeof userId !== 'string' || typeof maxRunning !== 'number') return undefined;
-  return (await fair.acquireRunSlot(userId, job.id!, maxRunning)) ? { userId } : 'full';
+  const guildId = typeof rawGuildId === 'string' ? rawGuildId : undefined;
+  return (await fair.acquireRunSlot(guildId, userId, job.id!, maxRunning)) ? { guildId, userId } : 'full';
 }

@@ -186,6 +186,30 @@ describe('fair queue on real Redis and BullMQ', () => {
     expect((await ctx.generateQueue.getJob(generateJobId(second.record.id)))?.attemptsMade).toBe(1);
   });
 
+  it('counts a member’s running and waiting requests per server: server A’s do not hold them back on server B', async () => {
+    const OTHER = '300000000000000002';
+    await configure({ maxRunning: 1, maxQueued: 1 });
+    await ctx.settings.update(OTHER, { maxRunning: 1, maxQueued: 1 });
+    const inOther = { requester: { guildId: OTHER } };
+    const hold = provider.holdNext();
+    const hold2 = provider.holdNext();
+    await worker(2, 20);
+    await imagine(member(1), 'running in A');
+    await provider.nextRequest();
+    await imagine(member(1), 'waiting in A');
+    expect(await refusal(imagine(member(1), 'one too many in A'))).toMatch(/as many requests waiting/);
+
+    // On server B the member starts from nothing: a request is admitted and drawn at once, beside A's.
+    await imagine(member(1), 'running in B', inOther);
+    await eventually(() => provider.requests.length === 2 || undefined, 15_000, 'B’s request drawn beside A’s');
+    expect(provider.requests.map((request) => request.prompt)).toEqual(['running in A', 'running in B']);
+    const fair = new FairQueue(redis, prefix);
+    expect(await fair.usage(member(1), OTHER, Date.now())).toMatchObject({ outstanding: 1, running: 1 });
+    expect(await fair.usage(member(1), GUILD, Date.now())).toMatchObject({ outstanding: 2, running: 1 });
+    hold.release();
+    hold2.release();
+  });
+
   it('keeps a daily image quota per member, higher for roles, and says when it resets', async () => {
     await configure({ dailyImages: 3, roleQuotas: { '500000000000000001': 6 } });
     await imagine(member(1), 'two', { count: 2 });

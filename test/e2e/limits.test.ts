@@ -1,0 +1,69 @@
+import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeInteraction } from '../support/fake-discord.js';
+import { generationButtonId } from '../../src/bot/components/ids.js';
+import { useStack, type Stack } from '../support/stack.js';
+
+const start = useStack();
+
+/** The interaction was answered privately; returns what it said and its buttons' custom_ids. */
+async function privateAnswer(interaction: FakeInteraction): Promise<{ content: string; buttons: string[] }> {
+  const response = await interaction.response();
+  expect(response.type).toBe(InteractionResponseType.ChannelMessageWithSource);
+  expect((response.data.flags ?? 0) & MessageFlags.Ephemeral).toBe(MessageFlags.Ephemeral);
+  expect(response.data.allowed_mentions).toEqual({ parse: [] });
+  const buttons = ((response.data.components ?? []) as { components: { type: number; custom_id: string }[] }[])
+    .flatMap((row) => row.components)
+    .filter((component) => component.type === ComponentType.Button)
+    .map((component) => component.custom_id);
+  return { content: response.data.content as string, buttons };
+}
+
+function imagine(s: Stack, guildId: string, prompt: string) {
+  return s.discord.slashCommand({ name: 'imagine', guildId, options: [{ name: 'prompt', type: ApplicationCommandOptionType.String, value: prompt }] });
+}
+
+async function twoServers() {
+  const s = await start({ noWorker: true, discord: { guilds: [{ name: 'Server A' }, { name: 'Server B' }] } });
+  const [a, b] = s.discord.guilds.map((guild) => guild.id) as [string, string];
+  return { s, a, b };
+}
+
+describe('limits count per member per server', () => {
+  it('requests waiting on server A do not count toward server B’s queue limit, and /quota in B counts B’s alone', async () => {
+    const { s, a, b } = await twoServers();
+    await s.ctx.settings.update(a, { maxQueued: 1 });
+    await s.ctx.settings.update(b, { maxQueued: 1 });
+
+    expect((await imagine(s, a, 'a lighthouse in A').response()).data.content).toMatch(/Queued/);
+    expect((await privateAnswer(imagine(s, a, 'one too many in A'))).content).toMatch(/as many requests waiting as this server allows \(1\)/);
+    // Server B has its own count for the member: their first request there is welcome.
+    expect((await imagine(s, b, 'a lighthouse in B').response()).data.content).toMatch(/Queued/);
+
+    const quotaB = await privateAnswer(s.discord.slashCommand({ name: 'quota', guildId: b }));
+    expect(quotaB.content).toMatch(/\*\*Queue:\*\* 0 generating, 1 waiting/);
+    expect(quotaB.content).toMatch(/Images today:\*\* 99 of 100 left/);
+  });
+
+  it('/queue in server B neither shows nor cancels the member’s requests on server A', async () => {
+    const { s, a, b } = await twoServers();
+    const inA = imagine(s, a, 'a secret castle in A');
+    await inA.response();
+    const inB = imagine(s, b, 'a harbour in B');
+    await inB.response();
+
+    const queueB = await privateAnswer(s.discord.slashCommand({ name: 'queue', guildId: b }));
+    expect(queueB.content).toContain('a harbour in B');
+    expect(queueB.content).not.toContain('secret castle');
+    expect(queueB.buttons).toEqual([generationButtonId('cancel', inB.id)]);
+
+    // A forged click in server B naming server A's job is refused and cancels nothing.
+    const forged = s.discord.button({ customId: generationButtonId('cancel', inA.id), message: inB.original()! });
+    expect((await privateAnswer(forged)).content).toMatch(/no longer know that picture/);
+    expect((await s.ctx.jobs.get(inA.id))?.status).toBe('queued');
+
+    const queueA = await privateAnswer(s.discord.slashCommand({ name: 'queue', guildId: a }));
+    expect(queueA.content).toContain('a secret castle in A');
+    expect(queueA.content).not.toContain('harbour');
+  });
+});
