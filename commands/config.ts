@@ -168,7 +168,13 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       if (running !== null) change.maxRunning = running;
       if (queued !== null) change.maxQueued = queued;
       if (dailyImages !== null) change.dailyImages = dailyImages;
-      if (dailyBudget !== null) change.dailyBudget = dailyBudget;
+      if (dailyBudget !== null) {
+        const cap = ctx.operatorDailyBudget ?? 0;
+        if (cap > 0 && (dailyBudget === 0 || dailyBudget > cap)) {
+          throw new InvalidRequestError(`This installation spends at most ${cap} cost units a day across all servers, so a server's daily budget can be at most ${cap}.`);
+        }
+        change.dailyBudget = dailyBudget;
+      }
       if (Object.keys(change).length === 0) throw new InvalidRequestError('Give at least one of `running`, `queued`, `daily_images`, `daily_budget`.');
       const checked = guildSettingsSchema.safeParse({ ...settings, ...change });
       if (!checked.success) throw new InvalidRequestError('Those limits are out of range.');

@@ -23,6 +23,8 @@ const envSchema = z.object({
   IMAGE_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(providerNames).default('local')),
   IMAGE_MODELS: optionalString,
   MODEL_COSTS: optionalString,
+  /** Cost units the whole installation may spend per UTC day, across every server; 0: no cap. */
+  OPERATOR_DAILY_BUDGET: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(1_000_000_000).default(0)),
   /** `burst/seconds`: commands one member may send at once, and how long the bucket takes to refill. */
   COMMAND_RATE_LIMIT: z.preprocess(
     emptyAsUndefined,

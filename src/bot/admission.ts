@@ -80,6 +80,7 @@ export async function admitGeneration(
       maxQueued: settings.maxQueued,
       dailyImages: dailyQuotaFor(settings, requester.roleIds),
       dailyBudget: settings.dailyBudget,
+      operatorBudget: ctx.operatorDailyBudget ?? 0,
     },
     now: ctx.now(),
   };
@@ -112,6 +113,8 @@ function refusalMessage(refusal: AdmissionRefusal, images: number): string {
     }
     case 'budget':
       return `This server has spent its image budget for today. Try again when it resets ${relativeTime(refusal.resetsAt)}.`;
+    case 'operator':
+      return `Atelier has spent what its operator allows per day across all servers, so nothing was queued. Try again when it resets ${relativeTime(refusal.resetsAt)}.`;
   }
 }
 

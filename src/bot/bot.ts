@@ -51,6 +51,7 @@ export interface BotOptions {
   generateJobOptions?: BotContext['generateJobOptions'];
   /** Per-member command rate limit (default: 5 at once, refilled over 10 s). */
   rateLimit?: BotContext['rateLimit'];
+  operatorDailyBudget?: BotContext['operatorDailyBudget'];
 }
 
 export interface RunningBot {
@@ -94,6 +95,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     answers: new EventEmitter().setMaxListeners(0),
     generateJobOptions: options.generateJobOptions,
     rateLimit: options.rateLimit,
+    operatorDailyBudget: options.operatorDailyBudget,
     dataDeleters: [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter],
     onDelivered: [],
   };

@@ -47,6 +47,8 @@ export interface BotContext {
   answers: EventEmitter;
   /** Overrides of the generation retry policy (tests shorten the backoff). */
   generateJobOptions?: Partial<typeof generateJobOptions>;
+  /** Cost units every server together may spend per UTC day (OPERATOR_DAILY_BUDGET); 0 or absent: no cap. */
+  operatorDailyBudget?: number;
   /** Per-member command rate limit (default: 5 at once, refilled over 10 s). */
   rateLimit?: RateLimit;
   /**

@@ -29,6 +29,8 @@ export interface AdmissionLimits {
   dailyImages: number;
   /** The server's cost units per day; 0: no limit. */
   dailyBudget: number;
+  /** Cost units the whole installation may spend per day, across every server (OPERATOR_DAILY_BUDGET); 0: no limit. */
+  operatorBudget?: number;
 }
 
 export interface AdmissionRequest {
@@ -45,13 +47,16 @@ export interface AdmissionRequest {
 export type AdmissionRefusal =
   | { reason: 'queued'; queued: number; limit: number }
   | { reason: 'daily'; used: number; limit: number; resetsAt: number }
-  | { reason: 'budget'; spent: number; limit: number; resetsAt: number };
+  | { reason: 'budget'; spent: number; limit: number; resetsAt: number }
+  | { reason: 'operator'; spent: number; limit: number; resetsAt: number };
 
 export type AdmissionResult = { admitted: true; priority: number } | ({ admitted: false } & AdmissionRefusal);
 
 export interface Usage {
   imagesToday: number;
   budgetSpent: number;
+  /** What the whole installation spent today. */
+  operatorSpent: number;
   /** Waiting and running requests. */
   outstanding: number;
   running: number;
@@ -86,23 +91,30 @@ local cost = tonumber(ARGV[6])
 local budget = tonumber(ARGV[7])
 local spent = tonumber(redis.call('GET', KEYS[4]) or '0')
 if budget > 0 and cost > 0 and spent + cost > budget then return {0, 'budget', spent} end
+local operatorBudget = tonumber(ARGV[9])
+local operatorSpent = tonumber(redis.call('GET', KEYS[6]) or '0')
+if operatorBudget > 0 and cost > 0 and operatorSpent + cost > operatorBudget then return {0, 'operator', operatorSpent} end
 redis.call('INCRBY', KEYS[3], images)
 redis.call('EXPIRE', KEYS[3], ARGV[8])
 if cost > 0 then
   redis.call('INCRBY', KEYS[4], cost)
   redis.call('EXPIRE', KEYS[4], ARGV[8])
+  redis.call('INCRBY', KEYS[6], cost)
+  redis.call('EXPIRE', KEYS[6], ARGV[8])
 end
 redis.call('HSET', KEYS[5], ARGV[2], ARGV[1])
 return {1, redis.call('HINCRBY', KEYS[1], ARGV[1], 1)}
 `;
 
-/** KEYS: member's day, server's day, refund marker. ARGV: images, cost, marker TTL. Once per job. */
+/** KEYS: member's day, server's day, refund marker, installation's day. ARGV: images, cost, marker TTL. Once per job. */
 const REFUND = `
 if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then return 0 end
 local images = math.min(tonumber(ARGV[1]), tonumber(redis.call('GET', KEYS[1]) or '0'))
 if images > 0 then redis.call('DECRBY', KEYS[1], images) end
 local cost = math.min(tonumber(ARGV[2]), tonumber(redis.call('GET', KEYS[2]) or '0'))
 if cost > 0 then redis.call('DECRBY', KEYS[2], cost) end
+local operatorCost = math.min(tonumber(ARGV[2]), tonumber(redis.call('GET', KEYS[4]) or '0'))
+if operatorCost > 0 then redis.call('DECRBY', KEYS[4], operatorCost) end
 return 1
 `;
 
@@ -156,6 +168,11 @@ export class FairQueue {
     return `${this.prefix}:quota:${guildId ?? 'dm'}:${day}:budget`;
   }
 
+  /** What every server together spent that day: OPERATOR_DAILY_BUDGET caps it. */
+  private operatorDayKey(day: number) {
+    return `${this.prefix}:quota:operator:${day}:budget`;
+  }
+
   /**
    * Checks the member's queue limit, daily quota and the server's budget, and when all allow it
    * charges them and returns the request's BullMQ priority; otherwise says which limit refused.
@@ -165,12 +182,13 @@ export class FairQueue {
     const { limits } = request;
     const [ok, second, third] = (await this.redis.eval(
       ADMIT,
-      5,
+      6,
       this.outstandingKey,
       this.runningKey(request.guildId, request.userId),
       this.memberDayKey(request.guildId, request.userId, day),
       this.serverDayKey(request.guildId, day),
       this.admittedKey,
+      this.operatorDayKey(day),
       memberKey(request.guildId, request.userId),
       request.jobId,
       limits.maxQueued,
@@ -179,6 +197,7 @@ export class FairQueue {
       Math.ceil(request.cost),
       limits.dailyBudget,
       QUOTA_TTL_SECONDS,
+      limits.operatorBudget ?? 0,
     )) as [number, number | string, number | undefined];
     if (ok === 1) return { admitted: true, priority: Math.min(Math.max(1, Number(second)), MAX_PRIORITY) };
     const count = Number(third ?? 0);
@@ -187,6 +206,8 @@ export class FairQueue {
         return { admitted: false, reason: 'queued', queued: count, limit: limits.maxQueued };
       case 'daily':
         return { admitted: false, reason: 'daily', used: count, limit: limits.dailyImages, resetsAt };
+      case 'operator':
+        return { admitted: false, reason: 'operator', spent: count, limit: limits.operatorBudget ?? 0, resetsAt };
       default:
         return { admitted: false, reason: 'budget', spent: count, limit: limits.dailyBudget, resetsAt };
     }
@@ -198,8 +219,8 @@ export class FairQueue {
     const [day, images, cost] = charge.split(':').map(Number);
     if (day === undefined || images === undefined || cost === undefined || [day, images, cost].some(Number.isNaN)) return false;
     const marker = `${this.prefix}:fair:refunded:${jobId}`;
-    const keys = [this.memberDayKey(guildId, userId, day), this.serverDayKey(guildId, day), marker];
-    return (await this.redis.eval(REFUND, 3, ...keys, images, cost, QUOTA_TTL_SECONDS)) === 1;
+    const keys = [this.memberDayKey(guildId, userId, day), this.serverDayKey(guildId, day), marker, this.operatorDayKey(day)];
+    return (await this.redis.eval(REFUND, 4, ...keys, images, cost, QUOTA_TTL_SECONDS)) === 1;
   }
 
   async release(jobId: string): Promise<boolean> {
@@ -239,15 +260,17 @@ export class FairQueue {
 
   async usage(userId: string, guildId: string | undefined, now: number): Promise<Usage> {
     const { day, resetsAt } = quotaDay(now);
-    const [images, spent, outstanding, running] = await Promise.all([
+    const [images, spent, operatorSpent, outstanding, running] = await Promise.all([
       this.redis.get(this.memberDayKey(guildId, userId, day)),
       this.redis.get(this.serverDayKey(guildId, day)),
+      this.redis.get(this.operatorDayKey(day)),
       this.redis.hget(this.outstandingKey, memberKey(guildId, userId)),
       this.redis.scard(this.runningKey(guildId, userId)),
     ]);
     return {
       imagesToday: Number(images ?? 0),
       budgetSpent: Number(spent ?? 0),
+      operatorSpent: Number(operatorSpent ?? 0),
       outstanding: Number(outstanding ?? 0),
       running,
       resetsAt,

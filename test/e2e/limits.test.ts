@@ -67,3 +67,21 @@ describe('limits count per member per server', () => {
     expect(queueA.content).not.toContain('harbour');
   });
 });
+
+describe('the installation’s daily budget', () => {
+  it('refuses, privately and changing nothing, a server budget above OPERATOR_DAILY_BUDGET', async () => {
+    const s = await start({ noWorker: true, bot: { operatorDailyBudget: 300 } });
+    const limits = (value: number) =>
+      s.discord.slashCommand({
+        name: 'config',
+        moderator: true,
+        options: [{ name: 'limits', type: ApplicationCommandOptionType.Subcommand, options: [{ name: 'daily_budget', type: ApplicationCommandOptionType.Integer, value }] }],
+      });
+    for (const value of [301, 0]) {
+      expect((await privateAnswer(limits(value))).content).toMatch(/spends at most 300 cost units a day across all servers, so a server's daily budget can be at most 300/);
+      expect((await s.ctx.settings.get(s.discord.defaultGuildId)).dailyBudget).toBe(1000);
+    }
+    expect((await privateAnswer(limits(300))).content).toMatch(/Limits updated/);
+    expect((await s.ctx.settings.get(s.discord.defaultGuildId)).dailyBudget).toBe(300);
+  });
+});

@@ -254,6 +254,27 @@ describe('fair queue on real Redis and BullMQ', () => {
     hold.release();
   });
 
+  it('stops every server together at the installation’s daily budget, and gives back what a cancelled request charged', async () => {
+    const OTHER = '300000000000000002';
+    ctx = { ...ctx, operatorDailyBudget: 5, models: [{ name: 'pricey', ref: 'painterly', cost: 2 }] };
+    const ask = (userId: string, guildId: string) =>
+      enqueueGeneration(ctx, requester(userId, { guildId }), { kind: 'txt2img', options: { prompt: 'x', aspect: '1:1', count: 1, model: 'pricey' } });
+    await ask(member(1), GUILD);
+    const second = await ask(member(2), OTHER);
+    // 4 of 5 units spent, on two servers whose own budgets (1000) are far from spent.
+    const before = await queuedJobs();
+    const message = await refusal(ask(member(3), OTHER));
+    expect(message).toMatch(/spent what its operator allows per day across all servers, so nothing was queued/);
+    expect(message).toMatch(/<t:\d+:R>/);
+    expect(await queuedJobs()).toBe(before);
+    expect((await new FairQueue(redis, prefix).usage(member(3), OTHER, Date.now())).operatorSpent).toBe(4);
+
+    // A cancelled request gives its units back to the installation as to the server.
+    await cancelJob(ctx, second.record.id, member(2));
+    expect((await new FairQueue(redis, prefix).usage(member(3), OTHER, Date.now())).operatorSpent).toBe(2);
+    await ask(member(3), OTHER);
+  });
+
   it('stops the server at its daily budget in model cost units', async () => {
     ctx = { ...ctx, models: [{ name: 'pricey', ref: 'painterly', cost: 2 }, { name: 'free', ref: 'geometric', cost: 0 }] };
     await configure({ dailyBudget: 4 });

@@ -31,3 +31,12 @@ describe('COMMAND_RATE_LIMIT', () => {
     expect(() => parseConfig({ COMMAND_RATE_LIMIT: '0/10' })).toThrow(/COMMAND_RATE_LIMIT/);
   });
 });
+
+describe('OPERATOR_DAILY_BUDGET', () => {
+  it('reads a whole number of cost units, 0 (no cap) by default, and names itself when wrong', () => {
+    expect(parseConfig({}).OPERATOR_DAILY_BUDGET).toBe(0);
+    expect(parseConfig({ OPERATOR_DAILY_BUDGET: '5000' }).OPERATOR_DAILY_BUDGET).toBe(5000);
+    expect(() => parseConfig({ OPERATOR_DAILY_BUDGET: 'lots' })).toThrow(/OPERATOR_DAILY_BUDGET/);
+    expect(() => parseConfig({ OPERATOR_DAILY_BUDGET: '-1' })).toThrow(/OPERATOR_DAILY_BUDGET/);
+  });
+});
