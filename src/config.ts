@@ -25,10 +25,15 @@ const envSchema = z.object({
   MODEL_COSTS: optionalString,
   /** Cost units the whole installation may spend per UTC day, across every server; 0: no cap. */
   OPERATOR_DAILY_BUDGET: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(1_000_000_000).default(0)),
-  /** `burst/seconds`: commands one member may send at once, and how long the bucket takes to refill. */
+  /** `burst/seconds`: requests for pictures one member may send at once, and how long the bucket takes to refill. */
   COMMAND_RATE_LIMIT: z.preprocess(
     emptyAsUndefined,
     z.string().regex(/^\d{1,4}\/\d{1,5}$/, 'must be burst/seconds, e.g. 5/10').default('5/10'),
+  ),
+  /** `burst/seconds`: every other command, button and form (votes, views, settings). */
+  INTERACTION_RATE_LIMIT: z.preprocess(
+    emptyAsUndefined,
+    z.string().regex(/^\d{1,4}\/\d{1,5}$/, 'must be burst/seconds, e.g. 30/30').default('30/30'),
   ),
   REPLICATE_API_TOKEN: optionalString,
   REPLICATE_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.replicate.com/v1')),
@@ -101,9 +106,9 @@ function applyModelCosts(models: ModelChoice[], raw: string | undefined): ModelC
   return models.map((model) => (costs.has(model.name) ? { ...model, cost: costs.get(model.name) } : model));
 }
 
-function parseRateLimit(raw: string): { burst: number; refillMs: number } {
+function parseRateLimit(raw: string, variable: string): { burst: number; refillMs: number } {
   const [burst, seconds] = raw.split('/').map(Number) as [number, number];
-  if (burst < 1 || seconds < 1) throw new ConfigError('COMMAND_RATE_LIMIT: burst and seconds must be at least 1');
+  if (burst < 1 || seconds < 1) throw new ConfigError(`${variable}: burst and seconds must be at least 1`);
   return { burst, refillMs: seconds * 1000 };
 }
 
@@ -124,7 +129,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     ...values,
     models: applyModelCosts(parseModels(values.IMAGE_MODELS ?? defaultModels[values.IMAGE_PROVIDER]), values.MODEL_COSTS),
-    rateLimit: parseRateLimit(values.COMMAND_RATE_LIMIT),
+    rateLimit: parseRateLimit(values.COMMAND_RATE_LIMIT, 'COMMAND_RATE_LIMIT'),
+    interactionRateLimit: parseRateLimit(values.INTERACTION_RATE_LIMIT, 'INTERACTION_RATE_LIMIT'),
   };
 }
 

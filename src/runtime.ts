@@ -93,6 +93,7 @@ export function botOptionsFrom(config: Config, redisUrl: string, logger: Logger)
     guildId: config.DISCORD_GUILD_ID,
     globalRequestsPerSecond: config.DISCORD_GLOBAL_RATE_LIMIT,
     rateLimit: config.rateLimit,
+    interactionRateLimit: config.interactionRateLimit,
     operatorDailyBudget: config.OPERATOR_DAILY_BUDGET,
     logger,
   };

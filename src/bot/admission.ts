@@ -2,6 +2,7 @@ import type { ModelChoice } from '../config.js';
 import { SCREENED_MAX, compileBlocklist, screenPrompt } from '../moderation/blocklist.js';
 import { BanList } from '../store/bans.js';
 import { FairQueue, quotaDay, type AdmissionRefusal } from '../store/fair-queue.js';
+import { CommandRateLimiter, defaultRateLimit } from '../store/rate-limit.js';
 import type { GuildSettings } from '../store/settings.js';
 import type { BotContext } from './context.js';
 import { InvalidRequestError } from './prompt.js';
@@ -46,6 +47,11 @@ export async function admitGeneration(
   input: AdmissionInput,
   settings: GuildSettings,
 ): Promise<{ priority: number; charge: string }> {
+  // Every way to ask for a picture passes here, so the tight allowance is taken here, first.
+  const allowance = await new CommandRateLimiter(ctx.redis, ctx.prefix, ctx.rateLimit ?? defaultRateLimit, 'generate').take(requester.userId, ctx.now());
+  if (!allowance.allowed) {
+    throw new InvalidRequestError(`Slow down a little: you can ask for pictures again in ${Math.max(1, Math.ceil(allowance.retryAfterMs / 1000))} s.`);
+  }
   if (await new BanList(ctx.redis, ctx.prefix).isBanned(requester.guildId, requester.userId)) {
     throw new InvalidRequestError('A moderator has stopped you from making pictures with Atelier on this server.');
   }

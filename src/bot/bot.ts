@@ -49,8 +49,9 @@ export interface BotOptions {
   globalRequestsPerSecond?: number;
   now?: () => number;
   generateJobOptions?: BotContext['generateJobOptions'];
-  /** Per-member command rate limit (default: 5 at once, refilled over 10 s). */
+  /** Per-member allowance of requests for pictures (default: 5 at once, refilled over 10 s). */
   rateLimit?: BotContext['rateLimit'];
+  interactionRateLimit?: BotContext['interactionRateLimit'];
   operatorDailyBudget?: BotContext['operatorDailyBudget'];
 }
 
@@ -95,6 +96,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     answers: new EventEmitter().setMaxListeners(0),
     generateJobOptions: options.generateJobOptions,
     rateLimit: options.rateLimit,
+    interactionRateLimit: options.interactionRateLimit,
     operatorDailyBudget: options.operatorDailyBudget,
     dataDeleters: [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter],
     onDelivered: [],

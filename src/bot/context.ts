@@ -49,8 +49,10 @@ export interface BotContext {
   generateJobOptions?: Partial<typeof generateJobOptions>;
   /** Cost units every server together may spend per UTC day (OPERATOR_DAILY_BUDGET); 0 or absent: no cap. */
   operatorDailyBudget?: number;
-  /** Per-member command rate limit (default: 5 at once, refilled over 10 s). */
+  /** Per-member allowance of requests for pictures (default: 5 at once, refilled over 10 s). */
   rateLimit?: RateLimit;
+  /** Per-member allowance of every other command, button and form (default: 30 at once, refilled over 30 s). */
+  interactionRateLimit?: RateLimit;
   /**
    * What `/privacy delete-my-data` erases, in order (default: `memberDataDeleters`). Features that
    * keep member data (votes, series, challenges) add theirs.

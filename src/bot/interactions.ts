@@ -7,7 +7,7 @@ import type { BotContext } from './context.js';
 import { noMentions } from './messages.js';
 import { InvalidRequestError } from './prompt.js';
 import { BanList } from '../store/bans.js';
-import { CommandRateLimiter } from '../store/rate-limit.js';
+import { CommandRateLimiter, defaultInteractionRateLimit } from '../store/rate-limit.js';
 
 /** Errors whose message is written for the member; anything else is ours and gets a generic answer. */
 export function memberFacingMessage(error: unknown): string | undefined {
@@ -30,7 +30,7 @@ export function createInteractionRouter(
 ) {
   const byName = new Map(commandList.map((command) => [command.data(settings).name, command]));
   const byPrefix = new Map(handlers.map((handler) => [handler.prefix, handler]));
-  const limiter = new CommandRateLimiter(ctx.redis, ctx.prefix, ctx.rateLimit);
+  const limiter = new CommandRateLimiter(ctx.redis, ctx.prefix, ctx.interactionRateLimit ?? defaultInteractionRateLimit, 'interaction');
   const bans = new BanList(ctx.redis, ctx.prefix);
 
   return async function route(interaction: Interaction): Promise<void> {
@@ -70,7 +70,11 @@ function stillAllowedWhenBanned(interaction: Interaction): boolean {
   return false;
 }
 
-/** Commands, buttons and modals all take a token: a script cannot flood the queue through any of them. */
+/**
+ * Commands, buttons and modals all take a token from the member's generous allowance, so a script
+ * cannot flood the bot through any of them (requests for pictures also take one from a tighter
+ * allowance: see admitGeneration).
+ */
 async function takeRateLimitToken(ctx: BotContext, limiter: CommandRateLimiter, userId: string): Promise<void> {
   const { allowed, retryAfterMs } = await limiter.take(userId, ctx.now());
   if (!allowed) throw new InvalidRequestError(`Slow down a little: you can use Atelier again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`);

@@ -1,14 +1,25 @@
 import type { Redis } from 'ioredis';
 
 export interface RateLimit {
-  /** Commands a member may send in a burst. */
+  /** Requests a member may send in a burst. */
   burst: number;
   /** How long the bucket takes to refill from empty. */
   refillMs: number;
 }
 
-/** Five commands at once, then one every two seconds. */
+/**
+ * Two allowances per member. Requests for pictures cost GPU time and money, so they have a tight
+ * one: five at once, then one every two seconds (COMMAND_RATE_LIMIT).
+ */
 export const defaultRateLimit: RateLimit = { burst: 5, refillMs: 10_000 };
+
+/**
+ * Everything else (votes, 🌳 Family, /profile, /top, settings) is cheap, so its allowance stops
+ * only scripts: thirty at once, then one a second (INTERACTION_RATE_LIMIT).
+ */
+export const defaultInteractionRateLimit: RateLimit = { burst: 30, refillMs: 30_000 };
+
+export type RateLimitBucket = 'generate' | 'interaction';
 
 /**
  * A token bucket per member in Redis, so every bot process shares it: each command takes a token,
@@ -39,14 +50,15 @@ export class CommandRateLimiter {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly limit: RateLimit = defaultRateLimit,
+    private readonly limit: RateLimit,
+    private readonly bucket: RateLimitBucket,
   ) {}
 
   async take(userId: string, now: number): Promise<{ allowed: boolean; retryAfterMs: number }> {
     const [allowed, waitMs] = (await this.redis.eval(
       TAKE,
       1,
-      `${this.prefix}:ratelimit:${userId}`,
+      `${this.prefix}:ratelimit:${this.bucket}:${userId}`,
       this.limit.burst,
       this.limit.refillMs,
       Math.floor(now),

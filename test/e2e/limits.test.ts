@@ -2,6 +2,7 @@ import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, M
 import { describe, expect, it } from 'vitest';
 import type { FakeInteraction } from '../support/fake-discord.js';
 import { generationButtonId } from '../../src/bot/components/ids.js';
+import { defaultInteractionRateLimit, defaultRateLimit } from '../../src/store/rate-limit.js';
 import { useStack, type Stack } from '../support/stack.js';
 
 const start = useStack();
@@ -83,5 +84,37 @@ describe('the installation’s daily budget', () => {
     }
     expect((await privateAnswer(limits(300))).content).toMatch(/Limits updated/);
     expect((await s.ctx.settings.get(s.discord.defaultGuildId)).dailyBudget).toBe(300);
+  });
+});
+
+describe('two allowances: pictures are rationed, votes and views are not', () => {
+  it('a member who votes on ten pictures in a row, then opens a family tree, /profile and /top, is never told to slow down', async () => {
+    const s = await start({ bot: { rateLimit: defaultRateLimit, interactionRateLimit: defaultInteractionRateLimit } });
+    const authors = Array.from({ length: 10 }, (_, i) => `7100000000000000${String(i).padStart(2, '0')}`);
+    const made = authors.map((userId, i) =>
+      s.discord.slashCommand({ name: 'imagine', userId, options: [{ name: 'prompt', type: ApplicationCommandOptionType.String, value: `picture ${i}` }] }),
+    );
+    const results = await Promise.all(
+      made.map((interaction) =>
+        s.discord.waitFor(() => {
+          const message = interaction.original();
+          return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
+        }, 30_000),
+      ),
+    );
+
+    const voter = '720000000000000001';
+    const answers: FakeInteraction[] = results.map((message, i) => s.discord.button({ customId: `img:vote:${made[i]!.id}`, message, userId: voter }));
+    const family = ((results[0]!.components ?? []) as { components: { label?: string; custom_id: string }[] }[])
+      .flatMap((row) => row.components)
+      .find((button) => button.label === '🌳 Family')!.custom_id;
+    answers.push(s.discord.button({ customId: family, message: results[0]!, userId: voter }));
+    answers.push(s.discord.slashCommand({ name: 'profile', userId: voter }));
+    answers.push(s.discord.slashCommand({ name: 'top', userId: voter }));
+    for (const interaction of answers) {
+      const response = await interaction.response();
+      expect(JSON.stringify(response.data)).not.toMatch(/Slow down/);
+    }
+    expect(await s.ctx.votes.counts(made.map((interaction) => interaction.id))).toEqual(authors.map(() => 1));
   });
 });

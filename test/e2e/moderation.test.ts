@@ -132,13 +132,16 @@ describe('server settings, limits and moderation end to end', () => {
     expect((await imagine(s, 'a cat', { userId: troll }).response()).data.content).toMatch(/Queued/);
   });
 
-  it('slows down a member who sends commands too fast', async () => {
-    const s = await start({ noWorker: true, bot: { rateLimit: { burst: 2, refillMs: 60_000 } } });
-    await privateAnswer(s.discord.slashCommand({ name: 'quota' }));
-    await privateAnswer(s.discord.slashCommand({ name: 'quota' }));
-    const third = imagine(s, 'a cat');
-    expect(await privateAnswer(third)).toMatch(/Slow down a little: you can use Atelier again in 30 s/);
-    await expectNothingQueued(s, third, 0);
+  it('slows down a member who asks for pictures too fast, and one who sends anything else too fast', async () => {
+    const s = await start({ noWorker: true, bot: { rateLimit: { burst: 2, refillMs: 60_000 }, interactionRateLimit: { burst: 4, refillMs: 60_000 } } });
+    expect((await imagine(s, 'a cat').response()).data.content).toMatch(/Queued/);
+    expect((await imagine(s, 'a dog').response()).data.content).toMatch(/Queued/);
+    const third = imagine(s, 'a cow');
+    expect(await privateAnswer(third)).toMatch(/Slow down a little: you can ask for pictures again in 30 s/);
+    await expectNothingQueued(s, third, 2);
+    // Asking for pictures is spent; the rest of Atelier still answers, up to its own allowance.
+    expect(await privateAnswer(s.discord.slashCommand({ name: 'quota' }))).toMatch(/Images today/);
+    expect(await privateAnswer(s.discord.slashCommand({ name: 'quota' }))).toMatch(/Slow down a little: you can use Atelier again in 15 s/);
     // Someone else is not affected.
     expect(await privateAnswer(s.discord.slashCommand({ name: 'quota', userId: '210000000000000003' }))).toMatch(/Images today/);
   });

@@ -59,6 +59,7 @@ export class FaultHarness {
       WORKER_CONCURRENCY: '2',
       // Faults, not the command rate limit, are under test: every storm interaction must reach its handler.
       COMMAND_RATE_LIMIT: '9999/1',
+      INTERACTION_RATE_LIMIT: '9999/1',
       LOG_LEVEL: 'warn',
       ...extra,
     };

@@ -126,7 +126,7 @@ describe('checks before queueing', () => {
 
 describe('command rate limit (token bucket in Redis)', () => {
   it('allows a burst, then one command per refill interval, per member', async () => {
-    const limiter = new CommandRateLimiter(redis, prefix, { burst: 5, refillMs: 10_000 });
+    const limiter = new CommandRateLimiter(redis, prefix, { burst: 5, refillMs: 10_000 }, 'generate');
     const now = 1_700_000_000_000;
     const burst = await Promise.all(Array.from({ length: 8 }, () => limiter.take(ADA, now)));
     expect(burst.filter((take) => take.allowed)).toHaveLength(5);

@@ -52,6 +52,7 @@ export class Stack {
       generateJobOptions: { backoff: { type: 'fixed', delay: 50 } },
       // Tests click faster than people do; the rate limit has tests of its own.
       rateLimit: { burst: 1000, refillMs: 1000 },
+      interactionRateLimit: { burst: 1000, refillMs: 1000 },
       ...options.bot,
     });
     if (!options.noWorker) await stack.startWorker(options.provider ?? createLocalProvider(), options.worker);

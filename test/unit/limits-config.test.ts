@@ -30,6 +30,13 @@ describe('COMMAND_RATE_LIMIT', () => {
     expect(() => parseConfig({ COMMAND_RATE_LIMIT: 'fast' })).toThrow(/COMMAND_RATE_LIMIT: must be burst\/seconds/);
     expect(() => parseConfig({ COMMAND_RATE_LIMIT: '0/10' })).toThrow(/COMMAND_RATE_LIMIT/);
   });
+
+  it('has a separate, generous INTERACTION_RATE_LIMIT for everything that is not a request for pictures', () => {
+    expect(parseConfig({}).interactionRateLimit).toEqual({ burst: 30, refillMs: 30_000 });
+    expect(parseConfig({ INTERACTION_RATE_LIMIT: '60/30' }).interactionRateLimit).toEqual({ burst: 60, refillMs: 30_000 });
+    expect(() => parseConfig({ INTERACTION_RATE_LIMIT: 'lots' })).toThrow(/INTERACTION_RATE_LIMIT: must be burst\/seconds/);
+    expect(() => parseConfig({ INTERACTION_RATE_LIMIT: '5/0' })).toThrow(/INTERACTION_RATE_LIMIT/);
+  });
 });
 
 describe('OPERATOR_DAILY_BUDGET', () => {
