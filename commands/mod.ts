@@ -2,6 +2,7 @@ import {
   ApplicationCommandOptionType,
   ApplicationCommandType,
   ApplicationIntegrationType,
+  GuildMember,
   InteractionContextType,
   MessageFlags,
   PermissionFlagsBits,
@@ -50,6 +51,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       const user = interaction.options.getUser('user', true);
       if (user.id === interaction.user.id) throw new InvalidRequestError('You cannot ban yourself.');
       if (user.bot) throw new InvalidRequestError('Bots do not make pictures here anyway.');
+      assertOutranks(interaction, user.id);
       const added = await bans.ban(guildId, user.id, interaction.user.id, ctx.now());
       const cancelled = await cancelQueuedIn(ctx, guildId, user.id, interaction.user.id);
       const also = cancelled > 0 ? ` ${cancelled} queued request${cancelled === 1 ? ' was' : 's were'} cancelled.` : '';
@@ -72,6 +74,28 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       await reply(`**Banned from making pictures** (${list.length})\n${lines.join('\n')}`);
     }
   }
+}
+
+/**
+ * Discord's own rule for moderating members: nobody acts on the server owner, and only the owner
+ * acts on someone whose highest role is at or above their own. Roles come from the gateway's cache.
+ */
+function assertOutranks(interaction: ChatInputCommandInteraction, targetId: string): void {
+  const guild = interaction.guild;
+  if (!guild) throw new InvalidRequestError('I cannot see this server’s roles right now, so I cannot check that. Try again in a moment.');
+  if (targetId === guild.ownerId) throw new InvalidRequestError('The server owner cannot be banned from Atelier.');
+  if (interaction.user.id === guild.ownerId) return;
+  const highest = (member: unknown) => Math.max(0, ...roleIdsOf(member).map((id) => guild.roles.cache.get(id)?.position ?? 0));
+  if (highest(interaction.options.getMember('user')) >= highest(interaction.member)) {
+    throw new InvalidRequestError('You can only ban members whose highest role is below yours.');
+  }
+}
+
+/** A member as discord.js gives it (cached) or as the interaction carries it (raw). */
+function roleIdsOf(member: unknown): string[] {
+  if (member instanceof GuildMember) return [...member.roles.cache.keys()];
+  const roles = (member as { roles?: unknown } | null)?.roles;
+  return Array.isArray(roles) ? roles.filter((id): id is string => typeof id === 'string') : [];
 }
 
 /** The banned member's requests on this server that have not started drawing. */

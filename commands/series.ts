@@ -231,6 +231,10 @@ async function create(interaction: ChatInputCommandInteraction, ctx: BotContext)
   }
   const seed = interaction.options.getInteger('seed') ?? undefined;
 
+  // The bot makes the thread with its own permissions: the member must be allowed to make one here.
+  if (!interaction.memberPermissions?.has(PermissionFlagsBits.CreatePublicThreads)) {
+    throw new InvalidRequestError('You cannot start threads in this channel, so you cannot start a series here.');
+  }
   if (interaction.appPermissions && !interaction.appPermissions.has(PermissionFlagsBits.CreatePublicThreads)) {
     throw new InvalidRequestError('I cannot start a thread here. I need **Create Public Threads** in this channel.');
   }

@@ -1,12 +1,20 @@
 import type { DeliveredMessage } from './delivery.js';
 import sharp from 'sharp';
 import type { MemberDataDeleter } from './privacy.js';
-import { escapeMarkdown, type APIMessage, type RawFile } from 'discord.js';
+import {
+  GuildMember,
+  PermissionFlagsBits,
+  escapeMarkdown,
+  type APIMessage,
+  type ChatInputCommandInteraction,
+  type PermissionsBitField,
+  type RawFile,
+} from 'discord.js';
 import { composeSeries, gridColumns, type SeriesPanelImage } from '../images/series.js';
 import { fitToSize } from '../images/fit.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { AddResult, NumberedPanel, SeriesRecord } from '../store/series.js';
-import { imageBytes, isModerator } from './components/generation.js';
+import { imageBytes } from './components/generation.js';
 import type { BotContext } from './context.js';
 import { postChannelMessage } from './discord-messages.js';
 import { noMentions, type MessageBody } from './messages.js';
@@ -56,14 +64,32 @@ export async function findSeries(
   throw new InvalidRequestError('Use this inside a series thread, or name the series with the `series` option.');
 }
 
-/** The creator, or anyone with Manage Messages. */
+/** The creator, or anyone with Manage Messages in the series' own channel. */
 export function assertCanManage(
-  interaction: { user: { id: string }; memberPermissions: { has(flag: bigint): boolean } | null },
+  interaction: Pick<ChatInputCommandInteraction, 'user' | 'memberPermissions' | 'channelId' | 'guild' | 'member'>,
   series: SeriesRecord,
 ): void {
-  if (interaction.user.id !== series.creatorId && !isModerator(interaction)) {
-    throw new InvalidRequestError('Only the person who started this series, or a moderator, can do that.');
+  if (interaction.user.id === series.creatorId) return;
+  const permissions = permissionsInSeriesChannel(interaction, series);
+  if (!permissions?.has(PermissionFlagsBits.ManageMessages)) {
+    throw new InvalidRequestError('Only the person who started this series, or a moderator of its channel, can do that.');
   }
+}
+
+/**
+ * A series can be named from any channel, and being a moderator there says nothing about the
+ * series' channel. Discord resolves the member's permissions for the channel the command came from
+ * (the series' channel or its thread); elsewhere they are computed from the cached roles and
+ * overwrites of the series' channel, and unknown means no.
+ */
+function permissionsInSeriesChannel(
+  interaction: Pick<ChatInputCommandInteraction, 'memberPermissions' | 'channelId' | 'guild' | 'member'>,
+  series: SeriesRecord,
+): Readonly<PermissionsBitField> | null {
+  if (interaction.channelId === series.channelId || interaction.channelId === series.threadId) return interaction.memberPermissions;
+  const channel = interaction.guild?.channels.cache.get(series.channelId);
+  if (!channel || !(interaction.member instanceof GuildMember) || !('permissionsFor' in channel)) return null;
+  return channel.permissionsFor(interaction.member);
 }
 
 /** Turns a refused add into the sentence the member reads. */

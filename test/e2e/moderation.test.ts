@@ -1,4 +1,4 @@
-import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
+import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags, PermissionFlagsBits } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import type { FakeInteraction, InteractionActorOptions, RawCommandOption } from '../support/fake-discord.js';
 import { generateJobId } from '../../src/queues.js';
@@ -110,7 +110,10 @@ describe('server settings, limits and moderation end to end', () => {
   });
 
   it('lets moderators ban and unban a member; others cannot', async () => {
-    const s = await start({ noWorker: true });
+    const moderators = { id: '810000000000000001', name: 'Moderators', permissions: PermissionFlagsBits.ManageMessages, position: 2 };
+    const s = await start({ noWorker: true, discord: { guilds: [{ roles: [moderators] }] } });
+    // Like Discord's own bans: the moderator's highest role must be above the member's.
+    s.discord.member('210000000000000002', { roles: [moderators.id] });
     const troll = s.discord.user({ username: 'troll' }).id;
     const banOptions = subcommand('ban', [{ name: 'user', type: User, value: troll }]);
 

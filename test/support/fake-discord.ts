@@ -158,6 +158,24 @@ export interface FakeChannelOptions {
   nsfw?: boolean;
   /** Defaults to a text channel. */
   type?: ChannelType.GuildText | ChannelType.GuildAnnouncement;
+  /** Role (type 0) or member (type 1) overwrites, applied as Discord does to members' permissions here. */
+  permissionOverwrites?: FakePermissionOverwrite[];
+}
+
+export interface FakePermissionOverwrite {
+  id: string;
+  type: 0 | 1;
+  allow?: bigint;
+  deny?: bigint;
+}
+
+/** A role besides @everyone and the bot's; members get it with `discord.member(id, { roles })`. */
+export interface FakeRoleOptions {
+  id: string;
+  name: string;
+  permissions: bigint;
+  /** Higher is above; @everyone is 0 and the bot's role 1. */
+  position: number;
 }
 
 export interface FakeGuildOptions {
@@ -167,6 +185,7 @@ export interface FakeGuildOptions {
   attachmentSizeLimit?: number;
   /** Default: one text channel called "general". */
   channels?: FakeChannelOptions[];
+  roles?: FakeRoleOptions[];
   locale?: string;
 }
 
@@ -204,6 +223,7 @@ export interface FakeChannel {
   ownerId?: string;
   /** DMs: the other user. */
   recipientId?: string;
+  permissionOverwrites?: FakePermissionOverwrite[];
   createdAt: number;
   lastMessageId?: string;
   autoArchiveDuration?: number;
@@ -219,6 +239,7 @@ export interface FakeGuild {
   ownerId: string;
   everyoneRoleId: string;
   botRoleId: string;
+  roles: FakeRoleOptions[];
   /** The channels the guild was created with (threads are in `discord.threads()`). */
   channels: FakeChannel[];
 }
@@ -1843,6 +1864,7 @@ export class FakeDiscord extends EventEmitter {
       ownerId: owner.id,
       everyoneRoleId: id, // Discord's @everyone role has the guild's id
       botRoleId: snowflake(Date.now() - 300 * 24 * 3600_000),
+      roles: options.roles ?? [],
       channels: [],
     };
     const channelOptions = options.channels ?? [{ name: 'general' }];
@@ -1853,6 +1875,7 @@ export class FakeDiscord extends EventEmitter {
         name: channel.name ?? 'general',
         guildId: id,
         nsfw: channel.nsfw ?? false,
+        permissionOverwrites: channel.permissionOverwrites,
         createdAt: Date.now(),
         messageCount: 0,
       }),
@@ -1876,7 +1899,12 @@ export class FakeDiscord extends EventEmitter {
     return state;
   }
 
-  private interactionMember(guild: FakeGuild, userId: string, actor: InteractionActorOptions): APIInteractionGuildMember & { user: APIUser } {
+  private interactionMember(
+    guild: FakeGuild,
+    userId: string,
+    actor: InteractionActorOptions,
+    channel?: FakeChannel,
+  ): APIInteractionGuildMember & { user: APIUser } {
     const user = this.user(userId);
     const state = this.memberState(guild.id, user.id);
     const isBot = user.id === this.botUser.id;
@@ -1885,7 +1913,7 @@ export class FakeDiscord extends EventEmitter {
         ? toPermissionString(actor.memberPermissions)
         : actor.moderator !== undefined
           ? (actor.moderator ? MODERATOR_PERMISSIONS : MEMBER_PERMISSIONS).toString()
-          : (state.permissions ?? (isBot ? this.botPermissions : MEMBER_PERMISSIONS).toString());
+          : (state.permissions ?? (isBot ? this.botPermissions : this.memberPermissionsIn(guild, user.id, state.roles, channel)).toString());
     return {
       user,
       roles: isBot ? [guild.botRoleId] : state.roles,
@@ -1901,6 +1929,26 @@ export class FakeDiscord extends EventEmitter {
       communication_disabled_until: null,
       permissions,
     };
+  }
+
+  /** Discord's computation: owner, roles, Administrator, then @everyone, role and member overwrites (a thread's are its parent's). */
+  private memberPermissionsIn(guild: FakeGuild, userId: string, roleIds: readonly string[], channel?: FakeChannel): bigint {
+    const all = Object.values(PermissionFlagsBits).reduce((sum, flag) => sum | flag, 0n);
+    if (userId === guild.ownerId) return all;
+    let permissions = MEMBER_PERMISSIONS;
+    for (const role of guild.roles) if (roleIds.includes(role.id)) permissions |= role.permissions;
+    if (permissions & PermissionFlagsBits.Administrator) return all;
+    const parent = channel && this.isThread(channel) && channel.parentId ? this.channels.get(channel.parentId) : channel;
+    const overwrites = parent?.permissionOverwrites ?? [];
+    const apply = (list: FakePermissionOverwrite[]) => {
+      const deny = list.reduce((sum, o) => sum | (o.deny ?? 0n), 0n);
+      const allow = list.reduce((sum, o) => sum | (o.allow ?? 0n), 0n);
+      permissions = (permissions & ~deny) | allow;
+    };
+    apply(overwrites.filter((o) => o.type === 0 && o.id === guild.everyoneRoleId));
+    apply(overwrites.filter((o) => o.type === 0 && o.id !== guild.everyoneRoleId && roleIds.includes(o.id)));
+    apply(overwrites.filter((o) => o.type === 1 && o.id === userId));
+    return permissions;
   }
 
   private textChannel(id: string): FakeChannel {
@@ -2203,7 +2251,12 @@ export class FakeDiscord extends EventEmitter {
     return {
       ...base,
       position: guild ? guild.channels.indexOf(channel) : 0,
-      permission_overwrites: [],
+      permission_overwrites: (channel.permissionOverwrites ?? []).map((o) => ({
+        id: o.id,
+        type: o.type,
+        allow: String(o.allow ?? 0n),
+        deny: String(o.deny ?? 0n),
+      })),
       parent_id: null,
       topic: null,
       default_auto_archive_duration: 1440,
@@ -2346,7 +2399,7 @@ export class FakeDiscord extends EventEmitter {
   ): FakeInteraction {
     const createdAt = actor.createdAt ?? Date.now();
     const { guild, channel } = place;
-    const member = this.interactionMember(guild, actor.userId ?? this.defaultUser.id, actor);
+    const member = this.interactionMember(guild, actor.userId ?? this.defaultUser.id, actor, channel);
     const payload = {
       id: snowflake(createdAt),
       application_id: this.applicationId,
@@ -2394,6 +2447,7 @@ export class FakeDiscord extends EventEmitter {
     return [
       role(guild.everyoneRoleId, '@everyone', MEMBER_PERMISSIONS, 0),
       role(guild.botRoleId, this.botUser.username, this.botPermissions, 1, { managed: true, tags: { bot_id: this.botUser.id } }),
+      ...guild.roles.map((r) => role(r.id, r.name, r.permissions, r.position)),
     ];
   }
 
