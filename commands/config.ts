@@ -243,7 +243,7 @@ function clip(text: string): string {
   return text.length <= 2000 ? text : `${text.slice(0, 1990)}\n…`;
 }
 
-export function describeSettings(settings: GuildSettings, ctx: Pick<BotContext, 'models'>): string {
+export function describeSettings(settings: GuildSettings, ctx: Pick<BotContext, 'models' | 'operatorDailyBudget'>): string {
   const channels = settings.allowedChannels.length === 0 ? 'every channel' : settings.allowedChannels.map((id) => `<#${id}>`).join(', ');
   const roles = Object.entries(settings.roleQuotas).map(([id, images]) => `<@&${id}> ${images === 0 ? 'no limit' : images}`);
   const nsfw = nsfwChoices.find((choice) => choice.value === settings.nsfw)?.name ?? settings.nsfw;
@@ -252,7 +252,9 @@ export function describeSettings(settings: GuildSettings, ctx: Pick<BotContext, 
     `**Channels:** ${channels}`,
     `**Per member:** ${settings.maxRunning} generating at once, ${settings.maxQueued} waiting, daily images: ${settings.dailyImages === 0 ? 'no limit' : settings.dailyImages}`,
     `**Role quotas:** ${roles.length === 0 ? 'none' : roles.join(', ')}`,
-    `**Server budget per day:** ${settings.dailyBudget === 0 ? 'no limit' : `${settings.dailyBudget} cost units`}`,
+    `**Server budget per day:** ${settings.dailyBudget === 0 ? 'no limit' : `${settings.dailyBudget} cost units`}${
+      ctx.operatorDailyBudget ? ` (this installation spends at most ${ctx.operatorDailyBudget} a day across all servers)` : ''
+    }`,
     `**Default model:** ${settings.defaultModel && ctx.models.some((m) => m.name === settings.defaultModel) ? settings.defaultModel : ctx.models[0]?.name}`,
     `**Blocklist:** the built-in list, plus the server's own (entries: ${settings.blocklist.length})`,
     `**NSFW prompts:** ${nsfw}`,

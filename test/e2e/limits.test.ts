@@ -82,7 +82,9 @@ describe('the installation’s daily budget', () => {
       expect((await privateAnswer(limits(value))).content).toMatch(/spends at most 300 cost units a day across all servers, so a server's daily budget can be at most 300/);
       expect((await s.ctx.settings.get(s.discord.defaultGuildId)).dailyBudget).toBe(1000);
     }
-    expect((await privateAnswer(limits(300))).content).toMatch(/Limits updated/);
+    const updated = (await privateAnswer(limits(300))).content;
+    expect(updated).toMatch(/Limits updated/);
+    expect(updated).toContain('**Server budget per day:** 300 cost units (this installation spends at most 300 a day across all servers)');
     expect((await s.ctx.settings.get(s.discord.defaultGuildId)).dailyBudget).toBe(300);
   });
 });
