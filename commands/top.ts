@@ -12,6 +12,7 @@ import { imageLink } from '../src/bot/community.js';
 import { imageBytes } from '../src/bot/components/generation.js';
 import type { BotContext } from '../src/bot/context.js';
 import { noMentions, quotePrompt } from '../src/bot/messages.js';
+import { inThisServer } from '../src/bot/server-scope.js';
 import { composeGrid } from '../src/images/grid.js';
 import { topPeriods, type TopPeriod } from '../src/store/votes.js';
 
@@ -51,8 +52,9 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   const ranked = await ctx.votes.top({ guildId: interaction.guildId ?? undefined, channelId: channel?.id }, period, ctx.now(), SHOWN);
   const where = channel ? ` in <#${channel.id}>` : '';
   const title = `🏆 **Top pictures ${periodNames[period]}**${where}`;
+  // A channel option can name another server's channel: its pictures are not listed here.
   const entries = (await Promise.all(ranked.map(async (entry) => ({ ...entry, image: await ctx.images.getRecord(`${entry.jobId}-1`) })))).filter(
-    (entry) => entry.image && !entry.image.deletedAt,
+    (entry) => entry.image && !entry.image.deletedAt && inThisServer(entry.image, interaction),
   );
   if (entries.length === 0) {
     await interaction.editReply({ content: `${title}\nNo votes yet. Click 👍 on a picture you like.`, allowedMentions: noMentions });

@@ -5,6 +5,7 @@ import { imageBytes } from './components/generation.js';
 import { imageLink } from './community.js';
 import type { BotContext } from './context.js';
 import { InvalidRequestError } from './prompt.js';
+import { imageOfThisServer } from './server-scope.js';
 
 /**
  * A picture's family: its ancestors up to the root, and its descendants. A node is one result
@@ -38,8 +39,11 @@ export interface FamilyLimits {
 export const DEFAULT_FAMILY_LIMITS: FamilyLimits = { ancestors: 3, depth: 3, childrenPerNode: 4, total: 20 };
 const ANCESTOR_WALK_MAX = 200;
 
-/** "1234…-2", "upload-…", a message link or a message id → the image it names. */
-export async function resolveImageRef(ctx: BotContext, ref: string): Promise<ImageRecord> {
+/**
+ * "1234…-2", "upload-…", a message link or a message id → the image it names, if it was made in
+ * this server (another server's picture gets the same answer as an unknown one).
+ */
+export async function resolveImageRef(ctx: BotContext, ref: string, place: { guildId: string | null }): Promise<ImageRecord> {
   const trimmed = ref.trim();
   let imageId: string | undefined;
   if (imageIdPattern.test(trimmed)) {
@@ -50,7 +54,7 @@ export async function resolveImageRef(ctx: BotContext, ref: string): Promise<Ima
     if (!messageId) throw new InvalidRequestError('Give me an image id (like `1234567890123456789-1`) or a link to a message with an Atelier picture.');
     imageId = (await ctx.lineage.imagesOfMessage(messageId))[0];
   }
-  const record = imageId ? await ctx.images.getRecord(imageId) : undefined;
+  const record = imageId ? await imageOfThisServer(ctx, imageId, place) : undefined;
   if (!record) throw new InvalidRequestError('I do not know that picture. Links must point at a message with an Atelier picture or a remixed upload.');
   return record;
 }

@@ -78,3 +78,89 @@ describe('buttons check their server', () => {
   });
 });
 
+/** A private answer's text. */
+async function privateAnswer(interaction: FakeInteraction): Promise<string> {
+  const response = await interaction.response();
+  expect(response.data.flags, JSON.stringify(response.data)).toBe(MessageFlags.Ephemeral);
+  return response.data.content as string;
+}
+
+const linkTo = (message: FakeMessage) => `https://discord.com/channels/${message.guildId}/${message.channelId}/${message.id}`;
+const UNKNOWN_JOB = '1000000000000000001';
+
+describe('ids resolve pictures of the current server only', () => {
+  it('/lineage answers another server’s picture id or link like an unknown one, privately, and posts nothing', async () => {
+    const s = await startTwoServers();
+    const { home, other } = places(s);
+    const { interaction, result } = await imagine(s, home.art, 'a private sketch');
+    const lineage = (image: string) => privateAnswer(s.discord.slashCommand({ name: 'lineage', channelId: other.general.id, userId: OUTSIDER, options: { image } }));
+
+    const unknownId = await lineage(`${UNKNOWN_JOB}-1`);
+    expect(unknownId).toMatch(/do not know that picture/);
+    expect(await lineage(`${interaction.id}-1`)).toBe(unknownId);
+    const unknownLink = await lineage(`https://discord.com/channels/${home.id}/${home.art.id}/${UNKNOWN_JOB}`);
+    expect(await lineage(linkTo(result))).toBe(unknownLink);
+    expect(await lineage(result.id)).toBe(unknownLink);
+
+    expect(s.discord.messages(other.general.id).filter((m) => !m.ephemeral)).toEqual([]);
+    expect(s.discord.messages().some((m) => m.channelId !== home.art.id && m.content.includes(home.art.id))).toBe(false);
+    // In its own server the same id works.
+    const own = s.discord.slashCommand({ name: 'lineage', channelId: home.general.id, options: { image: `${interaction.id}-1` } });
+    await own.response();
+    await s.discord.waitFor(() => own.original()?.attachments.length);
+    expect(own.original()!.ephemeral).toBe(false);
+  });
+
+  it('/challenge submit refuses another server’s picture exactly like an unknown one, and enters nothing', async () => {
+    const s = await startTwoServers();
+    const { home, other } = places(s);
+    const challenge = (sub: string, options: Record<string, string>, moderator = false) =>
+      s.discord.slashCommand({
+        name: 'challenge',
+        channelId: other.general.id,
+        userId: MEMBER_A,
+        moderator,
+        options: [{ name: sub, type: 1, options: Object.entries(options).map(([name, value]) => ({ name, type: 3, value })) }],
+      });
+    expect(await privateAnswer(challenge('start', { theme: 'harbours' }, true))).toContain('Starting');
+    await eventually(async () => (await s.ctx.challenges.active(other.id))?.phase === 'submissions', 10_000, 'entries open');
+    // The same member made a picture in the first server after the announcement.
+    const { result } = await imagine(s, home.general, 'a harbour at night', MEMBER_A);
+    const file = result.attachments[0]!.filename;
+
+    const unknownFile = await privateAnswer(challenge('submit', { image: `atelier-${UNKNOWN_JOB}-1.png` }));
+    expect(await privateAnswer(challenge('submit', { image: file }))).toBe(unknownFile);
+    const unknownLink = await privateAnswer(challenge('submit', { image: `https://discord.com/channels/${other.id}/${other.general.id}/${UNKNOWN_JOB}` }));
+    expect(await privateAnswer(challenge('submit', { image: linkTo(result) }))).toBe(unknownLink);
+    // A link that claims this server but points into the other one reads the same.
+    expect(await privateAnswer(challenge('submit', { image: `https://discord.com/channels/${other.id}/${home.general.id}/${result.id}` }))).toBe(unknownLink);
+
+    const active = await s.ctx.challenges.active(other.id);
+    expect(await s.ctx.challenges.entriesOf(active!.id, MEMBER_A)).toEqual([]);
+  });
+
+  it('the remix form and /top reach no picture of another server', async () => {
+    const s = await startTwoServers();
+    const { home, other } = places(s);
+    const { interaction, result } = await imagine(s, home.general, 'a secret garden');
+    await s.discord.button({ customId: `img:vote:${interaction.id}`, message: result, userId: MEMBER_B }).response();
+    const queuedBefore = await s.ctx.generateQueue.getJobCounts();
+
+    const remix = s.discord.modalSubmit({
+      customId: `img:remiximage:${interaction.id}-1`,
+      channelId: other.general.id,
+      userId: OUTSIDER,
+      fields: { prompt: 'mine now', strength: '0.5' },
+    });
+    expect(await privateAnswer(remix)).toMatch(/no longer know that picture/);
+    expect(await s.ctx.generateQueue.getJobCounts()).toEqual(queuedBefore);
+
+    // A channel option naming the other server's channel lists nothing of it.
+    const top = s.discord.slashCommand({ name: 'top', channelId: other.general.id, userId: OUTSIDER, options: { period: 'all', channel: home.general.id } });
+    await top.response();
+    const answer = await s.discord.waitFor(() => (top.original()?.content.includes('Top pictures') ? top.original() : undefined));
+    expect(answer.content).not.toContain('secret garden');
+    expect(answer.content).not.toContain(result.id);
+    expect(answer.attachments).toEqual([]);
+  });
+});
