@@ -6,6 +6,7 @@ import {
   type MessageContextMenuCommandInteraction,
   type RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
+import { ageRestriction } from '../src/bot/age-restriction.js';
 import { assertDownloadableImage } from '../src/bot/attachments.js';
 import type { Command } from '../src/bot/command.js';
 import { nearestAspect, remixModal } from '../src/bot/components/community.js';
@@ -72,6 +73,8 @@ async function execute(interaction: MessageContextMenuCommandInteraction, ctx: B
       messageId: message.id,
       createdAt: message.createdTimestamp,
       attachmentUrl: attachment.url,
+      // The upload is in this channel: it is as restricted as the channel (unknown: restricted).
+      nsfw: await ageRestriction(ctx).ofInteraction(interaction, true),
     });
     await ctx.lineage.setMessageImages(message.id, [imageId]);
     await ctx.lineage.rememberName(message.author.id, message.author.displayName ?? message.author.username);

@@ -4,6 +4,7 @@ import { channelGuildId } from '../bot/channels.js';
 import { fetchChannelMessage } from '../bot/discord-messages.js';
 import { InvalidRequestError } from '../bot/prompt.js';
 import { imageOfThisServer } from '../bot/server-scope.js';
+import { ageRestriction } from '../bot/age-restriction.js';
 import type { Challenge, Entry } from '../store/challenges.js';
 import { themeText, timestamp } from './transitions.js';
 
@@ -44,6 +45,10 @@ export async function submitEntry(ctx: BotContext, member: Member, imageId: stri
   const image = await imageOfThisServer(ctx, imageId, challenge);
   if (!image) throw new InvalidRequestError(UNKNOWN_PICTURE);
   if (image.userId !== member.userId) throw new InvalidRequestError('You can only enter pictures you made yourself.');
+  const restriction = ageRestriction(ctx);
+  if (!(await restriction.mayShow(image, await restriction.destination(challenge.channelId)))) {
+    throw new InvalidRequestError('That picture was made in an age-restricted channel, and this challenge is not: it cannot be entered here.');
+  }
   if (image.createdAt < challenge.announcedAt!) {
     throw new InvalidRequestError(
       `Only pictures made after the challenge was announced (${timestamp(challenge.announcedAt!, 'f')}) can be entered. Make a new one with \`/imagine\`.`,

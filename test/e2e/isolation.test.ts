@@ -3,6 +3,8 @@
  * nothing, and a picture made in an age-restricted channel is never shown in an ordinary one.
  */
 import { ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
+import { strFromU8, unzipSync } from 'fflate';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { twoServers, type FakeChannel, type FakeInteraction, type FakeMessage } from '../support/fake-discord.js';
 import { eventually } from '../support/context.js';
@@ -162,5 +164,171 @@ describe('ids resolve pictures of the current server only', () => {
     expect(answer.content).not.toContain('secret garden');
     expect(answer.content).not.toContain(result.id);
     expect(answer.attachments).toEqual([]);
+  });
+});
+
+/** How much redder than green-blue a picture is, on average (the offline renderer paints "crimson fire" red). */
+async function redness(png: Buffer): Promise<number> {
+  const [r, g, b] = (await sharp(png).removeAlpha().stats()).channels;
+  return r!.mean - (g!.mean + b!.mean) / 2;
+}
+
+const RED = 'crimson fire, crimson flames, red embers';
+const TEAL = 'deep ocean teal, blue green lagoon';
+
+/** A deferred command's reply, once filled in. */
+function filledReply(s: Stack, interaction: FakeInteraction, what: string): Promise<FakeMessage> {
+  return s.discord.waitFor(() => {
+    const message = interaction.original();
+    return message && message.edits > 0 ? message : undefined;
+  }, 20_000, what);
+}
+
+function seriesCommand(s: Stack, sub: string, values: Record<string, string | number>, channelId: string, userId = MEMBER_A) {
+  const options = Object.entries(values).map(([name, value]) => ({ name, type: typeof value === 'number' ? 4 : 3, value }));
+  return s.discord.slashCommand({ name: 'series', channelId, userId, options: [{ name: sub, type: 1, options }] });
+}
+
+describe('pictures from age-restricted channels stay in age-restricted channels', () => {
+  it('/top, /profile, /lineage and 🌳 Family leave them out of ordinary channels and show them in age-restricted ones', async () => {
+    const s = await startTwoServers();
+    const { home } = places(s);
+    const adult = await imagine(s, home.adult, RED);
+    const plain = await imagine(s, home.general, TEAL, MEMBER_B);
+    expect(await s.ctx.images.getRecord(`${adult.interaction.id}-1`)).toMatchObject({ nsfw: true });
+    expect(await s.ctx.images.getRecord(`${plain.interaction.id}-1`)).toMatchObject({ nsfw: false });
+    await s.discord.button({ customId: `img:vote:${adult.interaction.id}`, message: adult.result, userId: MEMBER_B }).response();
+    await s.discord.button({ customId: `img:vote:${plain.interaction.id}`, message: plain.result, userId: MEMBER_A }).response();
+
+    // /top
+    const top = async (channel: FakeChannel) => {
+      const command = s.discord.slashCommand({ name: 'top', channelId: channel.id, options: { period: 'all' } });
+      return filledReply(s, command, `/top in ${channel.name}`);
+    };
+    const ordinaryTop = await top(home.general);
+    expect(ordinaryTop.content).not.toContain('crimson');
+    expect(ordinaryTop.content).not.toContain(adult.result.id);
+    expect(ordinaryTop.content).toContain(plain.result.id);
+    const restrictedTop = await top(home.adult);
+    expect(restrictedTop.content).toContain('crimson');
+    expect(restrictedTop.content).toContain(adult.result.id);
+    expect(await redness(restrictedTop.attachments[0]!.data)).toBeGreaterThan((await redness(ordinaryTop.attachments[0]!.data)) + 20);
+
+    // /profile
+    const profile = async (channel: FakeChannel) => {
+      const command = s.discord.slashCommand({ name: 'profile', channelId: channel.id, userId: MEMBER_B, options: { user: MEMBER_A } });
+      await command.response();
+      return command.original()!;
+    };
+    const ordinaryProfile = await profile(home.general);
+    expect(ordinaryProfile.content).not.toContain(adult.result.id);
+    expect(ordinaryProfile.content).toContain('shown only in age-restricted channels');
+    expect(ordinaryProfile.attachments).toEqual([]);
+    const restrictedProfile = await profile(home.adult);
+    expect(restrictedProfile.content).toContain(adult.result.id);
+    expect(await redness(restrictedProfile.attachments[0]!.data)).toBeGreaterThan(40);
+
+    // /lineage of the picture itself: refused privately in an ordinary channel, shown in its own.
+    const refused = s.discord.slashCommand({ name: 'lineage', channelId: home.general.id, options: { image: `${adult.interaction.id}-1` } });
+    expect(await privateAnswer(refused)).toMatch(/age-restricted/);
+    expect(s.discord.messages(home.general.id).filter((m) => m.interactionId === refused.id && !m.ephemeral)).toEqual([]);
+    const shown = s.discord.slashCommand({ name: 'lineage', channelId: home.art.id, options: { image: `${plain.interaction.id}-1` } });
+    await filledReply(s, shown, 'the family of an ordinary picture');
+
+    // A remix made in the age-restricted channel is a hidden tile in the ordinary picture's family.
+    const remix = s.discord.modalSubmit({
+      customId: `img:remiximage:${plain.interaction.id}-1`,
+      channelId: home.adult.id,
+      userId: MEMBER_A,
+      fields: { prompt: 'the lagoon on fire', strength: '0.5' },
+    });
+    const child = await s.discord.waitFor(() => {
+      const message = s.discord.messages(home.adult.id).find((m) => m.interactionId === remix.id);
+      return message?.content.startsWith('✅') ? message : undefined;
+    }, 20_000, 'the remix');
+    await eventually(async () => (await s.ctx.lineage.childrenOf([`${plain.interaction.id}-1`])).length === 1, 5000, 'the remix in the family');
+    const family = s.discord.button({ customId: `img:family:${plain.interaction.id}`, message: plain.result, userId: MEMBER_A });
+    await family.response();
+    const tree = await s.discord.waitFor(() => (family.original()?.attachments.length ? family.original() : undefined));
+    expect(tree.content).toContain('2 pictures');
+    expect(tree.content).toContain('shown only in age-restricted channels');
+    expect(tree.content).not.toContain(child.id);
+    const inAdult = s.discord.slashCommand({ name: 'lineage', channelId: home.adult.id, options: { image: `${plain.interaction.id}-1` } });
+    expect((await filledReply(s, inAdult, 'the family in the age-restricted channel')).content).toContain(child.id);
+
+    // Working from the picture in an ordinary channel is refused and queues nothing.
+    const before = await s.ctx.generateQueue.getJobCounts();
+    const stolen = s.discord.modalSubmit({ customId: `img:remiximage:${adult.interaction.id}-1`, channelId: home.general.id, fields: { prompt: 'x', strength: '0.5' } });
+    expect(await privateAnswer(stolen)).toMatch(/age-restricted/);
+    expect(await s.ctx.generateQueue.getJobCounts()).toEqual(before);
+  });
+
+  it('series panels, completion posts and exports leave them out of ordinary channels, and show them in age-restricted ones', async () => {
+    const s = await startTwoServers();
+    const { home } = places(s);
+    const create = seriesCommand(s, 'create', { title: 'Fire and water', panels: 2 }, home.general.id);
+    await filledReply(s, create, 'the create reply');
+    const thread = await s.discord.waitFor(() => s.discord.threads(home.general.id).at(-1));
+
+    // 📚 Add to series on the age-restricted picture, where it was made.
+    const adult = await imagine(s, home.adult, RED);
+    const click = s.discord.button({ customId: `series:add:${adult.interaction.id}`, message: adult.result });
+    await click.response();
+    const pick = s.discord.stringSelect({ customId: `series:pick:${adult.interaction.id}:1`, values: [create.id], message: click.original()! });
+    expect((await pick.response()).data.content).toMatch(/Added as panel 1 of 2/);
+    const announced = await s.discord.waitFor(() => s.discord.messages(thread.id).find((m) => /Panel 1 of 2/.test(m.content)));
+    expect(announced.attachments).toEqual([]);
+    expect(announced.content).toContain('age-restricted');
+
+    // The second panel completes it: the finished piece in the ordinary channel has a blank tile.
+    const add = seriesCommand(s, 'add', { prompt: TEAL }, thread.id, MEMBER_B);
+    await add.response();
+    const completion = await s.discord.waitFor(() => s.discord.messages(home.general.id).find((m) => m.content.includes('is complete')), 20_000, 'the completion post');
+    expect(completion.content).not.toContain('crimson');
+    const ordinaryPiece = await redness(completion.attachments[0]!.data);
+
+    const view = seriesCommand(s, 'view', { series: 'Fire and water' }, home.adult.id);
+    const restrictedPiece = await redness((await filledReply(s, view, 'the view in the age-restricted channel')).attachments[0]!.data);
+    expect(restrictedPiece).toBeGreaterThan(ordinaryPiece + 20);
+
+    const zip = seriesCommand(s, 'export', { format: 'zip' }, thread.id);
+    const exported = unzipSync((await filledReply(s, zip, 'the zip export')).attachments[0]!.data);
+    const manifest = strFromU8(exported['manifest.json']!);
+    expect(manifest).not.toContain('crimson');
+    expect(manifest).toContain('lagoon');
+    expect(await redness(Buffer.from(exported['01.png']!))).toBeLessThan(10);
+    const restrictedZip = seriesCommand(s, 'export', { format: 'zip', series: 'Fire and water' }, home.adult.id);
+    expect(strFromU8(unzipSync((await filledReply(s, restrictedZip, 'the zip in the age-restricted channel')).attachments[0]!.data)['manifest.json']!)).toContain('crimson');
+  });
+
+  it('a challenge in an ordinary channel refuses them, and its gallery and podium leave them out', async () => {
+    const s = await startTwoServers();
+    const { home } = places(s);
+    const challenge = (sub: string, options: Record<string, string>, channelId: string, moderator = false) =>
+      s.discord.slashCommand({
+        name: 'challenge',
+        channelId,
+        userId: MEMBER_A,
+        moderator,
+        options: [{ name: sub, type: 1, options: Object.entries(options).map(([name, value]) => ({ name, type: 3, value })) }],
+      });
+    expect(await privateAnswer(challenge('start', { theme: 'fire' }, home.general.id, true))).toContain('Starting');
+    await eventually(async () => (await s.ctx.challenges.active(home.id))?.phase === 'submissions', 10_000, 'entries open');
+    const adult = await imagine(s, home.adult, RED);
+    expect(await privateAnswer(challenge('submit', { image: adult.result.attachments[0]!.filename }, home.adult.id))).toMatch(/age-restricted/);
+    const active = (await s.ctx.challenges.active(home.id))!;
+    expect(await s.ctx.challenges.entriesOf(active.id, MEMBER_A)).toEqual([]);
+
+    // A picture entered before the rule (or whose channel became age-restricted later) is a blank in the gallery.
+    const legacy = await imagine(s, home.adult, `${RED}, again`);
+    const result = await s.ctx.challenges.submit(active.id, { userId: MEMBER_A, imageId: `${legacy.interaction.id}-1`, jobId: legacy.interaction.id }, Date.now(), 5);
+    expect(result.ok).toBe(true);
+    await challenge('end', {}, home.general.id, true).response();
+    const entry = await s.discord.waitFor(() => s.discord.messages().find((m) => m.content.startsWith('**Entry #1**')), 20_000, 'the gallery entry');
+    expect(entry.attachments).toEqual([]);
+    expect(entry.content).toContain('age-restricted');
+    await challenge('end', {}, home.general.id, true).response();
+    const results = await s.discord.waitFor(() => s.discord.messages(home.general.id).find((m) => m.attachments.some((a) => a.filename === 'podium.png')), 20_000, 'the podium');
+    expect(await redness(results.attachments[0]!.data)).toBeLessThan(10);
   });
 });

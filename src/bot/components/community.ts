@@ -14,7 +14,8 @@ import type { JobRecord } from '../../store/jobs.js';
 import type { JobRef } from '../../store/votes.js';
 import { PROMPT_MAX, aspectRatios, aspectSizes, type AspectRatio } from '../../queues.js';
 import type { BotContext } from '../context.js';
-import { familyPicture, familyText, loadFamily } from '../family.js';
+import { ageRestriction } from '../age-restriction.js';
+import { familyPicture, familyText, hideAgeRestricted, loadFamily } from '../family.js';
 import { noMentions, queuedMessage, resultMessage } from '../messages.js';
 import { InvalidRequestError, resolvePromptOptions } from '../prompt.js';
 import { replyQueued } from '../queued-reply.js';
@@ -120,8 +121,14 @@ export async function showFamily(
 ) {
   const image = await ctx.images.getRecord(imageId);
   if (!image) throw new InvalidRequestError('I no longer know that picture.');
+  const restriction = ageRestriction(ctx);
+  const here = await restriction.ofInteraction(interaction, false);
+  if (!(await restriction.mayShow(image, here))) {
+    throw new InvalidRequestError('That picture was made in an age-restricted channel: its family is shown only in age-restricted channels.');
+  }
   await interaction.deferReply(privately ? { flags: MessageFlags.Ephemeral } : {});
   const { root, size } = await loadFamily(ctx, image);
+  await hideAgeRestricted(root, restriction, here);
   const heading = `🌳 **Family tree** · ${size} ${size === 1 ? 'picture' : 'pictures'}`;
   const text = `${heading}\n${familyText(root, 1900 - heading.length)}`;
   const picture = await familyPicture(ctx, root).catch((error) => {
