@@ -2,7 +2,7 @@
  * Nothing leaks from one server to another: ids, links and forged clicks from another server reach
  * nothing, and a picture made in an age-restricted channel is never shown in an ordinary one.
  */
-import { ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
+import { ChannelType, ComponentType, InteractionResponseType, MessageFlags, Routes } from 'discord.js';
 import { strFromU8, unzipSync } from 'fflate';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -261,6 +261,29 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
     const stolen = s.discord.modalSubmit({ customId: `img:remiximage:${adult.interaction.id}-1`, channelId: home.general.id, fields: { prompt: 'x', strength: '0.5' } });
     expect(await privateAnswer(stolen)).toMatch(/age-restricted/);
     expect(await s.ctx.generateQueue.getJobCounts()).toEqual(before);
+  });
+
+  it('marks a picture made in a thread by its parent channel, asking Discord when the client does not hold the parent', async () => {
+    const s = await startTwoServers();
+    const { home } = places(s);
+    const threadIn = async (parent: FakeChannel) => {
+      const { id } = (await s.ctx.rest.post(Routes.threads(parent.id), { body: { name: `in ${parent.name}`, type: ChannelType.PublicThread } })) as { id: string };
+      await s.discord.waitFor(() => s.bot.client.channels.cache.get(id));
+      return s.discord.channel(id)!;
+    };
+    const adultThread = await threadIn(home.adult);
+    const plainThread = await threadIn(home.general);
+    const inAdult = await imagine(s, adultThread, 'embers in the dark');
+    const inPlain = await imagine(s, plainThread, 'a quiet pond');
+    expect(await s.ctx.images.getRecord(`${inAdult.interaction.id}-1`)).toMatchObject({ nsfw: true });
+    expect(await s.ctx.images.getRecord(`${inPlain.interaction.id}-1`)).toMatchObject({ nsfw: false });
+
+    // Without the parent in the client's cache, its flag comes from Discord.
+    s.bot.client.channels.cache.delete(home.adult.id);
+    s.bot.client.guilds.cache.get(home.id)!.channels.cache.delete(home.adult.id);
+    const uncached = await imagine(s, adultThread, 'embers again');
+    expect(await s.ctx.images.getRecord(`${uncached.interaction.id}-1`)).toMatchObject({ nsfw: true });
+    expect(s.discord.requests.some((r) => r.method === 'GET' && r.path === `/channels/${home.adult.id}`)).toBe(true);
   });
 
   it('series panels, completion posts and exports leave them out of ordinary channels, and show them in age-restricted ones', async () => {
