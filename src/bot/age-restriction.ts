@@ -3,6 +3,8 @@ import type { ImageRecord } from '../store/images.js';
 import { fetchChannel } from './channels.js';
 import type { BotContext } from './context.js';
 
+const threadTypes: ReadonlySet<ChannelType> = new Set([ChannelType.PublicThread, ChannelType.PrivateThread, ChannelType.AnnouncementThread]);
+
 /**
  * Pictures made in an age-restricted (NSFW) channel are shown only in age-restricted channels:
  * views that post pictures elsewhere (/top, /profile, family trees, series, challenges) leave them
@@ -12,8 +14,6 @@ import type { BotContext } from './context.js';
  * opposite ways: a picture's origin counts as restricted (it is shown in fewer places), a
  * destination counts as ordinary (it shows fewer pictures).
  */
-const threadTypes: ReadonlySet<ChannelType> = new Set([ChannelType.PublicThread, ChannelType.PrivateThread, ChannelType.AnnouncementThread]);
-
 export class AgeRestriction {
   /** Per view: a list of pictures often shares channels, and each is asked of Discord once. */
   private readonly channels = new Map<string, Promise<boolean | undefined>>();

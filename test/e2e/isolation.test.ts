@@ -189,16 +189,22 @@ function seriesCommand(s: Stack, sub: string, values: Record<string, string | nu
   return s.discord.slashCommand({ name: 'series', channelId, userId, options: [{ name: sub, type: 1, options }] });
 }
 
+/** One voted picture made in the age-restricted channel (red) and one in an ordinary channel (teal). */
+async function votedPictures(s: Stack) {
+  const { home } = places(s);
+  const adult = await imagine(s, home.adult, RED);
+  const plain = await imagine(s, home.general, TEAL, MEMBER_B);
+  await s.discord.button({ customId: `img:vote:${adult.interaction.id}`, message: adult.result, userId: MEMBER_B }).response();
+  await s.discord.button({ customId: `img:vote:${plain.interaction.id}`, message: plain.result, userId: MEMBER_A }).response();
+  return { home, adult, plain };
+}
+
 describe('pictures from age-restricted channels stay in age-restricted channels', () => {
-  it('/top, /profile, /lineage and 🌳 Family leave them out of ordinary channels and show them in age-restricted ones', async () => {
+  it('/top leaves them out of ordinary channels and lists them in age-restricted ones', async () => {
     const s = await startTwoServers();
-    const { home } = places(s);
-    const adult = await imagine(s, home.adult, RED);
-    const plain = await imagine(s, home.general, TEAL, MEMBER_B);
+    const { home, adult, plain } = await votedPictures(s);
     expect(await s.ctx.images.getRecord(`${adult.interaction.id}-1`)).toMatchObject({ nsfw: true });
     expect(await s.ctx.images.getRecord(`${plain.interaction.id}-1`)).toMatchObject({ nsfw: false });
-    await s.discord.button({ customId: `img:vote:${adult.interaction.id}`, message: adult.result, userId: MEMBER_B }).response();
-    await s.discord.button({ customId: `img:vote:${plain.interaction.id}`, message: plain.result, userId: MEMBER_A }).response();
 
     // /top
     const top = async (channel: FakeChannel) => {
@@ -214,7 +220,18 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
     expect(restrictedTop.content).toContain(adult.result.id);
     expect(await redness(restrictedTop.attachments[0]!.data)).toBeGreaterThan((await redness(ordinaryTop.attachments[0]!.data)) + 20);
 
-    // /profile
+    // Records written before pictures carried the flag: the channel they were made in decides.
+    for (const { interaction } of [adult, plain]) await s.redis.hdel(`${s.prefix}:image:${interaction.id}-1`, 'nsfw');
+    expect((await s.ctx.images.getRecord(`${adult.interaction.id}-1`))!.nsfw).toBeUndefined();
+    const legacyTop = await top(home.general);
+    expect(legacyTop.content).not.toContain(adult.result.id);
+    expect(legacyTop.content).toContain(plain.result.id);
+
+  });
+
+  it('/profile names them only in age-restricted channels', async () => {
+    const s = await startTwoServers();
+    const { home, adult } = await votedPictures(s);
     const profile = async (channel: FakeChannel) => {
       const command = s.discord.slashCommand({ name: 'profile', channelId: channel.id, userId: MEMBER_B, options: { user: MEMBER_A } });
       await command.response();
@@ -228,12 +245,17 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
     expect(restrictedProfile.content).toContain(adult.result.id);
     expect(await redness(restrictedProfile.attachments[0]!.data)).toBeGreaterThan(40);
 
+  });
+
+  it('/lineage and 🌳 Family leave them out of ordinary channels, and work from them is refused there', async () => {
+    const s = await startTwoServers();
+    const { home, adult, plain } = await votedPictures(s);
     // /lineage of the picture itself: refused privately in an ordinary channel, shown in its own.
     const refused = s.discord.slashCommand({ name: 'lineage', channelId: home.general.id, options: { image: `${adult.interaction.id}-1` } });
     expect(await privateAnswer(refused)).toMatch(/age-restricted/);
     expect(s.discord.messages(home.general.id).filter((m) => m.interactionId === refused.id && !m.ephemeral)).toEqual([]);
-    const shown = s.discord.slashCommand({ name: 'lineage', channelId: home.art.id, options: { image: `${plain.interaction.id}-1` } });
-    await filledReply(s, shown, 'the family of an ordinary picture');
+    const shown = s.discord.slashCommand({ name: 'lineage', channelId: home.adult.id, options: { image: `${adult.interaction.id}-1` } });
+    expect((await filledReply(s, shown, 'the family in its own channel')).content).toContain(adult.result.id);
 
     // A remix made in the age-restricted channel is a hidden tile in the ordinary picture's family.
     const remix = s.discord.modalSubmit({
