@@ -100,7 +100,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       if (!reference) {
         throw new InvalidRequestError('Use the 🏆 **Submit to challenge** button under your picture, or give it with `image:` (its file name or message link).');
       }
-      const imageId = await resolveImageReference(ctx, reference);
+      const imageId = await resolveImageReference(ctx, reference, member);
       return say(submittedText(await submitEntry(ctx, member, imageId)));
     }
     case 'withdraw': {

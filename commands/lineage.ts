@@ -30,7 +30,7 @@ const data = () =>
   }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
-  const image = await resolveImageRef(ctx, interaction.options.getString('image', true));
+  const image = await resolveImageRef(ctx, interaction.options.getString('image', true), interaction);
   await showFamily(interaction, image.id, ctx, false);
 }
 

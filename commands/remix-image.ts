@@ -6,12 +6,14 @@ import {
   type MessageContextMenuCommandInteraction,
   type RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
+import { ageRestriction } from '../src/bot/age-restriction.js';
 import { assertDownloadableImage } from '../src/bot/attachments.js';
 import type { Command } from '../src/bot/command.js';
 import { nearestAspect, remixModal } from '../src/bot/components/community.js';
 import { remixImageModalId } from '../src/bot/components/community-ids.js';
 import type { BotContext } from '../src/bot/context.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
+import { inThisServer } from '../src/bot/server-scope.js';
 
 export const REMIX_IMAGE_COMMAND = 'Remix this image';
 
@@ -37,6 +39,8 @@ async function execute(interaction: MessageContextMenuCommandInteraction, ctx: B
   if (attachments.length === 0) throw new InvalidRequestError('That message has no picture I could remix.');
 
   const own = await atelierImageOf(ctx, message.id, attachments);
+  // Message ids are global: a picture recorded in another server stays out of reach from here.
+  if (own && !inThisServer(own, interaction)) throw new InvalidRequestError('I no longer know that picture.');
   if (own) {
     if (own.deletedAt) throw new InvalidRequestError('That picture was deleted; it cannot be remixed.');
     await interaction.showModal(remixModal(remixImageModalId(own.id), own.prompt, 1));
@@ -46,7 +50,9 @@ async function execute(interaction: MessageContextMenuCommandInteraction, ctx: B
   const attachment = attachments[0]!;
   assertDownloadableImage(attachment.url, ctx.cdnHosts, { contentType: attachment.contentType, size: attachment.size });
   const imageId = `upload-${attachment.id}`;
-  if (!(await ctx.images.getRecord(imageId))) {
+  const known = await ctx.images.getRecord(imageId);
+  if (known && !inThisServer(known, interaction)) throw new InvalidRequestError('I no longer know that picture.');
+  if (!known) {
     const width = attachment.width ?? 0;
     const height = attachment.height ?? 0;
     await ctx.images.saveRecord({
@@ -67,6 +73,8 @@ async function execute(interaction: MessageContextMenuCommandInteraction, ctx: B
       messageId: message.id,
       createdAt: message.createdTimestamp,
       attachmentUrl: attachment.url,
+      // The upload is in this channel: it is as restricted as the channel (unknown: restricted).
+      nsfw: await ageRestriction(ctx).ofInteraction(interaction, true),
     });
     await ctx.lineage.setMessageImages(message.id, [imageId]);
     await ctx.lineage.rememberName(message.author.id, message.author.displayName ?? message.author.username);

@@ -18,6 +18,7 @@ import { strToU8, zipSync } from 'fflate';
 import { PROMPT_MAX } from '../src/queues.js';
 import type { ChatInputCommand } from '../src/bot/command.js';
 import { assertPublicTextAllowed } from '../src/bot/admission.js';
+import { ageRestriction } from '../src/bot/age-restriction.js';
 import type { BotContext } from '../src/bot/context.js';
 import { postChannelMessage } from '../src/bot/discord-messages.js';
 import { ephemeral, noMentions, queuedMessage, quotePrompt } from '../src/bot/messages.js';
@@ -201,6 +202,11 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   }
 }
 
+/** Whether this channel shows pictures made in age-restricted channels (unknown: it does not). */
+function channelRestricted(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<boolean> {
+  return ageRestriction(ctx).ofInteraction(interaction, false);
+}
+
 function ctxPlace(interaction: ChatInputCommandInteraction) {
   return { guildId: interaction.guildId, channelId: interaction.channelId };
 }
@@ -323,7 +329,7 @@ async function add(interaction: ChatInputCommandInteraction, ctx: BotContext) {
 
   if (series.mode === 'corpse') {
     // The contributor sees the panel before theirs, and nothing else.
-    const [image] = previous ? await panelImages(ctx, [previous]) : [];
+    const [image] = previous ? await panelImages(ctx, [previous], await channelRestricted(interaction, ctx)) : [];
     const files = image ? [await fitToSize(image.image, interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT, `panel-${image.number}`)] : [];
     await interaction.followUp({
       content: image
@@ -368,7 +374,10 @@ async function view(interaction: ChatInputCommandInteraction, ctx: BotContext) {
   assertVisible(series);
   const panels = await filledPanels(ctx, series);
   await interaction.deferReply();
-  const picture = await seriesPicture(ctx, series, panels, { limit: interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT });
+  const picture = await seriesPicture(ctx, series, panels, {
+    limit: interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT,
+    destinationRestricted: await channelRestricted(interaction, ctx),
+  });
   await interaction.editReply({
     content: `📚 ${seriesTitle(series)} · ${panels.length} of ${series.panelCount} panels · ${modeLabels[series.mode]} · ${series.status}\n` +
       `by ${contributorsOf(panels).map((id) => `<@${id}>`).join(', ')}`,
@@ -385,16 +394,17 @@ async function exportSeries(interaction: ChatInputCommandInteraction, ctx: BotCo
   const panels = await filledPanels(ctx, series);
   const limit = interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT;
   await interaction.deferReply();
+  const restricted = await channelRestricted(interaction, ctx);
   const base = `${slug(series.title)}-${series.id}`;
   let file: { data: Buffer; name: string };
   if (format === 'strip') {
     // A tall strip reads like a comic on a phone: one panel under the other.
-    const picture = await seriesPicture(ctx, series, panels, { columns: 1, limit, name: `${base}-strip` });
+    const picture = await seriesPicture(ctx, series, panels, { columns: 1, limit, name: `${base}-strip`, destinationRestricted: restricted });
     file = { data: picture!.data as Buffer, name: picture!.name };
   } else if (format === 'zip') {
-    file = { data: await originalsZip(ctx, series, panels), name: `${base}.zip` };
+    file = { data: await originalsZip(ctx, series, panels, restricted), name: `${base}.zip` };
   } else {
-    file = { data: await composeSlideshow(await panelImages(ctx, panels), format), name: `${base}.${format}` };
+    file = { data: await composeSlideshow(await panelImages(ctx, panels, restricted), format), name: `${base}.${format}` };
   }
   if (file.data.length > limit) {
     throw new InvalidRequestError(`That export is ${(file.data.length / 1048576).toFixed(1)} MB, more than this server accepts. Try \`format:strip\`.`);
@@ -412,19 +422,24 @@ function slug(title: string): string {
 
 const extensions: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif' };
 
-/** The original pictures, numbered, with a manifest of prompts, authors and seeds. */
-async function originalsZip(ctx: BotContext, series: SeriesRecord, panels: NumberedPanel[]): Promise<Buffer> {
-  const images = await panelImages(ctx, panels);
+/**
+ * The original pictures, numbered, with a manifest of prompts, authors and seeds. A panel left out
+ * (deleted, or age-restricted outside an age-restricted channel) is a blank tile without its prompt.
+ */
+async function originalsZip(ctx: BotContext, series: SeriesRecord, panels: NumberedPanel[], destinationRestricted: boolean): Promise<Buffer> {
+  const images = await panelImages(ctx, panels, destinationRestricted);
   const files: Record<string, Uint8Array> = {};
   const entries = await Promise.all(
     panels.map(async (panel, index) => {
-      const record = await ctx.images.getRecord(panel.imageId!);
+      const { image, hidden } = images[index]!;
+      // A panel left out is a blank PNG tile, and what it showed stays out of the manifest too.
+      const record = hidden ? undefined : await ctx.images.getRecord(panel.imageId!);
       const file = `${String(panel.number).padStart(2, '0')}.${extensions[record?.contentType ?? ''] ?? 'png'}`;
-      files[file] = images[index]!.image;
+      files[file] = image;
       return {
         panel: panel.number,
         file,
-        prompt: panel.prompt,
+        prompt: hidden ? undefined : panel.prompt,
         fullPrompt: record?.prompt,
         contributor: { id: panel.userId, name: panel.userName },
         author: record ? { id: record.userId } : undefined,

@@ -7,11 +7,13 @@ import {
   type ChatInputCommandInteraction,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
+import { ageRestriction } from '../src/bot/age-restriction.js';
 import type { ChatInputCommand } from '../src/bot/command.js';
 import { imageLink } from '../src/bot/community.js';
 import { imageBytes } from '../src/bot/components/generation.js';
 import type { BotContext } from '../src/bot/context.js';
 import { noMentions, quotePrompt } from '../src/bot/messages.js';
+import { inThisServer } from '../src/bot/server-scope.js';
 import { composeGrid } from '../src/images/grid.js';
 import { topPeriods, type TopPeriod } from '../src/store/votes.js';
 
@@ -51,9 +53,18 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   const ranked = await ctx.votes.top({ guildId: interaction.guildId ?? undefined, channelId: channel?.id }, period, ctx.now(), SHOWN);
   const where = channel ? ` in <#${channel.id}>` : '';
   const title = `🏆 **Top pictures ${periodNames[period]}**${where}`;
-  const entries = (await Promise.all(ranked.map(async (entry) => ({ ...entry, image: await ctx.images.getRecord(`${entry.jobId}-1`) })))).filter(
-    (entry) => entry.image && !entry.image.deletedAt,
+  // A channel option can name another server's channel: its pictures are not listed here. Pictures
+  // from age-restricted channels are listed only in age-restricted channels.
+  const restriction = ageRestriction(ctx);
+  const here = await restriction.ofInteraction(interaction, false);
+  const loaded = await Promise.all(
+    ranked.map(async (entry) => {
+      const image = await ctx.images.getRecord(`${entry.jobId}-1`);
+      const shown = image && !image.deletedAt && inThisServer(image, interaction) && (await restriction.mayShow(image, here));
+      return shown ? { ...entry, image } : undefined;
+    }),
   );
+  const entries = loaded.filter((entry) => entry !== undefined);
   if (entries.length === 0) {
     await interaction.editReply({ content: `${title}\nNo votes yet. Click 👍 on a picture you like.`, allowedMentions: noMentions });
     return;

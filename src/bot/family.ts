@@ -1,10 +1,12 @@
 import type { ImageRecord } from '../store/images.js';
 import { renderTree, type TreeNode } from '../images/tree.js';
+import type { AgeRestriction } from './age-restriction.js';
 import { imageIdPattern } from './components/community-ids.js';
 import { imageBytes } from './components/generation.js';
 import { imageLink } from './community.js';
 import type { BotContext } from './context.js';
 import { InvalidRequestError } from './prompt.js';
+import { imageOfThisServer } from './server-scope.js';
 
 /**
  * A picture's family: its ancestors up to the root, and its descendants. A node is one result
@@ -19,6 +21,8 @@ export interface FamilyNode {
   name: string;
   focus: boolean;
   deleted: boolean;
+  /** Made in an age-restricted channel and shown in another: a blank tile without link. */
+  restricted?: boolean;
   /** For "more": how many pictures were left out here. */
   hidden: number;
   children: FamilyNode[];
@@ -38,8 +42,11 @@ export interface FamilyLimits {
 export const DEFAULT_FAMILY_LIMITS: FamilyLimits = { ancestors: 3, depth: 3, childrenPerNode: 4, total: 20 };
 const ANCESTOR_WALK_MAX = 200;
 
-/** "1234…-2", "upload-…", a message link or a message id → the image it names. */
-export async function resolveImageRef(ctx: BotContext, ref: string): Promise<ImageRecord> {
+/**
+ * "1234…-2", "upload-…", a message link or a message id → the image it names, if it was made in
+ * this server (another server's picture gets the same answer as an unknown one).
+ */
+export async function resolveImageRef(ctx: BotContext, ref: string, place: { guildId: string | null }): Promise<ImageRecord> {
   const trimmed = ref.trim();
   let imageId: string | undefined;
   if (imageIdPattern.test(trimmed)) {
@@ -50,7 +57,7 @@ export async function resolveImageRef(ctx: BotContext, ref: string): Promise<Ima
     if (!messageId) throw new InvalidRequestError('Give me an image id (like `1234567890123456789-1`) or a link to a message with an Atelier picture.');
     imageId = (await ctx.lineage.imagesOfMessage(messageId))[0];
   }
-  const record = imageId ? await ctx.images.getRecord(imageId) : undefined;
+  const record = imageId ? await imageOfThisServer(ctx, imageId, place) : undefined;
   if (!record) throw new InvalidRequestError('I do not know that picture. Links must point at a message with an Atelier picture or a remixed upload.');
   return record;
 }
@@ -146,6 +153,13 @@ export async function loadFamily(ctx: BotContext, image: ImageRecord, limits: Fa
   return { root, size: all.filter((node) => node.kind === 'picture').length };
 }
 
+/** Marks the pictures that may not be shown in the tree's channel (see AgeRestriction). */
+export async function hideAgeRestricted(root: FamilyNode, restriction: AgeRestriction, destinationRestricted: boolean): Promise<void> {
+  for (const node of flatten(root)) {
+    if (node.record && !(await restriction.mayShow(node.record, destinationRestricted))) node.restricted = true;
+  }
+}
+
 export function flatten(root: FamilyNode): FamilyNode[] {
   const out: FamilyNode[] = [];
   const walk = (node: FamilyNode) => {
@@ -179,6 +193,7 @@ function describeNode(node: FamilyNode): string {
   const record = node.record!;
   const here = node.focus ? ' ⬅' : '';
   if (node.deleted) return `🪦 deleted picture by <@${record.userId}>${here}`;
+  if (node.restricted) return `🔞 picture by <@${record.userId}>, shown only in age-restricted channels${here}`;
   const icon = record.kind === 'upload' ? '📎' : record.parentId ? '🔀' : '🖼';
   const link = imageLink(record);
   const votes = record.kind === 'upload' ? '' : ` · 👍 ${node.votes}`;
@@ -191,6 +206,7 @@ export async function familyPicture(ctx: BotContext, root: FamilyNode): Promise<
     const children = await Promise.all(node.children.map(toTree));
     if (node.kind === 'more') return { key: node.key, kind: 'more', title: '', subtitle: `+${node.hidden} more`, children };
     if (node.deleted) return { key: node.key, kind: 'deleted', title: node.name, focus: node.focus, children };
+    if (node.restricted) return { key: node.key, kind: 'image', title: node.name, subtitle: 'age-restricted', focus: node.focus, children };
     const image = await imageBytes(ctx, node.record!.id).catch(() => undefined);
     const subtitle = node.record!.kind === 'upload' ? 'upload' : `${node.votes} ${node.votes === 1 ? 'vote' : 'votes'}`;
     return { key: node.key, kind: 'image', image, title: node.name, subtitle, focus: node.focus, children };

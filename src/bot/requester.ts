@@ -15,14 +15,18 @@ export function requesterOf(interaction: BaseInteraction): Requester {
   };
 }
 
-/** The member's roles and the channel's age restriction: what server policies depend on. */
+/**
+ * The member's roles and the channel's age restriction: what server policies depend on. A thread's
+ * interaction carries no age restriction of its own: its parent's comes from the client's cache,
+ * and stays undefined when the client does not hold the parent (see madeAgeRestricted).
+ */
 function placeOf(interaction: BaseInteraction): Pick<Requester, 'roleIds' | 'channelNsfw' | 'parentChannelId'> {
   const member = interaction.member;
   const roleIds = !member ? [] : Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
   const channel = interaction.channel;
   if (channel?.isThread()) {
     const parent = channel.parent;
-    return { roleIds, parentChannelId: channel.parentId ?? undefined, channelNsfw: Boolean(parent && 'nsfw' in parent && parent.nsfw) };
+    return { roleIds, parentChannelId: channel.parentId ?? undefined, channelNsfw: parent && 'nsfw' in parent ? Boolean(parent.nsfw) : undefined };
   }
-  return { roleIds, channelNsfw: Boolean(channel && 'nsfw' in channel && channel.nsfw) };
+  return { roleIds, channelNsfw: channel && 'nsfw' in channel ? Boolean(channel.nsfw) : undefined };
 }

@@ -4,8 +4,9 @@ import type { JobRecord } from '../store/jobs.js';
 import { estimateWait } from '../store/stats.js';
 import { inputBlobId } from '../worker/generate.js';
 import { admitGeneration } from './admission.js';
+import { ageRestriction } from './age-restriction.js';
 import type { BotContext } from './context.js';
-import { randomSeed, type PromptOptions } from './prompt.js';
+import { InvalidRequestError, randomSeed, type PromptOptions } from './prompt.js';
 
 /** Who asked and where: taken from the interaction that asked. */
 export interface Requester {
@@ -18,7 +19,7 @@ export interface Requester {
   channelId: string;
   /** The member's roles (role quotas). */
   roleIds?: string[];
-  /** Whether the channel (or a thread's parent) is age-restricted. */
+  /** Whether the channel (or a thread's parent) is age-restricted; undefined when the client could not tell. */
   channelNsfw?: boolean;
   /** A thread's parent channel (allowed channels apply to it). */
   parentChannelId?: string;
@@ -71,6 +72,7 @@ export async function enqueueGeneration(
   const aspect: AspectRatio = input.options.aspect;
   const size = input.size ?? aspectSizes[aspect];
   const count = input.kind === 'upscale' ? 1 : input.options.count;
+  const nsfw = await madeAgeRestricted(ctx, requester, input.parentImageId);
   const { priority, charge } = await admitGeneration(ctx, requester, { prompt: input.options.prompt, model, images: count }, settings);
 
   // Admission is idempotent per job id, so a twin of this interaction racing us was not charged twice.
@@ -98,6 +100,7 @@ export async function enqueueGeneration(
     height: size.height,
     priority,
     charge,
+    nsfw,
   });
   const record = (await ctx.jobs.get(jobId))!;
   if (!created) return { record, place: await queuePlace(ctx, jobId), duplicate: true };
@@ -110,6 +113,25 @@ export async function enqueueGeneration(
     throw error;
   }
   return { record, place: await queuePlace(ctx, jobId), duplicate: false };
+}
+
+/**
+ * Whether the pictures of a request count as age-restricted: asked for in an age-restricted
+ * channel. Work from an age-restricted picture (remix, variation, upscale, reroll) is refused in
+ * an ordinary channel. When the client could not tell about the channel (a
+ * thread whose parent it does not hold) Discord is asked, and if it cannot say either, the
+ * pictures count as restricted: wrongly hiding a picture from ordinary channels is the lesser harm.
+ */
+async function madeAgeRestricted(ctx: BotContext, requester: Requester, parentImageId: string | undefined): Promise<boolean> {
+  const restriction = ageRestriction(ctx);
+  const here = requester.channelNsfw ?? (await restriction.channel(requester.parentChannelId ?? requester.channelId)) ?? true;
+  const parent = parentImageId ? await ctx.images.getRecord(parentImageId) : undefined;
+  // Made from an age-restricted picture, the result would show it again here: refused, before
+  // anything is charged.
+  if (parent && !here && (await restriction.picture(parent))) {
+    throw new InvalidRequestError('That picture was made in an age-restricted channel: work from it in one.');
+  }
+  return here;
 }
 
 /**

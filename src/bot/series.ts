@@ -14,6 +14,7 @@ import { composeSeries, gridColumns, type SeriesPanelImage } from '../images/ser
 import { fitToSize } from '../images/fit.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { AddResult, NumberedPanel, SeriesRecord } from '../store/series.js';
+import { ageRestriction, type AgeRestriction } from './age-restriction.js';
 import { imageBytes } from './components/generation.js';
 import type { BotContext } from './context.js';
 import { postChannelMessage } from './discord-messages.js';
@@ -130,19 +131,34 @@ export async function releaseAbandonedPanels(ctx: BotContext, series: SeriesReco
 
 /**
  * The panels' pictures, in order, with their number and contributor as caption. A panel whose
- * picture was deleted (🗑, or /privacy) keeps its place as a blank tile, so the series still reads.
+ * picture was deleted (🗑, or /privacy) keeps its place as a blank tile, so the series still reads;
+ * so does one made in an age-restricted channel when the destination is not age-restricted
+ * (`hidden` tells which, e.g. to leave its prompt out of an export).
  */
-export async function panelImages(ctx: BotContext, panels: NumberedPanel[]): Promise<SeriesPanelImage[]> {
+export async function panelImages(
+  ctx: BotContext,
+  panels: NumberedPanel[],
+  destinationRestricted: boolean,
+): Promise<Array<SeriesPanelImage & { hidden: boolean }>> {
   const filled = panels.filter((panel): panel is NumberedPanel & { imageId: string } => Boolean(panel.imageId));
+  const restriction = ageRestriction(ctx);
   return Promise.all(
     filled.map(async (panel) => {
       const record = await ctx.images.getRecord(panel.imageId);
       if (!record || record.deletedAt) {
-        return { image: await deletedPanelTile(record?.width ?? 512, record?.height ?? 512), number: panel.number, caption: '(deleted)' };
+        return { image: await deletedPanelTile(record?.width ?? 512, record?.height ?? 512), number: panel.number, caption: '(deleted)', hidden: true };
       }
-      return { image: await imageBytes(ctx, panel.imageId), number: panel.number, caption: panel.userName };
+      if (!(await restriction.mayShow(record, destinationRestricted))) {
+        return { image: await deletedPanelTile(record.width, record.height), number: panel.number, caption: '(age-restricted)', hidden: true };
+      }
+      return { image: await imageBytes(ctx, panel.imageId), number: panel.number, caption: panel.userName, hidden: false };
     }),
   );
+}
+
+/** Whether a series' own channel (and so its thread) is age-restricted: where its posts go. */
+export function seriesRestricted(ctx: BotContext, series: SeriesRecord, restriction: AgeRestriction = ageRestriction(ctx)): Promise<boolean> {
+  return restriction.destination(series.channelId);
 }
 
 /** /privacy: the member's series panels become anonymous (their pictures become tombstones elsewhere). */
@@ -171,9 +187,9 @@ export async function seriesPicture(
   ctx: BotContext,
   series: SeriesRecord,
   panels: NumberedPanel[],
-  options: { columns?: number; limit?: number; name?: string } = {},
+  options: { columns?: number; limit?: number; name?: string; destinationRestricted: boolean },
 ): Promise<RawFile | undefined> {
-  const images = await panelImages(ctx, panels);
+  const images = await panelImages(ctx, panels, options.destinationRestricted);
   if (images.length === 0) return undefined;
   const picture = await composeSeries(images, { columns: options.columns ?? gridColumns(images.length) });
   const fitted = await fitToSize(picture, options.limit ?? DEFAULT_ATTACHMENT_LIMIT, options.name ?? `series-${series.id}`);
@@ -203,7 +219,11 @@ export async function announcePanel(
     content = `🙈 Panel ${progress} added by ${by}. It stays hidden until ${seriesTitle(series)} is complete.`;
   } else {
     content = `📚 Panel ${progress} of ${seriesTitle(series)}, by ${by}.`;
-    if (!alreadyInThread) {
+    const restriction = ageRestriction(ctx);
+    const image = await ctx.images.getRecord(panel.imageId);
+    const shown = !image || (await restriction.mayShow(image, await seriesRestricted(ctx, series, restriction)));
+    if (!shown) content += ' It was made in an age-restricted channel and is shown only in such channels.';
+    if (!alreadyInThread && shown) {
       const bytes = await imageBytes(ctx, panel.imageId);
       const fitted = await fitToSize(bytes, DEFAULT_ATTACHMENT_LIMIT, `panel-${panel.number}`);
       files = [{ name: fitted.filename, data: fitted.data, contentType: fitted.contentType }];
@@ -235,7 +255,7 @@ export async function postCompletion(ctx: BotContext, seriesId: string): Promise
   if (!series) return undefined;
   const panels = await ctx.series.panels(series.id);
   const credits = contributorsOf(panels).map((id) => `<@${id}>`).join(', ');
-  const picture = await seriesPicture(ctx, series, panels, { name: `series-${series.id}` });
+  const picture = await seriesPicture(ctx, series, panels, { name: `series-${series.id}`, destinationRestricted: await seriesRestricted(ctx, series) });
   const files = picture ? [picture] : [];
   const announcement = body(
     `🎉 ${seriesTitle(series)} is complete: ${panels.length} panels (${modeLabels[series.mode]}) by ${credits}.\n` +

@@ -1,7 +1,10 @@
 import type { MemberDataDeleter } from '../bot/privacy.js';
 import type { BotContext } from '../bot/context.js';
+import { channelGuildId } from '../bot/channels.js';
 import { fetchChannelMessage } from '../bot/discord-messages.js';
 import { InvalidRequestError } from '../bot/prompt.js';
+import { imageOfThisServer } from '../bot/server-scope.js';
+import { ageRestriction } from '../bot/age-restriction.js';
 import type { Challenge, Entry } from '../store/challenges.js';
 import { themeText, timestamp } from './transitions.js';
 
@@ -38,10 +41,14 @@ export interface Submitted {
 /** Enters one of the member's own pictures, made in this server after the announcement. */
 export async function submitEntry(ctx: BotContext, member: Member, imageId: string): Promise<Submitted> {
   const challenge = await challengeTakingEntries(ctx, member);
-  const image = await ctx.images.getRecord(imageId);
-  if (!image) throw new InvalidRequestError('I do not know that picture.');
+  // Another server's picture is as unknown as a missing one: its existence is not revealed.
+  const image = await imageOfThisServer(ctx, imageId, challenge);
+  if (!image) throw new InvalidRequestError(UNKNOWN_PICTURE);
   if (image.userId !== member.userId) throw new InvalidRequestError('You can only enter pictures you made yourself.');
-  if (image.guildId !== challenge.guildId) throw new InvalidRequestError('That picture was made in another server.');
+  const restriction = ageRestriction(ctx);
+  if (!(await restriction.mayShow(image, await restriction.destination(challenge.channelId)))) {
+    throw new InvalidRequestError('That picture was made in an age-restricted channel, and this challenge is not: it cannot be entered here.');
+  }
   if (image.createdAt < challenge.announcedAt!) {
     throw new InvalidRequestError(
       `Only pictures made after the challenge was announced (${timestamp(challenge.announcedAt!, 'f')}) can be entered. Make a new one with \`/imagine\`.`,
@@ -109,6 +116,8 @@ export async function castVote(ctx: BotContext, member: Member, challengeId: str
   }
 }
 
+const UNKNOWN_PICTURE = 'I do not know that picture.';
+
 const imageIdPattern = /^(?:atelier-)?(\d{15,20})-([1-4])(?:\.(?:png|jpe?g|webp))?$/i;
 const messageLinkPattern = /^https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/channels\/(\d{1,20})\/(\d{1,20})\/(\d{1,20})\/?$/;
 const attachmentNamePattern = /^atelier-(\d{15,20})-([1-4])\./;
@@ -117,7 +126,7 @@ const attachmentNamePattern = /^atelier-(\d{15,20})-([1-4])\./;
  * The picture a member points at: `atelier-<job>-<n>.png` (a result's file name), `<job>-<n>`,
  * or a link to the message that shows it (when it shows exactly one picture).
  */
-export async function resolveImageReference(ctx: BotContext, reference: string): Promise<string> {
+export async function resolveImageReference(ctx: BotContext, reference: string, member: Member): Promise<string> {
   const text = reference.trim();
   const direct = imageIdPattern.exec(text);
   if (direct) return `${direct[1]}-${direct[2]}`;
@@ -125,7 +134,10 @@ export async function resolveImageReference(ctx: BotContext, reference: string):
   if (!link) {
     throw new InvalidRequestError('Give the picture as its file name (like `atelier-1234…-2.png`) or as a link to its message.');
   }
-  const message = await fetchChannelMessage(ctx, link[2]!, link[3]!);
+  // Only messages of this server are looked at: a link into another server reads like one to a
+  // message without pictures, whatever that message holds.
+  const inThisServer = link[1] === guildOf(member) && (await channelGuildId(ctx, link[2]!)) === link[1];
+  const message = inThisServer ? await fetchChannelMessage(ctx, link[2]!, link[3]!) : undefined;
   const pictures = (message?.attachments ?? []).flatMap((attachment) => {
     const match = attachmentNamePattern.exec(attachment.filename);
     return match ? [`${match[1]}-${match[2]}`] : [];

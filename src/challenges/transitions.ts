@@ -12,6 +12,7 @@ import {
   type RawFile,
 } from 'discord.js';
 import sharp from 'sharp';
+import { ageRestriction, type AgeRestriction } from '../bot/age-restriction.js';
 import { imageBytes } from '../bot/components/generation.js';
 import type { BotContext } from '../bot/context.js';
 import { withMessageLock } from '../bot/discord-messages.js';
@@ -184,11 +185,13 @@ async function postGallery(ctx: BotContext, challengeId: string): Promise<boolea
     await ctx.challenges.record(challengeId, { votingMessageId: message.id });
   }
   const done = await ctx.challenges.galleryMessages(challengeId);
+  const shows = await showsPictures(ctx, challenge);
   for (const entry of entries) {
     if (done.has(entry.id)) continue;
-    const files = await entryFiles(ctx, entry.imageId, `entry-${entry.id}`);
+    const shown = await shows(entry.imageId);
+    const files = shown ? await entryFiles(ctx, entry.imageId, `entry-${entry.id}`) : [];
     const body: ChallengePost = {
-      content: `**Entry #${entry.id}**`,
+      content: shown ? `**Entry #${entry.id}**` : `**Entry #${entry.id}** (made in an age-restricted channel: not shown here)`,
       components: [
         {
           type: ComponentType.ActionRow,
@@ -205,6 +208,18 @@ async function postGallery(ctx: BotContext, challengeId: string): Promise<boolea
   }
   await ctx.challenges.record(challengeId, { galleryPosted: '1' });
   return true;
+}
+
+/**
+ * Whether a picture may be shown where the challenge posts (its channel and thread): pictures made
+ * in age-restricted channels only when that channel is age-restricted too.
+ */
+async function showsPictures(ctx: BotContext, challenge: Challenge, restriction: AgeRestriction = ageRestriction(ctx)) {
+  const destination = await restriction.destination(challenge.channelId);
+  return async (imageId: string): Promise<boolean> => {
+    const image = await ctx.images.getRecord(imageId);
+    return !image || (await restriction.mayShow(image, destination));
+  };
 }
 
 /** The entry's picture, sized for an attachment; none when the picture is gone. */
@@ -237,7 +252,10 @@ async function postResults(ctx: BotContext, challengeId: string): Promise<boolea
   const podium = challenge.ranking.slice(0, 3);
   let files: RawFile[] = [];
   if (podium.length > 0) {
-    const pictures = await Promise.all(podium.map((entry) => imageBytes(ctx, entry.imageId).catch(() => missingPicture())));
+    const shows = await showsPictures(ctx, challenge);
+    const pictures = await Promise.all(
+      podium.map(async (entry) => ((await shows(entry.imageId)) ? imageBytes(ctx, entry.imageId).catch(() => missingPicture()) : missingPicture())),
+    );
     files = [{ name: 'podium.png', data: await composePodium(pictures), contentType: 'image/png' }];
   }
   const body = resultsMessage(challenge);
@@ -246,7 +264,7 @@ async function postResults(ctx: BotContext, challengeId: string): Promise<boolea
   return true;
 }
 
-/** A dark square standing in for a picture that was deleted before the results. */
+/** A dark square standing in for a picture that was deleted before the results, or is not shown here. */
 function missingPicture(): Promise<Buffer> {
   return sharp({ create: { width: 64, height: 64, channels: 3, background: '#26262c' } }).png().toBuffer();
 }

@@ -31,6 +31,11 @@ export const imageRecordSchema = z.object({
   /** Set when the author or a moderator deleted the picture: the record stays as a tombstone in its family tree. */
   deletedAt: z.coerce.number().optional(),
   deletedBy: z.string().optional(),
+  /**
+   * Made in an age-restricted channel (or from such a picture): shown only in age-restricted
+   * channels. Absent on records written before the flag existed (see AgeRestriction.picture).
+   */
+  nsfw: z.enum(['true', 'false']).transform((flag) => flag === 'true').optional(),
 });
 export type ImageRecord = z.infer<typeof imageRecordSchema>;
 

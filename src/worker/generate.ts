@@ -124,6 +124,7 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
         channelId: record.channelId,
         parentId: data.parentImageId,
         createdAt: Date.now(),
+        nsfw: record.nsfw,
       });
     }),
   );

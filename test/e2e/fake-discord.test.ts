@@ -24,7 +24,7 @@ import {
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { FakeDiscord, snowflakeTimestamp, type FakeDiscordOptions } from '../support/fake-discord.js';
+import { FakeDiscord, snowflakeTimestamp, twoServers, type FakeDiscordOptions } from '../support/fake-discord.js';
 
 const noPings = { parse: [] };
 
@@ -285,6 +285,70 @@ describe('FakeDiscord with a real discord.js client', () => {
     });
     expect(discord.messages(channel.id)).toHaveLength(0);
     expect(discord.validationErrors).toHaveLength(2);
+  });
+
+  it('answers Invalid Form Body for allowed_mentions ids that are not snowflakes, as Discord does', async () => {
+    const { discord, client } = await connect();
+    const channel = await defaultChannel(client, discord);
+    const error = await channel
+      .send({ content: 'hi <@123>', allowedMentions: { users: ['123', '<@456>'], roles: ['01'] } })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 50035,
+      status: 400,
+      rawError: {
+        message: 'Invalid Form Body',
+        errors: {
+          allowed_mentions: {
+            users: { 1: { _errors: [{ code: 'NUMBER_TYPE_COERCE', message: 'Value "<@456>" is not snowflake.' }] } },
+            roles: { 0: { _errors: [{ code: 'NUMBER_TYPE_COERCE', message: 'Value "01" is not snowflake.' }] } },
+          },
+        },
+      },
+    });
+    expect(discord.messages(channel.id)).toHaveLength(0);
+    expect(discord.validationErrors).toHaveLength(2);
+
+    // The same rule holds for interaction responses: the body is checked under `data`.
+    const received = nextInteraction<ChatInputCommandInteraction>(client);
+    const fake = discord.slashCommand({ name: 'help' });
+    const interaction = await received;
+    await expect(interaction.reply({ content: 'x', allowedMentions: { users: ['me'] } })).rejects.toMatchObject({ code: 50035 });
+    expect(fake.original()).toBeUndefined();
+    expect(discord.validationErrors.at(-1)).toMatch(/data\.allowed_mentions\.users\.0: Value "me" is not snowflake/);
+  });
+
+  it('hosts two servers, each with its own channels, members and age-restricted channel', async () => {
+    const { discord, client } = await connect({ guilds: twoServers() });
+    const [first, second] = discord.guilds;
+    expect(client.guilds.cache.map((g) => g.id).sort()).toEqual([first!.id, second!.id].sort());
+    const adult = second!.channels.find((c) => c.nsfw)!;
+    expect((client.channels.cache.get(adult.id) as TextChannel).nsfw).toBe(true);
+
+    const received = nextInteraction<ChatInputCommandInteraction>(client);
+    const member = '710000000000002001';
+    const fake = discord.slashCommand({ name: 'top', channelId: adult.id, userId: member });
+    const interaction = await received;
+    expect(fake.payload).toMatchObject({
+      guild_id: second!.id,
+      channel_id: adult.id,
+      channel: { id: adult.id, guild_id: second!.id, nsfw: true, permissions: expect.any(String) },
+      app_permissions: expect.any(String),
+      member: { user: { id: member } },
+    });
+    expect(interaction.guildId).toBe(second!.id);
+
+    // A thread's interaction payload does not say whether it is age-restricted (its parent does).
+    const thread = await (client.channels.cache.get(adult.id) as TextChannel).threads.create({ name: 'late' });
+    const inThread = discord.slashCommand({ name: 'top', channelId: thread.id });
+    expect(inThread.payload.channel).not.toHaveProperty('nsfw');
+    expect(inThread.payload.channel).toMatchObject({ parent_id: adult.id });
+    await nextInteraction(client);
+
+    // A forged click claims another server than the message it names.
+    const sent = await (await defaultChannel(client, discord)).send({ content: 'first server', allowedMentions: noPings });
+    const forged = discord.button({ customId: 'x', message: { id: sent.id, channelId: sent.channelId }, forgedPlace: { channelId: second!.channels[0]!.id } });
+    expect(forged.payload).toMatchObject({ guild_id: second!.id, channel_id: second!.channels[0]!.id, message: { id: sent.id } });
   });
 
   it('refuses files over the guild attachment_size_limit with 413', async () => {

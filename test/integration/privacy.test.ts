@@ -85,7 +85,7 @@ describe('/privacy delete-my-data on real Redis', () => {
 
     const panels = await ctx.series.panels(series.id);
     expect(panels.map((p) => p.userName)).toEqual(['a former member', 'Bea']);
-    const tiles = await panelImages(ctx, panels);
+    const tiles = await panelImages(ctx, panels, false);
     expect(tiles.map((t) => t.caption)).toEqual(['(deleted)', 'Bea']);
     expect((await sharp(tiles[0]!.image).metadata()).width).toBe(64);
     expect(JSON.stringify(await redis.hgetall(`${prefix}:image:100000000000000001-1`))).not.toContain('ada secret prompt');

@@ -95,6 +95,7 @@ const LIMITS = {
   v2Components: 40,
   files: 10,
   nonce: 25,
+  allowedMentionIds: 100,
   modalTitle: 45,
   modalInputs: 5,
   textInputLabel: 45,
@@ -187,6 +188,24 @@ export interface FakeGuildOptions {
   channels?: FakeChannelOptions[];
   roles?: FakeRoleOptions[];
   locale?: string;
+  /** Members from the start (others join the first time they act). */
+  members?: Array<FakeUserOptions & Omit<FakeMemberOptions, 'guildId'>>;
+}
+
+/**
+ * Two servers for cross-server tests: each with an ordinary channel, a second one and an
+ * age-restricted (`nsfw`) one, and two members of its own. Channel order: general, art, after-dark.
+ */
+export function twoServers(): FakeGuildOptions[] {
+  const server = (n: number, name: string): FakeGuildOptions => ({
+    name,
+    channels: [{ name: 'general' }, { name: 'art' }, { name: 'after-dark', nsfw: true }],
+    members: [
+      { id: `71000000000000${n}001`, username: `member${n}a` },
+      { id: `71000000000000${n}002`, username: `member${n}b` },
+    ],
+  });
+  return [server(1, 'Atelier Test Guild'), server(2, 'Second Test Guild')];
 }
 
 export interface FakeDiscordOptions {
@@ -386,6 +405,11 @@ export type MessageRef = FakeMessage | { id: string; channelId: string };
 export interface ComponentInteractionOptions extends InteractionActorOptions {
   customId: string;
   message: MessageRef;
+  /**
+   * A forged click: the interaction claims this server/channel instead of the message's. Discord
+   * never sends such a thing, but a handler must not trust the message to tell where it is.
+   */
+  forgedPlace?: InteractionPlaceOptions;
   /**
    * Throw unless the message carries an enabled component of this kind with that custom_id. Off by
    * default: stale clients (and forged requests) do send clicks for components that are gone.
@@ -902,6 +926,25 @@ function checkAllowedMentionsShape(check: Checker, allowed: unknown): void {
   if (parse.includes('roles') && asArray(allowed.roles).length > 0) {
     check.add(['allowed_mentions'], 'MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE', 'parse:["roles"] and roles: [ids] are mutually exclusive.');
   }
+  for (const field of ['users', 'roles'] as const) checkSnowflakeList(check, ['allowed_mentions', field], allowed[field]);
+}
+
+/** Discord's SnowflakeType: a decimal string without leading zeros; lists hold at most 100. */
+const SNOWFLAKE = /^(0|[1-9][0-9]*)$/;
+
+function checkSnowflakeList(check: Checker, path: FieldPath, value: unknown): void {
+  if (value === undefined || value === null) return;
+  if (!Array.isArray(value)) {
+    check.add(path, 'BASE_TYPE_BAD_TYPE', 'Must be an array.');
+    return;
+  }
+  check.maxItems(path, value, LIMITS.allowedMentionIds);
+  value.forEach((entry, i) => {
+    // Discord coerces numbers too, but a JSON number that large has already lost digits.
+    if (typeof entry !== 'string' || !SNOWFLAKE.test(entry) || BigInt(entry) >= 2n ** 64n) {
+      check.add([...path, i], 'NUMBER_TYPE_COERCE', `Value "${String(entry)}" is not snowflake.`);
+    }
+  });
 }
 
 /** `attachments` entries must name an upload (`files[id]`) or an attachment the message already has. */
@@ -1700,12 +1743,15 @@ export class FakeDiscord extends EventEmitter {
   /** Configures a user's membership (roles, nick, moderator/permissions) and returns it as interactions show it. */
   member(userId: string, options: FakeMemberOptions = {}): APIInteractionGuildMember {
     const guild = this.guild(options.guildId ?? this.defaultGuildId);
-    const state = this.memberState(guild.id, userId);
+    this.configureMember(this.memberState(guild.id, userId), options);
+    return this.interactionMember(guild, userId, {});
+  }
+
+  private configureMember(state: MemberState, options: FakeMemberOptions): void {
     if (options.roles) state.roles = options.roles;
     if (options.nick !== undefined) state.nick = options.nick;
     if (options.permissions !== undefined) state.permissions = toPermissionString(options.permissions);
     else if (options.moderator !== undefined) state.permissions = (options.moderator ? MODERATOR_PERMISSIONS : MEMBER_PERMISSIONS).toString();
-    return this.interactionMember(guild, userId, {});
   }
 
   guild(id: string): FakeGuild {
@@ -1796,7 +1842,7 @@ export class FakeDiscord extends EventEmitter {
 
   button(options: ComponentInteractionOptions): FakeInteraction {
     const message = this.componentMessage(options, ComponentType.Button);
-    return this.dispatchInteraction(InteractionType.MessageComponent, options, this.placeOfMessage(message), {
+    return this.dispatchInteraction(InteractionType.MessageComponent, options, this.componentPlace(options, message), {
       message: this.toAPIMessage(message),
       data: { custom_id: options.customId, component_type: ComponentType.Button },
     });
@@ -1804,7 +1850,7 @@ export class FakeDiscord extends EventEmitter {
 
   stringSelect(options: StringSelectOptions): FakeInteraction {
     const message = this.componentMessage(options, ComponentType.StringSelect);
-    return this.dispatchInteraction(InteractionType.MessageComponent, options, this.placeOfMessage(message), {
+    return this.dispatchInteraction(InteractionType.MessageComponent, options, this.componentPlace(options, message), {
       message: this.toAPIMessage(message),
       data: { custom_id: options.customId, component_type: ComponentType.StringSelect, values: options.values },
     });
@@ -1868,6 +1914,9 @@ export class FakeDiscord extends EventEmitter {
       channels: [],
     };
     const channelOptions = options.channels ?? [{ name: 'general' }];
+    for (const { roles, nick, moderator, permissions, ...user } of options.members ?? []) {
+      this.configureMember(this.memberState(id, this.user(user).id), { roles, nick, moderator, permissions });
+    }
     guild.channels = channelOptions.map((channel) =>
       this.addChannel({
         id: channel.id ?? snowflake(Date.now() - 300 * 24 * 3600_000),
@@ -2275,6 +2324,10 @@ export class FakeDiscord extends EventEmitter {
     return this.place({ channelId: message.channelId });
   }
 
+  private componentPlace(options: ComponentInteractionOptions, message: FakeMessage): { guild: FakeGuild; channel: FakeChannel } {
+    return options.forgedPlace ? this.place(options.forgedPlace) : this.placeOfMessage(message);
+  }
+
   private resolveMessage(ref: MessageRef): FakeMessage {
     const message = this.messagesById.get(ref.id);
     if (!message) throw new Error(`FakeDiscord: unknown message ${ref.id} (deleted, or never created on this fake)`);
@@ -2409,7 +2462,7 @@ export class FakeDiscord extends EventEmitter {
       guild_id: guild.id,
       guild: { id: guild.id, locale: guild.locale, features: [] },
       channel_id: channel.id,
-      channel: { ...this.toAPIChannel(channel), permissions: member.permissions },
+      channel: this.interactionChannel(channel, member.permissions),
       member,
       app_permissions: this.botPermissions.toString(),
       locale: actor.locale ?? 'en-US',
@@ -2426,6 +2479,12 @@ export class FakeDiscord extends EventEmitter {
     this.gateway.dispatch('INTERACTION_CREATE', payload);
     this.notify();
     return interaction;
+  }
+
+  /** The partial channel of an interaction. As on Discord, a thread's carries no `nsfw`: that is its parent's. */
+  private interactionChannel(channel: FakeChannel, permissions: string): Json {
+    const { nsfw: _nsfw, ...rest } = this.toAPIChannel(channel);
+    return { ...(this.isThread(channel) ? rest : { ...rest, nsfw: channel.nsfw }), permissions };
   }
 
   private roles(guild: FakeGuild): APIRole[] {

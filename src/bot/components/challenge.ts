@@ -4,6 +4,7 @@ import { challengeSubmitId, parseChallengeButton } from '../../challenges/ids.js
 import type { BotContext } from '../context.js';
 import { noMentions } from '../messages.js';
 import { InvalidRequestError } from '../prompt.js';
+import { inThisServer } from '../server-scope.js';
 import type { ComponentHandler } from './index.js';
 
 /** 🏆 Submit to challenge on one's own result, and the 🗳 vote buttons of a challenge's gallery. */
@@ -26,7 +27,7 @@ export const challengeComponents: ComponentHandler = {
 async function submitFromResult(interaction: ButtonInteraction, ctx: BotContext, member: Member, jobId: string, image: number | undefined) {
   // The custom_id only names a job: whose it is and which pictures it made come from the store.
   const record = await ctx.jobs.get(jobId);
-  if (!record || record.status !== 'delivered') throw new InvalidRequestError('I no longer know that picture.');
+  if (!record || record.status !== 'delivered' || !inThisServer(record, member)) throw new InvalidRequestError('I no longer know that picture.');
   if (record.userId !== member.userId) throw new InvalidRequestError('Only the person who made this picture can enter it.');
   await challengeTakingEntries(ctx, member);
   if (image === undefined && record.imageIds.length > 1) {

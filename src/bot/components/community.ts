@@ -14,12 +14,14 @@ import type { JobRecord } from '../../store/jobs.js';
 import type { JobRef } from '../../store/votes.js';
 import { PROMPT_MAX, aspectRatios, aspectSizes, type AspectRatio } from '../../queues.js';
 import type { BotContext } from '../context.js';
-import { familyPicture, familyText, loadFamily } from '../family.js';
+import { ageRestriction } from '../age-restriction.js';
+import { familyPicture, familyText, hideAgeRestricted, loadFamily } from '../family.js';
 import { noMentions, queuedMessage, resultMessage } from '../messages.js';
 import { InvalidRequestError, resolvePromptOptions } from '../prompt.js';
 import { replyQueued } from '../queued-reply.js';
 import { requesterOf } from '../requester.js';
 import { enqueueGeneration } from '../requests.js';
+import { imageOfThisServer, inThisServer } from '../server-scope.js';
 import { parseCommunityId, remixJobModalId, type CommunityButtonAction } from './community-ids.js';
 import type { ComponentHandler } from './index.js';
 import { imageBytes, isModerator } from './generation.js';
@@ -28,7 +30,7 @@ export const DEFAULT_STRENGTH = 0.6;
 
 /** 👍 Vote, 🔀 Remix, 🌳 Family and 🗑 on a result. */
 export async function handleCommunityButton(interaction: ButtonInteraction, action: CommunityButtonAction, jobId: string, ctx: BotContext) {
-  const record = await deliveredJob(ctx, jobId);
+  const record = await deliveredJob(ctx, jobId, interaction);
   // The buttons act on the message they sit on: a custom_id replayed on another message is refused.
   if (interaction.message.id !== record.resultMessageId) throw new InvalidRequestError('That button does not belong to this message.');
   switch (action) {
@@ -43,9 +45,10 @@ export async function handleCommunityButton(interaction: ButtonInteraction, acti
   }
 }
 
-async function deliveredJob(ctx: BotContext, jobId: string): Promise<JobRecord> {
+/** The delivered result a custom_id names, if it belongs to the server the click came from. */
+async function deliveredJob(ctx: BotContext, jobId: string, place: { guildId: string | null }): Promise<JobRecord> {
   const record = await ctx.jobs.get(jobId);
-  if (!record || record.status !== 'delivered' || record.imageIds.length === 0) {
+  if (!record || record.status !== 'delivered' || record.imageIds.length === 0 || !inThisServer(record, place)) {
     throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   }
   return record;
@@ -118,8 +121,14 @@ export async function showFamily(
 ) {
   const image = await ctx.images.getRecord(imageId);
   if (!image) throw new InvalidRequestError('I no longer know that picture.');
+  const restriction = ageRestriction(ctx);
+  const here = await restriction.ofInteraction(interaction, false);
+  if (!(await restriction.mayShow(image, here))) {
+    throw new InvalidRequestError('That picture was made in an age-restricted channel: its family is shown only in age-restricted channels.');
+  }
   await interaction.deferReply(privately ? { flags: MessageFlags.Ephemeral } : {});
   const { root, size } = await loadFamily(ctx, image);
+  await hideAgeRestricted(root, restriction, here);
   const heading = `🌳 **Family tree** · ${size} ${size === 1 ? 'picture' : 'pictures'}`;
   const text = `${heading}\n${familyText(root, 1900 - heading.length)}`;
   const picture = await familyPicture(ctx, root).catch((error) => {
@@ -186,17 +195,16 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: {
   let parent: ImageRecord | undefined;
   let job: JobRecord | undefined;
   if ('jobId' in source) {
-    job = await deliveredJob(ctx, source.jobId);
+    job = await deliveredJob(ctx, source.jobId, interaction);
     const number = job.imageIds.length > 1 ? Number((field('image') ?? '1').trim()) : 1;
     if (!Number.isInteger(number) || number < 1 || number > job.imageIds.length) {
       throw new InvalidRequestError(`Pick a picture from 1 to ${job.imageIds.length}.`);
     }
-    parent = await ctx.images.getRecord(job.imageIds[number - 1]!);
+    parent = await imageOfThisServer(ctx, job.imageIds[number - 1]!, interaction);
   } else {
-    parent = await ctx.images.getRecord(source.imageId);
+    parent = await imageOfThisServer(ctx, source.imageId, interaction);
   }
-  // A custom_id names a picture but proves nothing: pictures of another server stay out of reach.
-  if (!parent || (parent.guildId ?? null) !== (interaction.guildId ?? null)) throw new InvalidRequestError('I no longer know that picture.');
+  if (!parent) throw new InvalidRequestError('I no longer know that picture.');
   if (parent.deletedAt) throw new InvalidRequestError('That picture was deleted; it cannot be remixed.');
   const strength = parseStrength(field('strength') ?? '');
   const prompt = field('prompt') ?? '';

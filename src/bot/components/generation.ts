@@ -9,6 +9,7 @@ import { InvalidRequestError } from '../prompt.js';
 import { replyQueued } from '../queued-reply.js';
 import { requesterOf } from '../requester.js';
 import { enqueueGeneration, type GenerationInput } from '../requests.js';
+import { inThisServer } from '../server-scope.js';
 import type { GenerationButton } from './ids.js';
 
 /** Moderators (Manage Messages) may cancel and delete what others made. */
@@ -21,7 +22,7 @@ export async function handleGenerationButton(interaction: ButtonInteraction, but
   // The custom_id only names a job: everything else is read from the store.
   const record = await ctx.jobs.get(button.jobId);
   // The id must name a job of this server: a forged custom_id cannot reach another server's pictures.
-  if (!record || (record.guildId ?? null) !== (interaction.guildId ?? null)) {
+  if (!record || !inThisServer(record, interaction)) {
     throw new InvalidRequestError('I no longer know that picture (it may be too old). Try `/imagine` again.');
   }
   switch (button.action) {

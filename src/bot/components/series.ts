@@ -11,6 +11,7 @@ import type { BotContext } from '../context.js';
 import { noMentions } from '../messages.js';
 import { InvalidRequestError } from '../prompt.js';
 import { announcePanel, keepPanelImage, postCompletion, refusalMessage, releaseAbandonedPanels, seriesTitle } from '../series.js';
+import { inThisServer } from '../server-scope.js';
 import { parseSeriesComponent, seriesPickId } from './ids.js';
 import type { ComponentHandler } from './index.js';
 
@@ -42,7 +43,7 @@ export const seriesComponents: ComponentHandler = {
 /** The delivered result a button names, re-read from the store. */
 async function deliveredResult(ctx: BotContext, jobId: string, guildId: string | null) {
   const record = await ctx.jobs.get(jobId);
-  if (!record || record.status !== 'delivered' || record.imageIds.length === 0 || record.guildId !== (guildId ?? undefined)) {
+  if (!record || record.status !== 'delivered' || record.imageIds.length === 0 || !inThisServer(record, { guildId })) {
     throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   }
   return record;
