@@ -119,6 +119,27 @@ end
 return {0, current}
 `;
 
+/**
+ * KEYS: record, member index, open index. ARGV: TTL (s), created at, id, then field/value pairs.
+ * One script: a process that dies while creating leaves either nothing or the whole record.
+ */
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'queued')
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+return 1
+`;
+
+/** KEYS: record. ARGV: field/value pairs. Only an existing record is changed (it keeps its TTL). */
+const UPDATE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+`;
+
 function toFields(values: Record<string, unknown>): string[] {
   const fields: string[] = [];
   for (const [key, value] of Object.entries(values)) {
@@ -158,17 +179,18 @@ export class JobStore {
 
   /** Creates the record unless one exists (a double-submitted interaction is one job). */
   async create(record: NewJobRecord): Promise<boolean> {
-    const key = this.key(record.id);
-    const created = await this.redis.hsetnx(key, 'status', 'queued');
-    if (!created) return false;
-    await this.redis
-      .multi()
-      .hset(key, toFields(record))
-      .expire(key, RECORD_TTL_SECONDS)
-      .zadd(this.userKey(record.userId), record.createdAt, record.id)
-      .zadd(this.openKey, record.createdAt, record.id)
-      .exec();
-    return true;
+    const created = await this.redis.eval(
+      CREATE,
+      3,
+      this.key(record.id),
+      this.userKey(record.userId),
+      this.openKey,
+      RECORD_TTL_SECONDS,
+      record.createdAt,
+      record.id,
+      ...toFields(record),
+    );
+    return created === 1;
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -177,9 +199,14 @@ export class JobStore {
     return jobRecordSchema.parse(raw);
   }
 
-  async update(id: string, values: Partial<Record<keyof JobRecord, unknown>>): Promise<void> {
+  /**
+   * Sets fields of an existing record; returns false (and writes nothing) when there is none: a
+   * late writer must not bring an expired or deleted record back as a hash without a TTL.
+   */
+  async update(id: string, values: Partial<Record<keyof JobRecord, unknown>>): Promise<boolean> {
     const fields = toFields(values);
-    if (fields.length > 0) await this.redis.hset(this.key(id), fields);
+    if (fields.length === 0) return (await this.redis.exists(this.key(id))) === 1;
+    return (await this.redis.eval(UPDATE, 1, this.key(id), ...fields)) === 1;
   }
 
   /**
