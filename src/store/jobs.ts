@@ -164,9 +164,26 @@ export class JobStore {
     return `${this.prefix}:jobs:open`;
   }
 
-  /** Unsettled records created before `before`, oldest first: for the recovery sweep. */
-  async unsettledBefore(before: number, limit = 200): Promise<string[]> {
-    return this.redis.zrangebyscore(this.openKey, 0, before, 'LIMIT', 0, limit);
+  /**
+   * Unsettled records created before `before`, a page at a time, for the recovery sweep. A cursor
+   * walks the whole index, so records that stay open (however many) never hide the ones behind
+   * them; records settled meanwhile simply drop out, and none is handed out twice.
+   */
+  async *unsettledBefore(before: number, pageSize = 200): AsyncGenerator<string[]> {
+    const seen = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.zscan(this.openKey, cursor, 'COUNT', pageSize);
+      cursor = next;
+      const page: string[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const id = flat[i]!;
+        if (Number(flat[i + 1]) > before || seen.has(id)) continue;
+        seen.add(id);
+        page.push(id);
+      }
+      if (page.length > 0) yield page;
+    } while (cursor !== '0');
   }
 
   async settle(id: string): Promise<void> {
