@@ -12,6 +12,7 @@ import {
   fetchChannelMessage,
   followUpPrivately,
   isDeadInteraction,
+  permanentFailure,
   postChannelMessage,
   tokenAlive,
   withMessageLock,
@@ -72,14 +73,59 @@ export async function processDeliver(job: Job, token: string | undefined, ctx: B
     }
   }
 
-  const outcome = await withMessageLock(ctx, jobId, true, async () => {
+  const outcome = await withMessageLock(ctx, jobId, true, async (): Promise<DeliveryOutcome> => {
     const record = await ctx.jobs.get(jobId);
-    if (!record) return 'skipped' as const;
-    if (record.status === 'failed') return record.resultMessageId ? ('skipped' as const) : deliverFailure(ctx, record);
-    if (record.status !== 'done') return 'skipped' as const;
-    return deliverResult(ctx, record);
+    if (!record) return 'skipped';
+    if (record.status === 'failed' && record.resultMessageId) return 'skipped';
+    if (record.status !== 'failed' && record.status !== 'done') return 'skipped';
+    try {
+      return record.status === 'failed' ? await deliverFailure(ctx, record) : await deliverResult(ctx, record);
+    } catch (error) {
+      const reason = permanentFailure(error);
+      if (!reason) throw error;
+      // Returning (not throwing) ends this delivery: neither BullMQ nor the recovery sweep tries again.
+      ctx.logger.warn({ err: error, jobId }, 'Discord refused the delivery for good; telling the author privately');
+      return giveUp(ctx, record, reason);
+    }
   });
   return outcome ?? 'skipped';
+}
+
+/**
+ * Settles a request Discord will never take (lost access, channel gone…): the record ends failed,
+ * and its author hears why, privately, without another attempt at the place that refused.
+ */
+async function giveUp(ctx: BotContext, record: JobRecord, reason: string): Promise<DeliveryOutcome> {
+  let error = record.error;
+  if (record.status === 'done') {
+    error = `Your picture was made, but I could not post it in <#${record.channelId}>: ${reason}`;
+    await ctx.jobs.transition(record.id, ['done'], 'failed', { error, errorKind: 'discord' });
+  }
+  await tellAuthorPrivately(ctx, record, `⚠️ ${error ?? `Your request could not be completed: ${reason}`}`);
+  await ctx.jobs.settle(record.id);
+  await ctx.images.deleteBlobs(record.imageIds);
+  return 'notified';
+}
+
+/**
+ * An ephemeral follow-up while the interaction token lives, otherwise a direct message; when both
+ * fail there is nobody left to tell, so it is logged and that is all.
+ */
+async function tellAuthorPrivately(ctx: BotContext, record: JobRecord, text: string): Promise<void> {
+  if (tokenAlive(record, ctx.now())) {
+    try {
+      await followUpPrivately(ctx, record, ephemeral(text));
+      return;
+    } catch (error) {
+      ctx.logger.debug({ err: error, jobId: record.id }, 'private follow-up failed; trying a direct message');
+    }
+  }
+  try {
+    const dm = (await ctx.rest.post(Routes.userChannels(), { body: { recipient_id: record.userId } })) as APIChannel;
+    await postChannelMessage(ctx, dm.id, { content: text, components: [], allowed_mentions: noMentions }, { nonce: `n${record.id}` });
+  } catch (error) {
+    ctx.logger.warn({ err: error, jobId: record.id, userId: record.userId }, 'could not tell the author privately either; giving up');
+  }
 }
 
 async function deliverResult(ctx: BotContext, record: JobRecord): Promise<DeliveryOutcome> {

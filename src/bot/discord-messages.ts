@@ -22,6 +22,24 @@ export function isDeadInteraction(error: unknown): boolean {
   return [10008, 10015, 10062, 50027].includes(Number(error.code)) || error.status === 401;
 }
 
+/**
+ * Discord errors no retry can fix, with what the author is told: the bot lost access to the place,
+ * or the place (or the message to reply to) is gone. Retrying them only repeats the refusal.
+ */
+const PERMANENT_ERRORS: Record<number, string> = {
+  50001: 'I no longer have access to that channel.',
+  50013: 'I am missing the permissions I need to post there.',
+  10003: 'That channel no longer exists.',
+  50007: 'Discord does not let me send you a direct message.',
+  10008: 'The message I had to answer no longer exists.',
+};
+
+/** What to tell the author when `error` is one Discord will repeat forever; undefined otherwise. */
+export function permanentFailure(error: unknown): string | undefined {
+  if (!(error instanceof DiscordAPIError)) return undefined;
+  return PERMANENT_ERRORS[Number(error.code)];
+}
+
 export async function editOriginalResponse(
   ctx: BotContext,
   record: JobRecord,
