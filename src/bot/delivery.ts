@@ -255,7 +255,7 @@ async function putOnDiscord(
   const message = await postChannelMessage(ctx, record.channelId, body, {
     files,
     replyTo: record.messageId,
-    nonce: `d${record.id}`,
+    nonce: channelPostNonce(record),
   });
   if (record.messageId) {
     const pointer: MessageBody = { content: '✅ Done — the result is in the reply below.', components: [], allowed_mentions: noMentions };
@@ -266,7 +266,11 @@ async function putOnDiscord(
   return { message, outcome: 'posted' };
 }
 
-/** A message the bot posted in the job's channel since `since` for this job (by file name or text). */
+/**
+ * The bot's own post for this job in its channel since `since`. Only messages the bot wrote count
+ * (another bot or a member can post a file of the same name); the nonce, when Discord returns it,
+ * says which job a post was for, otherwise the job's file names (or text) do.
+ */
 async function findEarlierPost(
   ctx: BotContext,
   record: JobRecord,
@@ -278,13 +282,19 @@ async function findEarlierPost(
   const recent = (await ctx.rest.get(Routes.channelMessages(record.channelId), {
     query: new URLSearchParams({ after, limit: '100' }),
   })) as APIMessage[];
+  const nonce = channelPostNonce(record);
   const names = new Set(files.map((file) => file.name));
-  return recent.find(
-    (message) =>
-      message.author?.bot &&
-      (files.length > 0 ? (message.attachments ?? []).some((a) => names.has(a.filename)) : message.content === body.content),
-  );
+  const sameJob = (message: APIMessage) =>
+    message.nonce !== undefined
+      ? String(message.nonce) === nonce
+      : files.length > 0
+        ? (message.attachments ?? []).some((a) => names.has(a.filename))
+        : message.content === body.content;
+  return recent.find((message) => message.author?.id === ctx.applicationId && !message.webhook_id && sameJob(message));
 }
+
+/** The nonce of the job's channel post: a retry within Discord's memory of it gets the same message. */
+const channelPostNonce = (record: JobRecord) => `d${record.id}`;
 
 async function deliverFailure(ctx: BotContext, record: JobRecord): Promise<DeliveryOutcome> {
   const { message } = await putOnDiscord(ctx, record, failedMessage(record));
