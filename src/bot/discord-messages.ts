@@ -112,9 +112,16 @@ export async function editJobMessage(ctx: BotContext, record: JobRecord, body: M
   if (record.messageId) await editChannelMessage(ctx, record.channelId, record.messageId, body);
 }
 
+/** How long a message lock lasts unless its holder renews it (it does, while its work runs). */
+export const MESSAGE_LOCK_MS = 15_000;
+const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+
 /**
  * A short Redis lock around edits of one job's message, so that a late progress edit can never
- * land on top of the delivered result (several bot processes may be running).
+ * land on top of the delivered result (several bot processes may be running). The holder renews it
+ * while its work runs (a large upload, a long rate-limit wait), so a second worker cannot start the
+ * same post meanwhile; a holder that dies lets it lapse within `MESSAGE_LOCK_MS`.
  */
 export async function withMessageLock<T>(
   ctx: BotContext,
@@ -125,15 +132,19 @@ export async function withMessageLock<T>(
   const key = `${ctx.prefix}:lock:message:${jobId}`;
   const token = randomUUID();
   for (let attempt = 0; ; attempt += 1) {
-    const acquired = await ctx.redis.set(key, token, 'PX', 15_000, 'NX');
+    const acquired = await ctx.redis.set(key, token, 'PX', MESSAGE_LOCK_MS, 'NX');
     if (acquired) break;
     if (!wait) return undefined;
     if (attempt > 300) throw new Error(`the message of job ${jobId} stayed locked for 15 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  const renewal = setInterval(() => {
+    ctx.redis.eval(RENEW, 1, key, token, MESSAGE_LOCK_MS).catch((error) => ctx.logger.debug({ err: error, jobId }, 'could not renew the message lock'));
+  }, MESSAGE_LOCK_MS / 3);
   try {
     return await fn();
   } finally {
-    await ctx.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, key, token);
+    clearInterval(renewal);
+    await ctx.redis.eval(RELEASE, 1, key, token);
   }
 }
