@@ -13,11 +13,22 @@ import type { MessageBody } from './messages.js';
 export const TOKEN_LIFETIME_MS = 14 * 60 * 1000;
 
 export function tokenAlive(record: JobRecord, now: number): boolean {
-  return now - record.interactionAt < TOKEN_LIFETIME_MS;
+  return record.interactionToken !== undefined && now - record.interactionAt < TOKEN_LIFETIME_MS;
+}
+
+/** The record no longer has its interaction token (it is kept only while it works). */
+class InteractionTokenGoneError extends Error {
+  override name = 'InteractionTokenGoneError';
+}
+
+function tokenOf(record: JobRecord): string {
+  if (record.interactionToken === undefined) throw new InteractionTokenGoneError(`the interaction token of job ${record.id} has expired`);
+  return record.interactionToken;
 }
 
 /** Errors that mean "this interaction's webhook is gone": fall back to the bot's own token. */
 export function isDeadInteraction(error: unknown): boolean {
+  if (error instanceof InteractionTokenGoneError) return true;
   if (!(error instanceof DiscordAPIError)) return false;
   return [10008, 10015, 10062, 50027].includes(Number(error.code)) || error.status === 401;
 }
@@ -46,7 +57,7 @@ export async function editOriginalResponse(
   body: MessageBody,
   files?: RawFile[],
 ): Promise<APIMessage> {
-  return (await ctx.rest.patch(Routes.webhookMessage(record.applicationId, record.interactionToken, '@original'), {
+  return (await ctx.rest.patch(Routes.webhookMessage(record.applicationId, tokenOf(record), '@original'), {
     body,
     files,
     auth: false,
@@ -55,7 +66,7 @@ export async function editOriginalResponse(
 
 /** An ephemeral follow-up to the member who asked (only while the token lives). */
 export async function followUpPrivately(ctx: BotContext, record: JobRecord, body: MessageBody): Promise<void> {
-  await ctx.rest.post(Routes.webhook(record.applicationId, record.interactionToken), { body, auth: false });
+  await ctx.rest.post(Routes.webhook(record.applicationId, tokenOf(record)), { body, auth: false });
 }
 
 export async function editChannelMessage(

@@ -30,7 +30,11 @@ export const jobRecordSchema = z.object({
   guildId: optionalText,
   channelId: z.string(),
   applicationId: z.string(),
-  interactionToken: z.string(),
+  /**
+   * Kept beside the record under its own key that expires with the token (15 minutes), never in the
+   * record itself: absent once it stopped working.
+   */
+  interactionToken: optionalText,
   /** Milliseconds since the epoch: the interaction token dies 15 minutes later. */
   interactionAt: numeric,
   attachmentSizeLimit: numeric,
@@ -74,6 +78,7 @@ export type JobRecord = z.infer<typeof jobRecordSchema>;
 
 export type NewJobRecord = Omit<
   JobRecord,
+  | 'interactionToken'
   | 'status'
   | 'imageIds'
   | 'messageId'
@@ -91,10 +96,12 @@ export type NewJobRecord = Omit<
   | 'uploadShrink'
   | 'remoteRun'
   | 'hooksDone'
->;
+> & { interactionToken: string };
 
 /** Records live long after delivery so that buttons keep working for weeks. */
 const RECORD_TTL_SECONDS = 90 * 24 * 3600;
+/** Discord's lifetime of an interaction token, counted from the interaction. */
+export const INTERACTION_TOKEN_TTL_MS = 15 * 60 * 1000;
 
 /**
  * KEYS: record, open index. ARGV: n, n statuses it may move from, id, member index key prefix,
@@ -120,16 +127,18 @@ return {0, current}
 `;
 
 /**
- * KEYS: record, member index, open index. ARGV: TTL (s), created at, id, then field/value pairs.
- * One script: a process that dies while creating leaves either nothing or the whole record.
+ * KEYS: record, member index, open index, token. ARGV: TTL (s), created at, id, interaction token,
+ * its TTL (ms; none stored unless positive), then field/value pairs. One script: a process that
+ * dies while creating leaves either nothing or the whole record.
  */
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'queued')
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+if tonumber(ARGV[5]) > 0 then redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5]) end
 return 1
 `;
 
@@ -194,26 +203,46 @@ export class JobStore {
     return `${this.prefix}:user:${userId}:jobs`;
   }
 
+  /** Where the interaction token waits while it works: it expires with the token. */
+  private tokenKey(id: string) {
+    return `${this.key(id)}:token`;
+  }
+
   /** Creates the record unless one exists (a double-submitted interaction is one job). */
-  async create(record: NewJobRecord): Promise<boolean> {
+  async create(record: NewJobRecord, now = Date.now()): Promise<boolean> {
+    const { interactionToken, ...fields } = record;
+    const tokenTtlMs = Math.floor(record.interactionAt + INTERACTION_TOKEN_TTL_MS - now);
     const created = await this.redis.eval(
       CREATE,
-      3,
+      4,
       this.key(record.id),
       this.userKey(record.userId),
       this.openKey,
+      this.tokenKey(record.id),
       RECORD_TTL_SECONDS,
       record.createdAt,
       record.id,
-      ...toFields(record),
+      interactionToken,
+      tokenTtlMs,
+      ...toFields(fields),
     );
     return created === 1;
   }
 
+  /** The record, with its interaction token while that still works. */
   async get(id: string): Promise<JobRecord | undefined> {
-    const raw = await this.redis.hgetall(this.key(id));
+    const [[, raw], [, token]] = (await this.redis.multi().hgetall(this.key(id)).get(this.tokenKey(id)).exec()) as [
+      [Error | null, Record<string, string>],
+      [Error | null, string | null],
+    ];
     if (!raw.status) return undefined;
-    return jobRecordSchema.parse(raw);
+    let legacy = raw.interactionToken;
+    if (legacy !== undefined && Date.now() - Number(raw.interactionAt) >= INTERACTION_TOKEN_TTL_MS) {
+      // A record written when tokens were kept inside it: strip the token once it stopped working.
+      await this.redis.hdel(this.key(id), 'interactionToken');
+      legacy = undefined;
+    }
+    return jobRecordSchema.parse({ ...raw, interactionToken: token ?? legacy });
   }
 
   /**

@@ -35,4 +35,25 @@ describe('a retried channel post', () => {
     expect(ours?.attachments.map((a) => a.filename)).toContain(filename);
     expect(impostors.map((m) => s.discord.message(m.id)?.edits)).toEqual([0, 0]);
   });
+
+  it('once the interaction token is gone from Redis, the result is posted in the channel with its nonce', async () => {
+    const provider = new ScriptedProvider();
+    const hold = provider.holdNext();
+    const s = await start({ provider });
+    const interaction = s.discord.slashCommand({ name: 'imagine', options: { prompt: 'a tide going out' } });
+    await interaction.response();
+    // The token is kept only as long as it works; here its key has lapsed early.
+    await s.redis.del(`${s.prefix}:job:${interaction.id}:token`);
+    const since = s.discord.requests.length;
+    hold.release();
+
+    const record = await eventually(async () => {
+      const current = await s.ctx.jobs.get(interaction.id);
+      return current?.status === 'delivered' && current;
+    });
+    const posted = s.discord.message(record.resultMessageId!);
+    expect(posted?.nonce).toBe(`d${interaction.id}`);
+    expect(posted?.messageReference?.message_id).toBe(interaction.originalMessageId);
+    expect(s.discord.requests.slice(since).filter((r) => r.path.includes(interaction.token))).toEqual([]);
+  });
 });

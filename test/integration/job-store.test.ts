@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JobStore, type NewJobRecord } from '../../src/store/jobs.js';
+import { tokenAlive } from '../../src/bot/discord-messages.js';
+import { INTERACTION_TOKEN_TTL_MS, JobStore, type NewJobRecord } from '../../src/store/jobs.js';
 import { closeTestBed, openTestBed, type TestBed } from '../support/test-bed.js';
 
 let bed: TestBed;
@@ -85,5 +86,44 @@ describe('the job record store', () => {
     await store.create(newRecord(id));
     expect(await store.update(id, { channelPostAt: 5 })).toBe(true);
     expect((await store.get(id))?.channelPostAt).toBe(5);
+  });
+
+  it('keeps the interaction token beside the record only while it works (15 minutes), never inside the 90-day record', async () => {
+    const store = bed.ctx.jobs;
+    const id = '900000000000000004';
+    await store.create(newRecord(id));
+    expect(await bed.redis.hget(store.key(id), 'interactionToken')).toBeNull();
+    const ttl = await bed.redis.pttl(`${store.key(id)}:token`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(INTERACTION_TOKEN_TTL_MS);
+    const record = await store.get(id);
+    expect(record?.interactionToken).toBe('interaction-token');
+    expect(tokenAlive(record!, Date.now())).toBe(true);
+
+    // Once it expired, the record is whole but has no token, and nobody tries to use one.
+    await bed.redis.del(`${store.key(id)}:token`);
+    const later = await store.get(id);
+    expect(later?.prompt).toBe('a lighthouse');
+    expect(later?.interactionToken).toBeUndefined();
+    expect(tokenAlive(later!, Date.now())).toBe(false);
+  });
+
+  it('stores no token at all for an interaction older than the token’s life', async () => {
+    const store = bed.ctx.jobs;
+    const id = '900000000000000005';
+    const old = Date.now() - INTERACTION_TOKEN_TTL_MS - 1000;
+    await store.create({ ...newRecord(id), interactionAt: old, createdAt: old });
+    expect(await bed.redis.exists(`${store.key(id)}:token`)).toBe(0);
+    expect((await store.get(id))?.interactionToken).toBeUndefined();
+  });
+
+  it('strips the token from a record written with it inside, once the token has expired', async () => {
+    const store = bed.ctx.jobs;
+    const id = '900000000000000006';
+    const old = Date.now() - INTERACTION_TOKEN_TTL_MS - 1000;
+    await store.create({ ...newRecord(id), interactionAt: old, createdAt: old });
+    await bed.redis.hset(store.key(id), 'interactionToken', 'left-inside');
+    expect((await store.get(id))?.interactionToken).toBeUndefined();
+    expect(await bed.redis.hget(store.key(id), 'interactionToken')).toBeNull();
   });
 });
