@@ -6,6 +6,7 @@ import { deliverJobSchema } from '../queues.js';
 import type { JobRecord } from '../store/jobs.js';
 import { resultExtras } from './community.js';
 import type { BotContext } from './context.js';
+import { hasLeftGuild } from './guilds.js';
 import {
   editChannelMessage,
   editOriginalResponse,
@@ -78,6 +79,12 @@ export async function processDeliver(job: Job, token: string | undefined, ctx: B
     if (!record) return 'skipped';
     if (record.status === 'failed' && record.resultMessageId) return 'skipped';
     if (record.status !== 'failed' && record.status !== 'done') return 'skipped';
+    if (await hasLeftGuild(ctx, record.guildId)) {
+      // The server removed the bot: nothing more is posted there.
+      await ctx.jobs.transition(record.id, ['done'], 'cancelled', { cancelledBy: ctx.applicationId });
+      await ctx.jobs.settle(record.id);
+      return 'skipped';
+    }
     try {
       return record.status === 'failed' ? await deliverFailure(ctx, record) : await deliverResult(ctx, record);
     } catch (error) {
