@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, parseConfig, requireDiscord, type Config } from './config.js';
 import type { BotOptions } from './bot/bot.js';
@@ -41,7 +42,10 @@ export async function resolveRedis(config: Config, logger: Logger, choice: Redis
   const dataDir = choice.dataDir ?? 'data/redis';
   try {
     const server = await startPrivateRedis({ dataDir, appendOnly: true });
-    logger.info({ port: server.port, dir: dataDir }, 'started a private redis-server');
+    // Worth a warning: whoever runs `npm start` should know where the queue and records live
+    // (and that they go wherever that folder goes), rather than assume a Redis of their own.
+    const dir = resolve(dataDir);
+    logger.warn({ port: server.port, dir }, `REDIS_URL is not set: started a private redis-server, keeping its data in ${dir}`);
     return { url: server.url, server };
   } catch (error) {
     if (error instanceof RedisServerMissingError) throw new StartupError(error.message);

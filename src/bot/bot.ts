@@ -20,6 +20,7 @@ import { cdnHostsFor } from './attachments.js';
 import { syncCommands } from './commands-sync.js';
 import type { BotContext } from './context.js';
 import { processDeliver } from './delivery.js';
+import { leaveGuild, rejoinGuild } from './guilds.js';
 import { recoverStrandedJobs } from './recovery.js';
 import { createInteractionRouter } from './interactions.js';
 import { memberDataDeleters } from './privacy.js';
@@ -106,11 +107,24 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const settings = { models: options.models };
   client.on(Events.InteractionCreate, createInteractionRouter(ctx, commands, settings));
   client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
+  // Removed from a server: its work ends. (An outage marks the guild unavailable instead, and
+  // discord.js reports that as GuildUnavailable: the work waits for the server to come back.)
+  client.on(Events.GuildDelete, (guild) => {
+    if (!guild.available) return;
+    leaveGuild(ctx, guild.id).catch((error) => logger.error({ err: error, guildId: guild.id }, 'could not end the work of a server that removed the bot'));
+  });
+  client.on(Events.GuildCreate, (guild) => {
+    rejoinGuild(ctx, guild.id).catch((error) => logger.error({ err: error, guildId: guild.id }, 'could not resume a server that added the bot back'));
+  });
 
   const ready = once(client, Events.ClientReady);
   await client.login(options.token);
   await ready;
   logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
+  // Servers that added the bot back while it was offline.
+  for (const guildId of client.guilds.cache.keys()) {
+    await rejoinGuild(ctx, guildId).catch((error) => logger.error({ err: error, guildId }, 'could not resume a server that added the bot back'));
+  }
 
   if (options.registerCommands ?? true) {
     const bodies = commands.map((command) => command.data(settings));

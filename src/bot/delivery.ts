@@ -6,12 +6,14 @@ import { deliverJobSchema } from '../queues.js';
 import type { JobRecord } from '../store/jobs.js';
 import { resultExtras } from './community.js';
 import type { BotContext } from './context.js';
+import { hasLeftGuild } from './guilds.js';
 import {
   editChannelMessage,
   editOriginalResponse,
   fetchChannelMessage,
   followUpPrivately,
   isDeadInteraction,
+  permanentFailure,
   postChannelMessage,
   tokenAlive,
   withMessageLock,
@@ -72,14 +74,65 @@ export async function processDeliver(job: Job, token: string | undefined, ctx: B
     }
   }
 
-  const outcome = await withMessageLock(ctx, jobId, true, async () => {
+  const outcome = await withMessageLock(ctx, jobId, true, async (): Promise<DeliveryOutcome> => {
     const record = await ctx.jobs.get(jobId);
-    if (!record) return 'skipped' as const;
-    if (record.status === 'failed') return record.resultMessageId ? ('skipped' as const) : deliverFailure(ctx, record);
-    if (record.status !== 'done') return 'skipped' as const;
-    return deliverResult(ctx, record);
+    if (!record) return 'skipped';
+    if (record.status === 'failed' && record.resultMessageId) return 'skipped';
+    if (record.status !== 'failed' && record.status !== 'done') return 'skipped';
+    if (await hasLeftGuild(ctx, record.guildId)) {
+      // The server removed the bot: nothing more is posted there.
+      await ctx.jobs.transition(record.id, ['done'], 'cancelled', { cancelledBy: ctx.applicationId });
+      await ctx.jobs.settle(record.id);
+      return 'skipped';
+    }
+    try {
+      return record.status === 'failed' ? await deliverFailure(ctx, record) : await deliverResult(ctx, record);
+    } catch (error) {
+      const reason = permanentFailure(error);
+      if (!reason) throw error;
+      // Returning (not throwing) ends this delivery: neither BullMQ nor the recovery sweep tries again.
+      ctx.logger.warn({ err: error, jobId }, 'Discord refused the delivery for good; telling the author privately');
+      return giveUp(ctx, record, reason);
+    }
   });
   return outcome ?? 'skipped';
+}
+
+/**
+ * Settles a request Discord will never take (lost access, channel gone…): the record ends failed,
+ * and its author hears why, privately, without another attempt at the place that refused.
+ */
+async function giveUp(ctx: BotContext, record: JobRecord, reason: string): Promise<DeliveryOutcome> {
+  let error = record.error;
+  if (record.status === 'done') {
+    error = `Your picture was made, but I could not post it in <#${record.channelId}>: ${reason}`;
+    await ctx.jobs.transition(record.id, ['done'], 'failed', { error, errorKind: 'discord' });
+  }
+  await tellAuthorPrivately(ctx, record, `⚠️ ${error ?? `Your request could not be completed: ${reason}`}`);
+  await ctx.jobs.settle(record.id);
+  await ctx.images.deleteBlobs(record.imageIds);
+  return 'notified';
+}
+
+/**
+ * An ephemeral follow-up while the interaction token lives, otherwise a direct message; when both
+ * fail there is nobody left to tell, so it is logged and that is all.
+ */
+async function tellAuthorPrivately(ctx: BotContext, record: JobRecord, text: string): Promise<void> {
+  if (tokenAlive(record, ctx.now())) {
+    try {
+      await followUpPrivately(ctx, record, ephemeral(text));
+      return;
+    } catch (error) {
+      ctx.logger.debug({ err: error, jobId: record.id }, 'private follow-up failed; trying a direct message');
+    }
+  }
+  try {
+    const dm = (await ctx.rest.post(Routes.userChannels(), { body: { recipient_id: record.userId } })) as APIChannel;
+    await postChannelMessage(ctx, dm.id, { content: text, components: [], allowed_mentions: noMentions }, { nonce: `n${record.id}` });
+  } catch (error) {
+    ctx.logger.warn({ err: error, jobId: record.id, userId: record.userId }, 'could not tell the author privately either; giving up');
+  }
 }
 
 async function deliverResult(ctx: BotContext, record: JobRecord): Promise<DeliveryOutcome> {
@@ -209,7 +262,7 @@ async function putOnDiscord(
   const message = await postChannelMessage(ctx, record.channelId, body, {
     files,
     replyTo: record.messageId,
-    nonce: `d${record.id}`,
+    nonce: channelPostNonce(record),
   });
   if (record.messageId) {
     const pointer: MessageBody = { content: '✅ Done — the result is in the reply below.', components: [], allowed_mentions: noMentions };
@@ -220,7 +273,11 @@ async function putOnDiscord(
   return { message, outcome: 'posted' };
 }
 
-/** A message the bot posted in the job's channel since `since` for this job (by file name or text). */
+/**
+ * The bot's own post for this job in its channel since `since`. Only messages the bot wrote count
+ * (another bot or a member can post a file of the same name); the nonce, when Discord returns it,
+ * says which job a post was for, otherwise the job's file names (or text) do.
+ */
 async function findEarlierPost(
   ctx: BotContext,
   record: JobRecord,
@@ -232,13 +289,19 @@ async function findEarlierPost(
   const recent = (await ctx.rest.get(Routes.channelMessages(record.channelId), {
     query: new URLSearchParams({ after, limit: '100' }),
   })) as APIMessage[];
+  const nonce = channelPostNonce(record);
   const names = new Set(files.map((file) => file.name));
-  return recent.find(
-    (message) =>
-      message.author?.bot &&
-      (files.length > 0 ? (message.attachments ?? []).some((a) => names.has(a.filename)) : message.content === body.content),
-  );
+  const sameJob = (message: APIMessage) =>
+    message.nonce !== undefined
+      ? String(message.nonce) === nonce
+      : files.length > 0
+        ? (message.attachments ?? []).some((a) => names.has(a.filename))
+        : message.content === body.content;
+  return recent.find((message) => message.author?.id === ctx.applicationId && !message.webhook_id && sameJob(message));
 }
+
+/** The nonce of the job's channel post: a retry within Discord's memory of it gets the same message. */
+const channelPostNonce = (record: JobRecord) => `d${record.id}`;
 
 async function deliverFailure(ctx: BotContext, record: JobRecord): Promise<DeliveryOutcome> {
   const { message } = await putOnDiscord(ctx, record, failedMessage(record));

@@ -13,13 +13,42 @@ import type { MessageBody } from './messages.js';
 export const TOKEN_LIFETIME_MS = 14 * 60 * 1000;
 
 export function tokenAlive(record: JobRecord, now: number): boolean {
-  return now - record.interactionAt < TOKEN_LIFETIME_MS;
+  return record.interactionToken !== undefined && now - record.interactionAt < TOKEN_LIFETIME_MS;
+}
+
+/** The record no longer has its interaction token (it is kept only while it works). */
+class InteractionTokenGoneError extends Error {
+  override name = 'InteractionTokenGoneError';
+}
+
+function tokenOf(record: JobRecord): string {
+  if (record.interactionToken === undefined) throw new InteractionTokenGoneError(`the interaction token of job ${record.id} has expired`);
+  return record.interactionToken;
 }
 
 /** Errors that mean "this interaction's webhook is gone": fall back to the bot's own token. */
 export function isDeadInteraction(error: unknown): boolean {
+  if (error instanceof InteractionTokenGoneError) return true;
   if (!(error instanceof DiscordAPIError)) return false;
   return [10008, 10015, 10062, 50027].includes(Number(error.code)) || error.status === 401;
+}
+
+/**
+ * Discord errors no retry can fix, with what the author is told: the bot lost access to the place,
+ * or the place (or the message to reply to) is gone. Retrying them only repeats the refusal.
+ */
+const PERMANENT_ERRORS: Record<number, string> = {
+  50001: 'I no longer have access to that channel.',
+  50013: 'I am missing the permissions I need to post there.',
+  10003: 'That channel no longer exists.',
+  50007: 'Discord does not let me send you a direct message.',
+  10008: 'The message I had to answer no longer exists.',
+};
+
+/** What to tell the author when `error` is one Discord will repeat forever; undefined otherwise. */
+export function permanentFailure(error: unknown): string | undefined {
+  if (!(error instanceof DiscordAPIError)) return undefined;
+  return PERMANENT_ERRORS[Number(error.code)];
 }
 
 export async function editOriginalResponse(
@@ -28,7 +57,7 @@ export async function editOriginalResponse(
   body: MessageBody,
   files?: RawFile[],
 ): Promise<APIMessage> {
-  return (await ctx.rest.patch(Routes.webhookMessage(record.applicationId, record.interactionToken, '@original'), {
+  return (await ctx.rest.patch(Routes.webhookMessage(record.applicationId, tokenOf(record), '@original'), {
     body,
     files,
     auth: false,
@@ -37,7 +66,7 @@ export async function editOriginalResponse(
 
 /** An ephemeral follow-up to the member who asked (only while the token lives). */
 export async function followUpPrivately(ctx: BotContext, record: JobRecord, body: MessageBody): Promise<void> {
-  await ctx.rest.post(Routes.webhook(record.applicationId, record.interactionToken), { body, auth: false });
+  await ctx.rest.post(Routes.webhook(record.applicationId, tokenOf(record)), { body, auth: false });
 }
 
 export async function editChannelMessage(
@@ -94,9 +123,16 @@ export async function editJobMessage(ctx: BotContext, record: JobRecord, body: M
   if (record.messageId) await editChannelMessage(ctx, record.channelId, record.messageId, body);
 }
 
+/** How long a message lock lasts unless its holder renews it (it does, while its work runs). */
+export const MESSAGE_LOCK_MS = 15_000;
+const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+
 /**
  * A short Redis lock around edits of one job's message, so that a late progress edit can never
- * land on top of the delivered result (several bot processes may be running).
+ * land on top of the delivered result (several bot processes may be running). The holder renews it
+ * while its work runs (a large upload, a long rate-limit wait), so a second worker cannot start the
+ * same post meanwhile; a holder that dies lets it lapse within `MESSAGE_LOCK_MS`.
  */
 export async function withMessageLock<T>(
   ctx: BotContext,
@@ -107,15 +143,19 @@ export async function withMessageLock<T>(
   const key = `${ctx.prefix}:lock:message:${jobId}`;
   const token = randomUUID();
   for (let attempt = 0; ; attempt += 1) {
-    const acquired = await ctx.redis.set(key, token, 'PX', 15_000, 'NX');
+    const acquired = await ctx.redis.set(key, token, 'PX', MESSAGE_LOCK_MS, 'NX');
     if (acquired) break;
     if (!wait) return undefined;
     if (attempt > 300) throw new Error(`the message of job ${jobId} stayed locked for 15 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  const renewal = setInterval(() => {
+    ctx.redis.eval(RENEW, 1, key, token, MESSAGE_LOCK_MS).catch((error) => ctx.logger.debug({ err: error, jobId }, 'could not renew the message lock'));
+  }, MESSAGE_LOCK_MS / 3);
   try {
     return await fn();
   } finally {
-    await ctx.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, key, token);
+    clearInterval(renewal);
+    await ctx.redis.eval(RELEASE, 1, key, token);
   }
 }

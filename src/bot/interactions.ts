@@ -98,8 +98,13 @@ async function sendPrivately(
   interaction: RepliableInteraction,
   body: { content: string; flags: MessageFlags.Ephemeral; allowedMentions: typeof noMentions },
 ) {
-  if (interaction.deferred && !interaction.replied) {
+  if (interaction.deferred && !interaction.replied && interaction.ephemeral) {
     await interaction.editReply({ content: body.content, allowedMentions: body.allowedMentions, components: [] });
+  } else if (interaction.deferred && !interaction.replied) {
+    // A public "thinking…" (or an update of a public message) would show the error to everyone:
+    // the placeholder goes away first (a follow-up would replace it), then the member is told alone.
+    if (interaction.ephemeral === false) await interaction.deleteReply();
+    await interaction.followUp(body);
   } else if (interaction.replied) {
     await interaction.followUp(body);
   } else {

@@ -17,6 +17,7 @@ import { addGenerateJob } from './requests.js';
 /** Requests younger than this are still on their way; leave them alone. */
 export const RECOVERY_GRACE_MS = 2 * 60 * 1000;
 const SWEEP_LOCK_MS = 60_000;
+const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 
 export type Recovery = 'requeued' | 'failed' | 'redelivered' | 'settled';
 
@@ -26,11 +27,15 @@ export async function recoverStrandedJobs(ctx: BotContext, now = ctx.now()): Pro
   const token = randomUUID();
   if (!(await ctx.redis.set(lock, token, 'PX', SWEEP_LOCK_MS, 'NX'))) return done;
   try {
-    for (const id of await ctx.jobs.unsettledBefore(now - RECOVERY_GRACE_MS)) {
-      const record = await ctx.jobs.get(id);
-      const action = record ? await recoverOne(ctx, record) : 'settled';
-      if (!record) await ctx.jobs.settle(id);
-      if (action) done.set(id, action);
+    for await (const page of ctx.jobs.unsettledBefore(now - RECOVERY_GRACE_MS)) {
+      for (const id of page) {
+        const record = await ctx.jobs.get(id);
+        const action = record ? await recoverOne(ctx, record) : 'settled';
+        if (!record) await ctx.jobs.settle(id);
+        if (action) done.set(id, action);
+      }
+      // A long sweep keeps its lock: a second bot process must not start the same work meanwhile.
+      await ctx.redis.eval(RENEW, 1, lock, token, SWEEP_LOCK_MS);
     }
   } finally {
     await ctx.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, lock, token);

@@ -30,7 +30,11 @@ export const jobRecordSchema = z.object({
   guildId: optionalText,
   channelId: z.string(),
   applicationId: z.string(),
-  interactionToken: z.string(),
+  /**
+   * Kept beside the record under its own key that expires with the token (15 minutes), never in the
+   * record itself: absent once it stopped working.
+   */
+  interactionToken: optionalText,
   /** Milliseconds since the epoch: the interaction token dies 15 minutes later. */
   interactionAt: numeric,
   attachmentSizeLimit: numeric,
@@ -76,6 +80,7 @@ export type JobRecord = z.infer<typeof jobRecordSchema>;
 
 export type NewJobRecord = Omit<
   JobRecord,
+  | 'interactionToken'
   | 'status'
   | 'imageIds'
   | 'messageId'
@@ -93,10 +98,12 @@ export type NewJobRecord = Omit<
   | 'uploadShrink'
   | 'remoteRun'
   | 'hooksDone'
->;
+> & { interactionToken: string };
 
 /** Records live long after delivery so that buttons keep working for weeks. */
 const RECORD_TTL_SECONDS = 90 * 24 * 3600;
+/** Discord's lifetime of an interaction token, counted from the interaction. */
+export const INTERACTION_TOKEN_TTL_MS = 15 * 60 * 1000;
 
 /**
  * KEYS: record, open index. ARGV: n, n statuses it may move from, id, member index key prefix,
@@ -119,6 +126,29 @@ for i = 1, n do
   end
 end
 return {0, current}
+`;
+
+/**
+ * KEYS: record, member index, open index, token. ARGV: TTL (s), created at, id, interaction token,
+ * its TTL (ms; none stored unless positive), then field/value pairs. One script: a process that
+ * dies while creating leaves either nothing or the whole record.
+ */
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'queued')
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+if tonumber(ARGV[5]) > 0 then redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5]) end
+return 1
+`;
+
+/** KEYS: record. ARGV: field/value pairs. Only an existing record is changed (it keeps its TTL). */
+const UPDATE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
 `;
 
 function toFields(values: Record<string, unknown>): string[] {
@@ -145,9 +175,26 @@ export class JobStore {
     return `${this.prefix}:jobs:open`;
   }
 
-  /** Unsettled records created before `before`, oldest first: for the recovery sweep. */
-  async unsettledBefore(before: number, limit = 200): Promise<string[]> {
-    return this.redis.zrangebyscore(this.openKey, 0, before, 'LIMIT', 0, limit);
+  /**
+   * Unsettled records created before `before`, a page at a time, for the recovery sweep. A cursor
+   * walks the whole index, so records that stay open (however many) never hide the ones behind
+   * them; records settled meanwhile simply drop out, and none is handed out twice.
+   */
+  async *unsettledBefore(before: number, pageSize = 200): AsyncGenerator<string[]> {
+    const seen = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.zscan(this.openKey, cursor, 'COUNT', pageSize);
+      cursor = next;
+      const page: string[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const id = flat[i]!;
+        if (Number(flat[i + 1]) > before || seen.has(id)) continue;
+        seen.add(id);
+        page.push(id);
+      }
+      if (page.length > 0) yield page;
+    } while (cursor !== '0');
   }
 
   async settle(id: string): Promise<void> {
@@ -158,30 +205,56 @@ export class JobStore {
     return `${this.prefix}:user:${userId}:jobs`;
   }
 
+  /** Where the interaction token waits while it works: it expires with the token. */
+  private tokenKey(id: string) {
+    return `${this.key(id)}:token`;
+  }
+
   /** Creates the record unless one exists (a double-submitted interaction is one job). */
-  async create(record: NewJobRecord): Promise<boolean> {
-    const key = this.key(record.id);
-    const created = await this.redis.hsetnx(key, 'status', 'queued');
-    if (!created) return false;
-    await this.redis
-      .multi()
-      .hset(key, toFields(record))
-      .expire(key, RECORD_TTL_SECONDS)
-      .zadd(this.userKey(record.userId), record.createdAt, record.id)
-      .zadd(this.openKey, record.createdAt, record.id)
-      .exec();
-    return true;
+  async create(record: NewJobRecord, now = Date.now()): Promise<boolean> {
+    const { interactionToken, ...fields } = record;
+    const tokenTtlMs = Math.floor(record.interactionAt + INTERACTION_TOKEN_TTL_MS - now);
+    const created = await this.redis.eval(
+      CREATE,
+      4,
+      this.key(record.id),
+      this.userKey(record.userId),
+      this.openKey,
+      this.tokenKey(record.id),
+      RECORD_TTL_SECONDS,
+      record.createdAt,
+      record.id,
+      interactionToken,
+      tokenTtlMs,
+      ...toFields(fields),
+    );
+    return created === 1;
   }
 
+  /** The record, with its interaction token while that still works. */
   async get(id: string): Promise<JobRecord | undefined> {
-    const raw = await this.redis.hgetall(this.key(id));
+    const [[, raw], [, token]] = (await this.redis.multi().hgetall(this.key(id)).get(this.tokenKey(id)).exec()) as [
+      [Error | null, Record<string, string>],
+      [Error | null, string | null],
+    ];
     if (!raw.status) return undefined;
-    return jobRecordSchema.parse(raw);
+    let legacy = raw.interactionToken;
+    if (legacy !== undefined && Date.now() - Number(raw.interactionAt) >= INTERACTION_TOKEN_TTL_MS) {
+      // A record written when tokens were kept inside it: strip the token once it stopped working.
+      await this.redis.hdel(this.key(id), 'interactionToken');
+      legacy = undefined;
+    }
+    return jobRecordSchema.parse({ ...raw, interactionToken: token ?? legacy });
   }
 
-  async update(id: string, values: Partial<Record<keyof JobRecord, unknown>>): Promise<void> {
+  /**
+   * Sets fields of an existing record; returns false (and writes nothing) when there is none: a
+   * late writer must not bring an expired or deleted record back as a hash without a TTL.
+   */
+  async update(id: string, values: Partial<Record<keyof JobRecord, unknown>>): Promise<boolean> {
     const fields = toFields(values);
-    if (fields.length > 0) await this.redis.hset(this.key(id), fields);
+    if (fields.length === 0) return (await this.redis.exists(this.key(id))) === 1;
+    return (await this.redis.eval(UPDATE, 1, this.key(id), ...fields)) === 1;
   }
 
   /**

@@ -76,7 +76,7 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
       signal: ctx.signal,
       run: {
         load: async () => (await ctx.jobs.get(data.jobId))?.remoteRun,
-        save: (id) => ctx.jobs.update(data.jobId, { remoteRun: id }),
+        save: async (id) => void (await ctx.jobs.update(data.jobId, { remoteRun: id })),
       },
       onProgress: (fraction) => {
         const now = Date.now();

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BotContext } from '../../src/bot/context.js';
 import { RECOVERY_GRACE_MS, recoverStrandedJobs } from '../../src/bot/recovery.js';
+import { addGenerateJob } from '../../src/bot/requests.js';
 import { DELIVER_QUEUE, generateJobId } from '../../src/queues.js';
 import type { JobStatus, NewJobRecord } from '../../src/store/jobs.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
@@ -31,8 +32,8 @@ afterEach(async () => {
 });
 
 /** A request recorded three minutes ago, in the given state, as a crash would have left it. */
-async function stranded(status: JobStatus): Promise<string> {
-  const createdAt = Date.now() - 3 * 60_000;
+async function stranded(status: JobStatus, ageMs = 3 * 60_000): Promise<string> {
+  const createdAt = Date.now() - ageMs;
   const id = SnowflakeUtil.generate({ timestamp: createdAt }).toString();
   const record: NewJobRecord = {
     id,
@@ -99,6 +100,20 @@ describe('recovering requests a crash left between two steps (real Redis and Bul
     expect(recovered.get(unannounced)).toBe('redelivered');
     expect(['waiting', 'prioritized']).toContain(await ctx.deliverQueue.getJobState(`deliver-${exhausted}`));
     expect(['waiting', 'prioritized']).toContain(await ctx.deliverQueue.getJobState(`deliver-${unannounced}`));
+  });
+
+  it('reaches every stranded request: 210 it cannot settle yet do not hide the one behind them', async () => {
+    // Older, and still on their way (their jobs wait in the queue): the sweep can do nothing for them.
+    const stuck: string[] = [];
+    for (let i = 0; i < 210; i += 1) stuck.push(await stranded('running', 10 * 60_000 - i));
+    for (const id of stuck) await addGenerateJob(ctx, (await ctx.jobs.get(id))!, 1000);
+    const settleable = await stranded('cancelled');
+
+    const recovered = await recoverStrandedJobs(ctx);
+    expect(recovered.get(settleable)).toBe('settled');
+    expect(await redis.zscore(`${prefix}:jobs:open`, settleable)).toBeNull();
+    expect(stuck.some((id) => recovered.has(id))).toBe(false);
+    expect(await redis.zcard(`${prefix}:jobs:open`)).toBe(210);
   });
 
   it('leaves young requests alone: they are still on their way', async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { freePort, type PrivateRedis } from '../../src/redis-server.js';
@@ -41,6 +42,19 @@ describe('finding a Redis at start-up', () => {
     expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
     expect(await client.config('GET', 'dir')).toEqual(['dir', dataDir]);
     await client.quit();
+  });
+
+  it('npm start: warns that it started a private Redis and names the data folder', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'atelier-redis-data-'));
+    dirs.push(dataDir);
+    const lines: Array<{ level: number; msg: string; dir?: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const result = await resolveRedis(parseConfig({}), logger, { embedded: true, port: await freePort(), dataDir });
+    started.push(result.server!);
+    const warning = lines.find((line) => line.level === 40);
+    expect(warning?.msg).toContain('private redis-server');
+    expect(warning?.msg).toContain(dataDir);
+    expect(warning?.dir).toBe(dataDir);
   });
 
   it('the bot or worker alone: says in one line that no Redis answers', async () => {

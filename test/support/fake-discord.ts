@@ -1529,6 +1529,8 @@ export class FakeDiscord extends EventEmitter {
   /** Modals the bot showed, by custom_id, so modalSubmit can mirror their layout. */
   private readonly modalsShown = new Map<string, Json>();
   private readonly waiters = new Set<Waiter>();
+  /** Guilds the bot was removed from. */
+  private readonly guildsWithoutBot = new Set<string>();
 
   constructor(options: FakeDiscordOptions = {}) {
     super();
@@ -1630,6 +1632,22 @@ export class FakeDiscord extends EventEmitter {
   /** Low level: send a dispatch event (queued while no client is connected, replayed on RESUME). */
   sendGatewayDispatch(t: string, d: unknown): void {
     this.gateway.dispatch(t, d);
+  }
+
+  /**
+   * The bot is removed from the guild (kicked, or the guild deleted): GUILD_DELETE, and the guild is
+   * no longer sent on IDENTIFY. With `unavailable`, an outage instead: the bot stays a member.
+   */
+  removeBotFromGuild(guildId: string, options: { unavailable?: boolean } = {}): void {
+    if (options.unavailable) return this.gateway.dispatch('GUILD_DELETE', { id: guildId, unavailable: true });
+    this.guildsWithoutBot.add(guildId);
+    this.gateway.dispatch('GUILD_DELETE', { id: guildId });
+  }
+
+  /** The bot is added (back) to the guild: GUILD_CREATE. */
+  addBotToGuild(guildId: string): void {
+    this.guildsWithoutBot.delete(guildId);
+    this.gateway.dispatch('GUILD_CREATE', this.guildCreatePayload(this.guild(guildId)));
   }
 
   /** Close the gateway socket from the server side. 4000 → discord.js resumes; 1000 → identifies again. */
@@ -2527,7 +2545,7 @@ export class FakeDiscord extends EventEmitter {
       readyPayload: (sessionId, shard) => ({
         v: 10,
         user: { ...this.botUser, verified: true, mfa_enabled: false, email: null },
-        guilds: this.guilds.map((guild) => ({ id: guild.id, unavailable: true })),
+        guilds: this.guilds.filter((guild) => !this.guildsWithoutBot.has(guild.id)).map((guild) => ({ id: guild.id, unavailable: true })),
         session_id: sessionId,
         resume_gateway_url: this.gatewayUrl,
         shard: Array.isArray(shard) ? shard : [0, 1],
@@ -2539,7 +2557,7 @@ export class FakeDiscord extends EventEmitter {
         user_settings: {},
         _trace: ['fake-discord'],
       }),
-      guildCreatePayloads: () => this.guilds.map((guild) => this.guildCreatePayload(guild)),
+      guildCreatePayloads: () => this.guilds.filter((guild) => !this.guildsWithoutBot.has(guild.id)).map((guild) => this.guildCreatePayload(guild)),
       membersChunk: (request) => this.membersChunk(request),
       prepareDispatch: (t, d, intents) => this.prepareDispatch(t, d, intents),
       gatewayEvent: (kind) => {

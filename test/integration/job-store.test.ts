@@ -1,0 +1,129 @@
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tokenAlive } from '../../src/bot/discord-messages.js';
+import { INTERACTION_TOKEN_TTL_MS, JobStore, type NewJobRecord } from '../../src/store/jobs.js';
+import { closeTestBed, openTestBed, type TestBed } from '../support/test-bed.js';
+
+let bed: TestBed;
+
+beforeEach(() => {
+  bed = openTestBed();
+});
+
+afterEach(async () => {
+  await closeTestBed(bed);
+});
+
+function newRecord(id: string): NewJobRecord {
+  const now = Date.now();
+  return {
+    id,
+    kind: 'txt2img',
+    prompt: 'a lighthouse',
+    aspect: '1:1',
+    seed: 1,
+    count: 1,
+    model: 'painterly',
+    userId: '200000000000000001',
+    userName: 'ada',
+    guildId: '300000000000000001',
+    channelId: '400000000000000001',
+    applicationId: bed.ctx.applicationId,
+    interactionToken: 'interaction-token',
+    interactionAt: now,
+    attachmentSizeLimit: 10 * 1024 * 1024,
+    createdAt: now,
+  };
+}
+
+/** A connection that carries one command, then is gone, as when the process dies mid-way. */
+function dyingAfterOneCommand(redis: Redis): Redis {
+  let calls = 0;
+  return new Proxy(redis, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls += 1;
+        if (calls > 1) throw new Error('the process died here');
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+describe('the job record store', () => {
+  it('a process that dies while creating a record leaves all of it or nothing, never a record without TTL or index', async () => {
+    const { redis, prefix } = bed;
+    const store = new JobStore(dyingAfterOneCommand(redis), prefix);
+    const id = '900000000000000001';
+    await store.create(newRecord(id)).catch(() => undefined);
+
+    const key = `${prefix}:job:${id}`;
+    if ((await redis.exists(key)) === 1) {
+      expect(await redis.ttl(key)).toBeGreaterThan(0);
+      expect(await redis.hget(key, 'prompt')).toBe('a lighthouse');
+      expect(await redis.zscore(`${prefix}:jobs:open`, id)).not.toBeNull();
+    }
+    expect(await new JobStore(redis, prefix).get(id).catch(() => 'unreadable')).not.toBe('unreadable');
+  });
+
+  it('creates a record once: a second create of the same id changes nothing', async () => {
+    const store = bed.ctx.jobs;
+    const id = '900000000000000002';
+    expect(await store.create(newRecord(id))).toBe(true);
+    expect(await store.create({ ...newRecord(id), prompt: 'something else' })).toBe(false);
+    expect((await store.get(id))?.prompt).toBe('a lighthouse');
+    expect(await bed.redis.ttl(store.key(id))).toBeGreaterThan(0);
+  });
+
+  it('updating a record that is gone does not bring it back (as a hash without a TTL)', async () => {
+    const store = bed.ctx.jobs;
+    const id = '900000000000000003';
+    expect(await store.update(id, { channelPostAt: Date.now() })).toBe(false);
+    expect(await bed.redis.exists(store.key(id))).toBe(0);
+
+    await store.create(newRecord(id));
+    expect(await store.update(id, { channelPostAt: 5 })).toBe(true);
+    expect((await store.get(id))?.channelPostAt).toBe(5);
+  });
+
+  it('keeps the interaction token beside the record only while it works (15 minutes), never inside the 90-day record', async () => {
+    const store = bed.ctx.jobs;
+    const id = '900000000000000004';
+    await store.create(newRecord(id));
+    expect(await bed.redis.hget(store.key(id), 'interactionToken')).toBeNull();
+    const ttl = await bed.redis.pttl(`${store.key(id)}:token`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(INTERACTION_TOKEN_TTL_MS);
+    const record = await store.get(id);
+    expect(record?.interactionToken).toBe('interaction-token');
+    expect(tokenAlive(record!, Date.now())).toBe(true);
+
+    // Once it expired, the record is whole but has no token, and nobody tries to use one.
+    await bed.redis.del(`${store.key(id)}:token`);
+    const later = await store.get(id);
+    expect(later?.prompt).toBe('a lighthouse');
+    expect(later?.interactionToken).toBeUndefined();
+    expect(tokenAlive(later!, Date.now())).toBe(false);
+  });
+
+  it('stores no token at all for an interaction older than the token’s life', async () => {
+    const store = bed.ctx.jobs;
+    const id = '900000000000000005';
+    const old = Date.now() - INTERACTION_TOKEN_TTL_MS - 1000;
+    await store.create({ ...newRecord(id), interactionAt: old, createdAt: old });
+    expect(await bed.redis.exists(`${store.key(id)}:token`)).toBe(0);
+    expect((await store.get(id))?.interactionToken).toBeUndefined();
+  });
+
+  it('strips the token from a record written with it inside, once the token has expired', async () => {
+    const store = bed.ctx.jobs;
+    const id = '900000000000000006';
+    const old = Date.now() - INTERACTION_TOKEN_TTL_MS - 1000;
+    await store.create({ ...newRecord(id), interactionAt: old, createdAt: old });
+    await bed.redis.hset(store.key(id), 'interactionToken', 'left-inside');
+    expect((await store.get(id))?.interactionToken).toBeUndefined();
+    expect(await bed.redis.hget(store.key(id), 'interactionToken')).toBeNull();
+  });
+});
