@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   ComponentType,
   MessageFlags,
@@ -70,24 +71,47 @@ async function vote(interaction: ButtonInteraction, record: JobRecord, ctx: BotC
     ctx.now(),
   );
   if (outcome === 'closed') throw new InvalidRequestError('That picture was deleted; it cannot be voted for any more.');
-  // Rebuilt from the record, never from the clicked message: what members see is what Redis holds.
-  await interaction.update({ components: resultMessage(record, [], { votes }).components, allowedMentions: noMentions });
-  await settleVoteCount(ctx, record, votes).catch((error) => ctx.logger.debug({ err: error, jobId: record.id }, 'vote count settle failed'));
+  // The click is acknowledged without an edit; the label is redrawn once for however many clicks
+  // arrive meanwhile, always from the count Redis holds at that moment.
+  await interaction.deferUpdate();
+  await redrawVoteLabel(ctx, record).catch((error) => ctx.logger.warn({ err: error, jobId: record.id }, 'vote label redraw failed'));
 }
 
 /**
- * Concurrent clicks answer concurrently, and Discord applies their updates in whatever order they
- * arrive: an update carrying an older count can land last. Each click therefore looks again once
- * its own update is in, and redraws the buttons if the count moved meanwhile; the last click to
- * look sees the final count.
+ * Redraws a result's vote label, coalescing concurrent clicks (from any bot process): each click
+ * marks the message dirty; whoever holds the message's redraw lock re-reads the count and edits
+ * until no click is left unseen. One redraw is in flight per message, so an edit carrying an older
+ * count can never land after a newer one, and a burst of clicks costs a few edits instead of one each.
  */
-async function settleVoteCount(ctx: BotContext, record: JobRecord, shown: number) {
-  const latest = await ctx.votes.count(record.id);
-  if (latest === shown || !record.resultMessageId) return;
-  await ctx.rest.patch(Routes.channelMessage(record.resultChannelId ?? record.channelId, record.resultMessageId), {
-    body: { components: resultMessage(record, [], { votes: latest }).components },
-  });
+export async function redrawVoteLabel(ctx: BotContext, record: JobRecord): Promise<void> {
+  if (!record.resultMessageId) return;
+  const dirty = `${ctx.prefix}:votes:${record.id}:redraw`;
+  const lock = `${ctx.prefix}:lock:vote-redraw:${record.id}`;
+  await ctx.redis.set(dirty, '1', 'EX', 3600);
+  for (;;) {
+    const token = randomUUID();
+    // Someone else is redrawing: they will see the flag before they let go.
+    if (!(await ctx.redis.set(lock, token, 'PX', REDRAW_LOCK_MS, 'NX'))) return;
+    try {
+      while ((await ctx.redis.del(dirty)) === 1) {
+        // A picture deleted meanwhile keeps its message without buttons.
+        if ((await ctx.images.getRecord(record.imageIds[0]!))?.deletedAt) continue;
+        const votes = await ctx.votes.count(record.id);
+        await ctx.rest.patch(Routes.channelMessage(record.resultChannelId ?? record.channelId, record.resultMessageId), {
+          body: { components: resultMessage(record, [], { votes }).components },
+        });
+      }
+    } finally {
+      await ctx.redis.eval(RELEASE_IF_OWNER, 1, lock, token);
+    }
+    // A click that flagged the message after our last look, but found the lock still held.
+    if (!(await ctx.redis.exists(dirty))) return;
+  }
 }
+
+/** Long enough for an edit that waits out a rate limit; a crashed holder frees it after this. */
+const REDRAW_LOCK_MS = 30_000;
+const RELEASE_IF_OWNER = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 /** Author or moderator: the images leave the message and the store; the family keeps a tombstone. */
 async function deleteResult(interaction: ButtonInteraction, record: JobRecord, ctx: BotContext) {
