@@ -82,10 +82,12 @@ export async function announceChallenge(ctx: BotContext, challengeId: string, no
   }
   const challenge = await ctx.challenges.get(challengeId);
   if (!challenge?.announcedAt || challenge.phase === 'cancelled') return moved ? 'moved' : 'unchanged';
-  const posted = await postingLock(ctx, challengeId, () => postAnnouncement(ctx, challengeId));
+  // The next deadline comes with the phase change, before any post: a post that keeps failing
+  // must not leave the challenge stuck in its phase (adding the job again is a no-op).
   if (challenge.phase === 'submissions') {
     await scheduleTransition(ctx.challengeQueue, challengeId, 'submissions', challenge.submissionsEndAt!, now);
   }
+  const posted = await postingLock(ctx, challengeId, () => postAnnouncement(ctx, challengeId));
   if (moved) ctx.logger.info({ challengeId, guildId: challenge.guildId }, 'challenge announced');
   return moved ? 'moved' : posted ? 'finished' : 'unchanged';
 }
@@ -163,8 +165,9 @@ export async function openVoting(ctx: BotContext, challengeId: string, now: numb
     const results = await announceResults(ctx, challengeId, now);
     return moved ? 'moved' : results;
   }
-  const posted = await postingLock(ctx, challengeId, () => postGallery(ctx, challengeId));
+  // As with the announcement: the deadline first, so a failing gallery post cannot stall the challenge.
   if (challenge.phase === 'voting') await scheduleTransition(ctx.challengeQueue, challengeId, 'voting', challenge.votingEndAt!, now);
+  const posted = await postingLock(ctx, challengeId, () => postGallery(ctx, challengeId));
   if (moved) ctx.logger.info({ challengeId, entries: entries.length }, 'challenge voting opened');
   return moved ? 'moved' : posted ? 'finished' : 'unchanged';
 }

@@ -181,6 +181,32 @@ describe('challenge phases on real Redis and BullMQ', () => {
     expect(discord.messages(challenge.threadId)).toHaveLength(3);
   });
 
+  it('schedules the next deadline with the phase change, so a failed post never leaves the challenge stuck', async () => {
+    const id = await createChallenge();
+    const failPost = () =>
+      discord.failNext({ method: 'POST', path: /^\/channels\/\d+\/messages$/, status: 500, body: { message: 'Internal Server Error', code: 0 } });
+    failPost();
+    await expect(transition(id, 'announce')).rejects.toThrow();
+    expect((await ctx.challenges.get(id))!.phase).toBe('submissions');
+    expect(botMessages()).toHaveLength(0);
+    expect(await (await ctx.challengeQueue.getJob(transitionJobId(id, 'submissions')))!.getState()).toBe('delayed');
+    // The retried job posts what was missing.
+    expect(await transition(id, 'announce')).toBe('finished');
+    expect(botMessages()).toHaveLength(1);
+
+    await submitEntry(ctx, member(BEA), await makeImage(BEA));
+    clock = START + 5 * DAY_MS;
+    failPost();
+    await expect(transition(id, 'submissions')).rejects.toThrow();
+    expect((await ctx.challenges.get(id))!.phase).toBe('voting');
+    expect(await (await ctx.challengeQueue.getJob(transitionJobId(id, 'voting')))!.getState()).toBe('delayed');
+
+    // Even with the gallery never posted, the voting deadline ends the challenge.
+    clock += 2 * DAY_MS;
+    expect(await transition(id, 'voting')).toBe('moved');
+    expect((await ctx.challenges.get(id))!.phase).toBe('results');
+  });
+
   it('crowns the winners with a podium, pings only them, scores the season, and does it once', async () => {
     const id = await announced();
     const entries: Record<string, string> = {};
