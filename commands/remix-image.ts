@@ -8,8 +8,8 @@ import {
 } from 'discord.js';
 import { assertDownloadableImage } from '../src/bot/attachments.js';
 import type { Command } from '../src/bot/command.js';
-import { nearestAspect, remixModal } from '../src/bot/components/community.js';
-import { remixImageModalId } from '../src/bot/components/community-ids.js';
+import { remixModal } from '../src/bot/components/community.js';
+import { remixImageModalId, remixUploadModalId } from '../src/bot/components/community-ids.js';
 import type { BotContext } from '../src/bot/context.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
 
@@ -29,7 +29,7 @@ const isImage = (attachment: Attachment) =>
 /**
  * "Remix this image" on any message with a picture: Atelier's own results remix the picture
  * itself (so the family stays connected); anything else is recorded as an upload by the message's
- * author and becomes the root of a new family. The download waits for the submitted form.
+ * author and becomes the root of a new family once the form is sent (see submitRemix).
  */
 async function execute(interaction: MessageContextMenuCommandInteraction, ctx: BotContext) {
   const message = interaction.targetMessage;
@@ -45,33 +45,8 @@ async function execute(interaction: MessageContextMenuCommandInteraction, ctx: B
 
   const attachment = attachments[0]!;
   assertDownloadableImage(attachment.url, ctx.cdnHosts, { contentType: attachment.contentType, size: attachment.size });
-  const imageId = `upload-${attachment.id}`;
-  if (!(await ctx.images.getRecord(imageId))) {
-    const width = attachment.width ?? 0;
-    const height = attachment.height ?? 0;
-    await ctx.images.saveRecord({
-      id: imageId,
-      jobId: message.id,
-      index: 1,
-      kind: 'upload',
-      prompt: '',
-      seed: 0,
-      model: 'upload',
-      aspect: nearestAspect(width, height),
-      width,
-      height,
-      contentType: attachment.contentType ?? 'image/png',
-      userId: message.author.id,
-      guildId: interaction.guildId ?? undefined,
-      channelId: message.channelId,
-      messageId: message.id,
-      createdAt: message.createdTimestamp,
-      attachmentUrl: attachment.url,
-    });
-    await ctx.lineage.setMessageImages(message.id, [imageId]);
-    await ctx.lineage.rememberName(message.author.id, message.author.displayName ?? message.author.username);
-  }
-  await interaction.showModal(remixModal(remixImageModalId(imageId), '', 1));
+  // Nothing is kept yet: a form opened and dismissed leaves no trace.
+  await interaction.showModal(remixModal(remixUploadModalId(message.id, attachment.id), '', 1));
 }
 
 /** The Atelier image a message shows, when it is one of our results (matched by file name). */

@@ -1,4 +1,5 @@
 import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
+import { readdirSync } from 'node:fs';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { FakeInteraction, FakeMessage } from '../support/fake-discord.js';
@@ -185,6 +186,23 @@ describe('votes, remixes and lineage end to end', () => {
     await expectPrivateError(s.discord.messageContextMenu({ name: 'Remix this image', targetMessage: text }), /no picture/);
   });
 
+  it('opening "Remix this image" on a member’s picture and dismissing the form keeps nothing', async () => {
+    const s = await start();
+    const png = await sharp({ create: { width: 320, height: 320, channels: 3, background: '#996633' } }).png().toBuffer();
+    const upload = s.discord.createUserMessage({ authorId: BEA, content: 'just looking', attachments: [{ filename: 'look.png', data: png, contentType: 'image/png' }] });
+    const keysNow = async () => (await s.redis.keys(`${s.prefix}:*`)).filter((key) => !key.startsWith(`${s.prefix}:ratelimit:`)).sort();
+    const before = await keysNow();
+
+    const modal = await s.discord.messageContextMenu({ name: 'Remix this image', targetMessage: upload, userId: CY }).response();
+    expect(modal.type).toBe(InteractionResponseType.Modal);
+    // The member closes the form without sending it.
+    expect(await s.ctx.images.getRecord(`upload-${upload.attachments[0]!.id}`)).toBeUndefined();
+    expect(await s.ctx.lineage.imagesOfMessage(upload.id)).toEqual([]);
+    expect(await keysNow()).toEqual(before);
+    expect(await s.ctx.generateQueue.count()).toBe(0);
+    expect(readdirSync(s.imageDir)).toEqual([]);
+  });
+
   it('answers forged custom_ids and other members’ delete and cancel privately, and changes nothing', async () => {
     const s = await start();
     const { interaction, result } = await imagine(s, 'a cat');
@@ -202,6 +220,11 @@ describe('votes, remixes and lineage end to end', () => {
     await expectPrivateError(s.discord.button({ customId: `gen:cancel:${interaction.id}`, message: result, userId: BEA }), /Only the person/);
     await expectPrivateError(
       s.discord.modalSubmit({ customId: 'img:remiximage:upload-123456789012345678', fields: { prompt: 'x', strength: '0.5' }, userId: BEA }),
+      /no longer know/,
+    );
+    // A remix form naming a message that is not in this channel (or does not exist) is refused.
+    await expectPrivateError(
+      s.discord.modalSubmit({ customId: `img:remixupload:123456789012345678:123456789012345679`, fields: { prompt: 'x', strength: '0.5' }, userId: BEA }),
       /no longer know/,
     );
 
@@ -267,10 +290,13 @@ describe('votes, remixes and lineage end to end', () => {
     const author = cat.payload.member.user.id;
     await eventually(async () => (await s.ctx.votes.profile(s.discord.defaultGuildId, author)).images === 2, 5000, 'both results on the profile');
     const profile = s.discord.slashCommand({ name: 'profile', options: { user: author } });
-    const answer = await profile.response();
-    expect(answer.data.content).toContain('2 pictures made');
-    expect(answer.data.content).toContain('👍 3 votes received');
-    expect(answer.data.content).toContain(dogMessage.id);
-    expect(answer.data.allowed_mentions).toEqual({ parse: [] });
+    // The thumbnail takes a moment: the first answer is a deferral, the profile follows.
+    expect((await profile.response()).type).toBe(InteractionResponseType.DeferredChannelMessageWithSource);
+    const answer = await s.discord.waitFor(() => (profile.original()?.content.includes('Profile') ? profile.original() : undefined));
+    expect(answer.content).toContain('2 pictures made');
+    expect(answer.content).toContain('👍 3 votes received');
+    expect(answer.content).toContain(dogMessage.id);
+    expect(answer.attachments.map((a) => a.filename)).toEqual(['best.png']);
+    expect(answer.allowedMentions).toEqual({ parse: [] });
   });
 });

@@ -4,12 +4,15 @@ import {
   MessageFlags,
   Routes,
   TextInputStyle,
+  type APIAttachment,
   type APIModalInteractionResponseCallbackData,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type ModalSubmitInteraction,
 } from 'discord.js';
 import { imageSize } from '../../images/meta.js';
+import { assertDownloadableImage, downloadImage } from '../attachments.js';
+import { fetchChannelMessage } from '../discord-messages.js';
 import type { ImageRecord } from '../../store/images.js';
 import type { JobRecord } from '../../store/jobs.js';
 import type { JobRef } from '../../store/votes.js';
@@ -198,8 +201,11 @@ export function nearestAspect(width: number, height: number): AspectRatio {
   return best;
 }
 
+/** Which picture a remix form is about: a result's (picked in the form), a known image, or a member's upload. */
+export type RemixSource = { jobId: string } | { imageId: string } | { upload: { messageId: string; attachmentId: string } };
+
 /** Submitted remix form: queues an img2img job from the chosen picture. */
-export async function submitRemix(interaction: ModalSubmitInteraction, source: { jobId: string } | { imageId: string }, ctx: BotContext) {
+export async function submitRemix(interaction: ModalSubmitInteraction, source: RemixSource, ctx: BotContext) {
   const field = (id: string) => {
     try {
       return interaction.fields.getTextInputValue(id);
@@ -209,6 +215,7 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: {
   };
   let parent: ImageRecord | undefined;
   let job: JobRecord | undefined;
+  let upload: { record: ImageRecord; bytes: Buffer; authorName: string } | undefined;
   if ('jobId' in source) {
     job = await deliveredJob(ctx, source.jobId);
     const number = job.imageIds.length > 1 ? Number((field('image') ?? '1').trim()) : 1;
@@ -216,6 +223,14 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: {
       throw new InvalidRequestError(`Pick a picture from 1 to ${job.imageIds.length}.`);
     }
     parent = await ctx.images.getRecord(job.imageIds[number - 1]!);
+  } else if ('upload' in source) {
+    parent = await ctx.images.getRecord(uploadImageId(source.upload.attachmentId));
+    if (!parent) {
+      // Checked before anything is fetched: a bad strength costs no download.
+      parseStrength(field('strength') ?? '');
+      upload = await readUpload(ctx, interaction, source.upload);
+      parent = upload?.record;
+    }
   } else {
     parent = await ctx.images.getRecord(source.imageId);
   }
@@ -224,9 +239,7 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: {
   if (parent.deletedAt) throw new InvalidRequestError('That picture was deleted; it cannot be remixed.');
   const strength = parseStrength(field('strength') ?? '');
   const prompt = field('prompt') ?? '';
-  const input = await imageBytes(ctx, parent.id);
-  // Keep the bot's own copy: later rerolls and family thumbnails read it (CDN links expire).
-  if (!(await ctx.images.readFile(parent.id))) await ctx.images.writeFile(parent.id, input);
+  const input = upload?.bytes ?? (await imageBytes(ctx, parent.id));
   const shape = job ? undefined : await imageSize(input).catch(() => undefined);
   const options = resolvePromptOptions(
     {
@@ -238,6 +251,14 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: {
     },
     ctx.models.map((model) => model.name),
   );
+  if (upload) {
+    // The member's picture becomes the root of a family only now that a remix of it is asked for.
+    await ctx.images.saveRecord(upload.record);
+    await ctx.lineage.setMessageImages(upload.record.messageId!, [upload.record.id]);
+    await ctx.lineage.rememberName(upload.record.userId, upload.authorName);
+  }
+  // Keep the bot's own copy: later rerolls and family thumbnails read it (CDN links expire).
+  if (!(await ctx.images.readFile(parent.id))) await ctx.images.writeFile(parent.id, input);
   const { record, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), {
     kind: 'img2img',
     parentImageId: parent.id,
@@ -247,6 +268,51 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: {
   });
   if (duplicate) return;
   await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
+}
+
+/** A member's upload is known by its attachment. */
+const uploadImageId = (attachmentId: string) => `upload-${attachmentId}`;
+
+const isImageAttachment = (attachment: APIAttachment) =>
+  /^image\//.test(attachment.content_type ?? '') || /\.(png|jpe?g|webp|gif)$/i.test(attachment.filename);
+
+/**
+ * The picture a "Remix this image" form names, read from its message now (in the channel the form
+ * was sent from), with what its image record will say; undefined when the message or the picture is gone.
+ */
+async function readUpload(
+  ctx: BotContext,
+  interaction: ModalSubmitInteraction,
+  ref: { messageId: string; attachmentId: string },
+): Promise<{ record: ImageRecord; bytes: Buffer; authorName: string } | undefined> {
+  if (!interaction.channelId) return undefined;
+  const message = await fetchChannelMessage(ctx, interaction.channelId, ref.messageId);
+  const attachment = message?.attachments.find((a) => a.id === ref.attachmentId && isImageAttachment(a));
+  if (!message || !attachment) return undefined;
+  assertDownloadableImage(attachment.url, ctx.cdnHosts, { contentType: attachment.content_type, size: attachment.size });
+  const bytes = await downloadImage(attachment.url, ctx.cdnHosts);
+  const width = attachment.width ?? 0;
+  const height = attachment.height ?? 0;
+  const record: ImageRecord = {
+    id: uploadImageId(attachment.id),
+    jobId: message.id,
+    index: 1,
+    kind: 'upload',
+    prompt: '',
+    seed: 0,
+    model: 'upload',
+    aspect: nearestAspect(width, height),
+    width,
+    height,
+    contentType: attachment.content_type ?? 'image/png',
+    userId: message.author.id,
+    guildId: interaction.guildId ?? undefined,
+    channelId: message.channel_id,
+    messageId: message.id,
+    createdAt: Date.parse(message.timestamp),
+    attachmentUrl: attachment.url,
+  };
+  return { record, bytes, authorName: message.author.global_name ?? message.author.username };
 }
 
 /** Routes `img:…` custom_ids: the community buttons and the two remix forms. */
@@ -260,7 +326,13 @@ export const communityComponents: ComponentHandler = {
       return true;
     }
     if (id.kind !== 'button' && interaction.isModalSubmit()) {
-      await submitRemix(interaction, id.kind === 'remix-job' ? { jobId: id.jobId } : { imageId: id.imageId }, ctx);
+      const source: RemixSource =
+        id.kind === 'remix-job'
+          ? { jobId: id.jobId }
+          : id.kind === 'remix-upload'
+            ? { upload: { messageId: id.messageId, attachmentId: id.attachmentId } }
+            : { imageId: id.imageId };
+      await submitRemix(interaction, source, ctx);
       return true;
     }
     return false;
