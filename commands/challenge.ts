@@ -12,7 +12,7 @@ import {
 } from 'discord.js';
 import { resolveImageReference, submitEntry, submittedText, withdrawEntry, type Member } from '../src/challenges/actions.js';
 import { endPhaseNow, isTimezone, scheduleWeekly, unscheduleWeekly } from '../src/challenges/scheduler.js';
-import { cancelChallenge, themeText, timestamp } from '../src/challenges/transitions.js';
+import { authorOf, cancelChallenge, podiumOf, themeText, timestamp } from '../src/challenges/transitions.js';
 import type { ChatInputCommand } from '../src/bot/command.js';
 import { assertPublicTextAllowed } from '../src/bot/admission.js';
 import type { BotContext } from '../src/bot/context.js';
@@ -250,8 +250,8 @@ async function history(ctx: BotContext, guildId: string): Promise<string> {
     const head = `${when} **${themeText(challenge.theme)}**`;
     if (challenge.phase === 'cancelled') return `${head}: cancelled`;
     if (challenge.phase !== 'results') return `${head}: ${challenge.phase}`;
-    const winners = challenge.ranking.slice(0, 3).map((entry, index) => `${['🥇', '🥈', '🥉'][index]} <@${entry.userId}>`);
-    return `${head}: ${winners.length > 0 ? winners.join(' ') : 'no entries'}`;
+    const winners = podiumOf(challenge.ranking).map((entry, index) => `${['🥇', '🥈', '🥉'][index]} ${authorOf(entry)}`);
+    return `${head}: ${winners.length > 0 ? winners.join(' ') : challenge.ranking.length > 0 ? 'no votes' : 'no entries'}`;
   });
   return `**Challenges**\n${lines.join('\n')}`.slice(0, 2000);
 }

@@ -27,6 +27,8 @@ const data = () =>
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
 async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
+  // The thumbnail is image work that can outlast Discord's 3 s: answer first.
+  await interaction.deferReply();
   const user = interaction.options.getUser('user') ?? interaction.user;
   const numbers = await ctx.votes.profile(interaction.guildId ?? undefined, user.id);
   const found = numbers.best ? await ctx.images.getRecord(`${numbers.best.jobId}-1`) : undefined;
@@ -46,7 +48,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   ];
   const thumbnail =
     best && (await imageBytes(ctx, best.id).then((bytes) => sharp(bytes).resize(512, 512, { fit: 'inside' }).png().toBuffer()).catch(() => undefined));
-  await interaction.reply({
+  await interaction.editReply({
     content: lines.join('\n'),
     files: thumbnail ? [{ attachment: thumbnail, name: 'best.png' }] : [],
     allowedMentions: noMentions,

@@ -9,8 +9,8 @@ import {
 import { ageRestriction } from '../src/bot/age-restriction.js';
 import { assertDownloadableImage } from '../src/bot/attachments.js';
 import type { Command } from '../src/bot/command.js';
-import { nearestAspect, remixModal } from '../src/bot/components/community.js';
-import { remixImageModalId } from '../src/bot/components/community-ids.js';
+import { remixModal } from '../src/bot/components/community.js';
+import { remixImageModalId, remixUploadModalId } from '../src/bot/components/community-ids.js';
 import type { BotContext } from '../src/bot/context.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
 import { inThisServer } from '../src/bot/server-scope.js';
@@ -31,7 +31,7 @@ const isImage = (attachment: Attachment) =>
 /**
  * "Remix this image" on any message with a picture: Atelier's own results remix the picture
  * itself (so the family stays connected); anything else is recorded as an upload by the message's
- * author and becomes the root of a new family. The download waits for the submitted form.
+ * author and becomes the root of a new family once the form is sent (see submitRemix).
  */
 async function execute(interaction: MessageContextMenuCommandInteraction, ctx: BotContext) {
   const message = interaction.targetMessage;
@@ -49,37 +49,8 @@ async function execute(interaction: MessageContextMenuCommandInteraction, ctx: B
 
   const attachment = attachments[0]!;
   assertDownloadableImage(attachment.url, ctx.cdnHosts, { contentType: attachment.contentType, size: attachment.size });
-  const imageId = `upload-${attachment.id}`;
-  const known = await ctx.images.getRecord(imageId);
-  if (known && !inThisServer(known, interaction)) throw new InvalidRequestError('I no longer know that picture.');
-  if (!known) {
-    const width = attachment.width ?? 0;
-    const height = attachment.height ?? 0;
-    await ctx.images.saveRecord({
-      id: imageId,
-      jobId: message.id,
-      index: 1,
-      kind: 'upload',
-      prompt: '',
-      seed: 0,
-      model: 'upload',
-      aspect: nearestAspect(width, height),
-      width,
-      height,
-      contentType: attachment.contentType ?? 'image/png',
-      userId: message.author.id,
-      guildId: interaction.guildId ?? undefined,
-      channelId: message.channelId,
-      messageId: message.id,
-      createdAt: message.createdTimestamp,
-      attachmentUrl: attachment.url,
-      // The upload is in this channel: it is as restricted as the channel (unknown: restricted).
-      nsfw: await ageRestriction(ctx).ofInteraction(interaction, true),
-    });
-    await ctx.lineage.setMessageImages(message.id, [imageId]);
-    await ctx.lineage.rememberName(message.author.id, message.author.displayName ?? message.author.username);
-  }
-  await interaction.showModal(remixModal(remixImageModalId(imageId), '', 1));
+  // Nothing is kept yet: a form opened and dismissed leaves no trace.
+  await interaction.showModal(remixModal(remixUploadModalId(message.id, attachment.id), '', 1));
 }
 
 /** The Atelier image a message shows, when it is one of our results (matched by file name). */

@@ -1,10 +1,10 @@
 import { EventEmitter, once } from 'node:events';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { commands } from '../../commands/index.js';
 import type { ModelChoice } from '../config.js';
+import { commandConnection, connectionReady, logErrors, waitingConnection } from '../redis-connections.js';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../challenges/scheduler.js';
 import { startChallengeWorker } from '../challenges/worker.js';
@@ -65,15 +65,17 @@ export interface RunningBot {
 /** Logs in, starts delivering results and showing progress. Resolves once the gateway is ready. */
 export async function startBot(options: BotOptions): Promise<RunningBot> {
   const { logger, prefix } = options;
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  // Members' requests fail fast while Redis is unreachable; the workers below wait it out.
+  const redis = commandConnection(options.redisUrl, logger, 'commands');
+  await connectionReady(redis);
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
     rest: { api: options.apiUrl, cdn: options.cdnUrl, globalRequestsPerSecond: options.globalRequestsPerSecond ?? 50 },
     // Nothing the bot sends may ping anyone unless a message says so explicitly.
     allowedMentions: { parse: [] },
   });
-  const generateQueue = new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix });
-  const deliverQueue = new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix });
+  const generateQueue = logErrors(new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix }), logger, 'generate queue');
+  const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }), logger, 'deliver queue');
   const ctx: BotContext = {
     redis,
     prefix,
@@ -91,7 +93,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     generateQueue,
     deliverQueue,
     challenges: new ChallengeStore(redis, prefix),
-    challengeQueue: new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }) as ChallengeQueue,
+    challengeQueue: logErrors(new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }), logger, 'challenge queue') as ChallengeQueue,
     cdnHosts: cdnHostsFor(options.cdnUrl),
     now: options.now ?? Date.now,
     answers: new EventEmitter().setMaxListeners(0),
@@ -133,20 +135,20 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   }
 
   // Delivery runs in the bot (it holds the Discord token); GPU workers only need Redis.
-  const deliverConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const deliverConnection = waitingConnection(options.redisUrl, logger, 'delivery worker');
   const deliverWorker = new Worker<DeliverJob>(DELIVER_QUEUE, (job, token) => processDeliver(job, token, ctx), {
     connection: deliverConnection,
     prefix,
     concurrency: options.deliverConcurrency ?? 8,
   });
   deliverWorker.on('failed', (job, error) => logger.warn({ err: error, jobId: job?.data.jobId, attempt: job?.attemptsMade }, 'delivery attempt failed'));
-  deliverWorker.on('error', (error) => logger.error({ err: error }, 'delivery worker error'));
+  logErrors(deliverWorker, logger, 'delivery worker');
 
   // Challenge phases post to Discord, so their jobs run here too (one process handles each).
-  const challengeConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const challengeConnection = waitingConnection(options.redisUrl, logger, 'challenge worker');
   const challengeWorker = startChallengeWorker(ctx, challengeConnection);
 
-  const eventsConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const eventsConnection = waitingConnection(options.redisUrl, logger, 'queue events');
   const queueEvents = new QueueEvents(GENERATE_QUEUE, { connection: eventsConnection, prefix });
   const onProgress = (jobId: string, percent: number, minRunningMs: number) =>
     showProgress(ctx, jobId, percent, minRunningMs).catch((error) => logger.debug({ err: error, jobId }, 'progress edit failed'));
@@ -158,7 +160,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   queueEvents.on('progress', ({ jobId, data }) =>
     void onProgress(recordIdOf(jobId), typeof data === 'number' ? data : 0, PROGRESS_FIRST_EDIT_MS),
   );
-  queueEvents.on('error', (error) => logger.error({ err: error }, 'queue events error'));
+  logErrors(queueEvents, logger, 'queue events');
 
   // The safety net for requests stranded between two steps by a crash: now, then every few minutes.
   const sweep = () =>

@@ -8,6 +8,7 @@ import { noMentions } from './messages.js';
 import { InvalidRequestError } from './prompt.js';
 import { BanList } from '../store/bans.js';
 import { CommandRateLimiter, defaultInteractionRateLimit } from '../store/rate-limit.js';
+import { isRedisUnavailable } from '../redis-connections.js';
 
 /** Errors whose message is written for the member; anything else is ours and gets a generic answer. */
 export function memberFacingMessage(error: unknown): string | undefined {
@@ -16,6 +17,8 @@ export function memberFacingMessage(error: unknown): string | undefined {
 }
 
 const GENERIC_ERROR = 'Something went wrong on my side, and nothing was changed. Please try again in a moment.';
+/** Redis could not be asked (down, or stalled past the command timeout): the request stopped there. */
+const STORAGE_UNAVAILABLE = 'I cannot reach my storage right now, so I did nothing with that. Please try again in a minute.';
 
 /**
  * The one router, and the one error boundary: whatever goes wrong, the member gets a private
@@ -82,10 +85,12 @@ async function takeRateLimitToken(ctx: BotContext, limiter: CommandRateLimiter, 
 
 async function answerError(interaction: Interaction, error: unknown, logger: Logger): Promise<void> {
   const message = memberFacingMessage(error);
+  const unavailable = !message && isRedisUnavailable(error);
   if (message) logger.info({ reason: message }, 'request refused');
+  else if (unavailable) logger.warn({ err: error }, 'redis unavailable; the member was asked to try again');
   else logger.error({ err: error }, 'interaction failed');
   if (!interaction.isRepliable()) return;
-  const body = { content: `⚠️ ${message ?? GENERIC_ERROR}`, flags: MessageFlags.Ephemeral, allowedMentions: noMentions } as const;
+  const body = { content: `⚠️ ${message ?? (unavailable ? STORAGE_UNAVAILABLE : GENERIC_ERROR)}`, flags: MessageFlags.Ephemeral, allowedMentions: noMentions } as const;
   try {
     await sendPrivately(interaction, body);
   } catch (replyError) {

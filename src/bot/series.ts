@@ -17,7 +17,7 @@ import type { AddResult, NumberedPanel, SeriesRecord } from '../store/series.js'
 import { ageRestriction, type AgeRestriction } from './age-restriction.js';
 import { imageBytes } from './components/generation.js';
 import type { BotContext } from './context.js';
-import { postChannelMessage } from './discord-messages.js';
+import { postChannelMessage, withMessageLock } from './discord-messages.js';
 import { noMentions, type MessageBody } from './messages.js';
 import { InvalidRequestError } from './prompt.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from './requests.js';
@@ -205,7 +205,7 @@ export function contributorsOf(panels: NumberedPanel[]): string[] {
  * Tells the thread about a new panel. In an exquisite corpse only a placeholder is shown; else
  * the picture is posted too, unless the result was already delivered in the thread.
  */
-export async function announcePanel(
+async function announcePanel(
   ctx: BotContext,
   series: SeriesRecord,
   panel: { id: string; number: number; userName: string; imageId: string },
@@ -247,44 +247,76 @@ export async function nextTurnLine(ctx: BotContext, series: SeriesRecord): Promi
 }
 
 /**
+ * Posts what a series owes its thread and channel: the announcements of panels that got their
+ * picture, in reading order, then the completion. Each post is recorded as it lands, so after a
+ * Discord error the next run (a retried delivery, the next panel) posts only what is missing; the
+ * pictures are composed again from the image store each time. One process at a time per series.
+ */
+export async function postSeriesNews(ctx: BotContext, seriesId: string): Promise<void> {
+  await withMessageLock(ctx, `series-${seriesId}`, true, async () => {
+    const series = await ctx.series.get(seriesId);
+    if (!series) return;
+    const owed = await ctx.series.owedAnnouncements(seriesId);
+    if (owed.size > 0) {
+      for (const panel of await ctx.series.panels(seriesId)) {
+        const inThread = owed.get(panel.id);
+        if (inThread === undefined || !panel.imageId) continue;
+        await announcePanel(ctx, series, { id: panel.id, number: panel.number, userName: panel.userName, imageId: panel.imageId }, inThread);
+        await ctx.series.announced(seriesId, panel.id);
+      }
+    }
+    if (series.status === 'complete' && series.completionOwed) await postCompletion(ctx, series);
+  });
+}
+
+/**
  * Posts the finished piece in the channel the series started in, crediting every contributor
  * (mentions shown, nobody pinged). An exquisite corpse is revealed in its thread as well.
  */
-export async function postCompletion(ctx: BotContext, seriesId: string): Promise<APIMessage | undefined> {
-  const series = await ctx.series.get(seriesId);
-  if (!series) return undefined;
+async function postCompletion(ctx: BotContext, series: SeriesRecord): Promise<void> {
   const panels = await ctx.series.panels(series.id);
   const credits = contributorsOf(panels).map((id) => `<@${id}>`).join(', ');
-  const picture = await seriesPicture(ctx, series, panels, { name: `series-${series.id}`, destinationRestricted: await seriesRestricted(ctx, series) });
+  const needsPicture = !series.completionMessageId || series.mode === 'corpse';
+  const picture = needsPicture
+    ? await seriesPicture(ctx, series, panels, { name: `series-${series.id}`, destinationRestricted: await seriesRestricted(ctx, series) })
+    : undefined;
   const files = picture ? [picture] : [];
-  const announcement = body(
-    `🎉 ${seriesTitle(series)} is complete: ${panels.length} panels (${modeLabels[series.mode]}) by ${credits}.\n` +
-      `Made in <#${series.threadId}>.`,
-  );
-  const message = await postChannelMessage(ctx, series.channelId, announcement, { files, nonce: `c${series.id}` });
-  const reveal =
-    series.mode === 'corpse'
-      ? `🎉 ${seriesTitle(series)} is complete. Here is the whole thing, revealed at last. Thanks to ${credits}!`
-      : `🎉 ${seriesTitle(series)} is complete. Thanks to ${credits}!`;
-  await postChannelMessage(ctx, series.threadId, body(reveal), { files: series.mode === 'corpse' ? files : [], nonce: `r${series.id}` });
-  return message;
+  if (!series.completionMessageId) {
+    const announcement = body(
+      `🎉 ${seriesTitle(series)} is complete: ${panels.length} panels (${modeLabels[series.mode]}) by ${credits}.\n` +
+        `Made in <#${series.threadId}>.`,
+    );
+    const message = await postChannelMessage(ctx, series.channelId, announcement, { files, nonce: `c${series.id}` });
+    await ctx.series.recordCompletion(series.id, { completionMessageId: message.id });
+  }
+  if (!series.revealMessageId) {
+    const reveal =
+      series.mode === 'corpse'
+        ? `🎉 ${seriesTitle(series)} is complete. Here is the whole thing, revealed at last. Thanks to ${credits}!`
+        : `🎉 ${seriesTitle(series)} is complete. Thanks to ${credits}!`;
+    const message = await postChannelMessage(ctx, series.threadId, body(reveal), { files: series.mode === 'corpse' ? files : [], nonce: `r${series.id}` });
+    await ctx.series.recordCompletion(series.id, { revealMessageId: message.id });
+  }
+  await ctx.series.recordCompletion(series.id, { done: true });
 }
 
 /**
  * Post-delivery hook: a generation reserved as a panel becomes that panel, and the thread hears of
- * it (and of the completion, when it was the last one).
+ * it (and of the completion, when it was the last one). A failed post fails the hook; the retried
+ * delivery finds the reservation again and posts what is still owed.
  */
 export function attachDeliveredPanel(ctx: BotContext) {
   return async (record: JobRecord, message: DeliveredMessage): Promise<void> => {
     const seriesId = await ctx.series.pendingSeriesOf(record.id);
     const imageId = record.imageIds[0];
     if (!seriesId || !imageId) return;
-    const image = await ctx.images.getRecord(imageId);
-    const filled = await ctx.series.fillPending(seriesId, record.id, imageId, image?.seed);
     const series = await ctx.series.get(seriesId);
-    if (!filled.filled || !series) return;
-    const inThread = (message.channel_id ?? record.channelId) === series.threadId;
-    await announcePanel(ctx, series, { id: record.id, number: filled.number, userName: record.userName, imageId }, inThread);
-    if (filled.completed) await postCompletion(ctx, series.id);
+    if (series) {
+      const image = await ctx.images.getRecord(imageId);
+      const inThread = (message.channel_id ?? record.channelId) === series.threadId;
+      await ctx.series.fillPending(seriesId, record.id, imageId, image?.seed, inThread);
+      await postSeriesNews(ctx, seriesId);
+    }
+    await ctx.series.clearPending(record.id);
   };
 }

@@ -20,7 +20,7 @@ import { noMentions } from '../bot/messages.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../bot/requests.js';
 import { fitToSize } from '../images/fit.js';
 import { composePodium } from '../images/podium.js';
-import { DAY_MS, ENTRY_POINTS, PODIUM_POINTS, openPhases, type Challenge, type RankedEntry } from '../store/challenges.js';
+import { DAY_MS, DELETED_MEMBER, ENTRY_POINTS, PODIUM_POINTS, openPhases, type Challenge, type RankedEntry } from '../store/challenges.js';
 import { challengeVoteId } from './ids.js';
 import { scheduleTransition, transitionJobId, type TimedPhase } from './scheduler.js';
 
@@ -83,10 +83,12 @@ export async function announceChallenge(ctx: BotContext, challengeId: string, no
   }
   const challenge = await ctx.challenges.get(challengeId);
   if (!challenge?.announcedAt || challenge.phase === 'cancelled') return moved ? 'moved' : 'unchanged';
-  const posted = await postingLock(ctx, challengeId, () => postAnnouncement(ctx, challengeId));
+  // The next deadline comes with the phase change, before any post: a post that keeps failing
+  // must not leave the challenge stuck in its phase (adding the job again is a no-op).
   if (challenge.phase === 'submissions') {
     await scheduleTransition(ctx.challengeQueue, challengeId, 'submissions', challenge.submissionsEndAt!, now);
   }
+  const posted = await postingLock(ctx, challengeId, () => postAnnouncement(ctx, challengeId));
   if (moved) ctx.logger.info({ challengeId, guildId: challenge.guildId }, 'challenge announced');
   return moved ? 'moved' : posted ? 'finished' : 'unchanged';
 }
@@ -164,8 +166,9 @@ export async function openVoting(ctx: BotContext, challengeId: string, now: numb
     const results = await announceResults(ctx, challengeId, now);
     return moved ? 'moved' : results;
   }
-  const posted = await postingLock(ctx, challengeId, () => postGallery(ctx, challengeId));
+  // As with the announcement: the deadline first, so a failing gallery post cannot stall the challenge.
   if (challenge.phase === 'voting') await scheduleTransition(ctx.challengeQueue, challengeId, 'voting', challenge.votingEndAt!, now);
+  const posted = await postingLock(ctx, challengeId, () => postGallery(ctx, challengeId));
   if (moved) ctx.logger.info({ challengeId, entries: entries.length }, 'challenge voting opened');
   return moved ? 'moved' : posted ? 'finished' : 'unchanged';
 }
@@ -249,7 +252,7 @@ export async function announceResults(ctx: BotContext, challengeId: string, now:
 async function postResults(ctx: BotContext, challengeId: string): Promise<boolean> {
   const challenge = (await ctx.challenges.get(challengeId))!;
   if (challenge.resultMessageId) return false;
-  const podium = challenge.ranking.slice(0, 3);
+  const podium = podiumOf(challenge.ranking);
   let files: RawFile[] = [];
   if (podium.length > 0) {
     const shows = await showsPictures(ctx, challenge);
@@ -273,14 +276,22 @@ const MEDALS = ['🥇', '🥈', '🥉'];
 
 const votesText = (votes: number) => `${votes} ${votes === 1 ? 'vote' : 'votes'}`;
 
+/** The top three of the ranking that received votes: an entry nobody voted for wins nothing. */
+export function podiumOf(ranking: readonly RankedEntry[]): RankedEntry[] {
+  return ranking.slice(0, 3).filter((entry) => entry.votes > 0);
+}
+
 /** Adjacent places that had equal votes where the order decided a podium place. */
 export function podiumTies(ranking: readonly RankedEntry[]): [RankedEntry, RankedEntry][] {
   const ties: [RankedEntry, RankedEntry][] = [];
   for (let i = 0; i < Math.min(3, ranking.length - 1); i++) {
-    if (ranking[i]!.votes === ranking[i + 1]!.votes) ties.push([ranking[i]!, ranking[i + 1]!]);
+    if (ranking[i]!.votes > 0 && ranking[i]!.votes === ranking[i + 1]!.votes) ties.push([ranking[i]!, ranking[i + 1]!]);
   }
   return ties;
 }
+
+/** How the results name an entry's author: a member who deleted their data is not named at all. */
+export const authorOf = (entry: RankedEntry) => (entry.userId === DELETED_MEMBER ? 'a former member' : `<@${entry.userId}>`);
 
 /** The winners are named, and only they are pinged (allowed_mentions lists them alone). */
 export function resultsMessage(challenge: Challenge): ChallengePost {
@@ -289,23 +300,24 @@ export function resultsMessage(challenge: Challenge): ChallengePost {
   if (ranking.length === 0) {
     return { content: `${title}\nNo entries this time. The next challenge follows the schedule.`, allowed_mentions: noMentions };
   }
-  const podium = ranking.slice(0, 3);
+  const podium = podiumOf(ranking);
   const lines = [title];
-  for (const entry of podium) lines.push(`${MEDALS[entry.place - 1]} <@${entry.userId}> · entry #${entry.id} · ${votesText(entry.votes)}`);
+  if (podium.length === 0) lines.push('Nobody voted this time, so nobody stands on the podium.');
+  for (const entry of podium) lines.push(`${MEDALS[entry.place - 1]} ${authorOf(entry)} · entry #${entry.id} · ${votesText(entry.votes)}`);
   const ties = podiumTies(ranking);
   if (ties.length > 0) {
     const pairs = ties.map(([a, b]) => `#${a.id} before #${b.id} (${votesText(a.votes)} each)`).join(', ');
     lines.push(`*Ties go to the earlier submission:* ${pairs}.`);
   }
-  const rest = ranking.slice(3);
+  const rest = ranking.slice(podium.length);
   if (rest.length > 0) {
-    lines.push(`Also in the running: ${rest.map((entry) => `#${entry.id} <@${entry.userId}> (${entry.votes})`).join(' · ')}`);
+    lines.push(`Also in the running: ${rest.map((entry) => `#${entry.id} ${authorOf(entry)} (${entry.votes})`).join(' · ')}`);
   }
   lines.push(
     `Season ${challenge.season}: ${PODIUM_POINTS.join(' / ')} points to the podium and ${ENTRY_POINTS} per entry, now on \`/leaderboard\`.`,
   );
-  const winners = [...new Set(podium.map((entry) => entry.userId))];
-  return { content: clip(lines.join('\n'), CONTENT_MAX), allowed_mentions: { users: winners } };
+  const winners = [...new Set(podium.map((entry) => entry.userId).filter((userId) => userId !== DELETED_MEMBER))];
+  return { content: clip(lines.join('\n'), CONTENT_MAX), allowed_mentions: winners.length > 0 ? { users: winners } : noMentions };
 }
 
 // cancel, and the weekly start ---------------------------------------------------------------

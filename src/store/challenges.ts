@@ -17,9 +17,15 @@ export const openPhases: readonly ChallengePhase[] = ['announce', 'submissions',
 
 export const DAY_MS = 24 * 3600 * 1000;
 
-/** Podium points for 1st, 2nd and 3rd; every entry also earns its author ENTRY_POINTS. */
+/**
+ * Podium points for 1st, 2nd and 3rd; every entry also earns its author ENTRY_POINTS. Only entries
+ * with at least one vote stand on the podium.
+ */
 export const PODIUM_POINTS = [10, 6, 3] as const;
 export const ENTRY_POINTS = 1;
+
+/** The author of an entry whose member deleted their data: never named, never scored. */
+export const DELETED_MEMBER = 'deleted';
 
 export const entrySchema = z.object({
   id: z.number().int(),
@@ -152,7 +158,7 @@ return {0, phase}
 /**
  * voting → results with the tally in the same step, so that no vote can land between counting and
  * closing. KEYS: challenge, active pointer, entries, season leaderboard, seasons.
- * ARGV: now, season, votes key prefix, entry points, podium points...
+ * ARGV: now, season, votes key prefix, the deleted-member marker, entry points, podium points...
  */
 const TALLY = `
 local phase = redis.call('HGET', KEYS[1], 'phase')
@@ -170,11 +176,17 @@ table.sort(ranked, function(a, b)
   if a.votes ~= b.votes then return a.votes > b.votes end
   return a.id < b.id
 end)
-local perEntry = tonumber(ARGV[4])
+local perEntry = tonumber(ARGV[5])
 for place, entry in ipairs(ranked) do
   entry.place = place
-  entry.points = perEntry + (tonumber(ARGV[4 + place]) or 0)
-  redis.call('ZINCRBY', KEYS[4], entry.points, entry.userId)
+  if entry.userId == ARGV[4] then
+    entry.points = 0
+  else
+    local podium = 0
+    if entry.votes > 0 then podium = tonumber(ARGV[5 + place]) or 0 end
+    entry.points = perEntry + podium
+    redis.call('ZINCRBY', KEYS[4], entry.points, entry.userId)
+  end
 end
 redis.call('HSET', KEYS[1], 'phase', 'results', 'resultsAt', ARGV[1], 'season', ARGV[2], 'ranking', cjson.encode(ranked))
 redis.call('SADD', KEYS[5], ARGV[2])
@@ -355,6 +367,7 @@ export class ChallengeStore {
       now,
       season,
       this.votesPrefix(id),
+      DELETED_MEMBER,
       ENTRY_POINTS,
       ...PODIUM_POINTS,
     )) as [number, string];
@@ -422,7 +435,7 @@ export class ChallengeStore {
     let changed = 0;
     const anonymize = (raw: string) => {
       const value = JSON.parse(raw) as { userId?: string } | Array<{ userId?: string }>;
-      const strip = (item: { userId?: string }) => (item.userId === userId ? { ...item, userId: 'deleted' } : item);
+      const strip = (item: { userId?: string }) => (item.userId === userId ? { ...item, userId: DELETED_MEMBER } : item);
       return JSON.stringify(Array.isArray(value) ? value.map(strip) : strip(value));
     };
     const mentions = (raw: string) => {

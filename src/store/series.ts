@@ -11,8 +11,11 @@ import { z } from 'zod';
  *   series:<id>:order     list of panel ids, in reading order (panel number = index + 1)
  *   series:<id>:panels    hash: panel id → panel JSON
  *   series:<id>:turns     list of member ids who joined the turn order (relay)
+ *   series:<id>:owed      hash: panel id → '1'/'0' (picture already in the thread) of panels
+ *                         whose announcement is not posted yet
  *   series-thread:<id>    thread id → series id
  *   series-pending:<job>  a generation that will become a panel once delivered → series id
+ *                         (kept until the panel's announcement is posted, so a retry finds it)
  *   guild:<id>:series     zset of the guild's series by creation time
  *   user:<id>:series      zset of series the member created, joined or added to
  */
@@ -48,9 +51,16 @@ export const seriesRecordSchema = z.object({
   /** Reserved panels whose generation is not delivered yet. */
   pending: numeric.default(0),
   lastUserId: z.string().optional(),
+  /** Set with status "complete" and cleared once both completion posts are recorded. */
+  completionOwed: z.string().optional(),
+  completionMessageId: z.string().optional(),
+  revealMessageId: z.string().optional(),
 });
 export type SeriesRecord = z.infer<typeof seriesRecordSchema>;
-export type NewSeries = Omit<SeriesRecord, 'status' | 'completedAt' | 'turn' | 'pending' | 'lastUserId'>;
+export type NewSeries = Omit<
+  SeriesRecord,
+  'status' | 'completedAt' | 'turn' | 'pending' | 'lastUserId' | 'completionOwed' | 'completionMessageId' | 'revealMessageId'
+>;
 
 export const panelSchema = z.object({
   id: z.string(),
@@ -79,8 +89,9 @@ export type AddResult =
 const PENDING_TTL_SECONDS = 7 * 24 * 3600;
 
 /**
- * Reserves the next panel. KEYS: series, order, panels, turns, pending (or "" for none).
- * ARGV: panel id, user id, panel JSON, pending TTL. Returns {status, number|expected, completed}.
+ * Reserves the next panel. KEYS: series, order, panels, turns, pending (or "" for none), owed.
+ * ARGV: panel id, user id, panel JSON, pending TTL, now. Returns {status, number|expected, completed}.
+ * A panel added with its picture owes its announcement from here on.
  */
 const ADD_PANEL = `
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -132,35 +143,38 @@ if not panel.imageId then
   redis.call('SET', KEYS[5], redis.call('HGET', KEYS[1], 'id'), 'EX', tonumber(ARGV[4]))
   return {'ok', number, 0}
 end
+redis.call('HSET', KEYS[6], ARGV[1], '0')
 local pending = tonumber(redis.call('HGET', KEYS[1], 'pending') or '0')
 if number == count and pending == 0 then
-  redis.call('HSET', KEYS[1], 'status', 'complete', 'completedAt', ARGV[5])
+  redis.call('HSET', KEYS[1], 'status', 'complete', 'completedAt', ARGV[5], 'completionOwed', '1')
   return {'ok', number, 1}
 end
 return {'ok', number, 0}
 `;
 
 /**
- * Gives a reserved panel its image. KEYS: series, order, panels, pending.
- * ARGV: panel id, image id, seed, now. Returns {status, number, completed}.
- * Only the call that fills the last outstanding panel of a full series sees completed = 1.
+ * Gives a reserved panel its image. KEYS: series, order, panels, owed.
+ * ARGV: panel id, image id, seed, now, whether the picture is already in the thread ('1'/'0').
+ * Returns {status, number, completed}; a panel filled before answers 'filled' with its number.
+ * Only the call that fills the last outstanding panel of a full series sees completed = 1, and
+ * the panel's announcement (and the completion) are owed from the same step.
  */
 const FILL_PANEL = `
-redis.call('DEL', KEYS[4])
 local raw = redis.call('HGET', KEYS[3], ARGV[1])
 if not raw then return {'gone', 0, 0} end
 local panel = cjson.decode(raw)
-if panel.imageId then return {'filled', 0, 0} end
-panel.imageId = ARGV[2]
-if ARGV[3] ~= '' then panel.seed = tonumber(ARGV[3]) end
-redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(panel))
-local pending = redis.call('HINCRBY', KEYS[1], 'pending', -1)
 local number = 0
 local order = redis.call('LRANGE', KEYS[2], 0, -1)
 for i, id in ipairs(order) do if id == ARGV[1] then number = i end end
+if panel.imageId then return {'filled', number, 0} end
+panel.imageId = ARGV[2]
+if ARGV[3] ~= '' then panel.seed = tonumber(ARGV[3]) end
+redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(panel))
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[5])
+local pending = redis.call('HINCRBY', KEYS[1], 'pending', -1)
 local count = tonumber(redis.call('HGET', KEYS[1], 'panelCount'))
 if redis.call('HGET', KEYS[1], 'status') == 'open' and #order >= count and pending <= 0 then
-  redis.call('HSET', KEYS[1], 'status', 'complete', 'completedAt', ARGV[4])
+  redis.call('HSET', KEYS[1], 'status', 'complete', 'completedAt', ARGV[4], 'completionOwed', '1')
   return {'ok', number, 1}
 end
 return {'ok', number, 0}
@@ -250,7 +264,7 @@ export class SeriesStore {
 
   private keys(id: string) {
     const base = this.key(id);
-    return { series: base, order: `${base}:order`, panels: `${base}:panels`, turns: `${base}:turns` };
+    return { series: base, order: `${base}:order`, panels: `${base}:panels`, turns: `${base}:turns`, owed: `${base}:owed` };
   }
 
   private pendingKey(jobId: string) {
@@ -344,12 +358,13 @@ export class SeriesStore {
     const pending = panel.imageId || !panel.jobId ? '' : this.pendingKey(panel.jobId);
     const [status, value, completed] = (await this.redis.eval(
       ADD_PANEL,
-      5,
+      6,
       keys.series,
       keys.order,
       keys.panels,
       keys.turns,
       pending,
+      keys.owed,
       panel.id,
       panel.userId,
       JSON.stringify(panelSchema.parse(panel)),
@@ -368,12 +383,17 @@ export class SeriesStore {
     return (await this.redis.get(this.pendingKey(jobId))) ?? undefined;
   }
 
-  /** Gives the reserved panel of generation `jobId` its image. */
+  /**
+   * Gives the reserved panel of generation `jobId` its image (`inThread`: the picture was delivered
+   * in the series' thread, so its announcement need not show it again). The reservation stays
+   * until `clearPending`, once the panel's posts are made.
+   */
   async fillPending(
     seriesId: string,
     jobId: string,
     imageId: string,
     seed?: number,
+    inThread = false,
   ): Promise<{ filled: boolean; number: number; completed: boolean }> {
     const keys = this.keys(seriesId);
     const [status, number, completed] = (await this.redis.eval(
@@ -382,13 +402,35 @@ export class SeriesStore {
       keys.series,
       keys.order,
       keys.panels,
-      this.pendingKey(jobId),
+      keys.owed,
       jobId,
       imageId,
       seed ?? '',
       this.now(),
+      inThread ? '1' : '0',
     )) as [string, number, number];
     return { filled: status === 'ok', number, completed: completed === 1 };
+  }
+
+  async clearPending(jobId: string): Promise<void> {
+    await this.redis.del(this.pendingKey(jobId));
+  }
+
+  /** Panels whose announcement is owed → whether their picture is already in the thread. */
+  async owedAnnouncements(seriesId: string): Promise<Map<string, boolean>> {
+    const owed = await this.redis.hgetall(this.keys(seriesId).owed);
+    return new Map(Object.entries(owed).map(([panelId, inThread]) => [panelId, inThread === '1']));
+  }
+
+  async announced(seriesId: string, panelId: string): Promise<void> {
+    await this.redis.hdel(this.keys(seriesId).owed, panelId);
+  }
+
+  /** Records a completion post as it lands (`completionMessageId`, `revealMessageId`), or clears `completionOwed`. */
+  async recordCompletion(seriesId: string, values: { completionMessageId?: string; revealMessageId?: string; done?: true }): Promise<void> {
+    const fields = toFields({ completionMessageId: values.completionMessageId, revealMessageId: values.revealMessageId });
+    if (fields.length > 0) await this.redis.hset(this.key(seriesId), fields);
+    if (values.done) await this.redis.hdel(this.key(seriesId), 'completionOwed');
   }
 
   /** Removes the panel at `number` (1-based); returns it, or undefined when there is none. */

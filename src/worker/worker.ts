@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { logErrors, waitingConnection } from '../redis-connections.js';
 import type { Logger } from 'pino';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, cancelChannel, type DeliverJob } from '../queues.js';
 import { FairQueue } from '../store/fair-queue.js';
@@ -39,13 +39,14 @@ export interface RunningWorker {
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { logger, prefix } = options;
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  const subscriber = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  const workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  // A GPU worker is not answering anyone: through an outage its commands wait for Redis to return.
+  const redis = waitingConnection(options.redisUrl, logger, 'worker commands');
+  const subscriber = waitingConnection(options.redisUrl, logger, 'cancel subscriber');
+  const workerConnection = waitingConnection(options.redisUrl, logger, 'generate worker');
   const jobs = new JobStore(redis, prefix);
   const images = new ImageStore(redis, prefix, options.imageStoreDir);
   const stats = new QueueStats(redis, prefix);
-  const deliverQueue = new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix });
+  const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }), logger, 'deliver queue');
   const fair = new FairQueue(redis, prefix);
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
@@ -120,7 +121,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       .then((final) => final && failGeneration({ jobs, deliverQueue }, recordIdOf(job.id!), message, refused ? 'refused' : 'provider_down'))
       .catch((failure) => logger.error({ err: failure, jobId: job.id }, 'could not record a failed job'));
   });
-  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  logErrors(worker, logger, 'generate worker');
 
   await stats.heartbeat(workerId, options.concurrency);
   const heartbeat = setInterval(() => {

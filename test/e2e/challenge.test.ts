@@ -102,8 +102,10 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
     const resultsMessage = await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.content.includes('**Results:')), 15_000, 'the results');
     expect(resultsMessage.content).toContain(`🥇 <@${bea}> · entry #2 · 2 votes`);
     expect(resultsMessage.content).toContain(`🥈 <@${cy}> · entry #3 · 1 vote`);
-    expect(resultsMessage.content).toContain(`🥉 <@${ada}> · entry #1 · 0 votes`);
-    expect(resultsMessage.allowedMentions).toEqual({ users: [bea, cy, ada] });
+    // Nobody voted for #1: it is in the running, not on the podium.
+    expect(resultsMessage.content).toContain(`Also in the running: #1 <@${ada}> (0)`);
+    expect(resultsMessage.content).not.toContain('🥉');
+    expect(resultsMessage.allowedMentions).toEqual({ users: [bea, cy] });
     expect(resultsMessage.attachments.map((a) => a.filename)).toEqual(['podium.png']);
     const podium = await sharp(resultsMessage.attachments[0]!.data).metadata();
     expect(podium.format).toBe('png');
@@ -111,11 +113,12 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
 
     const board = await s.discord.slashCommand({ name: 'leaderboard', userId: ada }).response();
     expect(board.data.content).toContain(`season ${seasonOf(Date.now())}`);
-    expect(board.data.content).toMatch(new RegExp(`🥇 <@${bea}> · 11 points\\n🥈 <@${cy}> · 7 points\\n🥉 <@${ada}> · 4 points`));
+    expect(board.data.content).toMatch(new RegExp(`🥇 <@${bea}> · 11 points\\n🥈 <@${cy}> · 7 points\\n🥉 <@${ada}> · 1 point`));
     expect(board.data.allowed_mentions).toEqual({ parse: [] });
 
     const history = await privateAnswer(challenge(s, 'history', cy));
-    expect(history).toContain(`**${THEME}**: 🥇 <@${bea}> 🥈 <@${cy}> 🥉 <@${ada}>`);
+    expect(history).toContain(`**${THEME}**: 🥇 <@${bea}> 🥈 <@${cy}>`);
+    expect(history).not.toContain('🥉');
     expect(await privateAnswer(challenge(s, 'submit', ada, [{ name: 'image', type: O.String, value: fileOf(results[ada]!) }]))).toContain('no challenge taking entries');
   });
 });

@@ -4,6 +4,7 @@ import { unzipSync, strFromU8 } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import type { FakeMessage } from '../support/fake-discord.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
+import { eventually } from '../support/context.js';
 import { useStack, type Stack } from '../support/stack.js';
 
 const start = useStack();
@@ -146,6 +147,48 @@ describe('/series end to end (real discord.js client, fake Discord, real worker)
       ['dawn over calm water', CAROL],
     ]);
     expect(manifest.panels[0].seed).toBe(42);
+  });
+
+  it('posts a panel announcement and the completion exactly once when Discord fails their first try', async () => {
+    const s = await start();
+    const { thread, id } = await createSeries(s, { title: 'Weather report', panels: 2 });
+    await botPost(s, thread.id, /started by/);
+    // Every try of the bot's REST client (it retries a 5xx itself) fails for the first post of each.
+    const failFirst = (channelId: string, text: string) =>
+      s.discord.failNext({
+        method: 'POST',
+        path: new RegExp(`^/channels/${channelId}/messages$`),
+        status: 502,
+        body: { message: 'Bad Gateway', code: 0 },
+        times: 4,
+        when: (request) => JSON.stringify(request.json ?? '').includes(text),
+      });
+    const failures = () => s.discord.requests.filter((request) => request.status === 502).length;
+
+    failFirst(thread.id, 'Panel 1 of 2');
+    const first = series(s, 'add', { prompt: 'rain over the harbour' }, { userId: ALICE, channelId: thread.id });
+    await resultOf(s, thread.id, first.id);
+    await botPost(s, thread.id, /Panel 1 of 2 of \*\*Weather report\*\*/);
+    expect(failures()).toBe(4);
+
+    failFirst(s.discord.defaultChannelId, 'is complete');
+    const second = series(s, 'add', { prompt: 'sun after the rain' }, { userId: BOB, channelId: thread.id });
+    await resultOf(s, thread.id, second.id);
+    const done = await botPost(s, s.discord.defaultChannelId, /is complete/);
+    expect(done.attachments).toHaveLength(1);
+    await botPost(s, thread.id, /is complete\. Thanks to/);
+    expect(failures()).toBe(8);
+
+    // Quiet: both deliveries are finished, so nothing more will be posted.
+    const deliveries = [first.id, second.id];
+    await eventually(async () => (await Promise.all(deliveries.map((id) => s.ctx.jobs.get(id)))).every((job) => job?.hooksDone === '1'), 20_000, 'the deliveries');
+    const count = (channelId: string, pattern: RegExp) => s.discord.messages(channelId).filter((m) => !m.interactionId && pattern.test(m.content)).length;
+    expect(count(thread.id, /Panel 1 of 2/)).toBe(1);
+    expect(count(thread.id, /Panel 2 of 2/)).toBe(1);
+    expect(count(s.discord.defaultChannelId, /is complete/)).toBe(1);
+    expect(count(thread.id, /is complete/)).toBe(1);
+    expect(await s.ctx.series.owedAnnouncements(id)).toEqual(new Map());
+    expect((await s.ctx.series.get(id))?.completionOwed).toBeUndefined();
   });
 
   it('hides an exquisite corpse until the last panel and then reveals it', async () => {

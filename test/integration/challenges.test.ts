@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BotContext } from '../../src/bot/context.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
-import { castVote, submitEntry, withdrawEntry } from '../../src/challenges/actions.js';
+import { castVote, challengeDataDeleter, submitEntry, withdrawEntry } from '../../src/challenges/actions.js';
 import { endPhaseNow, scheduleWeekly, transitionJobId, unscheduleWeekly, weeklySchedulerId } from '../../src/challenges/scheduler.js';
 import { announceChallenge, announceResults, cancelChallenge, openVoting } from '../../src/challenges/transitions.js';
 import { runChallengeJob, startChallengeWorker } from '../../src/challenges/worker.js';
@@ -181,6 +181,32 @@ describe('challenge phases on real Redis and BullMQ', () => {
     expect(discord.messages(challenge.threadId)).toHaveLength(3);
   });
 
+  it('schedules the next deadline with the phase change, so a failed post never leaves the challenge stuck', async () => {
+    const id = await createChallenge();
+    const failPost = () =>
+      discord.failNext({ method: 'POST', path: /^\/channels\/\d+\/messages$/, status: 500, body: { message: 'Internal Server Error', code: 0 } });
+    failPost();
+    await expect(transition(id, 'announce')).rejects.toThrow();
+    expect((await ctx.challenges.get(id))!.phase).toBe('submissions');
+    expect(botMessages()).toHaveLength(0);
+    expect(await (await ctx.challengeQueue.getJob(transitionJobId(id, 'submissions')))!.getState()).toBe('delayed');
+    // The retried job posts what was missing.
+    expect(await transition(id, 'announce')).toBe('finished');
+    expect(botMessages()).toHaveLength(1);
+
+    await submitEntry(ctx, member(BEA), await makeImage(BEA));
+    clock = START + 5 * DAY_MS;
+    failPost();
+    await expect(transition(id, 'submissions')).rejects.toThrow();
+    expect((await ctx.challenges.get(id))!.phase).toBe('voting');
+    expect(await (await ctx.challengeQueue.getJob(transitionJobId(id, 'voting')))!.getState()).toBe('delayed');
+
+    // Even with the gallery never posted, the voting deadline ends the challenge.
+    clock += 2 * DAY_MS;
+    expect(await transition(id, 'voting')).toBe('moved');
+    expect((await ctx.challenges.get(id))!.phase).toBe('results');
+  });
+
   it('crowns the winners with a podium, pings only them, scores the season, and does it once', async () => {
     const id = await announced();
     const entries: Record<string, string> = {};
@@ -189,10 +215,13 @@ describe('challenge phases on real Redis and BullMQ', () => {
       await submitEntry(ctx, member(user), entries[user]!);
     }
     await transition(id, 'submissions');
-    // CY's entry #3 gets 2 votes, BEA's #2 one, ADA's #1 none.
+    // CY's entry #3 gets 3 votes, BEA's #2 two, ADA's #1 one.
     await castVote(ctx, member(ADA), id, 3);
     await castVote(ctx, member(BEA), id, 3);
+    await castVote(ctx, member(DEE), id, 3);
     await castVote(ctx, member(CY), id, 2);
+    await castVote(ctx, member(DEE), id, 2);
+    await castVote(ctx, member(CY), id, 1);
     clock += 2 * DAY_MS;
 
     const outcomes = await Promise.all([transition(id, 'voting'), transition(id, 'voting')]);
@@ -201,9 +230,9 @@ describe('challenge phases on real Redis and BullMQ', () => {
     const challenge = (await ctx.challenges.get(id))!;
     expect(challenge.phase).toBe('results');
     expect(challenge.ranking.map((entry) => [entry.id, entry.votes, entry.points])).toEqual([
-      [3, 2, 11],
-      [2, 1, 7],
-      [1, 0, 4],
+      [3, 3, 11],
+      [2, 2, 7],
+      [1, 1, 4],
     ]);
     expect(await ctx.challenges.active(guildId())).toBeUndefined();
     const season = seasonOf(clock);
@@ -215,7 +244,7 @@ describe('challenge phases on real Redis and BullMQ', () => {
 
     const results = botMessages().at(-1)!;
     expect(results.content).toContain('**Results: a city under the sea**');
-    expect(results.content).toMatch(new RegExp(`🥇 <@${CY}> · entry #3 · 2 votes\\n🥈 <@${BEA}> · entry #2 · 1 vote\\n🥉 <@${ADA}> · entry #1 · 0 votes`));
+    expect(results.content).toMatch(new RegExp(`🥇 <@${CY}> · entry #3 · 3 votes\\n🥈 <@${BEA}> · entry #2 · 2 votes\\n🥉 <@${ADA}> · entry #1 · 1 vote`));
     expect(results.content).not.toContain('Ties');
     expect(results.allowedMentions).toEqual({ users: [CY, BEA, ADA] });
     expect(results.attachments.map((attachment) => attachment.filename)).toEqual(['podium.png']);
@@ -260,6 +289,58 @@ describe('challenge phases on real Redis and BullMQ', () => {
     const results = botMessages().at(-1)!;
     expect(results.content).toContain('*Ties go to the earlier submission:* #1 before #2 (2 votes each).');
     expect(results.content).toContain(`🥇 <@${ADA}> · entry #1`);
+  });
+
+  it('names and scores nobody whose data was deleted, and puts no entry without votes on the podium', async () => {
+    const id = await announced();
+    for (const user of [ADA, BEA, CY]) {
+      await submitEntry(ctx, member(user), await makeImage(user));
+      clock += 1000;
+    }
+    await transition(id, 'submissions');
+    // BEA's #2 wins, ADA's #1 comes second; CY's #3 gets nothing.
+    await castVote(ctx, member(CY), id, 2);
+    await castVote(ctx, member(DEE), id, 2);
+    await castVote(ctx, member(DEE), id, 1);
+    // BEA deletes their data before the results.
+    await challengeDataDeleter.deleteMemberData(ctx, BEA);
+    clock += 2 * DAY_MS;
+    expect(await transition(id, 'voting')).toBe('moved');
+
+    const challenge = (await ctx.challenges.get(id))!;
+    expect(challenge.ranking.map((entry) => [entry.id, entry.votes, entry.points])).toEqual([
+      [2, 2, 0],
+      [1, 1, 7],
+      [3, 0, 1],
+    ]);
+    expect(await ctx.challenges.leaderboard(guildId(), seasonOf(clock))).toEqual([
+      { userId: ADA, points: 7 },
+      { userId: CY, points: 1 },
+    ]);
+    const results = botMessages().at(-1)!;
+    expect(results.content).not.toContain(BEA);
+    expect(results.content).not.toContain('<@deleted>');
+    expect(results.content).toContain('🥇 a former member · entry #2 · 2 votes');
+    expect(results.content).toContain(`🥈 <@${ADA}> · entry #1 · 1 vote`);
+    // No bronze: the entry nobody voted for is only "in the running".
+    expect(results.content).not.toContain('🥉');
+    expect(results.content).toContain(`Also in the running: #3 <@${CY}> (0)`);
+    expect(results.allowedMentions).toEqual({ users: [ADA] });
+  });
+
+  it('pings nobody and crowns nobody when nobody voted', async () => {
+    const id = await announced();
+    await submitEntry(ctx, member(ADA), await makeImage(ADA));
+    await transition(id, 'submissions');
+    await challengeDataDeleter.deleteMemberData(ctx, ADA);
+    clock += 2 * DAY_MS;
+    expect(await transition(id, 'voting')).toBe('moved');
+    const results = botMessages().at(-1)!;
+    expect(results.content).toContain('nobody stands on the podium');
+    expect(results.content).not.toMatch(/<@|🥇/);
+    expect(results.allowedMentions).toEqual({ parse: [] });
+    expect(results.attachments).toEqual([]);
+    expect(await ctx.challenges.leaderboard(guildId(), seasonOf(clock))).toEqual([]);
   });
 
   it('goes straight to results when nobody entered', async () => {

@@ -123,6 +123,12 @@ describe('series store on real Redis', () => {
     const fills = await Promise.all(reserved.map(({ jobId }) => store.fillPending(id, jobId, `${jobId}-1`, 7)));
     expect(fills.filter((f) => f.completed)).toHaveLength(1);
     expect(fills.map((f) => f.number).sort()).toEqual([1, 2, 3, 4]);
+    // Each filled panel owes its announcement, the series its completion; the reservation stays
+    // until those posts are made, so a retried delivery finds its series again.
+    expect([...(await store.owedAnnouncements(id)).keys()].sort()).toEqual(reserved.map(({ jobId }) => jobId).sort());
+    expect((await store.get(id))?.completionOwed).toBe('1');
+    expect(await store.pendingSeriesOf(reserved[0]!.jobId)).toBe(id);
+    await store.clearPending(reserved[0]!.jobId);
     expect(await store.pendingSeriesOf(reserved[0]!.jobId)).toBeUndefined();
     // Filling again (a repeated delivery) changes nothing and completes nothing.
     expect(await store.fillPending(id, reserved[0]!.jobId, 'other', 1)).toMatchObject({ filled: false, completed: false });

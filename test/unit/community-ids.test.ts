@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nearestAspect, parseStrength } from '../../src/bot/components/community.js';
-import { communityButtonId, parseCommunityId, remixImageModalId, remixJobModalId } from '../../src/bot/components/community-ids.js';
+import { communityButtonId, parseCommunityId, remixImageModalId, remixJobModalId, remixUploadModalId } from '../../src/bot/components/community-ids.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
 
 const job = '1234567890123456789';
@@ -13,6 +13,11 @@ describe('community custom_ids', () => {
     expect(parseCommunityId(remixJobModalId(job))).toEqual({ kind: 'remix-job', jobId: job });
     expect(parseCommunityId(remixImageModalId(`${job}-3`))).toEqual({ kind: 'remix-image', imageId: `${job}-3` });
     expect(parseCommunityId(remixImageModalId(`upload-${job}`))).toEqual({ kind: 'remix-image', imageId: `upload-${job}` });
+    expect(parseCommunityId(remixUploadModalId(job, '1234567890123456780'))).toEqual({
+      kind: 'remix-upload',
+      messageId: job,
+      attachmentId: '1234567890123456780',
+    });
   });
 
   it('refuse anything else', () => {
@@ -23,6 +28,9 @@ describe('community custom_ids', () => {
       `img:remiximage:${job}-5`,
       `img:remiximage:upload-${job}/../x`,
       `img:remiximage:../../etc`,
+      `img:remixupload:${job}`,
+      `img:remixupload:${job}:${job}:1`,
+      `img:remixupload:${job}:../x`,
       `gen:vote:${job}`,
       ` img:vote:${job}`,
     ]) {

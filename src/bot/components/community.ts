@@ -1,14 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import {
   ComponentType,
   MessageFlags,
   Routes,
   TextInputStyle,
+  type APIAttachment,
   type APIModalInteractionResponseCallbackData,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type ModalSubmitInteraction,
 } from 'discord.js';
 import { imageSize } from '../../images/meta.js';
+import { assertDownloadableImage, downloadImage } from '../attachments.js';
+import { fetchChannelMessage } from '../discord-messages.js';
 import type { ImageRecord } from '../../store/images.js';
 import type { JobRecord } from '../../store/jobs.js';
 import type { JobRef } from '../../store/votes.js';
@@ -73,24 +77,47 @@ async function vote(interaction: ButtonInteraction, record: JobRecord, ctx: BotC
     ctx.now(),
   );
   if (outcome === 'closed') throw new InvalidRequestError('That picture was deleted; it cannot be voted for any more.');
-  // Rebuilt from the record, never from the clicked message: what members see is what Redis holds.
-  await interaction.update({ components: resultMessage(record, [], { votes }).components, allowedMentions: noMentions });
-  await settleVoteCount(ctx, record, votes).catch((error) => ctx.logger.debug({ err: error, jobId: record.id }, 'vote count settle failed'));
+  // The click is acknowledged without an edit; the label is redrawn once for however many clicks
+  // arrive meanwhile, always from the count Redis holds at that moment.
+  await interaction.deferUpdate();
+  await redrawVoteLabel(ctx, record).catch((error) => ctx.logger.warn({ err: error, jobId: record.id }, 'vote label redraw failed'));
 }
 
 /**
- * Concurrent clicks answer concurrently, and Discord applies their updates in whatever order they
- * arrive: an update carrying an older count can land last. Each click therefore looks again once
- * its own update is in, and redraws the buttons if the count moved meanwhile; the last click to
- * look sees the final count.
+ * Redraws a result's vote label, coalescing concurrent clicks (from any bot process): each click
+ * marks the message dirty; whoever holds the message's redraw lock re-reads the count and edits
+ * until no click is left unseen. One redraw is in flight per message, so an edit carrying an older
+ * count can never land after a newer one, and a burst of clicks costs a few edits instead of one each.
  */
-async function settleVoteCount(ctx: BotContext, record: JobRecord, shown: number) {
-  const latest = await ctx.votes.count(record.id);
-  if (latest === shown || !record.resultMessageId) return;
-  await ctx.rest.patch(Routes.channelMessage(record.resultChannelId ?? record.channelId, record.resultMessageId), {
-    body: { components: resultMessage(record, [], { votes: latest }).components },
-  });
+export async function redrawVoteLabel(ctx: BotContext, record: JobRecord): Promise<void> {
+  if (!record.resultMessageId) return;
+  const dirty = `${ctx.prefix}:votes:${record.id}:redraw`;
+  const lock = `${ctx.prefix}:lock:vote-redraw:${record.id}`;
+  await ctx.redis.set(dirty, '1', 'EX', 3600);
+  for (;;) {
+    const token = randomUUID();
+    // Someone else is redrawing: they will see the flag before they let go.
+    if (!(await ctx.redis.set(lock, token, 'PX', REDRAW_LOCK_MS, 'NX'))) return;
+    try {
+      while ((await ctx.redis.del(dirty)) === 1) {
+        // A picture deleted meanwhile keeps its message without buttons.
+        if ((await ctx.images.getRecord(record.imageIds[0]!))?.deletedAt) continue;
+        const votes = await ctx.votes.count(record.id);
+        await ctx.rest.patch(Routes.channelMessage(record.resultChannelId ?? record.channelId, record.resultMessageId), {
+          body: { components: resultMessage(record, [], { votes }).components },
+        });
+      }
+    } finally {
+      await ctx.redis.eval(RELEASE_IF_OWNER, 1, lock, token);
+    }
+    // A click that flagged the message after our last look, but found the lock still held.
+    if (!(await ctx.redis.exists(dirty))) return;
+  }
 }
+
+/** Long enough for an edit that waits out a rate limit; a crashed holder frees it after this. */
+const REDRAW_LOCK_MS = 30_000;
+const RELEASE_IF_OWNER = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 /** Author or moderator: the images leave the message and the store; the family keeps a tombstone. */
 async function deleteResult(interaction: ButtonInteraction, record: JobRecord, ctx: BotContext) {
@@ -183,8 +210,11 @@ export function nearestAspect(width: number, height: number): AspectRatio {
   return best;
 }
 
+/** Which picture a remix form is about: a result's (picked in the form), a known image, or a member's upload. */
+export type RemixSource = { jobId: string } | { imageId: string } | { upload: { messageId: string; attachmentId: string } };
+
 /** Submitted remix form: queues an img2img job from the chosen picture. */
-export async function submitRemix(interaction: ModalSubmitInteraction, source: { jobId: string } | { imageId: string }, ctx: BotContext) {
+export async function submitRemix(interaction: ModalSubmitInteraction, source: RemixSource, ctx: BotContext) {
   const field = (id: string) => {
     try {
       return interaction.fields.getTextInputValue(id);
@@ -194,6 +224,7 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: {
   };
   let parent: ImageRecord | undefined;
   let job: JobRecord | undefined;
+  let upload: { record: ImageRecord; bytes: Buffer; authorName: string } | undefined;
   if ('jobId' in source) {
     job = await deliveredJob(ctx, source.jobId, interaction);
     const number = job.imageIds.length > 1 ? Number((field('image') ?? '1').trim()) : 1;
@@ -201,6 +232,15 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: {
       throw new InvalidRequestError(`Pick a picture from 1 to ${job.imageIds.length}.`);
     }
     parent = await imageOfThisServer(ctx, job.imageIds[number - 1]!, interaction);
+  } else if ('upload' in source) {
+    const known = await ctx.images.getRecord(uploadImageId(source.upload.attachmentId));
+    parent = known && inThisServer(known, interaction) ? known : undefined;
+    if (!known) {
+      // Checked before anything is fetched: a bad strength costs no download.
+      parseStrength(field('strength') ?? '');
+      upload = await readUpload(ctx, interaction, source.upload);
+      parent = upload?.record;
+    }
   } else {
     parent = await imageOfThisServer(ctx, source.imageId, interaction);
   }
@@ -208,9 +248,7 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: {
   if (parent.deletedAt) throw new InvalidRequestError('That picture was deleted; it cannot be remixed.');
   const strength = parseStrength(field('strength') ?? '');
   const prompt = field('prompt') ?? '';
-  const input = await imageBytes(ctx, parent.id);
-  // Keep the bot's own copy: later rerolls and family thumbnails read it (CDN links expire).
-  if (!(await ctx.images.readFile(parent.id))) await ctx.images.writeFile(parent.id, input);
+  const input = upload?.bytes ?? (await imageBytes(ctx, parent.id));
   const shape = job ? undefined : await imageSize(input).catch(() => undefined);
   const options = resolvePromptOptions(
     {
@@ -222,6 +260,14 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: {
     },
     ctx.models.map((model) => model.name),
   );
+  if (upload) {
+    // The member's picture becomes the root of a family only now that a remix of it is asked for.
+    await ctx.images.saveRecord(upload.record);
+    await ctx.lineage.setMessageImages(upload.record.messageId!, [upload.record.id]);
+    await ctx.lineage.rememberName(upload.record.userId, upload.authorName);
+  }
+  // Keep the bot's own copy: later rerolls and family thumbnails read it (CDN links expire).
+  if (!(await ctx.images.readFile(parent.id))) await ctx.images.writeFile(parent.id, input);
   const { record, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), {
     kind: 'img2img',
     parentImageId: parent.id,
@@ -231,6 +277,53 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: {
   });
   if (duplicate) return;
   await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
+}
+
+/** A member's upload is known by its attachment. */
+const uploadImageId = (attachmentId: string) => `upload-${attachmentId}`;
+
+const isImageAttachment = (attachment: APIAttachment) =>
+  /^image\//.test(attachment.content_type ?? '') || /\.(png|jpe?g|webp|gif)$/i.test(attachment.filename);
+
+/**
+ * The picture a "Remix this image" form names, read from its message now (in the channel the form
+ * was sent from), with what its image record will say; undefined when the message or the picture is gone.
+ */
+async function readUpload(
+  ctx: BotContext,
+  interaction: ModalSubmitInteraction,
+  ref: { messageId: string; attachmentId: string },
+): Promise<{ record: ImageRecord; bytes: Buffer; authorName: string } | undefined> {
+  if (!interaction.channelId) return undefined;
+  const message = await fetchChannelMessage(ctx, interaction.channelId, ref.messageId);
+  const attachment = message?.attachments.find((a) => a.id === ref.attachmentId && isImageAttachment(a));
+  if (!message || !attachment) return undefined;
+  assertDownloadableImage(attachment.url, ctx.cdnHosts, { contentType: attachment.content_type, size: attachment.size });
+  const bytes = await downloadImage(attachment.url, ctx.cdnHosts);
+  const width = attachment.width ?? 0;
+  const height = attachment.height ?? 0;
+  const record: ImageRecord = {
+    id: uploadImageId(attachment.id),
+    jobId: message.id,
+    index: 1,
+    kind: 'upload',
+    prompt: '',
+    seed: 0,
+    model: 'upload',
+    aspect: nearestAspect(width, height),
+    width,
+    height,
+    contentType: attachment.content_type ?? 'image/png',
+    userId: message.author.id,
+    guildId: interaction.guildId ?? undefined,
+    channelId: message.channel_id,
+    messageId: message.id,
+    createdAt: Date.parse(message.timestamp),
+    attachmentUrl: attachment.url,
+    // The upload is in this channel: it is as restricted as the channel (unknown: restricted).
+    nsfw: await ageRestriction(ctx).ofInteraction(interaction, true),
+  };
+  return { record, bytes, authorName: message.author.global_name ?? message.author.username };
 }
 
 /** Routes `img:…` custom_ids: the community buttons and the two remix forms. */
@@ -244,7 +337,13 @@ export const communityComponents: ComponentHandler = {
       return true;
     }
     if (id.kind !== 'button' && interaction.isModalSubmit()) {
-      await submitRemix(interaction, id.kind === 'remix-job' ? { jobId: id.jobId } : { imageId: id.imageId }, ctx);
+      const source: RemixSource =
+        id.kind === 'remix-job'
+          ? { jobId: id.jobId }
+          : id.kind === 'remix-upload'
+            ? { upload: { messageId: id.messageId, attachmentId: id.attachmentId } }
+            : { imageId: id.imageId };
+      await submitRemix(interaction, source, ctx);
       return true;
     }
     return false;

@@ -10,7 +10,7 @@ import type { SeriesRecord } from '../../store/series.js';
 import type { BotContext } from '../context.js';
 import { noMentions } from '../messages.js';
 import { InvalidRequestError } from '../prompt.js';
-import { announcePanel, keepPanelImage, postCompletion, refusalMessage, releaseAbandonedPanels, seriesTitle } from '../series.js';
+import { keepPanelImage, postSeriesNews, refusalMessage, releaseAbandonedPanels, seriesTitle } from '../series.js';
 import { inThisServer } from '../server-scope.js';
 import { parseSeriesComponent, seriesPickId } from './ids.js';
 import type { ComponentHandler } from './index.js';
@@ -117,8 +117,6 @@ async function addPicked(interaction: StringSelectMenuInteraction, jobId: string
     allowedMentions: noMentions,
   });
   if (result.duplicate) return;
-  const by = interaction.user.displayName ?? interaction.user.username;
-  await announcePanel(ctx, series, { id: interaction.id, number: result.number, userName: by, imageId }, false);
-  if (result.completed) await postCompletion(ctx, series.id);
+  await postSeriesNews(ctx, series.id);
   ctx.logger.info({ seriesId: series.id, panel: result.number, imageId }, 'panel added from a result');
 }
