@@ -10,6 +10,12 @@ import {
   type ImageProvider,
 } from '../../src/worker/providers/types.js';
 import { FakeReplicate, gradient, NSFW_ERROR } from '../support/fake-replicate.js';
+import { SnowflakeUtil } from 'discord.js';
+import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
+import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
+import { closeTestBed, openTestBed, type TestBed } from '../support/test-bed.js';
+import { eventually, quietLogger } from '../support/context.js';
+import { redisUrl } from '../support/redis.js';
 
 const SDXL = 'stability-ai/sdxl:7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc';
 
@@ -194,7 +200,7 @@ describe('Replicate provider', () => {
     expect(fake.created).toBe(1);
   });
 
-  it('rides out 500s while polling: the client retries GETs on 5xx by itself', async () => {
+  it('rides out 500s while polling, and creates only one prediction', async () => {
     fake.failNext(2, 'http500', 'poll');
     const images = await provider().generate(request());
 
@@ -202,24 +208,25 @@ describe('Replicate provider', () => {
     expect(fake.created).toBe(1);
   });
 
-  it('absorbs a short burst of 429s through the client\'s own retries', async () => {
-    fake.failNext(2, 'http429');
-    const images = await provider().generate(request());
-
-    expect(images).toHaveLength(2);
-    expect(creations()).toHaveLength(3);
-    expect(fake.created).toBe(1);
-  });
-
-  it('raises ProviderRateLimitedError with the Retry-After once the client gives up on 429s (after 6 attempts)', async () => {
+  it('stops at the first 429 and hands its Retry-After to the worker, without retrying by itself', async () => {
     fake.retryAfterSeconds = 12;
-    fake.failNext(6, 'http429');
+    fake.failNext(1, 'http429');
     const error = await provider().generate(request()).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ProviderRateLimitedError);
     expect((error as ProviderRateLimitedError).retryAfterMs).toBe(12_000);
-    expect(creations()).toHaveLength(6);
+    // One request, not the client's own burst of retries a millisecond apart.
+    expect(creations()).toHaveLength(1);
     expect(fake.created).toBe(0);
+  });
+
+  it('a 500 on a poll is not retried by the client at once: the next poll waits a poll interval or more', async () => {
+    fake.failNext(1, 'http500', 'poll');
+    await provider({ pollMs: 50 }).generate(request({ count: 1 }));
+
+    const polls = fake.requestsTo('GET', /^\/v1\/predictions\//);
+    const failed = polls[0]!;
+    expect(polls[1]!.at - failed.at).toBeGreaterThanOrEqual(50);
   });
 
   it('cancels the prediction and throws GenerationCancelledError when the job is aborted mid-prediction', async () => {
@@ -245,9 +252,9 @@ describe('Replicate provider', () => {
     fake.delayMs = 200;
     let saved: string | undefined;
     const run = { load: async () => saved, save: async (id: string) => void (saved = id) };
-    // The client retries a failing poll 5 times by itself; the sixth failure fails the attempt.
-    fake.failNext(6, 'http500', 'poll');
-    const first = await provider().generate(request({ run })).catch((e: unknown) => e);
+    // Polls failing for longer than pollOutageMs fail the attempt.
+    fake.failNext(2, 'http500', 'poll');
+    const first = await provider({ pollOutageMs: 1 }).generate(request({ run })).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(Error);
     expect(saved).toBeDefined();
     const images = await provider().generate(request({ run }));
@@ -322,5 +329,67 @@ describe('Replicate provider', () => {
     expect(aspectRatioFor(1152, 896)).toBe('4:3');
     expect(aspectRatioFor(832, 1216)).toBe('2:3');
     expect(aspectRatioFor(2048, 512)).toBe('16:9');
+  });
+});
+
+describe('Replicate behind the queue', () => {
+  let bed: TestBed;
+  const workers: RunningWorker[] = [];
+
+  beforeEach(() => {
+    bed = openTestBed();
+    bed.ctx.models = [{ name: 'schnell', ref: 'black-forest-labs/flux-schnell' }];
+  });
+
+  afterEach(async () => {
+    await closeTestBed(bed, workers);
+  });
+
+  async function worker(): Promise<RunningWorker> {
+    const running = await startWorker({
+      redisUrl: redisUrl(),
+      prefix: bed.prefix,
+      provider: provider(),
+      concurrency: 1,
+      imageStoreDir: bed.imageDir,
+      logger: quietLogger(),
+      progressIntervalMs: 0,
+    });
+    workers.push(running);
+    return running;
+  }
+
+  function requester(userId: string): Requester {
+    return {
+      interactionId: SnowflakeUtil.generate().toString(),
+      interactionToken: 'token-' + Math.random(),
+      attachmentSizeLimit: 10 * 1024 * 1024,
+      userId,
+      userName: 'ada',
+      guildId: '300000000000000001',
+      channelId: '400000000000000001',
+    };
+  }
+
+  const options = { prompt: 'a lighthouse in fog', aspect: '1:1' as const, count: 1 };
+
+  it('sends Replicate nothing, from any worker, until the Retry-After of a 429 has passed', async () => {
+    fake.retryAfterSeconds = 1;
+    fake.failNext(1, 'http429');
+    await worker();
+    await worker();
+    const first = await enqueueGeneration(bed.ctx, requester('200000000000000001'), { kind: 'txt2img', options });
+    await eventually(() => fake.throttled.length === 1);
+    // Queued while the pause lasts: the idle worker must hold it back too.
+    const second = await enqueueGeneration(bed.ctx, requester('200000000000000002'), { kind: 'txt2img', options });
+    for (const { record } of [first, second]) {
+      await eventually(async () => (await bed.ctx.jobs.get(record.id))?.status === 'done', 15_000);
+    }
+
+    const [{ at, retryAfterMs }] = fake.throttled as [{ at: number; retryAfterMs: number }];
+    const after = fake.requests.filter((r) => r.at > at);
+    expect(after.length).toBeGreaterThan(0);
+    for (const request of after) expect(request.at - at).toBeGreaterThanOrEqual(retryAfterMs);
+    expect(fake.created).toBe(2);
   });
 });

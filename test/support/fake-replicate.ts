@@ -22,6 +22,8 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON body, or undefined. */
   body: any;
+  /** When the fake received it (Date.now()). */
+  at: number;
 }
 
 export interface FakeModel {
@@ -56,6 +58,8 @@ export class FakeReplicate {
   /** What the Retry-After header of an 'http429' failure says, in seconds. */
   retryAfterSeconds = 7;
   readonly requests: RecordedRequest[] = [];
+  /** When each 429 was answered, and the Retry-After it asked for (ms). */
+  readonly throttled: Array<{ at: number; retryAfterMs: number }> = [];
   /** Predictions created (failures injected before creation, like http500 or invalid, do not count). */
   created = 0;
   /** Emits 'created' (prediction json) and 'canceled' (prediction id). */
@@ -132,7 +136,7 @@ export class FakeReplicate {
         body = undefined;
       }
     }
-    this.requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, headers: { ...req.headers }, body });
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, headers: { ...req.headers }, body, at: Date.now() });
 
     // Output files stand in for replicate.delivery, which needs no token.
     const file = /^\/files\/([^/]+)\/([^/]+)$/.exec(url.pathname);
@@ -188,6 +192,7 @@ export class FakeReplicate {
     if (failure!.kind === 'http500') {
       problem(res, 500, 'Internal Server Error', 'An unexpected error occurred.');
     } else if (failure!.kind === 'http429') {
+      this.throttled.push({ at: Date.now(), retryAfterMs: this.retryAfterSeconds * 1000 });
       problem(res, 429, 'Request was throttled.', `Request was throttled. Expected available in ${this.retryAfterSeconds} seconds.`, {
         'retry-after': String(this.retryAfterSeconds),
       });

@@ -21,6 +21,8 @@ export interface ReplicateProviderOptions {
   pollMs: number;
   /** How long one prediction may take before it is cancelled and retried (default 15 min). */
   timeoutMs?: number;
+  /** How long polls may fail in a row (5xx, network) before the attempt fails and the queue retries it (default 60 s). */
+  pollOutageMs?: number;
   fetch?: typeof fetch;
 }
 
@@ -28,6 +30,9 @@ const DEFAULT_STRENGTH = 0.6;
 const VARIATION_STRENGTH = 0.35;
 const DEFAULT_RETRY_AFTER_MS = 10_000;
 const DEFAULT_TIMEOUT_MS = 15 * 60_000;
+const DEFAULT_POLL_OUTAGE_MS = 60_000;
+/** One API request may take this long; a hung connection is a transient failure, not a hang. */
+const API_TIMEOUT_MS = 60_000;
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
 /** How Replicate's models word a safety-checker refusal ("NSFW content detected", "flagged as sensitive (E005)"). */
@@ -45,13 +50,32 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     if (!parseModelRef(ref)) throw new Error(`"${ref}" is not a Replicate model ref (owner/name or owner/name:version)`);
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  const client = new Replicate({
-    auth: options.apiToken,
-    baseUrl: options.baseUrl,
-    fetch: fetchImpl,
-    // FileOutput streams would hide the URLs; we download the outputs ourselves.
-    useFileOutput: false,
-  });
+  /** Until when this worker sends Replicate nothing, after a 429 (the queue pauses the other workers). */
+  let pausedUntil = 0;
+
+  /**
+   * Every API call goes through here, with a client of its own whose fetch goes to the network
+   * once. The client's own retry loop (429 on any call, 5xx on GETs) ignores Retry-After and
+   * retries about 1 ms apart; given the same first answer back each time, it gives up at once
+   * and the answer reaches callApi, where the project decides: 429 pauses, 5xx is retried later.
+   */
+  async function api<T>(call: (client: Replicate) => Promise<T>, what: string, notFound?: () => Error): Promise<T> {
+    const wait = pausedUntil - Date.now();
+    if (wait > 0) await sleep(wait);
+    const client = new Replicate({
+      auth: options.apiToken,
+      baseUrl: options.baseUrl,
+      fetch: singleShot(fetchImpl),
+      // FileOutput streams would hide the URLs; we download the outputs ourselves.
+      useFileOutput: false,
+    });
+    try {
+      return await callApi(() => call(client), what, notFound);
+    } catch (error) {
+      if (error instanceof ProviderRateLimitedError) pausedUntil = Math.max(pausedUntil, Date.now() + error.retryAfterMs);
+      throw error;
+    }
+  }
 
   async function generate(request: GenerationRequest): Promise<GeneratedImage[]> {
     const { signal } = request;
@@ -68,14 +92,30 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     let reported = 0;
     // A prediction stuck for longer than this is cancelled (it stops the billing) and retried.
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    let failingSince: number | undefined;
+    let failedPolls = 0;
     while (!TERMINAL.has(prediction.status)) {
-      await sleep(options.pollMs, signal); // returns at once if the job is (or gets) aborted
+      // Polls back off while Replicate fails (up to 8 poll intervals); the sleep returns at once on abort.
+      await sleep(options.pollMs * Math.min(2 ** failedPolls, 8), signal);
       if (signal.aborted) await cancelAndThrow(prediction.id);
       if (Date.now() > deadline) {
-        await client.predictions.cancel(prediction.id).catch(() => undefined);
+        await api((client) => client.predictions.cancel(prediction.id), 'cancelling').catch(() => undefined);
         throw new Error(`Replicate prediction ${prediction.id} did not finish in time; cancelled it`);
       }
-      prediction = await callApi(() => client.predictions.get(prediction.id), `polling prediction ${prediction.id}`);
+      const id = prediction.id;
+      try {
+        prediction = await api((client) => client.predictions.get(id), `polling prediction ${id}`);
+        failingSince = undefined;
+        failedPolls = 0;
+      } catch (error) {
+        // A 5xx or a network failure is Replicate's problem, not the prediction's: keep polling for a
+        // while, then fail the attempt. Its retry resumes this prediction (resumable), never pays twice.
+        if (!(error instanceof TransientError)) throw error;
+        failingSince ??= Date.now();
+        failedPolls += 1;
+        if (Date.now() - failingSince > (options.pollOutageMs ?? DEFAULT_POLL_OUTAGE_MS)) throw error;
+        continue;
+      }
       // Multi-image models restart their progress bar per image; never show the bar going back.
       // 1 is kept for when the images are downloaded.
       const fraction = Math.min(parseProgressFromLogs(prediction)?.percentage ?? 0, 0.99);
@@ -100,8 +140,8 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     input: ReturnType<typeof buildInput>,
   ): Promise<Prediction> {
     // No signal here: aborting the POST could leave a prediction running that we hold no id for.
-    const created = await callApi(
-      () => client.predictions.create(ref.version ? { version: ref.version, input } : { model: ref.model, input }),
+    const created = await api(
+      (client) => client.predictions.create(ref.version ? { version: ref.version, input } : { model: ref.model, input }),
       `creating a prediction on ${modelRef}`,
       // Retrying cannot make a model appear; community models need owner/name:version.
       () => new ProviderRefusedError(`Replicate has no model "${modelRef}"`, 'invalid_input'),
@@ -114,14 +154,14 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
   async function resumable(request: GenerationRequest): Promise<Prediction | undefined> {
     const id = await request.run?.load();
     if (!id) return undefined;
-    const earlier = await client.predictions.get(id).catch(() => undefined);
+    const earlier = await api((client) => client.predictions.get(id), `looking up prediction ${id}`).catch(() => undefined);
     if (!earlier || earlier.status === 'failed' || earlier.status === 'canceled' || earlier.status === 'aborted') return undefined;
     return earlier;
   }
 
   async function cancelAndThrow(id: string): Promise<never> {
     try {
-      await client.predictions.cancel(id);
+      await api((client) => client.predictions.cancel(id), 'cancelling');
     } catch {
       // Best effort: the prediction finishes on its own and we ignore its output.
     }
@@ -265,16 +305,34 @@ function retryAfterMs(header: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
+/** Replicate failed (5xx, network, timeout) but may answer later: a plain, retryable Error for the worker. */
+class TransientError extends Error {
+  override name = 'TransientError';
+}
+
 /**
- * Maps what the client throws onto the worker's error kinds. By the time an error reaches us the
- * client has already retried 429s (and 5xx on GETs) a few times, so a 429 here means "back off".
- * Errors are rebuilt rather than wrapped: the ApiError carries the request, Authorization and all.
+ * A fetch that goes to the network once: later calls (the client's retry loop) get the same
+ * answer, so the client never retries by itself. Each request also gets a time limit.
+ */
+function singleShot(fetchImpl: typeof fetch): typeof fetch {
+  let first: Promise<Response> | undefined;
+  return (input, init) => {
+    const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(API_TIMEOUT_MS)]) : AbortSignal.timeout(API_TIMEOUT_MS);
+    first ??= fetchImpl(input, { ...init, signal });
+    return first;
+  };
+}
+
+/**
+ * Maps what the client throws onto the worker's error kinds: 429 pauses (for its Retry-After),
+ * 5xx and network failures are transient, 4xx are the request's fault. Errors are rebuilt rather
+ * than wrapped: the ApiError carries the request, Authorization and all.
  */
 async function callApi<T>(call: () => Promise<T>, what: string, notFound?: () => Error): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (!isApiError(error)) throw new Error(`Replicate unreachable while ${what}: ${describe(error)}`);
+    if (!isApiError(error)) throw new TransientError(`Replicate unreachable while ${what}: ${describe(error)}`);
     const status = error.response.status;
     const problem = problemDetails(error);
     if (status === 401 || status === 403) {
@@ -283,6 +341,7 @@ async function callApi<T>(call: () => Promise<T>, what: string, notFound?: () =>
     if (status === 422) throw new ProviderRefusedError(`Replicate rejected the input: ${readableDetail(problem)}`, 'invalid_input');
     if (status === 404 && notFound) throw notFound();
     if (status === 429) throw new ProviderRateLimitedError(retryAfterMs(error.response.headers.get('retry-after')) ?? DEFAULT_RETRY_AFTER_MS);
+    if (status >= 500) throw new TransientError(`Replicate answered HTTP ${status} while ${what}: ${readableDetail(problem)}`);
     throw new Error(`Replicate answered HTTP ${status} while ${what}: ${readableDetail(problem)}`);
   }
 }
