@@ -105,6 +105,26 @@ describe('ComfyUI provider', () => {
     expect(fake.accepted).toHaveLength(1);
   });
 
+  it('does not queue the prompt again when the retry cannot read the history either', async () => {
+    fake.delayMs = 50;
+    let saved: string | undefined;
+    const run = { load: async () => saved, save: async (id: string) => void (saved = id) };
+    const historyDown: typeof fetch = async (input, init) => {
+      if (String(input).includes('/history/')) return new Response('Internal Server Error', { status: 500 });
+      return fetch(input, init);
+    };
+    const finished = once(fake.events, 'finished');
+    await expect(provider({ fetch: historyDown }).generate(request({ run }))).rejects.toThrow(/HTTP 500/);
+    // The prompt finishes meanwhile, so it is in no queue: only the history could tell.
+    await finished;
+    await expect(provider({ fetch: historyDown }).generate(request({ run }))).rejects.toThrow(/HTTP 500/);
+    expect(fake.accepted).toHaveLength(1);
+
+    const images = await provider().generate(request({ run }));
+    expect(images).toHaveLength(2);
+    expect(fake.accepted).toHaveLength(1);
+  });
+
   it('gives up on a prompt ComfyUI forgot (a restart), so the queue can retry it', async () => {
     fake.delayMs = 60_000;
     const queued = new Promise((resolve) => fake.events.once('running', resolve));

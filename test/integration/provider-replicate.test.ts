@@ -262,6 +262,31 @@ describe('Replicate provider', () => {
     expect(fake.created).toBe(1);
   });
 
+  it('never pays for a second prediction when polls and the retry\'s lookup both fail for a while', async () => {
+    fake.delayMs = 200;
+    let saved: string | undefined;
+    const run = { load: async () => saved, save: async (id: string) => void (saved = id) };
+    // Replicate answers 500 to every lookup for longer than one attempt keeps polling.
+    fake.failNext(10_000, 'http500', 'poll');
+    await expect(provider({ pollOutageMs: 50 }).generate(request({ run }))).rejects.toThrow(/HTTP 500/);
+    // The queue's retry cannot look the prediction up either: it fails again instead of starting anew.
+    await expect(provider({ pollOutageMs: 50 }).generate(request({ run }))).rejects.toThrow(/HTTP 500/);
+    expect(fake.created).toBe(1);
+
+    fake.clearFailures();
+    const images = await provider().generate(request({ run }));
+    expect(images).toHaveLength(2);
+    expect(fake.created).toBe(1);
+  });
+
+  it('starts a new prediction when Replicate says the earlier one does not exist (404)', async () => {
+    let saved: string | undefined = 'qwertyuiopasdfghjklzxcvbnm';
+    const run = { load: async () => saved, save: async (id: string) => void (saved = id) };
+    await expect(provider().generate(request({ run }))).resolves.toHaveLength(2);
+    expect(fake.created).toBe(1);
+    expect(saved).not.toBe('qwertyuiopasdfghjklzxcvbnm');
+  });
+
   it('starts afresh when the earlier attempt\'s prediction failed', async () => {
     fake.delayMs = 10;
     let saved: string | undefined;

@@ -112,6 +112,11 @@ export class FakeReplicate {
     for (let i = 0; i < n; i++) this.failures.push({ kind, on });
   }
 
+  /** Ends an outage: failures queued by failNext that have not happened yet are dropped. */
+  clearFailures(): void {
+    this.failures.length = 0;
+  }
+
   /** Requests whose method and path match, e.g. fake.requestsTo('POST', /\/cancel$/). */
   requestsTo(method: string, path: RegExp): RecordedRequest[] {
     return this.requests.filter((r) => r.method === method && path.test(r.path));

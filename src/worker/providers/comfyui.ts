@@ -157,15 +157,21 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
     return { data, contentType: contentTypeFor(meta.format), width: meta.width, height: meta.height };
   }
 
-  /** The prompt an earlier attempt of this job queued, while ComfyUI still has it (queued, running or done). */
+  /**
+   * The prompt an earlier attempt of this job queued, while ComfyUI still has it (queued, running
+   * or done). Only a ComfyUI that answers and knows the prompt nowhere has forgotten it; when the
+   * history or the queue cannot be read, this attempt fails and the queue asks again later rather
+   * than queueing the prompt a second time.
+   */
   async function resumablePrompt(request: GenerationRequest): Promise<string | undefined> {
     const promptId = await request.run?.load();
     if (!promptId) return undefined;
-    const history = await call(`/history/${encodeURIComponent(promptId)}`, {}, 'looking for an earlier prompt').catch(() => undefined);
-    const entry = history?.ok ? ((await history.json()) as Record<string, HistoryEntry | undefined>)[promptId] : undefined;
+    const history = await callOk(`/history/${encodeURIComponent(promptId)}`, {}, 'looking for an earlier prompt');
+    const entry = ((await history.json()) as Record<string, HistoryEntry | undefined>)[promptId];
     if (entry) return entry.status?.status_str === 'error' ? undefined : promptId;
     const queue = await queueState();
-    const known = [...(queue?.queue_running ?? []), ...(queue?.queue_pending ?? [])].some((item) => item[1] === promptId);
+    if (!queue) throw new Error(`ComfyUI did not say whether it still has prompt ${promptId}; trying again later`);
+    const known = [...(queue.queue_running ?? []), ...(queue.queue_pending ?? [])].some((item) => item[1] === promptId);
     return known ? promptId : undefined;
   }
 

@@ -150,11 +150,23 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     return created;
   }
 
-  /** The earlier attempt's prediction when it is still running or succeeded; failed ones are not reused. */
+  /**
+   * The earlier attempt's prediction when it is still running or succeeded; failed ones are not
+   * reused. Only a 404 means Replicate no longer has it: a lookup that fails otherwise (5xx, 429,
+   * network) fails this attempt, and the queue asks again later, because creating a prediction
+   * while the old one may still run would pay twice. Every prediction that is not finished is
+   * resumed, so a new one is only ever created once the old one has ended.
+   */
   async function resumable(request: GenerationRequest): Promise<Prediction | undefined> {
     const id = await request.run?.load();
     if (!id) return undefined;
-    const earlier = await api((client) => client.predictions.get(id), `looking up prediction ${id}`).catch(() => undefined);
+    const gone = new Error('gone');
+    const earlier = await api((client) => client.predictions.get(id), `looking up prediction ${id}`, () => gone).catch(
+      (error: unknown) => {
+        if (error === gone) return undefined;
+        throw error;
+      },
+    );
     if (!earlier || earlier.status === 'failed' || earlier.status === 'canceled' || earlier.status === 'aborted') return undefined;
     return earlier;
   }
