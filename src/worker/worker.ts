@@ -39,6 +39,8 @@ export interface RunningWorker {
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { logger, prefix } = options;
+  // Before any connection: a provider that cannot work (an unknown model) stops start-up here.
+  await options.provider.start?.();
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const subscriber = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });

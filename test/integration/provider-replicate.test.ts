@@ -10,6 +10,7 @@ import {
   type ImageProvider,
 } from '../../src/worker/providers/types.js';
 import { FakeReplicate, gradient, NSFW_ERROR } from '../support/fake-replicate.js';
+import { ConfigError } from '../../src/config.js';
 import { SnowflakeUtil } from 'discord.js';
 import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
@@ -146,8 +147,38 @@ describe('Replicate provider', () => {
     expect(images).toHaveLength(1);
     expect([images[0]!.width, images[0]!.height]).toEqual([400, 300]);
     const created = creations()[0]!;
-    expect(created.path).toBe('/v1/models/nightmareai/real-esrgan/predictions');
+    // Real-ESRGAN is not an official model: Replicate runs it only by version.
+    expect(created.path).toBe('/v1/predictions');
+    expect(created.body.version).toBe(fake.models.get('nightmareai/real-esrgan')!.versions[0]);
     expect(created.body.input).toEqual({ image: `data:image/png;base64,${init.toString('base64')}`, scale: 2 });
+  });
+
+  it('resolves every configured model once at start: official ones run by name, others by their latest version', async () => {
+    const replicate = provider({ models: ['black-forest-labs/flux-schnell', 'stability-ai/sdxl'] });
+    await replicate.start!();
+    const lookups = fake.requestsTo('GET', /^\/v1\/models\//).map((r) => r.path).sort();
+    expect(lookups).toEqual([
+      '/v1/models/black-forest-labs/flux-dev',
+      '/v1/models/black-forest-labs/flux-schnell',
+      '/v1/models/nightmareai/real-esrgan',
+      '/v1/models/stability-ai/sdxl',
+    ]);
+
+    await replicate.generate(request({ model: 'stability-ai/sdxl', count: 1, width: 512, height: 512 }));
+    await replicate.generate(request({ count: 1 }));
+    const [sdxl, schnell] = creations();
+    expect(sdxl!.path).toBe('/v1/predictions');
+    expect(sdxl!.body.version).toBe(fake.models.get('stability-ai/sdxl')!.versions[0]);
+    expect(schnell!.path).toBe('/v1/models/black-forest-labs/flux-schnell/predictions');
+    // No second lookup: the versions were kept.
+    expect(fake.requestsTo('GET', /^\/v1\/models\//)).toHaveLength(4);
+  });
+
+  it('stops start-up with a message naming a configured model Replicate does not have', async () => {
+    const error = await provider({ upscaleModel: 'acme/no-such-upscaler' }).start!().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain('acme/no-such-upscaler');
+    expect((error as Error).message).toContain('REPLICATE_UPSCALE_MODEL');
   });
 
   it('refuses for safety when the prediction fails with an NSFW error, without creating another prediction', async () => {

@@ -30,6 +30,8 @@ export interface FakeModel {
   kind: 'image' | 'upscale';
   /** Version ids (64 hex characters) that POST /v1/predictions accepts; the first is the latest. */
   versions: string[];
+  /** Official models alone may be run by name (POST /v1/models/{owner}/{name}/predictions). */
+  official?: boolean;
 }
 
 type Outcome = 'succeed' | 'nsfw' | 'failed';
@@ -65,8 +67,8 @@ export class FakeReplicate {
   /** Emits 'created' (prediction json) and 'canceled' (prediction id). */
   readonly events = new EventEmitter();
   readonly models = new Map<string, FakeModel>([
-    ['black-forest-labs/flux-schnell', { kind: 'image', versions: [hex64('flux-schnell')] }],
-    ['black-forest-labs/flux-dev', { kind: 'image', versions: [hex64('flux-dev')] }],
+    ['black-forest-labs/flux-schnell', { kind: 'image', versions: [hex64('flux-schnell')], official: true }],
+    ['black-forest-labs/flux-dev', { kind: 'image', versions: [hex64('flux-dev')], official: true }],
     ['stability-ai/sdxl', { kind: 'image', versions: ['7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc'] }],
     ['nightmareai/real-esrgan', { kind: 'upscale', versions: ['f121d640bd286e1fdc67f9799164c1d5be36ff74576ee11c803ae5b665dd46aa'] }],
   ]);
@@ -157,8 +159,24 @@ export class FakeReplicate {
       if (this.injectHttpFailure(res, 'create')) return;
       const model = `${match[1]}/${match[2]}`;
       const known = this.models.get(model);
-      if (!known) return problem(res, 404, 'Not found', 'The requested resource could not be found.');
+      // Like Replicate, only official models run by name; any other needs POST /v1/predictions with a version.
+      if (!known?.official) return problem(res, 404, 'Not found', 'The requested resource could not be found.');
       return this.create(res, model, known, known.versions[0]!, body);
+    }
+    if (req.method === 'GET' && (match = /^\/v1\/models\/([^/]+)\/([^/]+)$/.exec(url.pathname))) {
+      const known = this.models.get(`${match[1]}/${match[2]}`);
+      if (!known) return problem(res, 404, 'Not found', 'The requested resource could not be found.');
+      return json(res, 200, {
+        url: `https://replicate.com/${match[1]}/${match[2]}`,
+        owner: match[1],
+        name: match[2],
+        description: null,
+        visibility: 'public',
+        is_official: known.official ?? false,
+        run_count: this.created,
+        // Official models are run by name; Replicate still lists their current version.
+        latest_version: { id: known.versions[0], created_at: new Date(0).toISOString(), cog_version: '0.9.0', openapi_schema: {} },
+      });
     }
     if (req.method === 'POST' && url.pathname === '/v1/predictions') {
       if (this.injectHttpFailure(res, 'create')) return;

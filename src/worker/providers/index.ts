@@ -12,6 +12,7 @@ export function createProvider(config: Config): ImageProvider {
         apiToken: config.REPLICATE_API_TOKEN!,
         baseUrl: config.REPLICATE_BASE_URL,
         txt2imgModel: config.models[0]!.ref,
+        models: config.models.map((model) => model.ref),
         img2imgModel: config.REPLICATE_IMG2IMG_MODEL,
         upscaleModel: config.REPLICATE_UPSCALE_MODEL,
         pollMs: config.REPLICATE_POLL_MS,

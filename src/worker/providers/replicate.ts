@@ -9,6 +9,7 @@ import {
   type ImageProvider,
 } from './types.js';
 import { clamp, contentTypeFor, describe, sleep, sniffContentType } from './shared.js';
+import { ConfigError } from '../../config.js';
 
 export interface ReplicateProviderOptions {
   apiToken: string;
@@ -16,6 +17,8 @@ export interface ReplicateProviderOptions {
   baseUrl: string;
   /** Fallback for txt2img when a request carries no model ref. */
   txt2imgModel: string;
+  /** Every model members may pick (IMAGE_MODELS), resolved at start with the three defaults. */
+  models?: string[];
   img2imgModel: string;
   upscaleModel: string;
   pollMs: number;
@@ -33,6 +36,7 @@ const DEFAULT_TIMEOUT_MS = 15 * 60_000;
 const DEFAULT_POLL_OUTAGE_MS = 60_000;
 /** One API request may take this long; a hung connection is a transient failure, not a hang. */
 const API_TIMEOUT_MS = 60_000;
+const START_LOOKUP_TRIES = 3;
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
 /** How Replicate's models word a safety-checker refusal ("NSFW content detected", "flagged as sensitive (E005)"). */
@@ -81,8 +85,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     const { signal } = request;
     throwIfCancelled(signal);
     const modelRef = modelFor(request, options);
-    const ref = parseModelRef(modelRef);
-    if (!ref) throw new ProviderRefusedError(`"${modelRef}" is not a Replicate model`, 'invalid_input');
+    const ref = await runnable(modelRef);
     const input = buildInput(request);
 
     // A retry of this job picks up the prediction an earlier attempt started, if it is still usable.
@@ -136,18 +139,74 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
   async function createPrediction(
     request: GenerationRequest,
     modelRef: string,
-    ref: NonNullable<ReturnType<typeof parseModelRef>>,
+    ref: ModelRef,
     input: ReturnType<typeof buildInput>,
   ): Promise<Prediction> {
     // No signal here: aborting the POST could leave a prediction running that we hold no id for.
     const created = await api(
       (client) => client.predictions.create(ref.version ? { version: ref.version, input } : { model: ref.model, input }),
       `creating a prediction on ${modelRef}`,
-      // Retrying cannot make a model appear; community models need owner/name:version.
+      // Retrying cannot make a model appear.
       () => new ProviderRefusedError(`Replicate has no model "${modelRef}"`, 'invalid_input'),
     );
     await request.run?.save(created.id);
     return created;
+  }
+
+  /**
+   * How a model ref is run. Replicate runs a model by name (POST /models/{owner}/{name}/predictions)
+   * only when it is an official one; any other model needs a version, so an owner/name ref is
+   * looked up once (GET /models/{owner}/{name}) and pinned to its latest version for as long as
+   * this worker runs. owner/name:version refs are used as they are.
+   */
+  const resolved = new Map<string, Promise<ModelRef>>();
+  function runnable(modelRef: string): Promise<ModelRef> {
+    let ref = resolved.get(modelRef);
+    if (!ref) {
+      ref = resolve(modelRef);
+      resolved.set(modelRef, ref);
+      // A failed lookup (Replicate down) is asked again next time.
+      ref.catch(() => resolved.delete(modelRef));
+    }
+    return ref;
+  }
+
+  async function resolve(modelRef: string): Promise<ModelRef> {
+    const ref = parseModelRef(modelRef);
+    if (!ref) throw new ProviderRefusedError(`"${modelRef}" is not a Replicate model`, 'invalid_input');
+    if (ref.version) return ref;
+    const [owner, name] = ref.model.split('/') as [string, string];
+    const model = (await api(
+      (client) => client.models.get(owner, name),
+      `looking up model ${modelRef}`,
+      () => new ProviderRefusedError(`Replicate has no model "${modelRef}"`, 'invalid_input'),
+    )) as { is_official?: boolean; latest_version?: { id?: string } | null };
+    if (model.is_official) return ref;
+    const version = model.latest_version?.id;
+    if (!version) throw new ProviderRefusedError(`Replicate's model "${modelRef}" has no version to run`, 'invalid_input');
+    return { model: ref.model, version };
+  }
+
+  /** Resolves every configured model, so a model that cannot be run stops start-up, naming it. */
+  async function start(): Promise<void> {
+    const configured = new Set([...(options.models ?? []), options.txt2imgModel, options.img2imgModel, options.upscaleModel]);
+    for (const modelRef of configured) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await runnable(modelRef);
+          break;
+        } catch (error) {
+          if (error instanceof ProviderRefusedError) {
+            throw new ConfigError(`${error.message} (check IMAGE_MODELS, REPLICATE_IMG2IMG_MODEL and REPLICATE_UPSCALE_MODEL)`);
+          }
+          // Replicate briefly unreachable is not a configuration mistake: ask a few times.
+          if (attempt >= START_LOOKUP_TRIES) {
+            throw new ConfigError(`could not look up the Replicate model "${modelRef}": ${(error as Error).message}`);
+          }
+          await sleep(error instanceof ProviderRateLimitedError ? error.retryAfterMs : 1000 * attempt);
+        }
+      }
+    }
   }
 
   /**
@@ -180,7 +239,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     throw new GenerationCancelledError(`cancelled; Replicate prediction ${id} was cancelled`);
   }
 
-  return { name: 'replicate', generate };
+  return { name: 'replicate', generate, start };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ export interface GeneratedImage {
 
 export interface ImageProvider {
   readonly name: string;
+  /** Checks what can be checked before the first job (e.g. that the configured models exist); throws to stop start-up. */
+  start?(): Promise<void>;
   generate(request: GenerationRequest): Promise<GeneratedImage[]>;
 }
 
