@@ -378,6 +378,47 @@ describe('Replicate provider', () => {
     expect((error as Error).message).toMatch(/unreachable.*ECONNREFUSED/);
   });
 
+  describe('hostile outputs', () => {
+    async function outputFailure(path: (origin: string, id: string) => string, overrides: Partial<ReplicateProviderOptions> = {}) {
+      fake.delayMs = 20;
+      fake.outputOverride = (origin, id) => [path(origin, id)];
+      return provider(overrides).generate(request({ count: 1 })).catch((e: unknown) => e);
+    }
+
+    it('refuses a download that claims 1 GB without reading it', async () => {
+      const error = await outputFailure((origin) => `${origin}/hostile/claimed-huge`);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(/claims 1073741824 bytes, more than the \d+ allowed/);
+    });
+
+    it('stops reading a download that streams past the size limit', async () => {
+      const error = await outputFailure((origin) => `${origin}/hostile/streamed-huge`, { maxDownloadBytes: 1024 * 1024 });
+      expect((error as Error).message).toMatch(/larger than the 1048576 bytes allowed/);
+    });
+
+    it('does not follow a redirect to another host, nor download from one', async () => {
+      const redirected = await outputFailure((origin, id) => `${origin}/hostile/redirect?to=/files/${id}/out-0.png`);
+      expect((redirected as Error).message).toMatch(/refused to download from localhost:\d+, which is not the provider's/);
+      const elsewhere = await outputFailure(() => 'https://example.com/out-0.png');
+      expect((elsewhere as Error).message).toMatch(/refused to download from example.com/);
+      expect(fake.requests.filter((r) => String(r.headers.host).startsWith('localhost'))).toEqual([]);
+    });
+
+    it('refuses an output PNG that claims more pixels than any upscale makes (a decompression bomb)', async () => {
+      const error = await outputFailure((origin) => `${origin}/hostile/bomb.png`);
+      expect((error as Error).message).toMatch(/more than the \d+ pixels allowed/);
+    });
+
+    it('accepts outputs from replicate.delivery-style hosts it is told about', async () => {
+      fake.delayMs = 20;
+      const own = new URL(fake.baseUrl);
+      // The API host is always allowed; here it stands in for a delivery host under another name.
+      fake.outputOverride = (_origin, id) => [`http://localhost:${own.port}/files/${id}/out-0.png`];
+      const images = await provider({ downloadHosts: ['localhost'] }).generate(request({ count: 1 }));
+      expect(images).toHaveLength(1);
+    });
+  });
+
   it('picks the nearest supported aspect ratio', () => {
     expect(aspectRatioFor(1024, 1024)).toBe('1:1');
     expect(aspectRatioFor(1344, 768)).toBe('16:9');

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
 /**
@@ -64,6 +65,14 @@ export class FakeReplicate {
   readonly throttled: Array<{ at: number; retryAfterMs: number }> = [];
   /** Predictions created (failures injected before creation, like http500 or invalid, do not count). */
   created = 0;
+  /**
+   * When set, what succeeded predictions give as output instead of their own files: hostile
+   * outputs for tests, e.g. fake.outputOverride = (origin) => [`${origin}/hostile/streamed-huge`].
+   * Routes: /hostile/claimed-huge (Content-Length of 1 GB), /hostile/streamed-huge (1 GB, chunked),
+   * /hostile/redirect (to the same files under "localhost", another host), /hostile/bomb.png
+   * (a few kilobytes claiming 16000 × 16000 pixels).
+   */
+  outputOverride: ((origin: string, predictionId: string) => unknown) | undefined;
   /** Emits 'created' (prediction json) and 'canceled' (prediction id). */
   readonly events = new EventEmitter();
   readonly models = new Map<string, FakeModel>([
@@ -145,6 +154,7 @@ export class FakeReplicate {
     }
     this.requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, headers: { ...req.headers }, body, at: Date.now() });
 
+    if (url.pathname.startsWith('/hostile/') && req.method === 'GET') return this.serveHostile(req, res, url);
     // Output files stand in for replicate.delivery, which needs no token.
     const file = /^\/files\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (file && req.method === 'GET') return this.serveFile(res, file[1]!, file[2]!);
@@ -279,6 +289,7 @@ export class FakeReplicate {
       const urls = files.map((f) => `${this.origin}/files/${p.id}/${f.name}`);
       // Image models return a list of URLs, upscalers a single URL: the provider must take both.
       output = this.models.get(p.model)?.kind === 'upscale' ? urls[0] : urls;
+      if (this.outputOverride) output = this.outputOverride(this.origin, p.id);
     } else if (status === 'failed') {
       error = p.outcome === 'nsfw' ? NSFW_ERROR : GENERIC_ERROR;
     }
@@ -305,6 +316,46 @@ export class FakeReplicate {
       },
       ...(terminal ? { metrics: { predict_time: running / 1000, total_time: elapsed / 1000 } } : {}),
     };
+  }
+
+  private serveHostile(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const GB = 1024 ** 3;
+    switch (url.pathname) {
+      case '/hostile/claimed-huge':
+        // Claims 1 GB; a careful client never reads it. Sends a first chunk and keeps the socket open.
+        res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(GB) });
+        res.write(Buffer.alloc(64 * 1024));
+        return;
+      case '/hostile/streamed-huge': {
+        // No length given: 1 GB of chunks, as fast as the client reads, until it hangs up.
+        res.writeHead(200, { 'content-type': 'image/png' });
+        const chunk = Buffer.alloc(256 * 1024);
+        let sent = 0;
+        const pump = () => {
+          while (sent < GB && !res.destroyed) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        res.on('close', () => (sent = GB));
+        pump();
+        return;
+      }
+      case '/hostile/redirect': {
+        const target = new URL(url.searchParams.get('to') ?? '/', this.origin);
+        target.hostname = 'localhost';
+        res.writeHead(302, { location: target.toString() }).end();
+        return;
+      }
+      case '/hostile/bomb.png':
+        // Under sharp's own default limit (268 Mpx): only a limit of our own refuses it.
+        res.writeHead(200, { 'content-type': 'image/png' }).end(pngBomb(16_000, 16_000));
+        return;
+      default:
+        res.writeHead(404).end();
+    }
+    void req;
   }
 
   private async serveFile(res: ServerResponse, id: string, name: string): Promise<void> {
@@ -492,4 +543,39 @@ function hex64(name: string): string {
     out += h.toString(16).padStart(8, '0');
   }
   return out.slice(0, 64);
+}
+
+/**
+ * A PNG that claims 100000 × 100000 pixels (10 gigapixels, 30 GB once decoded) in a few hundred
+ * bytes: a header and one compressed row. Anything that decodes it before checking its size falls over.
+ */
+export function pngBomb(width = 100_000, height = 100_000): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.alloc(1 + width * 3))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+function crc32(bytes: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
 }

@@ -1,5 +1,4 @@
 import Replicate, { parseProgressFromLogs, type Prediction } from 'replicate';
-import sharp from 'sharp';
 import {
   GenerationCancelledError,
   ProviderRateLimitedError,
@@ -8,7 +7,18 @@ import {
   type GenerationRequest,
   type ImageProvider,
 } from './types.js';
-import { clamp, contentTypeFor, describe, sleep, sniffContentType } from './shared.js';
+import {
+  boundedDownload,
+  clamp,
+  contentTypeFor,
+  describe,
+  imageInfo,
+  MAX_DOWNLOAD_BYTES,
+  MAX_OUTPUT_PIXELS,
+  sleep,
+  sniffContentType,
+  type DownloadLimits,
+} from './shared.js';
 import { ConfigError } from '../../config.js';
 
 export interface ReplicateProviderOptions {
@@ -26,6 +36,10 @@ export interface ReplicateProviderOptions {
   timeoutMs?: number;
   /** How long polls may fail in a row (5xx, network) before the attempt fails and the queue retries it (default 60 s). */
   pollOutageMs?: number;
+  /** Hosts outputs may be downloaded from besides the API's own (default replicate.delivery). */
+  downloadHosts?: string[];
+  /** Largest output accepted (default 128 MB). */
+  maxDownloadBytes?: number;
   fetch?: typeof fetch;
 }
 
@@ -54,6 +68,11 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     if (!parseModelRef(ref)) throw new Error(`"${ref}" is not a Replicate model ref (owner/name or owner/name:version)`);
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
+  const downloads: DownloadLimits = {
+    hosts: [new URL(options.baseUrl).host, ...(options.downloadHosts ?? ['replicate.delivery'])],
+    maxBytes: options.maxDownloadBytes ?? MAX_DOWNLOAD_BYTES,
+    timeoutMs: DOWNLOAD_TIMEOUT_MS,
+  };
   /** Until when this worker sends Replicate nothing, after a 429 (the queue pauses the other workers). */
   let pausedUntil = 0;
 
@@ -131,7 +150,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     if (prediction.status !== 'succeeded') throw predictionFailure(prediction, signal);
     const urls = outputUrls(prediction.output);
     if (urls.length === 0) throw new Error(`Replicate prediction ${prediction.id} succeeded without an image`);
-    const images = await Promise.all(urls.map((url) => download(url, fetchImpl, signal)));
+    const images = await Promise.all(urls.map((url) => download(url, fetchImpl, downloads, signal)));
     request.onProgress(1);
     return images;
   }
@@ -437,18 +456,19 @@ function outputUrls(output: unknown): string[] {
  * Output files live on replicate.delivery; like the official client's FileOutput we fetch them
  * without the API token, which must not travel to any host but the API.
  */
-async function download(url: string, fetchImpl: typeof fetch, signal: AbortSignal): Promise<GeneratedImage> {
+async function download(url: string, fetchImpl: typeof fetch, limits: DownloadLimits, signal: AbortSignal): Promise<GeneratedImage> {
+  const where = url.slice(0, 120);
   let data: Buffer;
   try {
-    const response = await fetchImpl(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]) });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    data = Buffer.from(await response.arrayBuffer());
+    data = await boundedDownload(url, fetchImpl, limits, signal);
   } catch (error) {
     if (signal.aborted) throw new GenerationCancelledError('cancelled while downloading the output');
-    throw new Error(`could not download Replicate output ${url.slice(0, 120)}: ${describe(error)}`);
+    throw new Error(`could not download Replicate output ${where}: ${describe(error)}`);
   }
-  const meta = await sharp(data).metadata().catch(() => undefined);
-  if (!meta?.width || !meta.height || !meta.format) throw new Error(`Replicate output ${url.slice(0, 120)} is not an image`);
+  const meta = await imageInfo(data, MAX_OUTPUT_PIXELS).catch((error: unknown) => {
+    throw new Error(`Replicate output ${where} refused: ${describe(error)}`);
+  });
+  if (!meta) throw new Error(`Replicate output ${where} is not an image`);
   return { data, contentType: contentTypeFor(meta.format), width: meta.width, height: meta.height };
 }
 
