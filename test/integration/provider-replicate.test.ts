@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -133,6 +134,22 @@ describe('Replicate provider', () => {
     expect(created.body.input.image).toBe(`data:image/png;base64,${init.toString('base64')}`);
     expect(created.body.input.prompt_strength).toBe(0.7);
     expect(created.body.input.aspect_ratio).toBe('3:2');
+  });
+
+  it('uploads a source image above 256 KB through the files API and passes its URL, not a data URI', async () => {
+    // Noise does not compress: about 270 KB as a PNG.
+    const init = await sharp(randomBytes(300 * 300 * 3), { raw: { width: 300, height: 300, channels: 3 } }).png().toBuffer();
+    expect(init.length).toBeGreaterThan(256 * 1024);
+    const images = await provider().generate(request({ kind: 'upscale', init, count: 1 }));
+
+    expect([images[0]!.width, images[0]!.height]).toEqual([600, 300 * 2]);
+    const uploads = fake.requestsTo('POST', /^\/v1\/files$/);
+    expect(uploads).toHaveLength(1);
+    expect(String(uploads[0]!.headers['content-type'])).toMatch(/^multipart\/form-data; boundary=/);
+    const [id, file] = [...fake.files][0]!;
+    expect(file.data.equals(init)).toBe(true);
+    expect(file.contentType).toBe('image/png');
+    expect(creations()[0]!.body.input.image).toBe(`${fake.baseUrl}/files/${id}`);
   });
 
   it('uses a fixed low strength for variations', async () => {

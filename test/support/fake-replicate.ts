@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -85,6 +85,8 @@ export class FakeReplicate {
   private server: Server | undefined;
   private origin = '';
   private readonly predictions = new Map<string, FakePrediction>();
+  /** Files uploaded through POST /v1/files, by id. */
+  readonly files = new Map<string, { data: Buffer; contentType: string; name: string }>();
   private readonly failures: Array<{ kind: ReplicateFailure; on: 'create' | 'poll' }> = [];
 
   get baseUrl(): string {
@@ -188,6 +190,31 @@ export class FakeReplicate {
         latest_version: { id: known.versions[0], created_at: new Date(0).toISOString(), cog_version: '0.9.0', openapi_schema: {} },
       });
     }
+    if (req.method === 'POST' && url.pathname === '/v1/files') {
+      if (this.injectHttpFailure(res, 'create')) return;
+      const form = await new Request(this.origin, { method: 'POST', headers: { 'content-type': String(req.headers['content-type']) }, body: raw })
+        .formData()
+        .catch(() => undefined);
+      const content = form?.get('content');
+      if (!(content instanceof Blob)) return invalid(res, [{ type: 'required', field: 'content', description: 'content is required' }]);
+      const id = randomBytes(16).toString('hex').slice(0, 26);
+      const data = Buffer.from(await content.arrayBuffer());
+      const name = (content as File).name || 'file';
+      this.files.set(id, { data, contentType: content.type || 'application/octet-stream', name });
+      const now = new Date();
+      return json(res, 201, {
+        id,
+        name,
+        content_type: content.type || 'application/octet-stream',
+        size: data.length,
+        etag: randomBytes(16).toString('hex'),
+        checksums: { sha256: createHash('sha256').update(data).digest('hex'), md5: createHash('md5').update(data).digest('hex') },
+        metadata: {},
+        created_at: now.toISOString(),
+        expires_at: new Date(now.getTime() + 24 * 3600_000).toISOString(),
+        urls: { get: `${this.baseUrl}/files/${id}` },
+      });
+    }
     if (req.method === 'POST' && url.pathname === '/v1/predictions') {
       if (this.injectHttpFailure(res, 'create')) return;
       const version = typeof body?.version === 'string' ? body.version.split(':').pop() : undefined;
@@ -256,7 +283,7 @@ export class FakeReplicate {
     const failureIndex = this.failures.findIndex((f) => f.kind === 'nsfw' || f.kind === 'failed');
     const outcome: Outcome = failureIndex === -1 ? 'succeed' : (this.failures.splice(failureIndex, 1)[0]!.kind as 'nsfw' | 'failed');
     const id = randomBytes(16).toString('hex').slice(0, 26);
-    const files = renderOutputs(known.kind, input);
+    const files = renderOutputs(known.kind, input, (uri) => this.fileBytes(uri));
     files.catch(() => undefined); // surfaced when the prediction completes
     const prediction: FakePrediction = { id, model, version, input, createdAt: Date.now(), outcome, files };
     this.predictions.set(id, prediction);
@@ -265,6 +292,15 @@ export class FakeReplicate {
       this.events.emit('created', state);
       json(res, 201, state);
     }, (error: unknown) => problem(res, 500, 'Internal Server Error', String(error)));
+  }
+
+  /** The bytes an input URI stands for: a data URI, or a file uploaded here. */
+  private fileBytes(uri: string): Buffer {
+    if (uri.startsWith('data:')) return decodeDataUri(uri);
+    const id = /\/v1\/files\/([^/?]+)$/.exec(uri)?.[1];
+    const file = id && uri.startsWith(this.baseUrl) ? this.files.get(id) : undefined;
+    if (!file) throw new Error(`cannot fetch ${uri}`);
+    return file.data;
   }
 
   private state(p: FakePrediction): { status: string; elapsed: number } {
@@ -448,9 +484,9 @@ function invalid(res: ServerResponse, fields: InvalidField[]): void {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-async function renderOutputs(kind: FakeModel['kind'], input: Record<string, any>) {
+async function renderOutputs(kind: FakeModel['kind'], input: Record<string, any>, bytesOf: (uri: string) => Buffer) {
   if (kind === 'upscale') {
-    const source = decodeDataUri(input.image);
+    const source = bytesOf(input.image);
     const meta = await sharp(source).metadata();
     const scale = typeof input.scale === 'number' ? input.scale : 4;
     const data = await sharp(source)

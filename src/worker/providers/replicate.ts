@@ -51,6 +51,8 @@ const DEFAULT_POLL_OUTAGE_MS = 60_000;
 /** One API request may take this long; a hung connection is a transient failure, not a hang. */
 const API_TIMEOUT_MS = 60_000;
 const START_LOOKUP_TRIES = 3;
+/** Larger source images go through the files API: Replicate asks for that above about 256 KB. */
+const INLINE_INPUT_BYTES = 256 * 1024;
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
 /** How Replicate's models word a safety-checker refusal ("NSFW content detected", "flagged as sensitive (E005)"). */
@@ -105,10 +107,12 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     throwIfCancelled(signal);
     const modelRef = modelFor(request, options);
     const ref = await runnable(modelRef);
-    const input = buildInput(request);
+    const init = request.kind === 'txt2img' ? undefined : requireInit(request);
 
     // A retry of this job picks up the prediction an earlier attempt started, if it is still usable.
-    let prediction = (await resumable(request)) ?? (await createPrediction(request, modelRef, ref, input));
+    let prediction: Prediction =
+      (await resumable(request)) ??
+      (await createPrediction(request, modelRef, ref, buildInput(request, init && (await fileInput(init)))));
     request.onProgress(0);
 
     let reported = 0;
@@ -124,7 +128,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
         await api((client) => client.predictions.cancel(prediction.id), 'cancelling').catch(() => undefined);
         throw new Error(`Replicate prediction ${prediction.id} did not finish in time; cancelled it`);
       }
-      const id = prediction.id;
+      const id: string = prediction.id;
       try {
         prediction = await api((client) => client.predictions.get(id), `polling prediction ${id}`);
         failingSince = undefined;
@@ -159,7 +163,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     request: GenerationRequest,
     modelRef: string,
     ref: ModelRef,
-    input: ReturnType<typeof buildInput>,
+    input: Record<string, unknown>,
   ): Promise<Prediction> {
     // No signal here: aborting the POST could leave a prediction running that we hold no id for.
     const created = await api(
@@ -170,6 +174,19 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     );
     await request.run?.save(created.id);
     return created;
+  }
+
+  /**
+   * How a source image reaches the model: small ones inline as a data URI, larger ones (above
+   * about 256 KB, as Replicate asks) uploaded through its files API, passed by URL.
+   */
+  async function fileInput(bytes: Buffer): Promise<string> {
+    if (bytes.length <= INLINE_INPUT_BYTES) return dataUri(bytes);
+    const type = sniffContentType(bytes) ?? 'application/octet-stream';
+    const file = new File([new Uint8Array(bytes)], `source.${type.split('/')[1] ?? 'bin'}`, { type });
+    const uploaded = (await api((client) => client.files.create(file), 'uploading the source image')) as { urls?: { get?: unknown } };
+    if (typeof uploaded.urls?.get !== 'string') throw new TransientError('Replicate stored the source image without giving its URL');
+    return uploaded.urls.get;
   }
 
   /**
@@ -288,9 +305,12 @@ function modelFor(request: GenerationRequest, options: ReplicateProviderOptions)
   }
 }
 
-/** Input names follow the common image models (Flux, SDXL, Real-ESRGAN); models ignore inputs they lack. */
-function buildInput(request: GenerationRequest): Record<string, unknown> {
-  if (request.kind === 'upscale') return { image: dataUri(requireInit(request)), scale: 2 };
+/**
+ * Input names follow the common image models (Flux, SDXL, Real-ESRGAN); models ignore inputs they
+ * lack. `image` is the source as Replicate takes it (a data URI or a file URL).
+ */
+function buildInput(request: GenerationRequest, image: string | undefined): Record<string, unknown> {
+  if (request.kind === 'upscale') return { image, scale: 2 };
 
   const input: Record<string, unknown> = { prompt: request.prompt };
   if (request.negative) input.negative_prompt = request.negative;
@@ -303,7 +323,7 @@ function buildInput(request: GenerationRequest): Record<string, unknown> {
     output_format: 'png',
   });
   if (request.kind === 'img2img' || request.kind === 'variation') {
-    input.image = dataUri(requireInit(request));
+    input.image = image;
     input.prompt_strength =
       request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1);
   }
@@ -335,7 +355,7 @@ function requireInit(request: GenerationRequest): Buffer {
   return request.init;
 }
 
-/** Replicate accepts files inline as data URIs (it recommends uploads above ~256 kB, which we skip for simplicity). */
+/** Replicate accepts small files inline as data URIs. */
 function dataUri(bytes: Buffer): string {
   return `data:${sniffContentType(bytes) ?? 'application/octet-stream'};base64,${bytes.toString('base64')}`;
 }
