@@ -184,9 +184,9 @@ export async function announceDelivery(ctx: Pick<GenerateContext, 'deliverQueue'
 }
 
 export function refusalMessage(error: ProviderRefusedError): string {
-  return error.reason === 'safety'
-    ? "The image provider's safety filter refused this prompt. Try rephrasing it."
-    : `The image provider could not use this request: ${error.message}`;
+  if (error.reason !== 'safety') return `The image provider could not use this request: ${error.message}`;
+  const why = error.memberReason ? ` It said: “${error.memberReason}”` : '';
+  return `The image provider's safety filter refused this prompt. Try rephrasing it.${why}`;
 }
 
 /**

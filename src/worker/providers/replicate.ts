@@ -15,6 +15,7 @@ import {
   imageInfo,
   MAX_DOWNLOAD_BYTES,
   MAX_OUTPUT_PIXELS,
+  retryAfterMs,
   sleep,
   sniffContentType,
   type DownloadLimits,
@@ -404,15 +405,6 @@ function readableDetail(problem: ProblemDetails): string {
     .filter(Boolean)
     .join('; ');
   return fromDetail || fromFields || problem.title || 'no details given';
-}
-
-/** Parses Retry-After (delta-seconds or an HTTP date). */
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 /** Replicate failed (5xx, network, timeout) but may answer later: a plain, retryable Error for the worker. */

@@ -58,6 +58,8 @@ export class ProviderRefusedError extends Error {
     message: string,
     /** Shown to the member who asked. */
     readonly reason: 'safety' | 'invalid_input',
+    /** The provider's own explanation, when it words one for people (OpenAI's safety system does). */
+    readonly memberReason?: string,
   ) {
     super(message);
   }
