@@ -188,4 +188,25 @@ describe('/imagine through each provider (fake provider servers speaking the rea
       expect(lines.join('\n')).not.toContain(openai.apiKey);
     });
   });
+
+  it('refuses, privately and at once, to upscale an upscale past 4096 pixels, and queues nothing', async () => {
+    const stack = await Stack.start({});
+    cleanups.push(() => stack.close());
+    await stack.discord.ready;
+    const interaction = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'harbour lights', aspect: '16:9', count: 1 } });
+    const result = await resultIn(stack, interaction.id);
+    const upscale = stack.discord.button({ customId: `gen:upscale:${interaction.id}:1`, message: result });
+    const upscaled = await resultIn(stack, upscale.id);
+    const big = await sharp(upscaled.attachments[0]!.data).metadata();
+    expect(big.width).toBeGreaterThan(2048);
+
+    // An upscale shows no U buttons; a forged one asks for an upscale of the upscale.
+    const before = await stack.ctx.generateQueue.getJobCounts();
+    const again = stack.discord.button({ customId: `gen:upscale:${upscale.id}:1`, message: upscaled });
+    const answer = await again.response();
+    expect(answer.data.flags).toBe(MessageFlags.Ephemeral);
+    expect(answer.data.content).toContain(`This picture is already ${big.width}×${big.height}; upscaling it again would pass 4096 pixels`);
+    expect(await stack.ctx.generateQueue.getJobCounts()).toEqual(before);
+    expect(stack.discord.validationErrors).toEqual([]);
+  });
 });
