@@ -12,6 +12,7 @@ import {
 } from '../../src/worker/providers/types.js';
 import { FakeReplicate, gradient, NSFW_ERROR } from '../support/fake-replicate.js';
 import { ConfigError } from '../../src/config.js';
+import { spawnAtelier } from '../support/processes.js';
 import { SnowflakeUtil } from 'discord.js';
 import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
@@ -189,6 +190,20 @@ describe('Replicate provider', () => {
     expect(schnell!.path).toBe('/v1/models/black-forest-labs/flux-schnell/predictions');
     // No second lookup: the versions were kept.
     expect(fake.requestsTo('GET', /^\/v1\/models\//)).toHaveLength(4);
+  });
+
+  it('a worker process with an unknown model exits at start with one line naming it', { timeout: 60_000 }, async () => {
+    const worker = spawnAtelier('worker', 'src/worker/main.ts', {
+      IMAGE_PROVIDER: 'replicate',
+      REPLICATE_API_TOKEN: fake.token,
+      REPLICATE_BASE_URL: fake.baseUrl,
+      IMAGE_MODELS: 'mine=acme/my-own-model',
+      // Nothing is listening here: the model check comes before Redis is needed.
+      REDIS_URL: 'redis://127.0.0.1:1',
+      LOG_LEVEL: 'warn',
+    });
+    expect(await worker.exited).toBe(78);
+    expect(worker.output()).toContain('atelier: Replicate has no model "acme/my-own-model" (check IMAGE_MODELS');
   });
 
   it('stops start-up with a message naming a configured model Replicate does not have', async () => {
