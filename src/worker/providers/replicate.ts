@@ -166,7 +166,9 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     ref: ModelRef,
     input: Record<string, unknown>,
   ): Promise<Prediction> {
-    // No signal here: aborting the POST could leave a prediction running that we hold no id for.
+    // No job signal here: aborting the POST could leave a prediction running that we hold no id
+    // for. Only the request time limit (API_TIMEOUT_MS) cuts it, so that a hung create never
+    // holds the job forever; Replicate answers a create in well under a second.
     const created = await api(
       (client) => client.predictions.create(ref.version ? { version: ref.version, input } : { model: ref.model, input }),
       `creating a prediction on ${modelRef}`,
