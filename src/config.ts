@@ -8,7 +8,7 @@ const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 const optionalUrl = z.preprocess(emptyAsUndefined, z.url().optional());
 
-const providerNames = ['local', 'replicate', 'comfyui'] as const;
+const providerNames = ['local', 'replicate', 'comfyui', 'openai'] as const;
 export type ProviderName = (typeof providerNames)[number];
 
 const envSchema = z.object({
@@ -40,6 +40,8 @@ const envSchema = z.object({
   REPLICATE_IMG2IMG_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-dev')),
   REPLICATE_UPSCALE_MODEL: z.preprocess(emptyAsUndefined, z.string().default('nightmareai/real-esrgan')),
   REPLICATE_POLL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10).max(60_000).default(1000)),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.openai.com/v1')),
   COMFYUI_URL: optionalUrl,
   COMFYUI_WORKFLOW_DIR: z.preprocess(emptyAsUndefined, z.string().default('workflows')),
   COMFYUI_POLL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10).max(60_000).default(1000)),
@@ -55,7 +57,7 @@ const envSchema = z.object({
 export interface ModelChoice {
   /** What members pick in `/imagine model:`. */
   name: string;
-  /** What the provider runs: a Replicate model ref, a ComfyUI checkpoint, or a local style. */
+  /** What the provider runs: a Replicate model ref, a ComfyUI checkpoint, an OpenAI image model, or a local style. */
   ref: string;
   /** Cost units one image from this model takes from a server's daily budget (MODEL_COSTS; default 1). */
   cost?: number;
@@ -71,6 +73,7 @@ const defaultModels: Record<ProviderName, string> = {
   local: 'painterly=painterly,geometric=geometric',
   replicate: 'flux-schnell=black-forest-labs/flux-schnell',
   comfyui: 'default=sd_xl_base_1.0.safetensors',
+  openai: 'gpt-image-1=gpt-image-1',
 };
 
 /** `name=ref,name=ref`: the first one is the default. */
@@ -122,6 +125,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
   const values = result.data;
   if (values.IMAGE_PROVIDER === 'replicate' && !values.REPLICATE_API_TOKEN) {
     throw new ConfigError('REPLICATE_API_TOKEN: required when IMAGE_PROVIDER=replicate');
+  }
+  if (values.IMAGE_PROVIDER === 'openai' && !values.OPENAI_API_KEY) {
+    throw new ConfigError('OPENAI_API_KEY: required when IMAGE_PROVIDER=openai');
   }
   if (values.IMAGE_PROVIDER === 'comfyui' && !values.COMFYUI_URL) {
     throw new ConfigError('COMFYUI_URL: required when IMAGE_PROVIDER=comfyui');

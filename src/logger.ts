@@ -21,6 +21,10 @@ export const redactPaths = [
   '*.REPLICATE_API_TOKEN',
   'apiToken',
   '*.apiToken',
+  'OPENAI_API_KEY',
+  '*.OPENAI_API_KEY',
+  'apiKey',
+  '*.apiKey',
 ];
 
 /**

@@ -7,7 +7,7 @@ import { startWorker } from './worker/worker.js';
 const { config, logger } = await loadConfigOrExit();
 await orExit(() => requireDiscord(config));
 const redis = await orExit(() => resolveRedis(config, logger, { embedded: true }));
-const worker = await startWorker(workerOptionsFrom(config, redis.url, logger.child({ part: 'worker' })));
+const worker = await orExit(() => startWorker(workerOptionsFrom(config, redis.url, logger.child({ part: 'worker' }))));
 const bot = await startBot(botOptionsFrom(config, redis.url, logger.child({ part: 'bot' })));
 onShutdown(logger, async () => {
   await bot.close();

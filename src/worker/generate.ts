@@ -10,6 +10,7 @@ import {
   type GeneratedImage,
   type ImageProvider,
 } from './providers/types.js';
+import { imageInfo, MAX_INPUT_PIXELS, TooManyPixelsError } from './providers/shared.js';
 
 export interface GenerateContext {
   jobs: JobStore;
@@ -57,6 +58,7 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
 
   const startedAt = Date.now();
   const init = data.kind === 'txt2img' ? undefined : await loadInput(ctx, data);
+  if (init) await checkSource(data.kind, init);
   let lastReport = 0;
   const interval = ctx.progressIntervalMs ?? 1000;
 
@@ -150,15 +152,42 @@ async function loadInput(ctx: GenerateContext, data: GenerateJob): Promise<Buffe
   throw new UnrecoverableError('the source image is no longer available');
 }
 
+/** The longest side an upscale may produce: an upscale of an upscale stops here. */
+export const MAX_UPSCALE_SIDE = 4096;
+
+/** Why this picture cannot be upscaled (by 2) any further, or undefined when it can. */
+export function upscaleRefusal(width: number, height: number): string | undefined {
+  if (Math.max(width, height) * 2 <= MAX_UPSCALE_SIDE) return undefined;
+  return `This picture is already ${width}×${height}; upscaling it again would pass ${MAX_UPSCALE_SIDE} pixels, the largest Atelier makes.`;
+}
+
+/**
+ * A source image is read from its header, with a pixel limit, before any provider decodes it or
+ * pays to upload it: a small file claiming a gigantic picture is refused, as is an upscale past
+ * MAX_UPSCALE_SIDE (the button refuses that too; this catches jobs queued before, or by other paths).
+ */
+async function checkSource(kind: GenerateJob['kind'], init: Buffer): Promise<void> {
+  let info: Awaited<ReturnType<typeof imageInfo>>;
+  try {
+    info = await imageInfo(init, MAX_INPUT_PIXELS);
+  } catch (error) {
+    if (!(error instanceof TooManyPixelsError)) throw error;
+    throw new UnrecoverableError(`The source picture is too large: Atelier reads pictures of up to ${MAX_INPUT_PIXELS.toLocaleString('en')} pixels.`);
+  }
+  if (!info) throw new UnrecoverableError('The source picture is not an image Atelier can read (PNG, JPEG or WebP).');
+  const refusal = kind === 'upscale' ? upscaleRefusal(info.width, info.height) : undefined;
+  if (refusal) throw new UnrecoverableError(refusal);
+}
+
 /** Deterministic delivery job id: announcing twice is one delivery. */
 export async function announceDelivery(ctx: Pick<GenerateContext, 'deliverQueue'>, jobId: string): Promise<void> {
   await ctx.deliverQueue.add('deliver', { jobId }, { ...deliverJobOptions, jobId: `deliver-${jobId}` });
 }
 
 export function refusalMessage(error: ProviderRefusedError): string {
-  return error.reason === 'safety'
-    ? "The image provider's safety filter refused this prompt. Try rephrasing it."
-    : `The image provider could not use this request: ${error.message}`;
+  if (error.reason !== 'safety') return `The image provider could not use this request: ${error.message}`;
+  const why = error.memberReason ? ` It said: “${error.memberReason}”` : '';
+  return `The image provider's safety filter refused this prompt. Try rephrasing it.${why}`;
 }
 
 /**

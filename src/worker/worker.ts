@@ -39,6 +39,8 @@ export interface RunningWorker {
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { logger, prefix } = options;
+  // Before any connection: a provider that cannot work (an unknown model) stops start-up here.
+  await options.provider.start?.();
   // A GPU worker is not answering anyone: through an outage its commands wait for Redis to return.
   const redis = waitingConnection(options.redisUrl, logger, 'worker commands');
   const subscriber = waitingConnection(options.redisUrl, logger, 'cancel subscriber');

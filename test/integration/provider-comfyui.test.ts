@@ -105,6 +105,79 @@ describe('ComfyUI provider', () => {
     expect(fake.accepted).toHaveLength(1);
   });
 
+  it('does not queue the prompt again when the retry cannot read the history either', async () => {
+    fake.delayMs = 50;
+    let saved: string | undefined;
+    const run = { load: async () => saved, save: async (id: string) => void (saved = id) };
+    const historyDown: typeof fetch = async (input, init) => {
+      if (String(input).includes('/history/')) return new Response('Internal Server Error', { status: 500 });
+      return fetch(input, init);
+    };
+    const finished = once(fake.events, 'finished');
+    await expect(provider({ fetch: historyDown }).generate(request({ run }))).rejects.toThrow(/HTTP 500/);
+    // The prompt finishes meanwhile, so it is in no queue: only the history could tell.
+    await finished;
+    await expect(provider({ fetch: historyDown }).generate(request({ run }))).rejects.toThrow(/HTTP 500/);
+    expect(fake.accepted).toHaveLength(1);
+
+    const images = await provider().generate(request({ run }));
+    expect(images).toHaveLength(2);
+    expect(fake.accepted).toHaveLength(1);
+  });
+
+  it('takes back a prompt that runs past its time limit and fails the attempt so the queue retries it', async () => {
+    fake.delayMs = 60_000;
+    const interrupted = once(fake.events, 'interrupted');
+    const error = await provider({ timeoutMs: 200 }).generate(request()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(GenerationCancelledError);
+    expect((error as Error).message).toMatch(/did not finish in time/);
+    await interrupted;
+  });
+
+  describe('hostile downloads', () => {
+    /** ComfyUI as a compromised or misconfigured server would answer /view. */
+    function viewAnswers(answer: (url: URL) => Response): typeof fetch {
+      return async (input, init) => {
+        const url = new URL(String(input));
+        return url.pathname === '/view' ? answer(url) : fetch(input, init);
+      };
+    }
+
+    it('does not follow a redirect away from ComfyUI', async () => {
+      const elsewhere = viewAnswers((url) => {
+        const target = new URL(url);
+        target.hostname = 'localhost';
+        return new Response(null, { status: 302, headers: { location: target.toString() } });
+      });
+      const error = await provider({ fetch: elsewhere }).generate(request({ count: 1 })).catch((e: unknown) => e);
+      expect((error as Error).message).toMatch(/refused to download from localhost:\d+/);
+      expect(fake.requests.filter((r) => String(r.headers.host).startsWith('localhost'))).toEqual([]);
+    });
+
+    it('refuses an output that claims 1 GB, and cuts off one that streams past the limit', async () => {
+      const claimed = viewAnswers(() => new Response(new ReadableStream({ pull: () => new Promise(() => undefined) }), { headers: { 'content-length': String(1024 ** 3) } }));
+      const error = await provider({ fetch: claimed }).generate(request({ count: 1 })).catch((e: unknown) => e);
+      expect((error as Error).message).toMatch(/claims 1073741824 bytes/);
+
+      let streamed = 0;
+      const endless = viewAnswers(
+        () =>
+          new Response(
+            new ReadableStream({
+              pull(controller) {
+                streamed += 65_536;
+                controller.enqueue(new Uint8Array(65_536));
+              },
+            }),
+          ),
+      );
+      const cut = await provider({ fetch: endless, maxDownloadBytes: 1024 * 1024 }).generate(request({ count: 1 })).catch((e: unknown) => e);
+      expect((cut as Error).message).toMatch(/larger than the 1048576 bytes allowed/);
+      expect(streamed).toBeLessThan(4 * 1024 * 1024);
+    });
+  });
+
   it('gives up on a prompt ComfyUI forgot (a restart), so the queue can retry it', async () => {
     fake.delayMs = 60_000;
     const queued = new Promise((resolve) => fake.events.once('running', resolve));

@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
 /**
@@ -22,12 +23,16 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON body, or undefined. */
   body: any;
+  /** When the fake received it (Date.now()). */
+  at: number;
 }
 
 export interface FakeModel {
   kind: 'image' | 'upscale';
   /** Version ids (64 hex characters) that POST /v1/predictions accepts; the first is the latest. */
   versions: string[];
+  /** Official models alone may be run by name (POST /v1/models/{owner}/{name}/predictions). */
+  official?: boolean;
 }
 
 type Outcome = 'succeed' | 'nsfw' | 'failed';
@@ -56,13 +61,23 @@ export class FakeReplicate {
   /** What the Retry-After header of an 'http429' failure says, in seconds. */
   retryAfterSeconds = 7;
   readonly requests: RecordedRequest[] = [];
+  /** When each 429 was answered, and the Retry-After it asked for (ms). */
+  readonly throttled: Array<{ at: number; retryAfterMs: number }> = [];
   /** Predictions created (failures injected before creation, like http500 or invalid, do not count). */
   created = 0;
+  /**
+   * When set, what succeeded predictions give as output instead of their own files: hostile
+   * outputs for tests, e.g. fake.outputOverride = (origin) => [`${origin}/hostile/streamed-huge`].
+   * Routes: /hostile/claimed-huge (Content-Length of 1 GB), /hostile/streamed-huge (1 GB, chunked),
+   * /hostile/redirect (to the same files under "localhost", another host), /hostile/bomb.png
+   * (a few kilobytes claiming 16000 × 16000 pixels).
+   */
+  outputOverride: ((origin: string, predictionId: string) => unknown) | undefined;
   /** Emits 'created' (prediction json) and 'canceled' (prediction id). */
   readonly events = new EventEmitter();
   readonly models = new Map<string, FakeModel>([
-    ['black-forest-labs/flux-schnell', { kind: 'image', versions: [hex64('flux-schnell')] }],
-    ['black-forest-labs/flux-dev', { kind: 'image', versions: [hex64('flux-dev')] }],
+    ['black-forest-labs/flux-schnell', { kind: 'image', versions: [hex64('flux-schnell')], official: true }],
+    ['black-forest-labs/flux-dev', { kind: 'image', versions: [hex64('flux-dev')], official: true }],
     ['stability-ai/sdxl', { kind: 'image', versions: ['7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc'] }],
     ['nightmareai/real-esrgan', { kind: 'upscale', versions: ['f121d640bd286e1fdc67f9799164c1d5be36ff74576ee11c803ae5b665dd46aa'] }],
   ]);
@@ -70,6 +85,8 @@ export class FakeReplicate {
   private server: Server | undefined;
   private origin = '';
   private readonly predictions = new Map<string, FakePrediction>();
+  /** Files uploaded through POST /v1/files, by id. */
+  readonly files = new Map<string, { data: Buffer; contentType: string; name: string }>();
   private readonly failures: Array<{ kind: ReplicateFailure; on: 'create' | 'poll' }> = [];
 
   get baseUrl(): string {
@@ -108,6 +125,11 @@ export class FakeReplicate {
     for (let i = 0; i < n; i++) this.failures.push({ kind, on });
   }
 
+  /** Ends an outage: failures queued by failNext that have not happened yet are dropped. */
+  clearFailures(): void {
+    this.failures.length = 0;
+  }
+
   /** Requests whose method and path match, e.g. fake.requestsTo('POST', /\/cancel$/). */
   requestsTo(method: string, path: RegExp): RecordedRequest[] {
     return this.requests.filter((r) => r.method === method && path.test(r.path));
@@ -132,8 +154,9 @@ export class FakeReplicate {
         body = undefined;
       }
     }
-    this.requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, headers: { ...req.headers }, body });
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, headers: { ...req.headers }, body, at: Date.now() });
 
+    if (url.pathname.startsWith('/hostile/') && req.method === 'GET') return this.serveHostile(req, res, url);
     // Output files stand in for replicate.delivery, which needs no token.
     const file = /^\/files\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (file && req.method === 'GET') return this.serveFile(res, file[1]!, file[2]!);
@@ -148,8 +171,49 @@ export class FakeReplicate {
       if (this.injectHttpFailure(res, 'create')) return;
       const model = `${match[1]}/${match[2]}`;
       const known = this.models.get(model);
-      if (!known) return problem(res, 404, 'Not found', 'The requested resource could not be found.');
+      // Like Replicate, only official models run by name; any other needs POST /v1/predictions with a version.
+      if (!known?.official) return problem(res, 404, 'Not found', 'The requested resource could not be found.');
       return this.create(res, model, known, known.versions[0]!, body);
+    }
+    if (req.method === 'GET' && (match = /^\/v1\/models\/([^/]+)\/([^/]+)$/.exec(url.pathname))) {
+      const known = this.models.get(`${match[1]}/${match[2]}`);
+      if (!known) return problem(res, 404, 'Not found', 'The requested resource could not be found.');
+      return json(res, 200, {
+        url: `https://replicate.com/${match[1]}/${match[2]}`,
+        owner: match[1],
+        name: match[2],
+        description: null,
+        visibility: 'public',
+        is_official: known.official ?? false,
+        run_count: this.created,
+        // Official models are run by name; Replicate still lists their current version.
+        latest_version: { id: known.versions[0], created_at: new Date(0).toISOString(), cog_version: '0.9.0', openapi_schema: {} },
+      });
+    }
+    if (req.method === 'POST' && url.pathname === '/v1/files') {
+      if (this.injectHttpFailure(res, 'create')) return;
+      const form = await new Request(this.origin, { method: 'POST', headers: { 'content-type': String(req.headers['content-type']) }, body: raw })
+        .formData()
+        .catch(() => undefined);
+      const content = form?.get('content');
+      if (!(content instanceof Blob)) return invalid(res, [{ type: 'required', field: 'content', description: 'content is required' }]);
+      const id = randomBytes(16).toString('hex').slice(0, 26);
+      const data = Buffer.from(await content.arrayBuffer());
+      const name = (content as File).name || 'file';
+      this.files.set(id, { data, contentType: content.type || 'application/octet-stream', name });
+      const now = new Date();
+      return json(res, 201, {
+        id,
+        name,
+        content_type: content.type || 'application/octet-stream',
+        size: data.length,
+        etag: randomBytes(16).toString('hex'),
+        checksums: { sha256: createHash('sha256').update(data).digest('hex'), md5: createHash('md5').update(data).digest('hex') },
+        metadata: {},
+        created_at: now.toISOString(),
+        expires_at: new Date(now.getTime() + 24 * 3600_000).toISOString(),
+        urls: { get: `${this.baseUrl}/files/${id}` },
+      });
     }
     if (req.method === 'POST' && url.pathname === '/v1/predictions') {
       if (this.injectHttpFailure(res, 'create')) return;
@@ -188,6 +252,7 @@ export class FakeReplicate {
     if (failure!.kind === 'http500') {
       problem(res, 500, 'Internal Server Error', 'An unexpected error occurred.');
     } else if (failure!.kind === 'http429') {
+      this.throttled.push({ at: Date.now(), retryAfterMs: this.retryAfterSeconds * 1000 });
       problem(res, 429, 'Request was throttled.', `Request was throttled. Expected available in ${this.retryAfterSeconds} seconds.`, {
         'retry-after': String(this.retryAfterSeconds),
       });
@@ -218,7 +283,7 @@ export class FakeReplicate {
     const failureIndex = this.failures.findIndex((f) => f.kind === 'nsfw' || f.kind === 'failed');
     const outcome: Outcome = failureIndex === -1 ? 'succeed' : (this.failures.splice(failureIndex, 1)[0]!.kind as 'nsfw' | 'failed');
     const id = randomBytes(16).toString('hex').slice(0, 26);
-    const files = renderOutputs(known.kind, input);
+    const files = renderOutputs(known.kind, input, (uri) => this.fileBytes(uri));
     files.catch(() => undefined); // surfaced when the prediction completes
     const prediction: FakePrediction = { id, model, version, input, createdAt: Date.now(), outcome, files };
     this.predictions.set(id, prediction);
@@ -227,6 +292,15 @@ export class FakeReplicate {
       this.events.emit('created', state);
       json(res, 201, state);
     }, (error: unknown) => problem(res, 500, 'Internal Server Error', String(error)));
+  }
+
+  /** The bytes an input URI stands for: a data URI, or a file uploaded here. */
+  private fileBytes(uri: string): Buffer {
+    if (uri.startsWith('data:')) return decodeDataUri(uri);
+    const id = /\/v1\/files\/([^/?]+)$/.exec(uri)?.[1];
+    const file = id && uri.startsWith(this.baseUrl) ? this.files.get(id) : undefined;
+    if (!file) throw new Error(`cannot fetch ${uri}`);
+    return file.data;
   }
 
   private state(p: FakePrediction): { status: string; elapsed: number } {
@@ -251,6 +325,7 @@ export class FakeReplicate {
       const urls = files.map((f) => `${this.origin}/files/${p.id}/${f.name}`);
       // Image models return a list of URLs, upscalers a single URL: the provider must take both.
       output = this.models.get(p.model)?.kind === 'upscale' ? urls[0] : urls;
+      if (this.outputOverride) output = this.outputOverride(this.origin, p.id);
     } else if (status === 'failed') {
       error = p.outcome === 'nsfw' ? NSFW_ERROR : GENERIC_ERROR;
     }
@@ -277,6 +352,46 @@ export class FakeReplicate {
       },
       ...(terminal ? { metrics: { predict_time: running / 1000, total_time: elapsed / 1000 } } : {}),
     };
+  }
+
+  private serveHostile(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const GB = 1024 ** 3;
+    switch (url.pathname) {
+      case '/hostile/claimed-huge':
+        // Claims 1 GB; a careful client never reads it. Sends a first chunk and keeps the socket open.
+        res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(GB) });
+        res.write(Buffer.alloc(64 * 1024));
+        return;
+      case '/hostile/streamed-huge': {
+        // No length given: 1 GB of chunks, as fast as the client reads, until it hangs up.
+        res.writeHead(200, { 'content-type': 'image/png' });
+        const chunk = Buffer.alloc(256 * 1024);
+        let sent = 0;
+        const pump = () => {
+          while (sent < GB && !res.destroyed) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        res.on('close', () => (sent = GB));
+        pump();
+        return;
+      }
+      case '/hostile/redirect': {
+        const target = new URL(url.searchParams.get('to') ?? '/', this.origin);
+        target.hostname = 'localhost';
+        res.writeHead(302, { location: target.toString() }).end();
+        return;
+      }
+      case '/hostile/bomb.png':
+        // Under sharp's own default limit (268 Mpx): only a limit of our own refuses it.
+        res.writeHead(200, { 'content-type': 'image/png' }).end(pngBomb(16_000, 16_000));
+        return;
+      default:
+        res.writeHead(404).end();
+    }
+    void req;
   }
 
   private async serveFile(res: ServerResponse, id: string, name: string): Promise<void> {
@@ -369,9 +484,9 @@ function invalid(res: ServerResponse, fields: InvalidField[]): void {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-async function renderOutputs(kind: FakeModel['kind'], input: Record<string, any>) {
+async function renderOutputs(kind: FakeModel['kind'], input: Record<string, any>, bytesOf: (uri: string) => Buffer) {
   if (kind === 'upscale') {
-    const source = decodeDataUri(input.image);
+    const source = bytesOf(input.image);
     const meta = await sharp(source).metadata();
     const scale = typeof input.scale === 'number' ? input.scale : 4;
     const data = await sharp(source)
@@ -464,4 +579,39 @@ function hex64(name: string): string {
     out += h.toString(16).padStart(8, '0');
   }
   return out.slice(0, 64);
+}
+
+/**
+ * A PNG that claims 100000 × 100000 pixels (10 gigapixels, 30 GB once decoded) in a few hundred
+ * bytes: a header and one compressed row. Anything that decodes it before checking its size falls over.
+ */
+export function pngBomb(width = 100_000, height = 100_000): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.alloc(1 + width * 3))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+function crc32(bytes: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
 }

@@ -18,6 +18,14 @@ describe('configuration', () => {
     expect(() => parseConfig({ IMAGE_MODELS: 'bad name=x' })).toThrow(/IMAGE_MODELS/);
   });
 
+  it('runs OpenAI Images with a key, gpt-image-1 by default, and names OPENAI_API_KEY when it is missing', () => {
+    expect(() => parseConfig({ IMAGE_PROVIDER: 'openai' })).toThrow(/OPENAI_API_KEY/);
+    expect(() => parseConfig({ IMAGE_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'not a url' })).toThrow(/OPENAI_BASE_URL/);
+    const config = parseConfig({ IMAGE_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-x' });
+    expect(config.models).toEqual([{ name: 'gpt-image-1', ref: 'gpt-image-1' }]);
+    expect(config.OPENAI_BASE_URL).toBe('https://api.openai.com/v1');
+  });
+
   it('reads the model list from IMAGE_MODELS, first one the default', () => {
     const config = parseConfig({ IMAGE_PROVIDER: 'replicate', REPLICATE_API_TOKEN: 'r8_x', IMAGE_MODELS: 'schnell=black-forest-labs/flux-schnell, sdxl=stability-ai/sdxl:abc' });
     expect(config.models).toEqual([

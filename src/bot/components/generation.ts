@@ -11,6 +11,7 @@ import { requesterOf } from '../requester.js';
 import { enqueueGeneration, type GenerationInput } from '../requests.js';
 import { inThisServer } from '../server-scope.js';
 import type { GenerationButton } from './ids.js';
+import { upscaleRefusal } from '../../worker/generate.js';
 
 /** Moderators (Manage Messages) may cancel and delete what others made. */
 export function isModerator(interaction: { memberPermissions: { has(flag: bigint): boolean } | null }): boolean {
@@ -104,6 +105,8 @@ async function fromImage(
   if (!imageId || record.status !== 'delivered') throw new InvalidRequestError(`There is no picture ${number} on that message.`);
   const image = await ctx.images.getRecord(imageId);
   if (!image) throw new InvalidRequestError('I no longer know that picture.');
+  const tooLarge = action === 'upscale' ? upscaleRefusal(image.width, image.height) : undefined;
+  if (tooLarge) throw new InvalidRequestError(tooLarge);
   const bytes = await imageBytes(ctx, imageId);
   const input: GenerationInput =
     action === 'upscale'

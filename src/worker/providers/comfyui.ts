@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import sharp from 'sharp';
 import {
   GenerationCancelledError,
   ProviderRefusedError,
@@ -10,7 +9,18 @@ import {
   type GenerationRequest,
   type ImageProvider,
 } from './types.js';
-import { clamp, contentTypeFor, describe, sleep, sniffContentType } from './shared.js';
+import {
+  boundedDownload,
+  clamp,
+  contentTypeFor,
+  describe,
+  imageInfo,
+  MAX_DOWNLOAD_BYTES,
+  MAX_OUTPUT_PIXELS,
+  sleep,
+  sniffContentType,
+  type DownloadLimits,
+} from './shared.js';
 
 export interface ComfyProviderOptions {
   /** Base URL of the ComfyUI server, e.g. http://gpu-box:8188 */
@@ -18,6 +28,10 @@ export interface ComfyProviderOptions {
   /** Folder holding txt2img.json, img2img.json and upscale.json (relative to the working directory). */
   workflowDir: string;
   pollMs: number;
+  /** How long one prompt may take, queue included, before it is taken back and retried (default 15 min). */
+  timeoutMs?: number;
+  /** Largest output accepted (default 128 MB). */
+  maxDownloadBytes?: number;
   fetch?: typeof fetch;
 }
 
@@ -25,6 +39,10 @@ const DEFAULT_STRENGTH = 0.6;
 const VARIATION_STRENGTH = 0.35;
 /** Progress shown once our prompt leaves the queue and reaches the GPU (ComfyUI gives no step count over HTTP). */
 const RUNNING_PROGRESS = 0.1;
+const DEFAULT_TIMEOUT_MS = 15 * 60_000;
+/** One HTTP request may take this long; a ComfyUI that hangs is treated like one that fails. */
+const REQUEST_TIMEOUT_MS = 60_000;
+const DOWNLOAD_TIMEOUT_MS = 120_000;
 const PLACEHOLDER = /^\{\{(\w+)\}\}$/;
 const NUMERIC_PLACEHOLDERS = new Set(['seed', 'width', 'height', 'count', 'strength']);
 
@@ -45,14 +63,21 @@ const LOST_AFTER_POLLS = 5;
 export function createComfyProvider(options: ComfyProviderOptions): ImageProvider {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const base = options.url.replace(/\/+$/, '');
+  // Outputs come from ComfyUI itself, never from wherever a redirect points.
+  const downloads: DownloadLimits = {
+    hosts: [new URL(base).host],
+    maxBytes: options.maxDownloadBytes ?? MAX_DOWNLOAD_BYTES,
+    timeoutMs: DOWNLOAD_TIMEOUT_MS,
+  };
   // ComfyUI tags websocket messages with it; one per worker keeps its prompts recognisable in the queue.
   const clientId = randomUUID();
 
   /** Every call goes through here: network failures become plain (retryable) Errors. */
   async function call(path: string, init: RequestInit, what: string): Promise<Response> {
     let response: Response;
+    const limit = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     try {
-      response = await fetchImpl(`${base}${path}`, init);
+      response = await fetchImpl(`${base}${path}`, { ...init, signal: init.signal ? AbortSignal.any([init.signal, limit]) : limit });
     } catch (error) {
       if (init.signal?.aborted) throw new GenerationCancelledError(`cancelled while ${what}`);
       throw new Error(`ComfyUI unreachable while ${what}: ${describe(error)}`);
@@ -104,8 +129,15 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
     const { signal } = request;
     let running = false;
     let missing = 0;
+    // A prompt stuck in ComfyUI's queue or on its GPU is taken back and the attempt fails, so the
+    // queue retries it (or tells the member) instead of waiting forever.
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     for (;;) {
       if (signal.aborted) await cancel(promptId);
+      if (Date.now() > deadline) {
+        await cancel(promptId).catch(() => undefined);
+        throw new Error(`ComfyUI prompt ${promptId} did not finish in time; took it back`);
+      }
       const response = await callOk(`/history/${encodeURIComponent(promptId)}`, {}, 'polling the history');
       const history = (await response.json()) as Record<string, HistoryEntry | undefined>;
       // ComfyUI writes the history entry once the prompt has finished, successfully or not.
@@ -150,22 +182,35 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
 
   async function download(image: OutputImage, signal: AbortSignal): Promise<GeneratedImage> {
     const query = new URLSearchParams({ filename: image.filename, subfolder: image.subfolder ?? '', type: image.type ?? 'output' });
-    const response = await callOk(`/view?${query}`, { signal }, `downloading ${image.filename}`);
-    const data = Buffer.from(await response.arrayBuffer());
-    const meta = await sharp(data).metadata().catch(() => undefined);
-    if (!meta?.width || !meta.height || !meta.format) throw new Error(`ComfyUI output ${image.filename} is not an image`);
+    let data: Buffer;
+    try {
+      data = await boundedDownload(`${base}/view?${query}`, fetchImpl, downloads, signal);
+    } catch (error) {
+      if (signal.aborted) throw new GenerationCancelledError(`cancelled while downloading ${image.filename}`);
+      throw new Error(`could not download ComfyUI output ${image.filename}: ${describe(error)}`);
+    }
+    const meta = await imageInfo(data, MAX_OUTPUT_PIXELS).catch((error: unknown) => {
+      throw new Error(`ComfyUI output ${image.filename} refused: ${describe(error)}`);
+    });
+    if (!meta) throw new Error(`ComfyUI output ${image.filename} is not an image`);
     return { data, contentType: contentTypeFor(meta.format), width: meta.width, height: meta.height };
   }
 
-  /** The prompt an earlier attempt of this job queued, while ComfyUI still has it (queued, running or done). */
+  /**
+   * The prompt an earlier attempt of this job queued, while ComfyUI still has it (queued, running
+   * or done). Only a ComfyUI that answers and knows the prompt nowhere has forgotten it; when the
+   * history or the queue cannot be read, this attempt fails and the queue asks again later rather
+   * than queueing the prompt a second time.
+   */
   async function resumablePrompt(request: GenerationRequest): Promise<string | undefined> {
     const promptId = await request.run?.load();
     if (!promptId) return undefined;
-    const history = await call(`/history/${encodeURIComponent(promptId)}`, {}, 'looking for an earlier prompt').catch(() => undefined);
-    const entry = history?.ok ? ((await history.json()) as Record<string, HistoryEntry | undefined>)[promptId] : undefined;
+    const history = await callOk(`/history/${encodeURIComponent(promptId)}`, {}, 'looking for an earlier prompt');
+    const entry = ((await history.json()) as Record<string, HistoryEntry | undefined>)[promptId];
     if (entry) return entry.status?.status_str === 'error' ? undefined : promptId;
     const queue = await queueState();
-    const known = [...(queue?.queue_running ?? []), ...(queue?.queue_pending ?? [])].some((item) => item[1] === promptId);
+    if (!queue) throw new Error(`ComfyUI did not say whether it still has prompt ${promptId}; trying again later`);
+    const known = [...(queue.queue_running ?? []), ...(queue.queue_pending ?? [])].some((item) => item[1] === promptId);
     return known ? promptId : undefined;
   }
 

@@ -1,5 +1,4 @@
 import Replicate, { parseProgressFromLogs, type Prediction } from 'replicate';
-import sharp from 'sharp';
 import {
   GenerationCancelledError,
   ProviderRateLimitedError,
@@ -8,7 +7,20 @@ import {
   type GenerationRequest,
   type ImageProvider,
 } from './types.js';
-import { clamp, contentTypeFor, describe, sleep, sniffContentType } from './shared.js';
+import {
+  boundedDownload,
+  clamp,
+  contentTypeFor,
+  describe,
+  imageInfo,
+  MAX_DOWNLOAD_BYTES,
+  MAX_OUTPUT_PIXELS,
+  retryAfterMs,
+  sleep,
+  sniffContentType,
+  type DownloadLimits,
+} from './shared.js';
+import { ConfigError } from '../../config.js';
 
 export interface ReplicateProviderOptions {
   apiToken: string;
@@ -16,11 +28,19 @@ export interface ReplicateProviderOptions {
   baseUrl: string;
   /** Fallback for txt2img when a request carries no model ref. */
   txt2imgModel: string;
+  /** Every model members may pick (IMAGE_MODELS), resolved at start with the three defaults. */
+  models?: string[];
   img2imgModel: string;
   upscaleModel: string;
   pollMs: number;
   /** How long one prediction may take before it is cancelled and retried (default 15 min). */
   timeoutMs?: number;
+  /** How long polls may fail in a row (5xx, network) before the attempt fails and the queue retries it (default 60 s). */
+  pollOutageMs?: number;
+  /** Hosts outputs may be downloaded from besides the API's own (default replicate.delivery). */
+  downloadHosts?: string[];
+  /** Largest output accepted (default 128 MB). */
+  maxDownloadBytes?: number;
   fetch?: typeof fetch;
 }
 
@@ -28,6 +48,12 @@ const DEFAULT_STRENGTH = 0.6;
 const VARIATION_STRENGTH = 0.35;
 const DEFAULT_RETRY_AFTER_MS = 10_000;
 const DEFAULT_TIMEOUT_MS = 15 * 60_000;
+const DEFAULT_POLL_OUTAGE_MS = 60_000;
+/** One API request may take this long; a hung connection is a transient failure, not a hang. */
+const API_TIMEOUT_MS = 60_000;
+const START_LOOKUP_TRIES = 3;
+/** Larger source images go through the files API: Replicate asks for that above about 256 KB. */
+const INLINE_INPUT_BYTES = 256 * 1024;
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
 /** How Replicate's models word a safety-checker refusal ("NSFW content detected", "flagged as sensitive (E005)"). */
@@ -45,37 +71,78 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     if (!parseModelRef(ref)) throw new Error(`"${ref}" is not a Replicate model ref (owner/name or owner/name:version)`);
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  const client = new Replicate({
-    auth: options.apiToken,
-    baseUrl: options.baseUrl,
-    fetch: fetchImpl,
-    // FileOutput streams would hide the URLs; we download the outputs ourselves.
-    useFileOutput: false,
-  });
+  const downloads: DownloadLimits = {
+    hosts: [new URL(options.baseUrl).host, ...(options.downloadHosts ?? ['replicate.delivery'])],
+    maxBytes: options.maxDownloadBytes ?? MAX_DOWNLOAD_BYTES,
+    timeoutMs: DOWNLOAD_TIMEOUT_MS,
+  };
+  /** Until when this worker sends Replicate nothing, after a 429 (the queue pauses the other workers). */
+  let pausedUntil = 0;
+
+  /**
+   * Every API call goes through here, with a client of its own whose fetch goes to the network
+   * once. The client's own retry loop (429 on any call, 5xx on GETs) ignores Retry-After and
+   * retries about 1 ms apart; given the same first answer back each time, it gives up at once
+   * and the answer reaches callApi, where the project decides: 429 pauses, 5xx is retried later.
+   */
+  async function api<T>(call: (client: Replicate) => Promise<T>, what: string, notFound?: () => Error): Promise<T> {
+    const wait = pausedUntil - Date.now();
+    if (wait > 0) await sleep(wait);
+    const client = new Replicate({
+      auth: options.apiToken,
+      baseUrl: options.baseUrl,
+      fetch: singleShot(fetchImpl),
+      // FileOutput streams would hide the URLs; we download the outputs ourselves.
+      useFileOutput: false,
+    });
+    try {
+      return await callApi(() => call(client), what, notFound);
+    } catch (error) {
+      if (error instanceof ProviderRateLimitedError) pausedUntil = Math.max(pausedUntil, Date.now() + error.retryAfterMs);
+      throw error;
+    }
+  }
 
   async function generate(request: GenerationRequest): Promise<GeneratedImage[]> {
     const { signal } = request;
     throwIfCancelled(signal);
     const modelRef = modelFor(request, options);
-    const ref = parseModelRef(modelRef);
-    if (!ref) throw new ProviderRefusedError(`"${modelRef}" is not a Replicate model`, 'invalid_input');
-    const input = buildInput(request);
+    const ref = await runnable(modelRef);
+    const init = request.kind === 'txt2img' ? undefined : requireInit(request);
 
     // A retry of this job picks up the prediction an earlier attempt started, if it is still usable.
-    let prediction = (await resumable(request)) ?? (await createPrediction(request, modelRef, ref, input));
+    let prediction: Prediction =
+      (await resumable(request)) ??
+      (await createPrediction(request, modelRef, ref, buildInput(request, init && (await fileInput(init)))));
     request.onProgress(0);
 
     let reported = 0;
     // A prediction stuck for longer than this is cancelled (it stops the billing) and retried.
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    let failingSince: number | undefined;
+    let failedPolls = 0;
     while (!TERMINAL.has(prediction.status)) {
-      await sleep(options.pollMs, signal); // returns at once if the job is (or gets) aborted
+      // Polls back off while Replicate fails (up to 8 poll intervals); the sleep returns at once on abort.
+      await sleep(options.pollMs * Math.min(2 ** failedPolls, 8), signal);
       if (signal.aborted) await cancelAndThrow(prediction.id);
       if (Date.now() > deadline) {
-        await client.predictions.cancel(prediction.id).catch(() => undefined);
+        await api((client) => client.predictions.cancel(prediction.id), 'cancelling').catch(() => undefined);
         throw new Error(`Replicate prediction ${prediction.id} did not finish in time; cancelled it`);
       }
-      prediction = await callApi(() => client.predictions.get(prediction.id), `polling prediction ${prediction.id}`);
+      const id: string = prediction.id;
+      try {
+        prediction = await api((client) => client.predictions.get(id), `polling prediction ${id}`);
+        failingSince = undefined;
+        failedPolls = 0;
+      } catch (error) {
+        // A 5xx or a network failure is Replicate's problem, not the prediction's: keep polling for a
+        // while, then fail the attempt. Its retry resumes this prediction (resumable), never pays twice.
+        if (!(error instanceof TransientError)) throw error;
+        failingSince ??= Date.now();
+        failedPolls += 1;
+        if (Date.now() - failingSince > (options.pollOutageMs ?? DEFAULT_POLL_OUTAGE_MS)) throw error;
+        continue;
+      }
       // Multi-image models restart their progress bar per image; never show the bar going back.
       // 1 is kept for when the images are downloaded.
       const fraction = Math.min(parseProgressFromLogs(prediction)?.percentage ?? 0, 0.99);
@@ -88,7 +155,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     if (prediction.status !== 'succeeded') throw predictionFailure(prediction, signal);
     const urls = outputUrls(prediction.output);
     if (urls.length === 0) throw new Error(`Replicate prediction ${prediction.id} succeeded without an image`);
-    const images = await Promise.all(urls.map((url) => download(url, fetchImpl, signal)));
+    const images = await Promise.all(urls.map((url) => download(url, fetchImpl, downloads, signal)));
     request.onProgress(1);
     return images;
   }
@@ -96,39 +163,122 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
   async function createPrediction(
     request: GenerationRequest,
     modelRef: string,
-    ref: NonNullable<ReturnType<typeof parseModelRef>>,
-    input: ReturnType<typeof buildInput>,
+    ref: ModelRef,
+    input: Record<string, unknown>,
   ): Promise<Prediction> {
-    // No signal here: aborting the POST could leave a prediction running that we hold no id for.
-    const created = await callApi(
-      () => client.predictions.create(ref.version ? { version: ref.version, input } : { model: ref.model, input }),
+    // No job signal here: aborting the POST could leave a prediction running that we hold no id
+    // for. Only the request time limit (API_TIMEOUT_MS) cuts it, so that a hung create never
+    // holds the job forever; Replicate answers a create in well under a second.
+    const created = await api(
+      (client) => client.predictions.create(ref.version ? { version: ref.version, input } : { model: ref.model, input }),
       `creating a prediction on ${modelRef}`,
-      // Retrying cannot make a model appear; community models need owner/name:version.
+      // Retrying cannot make a model appear.
       () => new ProviderRefusedError(`Replicate has no model "${modelRef}"`, 'invalid_input'),
     );
     await request.run?.save(created.id);
     return created;
   }
 
-  /** The earlier attempt's prediction when it is still running or succeeded; failed ones are not reused. */
+  /**
+   * How a source image reaches the model: small ones inline as a data URI, larger ones (above
+   * about 256 KB, as Replicate asks) uploaded through its files API, passed by URL.
+   */
+  async function fileInput(bytes: Buffer): Promise<string> {
+    if (bytes.length <= INLINE_INPUT_BYTES) return dataUri(bytes);
+    const type = sniffContentType(bytes) ?? 'application/octet-stream';
+    const file = new File([new Uint8Array(bytes)], `source.${type.split('/')[1] ?? 'bin'}`, { type });
+    const uploaded = (await api((client) => client.files.create(file), 'uploading the source image')) as { urls?: { get?: unknown } };
+    if (typeof uploaded.urls?.get !== 'string') throw new TransientError('Replicate stored the source image without giving its URL');
+    return uploaded.urls.get;
+  }
+
+  /**
+   * How a model ref is run. Replicate runs a model by name (POST /models/{owner}/{name}/predictions)
+   * only when it is an official one; any other model needs a version, so an owner/name ref is
+   * looked up once (GET /models/{owner}/{name}) and pinned to its latest version for as long as
+   * this worker runs. owner/name:version refs are used as they are.
+   */
+  const resolved = new Map<string, Promise<ModelRef>>();
+  function runnable(modelRef: string): Promise<ModelRef> {
+    let ref = resolved.get(modelRef);
+    if (!ref) {
+      ref = resolve(modelRef);
+      resolved.set(modelRef, ref);
+      // A failed lookup (Replicate down) is asked again next time.
+      ref.catch(() => resolved.delete(modelRef));
+    }
+    return ref;
+  }
+
+  async function resolve(modelRef: string): Promise<ModelRef> {
+    const ref = parseModelRef(modelRef);
+    if (!ref) throw new ProviderRefusedError(`"${modelRef}" is not a Replicate model`, 'invalid_input');
+    if (ref.version) return ref;
+    const [owner, name] = ref.model.split('/') as [string, string];
+    const model = (await api(
+      (client) => client.models.get(owner, name),
+      `looking up model ${modelRef}`,
+      () => new ProviderRefusedError(`Replicate has no model "${modelRef}"`, 'invalid_input'),
+    )) as { is_official?: boolean; latest_version?: { id?: string } | null };
+    if (model.is_official) return ref;
+    const version = model.latest_version?.id;
+    if (!version) throw new ProviderRefusedError(`Replicate's model "${modelRef}" has no version to run`, 'invalid_input');
+    return { model: ref.model, version };
+  }
+
+  /** Resolves every configured model, so a model that cannot be run stops start-up, naming it. */
+  async function start(): Promise<void> {
+    const configured = new Set([...(options.models ?? []), options.txt2imgModel, options.img2imgModel, options.upscaleModel]);
+    for (const modelRef of configured) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await runnable(modelRef);
+          break;
+        } catch (error) {
+          if (error instanceof ProviderRefusedError) {
+            throw new ConfigError(`${error.message} (check IMAGE_MODELS, REPLICATE_IMG2IMG_MODEL and REPLICATE_UPSCALE_MODEL)`);
+          }
+          // Replicate briefly unreachable is not a configuration mistake: ask a few times.
+          if (attempt >= START_LOOKUP_TRIES) {
+            throw new ConfigError(`could not look up the Replicate model "${modelRef}": ${(error as Error).message}`);
+          }
+          await sleep(error instanceof ProviderRateLimitedError ? error.retryAfterMs : 1000 * attempt);
+        }
+      }
+    }
+  }
+
+  /**
+   * The earlier attempt's prediction when it is still running or succeeded; failed ones are not
+   * reused. Only a 404 means Replicate no longer has it: a lookup that fails otherwise (5xx, 429,
+   * network) fails this attempt, and the queue asks again later, because creating a prediction
+   * while the old one may still run would pay twice. Every prediction that is not finished is
+   * resumed, so a new one is only ever created once the old one has ended.
+   */
   async function resumable(request: GenerationRequest): Promise<Prediction | undefined> {
     const id = await request.run?.load();
     if (!id) return undefined;
-    const earlier = await client.predictions.get(id).catch(() => undefined);
+    const gone = new Error('gone');
+    const earlier = await api((client) => client.predictions.get(id), `looking up prediction ${id}`, () => gone).catch(
+      (error: unknown) => {
+        if (error === gone) return undefined;
+        throw error;
+      },
+    );
     if (!earlier || earlier.status === 'failed' || earlier.status === 'canceled' || earlier.status === 'aborted') return undefined;
     return earlier;
   }
 
   async function cancelAndThrow(id: string): Promise<never> {
     try {
-      await client.predictions.cancel(id);
+      await api((client) => client.predictions.cancel(id), 'cancelling');
     } catch {
       // Best effort: the prediction finishes on its own and we ignore its output.
     }
     throw new GenerationCancelledError(`cancelled; Replicate prediction ${id} was cancelled`);
   }
 
-  return { name: 'replicate', generate };
+  return { name: 'replicate', generate, start };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,9 +308,12 @@ function modelFor(request: GenerationRequest, options: ReplicateProviderOptions)
   }
 }
 
-/** Input names follow the common image models (Flux, SDXL, Real-ESRGAN); models ignore inputs they lack. */
-function buildInput(request: GenerationRequest): Record<string, unknown> {
-  if (request.kind === 'upscale') return { image: dataUri(requireInit(request)), scale: 2 };
+/**
+ * Input names follow the common image models (Flux, SDXL, Real-ESRGAN); models ignore inputs they
+ * lack. `image` is the source as Replicate takes it (a data URI or a file URL).
+ */
+function buildInput(request: GenerationRequest, image: string | undefined): Record<string, unknown> {
+  if (request.kind === 'upscale') return { image, scale: 2 };
 
   const input: Record<string, unknown> = { prompt: request.prompt };
   if (request.negative) input.negative_prompt = request.negative;
@@ -173,7 +326,7 @@ function buildInput(request: GenerationRequest): Record<string, unknown> {
     output_format: 'png',
   });
   if (request.kind === 'img2img' || request.kind === 'variation') {
-    input.image = dataUri(requireInit(request));
+    input.image = image;
     input.prompt_strength =
       request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1);
   }
@@ -205,7 +358,7 @@ function requireInit(request: GenerationRequest): Buffer {
   return request.init;
 }
 
-/** Replicate accepts files inline as data URIs (it recommends uploads above ~256 kB, which we skip for simplicity). */
+/** Replicate accepts small files inline as data URIs. */
 function dataUri(bytes: Buffer): string {
   return `data:${sniffContentType(bytes) ?? 'application/octet-stream'};base64,${bytes.toString('base64')}`;
 }
@@ -256,25 +409,34 @@ function readableDetail(problem: ProblemDetails): string {
   return fromDetail || fromFields || problem.title || 'no details given';
 }
 
-/** Parses Retry-After (delta-seconds or an HTTP date). */
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+/** Replicate failed (5xx, network, timeout) but may answer later: a plain, retryable Error for the worker. */
+class TransientError extends Error {
+  override name = 'TransientError';
 }
 
 /**
- * Maps what the client throws onto the worker's error kinds. By the time an error reaches us the
- * client has already retried 429s (and 5xx on GETs) a few times, so a 429 here means "back off".
- * Errors are rebuilt rather than wrapped: the ApiError carries the request, Authorization and all.
+ * A fetch that goes to the network once: later calls (the client's retry loop) get the same
+ * answer, so the client never retries by itself. Each request also gets a time limit.
+ */
+function singleShot(fetchImpl: typeof fetch): typeof fetch {
+  let first: Promise<Response> | undefined;
+  return (input, init) => {
+    const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(API_TIMEOUT_MS)]) : AbortSignal.timeout(API_TIMEOUT_MS);
+    first ??= fetchImpl(input, { ...init, signal });
+    return first;
+  };
+}
+
+/**
+ * Maps what the client throws onto the worker's error kinds: 429 pauses (for its Retry-After),
+ * 5xx and network failures are transient, 4xx are the request's fault. Errors are rebuilt rather
+ * than wrapped: the ApiError carries the request, Authorization and all.
  */
 async function callApi<T>(call: () => Promise<T>, what: string, notFound?: () => Error): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (!isApiError(error)) throw new Error(`Replicate unreachable while ${what}: ${describe(error)}`);
+    if (!isApiError(error)) throw new TransientError(`Replicate unreachable while ${what}: ${describe(error)}`);
     const status = error.response.status;
     const problem = problemDetails(error);
     if (status === 401 || status === 403) {
@@ -283,6 +445,7 @@ async function callApi<T>(call: () => Promise<T>, what: string, notFound?: () =>
     if (status === 422) throw new ProviderRefusedError(`Replicate rejected the input: ${readableDetail(problem)}`, 'invalid_input');
     if (status === 404 && notFound) throw notFound();
     if (status === 429) throw new ProviderRateLimitedError(retryAfterMs(error.response.headers.get('retry-after')) ?? DEFAULT_RETRY_AFTER_MS);
+    if (status >= 500) throw new TransientError(`Replicate answered HTTP ${status} while ${what}: ${readableDetail(problem)}`);
     throw new Error(`Replicate answered HTTP ${status} while ${what}: ${readableDetail(problem)}`);
   }
 }
@@ -307,18 +470,19 @@ function outputUrls(output: unknown): string[] {
  * Output files live on replicate.delivery; like the official client's FileOutput we fetch them
  * without the API token, which must not travel to any host but the API.
  */
-async function download(url: string, fetchImpl: typeof fetch, signal: AbortSignal): Promise<GeneratedImage> {
+async function download(url: string, fetchImpl: typeof fetch, limits: DownloadLimits, signal: AbortSignal): Promise<GeneratedImage> {
+  const where = url.slice(0, 120);
   let data: Buffer;
   try {
-    const response = await fetchImpl(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]) });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    data = Buffer.from(await response.arrayBuffer());
+    data = await boundedDownload(url, fetchImpl, limits, signal);
   } catch (error) {
     if (signal.aborted) throw new GenerationCancelledError('cancelled while downloading the output');
-    throw new Error(`could not download Replicate output ${url.slice(0, 120)}: ${describe(error)}`);
+    throw new Error(`could not download Replicate output ${where}: ${describe(error)}`);
   }
-  const meta = await sharp(data).metadata().catch(() => undefined);
-  if (!meta?.width || !meta.height || !meta.format) throw new Error(`Replicate output ${url.slice(0, 120)} is not an image`);
+  const meta = await imageInfo(data, MAX_OUTPUT_PIXELS).catch((error: unknown) => {
+    throw new Error(`Replicate output ${where} refused: ${describe(error)}`);
+  });
+  if (!meta) throw new Error(`Replicate output ${where} is not an image`);
   return { data, contentType: contentTypeFor(meta.format), width: meta.width, height: meta.height };
 }
 

@@ -46,6 +46,8 @@ export interface GeneratedImage {
 
 export interface ImageProvider {
   readonly name: string;
+  /** Checks what can be checked before the first job (e.g. that the configured models exist); throws to stop start-up. */
+  start?(): Promise<void>;
   generate(request: GenerationRequest): Promise<GeneratedImage[]>;
 }
 
@@ -56,6 +58,8 @@ export class ProviderRefusedError extends Error {
     message: string,
     /** Shown to the member who asked. */
     readonly reason: 'safety' | 'invalid_input',
+    /** The provider's own explanation, when it words one for people (OpenAI's safety system does). */
+    readonly memberReason?: string,
   ) {
     super(message);
   }
