@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { lockDataDir } from './embedded-lock.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -53,10 +54,26 @@ export async function openDatabase(target: DatabaseTarget): Promise<OpenDatabase
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'server', close: () => db.destroy() };
   }
-  if (!target.dataDir.startsWith('memory://')) await mkdir(target.dataDir, { recursive: true });
-  const pglite = await PGlite.create(target.dataDir);
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'embedded', close: () => db.destroy() };
+  let unlock = async () => {};
+  if (!target.dataDir.startsWith('memory://')) {
+    await mkdir(target.dataDir, { recursive: true });
+    unlock = await lockDataDir(target.dataDir);
+  }
+  try {
+    const pglite = await PGlite.create(target.dataDir);
+    const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+    return {
+      db,
+      kind: 'embedded',
+      close: async () => {
+        await db.destroy();
+        await unlock();
+      },
+    };
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
 }
 
 /** DATABASE_URL when set; otherwise the embedded database under ./data. */

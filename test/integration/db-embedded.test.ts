@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,8 +37,22 @@ describe('embedded PostgreSQL on disk', () => {
     try {
       expect(await migrateToLatest(second.db)).toEqual([]);
       expect(await readSettings(second.db, '100000000000000001')).toEqual({ settings: { allowSelfVote: true }, version: 1 });
+      // PGlite would let a second instance write the same files: the folder is locked instead.
+      await expect(openDatabase({ dataDir: dir })).rejects.toThrow(/is open in process \d+ \(this one\)/);
     } finally {
       await second.close();
+    }
+  }, 60_000);
+
+  it('a lock left by a process that died is taken over', async () => {
+    const dir = await shared;
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    await writeFile(join(dir, 'atelier.pid'), String(dead));
+    const reopened = await openDatabase({ dataDir: dir });
+    try {
+      expect(await readFile(join(dir, 'atelier.pid'), 'utf8')).toBe(String(process.pid));
+    } finally {
+      await reopened.close();
     }
   }, 60_000);
 });
