@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { openDatabase } from '../../src/db/connection.js';
+import { openMigratedDatabase } from '../../src/db/index.js';
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
@@ -88,5 +90,17 @@ describe('migrations on a PostgreSQL server', () => {
     const dir = await migrationsCopy();
     await writeFile(join(dir, '0002_image_titles.sql'), 'alter table images add column title text;');
     expect(await migrateToLatest(database.db, dir)).toEqual(['0002_image_titles']);
+  });
+
+  it('a process starting against DATABASE_URL opens it with the schema applied', async () => {
+    const database = await fresh();
+    const started = await openMigratedDatabase({ DATABASE_URL: database.url }, pino({ level: 'silent' }));
+    try {
+      expect(started.kind).toBe('server');
+      expect(await migrateToLatest(started.db)).toEqual([]);
+      expect(await tables(database)).toContain('images');
+    } finally {
+      await started.close();
+    }
   });
 });
