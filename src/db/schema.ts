@@ -2,7 +2,7 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 
 /**
  * The tables of migrations/*.sql, as Kysely sees them. Hand-written: keep them in step with the
- * migrations (test/integration/db-migrations.test.ts compares the two). Timestamps read as Date;
+ * migrations (test/integration/db-schema-types.test.ts compares the two). Timestamps read as Date;
  * bigint and count(*) read as number on both the server and the embedded database (see
  * connection.ts).
  */
