@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import Cursor from 'pg-cursor';
 import type { Logger } from 'pino';
 import { lockDataDir } from './embedded-lock.js';
 import { PGliteDialect } from './pglite-dialect.js';
@@ -51,7 +52,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<OpenDatabase
     // An idle connection the server closes (restart, failover, pg_terminate_backend) is dropped
     // from the pool and replaced on next use; without a listener it would end the process.
     pool.on('error', (error) => target.logger?.warn({ err: error }, 'an idle database connection was closed by the server'));
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool, cursor: Cursor }) });
     return { db, kind: 'server', close: () => db.destroy() };
   }
   let unlock = async () => {};

@@ -199,6 +199,16 @@ export function databaseContract(label: string, open: () => Promise<OpenDatabase
       expect(children).toHaveLength(1);
     });
 
+    it('streams the rows of a query in chunks', async () => {
+      const seriesId = await series(24);
+      for (let n = 0; n < 5; n += 1) await addPanel(db, seriesId, panel(n));
+      const numbers: number[] = [];
+      for await (const row of db.selectFrom('series_panels').select('number').where('series_id', '=', seriesId).orderBy('number').stream(2)) {
+        numbers.push(row.number);
+      }
+      expect(numbers).toEqual([1, 2, 3, 4, 5]);
+    });
+
     it('reads timestamps as dates and bigint seeds and counts as numbers', async () => {
       const requestId = await request();
       const row = await db.selectFrom('requests').select(['seed', 'created_at']).where('id', '=', requestId).executeTakeFirstOrThrow();
