@@ -69,7 +69,8 @@ export class FsImageStorage implements ImageStorage {
   }
 
   async delete(key: string): Promise<void> {
-    await rm(this.pathOf(key), { force: true });
+    // Not recursive: a key naming a folder of other objects deletes nothing.
+    await rm(this.pathOf(key), { force: true }).catch(missing);
   }
 
   async *list(prefix: string): AsyncIterable<string> {
@@ -88,9 +89,9 @@ export class FsImageStorage implements ImageStorage {
   }
 }
 
-/** ENOENT (and ENOTDIR, a file where a folder was expected) mean "not there". */
+/** ENOENT, ENOTDIR (a file where a folder was expected) and EISDIR (a folder, not an object) mean "not there". */
 function missing(error: unknown): undefined {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ERR_FS_EISDIR') return undefined;
   throw error;
 }

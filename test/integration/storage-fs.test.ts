@@ -55,6 +55,15 @@ describe('filesystem image storage', () => {
     expect((await storage.head('images/1.jpg'))?.contentType).toBe('image/jpeg');
   });
 
+  it('a key naming a folder of objects reads as missing and deleting it removes nothing', async () => {
+    const storage = new FsImageStorage(await tempDir());
+    await storage.put('images/job-1/0.png', Buffer.from('x'), 'image/png');
+    expect(await storage.get('images/job-1')).toBeUndefined();
+    expect(await storage.head('images/job-1')).toBeUndefined();
+    await storage.delete('images/job-1');
+    expect((await storage.get('images/job-1/0.png'))?.body.toString()).toBe('x');
+  });
+
   it('leaves no partial file behind after writes', async () => {
     const dir = await tempDir();
     const storage = new FsImageStorage(dir);
