@@ -48,6 +48,21 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(64).default(2)),
   WORKER_LOCK_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).max(600_000).default(30_000)),
   IMAGE_STORE_DIR: z.preprocess(emptyAsUndefined, z.string().default('data/images')),
+  /** PostgreSQL server; unset: the embedded database with its files in ./data/postgres. */
+  DATABASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional()),
+  /** Image bytes in an S3-compatible bucket instead of IMAGE_STORE_DIR (AWS S3, R2, MinIO, Garage, SeaweedFS). */
+  S3_BUCKET: z.preprocess(emptyAsUndefined, z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional()),
+  S3_ENDPOINT: optionalUrl,
+  S3_REGION: z.preprocess(emptyAsUndefined, z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be a region name such as us-east-1 or auto').default('us-east-1')),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_FORCE_PATH_STYLE: z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+      .default('false')
+      .transform((value) => ['true', '1', 'yes'].includes(value)),
+  ),
   LOG_LEVEL: z.preprocess(
     emptyAsUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -131,6 +146,13 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   if (values.IMAGE_PROVIDER === 'comfyui' && !values.COMFYUI_URL) {
     throw new ConfigError('COMFYUI_URL: required when IMAGE_PROVIDER=comfyui');
+  }
+  if (!values.S3_BUCKET) {
+    const stray = (['S3_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const).find((name) => values[name]);
+    if (stray) throw new ConfigError(`S3_BUCKET: required when ${stray} is set (images go to IMAGE_STORE_DIR without it)`);
+  }
+  if (Boolean(values.S3_ACCESS_KEY_ID) !== Boolean(values.S3_SECRET_ACCESS_KEY)) {
+    throw new ConfigError(values.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY: required with S3_ACCESS_KEY_ID' : 'S3_ACCESS_KEY_ID: required with S3_SECRET_ACCESS_KEY');
   }
   return {
     ...values,

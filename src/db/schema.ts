@@ -1,0 +1,239 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * The tables of migrations/*.sql, as Kysely sees them. Hand-written: keep them in step with the
+ * migrations (test/integration/db-schema-types.test.ts compares the two). Timestamps read as Date;
+ * bigint and count(*) read as number on both the server and the embedded database (see
+ * connection.ts).
+ */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface MemberNamesTable {
+  user_id: string;
+  name: string;
+  updated_at: CreatedAt;
+}
+
+export type RequestStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'delivered';
+export type GenerationKind = 'txt2img' | 'img2img' | 'variation' | 'upscale';
+
+export interface RequestsTable {
+  id: string;
+  kind: GenerationKind;
+  status: RequestStatus;
+  prompt: string | null;
+  negative: string | null;
+  aspect: string;
+  seed: number;
+  image_count: number;
+  model: string;
+  user_id: string | null;
+  guild_id: string | null;
+  channel_id: string;
+  parent_image_id: string | null;
+  strength: number | null;
+  cost: Generated<number>;
+  refunded_at: Timestamp | null;
+  error: string | null;
+  error_kind: string | null;
+  cancelled_by: string | null;
+  result_channel_id: string | null;
+  result_message_id: string | null;
+  created_at: CreatedAt;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+}
+
+export interface ImagesTable {
+  id: string;
+  request_id: string | null;
+  position: Generated<number>;
+  kind: GenerationKind | 'upload';
+  prompt: string | null;
+  negative: string | null;
+  seed: number | null;
+  model: string | null;
+  aspect: string | null;
+  width: number;
+  height: number;
+  content_type: string;
+  storage_key: string | null;
+  user_id: string | null;
+  guild_id: string | null;
+  channel_id: string;
+  message_id: string | null;
+  attachment_url: string | null;
+  age_restricted: Generated<boolean>;
+  parent_id: string | null;
+  created_at: CreatedAt;
+  deleted_at: Timestamp | null;
+  deleted_by: string | null;
+}
+
+export interface VotesTable {
+  request_id: string;
+  user_id: string;
+  created_at: CreatedAt;
+}
+
+export type SeriesMode = 'open' | 'relay' | 'corpse';
+export type SeriesStatus = 'open' | 'complete' | 'closed';
+
+export interface SeriesTable {
+  id: string;
+  guild_id: string;
+  channel_id: string;
+  thread_id: string;
+  title: string;
+  mode: SeriesMode;
+  max_panels: number;
+  panel_count: Generated<number>;
+  style: string | null;
+  seed: number | null;
+  creator_id: string | null;
+  status: Generated<SeriesStatus>;
+  turn: Generated<number>;
+  last_user_id: string | null;
+  created_at: CreatedAt;
+  completed_at: Timestamp | null;
+}
+
+export interface SeriesMembersTable {
+  series_id: string;
+  user_id: string;
+  turn_slot: number;
+  joined_at: CreatedAt;
+}
+
+export interface SeriesPanelsTable {
+  id: string;
+  series_id: string;
+  number: number;
+  user_id: string | null;
+  user_name: string | null;
+  prompt: string | null;
+  request_id: string | null;
+  image_id: string | null;
+  seed: number | null;
+  created_at: CreatedAt;
+}
+
+export type ChallengePhase = 'announce' | 'submissions' | 'voting' | 'results' | 'cancelled';
+
+export interface ChallengesTable {
+  id: string;
+  guild_id: string;
+  channel_id: string;
+  theme: string;
+  phase: ChallengePhase;
+  submit_days: number;
+  vote_days: number;
+  scheduled: Generated<boolean>;
+  season: string | null;
+  created_by: string | null;
+  created_at: CreatedAt;
+  announced_at: Timestamp | null;
+  submissions_end_at: Timestamp | null;
+  voting_started_at: Timestamp | null;
+  voting_end_at: Timestamp | null;
+  results_at: Timestamp | null;
+  cancelled_at: Timestamp | null;
+  cancelled_by: string | null;
+  thread_id: string | null;
+  announce_message_id: string | null;
+  voting_message_id: string | null;
+  result_message_id: string | null;
+  cancel_message_id: string | null;
+}
+
+export interface ChallengeEntriesTable {
+  challenge_id: string;
+  entry_number: number;
+  image_id: string;
+  request_id: string | null;
+  user_id: string | null;
+  submitted_at: CreatedAt;
+  withdrawn_at: Timestamp | null;
+  gallery_message_id: string | null;
+  votes: number | null;
+  place: number | null;
+}
+
+export interface ChallengeVotesTable {
+  challenge_id: string;
+  entry_number: number;
+  user_id: string;
+  created_at: CreatedAt;
+}
+
+export interface SeasonPointsTable {
+  guild_id: string;
+  season: string;
+  challenge_id: string;
+  user_id: string;
+  reason: 'entry' | 'podium';
+  points: number;
+  awarded_at: CreatedAt;
+}
+
+export interface ChallengeThemesTable {
+  guild_id: string;
+  theme: string;
+  added_by: string | null;
+  added_at: CreatedAt;
+  last_used_at: Timestamp | null;
+}
+
+export interface ChallengeSchedulesTable {
+  guild_id: string;
+  channel_id: string;
+  weekday: number;
+  at_time: string;
+  timezone: string;
+  submit_days: number;
+  vote_days: number;
+  updated_by: string | null;
+  updated_at: CreatedAt;
+}
+
+/** The settings document is validated by the bot's zod schema; the database only keeps it whole. */
+export type SettingsDocument = Record<string, unknown>;
+
+export interface GuildSettingsTable {
+  guild_id: string;
+  settings: ColumnType<SettingsDocument, string | undefined, string>;
+  version: Generated<number>;
+  updated_by: string | null;
+  updated_at: CreatedAt;
+}
+
+export interface BansTable {
+  guild_id: string;
+  user_id: string;
+  banned_by: string;
+  banned_at: CreatedAt;
+}
+
+export interface DB {
+  member_names: MemberNamesTable;
+  requests: RequestsTable;
+  images: ImagesTable;
+  votes: VotesTable;
+  series: SeriesTable;
+  series_members: SeriesMembersTable;
+  series_panels: SeriesPanelsTable;
+  challenges: ChallengesTable;
+  challenge_entries: ChallengeEntriesTable;
+  challenge_votes: ChallengeVotesTable;
+  season_points: SeasonPointsTable;
+  challenge_themes: ChallengeThemesTable;
+  challenge_schedules: ChallengeSchedulesTable;
+  guild_settings: GuildSettingsTable;
+  bans: BansTable;
+}
+
+export type Row<T extends keyof DB> = Selectable<DB[T]>;
+export type NewRow<T extends keyof DB> = Insertable<DB[T]>;
+export type RowUpdate<T extends keyof DB> = Updateable<DB[T]>;
