@@ -7,6 +7,8 @@ import { z } from 'zod';
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 const optionalUrl = z.preprocess(emptyAsUndefined, z.url().optional());
+/** A TCP port to listen on; 0 turns the listener off. */
+const listenPort = (fallback: number) => z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65_535).default(fallback));
 
 const providerNames = ['local', 'replicate', 'comfyui'] as const;
 export type ProviderName = (typeof providerNames)[number];
@@ -39,6 +41,10 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(64).default(2)),
   WORKER_LOCK_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).max(600_000).default(30_000)),
   IMAGE_STORE_DIR: z.preprocess(emptyAsUndefined, z.string().default('data/images')),
+  /** HTTP server of `npm start` and the bot: /healthz, /readyz, /metrics (later the gallery). */
+  WEB_PORT: listenPort(8080),
+  /** A worker alone (`npm run worker`) serves /healthz, /readyz and /metrics here. */
+  METRICS_PORT: listenPort(9464),
   LOG_LEVEL: z.preprocess(
     emptyAsUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

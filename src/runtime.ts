@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { ConfigError, parseConfig, requireDiscord, type Config } from './config.js';
 import type { BotOptions } from './bot/bot.js';
+import type { Metrics } from './metrics.js';
+import { startWebServer, type WebContext } from './web/server.js';
 import { createProvider } from './worker/providers/index.js';
 import type { WorkerOptions } from './worker/worker.js';
 import { createLogger } from './logger.js';
@@ -80,8 +82,25 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
   process.on('SIGINT', handler);
 }
 
+/**
+ * Starts the HTTP server (health, readiness, metrics) on the port the variable `portVariable`
+ * gives; 0 leaves it off. A port already taken ends start-up with a line naming the variable.
+ */
+export async function serveWeb(ctx: WebContext, port: number, portVariable: string): Promise<{ close(): Promise<void> }> {
+  try {
+    const app = await startWebServer(ctx, port);
+    if (app) ctx.logger.info({ port }, 'serving /healthz, /readyz and /metrics');
+    return { close: async () => void (await app?.close()) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new StartupError(`${portVariable}: port ${port} is already in use. Choose another port, or 0 to turn the server off.`);
+    }
+    throw error;
+  }
+}
+
 /** The bot's options as the environment configures them. */
-export function botOptionsFrom(config: Config, redisUrl: string, logger: Logger): BotOptions {
+export function botOptionsFrom(config: Config, redisUrl: string, logger: Logger, metrics?: Metrics): BotOptions {
   return {
     ...requireDiscord(config),
     apiUrl: config.DISCORD_API_URL,
@@ -94,11 +113,12 @@ export function botOptionsFrom(config: Config, redisUrl: string, logger: Logger)
     globalRequestsPerSecond: config.DISCORD_GLOBAL_RATE_LIMIT,
     rateLimit: config.rateLimit,
     logger,
+    metrics,
   };
 }
 
 /** A worker's options as the environment configures them. */
-export function workerOptionsFrom(config: Config, redisUrl: string, logger: Logger): WorkerOptions {
+export function workerOptionsFrom(config: Config, redisUrl: string, logger: Logger, metrics?: Metrics): WorkerOptions {
   return {
     redisUrl,
     prefix: REDIS_PREFIX,
@@ -107,5 +127,6 @@ export function workerOptionsFrom(config: Config, redisUrl: string, logger: Logg
     imageStoreDir: config.IMAGE_STORE_DIR,
     lockDurationMs: config.WORKER_LOCK_MS,
     logger,
+    metrics,
   };
 }

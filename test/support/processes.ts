@@ -21,12 +21,13 @@ export interface AtelierProcess {
 
 /**
  * Starts `node --import tsx <entry>` with only the given environment (plus PATH and HOME), so
- * that nothing of the developer's own configuration leaks in.
+ * that nothing of the developer's own configuration leaks in. The HTTP servers are off unless a
+ * test asks for one: several processes of one test would otherwise want the same default port.
  */
 export function spawnAtelier(name: string, entry: string, env: Record<string, string>): AtelierProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', WEB_PORT: '0', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -69,6 +69,7 @@ async function vote(interaction: ButtonInteraction, record: JobRecord, ctx: BotC
     interaction.user.id,
     ctx.now(),
   );
+  if (outcome === 'added' || outcome === 'removed') ctx.metrics?.votes.inc({ outcome });
   if (outcome === 'closed') throw new InvalidRequestError('That picture was deleted; it cannot be voted for any more.');
   // Rebuilt from the record, never from the clicked message: what members see is what Redis holds.
   await interaction.update({ components: resultMessage(record, [], { votes }).components, allowedMentions: noMentions });
