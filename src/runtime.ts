@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError, parseConfig, requireDiscord, type Config } from './config.js';
 import type { BotOptions } from './bot/bot.js';
@@ -11,10 +12,42 @@ import { isListening, RedisServerMissingError, startPrivateRedis, type PrivateRe
 /** Namespace of Atelier's Redis keys and BullMQ queues in production. */
 export const REDIS_PREFIX = 'atelier';
 
-/** Parses the configuration or exits with one line naming the bad variable. */
+/**
+ * Reads `.env` from the working directory (or the file ENV_FILE names; ENV_FILE set but empty reads
+ * none) into the environment. Variables already in the environment win over the file. Missing is fine.
+ */
+export function loadEnvFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const path = env.ENV_FILE ?? '.env';
+  if (path === '' || !existsSync(path)) return undefined;
+  try {
+    process.loadEnvFile(path);
+  } catch (error) {
+    throw new StartupError(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return path;
+}
+
+/** Reads `.env`, parses the configuration or exits with one line naming the bad variable, and logs crashes. */
 export async function loadConfigOrExit(): Promise<{ config: Config; logger: Logger }> {
+  await orExit(() => loadEnvFile());
   const config = await orExit(() => parseConfig());
-  return { config, logger: createLogger(config.LOG_LEVEL) };
+  const logger = createLogger(config.LOG_LEVEL);
+  exitOnCrash(logger);
+  return { config, logger };
+}
+
+/**
+ * An unhandled rejection or uncaught exception leaves the process in an unknown state: it is
+ * logged through pino (one JSON line, tokens scrubbed, like every other error) and the process
+ * exits with 70, so that the supervisor (compose, systemd) restarts it and jobs are recovered.
+ */
+export function exitOnCrash(logger: Logger): void {
+  const crash = (kind: string) => (error: unknown) => {
+    logger.fatal({ err: error }, `${kind}; exiting`);
+    process.exit(70);
+  };
+  process.on('uncaughtException', crash('uncaught exception'));
+  process.on('unhandledRejection', crash('unhandled promise rejection'));
 }
 
 export class StartupError extends Error {
