@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError, parseConfig, requireDiscord, type Config } from './config.js';
 import type { BotOptions } from './bot/bot.js';
@@ -6,26 +5,12 @@ import type { Metrics } from './metrics.js';
 import { startWebServer, type WebContext } from './web/server.js';
 import { createProvider } from './worker/providers/index.js';
 import type { WorkerOptions } from './worker/worker.js';
+import { loadEnvFile } from './env-file.js';
 import { createLogger } from './logger.js';
 import { isListening, RedisServerMissingError, startPrivateRedis, type PrivateRedis } from './redis-server.js';
 
 /** Namespace of Atelier's Redis keys and BullMQ queues in production. */
 export const REDIS_PREFIX = 'atelier';
-
-/**
- * Reads `.env` from the working directory (or the file ENV_FILE names; ENV_FILE set but empty reads
- * none) into the environment. Variables already in the environment win over the file. Missing is fine.
- */
-export function loadEnvFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const path = env.ENV_FILE ?? '.env';
-  if (path === '' || !existsSync(path)) return undefined;
-  try {
-    process.loadEnvFile(path);
-  } catch (error) {
-    throw new StartupError(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return path;
-}
 
 /** Reads `.env`, parses the configuration or exits with one line naming the bad variable, and logs crashes. */
 export async function loadConfigOrExit(): Promise<{ config: Config; logger: Logger }> {
