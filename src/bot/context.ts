@@ -1,6 +1,6 @@
 import type { DeliveredMessage } from './delivery.js';
 import type { EventEmitter } from 'node:events';
-import type { APIMessage, REST } from 'discord.js';
+import type { REST } from 'discord.js';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';

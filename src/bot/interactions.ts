@@ -24,6 +24,7 @@ const GENERIC_ERROR = 'Something went wrong on my side, and nothing was changed.
  */
 export function createInteractionRouter(
   ctx: BotContext,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as in commands/index.ts: each command narrows its own interaction type
   commandList: readonly Command<any>[],
   settings: CommandSettings,
   handlers: readonly ComponentHandler[] = componentHandlers,

@@ -14,12 +14,11 @@ const BEA = '200000000000000002';
 let bed: TestBed;
 let redis: Redis;
 let prefix: string;
-let imageDir: string;
 let ctx: BotContext;
 
 beforeEach(() => {
   bed = openTestBed();
-  ({ redis, prefix, imageDir, ctx } = bed);
+  ({ redis, prefix, ctx } = bed);
   ctx.dataDeleters = [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter];
 });
 

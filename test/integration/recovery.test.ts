@@ -1,6 +1,5 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import { SnowflakeUtil } from 'discord.js';
-import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BotContext } from '../../src/bot/context.js';
 import { RECOVERY_GRACE_MS, recoverStrandedJobs } from '../../src/bot/recovery.js';
@@ -13,7 +12,6 @@ import { connect, redisUrl } from '../support/redis.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
 
 let bed: TestBed;
-let redis: Redis;
 let prefix: string;
 let imageDir: string;
 let ctx: BotContext;
@@ -22,7 +20,7 @@ const closers: Array<() => Promise<unknown>> = [];
 
 beforeEach(() => {
   bed = openTestBed();
-  ({ redis, prefix, imageDir, ctx } = bed);
+  ({ prefix, imageDir, ctx } = bed);
 });
 
 afterEach(async () => {
