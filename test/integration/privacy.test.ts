@@ -114,6 +114,6 @@ describe('/privacy delete-my-data on real Redis', () => {
 
     const entries = await ctx.challenges.entries(id);
     expect(entries.map((entry) => entry.userId).sort()).toEqual([BEA, 'deleted']);
-    expect(await redis.zrange(season, 0, -1)).toEqual([BEA]);
+    expect(await redis.zrange(season, 0, '-1')).toEqual([BEA]);
   });
 });
