@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FAULT_TIMEOUT_MS, FaultHarness } from './harness.js';
+import { REDIS_PREFIX } from '../../src/runtime.js';
+import { JobStore } from '../../src/store/jobs.js';
+import { eventually } from '../support/context.js';
+import { FAULT_TIMEOUT_MS, FaultHarness, WAIT_MS } from './harness.js';
 
 let harness: FaultHarness | undefined;
 
@@ -19,6 +22,10 @@ describe('a worker killed in the middle of a job', () => {
     const interaction = h.imagine('a lighthouse in fog');
     expect((await interaction.response()).data.content).toContain('Queued');
     await h.expectation(h.predictionsCreated(1));
+    // Kill only once the worker has recorded the prediction's id: the next worker resumes it
+    // instead of paying for a second one (killed before that, it would have to start another).
+    const jobs = new JobStore(h.redis, REDIS_PREFIX);
+    await h.expectation(eventually(async () => (await jobs.get(interaction.id))?.remoteRun, WAIT_MS, 'the prediction id to be recorded'));
 
     const second = h.startWorker();
     await first.kill('SIGKILL');
@@ -26,7 +33,7 @@ describe('a worker killed in the middle of a job', () => {
 
     const result = await h.expectation(h.waitForResult(interaction.id));
     expect(result.content).toContain('a lighthouse in fog');
-    expect(h.replicate.created).toBe(2);
+    expect(h.replicate.created).toBe(1);
     expect(second.running).toBe(true);
     expect(h.resultMessages(interaction.id)).toHaveLength(1);
     expect(h.resultUploads(interaction.id)).toHaveLength(1);
