@@ -8,6 +8,5 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Fault tests start and kill whole processes; keep the 2-core machines from oversubscribing.
     maxWorkers: 2,
-    minWorkers: 1,
   },
 });

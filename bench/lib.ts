@@ -1,10 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { MessageFlags } from 'discord.js';
 import { Redis } from 'ioredis';
 import { REDIS_PREFIX } from '../src/runtime.js';
 import { QueueStats } from '../src/store/stats.js';
+import { NAIVE_PREFIX, NAIVE_QUEUE } from './naive.js';
 import { FakeDiscord, type FakeDiscordOptions, type FakeInteraction, type FakeMessage, type RecordedRequest } from '../test/support/fake-discord.js';
 import { fakeDiscordEnv, ProcessGroup, spawnAtelier, waitForBotReady, type AtelierProcess } from '../test/support/processes.js';
 
@@ -58,8 +61,22 @@ export function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
+/** Clock ticks per second of /proc's CPU times. */
+let ticksPerSecond: number | undefined;
+
+/** CPU time (user + system) a process has used so far, in milliseconds, from /proc. */
+export function cpuMs(pid: number): number {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name in parentheses: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+}
+
 export interface InstallationOptions {
   redisUrl: string;
+  /** Atelier (default), or the naive baseline of bench/naive.ts. */
+  pipeline?: 'atelier' | 'naive';
   discord?: FakeDiscordOptions;
   /** Worker processes to start (each a real startWorker with the fixed-delay provider). */
   workers?: number;
@@ -110,7 +127,11 @@ export class Installation {
     const installation = new Installation(options);
     await installation.discord.start();
     const since = Date.now();
-    installation.bot = installation.processes.add(spawnAtelier('bot', 'src/bot/main.ts', installation.env()));
+    installation.bot = installation.processes.add(
+      options.pipeline === 'naive'
+        ? spawnAtelier('naive bot', 'bench/naive.ts', installation.env({ NAIVE_ROLE: 'bot' }))
+        : spawnAtelier('bot', 'src/bot/main.ts', installation.env()),
+    );
     await waitForBotReady(installation.discord, installation.bot, since, 120_000);
     for (let i = 0; i < (options.workers ?? 0); i += 1) installation.startWorker();
     return installation;
@@ -133,13 +154,19 @@ export class Installation {
   }
 
   startWorker(): AtelierProcess {
-    const worker = this.processes.add(spawnAtelier(`worker ${this.workers.length + 1}`, 'bench/worker-main.ts', this.env()));
+    const name = `worker ${this.workers.length + 1}`;
+    const worker = this.processes.add(
+      this.options.pipeline === 'naive'
+        ? spawnAtelier(`naive ${name}`, 'bench/naive.ts', this.env({ NAIVE_ROLE: 'worker' }))
+        : spawnAtelier(name, 'bench/worker-main.ts', this.env()),
+    );
     this.workers.push(worker);
     return worker;
   }
 
   /** Resolves once `slots` job slots of running workers have announced themselves in Redis. */
   async waitForWorkerSlots(slots: number, timeoutMs = 120_000): Promise<void> {
+    if (this.options.pipeline === 'naive') return this.waitForNaiveWorkers(slots, timeoutMs);
     const redis = new Redis(this.options.redisUrl);
     const stats = new QueueStats(redis, REDIS_PREFIX);
     const deadline = Date.now() + timeoutMs;
@@ -151,6 +178,27 @@ export class Installation {
     } finally {
       await redis.quit();
     }
+  }
+
+  /** The naive workers (concurrency 1 each) announce nothing: count BullMQ's worker connections. */
+  private async waitForNaiveWorkers(count: number, timeoutMs: number): Promise<void> {
+    const connection = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue(NAIVE_QUEUE, { connection, prefix: NAIVE_PREFIX });
+    const deadline = Date.now() + timeoutMs;
+    try {
+      while ((await queue.getWorkersCount()) < count) {
+        if (Date.now() > deadline) throw new Error(`naive workers did not start within ${timeoutMs} ms:\n${this.processes.describe()}`);
+        await sleep(50);
+      }
+    } finally {
+      await queue.close();
+      await connection.quit();
+    }
+  }
+
+  /** CPU milliseconds used so far by the bot and by all workers together. */
+  cpu(): { bot: number; workers: number } {
+    return { bot: cpuMs(this.bot.child.pid!), workers: this.workers.reduce((sum, worker) => sum + cpuMs(worker.child.pid!), 0) };
   }
 
   /** `/imagine` from its own member each time (per-member limits are not what is measured here). */

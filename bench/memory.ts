@@ -19,7 +19,7 @@ export async function memoryScenario({ quick, redisUrl }: BenchOptions): Promise
   let baselineRss: number;
   let perJobBytes: number;
   let rssAfterJobs: number;
-  let delivered = 0;
+  let delivered: number;
   const redis = new Redis(redisUrl);
   try {
     await sleep(SETTLE_MS);

@@ -14,12 +14,17 @@ export interface FixedDelayOptions {
  * A provider with known timing, so that whatever else a benchmark measures is Atelier's own
  * cost. The picture is rendered once at start-up and returned as is.
  */
-export async function createFixedDelayProvider(options: FixedDelayOptions): Promise<ImageProvider> {
-  const { size } = options;
-  const png = await sharp({ create: { width: size, height: size, channels: 3, background: '#3a6ea5' } })
+/** The one picture the benchmark provider returns (and the naive baseline too). */
+export function benchPng(size: number): Promise<Buffer> {
+  return sharp({ create: { width: size, height: size, channels: 3, background: '#3a6ea5' } })
     .composite([{ input: Buffer.from(`<svg width="${size}" height="${size}"><circle cx="${size / 2}" cy="${size / 2}" r="${size / 3}" fill="#f4d35e"/></svg>`) }])
     .png()
     .toBuffer();
+}
+
+export async function createFixedDelayProvider(options: FixedDelayOptions): Promise<ImageProvider> {
+  const { size } = options;
+  const png = await benchPng(size);
   const image: GeneratedImage = { data: png, contentType: 'image/png', width: size, height: size };
   let busy = 0;
   const waiting: Array<() => void> = [];

@@ -12,9 +12,9 @@ import { throughputScenario } from './throughput.js';
 import { votesScenario } from './votes.js';
 
 /**
- * `npm run bench [-- --quick] [-- --only <name>]`: every scenario against a private redis-server,
- * the real bot process on a local fake Discord, and real worker processes. One JSON line per
- * scenario on stdout, then a table.
+ * `npm run bench [-- --quick] [-- --only <name>] [-- --check]`: every scenario against a private
+ * redis-server, the real bot process on a local fake Discord, and real worker processes. One JSON
+ * line per scenario on stdout, then a table. With --check, a missed target exits with 1.
  */
 
 /** The fair-queue scenario lives in its own file, written alongside the fair queue. */
@@ -40,7 +40,9 @@ const scenarios: Record<string, Scenario> = {
   images: imagesScenario,
 };
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, check: { type: 'boolean', default: false } },
+});
 const names = values.only?.length ? values.only : Object.keys(scenarios);
 const unknown = names.filter((name) => !scenarios[name]);
 if (unknown.length > 0) {
@@ -84,3 +86,9 @@ const header = ['scenario', 'median (or value)', 'p99', 'baseline', 'ratio', 'ta
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
 const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
 console.log(`\n${machine}\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}`);
+
+const missed = results.filter((r) => r.pass === false);
+if (values.check && missed.length > 0) {
+  console.error(`bench: target missed by ${missed.map((r) => r.name).join(', ')}`);
+  process.exit(1);
+}

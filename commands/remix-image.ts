@@ -6,7 +6,6 @@ import {
   type MessageContextMenuCommandInteraction,
   type RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
-import { ageRestriction } from '../src/bot/age-restriction.js';
 import { assertDownloadableImage } from '../src/bot/attachments.js';
 import type { Command } from '../src/bot/command.js';
 import { remixModal } from '../src/bot/components/community.js';

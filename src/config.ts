@@ -7,6 +7,8 @@ import { z } from 'zod';
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 const optionalUrl = z.preprocess(emptyAsUndefined, z.url().optional());
+/** A TCP port to listen on; 0 turns the listener off. */
+const listenPort = (fallback: number) => z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65_535).default(fallback));
 
 const providerNames = ['local', 'replicate', 'comfyui', 'openai'] as const;
 export type ProviderName = (typeof providerNames)[number];
@@ -63,6 +65,10 @@ const envSchema = z.object({
       .default('false')
       .transform((value) => ['true', '1', 'yes'].includes(value)),
   ),
+  /** HTTP server of `npm start` and the bot: /healthz, /readyz, /metrics (later the gallery). */
+  WEB_PORT: listenPort(8080),
+  /** A worker alone (`npm run worker`) serves /healthz, /readyz and /metrics here. */
+  METRICS_PORT: listenPort(9464),
   LOG_LEVEL: z.preprocess(
     emptyAsUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -2,18 +2,38 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, parseConfig, requireDiscord, type Config } from './config.js';
 import type { BotOptions } from './bot/bot.js';
+import type { Metrics } from './metrics.js';
+import { startWebServer, type WebContext } from './web/server.js';
 import { createProvider } from './worker/providers/index.js';
 import type { WorkerOptions } from './worker/worker.js';
+import { loadEnvFile } from './env-file.js';
 import { createLogger } from './logger.js';
 import { isListening, RedisServerMissingError, startPrivateRedis, type PrivateRedis } from './redis-server.js';
 
 /** Namespace of Atelier's Redis keys and BullMQ queues in production. */
 export const REDIS_PREFIX = 'atelier';
 
-/** Parses the configuration or exits with one line naming the bad variable. */
+/** Reads `.env`, parses the configuration or exits with one line naming the bad variable, and logs crashes. */
 export async function loadConfigOrExit(): Promise<{ config: Config; logger: Logger }> {
+  await orExit(() => loadEnvFile());
   const config = await orExit(() => parseConfig());
-  return { config, logger: createLogger(config.LOG_LEVEL) };
+  const logger = createLogger(config.LOG_LEVEL);
+  exitOnCrash(logger);
+  return { config, logger };
+}
+
+/**
+ * An unhandled rejection or uncaught exception leaves the process in an unknown state: it is
+ * logged through pino (one JSON line, tokens scrubbed, like every other error) and the process
+ * exits with 70, so that the supervisor (compose, systemd) restarts it and jobs are recovered.
+ */
+export function exitOnCrash(logger: Logger): void {
+  const crash = (kind: string) => (error: unknown) => {
+    logger.fatal({ err: error }, `${kind}; exiting`);
+    process.exit(70);
+  };
+  process.on('uncaughtException', crash('uncaught exception'));
+  process.on('unhandledRejection', crash('unhandled promise rejection'));
 }
 
 export class StartupError extends Error {
@@ -84,8 +104,25 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
   process.on('SIGINT', handler);
 }
 
+/**
+ * Starts the HTTP server (health, readiness, metrics) on the port the variable `portVariable`
+ * gives; 0 leaves it off. A port already taken ends start-up with a line naming the variable.
+ */
+export async function serveWeb(ctx: WebContext, port: number, portVariable: string): Promise<{ close(): Promise<void> }> {
+  try {
+    const app = await startWebServer(ctx, port);
+    if (app) ctx.logger.info({ port }, 'serving /healthz, /readyz and /metrics');
+    return { close: async () => void (await app?.close()) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new StartupError(`${portVariable}: port ${port} is already in use. Choose another port, or 0 to turn the server off.`);
+    }
+    throw error;
+  }
+}
+
 /** The bot's options as the environment configures them. */
-export function botOptionsFrom(config: Config, redisUrl: string, logger: Logger): BotOptions {
+export function botOptionsFrom(config: Config, redisUrl: string, logger: Logger, metrics?: Metrics): BotOptions {
   return {
     ...requireDiscord(config),
     apiUrl: config.DISCORD_API_URL,
@@ -100,11 +137,12 @@ export function botOptionsFrom(config: Config, redisUrl: string, logger: Logger)
     interactionRateLimit: config.interactionRateLimit,
     operatorDailyBudget: config.OPERATOR_DAILY_BUDGET,
     logger,
+    metrics,
   };
 }
 
 /** A worker's options as the environment configures them. */
-export function workerOptionsFrom(config: Config, redisUrl: string, logger: Logger): WorkerOptions {
+export function workerOptionsFrom(config: Config, redisUrl: string, logger: Logger, metrics?: Metrics): WorkerOptions {
   return {
     redisUrl,
     prefix: REDIS_PREFIX,
@@ -113,5 +151,6 @@ export function workerOptionsFrom(config: Config, redisUrl: string, logger: Logg
     imageStoreDir: config.IMAGE_STORE_DIR,
     lockDurationMs: config.WORKER_LOCK_MS,
     logger,
+    metrics,
   };
 }

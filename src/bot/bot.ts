@@ -1,10 +1,11 @@
 import { EventEmitter, once } from 'node:events';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { Client, Events, GatewayIntentBits, Status } from 'discord.js';
 import type { Logger } from 'pino';
 import { commands } from '../../commands/index.js';
 import type { ModelChoice } from '../config.js';
 import { commandConnection, connectionReady, logErrors, waitingConnection } from '../redis-connections.js';
+import { observeDiscordRest, type Metrics } from '../metrics.js';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../challenges/scheduler.js';
 import { startChallengeWorker } from '../challenges/worker.js';
@@ -28,6 +29,7 @@ import { communityDataDeleter, recordInFamily } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
 import { attachDeliveredPanel, seriesDataDeleter } from './series.js';
 import { challengeDataDeleter } from '../challenges/actions.js';
+import { NotReadyError, redisReadiness, type ReadinessCheck } from '../web/readiness.js';
 
 export interface BotOptions {
   token: string;
@@ -54,11 +56,15 @@ export interface BotOptions {
   rateLimit?: BotContext['rateLimit'];
   interactionRateLimit?: BotContext['interactionRateLimit'];
   operatorDailyBudget?: BotContext['operatorDailyBudget'];
+  /** Where Discord responses, deliveries and votes are counted (the process's /metrics). */
+  metrics?: Metrics;
 }
 
 export interface RunningBot {
   client: Client;
   ctx: BotContext;
+  /** What /readyz checks for the bot: Redis and the Discord gateway. */
+  readiness: ReadinessCheck[];
   close(): Promise<void>;
 }
 
@@ -103,7 +109,12 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     operatorDailyBudget: options.operatorDailyBudget,
     dataDeleters: [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter],
     onDelivered: [],
+    metrics: options.metrics,
   };
+  if (options.metrics) {
+    observeDiscordRest(client.rest, options.metrics);
+    options.metrics.watchQueues([generateQueue, deliverQueue, ctx.challengeQueue]);
+  }
   ctx.onDelivered!.push(attachDeliveredPanel(ctx));
   ctx.onDelivered!.push(recordInFamily(ctx));
   const settings = { models: options.models };
@@ -169,9 +180,21 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const sweeper = setInterval(sweep, options.recoveryIntervalMs ?? 5 * 60_000);
   sweeper.unref();
 
+  // The manager's own status stays Ready after the first login: the shards say whether the
+  // connection is up now (reconnecting, resuming, or closed for good by Discord).
+  const gatewayReadiness: ReadinessCheck = {
+    name: 'discord',
+    check() {
+      const down = client.ws.shards.find((shard) => shard.status !== Status.Ready);
+      if (client.ws.shards.size === 0) throw new NotReadyError('gateway is not connected');
+      if (down) throw new NotReadyError(`gateway is ${Status[down.status] ?? down.status}`);
+    },
+  };
+
   return {
     client,
     ctx,
+    readiness: [redisReadiness(redis), gatewayReadiness],
     async close() {
       // Stop taking new work first, then finish deliveries under way, then let go of Redis.
       client.removeAllListeners(Events.InteractionCreate);

@@ -1,5 +1,4 @@
 import type { DeliveredMessage } from './delivery.js';
-import type { APIMessage } from 'discord.js';
 import type { ImageRecord } from '../store/images.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';

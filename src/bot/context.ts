@@ -1,10 +1,11 @@
 import type { DeliveredMessage } from './delivery.js';
 import type { EventEmitter } from 'node:events';
-import type { APIMessage, REST } from 'discord.js';
+import type { REST } from 'discord.js';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ModelChoice } from '../config.js';
+import type { Metrics } from '../metrics.js';
 import type { DeliverJob, GenerateJob, generateJobOptions } from '../queues.js';
 import type { ChallengeQueue } from '../challenges/scheduler.js';
 import type { ChallengeStore } from '../store/challenges.js';
@@ -63,4 +64,6 @@ export interface BotContext {
    * A failing hook is logged; it never undoes or repeats the delivery.
    */
   onDelivered?: Array<(record: JobRecord, message: DeliveredMessage) => Promise<void>>;
+  /** Prometheus metrics of this process (absent in tests that do not look at them). */
+  metrics?: Metrics;
 }

@@ -164,6 +164,7 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
     resultChannelId: message.channel_id ?? record.channelId,
     hooksDone: '0',
   });
+  ctx.metrics?.deliverySeconds.observe({ kind: record.kind }, Math.max(0, ctx.now() - record.interactionAt) / 1000);
   // The grid, when there is one, comes first; the single images follow in order.
   const firstImage = files.length - record.imageIds.length;
   await Promise.all(

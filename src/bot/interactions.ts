@@ -27,6 +27,7 @@ const STORAGE_UNAVAILABLE = 'I cannot reach my storage right now, so I did nothi
  */
 export function createInteractionRouter(
   ctx: BotContext,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as in commands/index.ts: each command narrows its own interaction type
   commandList: readonly Command<any>[],
   settings: CommandSettings,
   handlers: readonly ComponentHandler[] = componentHandlers,

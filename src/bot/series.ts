@@ -5,7 +5,6 @@ import {
   GuildMember,
   PermissionFlagsBits,
   escapeMarkdown,
-  type APIMessage,
   type ChatInputCommandInteraction,
   type PermissionsBitField,
   type RawFile,

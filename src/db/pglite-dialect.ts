@@ -36,6 +36,7 @@ export class PGliteDialect implements Dialect {
     return new PostgresQueryCompiler();
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's Dialect interface is declared over any schema
   createIntrospector(db: Kysely<any>): DatabaseIntrospector {
     return new PostgresIntrospector(db);
   }

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import { imageSize } from './meta.js';
 
 export interface GridOptions {
@@ -57,7 +57,7 @@ export async function composeGrid(images: Buffer[], options: GridOptions = {}): 
         .toBuffer({ resolveWithObject: true }),
     ),
   );
-  const layers: sharp.OverlayOptions[] = cells.map(({ data, info }, i) => ({
+  const layers: OverlayOptions[] = cells.map(({ data, info }, i) => ({
     input: data,
     raw: { width: info.width, height: info.height, channels: info.channels },
     left: (i % cols) * (cellWidth + gap),

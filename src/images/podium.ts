@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 
 export interface PodiumOptions {
   /** Side of each picture's square, in pixels. Default 512. */
@@ -31,7 +31,7 @@ export async function composePodium(images: Buffer[], options: PodiumOptions = {
   const height = gap + cell + gap + tallest;
   const floor = height;
 
-  const layers: sharp.OverlayOptions[] = [];
+  const layers: OverlayOptions[] = [];
   const steps: string[] = [];
   for (const [place, image] of images.entries()) {
     const left = gap + COLUMN_OF_PLACE[place]! * (cell + gap);

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import { imageSize } from './meta.js';
 
 export interface SeriesPanelImage {
@@ -46,7 +46,7 @@ export async function composeSeries(panels: SeriesPanelImage[], options: PanelLa
   const height = rows * (cellHeight + band) + (rows - 1) * gap;
 
   const cells = await Promise.all(panels.map((panel) => fitPanel(panel.image, cellWidth, cellHeight, background)));
-  const layers: sharp.OverlayOptions[] = cells.map(({ data, info }, i) => ({
+  const layers: OverlayOptions[] = cells.map(({ data, info }, i) => ({
     input: data,
     raw: { width: info.width, height: info.height, channels: info.channels },
     left: (i % columns) * (cellWidth + gap),

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 
 /** One box in a family tree picture. */
 export interface TreeNode {
@@ -109,7 +109,7 @@ export async function renderTree(root: TreeNode): Promise<RenderedTree> {
     }
   });
 
-  const layers: sharp.OverlayOptions[] = [];
+  const layers: OverlayOptions[] = [];
   nodes.forEach((node, i) => {
     const thumbnail = thumbnails[i];
     if (!thumbnail) return;

@@ -300,7 +300,8 @@ export class JobStore {
 
   /** The member's jobs that are not finished yet, oldest first. */
   async openJobsOf(userId: string): Promise<JobRecord[]> {
-    const ids = await this.redis.zrange(this.userKey(userId), 0, 49);
+    // The stop bound as a string: ioredis 6.0.0 types it without number (redis/ioredis#2162).
+    const ids = await this.redis.zrange(this.userKey(userId), 0, '49');
     const records = await Promise.all(ids.map((id) => this.get(id)));
     const open: JobRecord[] = [];
     for (const [index, record] of records.entries()) {

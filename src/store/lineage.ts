@@ -31,7 +31,7 @@ export class LineageStore {
 
   /** Children of any of the given images (one set's images share a family), oldest first. */
   async childrenOf(imageIds: readonly string[]): Promise<string[]> {
-    const lists = await Promise.all(imageIds.map((id) => this.redis.zrange(this.childrenKey(id), 0, -1, 'WITHSCORES')));
+    const lists = await Promise.all(imageIds.map((id) => this.redis.zrange(this.childrenKey(id), 0, '-1', 'WITHSCORES')));
     const scored: Array<{ id: string; at: number }> = [];
     for (const flat of lists) for (let i = 0; i + 1 < flat.length; i += 2) scored.push({ id: flat[i]!, at: Number(flat[i + 1]) });
     scored.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));

@@ -1,8 +1,14 @@
-import { loadConfigOrExit, onShutdown, orExit, resolveRedis, workerOptionsFrom } from '../runtime.js';
+import { createMetrics } from '../metrics.js';
+import { loadConfigOrExit, onShutdown, orExit, resolveRedis, serveWeb, workerOptionsFrom } from '../runtime.js';
 import { startWorker } from './worker.js';
 
 /** `npm run worker`: one GPU worker process. Run as many as you like against one Redis. */
 const { config, logger } = await loadConfigOrExit();
 const redis = await orExit(() => resolveRedis(config, logger, { embedded: false }));
-const worker = await orExit(() => startWorker(workerOptionsFrom(config, redis.url, logger)));
-onShutdown(logger, () => worker.close());
+const metrics = createMetrics();
+const worker = await orExit(() => startWorker(workerOptionsFrom(config, redis.url, logger, metrics)));
+const web = await orExit(() => serveWeb({ logger, metrics, readiness: worker.readiness }, config.METRICS_PORT, 'METRICS_PORT'));
+onShutdown(logger, async () => {
+  await web.close();
+  await worker.close();
+});

@@ -3,11 +3,13 @@ import { hostname } from 'node:os';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { logErrors, waitingConnection } from '../redis-connections.js';
 import type { Logger } from 'pino';
-import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, cancelChannel, type DeliverJob } from '../queues.js';
+import type { Metrics } from '../metrics.js';
+import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, cancelChannel, generationKinds, type DeliverJob } from '../queues.js';
 import { FairQueue } from '../store/fair-queue.js';
 import { ImageStore } from '../store/images.js';
 import { JobStore } from '../store/jobs.js';
 import { QueueStats } from '../store/stats.js';
+import { redisReadiness, type ReadinessCheck } from '../web/readiness.js';
 import { failGeneration, processGenerate } from './generate.js';
 import { ProviderRateLimitedError, type ImageProvider } from './providers/types.js';
 
@@ -29,10 +31,14 @@ export interface WorkerOptions {
    * killed worker's job goes to another one within about 1.5× this.
    */
   lockDurationMs?: number;
+  /** Where job counts and generation times are reported (the process's /metrics). */
+  metrics?: Metrics;
 }
 
 export interface RunningWorker {
   worker: Worker;
+  /** What /readyz checks for this worker. */
+  readiness: ReadinessCheck[];
   /** Stop fetching, let running jobs finish (or hand them back after the grace period), close Redis. */
   close(): Promise<void>;
 }
@@ -51,6 +57,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }), logger, 'deliver queue');
   const fair = new FairQueue(redis, prefix);
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const { metrics } = options;
+  // For the queue sizes on /metrics: a worker alone still reports the queues it works with.
+  const generateQueue = new Queue(GENERATE_QUEUE, { connection: redis, prefix });
+  metrics?.watchQueues([generateQueue, deliverQueue]);
+  const labels = (job: Job) => ({ provider: options.provider.name, kind: kindOf(job) });
 
   // A member's cancel reaches whichever worker runs the job through pub/sub.
   const running = new Map<string, AbortController>();
@@ -70,8 +81,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       const recordId = recordIdOf(job.id!);
       running.set(recordId, controller);
       const jobLogger = logger.child({ jobId: recordId, attempt: job.attemptsMade + 1 });
+      const attemptStarted = performance.now();
       try {
-        return await processGenerate(job, {
+        const result = await processGenerate(job, {
           jobs,
           images,
           stats,
@@ -81,6 +93,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           signal: controller.signal,
           progressIntervalMs: options.progressIntervalMs,
         });
+        if (result.outcome === 'done') {
+          metrics?.jobsCompleted.inc(labels(job));
+          metrics?.generationSeconds.observe(labels(job), (performance.now() - attemptStarted) / 1000);
+        }
+        return result;
       } catch (error) {
         if (error instanceof ProviderRateLimitedError) {
           // Pause the whole queue, for every worker; the job goes back without using an attempt.
@@ -120,7 +137,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       : 'The image provider is not answering right now, even after several tries. Please try again later.';
     job
       .isFailed()
-      .then((final) => final && failGeneration({ jobs, deliverQueue }, recordIdOf(job.id!), message, refused ? 'refused' : 'provider_down'))
+      .then((final) => {
+        if (final) metrics?.jobsFailed.inc(labels(job));
+        return final && failGeneration({ jobs, deliverQueue }, recordIdOf(job.id!), message, refused ? 'refused' : 'provider_down');
+      })
       .catch((failure) => logger.error({ err: failure, jobId: job.id }, 'could not record a failed job'));
   });
   logErrors(worker, logger, 'generate worker');
@@ -135,6 +155,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   return {
     worker,
+    readiness: [redisReadiness(redis)],
     async close() {
       clearInterval(heartbeat);
       const graceful = worker.close();
@@ -153,6 +174,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         await worker.close(true);
       }
       await stats.removeWorker(workerId).catch(() => undefined);
+      await generateQueue.close();
       await deliverQueue.close();
       await subscriber.quit().catch(() => undefined);
       await workerConnection.quit().catch(() => undefined);
@@ -171,4 +193,10 @@ async function takeRunSlot(fair: FairQueue, job: Job): Promise<{ guildId?: strin
   if (typeof userId !== 'string' || typeof maxRunning !== 'number') return undefined;
   const guildId = typeof rawGuildId === 'string' ? rawGuildId : undefined;
   return (await fair.acquireRunSlot(guildId, userId, job.id!, maxRunning)) ? { guildId, userId } : 'full';
+}
+
+/** A job's kind as a metrics label: one of the known kinds, whatever a payload says. */
+function kindOf(job: Job): string {
+  const kind = (job.data as { kind?: unknown } | undefined)?.kind;
+  return generationKinds.includes(kind as (typeof generationKinds)[number]) ? (kind as string) : 'unknown';
 }

@@ -66,9 +66,9 @@ export class FaultHarness {
   }
 
   /** Starts a bot process and resolves once it handles interactions and deliveries. */
-  async startBot(): Promise<AtelierProcess> {
+  async startBot(extra: Record<string, string> = {}): Promise<AtelierProcess> {
     const since = Date.now();
-    const bot = this.processes.add(spawnAtelier(`bot ${++this.botCount}`, 'src/bot/main.ts', this.env()));
+    const bot = this.processes.add(spawnAtelier(`bot ${++this.botCount}`, 'src/bot/main.ts', this.env(extra)));
     await waitForBotReady(this.discord, bot, since, WAIT_MS);
     return bot;
   }
@@ -79,9 +79,17 @@ export class FaultHarness {
 
   /** Stops redis-server (it writes its append-only file on the way out) and starts it again on the same port and data. */
   async restartRedis(): Promise<void> {
-    const { port } = this.redisServer;
+    await this.stopRedis();
+    await this.startRedisAgain();
+  }
+
+  /** Stops redis-server; `startRedisAgain` brings it back on the same port and data. */
+  async stopRedis(): Promise<void> {
     await this.redisServer.stop();
-    this.redisServer = await startPrivateRedis({ dataDir: this.redisDir, port, appendOnly: true });
+  }
+
+  async startRedisAgain(): Promise<void> {
+    this.redisServer = await startPrivateRedis({ dataDir: this.redisDir, port: this.redisServer.port, appendOnly: true });
   }
 
   imagine(prompt: string, userId?: string): FakeInteraction {

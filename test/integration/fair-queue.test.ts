@@ -238,7 +238,8 @@ describe('fair queue on real Redis and BullMQ', () => {
     await worker(1);
     const refused = await imagine(member(1), 'refused', { count: 2 });
     await eventually(async () => (await ctx.jobs.get(refused.record.id))?.status === 'failed');
-    expect(await used()).toBe(0);
+    // The refund follows the status change (a second step): wait for it rather than race it.
+    await eventually(async () => (await used()) === 0, 10_000, 'the refused picture to be refunded');
 
     const drawing = await imagine(member(1), 'drawing', { count: 3 });
     await provider.nextRequest();

@@ -1,6 +1,5 @@
 import { Queue } from 'bullmq';
 import { SnowflakeUtil } from 'discord.js';
-import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cancelJob } from '../../src/bot/components/generation.js';
@@ -16,7 +15,6 @@ import { redisUrl } from '../support/redis.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
 
 let bed: TestBed;
-let redis: Redis;
 let prefix: string;
 let imageDir: string;
 let ctx: BotContext;
@@ -56,7 +54,7 @@ const options = { prompt: 'a lighthouse in fog', aspect: '16:9' as const, count:
 
 beforeEach(() => {
   bed = openTestBed();
-  ({ redis, prefix, imageDir, ctx } = bed);
+  ({ prefix, imageDir, ctx } = bed);
   provider = new ScriptedProvider();
   deliverQueue = ctx.deliverQueue;
 });

@@ -14,12 +14,11 @@ const BEA = '200000000000000002';
 let bed: TestBed;
 let redis: Redis;
 let prefix: string;
-let imageDir: string;
 let ctx: BotContext;
 
 beforeEach(() => {
   bed = openTestBed();
-  ({ redis, prefix, imageDir, ctx } = bed);
+  ({ redis, prefix, ctx } = bed);
   ctx.dataDeleters = [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter];
 });
 
@@ -115,6 +114,6 @@ describe('/privacy delete-my-data on real Redis', () => {
 
     const entries = await ctx.challenges.entries(id);
     expect(entries.map((entry) => entry.userId).sort()).toEqual([BEA, 'deleted']);
-    expect(await redis.zrange(season, 0, -1)).toEqual([BEA]);
+    expect(await redis.zrange(season, 0, '-1')).toEqual([BEA]);
   });
 });

@@ -1,6 +1,6 @@
+import type { Redis } from 'ioredis';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { SnowflakeUtil } from 'discord.js';
-import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BotContext } from '../../src/bot/context.js';
 import { RECOVERY_GRACE_MS, recoverStrandedJobs } from '../../src/bot/recovery.js';

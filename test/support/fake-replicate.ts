@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateSync } from 'node:zlib';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 
 /**
  * A local stand-in for api.replicate.com, close enough that the official `replicate` client talks
@@ -510,7 +510,7 @@ async function renderOutputs(kind: FakeModel['kind'], input: Record<string, any>
 }
 
 /** A diagonal gradient whose two colours come from the seed: different seeds, visibly different images. */
-export function gradient(width: number, height: number, seed: number): sharp.Sharp {
+export function gradient(width: number, height: number, seed: number): Sharp {
   const from = hueToRgb((seed * 47) % 360);
   const to = hueToRgb((seed * 47 + 150) % 360);
   const pixels = Buffer.alloc(width * height * 3);

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FakeDiscord } from './fake-discord.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 /** What a child keeps of its output, for the failure message of a test that went wrong. */
 const OUTPUT_LIMIT = 64 * 1024;
 
@@ -21,12 +24,15 @@ export interface AtelierProcess {
 
 /**
  * Starts `node --import tsx <entry>` with only the given environment (plus PATH and HOME), so
- * that nothing of the developer's own configuration leaks in.
+ * that nothing of the developer's own configuration leaks in (nor their `.env`: ENV_FILE is empty).
+ * The HTTP servers are off unless a test asks for one: several processes of one test would
+ * otherwise want the same default port.
  */
-export function spawnAtelier(name: string, entry: string, env: Record<string, string>): AtelierProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...env },
+export function spawnAtelier(name: string, entry: string, env: Record<string, string | undefined>, cwd = repoRoot): AtelierProcess {
+  // tsx by its path, so that a child may run in another working directory.
+  const child = spawn(process.execPath, ['--import', tsxLoader, join(repoRoot, entry)], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ENV_FILE: '', WEB_PORT: '0', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -7,6 +7,8 @@ describe('configuration', () => {
     expect(config.IMAGE_PROVIDER).toBe('local');
     expect(config.models.map((m) => m.name)).toEqual(['painterly', 'geometric']);
     expect(config.DISCORD_API_URL).toBe('https://discord.com/api');
+    expect([config.WEB_PORT, config.METRICS_PORT]).toEqual([8080, 9464]);
+    expect(parseConfig({ WEB_PORT: '0' }).WEB_PORT).toBe(0);
   });
 
   it('names the variable that is wrong', () => {
@@ -16,6 +18,8 @@ describe('configuration', () => {
     expect(() => parseConfig({ IMAGE_PROVIDER: 'replicate' })).toThrow(/REPLICATE_API_TOKEN/);
     expect(() => parseConfig({ IMAGE_PROVIDER: 'comfyui' })).toThrow(/COMFYUI_URL/);
     expect(() => parseConfig({ IMAGE_MODELS: 'bad name=x' })).toThrow(/IMAGE_MODELS/);
+    expect(() => parseConfig({ WEB_PORT: '70000' })).toThrow(/WEB_PORT/);
+    expect(() => parseConfig({ METRICS_PORT: 'http' })).toThrow(/METRICS_PORT/);
   });
 
   it('runs OpenAI Images with a key, gpt-image-1 by default, and names OPENAI_API_KEY when it is missing', () => {

@@ -71,11 +71,8 @@ async function vote(interaction: ButtonInteraction, record: JobRecord, ctx: BotC
   if (interaction.user.id === record.userId && !(await ctx.settings.get(record.guildId)).allowSelfVote) {
     throw new InvalidRequestError('You cannot vote for your own pictures here.');
   }
-  const { outcome, votes } = await ctx.votes.toggle(
-    voteTarget(record),
-    interaction.user.id,
-    ctx.now(),
-  );
+  const { outcome } = await ctx.votes.toggle(voteTarget(record), interaction.user.id, ctx.now());
+  if (outcome === 'added' || outcome === 'removed') ctx.metrics?.votes.inc({ outcome });
   if (outcome === 'closed') throw new InvalidRequestError('That picture was deleted; it cannot be voted for any more.');
   // The click is acknowledged without an edit; the label is redrawn once for however many clicks
   // arrive meanwhile, always from the count Redis holds at that moment.

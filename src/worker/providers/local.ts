@@ -155,7 +155,6 @@ function hashString(text: string): number {
 }
 
 const between = (rand: Rand, lo: number, hi: number) => lo + (hi - lo) * rand();
-const pick = <T>(rand: Rand, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
 const clamp = (value: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, value));
 /** Fixed precision keeps the SVG text (and so the output bytes) stable. */
 const n = (value: number) => value.toFixed(2);

@@ -1,5 +1,5 @@
 /** Small helpers the remote providers (Replicate, ComfyUI) share. */
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 
 /** "fetch failed" alone says little; undici puts the socket error (ECONNREFUSED, ETIMEDOUT…) in `cause`. */
 export function describe(error: unknown): string {
@@ -136,7 +136,7 @@ async function readCapped(response: Response, maxBytes: number): Promise<Buffer>
  * file claiming a huge picture (a decompression bomb) is refused before anything decodes it.
  */
 export async function imageInfo(bytes: Buffer, maxPixels: number): Promise<{ width: number; height: number; format: string } | undefined> {
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();
   } catch (error) {

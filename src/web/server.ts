@@ -1,0 +1,38 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
+import type { ReadinessCheck } from './readiness.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+
+/** What the web server's routes need; passed in, never imported as a global. */
+export interface WebContext {
+  logger: Logger;
+  metrics: Metrics;
+  /** Checks /readyz runs; parts of Atelier (and later the database) add theirs. */
+  readiness: ReadinessCheck[];
+}
+
+/**
+ * Atelier's HTTP server: health, readiness and Prometheus metrics today, the web gallery later.
+ * Each area registers its routes from its own module.
+ */
+export async function createWebServer(ctx: WebContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Typed as Fastify's logger so that the app keeps Fastify's default instance type.
+    loggerInstance: ctx.logger.child({ part: 'web' }) as FastifyBaseLogger,
+    // Probes and scrapes arrive every few seconds: logging each one would drown everything else.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  await app.register(healthRoutes(ctx));
+  await app.register(metricsRoutes(ctx));
+  return app;
+}
+
+/** Starts the server on `port` (0 means off: resolves undefined). */
+export async function startWebServer(ctx: WebContext, port: number, host = '0.0.0.0'): Promise<FastifyInstance | undefined> {
+  if (port === 0) return undefined;
+  const app = await createWebServer(ctx);
+  await app.listen({ port, host });
+  return app;
+}
