@@ -76,7 +76,8 @@ describe('buttons check their server', () => {
 
     // The same click from the picture's own server still counts.
     const own = await s.discord.button({ customId: `img:vote:${interaction.id}`, message: result, userId: MEMBER_B }).response();
-    expect(voteLabel(own.data)).toBe('👍 1 Vote');
+    expect(own.type).toBe(InteractionResponseType.DeferredMessageUpdate);
+    await s.discord.waitFor(() => voteLabel(s.discord.message(result.id)!) === '👍 1 Vote');
   });
 });
 
@@ -234,8 +235,9 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
     const { home, adult } = await votedPictures(s);
     const profile = async (channel: FakeChannel) => {
       const command = s.discord.slashCommand({ name: 'profile', channelId: channel.id, userId: MEMBER_B, options: { user: MEMBER_A } });
+      // The thumbnail takes a moment: the first answer is a deferral, the profile follows.
       await command.response();
-      return command.original()!;
+      return s.discord.waitFor(() => (command.original()?.content.includes('Profile') ? command.original() : undefined));
     };
     const ordinaryProfile = await profile(home.general);
     expect(ordinaryProfile.content).not.toContain(adult.result.id);
@@ -372,6 +374,8 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
     const entry = await s.discord.waitFor(() => s.discord.messages().find((m) => m.content.startsWith('**Entry #1**')), 20_000, 'the gallery entry');
     expect(entry.attachments).toEqual([]);
     expect(entry.content).toContain('age-restricted');
+    // A vote puts the entry on the podium (an entry without votes never is), so the podium has to hide it.
+    expect(await privateAnswer(s.discord.button({ customId: `challenge:vote:${active.id}:1`, message: entry, userId: MEMBER_B }))).toMatch(/vote/i);
     await challenge('end', {}, home.general.id, true).response();
     const results = await s.discord.waitFor(() => s.discord.messages(home.general.id).find((m) => m.attachments.some((a) => a.filename === 'podium.png')), 20_000, 'the podium');
     expect(await redness(results.attachments[0]!.data)).toBeLessThan(10);

@@ -78,7 +78,7 @@ describe('health, readiness and metrics over HTTP', () => {
     const { s, base } = await startServed();
     const { id, result } = await imagine(s, 'a lighthouse in fog');
     const vote = await s.discord.button({ customId: `img:vote:${id}`, message: result, userId: VOTER }).response();
-    expect(vote.type).toBe(InteractionResponseType.UpdateMessage);
+    expect(vote.type).toBe(InteractionResponseType.DeferredMessageUpdate);
 
     // The delivery job finishes its follow-up work (families, panels) after the result is posted.
     const metrics = await eventually(async () => {
