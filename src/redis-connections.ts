@@ -33,6 +33,13 @@ export function commandConnection(url: string, logger: Logger, name: string, com
   );
 }
 
+/**
+ * How long a BullMQ Worker waits before its main loop tries Redis again after a connection error
+ * (BullMQ's default is 15 s). The connection itself already backs off while it reconnects; a
+ * shorter pause lets work resume soon after an outage, and a shutdown during one end promptly.
+ */
+export const WORKER_RUN_RETRY_MS = 1_000;
+
 export function waitingConnection(url: string, logger: Logger, name: string): Redis {
   return watchConnection(new Redis(url, { maxRetriesPerRequest: null }), logger, name);
 }

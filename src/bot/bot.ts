@@ -4,7 +4,8 @@ import { Client, Events, GatewayIntentBits, Status } from 'discord.js';
 import type { Logger } from 'pino';
 import { commands } from '../../commands/index.js';
 import type { ModelChoice } from '../config.js';
-import { commandConnection, connectionReady, logErrors, waitingConnection } from '../redis-connections.js';
+import { finishesWithin } from '../grace.js';
+import { commandConnection, connectionReady, logErrors, waitingConnection, WORKER_RUN_RETRY_MS } from '../redis-connections.js';
 import { observeDiscordRest, type Metrics } from '../metrics.js';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../challenges/scheduler.js';
@@ -56,6 +57,8 @@ export interface BotOptions {
   rateLimit?: BotContext['rateLimit'];
   interactionRateLimit?: BotContext['interactionRateLimit'];
   operatorDailyBudget?: BotContext['operatorDailyBudget'];
+  /** How long close() lets deliveries under way finish (default 10 s). */
+  shutdownGraceMs?: number;
   /** Where Discord responses, deliveries and votes are counted (the process's /metrics). */
   metrics?: Metrics;
 }
@@ -151,6 +154,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     connection: deliverConnection,
     prefix,
     concurrency: options.deliverConcurrency ?? 8,
+    runRetryDelay: WORKER_RUN_RETRY_MS,
   });
   deliverWorker.on('failed', (job, error) => logger.warn({ err: error, jobId: job?.data.jobId, attempt: job?.attemptsMade }, 'delivery attempt failed'));
   logErrors(deliverWorker, logger, 'delivery worker');
@@ -199,14 +203,21 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       // Stop taking new work first, then finish deliveries under way, then let go of Redis.
       client.removeAllListeners(Events.InteractionCreate);
       clearInterval(sweeper);
-      await deliverWorker.close();
-      await challengeWorker.close();
+      // Deliveries under way may finish; past the grace (a stop during a Redis outage can leave a
+      // worker waiting for a connection that never returns) the connections are closed anyway,
+      // and an unfinished delivery is retried by the next bot process.
+      const workersClosed = Promise.all([deliverWorker.close(), challengeWorker.close()]);
+      if (!(await finishesWithin(workersClosed, options.shutdownGraceMs ?? 10_000))) logger.warn('workers did not stop within the grace period; closing their connections');
       await ctx.challengeQueue.close();
       await queueEvents.close();
       await generateQueue.close();
       await deliverQueue.close();
       await client.destroy();
-      for (const connection of [deliverConnection, challengeConnection, eventsConnection, redis]) await connection.quit().catch(() => undefined);
+      // QUIT waits for an answer; a connection that is not up has nobody to answer it.
+      for (const connection of [deliverConnection, challengeConnection, eventsConnection, redis]) {
+        if (connection.status === 'ready') await connection.quit().catch(() => undefined);
+        else connection.disconnect();
+      }
       logger.info('bot stopped');
     },
   };

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { BotContext } from '../bot/context.js';
+import { WORKER_RUN_RETRY_MS } from '../redis-connections.js';
 import { CHALLENGE_QUEUE, type ChallengeJobData } from './scheduler.js';
 import { announceChallenge, announceResults, openVoting, startScheduledChallenge, type TransitionOutcome } from './transitions.js';
 
@@ -35,6 +36,7 @@ export function startChallengeWorker(ctx: BotContext, connection: Redis): Worker
     connection,
     prefix: ctx.prefix,
     concurrency: 2,
+    runRetryDelay: WORKER_RUN_RETRY_MS,
   });
   worker.on('failed', (job, error) => ctx.logger.warn({ err: error, job: job?.id, attempt: job?.attemptsMade }, 'challenge job failed'));
   worker.on('error', (error) => ctx.logger.error({ err: error }, 'challenge worker error'));

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { logErrors, waitingConnection } from '../redis-connections.js';
+import { finishesWithin } from '../grace.js';
+import { logErrors, waitingConnection, WORKER_RUN_RETRY_MS } from '../redis-connections.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, cancelChannel, generationKinds, type DeliverJob } from '../queues.js';
@@ -118,6 +119,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       prefix,
       concurrency: options.concurrency,
       // A killed worker's job is picked up by another one after the lock lapses.
+      runRetryDelay: WORKER_RUN_RETRY_MS,
       lockDuration: options.lockDurationMs ?? 30_000,
       stalledInterval: Math.round((options.lockDurationMs ?? 30_000) / 2),
       maxStalledCount: 2,
@@ -158,17 +160,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     readiness: [redisReadiness(redis)],
     async close() {
       clearInterval(heartbeat);
-      const graceful = worker.close();
-      const grace = options.shutdownGraceMs ?? 25_000;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        graceful.then(() => false),
-        new Promise<boolean>((done) => {
-          timer = setTimeout(() => done(true), grace);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
+      if (!(await finishesWithin(worker.close(), options.shutdownGraceMs ?? 25_000))) {
         // Abort what is still running; processGenerate hands those jobs back as "queued".
         for (const controller of running.values()) controller.abort();
         await worker.close(true);
