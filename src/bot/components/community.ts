@@ -75,7 +75,9 @@ async function vote(interaction: ButtonInteraction, record: JobRecord, ctx: BotC
   if (outcome === 'added' || outcome === 'removed') ctx.metrics?.votes.inc({ outcome });
   if (outcome === 'closed') throw new InvalidRequestError('That picture was deleted; it cannot be voted for any more.');
   // The click is acknowledged without an edit; the label is redrawn once for however many clicks
-  // arrive meanwhile, always from the count Redis holds at that moment.
+  // arrive meanwhile, always from the count Redis holds at that moment. The redraw is owed before
+  // the click is acknowledged, so nobody can see the click counted and no redraw pending.
+  await ctx.redis.set(voteRedrawKey(ctx, record), '1', 'EX', 3600);
   await interaction.deferUpdate();
   await redrawVoteLabel(ctx, record).catch((error) => ctx.logger.warn({ err: error, jobId: record.id }, 'vote label redraw failed'));
 }
@@ -88,7 +90,7 @@ async function vote(interaction: ButtonInteraction, record: JobRecord, ctx: BotC
  */
 export async function redrawVoteLabel(ctx: BotContext, record: JobRecord): Promise<void> {
   if (!record.resultMessageId) return;
-  const dirty = `${ctx.prefix}:votes:${record.id}:redraw`;
+  const dirty = voteRedrawKey(ctx, record);
   const lock = `${ctx.prefix}:lock:vote-redraw:${record.id}`;
   await ctx.redis.set(dirty, '1', 'EX', 3600);
   for (;;) {
@@ -110,6 +112,11 @@ export async function redrawVoteLabel(ctx: BotContext, record: JobRecord): Promi
     // A click that flagged the message after our last look, but found the lock still held.
     if (!(await ctx.redis.exists(dirty))) return;
   }
+}
+
+/** Set while a message's vote label still has to be redrawn (one flag per message, whatever the clicks). */
+function voteRedrawKey(ctx: BotContext, record: JobRecord): string {
+  return `${ctx.prefix}:votes:${record.id}:redraw`;
 }
 
 /** Long enough for an edit that waits out a rate limit; a crashed holder frees it after this. */
