@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import { ageRestriction, type AgeRestriction } from '../bot/age-restriction.js';
 import { imageBytes } from '../bot/components/generation.js';
 import type { BotContext } from '../bot/context.js';
-import { withMessageLock } from '../bot/discord-messages.js';
+import { unlessRefused, withMessageLock } from '../bot/discord-messages.js';
 import { noMentions } from '../bot/messages.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../bot/requests.js';
 import { fitToSize } from '../images/fit.js';
@@ -66,11 +66,33 @@ function postingLock<T>(ctx: BotContext, challengeId: string, fn: () => Promise<
   return withMessageLock(ctx, `challenge-${challengeId}`, true, fn);
 }
 
+/** Its waiting deadlines go; one already running finds the phase moved (or the pause) and does nothing. */
+async function dropDeadlines(ctx: BotContext, challengeId: string): Promise<void> {
+  for (const phase of ['announce', 'submissions', 'voting'] as TimedPhase[]) {
+    await ctx.challengeQueue.remove(transitionJobId(challengeId, phase)).catch(() => undefined);
+  }
+}
+
+/**
+ * Runs the posting step of a phase. When Discord refuses a post for good (the bot lost access to
+ * the channel, the channel is gone), retrying would only repeat the refusal: the challenge pauses
+ * in that server instead, its deadlines stop, and /challenge status tells the admins why.
+ */
+async function postOrPause(ctx: BotContext, challenge: Challenge, what: string, posts: () => Promise<boolean>): Promise<boolean> {
+  const ids = { challengeId: challenge.id, guildId: challenge.guildId, channelId: challenge.channelId };
+  const outcome = await unlessRefused(ctx, `challenge ${what}`, ids, () => postingLock(ctx, challenge.id, posts));
+  if ('done' in outcome) return outcome.done ?? false;
+  if (await ctx.challenges.pause(challenge.id, `I could not post the ${what} in <#${challenge.channelId}>: ${outcome.refused}`, ctx.now())) {
+    await dropDeadlines(ctx, challenge.id);
+  }
+  return false;
+}
+
 // announce → submissions -------------------------------------------------------------------
 
 export async function announceChallenge(ctx: BotContext, challengeId: string, now: number): Promise<TransitionOutcome> {
   const before = await ctx.challenges.get(challengeId);
-  if (!before) return 'unchanged';
+  if (!before || before.pausedAt) return 'unchanged';
   let moved = false;
   if (before.phase === 'announce') {
     const submissionsEndAt = now + before.submitDays * DAY_MS;
@@ -88,7 +110,7 @@ export async function announceChallenge(ctx: BotContext, challengeId: string, no
   if (challenge.phase === 'submissions') {
     await scheduleTransition(ctx.challengeQueue, challengeId, 'submissions', challenge.submissionsEndAt!, now);
   }
-  const posted = await postingLock(ctx, challengeId, () => postAnnouncement(ctx, challengeId));
+  const posted = await postOrPause(ctx, challenge, 'announcement', () => postAnnouncement(ctx, challengeId));
   if (moved) ctx.logger.info({ challengeId, guildId: challenge.guildId }, 'challenge announced');
   return moved ? 'moved' : posted ? 'finished' : 'unchanged';
 }
@@ -149,7 +171,7 @@ export function announcementMessage(challenge: Challenge, maxEntries: number): C
 
 export async function openVoting(ctx: BotContext, challengeId: string, now: number): Promise<TransitionOutcome> {
   const before = await ctx.challenges.get(challengeId);
-  if (!before) return 'unchanged';
+  if (!before || before.pausedAt) return 'unchanged';
   let moved = false;
   if (before.phase === 'submissions') {
     const result = await ctx.challenges.advance(challengeId, ['submissions'], 'voting', {
@@ -168,7 +190,7 @@ export async function openVoting(ctx: BotContext, challengeId: string, now: numb
   }
   // As with the announcement: the deadline first, so a failing gallery post cannot stall the challenge.
   if (challenge.phase === 'voting') await scheduleTransition(ctx.challengeQueue, challengeId, 'voting', challenge.votingEndAt!, now);
-  const posted = await postingLock(ctx, challengeId, () => postGallery(ctx, challengeId));
+  const posted = await postOrPause(ctx, challenge, 'voting gallery', () => postGallery(ctx, challengeId));
   if (moved) ctx.logger.info({ challengeId, entries: entries.length }, 'challenge voting opened');
   return moved ? 'moved' : posted ? 'finished' : 'unchanged';
 }
@@ -240,11 +262,11 @@ async function entryFiles(ctx: BotContext, imageId: string, baseName: string): P
 
 export async function announceResults(ctx: BotContext, challengeId: string, now: number): Promise<TransitionOutcome> {
   const before = await ctx.challenges.get(challengeId);
-  if (!before) return 'unchanged';
+  if (!before || before.pausedAt) return 'unchanged';
   const moved = before.phase === 'voting' ? (await ctx.challenges.tally(challengeId, now)).ok : false;
   const challenge = await ctx.challenges.get(challengeId);
   if (challenge?.phase !== 'results') return 'unchanged';
-  const posted = await postingLock(ctx, challengeId, () => postResults(ctx, challengeId));
+  const posted = await postOrPause(ctx, challenge, 'results', () => postResults(ctx, challengeId));
   if (moved) ctx.logger.info({ challengeId, entries: challenge.ranking.length }, 'challenge results');
   return moved ? 'moved' : posted ? 'finished' : 'unchanged';
 }
@@ -327,15 +349,16 @@ export async function cancelChallenge(ctx: BotContext, challengeId: string, byUs
   const result = await ctx.challenges.advance(challengeId, openPhases, 'cancelled', { cancelledAt: now, cancelledBy: byUserId });
   if (!result.ok) return false;
   const challenge = (await ctx.challenges.get(challengeId))!;
-  for (const phase of ['announce', 'submissions', 'voting'] as TimedPhase[]) {
-    await ctx.challengeQueue.remove(transitionJobId(challengeId, phase)).catch(() => undefined);
-  }
+  await dropDeadlines(ctx, challengeId);
   if (challenge.announceMessageId) {
-    await postingLock(ctx, challengeId, async () => {
-      const content = `✖ The challenge **${themeText(challenge.theme)}** was cancelled.`;
-      const message = await post(ctx, challenge.channelId, { content, allowed_mentions: noMentions }, `c${challengeId}x`);
-      await ctx.challenges.record(challengeId, { cancelMessageId: message.id });
-    });
+    const ids = { challengeId, guildId: challenge.guildId, channelId: challenge.channelId };
+    await unlessRefused(ctx, 'challenge cancellation', ids, () =>
+      postingLock(ctx, challengeId, async () => {
+        const content = `✖ The challenge **${themeText(challenge.theme)}** was cancelled.`;
+        const message = await post(ctx, challenge.channelId, { content, allowed_mentions: noMentions }, `c${challengeId}x`);
+        await ctx.challenges.record(challengeId, { cancelMessageId: message.id });
+      }),
+    );
   }
   ctx.logger.info({ challengeId, by: byUserId }, 'challenge cancelled');
   return true;
