@@ -13,6 +13,7 @@ import {
 } from 'discord.js';
 import sharp from 'sharp';
 import { ageRestriction, type AgeRestriction } from '../bot/age-restriction.js';
+import { hasLeftGuild } from '../bot/guilds.js';
 import { imageBytes } from '../bot/components/generation.js';
 import type { BotContext } from '../bot/context.js';
 import { unlessRefused, withMessageLock } from '../bot/discord-messages.js';
@@ -22,7 +23,7 @@ import { fitToSize } from '../images/fit.js';
 import { composePodium } from '../images/podium.js';
 import { DAY_MS, DELETED_MEMBER, ENTRY_POINTS, PODIUM_POINTS, openPhases, type Challenge, type RankedEntry } from '../store/challenges.js';
 import { challengeVoteId } from './ids.js';
-import { scheduleTransition, transitionJobId, type TimedPhase } from './scheduler.js';
+import { removeTransitions, scheduleTransition } from './scheduler.js';
 
 /**
  * The phase changes of a challenge and what they post. Each is `(ctx, challengeId, now)` and safe to
@@ -66,24 +67,19 @@ function postingLock<T>(ctx: BotContext, challengeId: string, fn: () => Promise<
   return withMessageLock(ctx, `challenge-${challengeId}`, true, fn);
 }
 
-/** Its waiting deadlines go; one already running finds the phase moved (or the pause) and does nothing. */
-async function dropDeadlines(ctx: BotContext, challengeId: string): Promise<void> {
-  for (const phase of ['announce', 'submissions', 'voting'] as TimedPhase[]) {
-    await ctx.challengeQueue.remove(transitionJobId(challengeId, phase)).catch(() => undefined);
-  }
-}
-
 /**
  * Runs the posting step of a phase. When Discord refuses a post for good (the bot lost access to
  * the channel, the channel is gone), retrying would only repeat the refusal: the challenge pauses
  * in that server instead, its deadlines stop, and /challenge status tells the admins why.
  */
 async function postOrPause(ctx: BotContext, challenge: Challenge, what: string, posts: () => Promise<boolean>): Promise<boolean> {
+  // A server that removed the bot hears nothing more (its challenge was stopped, or is being stopped).
+  if (await hasLeftGuild(ctx, challenge.guildId)) return false;
   const ids = { challengeId: challenge.id, guildId: challenge.guildId, channelId: challenge.channelId };
   const outcome = await unlessRefused(ctx, `challenge ${what}`, ids, () => postingLock(ctx, challenge.id, posts));
   if ('done' in outcome) return outcome.done ?? false;
   if (await ctx.challenges.pause(challenge.id, `I could not post the ${what} in <#${challenge.channelId}>: ${outcome.refused}`, ctx.now())) {
-    await dropDeadlines(ctx, challenge.id);
+    await removeTransitions(ctx.challengeQueue, challenge.id);
   }
   return false;
 }
@@ -349,7 +345,7 @@ export async function cancelChallenge(ctx: BotContext, challengeId: string, byUs
   const result = await ctx.challenges.advance(challengeId, openPhases, 'cancelled', { cancelledAt: now, cancelledBy: byUserId });
   if (!result.ok) return false;
   const challenge = (await ctx.challenges.get(challengeId))!;
-  await dropDeadlines(ctx, challengeId);
+  await removeTransitions(ctx.challengeQueue, challengeId);
   if (challenge.announceMessageId) {
     const ids = { challengeId, guildId: challenge.guildId, channelId: challenge.channelId };
     await unlessRefused(ctx, 'challenge cancellation', ids, () =>
