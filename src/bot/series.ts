@@ -17,7 +17,7 @@ import { ageRestriction, type AgeRestriction } from './age-restriction.js';
 import { imageBytes } from './components/generation.js';
 import type { BotContext } from './context.js';
 import { postChannelMessage, unlessRefused, withMessageLock } from './discord-messages.js';
-import { noMentions, type MessageBody } from './messages.js';
+import { memberMention, noMentions, type MessageBody } from './messages.js';
 import { InvalidRequestError } from './prompt.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from './requests.js';
 
@@ -278,7 +278,7 @@ export async function postSeriesNews(ctx: BotContext, seriesId: string): Promise
  */
 async function postCompletion(ctx: BotContext, series: SeriesRecord): Promise<void> {
   const panels = await ctx.series.panels(series.id);
-  const credits = contributorsOf(panels).map((id) => `<@${id}>`).join(', ');
+  const credits = contributorsOf(panels).map(memberMention).join(', ');
   const needsPicture = !series.completionMessageId || series.mode === 'corpse';
   const picture = needsPicture
     ? await seriesPicture(ctx, series, panels, { name: `series-${series.id}`, destinationRestricted: await seriesRestricted(ctx, series) })

@@ -17,7 +17,7 @@ import { hasLeftGuild } from '../bot/guilds.js';
 import { imageBytes } from '../bot/components/generation.js';
 import type { BotContext } from '../bot/context.js';
 import { unlessRefused, withMessageLock } from '../bot/discord-messages.js';
-import { noMentions } from '../bot/messages.js';
+import { memberMention, noMentions } from '../bot/messages.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../bot/requests.js';
 import { fitToSize } from '../images/fit.js';
 import { composePodium } from '../images/podium.js';
@@ -309,7 +309,7 @@ export function podiumTies(ranking: readonly RankedEntry[]): [RankedEntry, Ranke
 }
 
 /** How the results name an entry's author: a member who deleted their data is not named at all. */
-export const authorOf = (entry: RankedEntry) => (entry.userId === DELETED_MEMBER ? 'a former member' : `<@${entry.userId}>`);
+export const authorOf = (entry: RankedEntry) => memberMention(entry.userId);
 
 /** The winners are named, and only they are pinged (allowed_mentions lists them alone). */
 export function resultsMessage(challenge: Challenge): ChallengePost {
