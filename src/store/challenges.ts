@@ -486,6 +486,18 @@ export class ChallengeStore {
     return changed;
   }
 
+  /**
+   * For /privacy: the member's votes leave every challenge, so an open one no longer counts them
+   * (results already announced keep the counts they were announced with). Returns how many went.
+   */
+  async removeVotesOf(userId: string): Promise<number> {
+    let removed = 0;
+    for await (const keys of this.redis.scanStream({ match: `${this.prefix}:challenge:*:votes:*`, count: 500 }) as AsyncIterable<string[]>) {
+      for (const key of keys) removed += await this.redis.srem(key, userId);
+    }
+    return removed;
+  }
+
   async entries(id: string): Promise<Entry[]> {
     const raw = await this.redis.hgetall(this.entriesKey(id));
     return Object.entries(raw)
