@@ -169,6 +169,8 @@ async function start(interaction: ChatInputCommandInteraction, ctx: BotContext, 
 async function end(ctx: BotContext, guildId: string): Promise<string> {
   const challenge = await running(ctx, guildId);
   if (challenge.phase === 'results' || challenge.phase === 'cancelled') throw new InvalidRequestError('That challenge has finished.');
+  // A challenge paused by a refused post moves on from where it stopped.
+  if (challenge.pausedAt) await ctx.challenges.resume(challenge.id);
   await endPhaseNow(ctx.challengeQueue, challenge.id, challenge.phase);
   const next = { announce: 'announcing it now', submissions: 'closing entries: voting opens in a moment', voting: 'closing the vote: the results follow in a moment' };
   return `**${themeText(challenge.theme)}**: ${next[challenge.phase]}.`;
@@ -228,14 +230,20 @@ async function themes(interaction: ChatInputCommandInteraction, ctx: BotContext,
 async function status(ctx: BotContext, guildId: string, userId: string): Promise<string> {
   const [challenge, schedule] = await Promise.all([ctx.challenges.active(guildId), ctx.challenges.schedule(guildId)]);
   const lines: string[] = [];
-  if (!challenge) lines.push('No challenge is running here.');
-  else {
+  if (!challenge) {
+    lines.push('No challenge is running here.');
+    const [last] = await ctx.challenges.history(guildId, 1);
+    if (last?.pausedNote) lines.push(`⚠️ The last one, **${themeText(last.theme)}**: ${last.pausedNote}`);
+  } else {
     lines.push(`🏆 **${themeText(challenge.theme)}** in <#${challenge.channelId}>`);
     const entries = await ctx.challenges.entries(challenge.id);
     const mine = entries.filter((entry) => entry.userId === userId).map((entry) => `#${entry.id}`);
     if (challenge.phase === 'announce') lines.push('Being announced.');
     if (challenge.phase === 'submissions') lines.push(`Taking entries until ${timestamp(challenge.submissionsEndAt!)}, then voting until ${timestamp(challenge.votingEndAt!)}.`);
     if (challenge.phase === 'voting') lines.push(`Voting until ${timestamp(challenge.votingEndAt!)}.`);
+    if (challenge.pausedNote) {
+      lines.push(`⏸ **Paused**: ${challenge.pausedNote} Once I can post there again, \`/challenge end\` moves it on; \`/challenge cancel\` stops it.`);
+    }
     lines.push(`${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}${mine.length > 0 ? `; yours: ${mine.join(', ')}` : ''}.`);
   }
   if (schedule) lines.push(`Weekly: ${weekdays[schedule.weekday]} ${schedule.time} (${schedule.timezone}) in <#${schedule.channelId}>.`);

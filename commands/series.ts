@@ -21,7 +21,7 @@ import { assertPublicTextAllowed } from '../src/bot/admission.js';
 import { ageRestriction } from '../src/bot/age-restriction.js';
 import type { BotContext } from '../src/bot/context.js';
 import { postChannelMessage } from '../src/bot/discord-messages.js';
-import { ephemeral, noMentions, queuedMessage, quotePrompt } from '../src/bot/messages.js';
+import { ephemeral, memberMention, noMentions, queuedMessage, quotePrompt } from '../src/bot/messages.js';
 import { InvalidRequestError, resolvePromptOptions } from '../src/bot/prompt.js';
 import { replyQueued } from '../src/bot/queued-reply.js';
 import { requesterOf } from '../src/bot/requester.js';
@@ -380,7 +380,7 @@ async function view(interaction: ChatInputCommandInteraction, ctx: BotContext) {
   });
   await interaction.editReply({
     content: `📚 ${seriesTitle(series)} · ${panels.length} of ${series.panelCount} panels · ${modeLabels[series.mode]} · ${series.status}\n` +
-      `by ${contributorsOf(panels).map((id) => `<@${id}>`).join(', ')}`,
+      `by ${contributorsOf(panels).map(memberMention).join(', ')}`,
     files: picture ? [{ attachment: picture.data as Buffer, name: picture.name }] : [],
     allowedMentions: noMentions,
   });

@@ -137,7 +137,7 @@ export async function assertPublicTextAllowed(ctx: BotContext, guildId: string, 
   }
 }
 
-/** "day:images:cost", as FairQueue.refund takes it back. */
+/** "day:images:cost", as the job store refunds it (FairQueue.refundPlan). */
 function chargeOf(admission: { images: number; cost: number; now: number }): string {
   return `${quotaDay(admission.now).day}:${admission.images}:${Math.ceil(admission.cost)}`;
 }

@@ -29,7 +29,7 @@ import { memberDataDeleters } from './privacy.js';
 import { communityDataDeleter, recordInFamily } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
 import { attachDeliveredPanel, seriesDataDeleter } from './series.js';
-import { challengeDataDeleter } from '../challenges/actions.js';
+import { challengeDataDeleter, challengeVoteDeleter } from '../challenges/actions.js';
 import { NotReadyError, redisReadiness, type ReadinessCheck } from '../web/readiness.js';
 
 export interface BotOptions {
@@ -110,7 +110,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     rateLimit: options.rateLimit,
     interactionRateLimit: options.interactionRateLimit,
     operatorDailyBudget: options.operatorDailyBudget,
-    dataDeleters: [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter],
+    dataDeleters: [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter, challengeVoteDeleter],
     onDelivered: [],
     metrics: options.metrics,
   };

@@ -51,6 +51,28 @@ export function permanentFailure(error: unknown): string | undefined {
   return PERMANENT_ERRORS[Number(error.code)];
 }
 
+/**
+ * Runs one post (or edit) outside delivery: a series announcement, a challenge phase, a progress
+ * bar. A refusal no retry can change (the same list as delivery's) is logged once, at warn, with
+ * `ids`, and comes back as its reason, so the caller records that post as given up instead of
+ * failing its job into another retry; any other error is thrown for the usual retries.
+ */
+export async function unlessRefused<T>(
+  ctx: BotContext,
+  what: string,
+  ids: Record<string, string | undefined>,
+  post: () => Promise<T>,
+): Promise<{ done: T } | { refused: string }> {
+  try {
+    return { done: await post() };
+  } catch (error) {
+    const refused = permanentFailure(error);
+    if (!refused) throw error;
+    ctx.logger.warn({ err: error, ...ids }, `Discord refused the ${what} for good; not trying it again`);
+    return { refused };
+  }
+}
+
 export async function editOriginalResponse(
   ctx: BotContext,
   record: JobRecord,

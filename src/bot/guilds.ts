@@ -1,4 +1,5 @@
-import { scheduleWeekly, unscheduleWeekly, weeklySchedulerId } from '../challenges/scheduler.js';
+import { removeTransitions, scheduleWeekly, unscheduleWeekly, weeklySchedulerId } from '../challenges/scheduler.js';
+import { openPhases } from '../store/challenges.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';
 import { cancelJob } from './components/generation.js';
@@ -6,8 +7,9 @@ import { cancelJob } from './components/generation.js';
 /**
  * The bot's membership of servers. When a server removes the bot, its work ends there: requests
  * still waiting are cancelled (and their quota and budget given back), ones running or finished
- * are dropped unposted, and the weekly challenge pauses. Adding the bot back resumes the weekly
- * challenge as the server's admins had set it; nothing else comes back.
+ * are dropped unposted, a running challenge stops without another post, and the weekly challenge
+ * pauses. Adding the bot back resumes the weekly challenge as the server's admins had set it;
+ * nothing else comes back.
  */
 
 const leftKey = (ctx: BotContext, guildId: string) => `${ctx.prefix}:guild:${guildId}:left`;
@@ -22,6 +24,12 @@ export async function leaveGuild(ctx: BotContext, guildId: string): Promise<{ ca
   // Marked first: a delivery already under way sees it and posts nothing.
   await ctx.redis.set(leftKey(ctx, guildId), String(ctx.now()));
   await unscheduleWeekly(ctx.challengeQueue, guildId);
+  // A running challenge ends there, silently: its deadlines go, and it does not come back with the bot.
+  const running = await ctx.challenges.active(guildId);
+  if (running) {
+    await ctx.challenges.advance(running.id, openPhases, 'cancelled', { cancelledAt: ctx.now(), cancelledBy: ctx.applicationId });
+    await removeTransitions(ctx.challengeQueue, running.id);
+  }
   const records: JobRecord[] = [];
   for await (const page of ctx.jobs.unsettledBefore(Number.POSITIVE_INFINITY)) {
     for (const id of page) {
@@ -48,7 +56,7 @@ export async function leaveGuild(ctx: BotContext, guildId: string): Promise<{ ca
       await ctx.jobs.settle(id);
     }
   }
-  ctx.logger.warn({ guildId, cancelled }, 'removed from a server: its work is cancelled and its weekly challenge paused');
+  ctx.logger.warn({ guildId, cancelled, challengeId: running?.id }, 'removed from a server: its work and running challenge are cancelled, its weekly challenge paused');
   return { cancelled };
 }
 

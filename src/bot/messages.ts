@@ -8,6 +8,7 @@ import {
   type APIComponentInMessageActionRow,
 } from 'discord.js';
 import { challengeSubmitId } from '../challenges/ids.js';
+import { DELETED_MEMBER } from '../store/challenges.js';
 import type { JobRecord } from '../store/jobs.js';
 import { communityButtonId } from './components/community-ids.js';
 import { generationButtonId, seriesAddButtonId } from './components/ids.js';
@@ -168,3 +169,6 @@ export function cancelledMessage(record: JobRecord, byUserId: string): MessageBo
 export function ephemeral(content: string): MessageBody {
   return { content: clip(content, CONTENT_MAX), components: [], allowed_mentions: noMentions, flags: MessageFlags.Ephemeral };
 }
+
+/** How public posts name a member: one who deleted their data (/privacy) is "a former member", never mentioned. */
+export const memberMention = (userId: string): string => (userId === DELETED_MEMBER ? 'a former member' : `<@${userId}>`);

@@ -34,6 +34,11 @@ export interface GenerationInput {
   input?: Buffer;
   /** Upscales keep the parent's size (the provider doubles it). */
   size?: { width: number; height: number };
+  /**
+   * What the request keeps only once it is admitted (a member's upload becoming a family root):
+   * run after every rule passed and before the request is recorded, so a refusal leaves nothing.
+   */
+  onAdmitted?: () => Promise<void>;
 }
 
 export interface QueuePlace {
@@ -74,6 +79,7 @@ export async function enqueueGeneration(
   const count = input.kind === 'upscale' ? 1 : input.options.count;
   const nsfw = await madeAgeRestricted(ctx, requester, input.parentImageId);
   const { priority, charge } = await admitGeneration(ctx, requester, { prompt: input.options.prompt, model, images: count }, settings);
+  await input.onAdmitted?.();
 
   // Admission is idempotent per job id, so a twin of this interaction racing us was not charged twice.
   const created = await ctx.jobs.create({

@@ -16,8 +16,8 @@ import type { AddResult, NumberedPanel, SeriesRecord } from '../store/series.js'
 import { ageRestriction, type AgeRestriction } from './age-restriction.js';
 import { imageBytes } from './components/generation.js';
 import type { BotContext } from './context.js';
-import { postChannelMessage, withMessageLock } from './discord-messages.js';
-import { noMentions, type MessageBody } from './messages.js';
+import { postChannelMessage, unlessRefused, withMessageLock } from './discord-messages.js';
+import { memberMention, noMentions, type MessageBody } from './messages.js';
 import { InvalidRequestError } from './prompt.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from './requests.js';
 
@@ -260,7 +260,11 @@ export async function postSeriesNews(ctx: BotContext, seriesId: string): Promise
       for (const panel of await ctx.series.panels(seriesId)) {
         const inThread = owed.get(panel.id);
         if (inThread === undefined || !panel.imageId) continue;
-        await announcePanel(ctx, series, { id: panel.id, number: panel.number, userName: panel.userName, imageId: panel.imageId }, inThread);
+        // A refused announcement is given up, not owed: it would be refused again on every retry.
+        const news = { id: panel.id, number: panel.number, userName: panel.userName, imageId: panel.imageId };
+        await unlessRefused(ctx, 'series panel announcement', { seriesId, panelId: panel.id, guildId: series.guildId, channelId: series.threadId }, () =>
+          announcePanel(ctx, series, news, inThread),
+        );
         await ctx.series.announced(seriesId, panel.id);
       }
     }
@@ -274,7 +278,7 @@ export async function postSeriesNews(ctx: BotContext, seriesId: string): Promise
  */
 async function postCompletion(ctx: BotContext, series: SeriesRecord): Promise<void> {
   const panels = await ctx.series.panels(series.id);
-  const credits = contributorsOf(panels).map((id) => `<@${id}>`).join(', ');
+  const credits = contributorsOf(panels).map(memberMention).join(', ');
   const needsPicture = !series.completionMessageId || series.mode === 'corpse';
   const picture = needsPicture
     ? await seriesPicture(ctx, series, panels, { name: `series-${series.id}`, destinationRestricted: await seriesRestricted(ctx, series) })
@@ -285,17 +289,22 @@ async function postCompletion(ctx: BotContext, series: SeriesRecord): Promise<vo
       `🎉 ${seriesTitle(series)} is complete: ${panels.length} panels (${modeLabels[series.mode]}) by ${credits}.\n` +
         `Made in <#${series.threadId}>.`,
     );
-    const message = await postChannelMessage(ctx, series.channelId, announcement, { files, nonce: `c${series.id}` });
-    await ctx.series.recordCompletion(series.id, { completionMessageId: message.id });
+    const posted = await unlessRefused(ctx, 'series completion', { seriesId: series.id, guildId: series.guildId, channelId: series.channelId }, () =>
+      postChannelMessage(ctx, series.channelId, announcement, { files, nonce: `c${series.id}` }),
+    );
+    if ('done' in posted) await ctx.series.recordCompletion(series.id, { completionMessageId: posted.done.id });
   }
   if (!series.revealMessageId) {
     const reveal =
       series.mode === 'corpse'
         ? `🎉 ${seriesTitle(series)} is complete. Here is the whole thing, revealed at last. Thanks to ${credits}!`
         : `🎉 ${seriesTitle(series)} is complete. Thanks to ${credits}!`;
-    const message = await postChannelMessage(ctx, series.threadId, body(reveal), { files: series.mode === 'corpse' ? files : [], nonce: `r${series.id}` });
-    await ctx.series.recordCompletion(series.id, { revealMessageId: message.id });
+    const posted = await unlessRefused(ctx, 'series reveal', { seriesId: series.id, guildId: series.guildId, channelId: series.threadId }, () =>
+      postChannelMessage(ctx, series.threadId, body(reveal), { files: series.mode === 'corpse' ? files : [], nonce: `r${series.id}` }),
+    );
+    if ('done' in posted) await ctx.series.recordCompletion(series.id, { revealMessageId: posted.done.id });
   }
+  // Done, also when Discord refused a post for good: that post is given up, not owed.
   await ctx.series.recordCompletion(series.id, { done: true });
 }
 

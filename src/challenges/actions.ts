@@ -154,3 +154,9 @@ export const challengeDataDeleter: MemberDataDeleter = {
   name: 'challenge entries made anonymous',
   deleteMemberData: (ctx, userId) => ctx.challenges.anonymizeMember(userId),
 };
+
+/** /privacy: the member's challenge votes are withdrawn, and an open challenge stops counting them. */
+export const challengeVoteDeleter: MemberDataDeleter = {
+  name: 'challenge votes removed',
+  deleteMemberData: (ctx, userId) => ctx.challenges.removeVotesOf(userId),
+};

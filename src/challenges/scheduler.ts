@@ -75,6 +75,13 @@ export async function scheduleTransition(
   );
 }
 
+/** Removes the challenge's waiting deadlines; one already running finds the phase moved (or the pause) and does nothing. */
+export async function removeTransitions(queue: ChallengeQueue, challengeId: string): Promise<void> {
+  for (const phase of ['announce', 'submissions', 'voting'] as TimedPhase[]) {
+    await queue.remove(transitionJobId(challengeId, phase)).catch(() => undefined);
+  }
+}
+
 /**
  * Ends `phase` now (/challenge end): promotes the waiting deadline job, or queues one when there is
  * none. The transition itself checks the phase, so a deadline that fires later changes nothing.

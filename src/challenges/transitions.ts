@@ -13,16 +13,17 @@ import {
 } from 'discord.js';
 import sharp from 'sharp';
 import { ageRestriction, type AgeRestriction } from '../bot/age-restriction.js';
+import { hasLeftGuild } from '../bot/guilds.js';
 import { imageBytes } from '../bot/components/generation.js';
 import type { BotContext } from '../bot/context.js';
-import { withMessageLock } from '../bot/discord-messages.js';
-import { noMentions } from '../bot/messages.js';
+import { unlessRefused, withMessageLock } from '../bot/discord-messages.js';
+import { memberMention, noMentions } from '../bot/messages.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../bot/requests.js';
 import { fitToSize } from '../images/fit.js';
 import { composePodium } from '../images/podium.js';
 import { DAY_MS, DELETED_MEMBER, ENTRY_POINTS, PODIUM_POINTS, openPhases, type Challenge, type RankedEntry } from '../store/challenges.js';
 import { challengeVoteId } from './ids.js';
-import { scheduleTransition, transitionJobId, type TimedPhase } from './scheduler.js';
+import { removeTransitions, scheduleTransition } from './scheduler.js';
 
 /**
  * The phase changes of a challenge and what they post. Each is `(ctx, challengeId, now)` and safe to
@@ -66,11 +67,28 @@ function postingLock<T>(ctx: BotContext, challengeId: string, fn: () => Promise<
   return withMessageLock(ctx, `challenge-${challengeId}`, true, fn);
 }
 
+/**
+ * Runs the posting step of a phase. When Discord refuses a post for good (the bot lost access to
+ * the channel, the channel is gone), retrying would only repeat the refusal: the challenge pauses
+ * in that server instead, its deadlines stop, and /challenge status tells the admins why.
+ */
+async function postOrPause(ctx: BotContext, challenge: Challenge, what: string, posts: () => Promise<boolean>): Promise<boolean> {
+  // A server that removed the bot hears nothing more (its challenge was stopped, or is being stopped).
+  if (await hasLeftGuild(ctx, challenge.guildId)) return false;
+  const ids = { challengeId: challenge.id, guildId: challenge.guildId, channelId: challenge.channelId };
+  const outcome = await unlessRefused(ctx, `challenge ${what}`, ids, () => postingLock(ctx, challenge.id, posts));
+  if ('done' in outcome) return outcome.done ?? false;
+  if (await ctx.challenges.pause(challenge.id, `I could not post the ${what} in <#${challenge.channelId}>: ${outcome.refused}`, ctx.now())) {
+    await removeTransitions(ctx.challengeQueue, challenge.id);
+  }
+  return false;
+}
+
 // announce → submissions -------------------------------------------------------------------
 
 export async function announceChallenge(ctx: BotContext, challengeId: string, now: number): Promise<TransitionOutcome> {
   const before = await ctx.challenges.get(challengeId);
-  if (!before) return 'unchanged';
+  if (!before || before.pausedAt) return 'unchanged';
   let moved = false;
   if (before.phase === 'announce') {
     const submissionsEndAt = now + before.submitDays * DAY_MS;
@@ -88,7 +106,7 @@ export async function announceChallenge(ctx: BotContext, challengeId: string, no
   if (challenge.phase === 'submissions') {
     await scheduleTransition(ctx.challengeQueue, challengeId, 'submissions', challenge.submissionsEndAt!, now);
   }
-  const posted = await postingLock(ctx, challengeId, () => postAnnouncement(ctx, challengeId));
+  const posted = await postOrPause(ctx, challenge, 'announcement', () => postAnnouncement(ctx, challengeId));
   if (moved) ctx.logger.info({ challengeId, guildId: challenge.guildId }, 'challenge announced');
   return moved ? 'moved' : posted ? 'finished' : 'unchanged';
 }
@@ -149,7 +167,7 @@ export function announcementMessage(challenge: Challenge, maxEntries: number): C
 
 export async function openVoting(ctx: BotContext, challengeId: string, now: number): Promise<TransitionOutcome> {
   const before = await ctx.challenges.get(challengeId);
-  if (!before) return 'unchanged';
+  if (!before || before.pausedAt) return 'unchanged';
   let moved = false;
   if (before.phase === 'submissions') {
     const result = await ctx.challenges.advance(challengeId, ['submissions'], 'voting', {
@@ -168,7 +186,7 @@ export async function openVoting(ctx: BotContext, challengeId: string, now: numb
   }
   // As with the announcement: the deadline first, so a failing gallery post cannot stall the challenge.
   if (challenge.phase === 'voting') await scheduleTransition(ctx.challengeQueue, challengeId, 'voting', challenge.votingEndAt!, now);
-  const posted = await postingLock(ctx, challengeId, () => postGallery(ctx, challengeId));
+  const posted = await postOrPause(ctx, challenge, 'voting gallery', () => postGallery(ctx, challengeId));
   if (moved) ctx.logger.info({ challengeId, entries: entries.length }, 'challenge voting opened');
   return moved ? 'moved' : posted ? 'finished' : 'unchanged';
 }
@@ -240,11 +258,11 @@ async function entryFiles(ctx: BotContext, imageId: string, baseName: string): P
 
 export async function announceResults(ctx: BotContext, challengeId: string, now: number): Promise<TransitionOutcome> {
   const before = await ctx.challenges.get(challengeId);
-  if (!before) return 'unchanged';
+  if (!before || before.pausedAt) return 'unchanged';
   const moved = before.phase === 'voting' ? (await ctx.challenges.tally(challengeId, now)).ok : false;
   const challenge = await ctx.challenges.get(challengeId);
   if (challenge?.phase !== 'results') return 'unchanged';
-  const posted = await postingLock(ctx, challengeId, () => postResults(ctx, challengeId));
+  const posted = await postOrPause(ctx, challenge, 'results', () => postResults(ctx, challengeId));
   if (moved) ctx.logger.info({ challengeId, entries: challenge.ranking.length }, 'challenge results');
   return moved ? 'moved' : posted ? 'finished' : 'unchanged';
 }
@@ -291,7 +309,7 @@ export function podiumTies(ranking: readonly RankedEntry[]): [RankedEntry, Ranke
 }
 
 /** How the results name an entry's author: a member who deleted their data is not named at all. */
-export const authorOf = (entry: RankedEntry) => (entry.userId === DELETED_MEMBER ? 'a former member' : `<@${entry.userId}>`);
+export const authorOf = (entry: RankedEntry) => memberMention(entry.userId);
 
 /** The winners are named, and only they are pinged (allowed_mentions lists them alone). */
 export function resultsMessage(challenge: Challenge): ChallengePost {
@@ -327,15 +345,16 @@ export async function cancelChallenge(ctx: BotContext, challengeId: string, byUs
   const result = await ctx.challenges.advance(challengeId, openPhases, 'cancelled', { cancelledAt: now, cancelledBy: byUserId });
   if (!result.ok) return false;
   const challenge = (await ctx.challenges.get(challengeId))!;
-  for (const phase of ['announce', 'submissions', 'voting'] as TimedPhase[]) {
-    await ctx.challengeQueue.remove(transitionJobId(challengeId, phase)).catch(() => undefined);
-  }
+  await removeTransitions(ctx.challengeQueue, challengeId);
   if (challenge.announceMessageId) {
-    await postingLock(ctx, challengeId, async () => {
-      const content = `✖ The challenge **${themeText(challenge.theme)}** was cancelled.`;
-      const message = await post(ctx, challenge.channelId, { content, allowed_mentions: noMentions }, `c${challengeId}x`);
-      await ctx.challenges.record(challengeId, { cancelMessageId: message.id });
-    });
+    const ids = { challengeId, guildId: challenge.guildId, channelId: challenge.channelId };
+    await unlessRefused(ctx, 'challenge cancellation', ids, () =>
+      postingLock(ctx, challengeId, async () => {
+        const content = `✖ The challenge **${themeText(challenge.theme)}** was cancelled.`;
+        const message = await post(ctx, challenge.channelId, { content, allowed_mentions: noMentions }, `c${challengeId}x`);
+        await ctx.challenges.record(challengeId, { cancelMessageId: message.id });
+      }),
+    );
   }
   ctx.logger.info({ challengeId, by: byUserId }, 'challenge cancelled');
   return true;

@@ -73,6 +73,12 @@ export const challengeSchema = z.object({
   galleryPosted: optionalText,
   resultMessageId: optionalText,
   cancelMessageId: optionalText,
+  /**
+   * Set when Discord refused one of its posts for good (lost access, channel gone): its deadlines
+   * stop, and `pausedNote` tells the admins why in /challenge status.
+   */
+  pausedAt: optionalNumber,
+  pausedNote: optionalText,
   /** Set by the results transition: every entry with its votes, place and points, best first. */
   ranking: z
     .string()
@@ -252,6 +258,13 @@ redis.call('SADD', KEYS[2], pick)
 return pick
 `;
 
+/** KEYS: challenge. ARGV: now, note. Only the first refusal pauses (and is reported). */
+const PAUSE = `
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'pausedAt') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'pausedAt', ARGV[1], 'pausedNote', ARGV[2])
+return 1
+`;
+
 /** HSET a field only if it still holds what was read (a concurrent change wins over an anonymization retry). */
 const REPLACE_FIELD_IF_SAME = `
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
@@ -379,6 +392,16 @@ export class ChallengeStore {
     await this.redis.hset(this.key(id), values);
   }
 
+  /** Pauses the challenge with a note for its admins; false when it was paused already (or is gone). */
+  async pause(id: string, note: string, now: number): Promise<boolean> {
+    return (await this.redis.eval(PAUSE, 1, this.key(id), now, note)) === 1;
+  }
+
+  /** Lifts a pause (an admin moves the challenge on). */
+  async resume(id: string): Promise<void> {
+    await this.redis.hdel(this.key(id), 'pausedAt', 'pausedNote');
+  }
+
   async submit(id: string, entry: { userId: string; imageId: string; jobId: string }, now: number, maxEntries: number): Promise<SubmitResult> {
     const [status, entryId, count] = (await this.redis.eval(
       SUBMIT,
@@ -461,6 +484,18 @@ export class ChallengeStore {
       for (const key of keys) await this.redis.zrem(key, userId);
     }
     return changed;
+  }
+
+  /**
+   * For /privacy: the member's votes leave every challenge, so an open one no longer counts them
+   * (results already announced keep the counts they were announced with). Returns how many went.
+   */
+  async removeVotesOf(userId: string): Promise<number> {
+    let removed = 0;
+    for await (const keys of this.redis.scanStream({ match: `${this.prefix}:challenge:*:votes:*`, count: 500 }) as AsyncIterable<string[]>) {
+      for (const key of keys) removed += await this.redis.srem(key, userId);
+    }
+    return removed;
   }
 
   async entries(id: string): Promise<Entry[]> {

@@ -106,17 +106,31 @@ redis.call('HSET', KEYS[5], ARGV[2], ARGV[1])
 return {1, redis.call('HINCRBY', KEYS[1], ARGV[1], 1)}
 `;
 
-/** KEYS: member's day, server's day, refund marker, installation's day. ARGV: images, cost, marker TTL. Once per job. */
-const REFUND = `
-if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then return 0 end
-local images = math.min(tonumber(ARGV[1]), tonumber(redis.call('GET', KEYS[1]) or '0'))
-if images > 0 then redis.call('DECRBY', KEYS[1], images) end
-local cost = math.min(tonumber(ARGV[2]), tonumber(redis.call('GET', KEYS[2]) or '0'))
-if cost > 0 then redis.call('DECRBY', KEYS[2], cost) end
-local operatorCost = math.min(tonumber(ARGV[2]), tonumber(redis.call('GET', KEYS[4]) or '0'))
-if operatorCost > 0 then redis.call('DECRBY', KEYS[4], operatorCost) end
-return 1
+/**
+ * Gives a job's charge back, once per job (the marker says it was). A Lua function, run by the job
+ * store inside the same script that marks the job failed or cancelled: nobody can see the status
+ * without the refund, and no crash can come between the two. Arguments: member's day,
+ * server's day, refund marker, installation's day (keys, in `RefundPlan.keys` order), then images,
+ * cost, marker TTL.
+ */
+export const REFUND_FUNCTION = `
+local function refund(memberDay, serverDay, marker, operatorDay, images, cost, ttl)
+  if not redis.call('SET', marker, '1', 'NX', 'EX', ttl) then return 0 end
+  local backImages = math.min(tonumber(images), tonumber(redis.call('GET', memberDay) or '0'))
+  if backImages > 0 then redis.call('DECRBY', memberDay, backImages) end
+  local backCost = math.min(tonumber(cost), tonumber(redis.call('GET', serverDay) or '0'))
+  if backCost > 0 then redis.call('DECRBY', serverDay, backCost) end
+  local operatorCost = math.min(tonumber(cost), tonumber(redis.call('GET', operatorDay) or '0'))
+  if operatorCost > 0 then redis.call('DECRBY', operatorDay, operatorCost) end
+  return 1
+end
 `;
+
+/** The keys and amounts a refund of one job's charge touches (see REFUND_FUNCTION). */
+export interface RefundPlan {
+  keys: [memberDay: string, serverDay: string, marker: string, operatorDay: string];
+  args: [images: number, cost: number, markerTtlSeconds: number];
+}
 
 /** Idempotent: a job leaves once, however many paths report it. */
 const RELEASE = `
@@ -213,16 +227,17 @@ export class FairQueue {
     }
   }
 
-  /** The job left the queue (finished, failed or cancelled): the member's next request moves up a turn. */
-  /** Gives back what admitting the job charged (`charge` as "day:images:cost"); once per job. */
-  async refund(jobId: string, userId: string, guildId: string | undefined, charge: string): Promise<boolean> {
+  /** What refunding the job's charge (`charge` as "day:images:cost") touches; undefined for a malformed charge. */
+  refundPlan(jobId: string, userId: string, guildId: string | undefined, charge: string): RefundPlan | undefined {
     const [day, images, cost] = charge.split(':').map(Number);
-    if (day === undefined || images === undefined || cost === undefined || [day, images, cost].some(Number.isNaN)) return false;
-    const marker = `${this.prefix}:fair:refunded:${jobId}`;
-    const keys = [this.memberDayKey(guildId, userId, day), this.serverDayKey(guildId, day), marker, this.operatorDayKey(day)];
-    return (await this.redis.eval(REFUND, 4, ...keys, images, cost, QUOTA_TTL_SECONDS)) === 1;
+    if (day === undefined || images === undefined || cost === undefined || [day, images, cost].some(Number.isNaN)) return undefined;
+    return {
+      keys: [this.memberDayKey(guildId, userId, day), this.serverDayKey(guildId, day), `${this.prefix}:fair:refunded:${jobId}`, this.operatorDayKey(day)],
+      args: [images, cost, QUOTA_TTL_SECONDS],
+    };
   }
 
+  /** The job left the queue (finished, failed or cancelled): the member's next request moves up a turn. */
   async release(jobId: string): Promise<boolean> {
     return (await this.redis.eval(RELEASE, 2, this.outstandingKey, this.admittedKey, jobId)) === 1;
   }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { aspectRatios, generationKinds } from '../queues.js';
-import { FairQueue } from './fair-queue.js';
+import { FairQueue, REFUND_FUNCTION, type RefundPlan } from './fair-queue.js';
 
 /**
  * The durable record of one generation request, kept in Redis beside the BullMQ job. The bot
@@ -106,22 +106,28 @@ const RECORD_TTL_SECONDS = 90 * 24 * 3600;
 export const INTERACTION_TOKEN_TTL_MS = 15 * 60 * 1000;
 
 /**
- * KEYS: record, open index. ARGV: n, n statuses it may move from, id, member index key prefix,
- * '1' to leave the member's index, '1' to leave the open index, then field/value pairs.
+ * KEYS: record, open index, and when the move may refund, the four keys of the refund (see
+ * REFUND_FUNCTION). ARGV: n, n statuses it may move from, id, member index key prefix, '1' to
+ * leave the member's index, '1' to leave the open index, the refund ('always', 'if-queued' when
+ * only a move from queued refunds, 'never'), images, cost, marker TTL, then field/value pairs.
  */
-const TRANSITION = `
+const TRANSITION = `${REFUND_FUNCTION}
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {0, ''} end
 local n = tonumber(ARGV[1])
 for i = 1, n do
   if ARGV[1 + i] == current then
     local id = ARGV[n + 2]
-    for j = n + 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
+    for j = n + 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
     if ARGV[n + 4] == '1' then
       local userId = redis.call('HGET', KEYS[1], 'userId')
       if userId then redis.call('ZREM', ARGV[n + 3] .. userId .. ':jobs', id) end
     end
     if ARGV[n + 5] == '1' then redis.call('ZREM', KEYS[2], id) end
+    local mode = ARGV[n + 6]
+    if #KEYS == 6 and (mode == 'always' or (mode == 'if-queued' and current == 'queued')) then
+      refund(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[n + 7], ARGV[n + 8], ARGV[n + 9])
+    end
     return {1, current}
   end
 end
@@ -271,29 +277,37 @@ export class JobStore {
     const finished = to === 'delivered' || to === 'cancelled' || to === 'failed';
     // A failed record stays unsettled until its author has been told (see delivery).
     const settled = to === 'delivered' || to === 'cancelled';
+    const fair = new FairQueue(this.redis, this.prefix);
+    // Fair to the member: a picture that failed, or was cancelled before it started, costs nothing.
+    // The refund happens in the status change's own script, so it is there the moment the status
+    // is, and its marker makes a repeated move refund nothing more. Who was charged, where and
+    // how much is written once, with the record, so reading it first is safe.
+    const refundMode = to === 'failed' ? 'always' : to === 'cancelled' ? 'if-queued' : 'never';
+    let plan: RefundPlan | undefined;
+    if (refundMode !== 'never') {
+      const [userId, guildId, charge] = await this.redis.hmget(this.key(id), 'userId', 'guildId', 'charge');
+      if (userId && charge) plan = fair.refundPlan(id, userId, guildId ?? undefined, charge);
+    }
     const [ok, previous] = (await this.redis.eval(
       TRANSITION,
-      2,
+      plan ? 6 : 2,
       this.key(id),
       this.openKey,
+      ...(plan?.keys ?? []),
       from.length,
       ...from,
       id,
       `${this.prefix}:user:`,
       finished ? '1' : '0',
       settled ? '1' : '0',
+      plan ? refundMode : 'never',
+      ...(plan?.args ?? [0, 0, 0]),
       ...fields,
     )) as [number, string];
     // Every way out of the queue passes here, and the compare-and-set lets exactly one through:
     // the member's turn counter drops as soon as the GPU is done with the job (release is idempotent).
     if (ok === 1 && (to === 'done' || to === 'delivered' || to === 'cancelled' || to === 'failed')) {
-      const fair = new FairQueue(this.redis, this.prefix);
       await fair.release(id);
-      // Fair to the member: a picture that failed, or was cancelled before it started, costs nothing.
-      if (to === 'failed' || (to === 'cancelled' && previous === 'queued')) {
-        const [userId, guildId, charge] = await this.redis.hmget(this.key(id), 'userId', 'guildId', 'charge');
-        if (userId && charge) await fair.refund(id, userId, guildId ?? undefined, charge);
-      }
     }
     return { ok: ok === 1, previous: (previous || undefined) as JobStatus | undefined };
   }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { DELETED_MEMBER } from './challenges.js';
 
 /**
  * Series: ordered sets of panels that several members make together. The panel order, the turn
@@ -327,7 +328,7 @@ export class SeriesStore {
       for (const [panelId, raw] of Object.entries(await this.redis.hgetall(panelsKey))) {
         const panel = panelSchema.parse(JSON.parse(raw));
         if (panel.userId !== userId) continue;
-        const anonymous = JSON.stringify({ ...panel, userId: 'deleted', userName: 'a former member', prompt: '' });
+        const anonymous = JSON.stringify({ ...panel, userId: DELETED_MEMBER, userName: 'a former member', prompt: '' });
         changed += (await this.redis.eval(REPLACE_IF_SAME, 1, panelsKey, panelId, raw, anonymous)) as number;
       }
       await this.redis.zrem(this.userKey(userId), seriesId);

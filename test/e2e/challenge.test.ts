@@ -121,4 +121,39 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
     expect(history).not.toContain('🥉');
     expect(await privateAnswer(challenge(s, 'submit', ada, [{ name: 'image', type: O.String, value: fileOf(results[ada]!) }]))).toContain('no challenge taking entries');
   });
+
+  it('drops the votes of a member who deleted their data: the entry counts them no more and the challenge keeps no trace of them', async () => {
+    const s = (stack = await Stack.start());
+    await s.discord.ready;
+    const channel = s.discord.defaultChannelId;
+    const admin = s.discord.user({ username: 'mod' }).id;
+    const [ada, bea] = ['ada3', 'bea3'].map((username) => s.discord.user({ username }).id) as [string, string];
+    await privateAnswer(challenge(s, 'start', admin, [{ name: 'theme', type: O.String, value: THEME }], true));
+    const thread = await s.discord.waitFor(() => s.discord.threads(channel)[0], 10_000, 'the entries thread');
+    const made = await imagine(s, ada, 'a lantern fish choir');
+    expect(await privateAnswer(challenge(s, 'submit', ada, [{ name: 'image', type: O.String, value: made.attachments[0]!.filename }]))).toContain('#1');
+    await privateAnswer(challenge(s, 'end', admin, [], true));
+    const [entry] = await s.discord.waitFor(() => (s.discord.messages(thread.id).length === 1 ? s.discord.messages(thread.id) : undefined), 15_000, 'the gallery');
+    expect(await privateAnswer(s.discord.button({ customId: customIds(entry!)[0]!, message: entry!, userId: bea }))).toContain('is in');
+    const running = (await s.ctx.challenges.active(s.discord.defaultGuildId))!;
+    expect(await s.ctx.challenges.votes(running.id, 1)).toBe(1);
+
+    const ask = s.discord.slashCommand({ name: 'privacy', userId: bea, options: [{ name: 'delete-my-data', type: O.Subcommand }] });
+    const question = await ask.response();
+    s.discord.button({ customId: question.data.components[0].components[0].custom_id, message: ask.original()!, userId: bea });
+    await s.discord.waitFor(() => ask.original()?.content.startsWith('🗑 Done') || undefined, 20_000, 'the deletion');
+    expect(ask.original()!.content).toContain('challenge votes removed: 1');
+
+    expect(await s.ctx.challenges.votes(running.id, 1)).toBe(0);
+    for (const key of await s.redis.keys(`${s.prefix}:challenge:${running.id}*`)) {
+      const type = await s.redis.type(key);
+      const values =
+        type === 'set' ? await s.redis.smembers(key) : type === 'hash' ? Object.entries(await s.redis.hgetall(key)).flat() : [String(await s.redis.get(key))];
+      expect([key, ...values].join(' ')).not.toContain(bea);
+    }
+    // The results count what is left.
+    await privateAnswer(challenge(s, 'end', admin, [], true));
+    const results = await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.content.includes('**Results:')), 15_000, 'the results');
+    expect(results.content).toContain('Nobody voted this time');
+  });
 });

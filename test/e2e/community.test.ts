@@ -203,6 +203,36 @@ describe('votes, remixes and lineage end to end', () => {
     expect(readdirSync(s.imageDir)).toEqual([]);
   });
 
+  it('a remix of a member’s upload refused at queueing (blocklist, daily quota) keeps no record, lineage or file of the upload', async () => {
+    const s = await start();
+    const png = await sharp({ create: { width: 320, height: 320, channels: 3, background: '#663399' } }).png().toBuffer();
+    const upload = s.discord.createUserMessage({ authorId: BEA, content: 'a sketch', attachments: [{ filename: 'sketch.png', data: png, contentType: 'image/png' }] });
+    const uploadId = `upload-${upload.attachments[0]!.id}`;
+    await s.ctx.settings.update(s.discord.defaultGuildId, { blocklist: ['gargoyle'] });
+    const keysNow = async () => (await s.redis.keys(`${s.prefix}:*`)).filter((key) => !key.startsWith(`${s.prefix}:ratelimit:`)).sort();
+    const before = await keysNow();
+    const remix = async (prompt: string) => {
+      const modal = await s.discord.messageContextMenu({ name: 'Remix this image', targetMessage: upload, userId: CY }).response();
+      return s.discord.modalSubmit({ customId: modal.data.custom_id, fields: { prompt, strength: '0.6' }, userId: CY });
+    };
+    const expectNothingKept = async () => {
+      expect(await s.ctx.images.getRecord(uploadId)).toBeUndefined();
+      expect(await s.ctx.lineage.imagesOfMessage(upload.id)).toEqual([]);
+      expect(await s.ctx.images.readFile(uploadId)).toBeUndefined();
+    };
+
+    await expectPrivateError(await remix('a gargoyle on the roof'), /blocked|not allowed|blocklist/i);
+    await expectNothingKept();
+    expect(await keysNow()).toEqual(before);
+    expect(readdirSync(s.imageDir)).toEqual([]);
+
+    // The member's one picture of the day is used: the next request is refused for the quota.
+    await s.ctx.settings.update(s.discord.defaultGuildId, { dailyImages: 1 });
+    await resultOf(s, s.discord.slashCommand({ name: 'imagine', userId: CY, options: { prompt: 'a first picture' } }).id);
+    await expectPrivateError(await remix('the sketch, in ink'), /today|daily|quota/i);
+    await expectNothingKept();
+  });
+
   it('answers forged custom_ids and other members’ delete and cancel privately, and changes nothing', async () => {
     const s = await start();
     const { interaction, result } = await imagine(s, 'a cat');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { scheduleWeekly, weeklySchedulerId } from '../../src/challenges/scheduler.js';
+import { ApplicationCommandOptionType } from 'discord.js';
+import { endPhaseNow, scheduleWeekly, transitionJobId, weeklySchedulerId } from '../../src/challenges/scheduler.js';
 import { FairQueue } from '../../src/store/fair-queue.js';
 import { eventually } from '../support/context.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
@@ -64,6 +65,35 @@ describe('being removed from a server', () => {
     s.discord.addBotToGuild(s.discord.defaultGuildId);
     const resumed = await eventually(() => weeklyStart(s), 10_000, 'the weekly start to come back');
     expect(resumed.pattern).toBe('0 18 * * 5');
+  });
+
+  it('stops a challenge running there: its deadlines go, no phase change posts, and it stays stopped when the bot comes back', async () => {
+    const s = await start({ noWorker: true });
+    const guildId = s.discord.defaultGuildId;
+    const channel = s.discord.defaultChannelId;
+    const admin = s.discord.user({ username: 'mod' }).id;
+    const challengeCommand = (sub: string, options: Array<{ name: string; type: ApplicationCommandOptionType; value: string }> = []) =>
+      s.discord.slashCommand({ name: 'challenge', userId: admin, moderator: true, options: [{ name: sub, type: ApplicationCommandOptionType.Subcommand, options }] });
+    await challengeCommand('start', [{ name: 'theme', type: ApplicationCommandOptionType.String, value: 'lanterns' }]).response();
+    await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.embeds[0]?.title?.includes('lanterns')), 10_000, 'the announcement');
+    const running = (await s.ctx.challenges.active(guildId))!;
+    expect(await s.ctx.challengeQueue.getJob(transitionJobId(running.id, 'submissions'))).toBeDefined();
+
+    const since = s.discord.requests.length;
+    s.discord.removeBotFromGuild(guildId);
+    await eventually(async () => (await s.ctx.challenges.get(running.id))?.phase === 'cancelled', 10_000, 'the challenge to stop');
+    expect(await s.ctx.challengeQueue.getJob(transitionJobId(running.id, 'submissions'))).toBeUndefined();
+
+    // Its deadline coming anyway (a job that was already due) changes and posts nothing.
+    await endPhaseNow(s.ctx.challengeQueue, running.id, 'submissions');
+    await eventually(async () => (await s.ctx.challengeQueue.getJobState(transitionJobId(running.id, 'submissions'))) === 'completed', 10_000, 'the late deadline to run');
+    expect((await s.ctx.challenges.get(running.id))?.phase).toBe('cancelled');
+
+    s.discord.addBotToGuild(guildId);
+    await eventually(async () => (await s.redis.exists(`${s.prefix}:guild:${guildId}:left`)) === 0, 10_000, 'the bot to be back');
+    expect((await challengeCommand('status').response()).data.content).toContain('No challenge is running here.');
+    const posts = s.discord.requests.slice(since).filter((r) => r.method === 'POST' && /^\/channels\/\d+\/messages$/.test(r.path));
+    expect(posts).toEqual([]);
   });
 
   it('ignores an outage (GUILD_DELETE with unavailable): the server’s requests and challenge carry on', async () => {

@@ -191,6 +191,32 @@ describe('/series end to end (real discord.js client, fake Discord, real worker)
     expect((await s.ctx.series.get(id))?.completionOwed).toBeUndefined();
   });
 
+  it('credits a member who deleted their data as "a former member", never as a mention, in the completion and /series view', async () => {
+    const s = await start();
+    const { thread } = await createSeries(s, { title: 'Two voices', panels: 2 });
+    const first = series(s, 'add', { prompt: 'a quiet pier' }, { userId: ALICE, channelId: thread.id });
+    await resultOf(s, thread.id, first.id);
+    await eventually(async () => (await s.ctx.jobs.get(first.id))?.hooksDone === '1', 20_000, 'the first panel');
+
+    const ask = s.discord.slashCommand({
+      name: 'privacy',
+      userId: ALICE,
+      options: [{ name: 'delete-my-data', type: ApplicationCommandOptionType.Subcommand }],
+    });
+    const question = await ask.response();
+    s.discord.button({ customId: question.data.components[0].components[0].custom_id, message: ask.original()!, userId: ALICE });
+    await s.discord.waitFor(() => ask.original()?.content.startsWith('🗑 Done') || undefined, 20_000, 'the deletion');
+
+    series(s, 'add', { prompt: 'gulls over the pier' }, { userId: BOB, channelId: thread.id });
+    const done = await botPost(s, s.discord.defaultChannelId, /is complete/);
+    expect(done.content).toContain(`by a former member, <@${BOB}>.`);
+    const reveal = await botPost(s, thread.id, /is complete\. Thanks to/);
+    expect(reveal.content).toContain(`Thanks to a former member, <@${BOB}>!`);
+    const view = await deferredReply(s, series(s, 'view', {}, { userId: CAROL, channelId: thread.id }), 'the view');
+    expect(view.content).toContain(`by a former member, <@${BOB}>`);
+    for (const message of [done, reveal, view]) expect(message.content).not.toMatch(/<@deleted>|<@!?[^0-9]/);
+  });
+
   it('hides an exquisite corpse until the last panel and then reveals it', async () => {
     const s = await start();
     const { thread, id } = await createSeries(s, { title: 'Corpse', mode: 'corpse', panels: 2 });

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tokenAlive } from '../../src/bot/discord-messages.js';
+import { FairQueue, quotaDay } from '../../src/store/fair-queue.js';
 import { INTERACTION_TOKEN_TTL_MS, JobStore, type NewJobRecord } from '../../src/store/jobs.js';
 import { closeTestBed, openTestBed, type TestBed } from '../support/test-bed.js';
 
@@ -36,8 +37,8 @@ function newRecord(id: string): NewJobRecord {
   };
 }
 
-/** A connection that carries one command, then is gone, as when the process dies mid-way. */
-function dyingAfterOneCommand(redis: Redis): Redis {
+/** A connection that carries `commands` commands (one unless told), then is gone, as when the process dies mid-way. */
+function dyingAfterOneCommand(redis: Redis, commands = 1): Redis {
   let calls = 0;
   return new Proxy(redis, {
     get(target, property, receiver) {
@@ -45,7 +46,7 @@ function dyingAfterOneCommand(redis: Redis): Redis {
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         calls += 1;
-        if (calls > 1) throw new Error('the process died here');
+        if (calls > commands) throw new Error('the process died here');
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
@@ -53,6 +54,37 @@ function dyingAfterOneCommand(redis: Redis): Redis {
 }
 
 describe('the job record store', () => {
+  it('gives the quota back in the very step that marks a request failed, whenever the process dies, and only once', async () => {
+    const { redis, prefix } = bed;
+    const store = new JobStore(redis, prefix);
+    const fair = new FairQueue(redis, prefix);
+    const now = Date.now();
+    const { userId, guildId } = newRecord('0');
+    const usage = async () => {
+      const { imagesToday, budgetSpent, operatorSpent } = await fair.usage(userId, guildId, now);
+      return { imagesToday, budgetSpent, operatorSpent };
+    };
+    const limits = { maxQueued: 10, dailyImages: 100, dailyBudget: 100, operatorBudget: 1000 };
+    // The process dies after 1, 2, 3… commands of the move: never may a reader see the request
+    // failed while its two images and their cost are still counted.
+    for (let commands = 1; commands <= 4; commands++) {
+      const id = `90000000000000020${commands}`;
+      const before = await usage();
+      expect(await fair.admit({ jobId: id, userId, guildId, images: 2, cost: 3, limits, now })).toMatchObject({ admitted: true });
+      await store.create({ ...newRecord(id), charge: `${quotaDay(now).day}:2:3` });
+      await new JobStore(dyingAfterOneCommand(redis, commands), prefix)
+        .transition(id, ['queued'], 'failed', { error: 'the provider broke', errorKind: 'provider' })
+        .catch(() => undefined);
+      const failed = (await store.get(id))!.status === 'failed';
+      const charged = { imagesToday: before.imagesToday + 2, budgetSpent: before.budgetSpent + 3, operatorSpent: before.operatorSpent + 3 };
+      expect(await usage(), `dying after ${commands} command(s)`).toEqual(failed ? before : charged);
+      // Whatever happened, the next attempt settles it: failed and refunded, once.
+      await store.transition(id, ['queued', 'failed'], 'failed');
+      await store.transition(id, ['failed'], 'failed');
+      expect(await usage()).toEqual(before);
+    }
+  });
+
   it('a process that dies while creating a record leaves all of it or nothing, never a record without TTL or index', async () => {
     const { redis, prefix } = bed;
     const store = new JobStore(dyingAfterOneCommand(redis), prefix);

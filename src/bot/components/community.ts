@@ -264,20 +264,24 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: R
     },
     ctx.models.map((model) => model.name),
   );
-  if (upload) {
-    // The member's picture becomes the root of a family only now that a remix of it is asked for.
-    await ctx.images.saveRecord(upload.record);
-    await ctx.lineage.setMessageImages(upload.record.messageId!, [upload.record.id]);
-    await ctx.lineage.rememberName(upload.record.userId, upload.authorName);
-  }
-  // Keep the bot's own copy: later rerolls and family thumbnails read it (CDN links expire).
-  if (!(await ctx.images.readFile(parent.id))) await ctx.images.writeFile(parent.id, input);
+  const original = parent;
+  const keepSource = async () => {
+    if (upload) {
+      // The member's picture becomes the root of a family only now that a remix of it was admitted.
+      await ctx.images.saveRecord(upload.record);
+      await ctx.lineage.setMessageImages(upload.record.messageId!, [upload.record.id]);
+      await ctx.lineage.rememberName(upload.record.userId, upload.authorName);
+    }
+    // Keep the bot's own copy: later rerolls and family thumbnails read it (CDN links expire).
+    if (!(await ctx.images.readFile(original.id))) await ctx.images.writeFile(original.id, input);
+  };
   const { record, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), {
     kind: 'img2img',
     parentImageId: parent.id,
     input,
     strength,
     options,
+    onAdmitted: keepSource,
   });
   if (duplicate) return;
   await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
