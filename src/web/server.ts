@@ -1,5 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import { loginRoutes, type WebLogin } from './auth/login.js';
 import type { Metrics } from '../metrics.js';
 import type { ReadinessCheck } from './readiness.js';
 import { healthRoutes } from './routes/health.js';
@@ -11,6 +13,10 @@ export interface WebContext {
   metrics: Metrics;
   /** Checks /readyz runs; parts of Atelier (and later the database) add theirs. */
   readiness: ReadinessCheck[];
+  /** "Login with Discord"; absent when its settings are not given (no login routes then). */
+  login?: WebLogin;
+  /** Shown on the queue dashboard (/admin/queues) to admins; it needs `login`. */
+  queues?: readonly Queue[];
 }
 
 /**
@@ -26,6 +32,7 @@ export async function createWebServer(ctx: WebContext): Promise<FastifyInstance>
   });
   await app.register(healthRoutes(ctx));
   await app.register(metricsRoutes(ctx));
+  if (ctx.login) await app.register(loginRoutes(ctx.login));
   return app;
 }
 
