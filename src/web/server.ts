@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { ReadinessCheck } from './readiness.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { queueDashboard } from './routes/queue-dashboard.js';
 
 /** What the web server's routes need; passed in, never imported as a global. */
 export interface WebContext {
@@ -32,7 +33,7 @@ export async function createWebServer(ctx: WebContext): Promise<FastifyInstance>
   });
   await app.register(healthRoutes(ctx));
   await app.register(metricsRoutes(ctx));
-  if (ctx.login) await app.register(loginRoutes(ctx.login));
+  if (ctx.login) await app.register(loginRoutes(ctx.login, ctx.queues?.length ? [queueDashboard(ctx.login, ctx.queues)] : []));
   return app;
 }
 
