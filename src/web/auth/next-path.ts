@@ -8,7 +8,7 @@ export const DEFAULT_NEXT = '/auth/account';
  */
 export function safeNextPath(raw: unknown): string | undefined {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > 512) return undefined;
-  let decoded = raw;
+  let decoded: string;
   try {
     // Twice: `%252F%252F` becomes `//` after two rounds of decoding.
     decoded = decodeURIComponent(decodeURIComponent(raw));
@@ -18,7 +18,7 @@ export function safeNextPath(raw: unknown): string | undefined {
   for (const candidate of [raw, decoded]) {
     if (!candidate.startsWith('/') || candidate.startsWith('//')) return undefined;
     // Backslashes and control characters (tabs and newlines are dropped by URL parsers).
-    if (/[\\\u0000-\u001f\u007f]/.test(candidate)) return undefined;
+    if (candidate.includes('\\') || [...candidate].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return undefined;
   }
   const base = 'http://atelier.invalid';
   const url = new URL(raw, base);
