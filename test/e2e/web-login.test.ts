@@ -8,6 +8,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { MEMBERSHIP_MAX_AGE_MS, WebLogin } from '../../src/web/auth/login.js';
 import { createWebServer } from '../../src/web/server.js';
 import { useBrowser } from '../support/browser.js';
+import { approveOnDiscord, logIn, Visitor } from '../support/web-visitor.js';
 import { useStack, type Stack } from '../support/stack.js';
 
 const start = useStack();
@@ -80,55 +81,6 @@ async function startSite(options: { scheme?: 'http' | 'https'; adminUserIds?: st
   return { s, base: `http://127.0.0.1:${port}`, login, logs, clock, owner: s.discord.guild(s.discord.defaultGuildId).ownerId, member };
 }
 
-/** A browser without a browser: keeps cookies for the site, follows no redirect by itself. */
-class Visitor {
-  readonly cookies = new Map<string, string>();
-  readonly setCookieHeaders: string[] = [];
-
-  constructor(private readonly base: string) {}
-
-  async request(path: string, init: RequestInit = {}): Promise<Response> {
-    const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    const headers = new Headers(init.headers);
-    if (cookie) headers.set('cookie', cookie);
-    const response = await fetch(new URL(path, this.base), { ...init, headers, redirect: 'manual' });
-    for (const line of response.headers.getSetCookie()) {
-      this.setCookieHeaders.push(line);
-      const [pair] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      if (value === '' || /max-age=0\b/i.test(line) || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return response;
-  }
-
-  /** The Set-Cookie line that gave `name` a value last. */
-  setCookie(name: string): string | undefined {
-    return this.setCookieHeaders.filter((line) => line.startsWith(`${name}=`) && !line.startsWith(`${name}=;`)).at(-1);
-  }
-}
-
-/** Starts a login, approves it on the fake Discord as `userId`; returns where Discord sent the browser back. */
-async function approveOnDiscord(site: Site, visitor: Visitor, userId: string, next?: string): Promise<URL> {
-  site.s.discord.oauth2.signIn(userId);
-  const started = await visitor.request(`/auth/login${next === undefined ? '' : `?next=${encodeURIComponent(next)}`}`);
-  expect(started.status).toBe(302);
-  const authorize = new URL(started.headers.get('location')!);
-  const form = new URLSearchParams(authorize.search);
-  form.set('decision', 'authorize');
-  const consent = await fetch(`${authorize.origin}${authorize.pathname}`, { method: 'POST', body: form, redirect: 'manual' });
-  expect(consent.status).toBe(302);
-  return new URL(consent.headers.get('location')!);
-}
-
-/** A complete login over HTTP; returns the callback's answer (a redirect to `next`). */
-async function logIn(site: Site, visitor: Visitor, userId: string, next?: string): Promise<Response> {
-  const back = await approveOnDiscord(site, visitor, userId, next);
-  return visitor.request(`${back.pathname}${back.search}`);
-}
-
 describe('login with Discord and the queue dashboard in a browser', () => {
   it('sends a logged-out admin to Discord, and after "Authorize" shows the generate, deliver and challenge queues', async () => {
     const site = await startSite();
@@ -180,7 +132,7 @@ describe('login over HTTP', () => {
     expect(visit.status).toBe(302);
     expect(visit.headers.get('location')).toBe('/auth/login?next=%2Fadmin%2Fqueues');
 
-    const back = await logIn(site, visitor, site.owner, '/admin/queues');
+    const back = await logIn(site.s.discord, visitor, site.owner, '/admin/queues');
     expect(back.status).toBe(302);
     expect(back.headers.get('location')).toBe('/admin/queues');
     expect((await visitor.request('/admin/queues')).status).toBe(200);
@@ -206,7 +158,7 @@ describe('login over HTTP', () => {
   it('refuses a callback whose state is missing, differs, or comes to a browser that did not start the login, and keeps no session', async () => {
     const site = await startSite();
     const visitor = new Visitor(site.base);
-    const back = await approveOnDiscord(site, visitor, site.owner);
+    const back = await approveOnDiscord(site.s.discord, visitor, site.owner);
     const code = back.searchParams.get('code')!;
 
     expect((await visitor.request(`/auth/callback?code=${code}`)).status).toBe(400);
@@ -223,7 +175,7 @@ describe('login over HTTP', () => {
   it('exchanges the code with the PKCE verifier and the client secret; a replayed code is refused by Discord and logs no one in', async () => {
     const site = await startSite();
     const visitor = new Visitor(site.base);
-    const back = await approveOnDiscord(site, visitor, site.owner);
+    const back = await approveOnDiscord(site.s.discord, visitor, site.owner);
     const loginCookie = visitor.cookies.get('atelier_login')!;
     expect((await visitor.request(`${back.pathname}${back.search}`)).status).toBe(302);
     expect(site.s.discord.oauth2.tokenRequests.map((r) => [r.grantType, r.status])).toEqual([['authorization_code', 200]]);
@@ -239,7 +191,7 @@ describe('login over HTTP', () => {
   it('sets session cookies signed, HttpOnly and SameSite=Lax, without Secure on an http site', async () => {
     const site = await startSite();
     const visitor = new Visitor(site.base);
-    await logIn(site, visitor, site.member);
+    await logIn(site.s.discord, visitor, site.member);
     for (const name of ['atelier_login', 'atelier_session']) {
       const line = visitor.setCookie(name)!;
       expect(line, name).toMatch(/; HttpOnly/);
@@ -259,7 +211,7 @@ describe('login over HTTP', () => {
   it('marks every cookie Secure when WEB_PUBLIC_URL is https', async () => {
     const site = await startSite({ scheme: 'https' });
     const visitor = new Visitor(site.base);
-    await logIn(site, visitor, site.member);
+    await logIn(site.s.discord, visitor, site.member);
     await visitor.request('/auth/account');
     for (const name of ['atelier_login', 'atelier_session', '_csrf']) {
       expect(visitor.setCookie(name), name).toMatch(/; Secure/);
@@ -269,7 +221,7 @@ describe('login over HTTP', () => {
   it('refuses a logout POST without the CSRF token, or with a token from another session, and logs out with it', async () => {
     const site = await startSite();
     const visitor = new Visitor(site.base);
-    await logIn(site, visitor, site.member);
+    await logIn(site.s.discord, visitor, site.member);
     const { csrfToken } = (await (await visitor.request('/auth/session')).json()) as { csrfToken: string };
 
     const form = (fields: Record<string, string>) => ({ method: 'POST', body: new URLSearchParams(fields), headers: { origin: 'https://evil.example' } });
@@ -277,7 +229,7 @@ describe('login over HTTP', () => {
     expect((await visitor.request('/auth/logout', form({ _csrf: 'not-the-token' }))).status).toBe(403);
     // Another visitor's valid token does not match this browser's secret.
     const other = new Visitor(site.base);
-    await logIn(site, other, site.owner);
+    await logIn(site.s.discord, other, site.owner);
     const { csrfToken: othersToken } = (await (await other.request('/auth/session')).json()) as { csrfToken: string };
     expect((await visitor.request('/auth/logout', form({ _csrf: othersToken }))).status).toBe(403);
     expect((await visitor.request('/auth/session')).status).toBe(200);
@@ -305,11 +257,11 @@ describe('login over HTTP', () => {
     ];
     for (const next of hostile) {
       const visitor = new Visitor(site.base);
-      const back = await logIn(site, visitor, site.member, next);
+      const back = await logIn(site.s.discord, visitor, site.member, next);
       expect(back.headers.get('location'), next).toBe('/auth/account');
     }
     const visitor = new Visitor(site.base);
-    const back = await logIn(site, visitor, site.member, '/admin/queues?status=failed');
+    const back = await logIn(site.s.discord, visitor, site.member, '/admin/queues?status=failed');
     expect(back.headers.get('location')).toBe('/admin/queues?status=failed');
   });
 
@@ -321,7 +273,7 @@ describe('login over HTTP', () => {
     expect((await nobody.request('/admin/queues/api/queues/generate/retry/failed', { method: 'PUT' })).status).toBe(404);
 
     const member = new Visitor(site.base);
-    await logIn(site, member, site.member);
+    await logIn(site.s.discord, member, site.member);
     for (const path of [...guarded, '/admin/queues', '/admin/queues/queue/generate']) expect((await member.request(path)).status, path).toBe(404);
     expect((await member.request('/admin/queues/api/queues/generate/pause', { method: 'PUT', headers: { origin: site.base } })).status).toBe(404);
     expect(await site.s.ctx.generateQueue.isPaused()).toBe(false);
@@ -329,7 +281,7 @@ describe('login over HTTP', () => {
     // A user listed in ADMIN_USER_IDS gets in, as the application's owner does.
     for (const userId of [LISTED_ADMIN, site.owner]) {
       const admin = new Visitor(site.base);
-      await logIn(site, admin, userId);
+      await logIn(site.s.discord, admin, userId);
       const queues = await admin.request('/admin/queues/api/queues');
       expect(queues.status, userId).toBe(200);
       const names = ((await queues.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name);
@@ -337,7 +289,7 @@ describe('login over HTTP', () => {
     }
     // Acting on a queue from another site is refused even for an admin.
     const admin = new Visitor(site.base);
-    await logIn(site, admin, site.owner);
+    await logIn(site.s.discord, admin, site.owner);
     expect((await admin.request('/admin/queues/api/queues/generate/pause', { method: 'PUT', headers: { origin: 'https://evil.example' } })).status).toBe(403);
     expect(await site.s.ctx.generateQueue.isPaused()).toBe(false);
   });
@@ -345,7 +297,7 @@ describe('login over HTTP', () => {
   it('re-checks the servers of a member after 10 minutes, with a refreshed token once the old one stopped working', async () => {
     const site = await startSite();
     const visitor = new Visitor(site.base);
-    await logIn(site, visitor, site.member);
+    await logIn(site.s.discord, visitor, site.member);
     const guildsOf = async () => ((await (await visitor.request('/auth/session')).json()) as { user: { guildIds: string[] } }).user.guildIds;
     expect(await guildsOf()).toEqual([site.s.discord.defaultGuildId]);
 
@@ -362,7 +314,7 @@ describe('login over HTTP', () => {
   it('ends the session when Discord refuses both the access and the refresh token', async () => {
     const site = await startSite();
     const visitor = new Visitor(site.base);
-    await logIn(site, visitor, site.owner);
+    await logIn(site.s.discord, visitor, site.owner);
     expect((await visitor.request('/admin/queues/api/queues')).status).toBe(200);
     site.s.discord.oauth2.expireAccessTokens();
     // The refresh token was spent elsewhere (Discord rotates them).
@@ -380,12 +332,12 @@ describe('login over HTTP', () => {
   it('writes no token, code, verifier or secret to the logs', async () => {
     const site = await startSite();
     const visitor = new Visitor(site.base);
-    await logIn(site, visitor, site.owner);
+    await logIn(site.s.discord, visitor, site.owner);
     site.s.discord.oauth2.expireAccessTokens();
     site.clock.offsetMs = MEMBERSHIP_MAX_AGE_MS + 1;
     expect((await visitor.request('/auth/session')).status).toBe(200);
     // A failing exchange is logged too.
-    const back = await approveOnDiscord(site, visitor, site.owner);
+    const back = await approveOnDiscord(site.s.discord, visitor, site.owner);
     await visitor.request(`${back.pathname}${back.search}`.replace(/code=[^&]+/, 'code=bogus'));
 
     const log = site.logs.join('');
