@@ -44,7 +44,13 @@ describe('fake Discord OAuth2', () => {
     await d.start();
     d.oauth2.redirectUris.add(REDIRECT);
     d.oauth2.signIn(d.defaultUser.id);
-    const base = { client_id: d.applicationId, response_type: 'code', scope: 'identify', code_challenge: 'c'.repeat(43), code_challenge_method: 'S256' };
+    const base = {
+      client_id: d.applicationId,
+      response_type: 'code',
+      scope: 'identify',
+      code_challenge: 'c'.repeat(43),
+      code_challenge_method: 'S256',
+    };
     const page = (query: Record<string, string>) => fetch(`${d.apiUrl}/oauth2/authorize?${new URLSearchParams(query)}`, { redirect: 'manual' });
     expect((await page({ ...base, redirect_uri: REDIRECT })).status).toBe(200);
     expect((await page({ ...base, redirect_uri: 'https://evil.example/auth/callback' })).status).toBe(400);
@@ -77,7 +83,9 @@ describe('fake Discord OAuth2', () => {
     expect(issued.body).toMatchObject({ token_type: 'Bearer', scope: 'identify guilds', expires_in: 604800 });
     const bearer = { authorization: `Bearer ${issued.body.access_token}` };
     expect(await (await fetch(`${d.apiUrl}/v10/users/@me`, { headers: bearer })).json()).toMatchObject({ id: user, username: 'grace' });
-    expect(await (await fetch(`${d.apiUrl}/v10/users/@me/guilds`, { headers: bearer })).json()).toMatchObject([{ id: d.defaultGuildId, owner: false }]);
+    expect(await (await fetch(`${d.apiUrl}/v10/users/@me/guilds`, { headers: bearer })).json()).toMatchObject([
+      { id: d.defaultGuildId, owner: false },
+    ]);
     expect((await fetch(`${d.apiUrl}/v10/users/@me`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
 
     const refreshed = await token(d, { grant_type: 'refresh_token', refresh_token: issued.body.refresh_token, ...client });

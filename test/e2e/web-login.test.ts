@@ -224,7 +224,11 @@ describe('login over HTTP', () => {
     await logIn(site.s.discord, visitor, site.member);
     const { csrfToken } = (await (await visitor.request('/auth/session')).json()) as { csrfToken: string };
 
-    const form = (fields: Record<string, string>) => ({ method: 'POST', body: new URLSearchParams(fields), headers: { origin: 'https://evil.example' } });
+    const form = (fields: Record<string, string>) => ({
+      method: 'POST',
+      body: new URLSearchParams(fields),
+      headers: { origin: 'https://evil.example' },
+    });
     expect((await visitor.request('/auth/logout', form({}))).status).toBe(403);
     expect((await visitor.request('/auth/logout', form({ _csrf: 'not-the-token' }))).status).toBe(403);
     // Another visitor's valid token does not match this browser's secret.
@@ -290,7 +294,9 @@ describe('login over HTTP', () => {
     // Acting on a queue from another site is refused even for an admin.
     const admin = new Visitor(site.base);
     await logIn(site.s.discord, admin, site.owner);
-    expect((await admin.request('/admin/queues/api/queues/generate/pause', { method: 'PUT', headers: { origin: 'https://evil.example' } })).status).toBe(403);
+    expect(
+      (await admin.request('/admin/queues/api/queues/generate/pause', { method: 'PUT', headers: { origin: 'https://evil.example' } })).status,
+    ).toBe(403);
     expect(await site.s.ctx.generateQueue.isPaused()).toBe(false);
   });
 
@@ -323,7 +329,12 @@ describe('login over HTTP', () => {
     const stored = (await site.login.sessions.get(decodeURIComponent(visitor.cookies.get('atelier_session')!).split('.')[0]!))!;
     await fetch(`${site.s.discord.apiUrl}/v10/oauth2/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: stored.refreshToken, client_id: site.s.discord.applicationId, client_secret: site.s.discord.oauth2.clientSecret }),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: stored.refreshToken,
+        client_id: site.s.discord.applicationId,
+        client_secret: site.s.discord.oauth2.clientSecret,
+      }),
     });
     expect((await visitor.request('/admin/queues/api/queues')).status).toBe(404);
     expect(visitor.cookies.has('atelier_session')).toBe(false);
@@ -345,7 +356,8 @@ describe('login over HTTP', () => {
     expect(log).toContain('login with Discord failed');
     const secrets = [site.s.discord.oauth2.clientSecret, SESSION_SECRET, site.s.discord.token];
     for (const request of site.s.discord.oauth2.tokenRequests) {
-      for (const field of ['code', 'code_verifier', 'refresh_token']) if (request.body[field] && request.body[field] !== 'bogus') secrets.push(request.body[field]!);
+      for (const field of ['code', 'code_verifier', 'refresh_token'])
+        if (request.body[field] && request.body[field] !== 'bogus') secrets.push(request.body[field]!);
     }
     for (const request of site.s.discord.requests.filter((r) => r.path === '/oauth2/token' && r.status === 200)) {
       const body = request.response as { access_token: string; refresh_token: string };

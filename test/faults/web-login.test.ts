@@ -12,7 +12,17 @@ afterEach(async () => {
 
 /** The bot process's web server, once it listens. */
 async function listening(h: FaultHarness, base: string): Promise<void> {
-  await h.expectation(eventually(() => fetch(`${base}/healthz`).then((r) => r.ok, () => false), WAIT_MS, `${base} to listen`));
+  await h.expectation(
+    eventually(
+      () =>
+        fetch(`${base}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      WAIT_MS,
+      `${base} to listen`,
+    ),
+  );
 }
 
 describe('login and the queue dashboard in the production bot process', () => {
@@ -36,7 +46,11 @@ describe('login and the queue dashboard in the production bot process', () => {
     expect(back.headers.get('location')).toBe('/admin/queues');
     const queues = await visitor.request('/admin/queues/api/queues');
     expect(queues.status).toBe(200);
-    expect(((await queues.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name).sort()).toEqual(['challenge', 'deliver', 'generate']);
+    expect(((await queues.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name).sort()).toEqual([
+      'challenge',
+      'deliver',
+      'generate',
+    ]);
     expect(bot.output()).toContain('login with Discord is on');
     expect(bot.output()).not.toContain(h.discord.oauth2.clientSecret);
   });

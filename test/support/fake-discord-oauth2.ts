@@ -82,7 +82,10 @@ export class FakeOAuth2 {
 
   /** Replaces the servers `/users/@me/guilds` lists for a user (e.g. after they left one). */
   setGuilds(userId: string, guilds: Array<{ id: string; name?: string; owner?: boolean }>): void {
-    this.guildOverrides.set(userId, guilds.map((g) => ({ id: g.id, name: g.name ?? `Server ${g.id}`, owner: g.owner ?? false })));
+    this.guildOverrides.set(
+      userId,
+      guilds.map((g) => ({ id: g.id, name: g.name ?? `Server ${g.id}`, owner: g.owner ?? false })),
+    );
   }
 
   /** Every access token issued so far stops working (as when the user deauthorizes the app). */
@@ -123,7 +126,8 @@ export class FakeOAuth2 {
           `<button name="decision" value="cancel">Cancel</button></form>`,
       );
     }
-    if (params.get('decision') !== 'authorize') return back({ error: 'access_denied', error_description: 'The resource owner or authorization server denied the request' });
+    if (params.get('decision') !== 'authorize')
+      return back({ error: 'access_denied', error_description: 'The resource owner or authorization server denied the request' });
     const code = token();
     this.codes.set(code, { userId, scopes, redirectUri, challenge, expiresAt: Date.now() + CODE_LIFETIME_MS });
     return back({ code });
@@ -159,7 +163,8 @@ export class FakeOAuth2 {
       if (form.redirect_uri !== grant.redirectUri) return oauthError(400, 'invalid_grant', 'Invalid "redirect_uri" in request.');
       const verifier = form.code_verifier ?? '';
       const expected = createHash('sha256').update(verifier).digest('base64url');
-      if (!/^[\w.~-]{43,128}$/.test(verifier) || expected !== grant.challenge) return oauthError(400, 'invalid_grant', 'Invalid "code_verifier" in request.');
+      if (!/^[\w.~-]{43,128}$/.test(verifier) || expected !== grant.challenge)
+        return oauthError(400, 'invalid_grant', 'Invalid "code_verifier" in request.');
       return this.issue(grant.userId, grant.scopes);
     }
     if (form.grant_type === 'refresh_token') {

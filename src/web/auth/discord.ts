@@ -78,7 +78,12 @@ export class DiscordOAuth {
   }
 
   async user(accessToken: string): Promise<DiscordUser> {
-    const body = (await this.get('/v10/users/@me', `Bearer ${accessToken}`)) as { id: string; username: string; global_name?: string | null; avatar?: string | null };
+    const body = (await this.get('/v10/users/@me', `Bearer ${accessToken}`)) as {
+      id: string;
+      username: string;
+      global_name?: string | null;
+      avatar?: string | null;
+    };
     return { id: body.id, username: body.username, globalName: body.global_name ?? null, avatar: body.avatar ?? null };
   }
 
@@ -97,7 +102,9 @@ export class DiscordOAuth {
       team?: { owner_user_id: string; members: Array<{ user: { id: string }; role: string; membership_state: number }> } | null;
     };
     if (app.team) {
-      const members = app.team.members.filter((m) => m.membership_state === 2 && (m.role === 'admin' || m.role === 'developer')).map((m) => m.user.id);
+      const members = app.team.members
+        .filter((m) => m.membership_state === 2 && (m.role === 'admin' || m.role === 'developer'))
+        .map((m) => m.user.id);
       return [app.team.owner_user_id, ...members];
     }
     return app.owner ? [app.owner.id] : [];

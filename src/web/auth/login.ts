@@ -181,7 +181,9 @@ function page(reply: FastifyReply, status: number, title: string, body: string):
     .code(status)
     .type('text/html; charset=utf-8')
     .header('cache-control', 'no-store')
-    .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Atelier</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`);
+    .send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Atelier</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`,
+    );
 }
 
 interface PendingLogin {
@@ -237,7 +239,12 @@ export const loginRoutes =
       const pending = readPending(request);
       const { code, state, error } = request.query;
       if (!pending || typeof state !== 'string' || !sameText(state, pending.state)) {
-        return page(reply, 400, 'Login failed', '<p>This login link was not started in this browser or has expired. <a href="/auth/login">Log in again</a>.</p>');
+        return page(
+          reply,
+          400,
+          'Login failed',
+          '<p>This login link was not started in this browser or has expired. <a href="/auth/login">Log in again</a>.</p>',
+        );
       }
       reply.clearCookie(LOGIN_COOKIE, login.cookieOptions(0, '/auth/callback'));
       if (error || typeof code !== 'string' || code.length === 0) {
