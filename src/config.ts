@@ -67,6 +67,24 @@ const envSchema = z.object({
   ),
   /** HTTP server of `npm start` and the bot: /healthz, /readyz, /metrics (later the gallery). */
   WEB_PORT: listenPort(8080),
+  /** "Login with Discord" (the queue dashboard, later the gallery): the application's OAuth2 client secret. */
+  DISCORD_CLIENT_SECRET: optionalString,
+  /** Where people reach the web server; the login's redirect URL is this + /auth/callback. */
+  WEB_PUBLIC_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).transform((url) => url.replace(/\/+$/, '')).optional(),
+  ),
+  /** Signs the login cookies; a long random string (openssl rand -base64 48). */
+  SESSION_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters (openssl rand -base64 48)').optional()),
+  /** Discord user ids (comma-separated) who may open the queue dashboard besides the application's owner or team. */
+  ADMIN_USER_IDS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^\s*\d{17,20}\s*(,\s*\d{17,20}\s*)*,?\s*$/, 'must be Discord user ids separated by commas')
+      .transform((raw) => raw.split(',').map((id) => id.trim()).filter(Boolean))
+      .default([]),
+  ),
   /** A worker alone (`npm run worker`) serves /healthz, /readyz and /metrics here. */
   METRICS_PORT: listenPort(9464),
   LOG_LEVEL: z.preprocess(

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, parseConfig, requireDiscord, type Config } from './config.js';
-import type { BotOptions } from './bot/bot.js';
+import type { BotOptions, RunningBot } from './bot/bot.js';
+import { WebLogin } from './web/auth/login.js';
 import type { Metrics } from './metrics.js';
 import { startWebServer, type WebContext } from './web/server.js';
 import { createProvider } from './worker/providers/index.js';
@@ -119,6 +120,34 @@ export async function serveWeb(ctx: WebContext, port: number, portVariable: stri
     }
     throw error;
   }
+}
+
+/**
+ * "Login with Discord" and the queue dashboard, for the web server of a process that runs the bot
+ * (it holds the queues and the bot token). Off, with one line saying what is missing, unless
+ * DISCORD_CLIENT_SECRET, WEB_PUBLIC_URL and SESSION_SECRET are all set.
+ */
+export function webLoginFrom(config: Config, bot: RunningBot, logger: Logger): Pick<WebContext, 'login' | 'queues'> {
+  const missing = (['DISCORD_CLIENT_SECRET', 'WEB_PUBLIC_URL', 'SESSION_SECRET'] as const).filter((name) => !config[name]);
+  if (missing.length > 0) {
+    logger.info({ missing }, `login with Discord and the queue dashboard are off: ${missing.join(', ')} not set (see README)`);
+    return {};
+  }
+  const { token, applicationId } = requireDiscord(config);
+  const login = new WebLogin({
+    apiUrl: config.DISCORD_API_URL,
+    clientId: applicationId,
+    clientSecret: config.DISCORD_CLIENT_SECRET!,
+    publicUrl: config.WEB_PUBLIC_URL!,
+    sessionSecret: config.SESSION_SECRET!,
+    botToken: token,
+    adminUserIds: config.ADMIN_USER_IDS,
+    redis: bot.ctx.redis,
+    prefix: REDIS_PREFIX,
+    logger: logger.child({ part: 'web' }),
+  });
+  logger.info({ redirectUrl: `${config.WEB_PUBLIC_URL}/auth/callback` }, 'login with Discord is on; the queue dashboard is at /admin/queues');
+  return { login, queues: [bot.ctx.generateQueue, bot.ctx.deliverQueue, bot.ctx.challengeQueue] };
 }
 
 /** The bot's options as the environment configures them. */

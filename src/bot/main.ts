@@ -1,6 +1,6 @@
 import { requireDiscord } from '../config.js';
 import { createMetrics } from '../metrics.js';
-import { botOptionsFrom, loadConfigOrExit, onShutdown, orExit, resolveRedis, serveWeb } from '../runtime.js';
+import { botOptionsFrom, loadConfigOrExit, onShutdown, orExit, resolveRedis, serveWeb, webLoginFrom } from '../runtime.js';
 import { startBot } from './bot.js';
 
 /** `npm run bot`: the Discord side alone (GPU workers run elsewhere with `npm run worker`). */
@@ -9,7 +9,7 @@ await orExit(() => requireDiscord(config));
 const redis = await orExit(() => resolveRedis(config, logger, { embedded: false }));
 const metrics = createMetrics();
 const bot = await startBot(botOptionsFrom(config, redis.url, logger, metrics));
-const web = await orExit(() => serveWeb({ logger, metrics, readiness: bot.readiness }, config.WEB_PORT, 'WEB_PORT'));
+const web = await orExit(() => serveWeb({ logger, metrics, readiness: bot.readiness, ...webLoginFrom(config, bot, logger) }, config.WEB_PORT, 'WEB_PORT'));
 onShutdown(logger, async () => {
   await web.close();
   await bot.close();

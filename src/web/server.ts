@@ -1,9 +1,12 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import { loginRoutes, type WebLogin } from './auth/login.js';
 import type { Metrics } from '../metrics.js';
 import type { ReadinessCheck } from './readiness.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { queueDashboard } from './routes/queue-dashboard.js';
 
 /** What the web server's routes need; passed in, never imported as a global. */
 export interface WebContext {
@@ -11,6 +14,10 @@ export interface WebContext {
   metrics: Metrics;
   /** Checks /readyz runs; parts of Atelier (and later the database) add theirs. */
   readiness: ReadinessCheck[];
+  /** "Login with Discord"; absent when its settings are not given (no login routes then). */
+  login?: WebLogin;
+  /** Shown on the queue dashboard (/admin/queues) to admins; it needs `login`. */
+  queues?: readonly Queue[];
 }
 
 /**
@@ -26,6 +33,7 @@ export async function createWebServer(ctx: WebContext): Promise<FastifyInstance>
   });
   await app.register(healthRoutes(ctx));
   await app.register(metricsRoutes(ctx));
+  if (ctx.login) await app.register(loginRoutes(ctx.login, ctx.queues?.length ? [queueDashboard(ctx.login, ctx.queues)] : []));
   return app;
 }
 

@@ -27,6 +27,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { FakeOAuth2, type OAuth2Reply } from './fake-discord-oauth2.js';
 import {
   ApplicationCommandOptionType,
   ApplicationCommandType,
@@ -640,6 +641,8 @@ async function parseBody(contentType: string, raw: Buffer): Promise<ParsedBody> 
   if (raw.length === 0) return { json: undefined, files: [] };
   try {
     if (contentType.startsWith('multipart/form-data')) return await parseMultipart(contentType, raw);
+    // OAuth2 token requests (and the consent form) are form-encoded.
+    if (contentType.startsWith('application/x-www-form-urlencoded')) return { json: Object.fromEntries(new URLSearchParams(raw.toString('utf8'))), files: [] };
     return { json: JSON.parse(raw.toString('utf8')), files: [] };
   } catch {
     return { json: undefined, files: [], invalidJson: true };
@@ -663,6 +666,12 @@ async function parseMultipart(contentType: string, raw: Buffer): Promise<ParsedB
     files.push({ field, filename: value.name, contentType: value.type || 'application/octet-stream', data });
   }
   return { json, files };
+}
+
+function writeOAuth2Reply(res: ServerResponse, reply: OAuth2Reply): void {
+  if (reply.html === undefined) return writeReply(res, reply);
+  res.writeHead(reply.status, { 'content-type': 'text/html; charset=utf-8', ...reply.headers });
+  res.end(reply.html);
 }
 
 function writeReply(res: ServerResponse, reply: RestReply): void {
@@ -1501,6 +1510,8 @@ export class FakeDiscord extends EventEmitter {
   readonly ready: Promise<void>;
   /** Messages deleted so far (they leave `messages()`). */
   readonly deletedMessages: FakeMessage[] = [];
+  /** "Login with Discord": authorize page, token endpoint, bearer-token calls (fake-discord-oauth2.ts). */
+  readonly oauth2: FakeOAuth2;
 
   private readonly options: Required<Pick<FakeDiscordOptions, 'callbackWindowMs' | 'tokenLifetimeMs' | 'privilegedIntents'>>;
   private readonly botPermissions: bigint;
@@ -1551,6 +1562,14 @@ export class FakeDiscord extends EventEmitter {
     this.ready = new Promise((resolve) => (this.resolveReady = resolve));
     this.gateway = new FakeGateway(this.gatewayHost(), options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
     this.routes = this.buildRoutes();
+    this.oauth2 = new FakeOAuth2({
+      applicationId: this.applicationId,
+      user: (id) => this.user(id),
+      userGuilds: (userId) =>
+        this.guilds
+          .filter((g) => g.ownerId === userId || this.members.has(`${g.id}:${userId}`))
+          .map((g) => ({ id: g.id, name: g.name, owner: g.ownerId === userId })),
+    });
   }
 
   // ---- lifecycle -----------------------------------------------------------
@@ -2671,6 +2690,11 @@ export class FakeDiscord extends EventEmitter {
         this.serveCdn(url, req, res);
         return;
       }
+      if (url.pathname === '/api/oauth2/authorize' || url.pathname === '/oauth2/authorize') {
+        const form = (await parseBody(req.headers['content-type'] ?? '', await readBody(req))).json as Record<string, string> | undefined;
+        writeOAuth2Reply(res, this.oauth2.authorize((req.method ?? 'GET').toUpperCase(), url.searchParams, form));
+        return;
+      }
       const api = /^\/api\/v(\d+)(\/.*)?$/.exec(url.pathname);
       if (!api) {
         writeReply(res, errorReply(404, 0, '404: Not Found'));
@@ -2707,6 +2731,10 @@ export class FakeDiscord extends EventEmitter {
     if (version !== '10') {
       this.violation(ctx, `API version v${version} requested; the bot must use v10`);
       reply = errorReply(404, 0, '404: Not Found');
+    } else if (ctx.method === 'POST' && path === '/oauth2/token') {
+      reply = this.injectedFault(ctx) ?? this.oauth2.tokenEndpoint(headers['content-type'] ?? '', ctx.json as Record<string, string> | undefined, headers.authorization);
+    } else if (headers.authorization?.startsWith('Bearer ')) {
+      reply = this.injectedFault(ctx) ?? this.oauth2.bearer(ctx.method, path, headers.authorization);
     } else {
       reply = this.injectedFault(ctx) ?? (parsed.invalidJson ? errorReply(400, 50109, 'The request body contains invalid JSON.') : this.route(ctx));
     }
