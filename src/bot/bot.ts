@@ -4,6 +4,7 @@ import { Client, Events, GatewayIntentBits, Status } from 'discord.js';
 import type { Logger } from 'pino';
 import { commands } from '../../commands/index.js';
 import type { ModelChoice } from '../config.js';
+import type { Database } from '../db/connection.js';
 import { commandConnection, connectionReady, logErrors, waitingConnection } from '../redis-connections.js';
 import { observeDiscordRest, type Metrics } from '../metrics.js';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
@@ -29,7 +30,7 @@ import { communityDataDeleter, recordInFamily } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
 import { attachDeliveredPanel, seriesDataDeleter } from './series.js';
 import { challengeDataDeleter } from '../challenges/actions.js';
-import { NotReadyError, redisReadiness, type ReadinessCheck } from '../web/readiness.js';
+import { databaseReadiness, NotReadyError, redisReadiness, type ReadinessCheck } from '../web/readiness.js';
 
 export interface BotOptions {
   token: string;
@@ -37,6 +38,8 @@ export interface BotOptions {
   apiUrl: string;
   cdnUrl: string;
   redisUrl: string;
+  /** The migrated database; the caller opens it before the bot and closes it after. */
+  db: Database;
   prefix: string;
   models: readonly ModelChoice[];
   imageStoreDir: string;
@@ -63,7 +66,7 @@ export interface BotOptions {
 export interface RunningBot {
   client: Client;
   ctx: BotContext;
-  /** What /readyz checks for the bot: Redis and the Discord gateway. */
+  /** What /readyz checks for the bot: Redis, the database and the Discord gateway. */
   readiness: ReadinessCheck[];
   close(): Promise<void>;
 }
@@ -84,6 +87,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }), logger, 'deliver queue');
   const ctx: BotContext = {
     redis,
+    db: options.db,
     prefix,
     applicationId: options.applicationId,
     rest: client.rest,
@@ -194,7 +198,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   return {
     client,
     ctx,
-    readiness: [redisReadiness(redis), gatewayReadiness],
+    readiness: [redisReadiness(redis), databaseReadiness(options.db), gatewayReadiness],
     async close() {
       // Stop taking new work first, then finish deliveries under way, then let go of Redis.
       client.removeAllListeners(Events.InteractionCreate);

@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ModelChoice } from '../config.js';
+import type { Database } from '../db/connection.js';
 import type { Metrics } from '../metrics.js';
 import type { DeliverJob, GenerateJob, generateJobOptions } from '../queues.js';
 import type { ChallengeQueue } from '../challenges/scheduler.js';
@@ -22,6 +23,8 @@ import type { VoteStore } from '../store/votes.js';
 /** Everything a command, button or delivery needs; passed in, never imported as a global. */
 export interface BotContext {
   redis: Redis;
+  /** PostgreSQL (or the embedded database): the records that must last. */
+  db: Database;
   /** Namespace for Atelier's keys and BullMQ's queues. */
   prefix: string;
   applicationId: string;

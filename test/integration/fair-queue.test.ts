@@ -84,8 +84,8 @@ async function refusal(attempt: Promise<unknown>): Promise<string> {
   return (error as Error).message;
 }
 
-beforeEach(() => {
-  bed = openTestBed();
+beforeEach(async () => {
+  bed = await openTestBed();
   ({ redis, prefix, imageDir, ctx } = bed);
   provider = new ScriptedProvider();
 });

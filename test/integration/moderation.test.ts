@@ -63,8 +63,8 @@ async function jobCount() {
   return Object.values(counts).reduce((sum, count) => sum + count, 0);
 }
 
-beforeEach(() => {
-  bed = openTestBed();
+beforeEach(async () => {
+  bed = await openTestBed();
   ({ redis, prefix, imageDir, ctx } = bed);
   provider = new ScriptedProvider();
 });

@@ -28,6 +28,11 @@ async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** Runs one statement as the test server's administrator (tests that take a database away). */
+export async function adminQuery(text: string): Promise<void> {
+  await admin((client) => client.query(text));
+}
+
 function urlOf(name: string): string {
   const url = new URL(adminUrl());
   url.pathname = `/${name}`;
