@@ -15,7 +15,7 @@ import { ImageStore } from '../store/images.js';
 import { JobStore } from '../store/jobs.js';
 import { LineageStore } from '../store/lineage.js';
 import { SeriesStore } from '../store/series.js';
-import { SettingsStore } from '../store/settings.js';
+import { SettingsStore } from '../features/settings/store.js';
 import { QueueStats } from '../store/stats.js';
 import { VoteStore } from '../store/votes.js';
 import { cdnHostsFor } from './attachments.js';
@@ -96,7 +96,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     jobs: new JobStore(redis, prefix),
     images: new ImageStore(redis, prefix, options.imageStoreDir),
     stats: new QueueStats(redis, prefix),
-    settings: new SettingsStore(redis, prefix),
+    settings: new SettingsStore(options.db),
     votes: new VoteStore(redis, prefix),
     lineage: new LineageStore(redis, prefix),
     series: new SeriesStore(redis, prefix, options.now),

@@ -12,7 +12,7 @@ import { ImageStore } from '../../src/store/images.js';
 import { JobStore } from '../../src/store/jobs.js';
 import { LineageStore } from '../../src/store/lineage.js';
 import { SeriesStore } from '../../src/store/series.js';
-import { SettingsStore } from '../../src/store/settings.js';
+import { SettingsStore } from '../../src/features/settings/store.js';
 import { QueueStats } from '../../src/store/stats.js';
 import { VoteStore } from '../../src/store/votes.js';
 
@@ -34,7 +34,7 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, d
     jobs: new JobStore(redis, prefix),
     images: new ImageStore(redis, prefix, imageDir),
     stats: new QueueStats(redis, prefix),
-    settings: new SettingsStore(redis, prefix),
+    settings: new SettingsStore(db),
     votes: new VoteStore(redis, prefix),
     lineage: new LineageStore(redis, prefix),
     series: new SeriesStore(redis, prefix),
