@@ -7,6 +7,8 @@ import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import type { BotContext } from '../src/bot/context.js';
 import { enqueueGeneration } from '../src/bot/requests.js';
+import { openDatabase } from '../src/db/connection.js';
+import { migrateToLatest } from '../src/db/migrate.js';
 import { GenerationCancelledError, type GeneratedImage, type GenerationRequest, type ImageProvider } from '../src/worker/providers/types.js';
 import { startWorker, type RunningWorker } from '../src/worker/worker.js';
 import { makeBotContext } from '../test/support/context.js';
@@ -193,7 +195,10 @@ export async function fairnessScenario(options: FairnessOptions): Promise<Fairne
   const png = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).png().toBuffer();
   const gpu = new SteppedGpu();
   const provider = new SteppedProvider(gpu, png);
-  const ctx: BotContext = makeBotContext(redis, prefix, imageDir, { models: [{ name: 'bench', ref: 'bench', cost: 0 }] });
+  // Server settings live in the database; an in-memory one needs no server (bench runs anywhere).
+  const database = await openDatabase({ dataDir: 'memory://' });
+  await migrateToLatest(database.db);
+  const ctx: BotContext = makeBotContext(redis, prefix, imageDir, database.db, { models: [{ name: 'bench', ref: 'bench', cost: 0 }] });
   // The flood must get in: the scenario measures ordering, not the per-member limits.
   await ctx.settings.update(GUILD, { maxQueued: 1000, maxRunning: workers, dailyImages: 0, dailyBudget: 0 });
 
@@ -222,6 +227,7 @@ export async function fairnessScenario(options: FairnessOptions): Promise<Fairne
     await ctx.generateQueue.close();
     await dropPrefix(redis, prefix);
     await redis.quit();
+    await database.close();
     rmSync(imageDir, { recursive: true, force: true });
   }
 

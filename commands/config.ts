@@ -14,7 +14,7 @@ import type { BotContext } from '../src/bot/context.js';
 import { noMentions } from '../src/bot/messages.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
 import { checkBlocklistEntry } from '../src/moderation/blocklist.js';
-import { guildSettingsSchema, type GuildSettings } from '../src/store/settings.js';
+import { guildSettingsSchema, type GuildSettings } from '../src/features/settings/schema.js';
 
 const { String: Str, Integer, Boolean: Bool, Channel, Role, Subcommand, SubcommandGroup } = ApplicationCommandOptionType;
 
@@ -139,7 +139,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   const name = interaction.options.getSubcommand();
   const reply = (content: string) => interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
   const save = async (change: Partial<GuildSettings> | ((current: GuildSettings) => Partial<GuildSettings>), done: string) => {
-    const updated = await ctx.settings.update(guildId, change);
+    const updated = await ctx.settings.update(guildId, change, interaction.user.id);
     await reply(`✅ ${done}\n\n${describeSettings(updated, ctx)}`);
   };
 

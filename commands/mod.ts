@@ -14,7 +14,7 @@ import { cancelJob, isModerator } from '../src/bot/components/generation.js';
 import type { BotContext } from '../src/bot/context.js';
 import { noMentions } from '../src/bot/messages.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
-import { BanList } from '../src/store/bans.js';
+import { BanList } from '../src/features/moderation/store.js';
 
 const userOption = (description: string) => ({
   name: 'user',
@@ -43,7 +43,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   if (!interaction.inGuild() || !isModerator(interaction)) {
     throw new InvalidRequestError('Only moderators (Manage Messages) can use `/mod`.');
   }
-  const bans = new BanList(ctx.redis, ctx.prefix);
+  const bans = new BanList(ctx.db);
   const guildId = interaction.guildId;
   const reply = (content: string) => interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
   switch (interaction.options.getSubcommand()) {

@@ -1,20 +1,23 @@
 import { startBot } from './bot/bot.js';
 import { requireDiscord } from './config.js';
 import { createMetrics } from './metrics.js';
-import { botOptionsFrom, loadConfigOrExit, onShutdown, orExit, resolveRedis, serveWeb, webLoginFrom, workerOptionsFrom } from './runtime.js';
+import { botOptionsFrom, loadConfigOrExit, onShutdown, openBotDatabase, orExit, resolveRedis, serveWeb, webLoginFrom, workerOptionsFrom } from './runtime.js';
 import { startWorker } from './worker/worker.js';
 
 /** `npm start`: bot and worker in one process, with a private Redis if none is around. */
 const { config, logger } = await loadConfigOrExit();
 await orExit(() => requireDiscord(config));
 const redis = await orExit(() => resolveRedis(config, logger, { embedded: true }));
+// The bot's records; the worker needs none (it only reaches Redis and the image files).
+const database = await orExit(() => openBotDatabase(config, logger));
 const metrics = createMetrics();
 const worker = await orExit(() => startWorker(workerOptionsFrom(config, redis.url, logger.child({ part: 'worker' }), metrics)));
-const bot = await startBot(botOptionsFrom(config, redis.url, logger.child({ part: 'bot' }), metrics));
+const bot = await startBot(botOptionsFrom(config, redis.url, database.db, logger.child({ part: 'bot' }), metrics));
 const web = await orExit(() => serveWeb({ logger, metrics, readiness: [...bot.readiness, ...worker.readiness], ...webLoginFrom(config, bot, logger) }, config.WEB_PORT, 'WEB_PORT'));
 onShutdown(logger, async () => {
   await web.close();
   await bot.close();
   await worker.close();
+  await database.close();
   await redis.server?.stop();
 });

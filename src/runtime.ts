@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { ConfigError, parseConfig, requireDiscord, type Config } from './config.js';
 import type { BotOptions, RunningBot } from './bot/bot.js';
 import { WebLogin } from './web/auth/login.js';
+import { DatabaseInUseError } from './db/embedded-lock.js';
+import { MigrationError, openMigratedDatabase, type Database, type OpenDatabase } from './db/index.js';
 import type { Metrics } from './metrics.js';
 import { startWebServer, type WebContext } from './web/server.js';
 import { createProvider } from './worker/providers/index.js';
@@ -70,6 +72,21 @@ export async function resolveRedis(config: Config, logger: Logger, choice: Redis
     return { url: server.url, server };
   } catch (error) {
     if (error instanceof RedisServerMissingError) throw new StartupError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * The bot's database (DATABASE_URL, or the embedded one under ./data), its migrations applied.
+ * What stops it (another process holds the embedded one, the server refuses, a migration fails)
+ * ends start-up with one line.
+ */
+export async function openBotDatabase(config: Config, logger: Logger): Promise<OpenDatabase> {
+  try {
+    return await openMigratedDatabase(config, logger);
+  } catch (error) {
+    if (error instanceof DatabaseInUseError || error instanceof MigrationError) throw new StartupError(error.message);
+    if (config.DATABASE_URL) throw new StartupError(`DATABASE_URL: the database cannot be used (${error instanceof Error ? error.message : String(error)})`);
     throw error;
   }
 }
@@ -151,12 +168,13 @@ export function webLoginFrom(config: Config, bot: RunningBot, logger: Logger): P
 }
 
 /** The bot's options as the environment configures them. */
-export function botOptionsFrom(config: Config, redisUrl: string, logger: Logger, metrics?: Metrics): BotOptions {
+export function botOptionsFrom(config: Config, redisUrl: string, db: Database, logger: Logger, metrics?: Metrics): BotOptions {
   return {
     ...requireDiscord(config),
     apiUrl: config.DISCORD_API_URL,
     cdnUrl: config.DISCORD_CDN_URL,
     redisUrl,
+    db,
     prefix: REDIS_PREFIX,
     models: config.models,
     imageStoreDir: config.IMAGE_STORE_DIR,

@@ -1,9 +1,9 @@
 import type { ModelChoice } from '../config.js';
 import { SCREENED_MAX, compileBlocklist, screenPrompt } from '../moderation/blocklist.js';
-import { BanList } from '../store/bans.js';
+import { BanList } from '../features/moderation/store.js';
 import { FairQueue, quotaDay, type AdmissionRefusal } from '../store/fair-queue.js';
 import { CommandRateLimiter, defaultRateLimit } from '../store/rate-limit.js';
-import type { GuildSettings } from '../store/settings.js';
+import type { GuildSettings } from '../features/settings/schema.js';
 import type { BotContext } from './context.js';
 import { InvalidRequestError } from './prompt.js';
 import { interactionCreatedAt, type Requester } from './requests.js';
@@ -52,7 +52,7 @@ export async function admitGeneration(
   if (!allowance.allowed) {
     throw new InvalidRequestError(`Slow down a little: you can ask for pictures again in ${Math.max(1, Math.ceil(allowance.retryAfterMs / 1000))} s.`);
   }
-  if (await new BanList(ctx.redis, ctx.prefix).isBanned(requester.guildId, requester.userId)) {
+  if (await new BanList(ctx.db).isBanned(requester.guildId, requester.userId)) {
     throw new InvalidRequestError('A moderator has stopped you from making pictures with Atelier on this server.');
   }
   const channel = requester.parentChannelId ?? requester.channelId;

@@ -6,6 +6,7 @@ import { commands } from '../../commands/index.js';
 import type { ModelChoice } from '../config.js';
 import { finishesWithin } from '../grace.js';
 import { commandConnection, connectionReady, logErrors, waitingConnection, WORKER_RUN_RETRY_MS } from '../redis-connections.js';
+import type { Database } from '../db/connection.js';
 import { observeDiscordRest, type Metrics } from '../metrics.js';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../challenges/scheduler.js';
@@ -15,7 +16,7 @@ import { ImageStore } from '../store/images.js';
 import { JobStore } from '../store/jobs.js';
 import { LineageStore } from '../store/lineage.js';
 import { SeriesStore } from '../store/series.js';
-import { SettingsStore } from '../store/settings.js';
+import { SettingsStore } from '../features/settings/store.js';
 import { QueueStats } from '../store/stats.js';
 import { VoteStore } from '../store/votes.js';
 import { cdnHostsFor } from './attachments.js';
@@ -30,7 +31,7 @@ import { communityDataDeleter, recordInFamily } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
 import { attachDeliveredPanel, seriesDataDeleter } from './series.js';
 import { challengeDataDeleter, challengeVoteDeleter } from '../challenges/actions.js';
-import { NotReadyError, redisReadiness, type ReadinessCheck } from '../web/readiness.js';
+import { databaseReadiness, NotReadyError, redisReadiness, type ReadinessCheck } from '../web/readiness.js';
 
 export interface BotOptions {
   token: string;
@@ -38,6 +39,8 @@ export interface BotOptions {
   apiUrl: string;
   cdnUrl: string;
   redisUrl: string;
+  /** The migrated database; the caller opens it before the bot and closes it after. */
+  db: Database;
   prefix: string;
   models: readonly ModelChoice[];
   imageStoreDir: string;
@@ -66,7 +69,7 @@ export interface BotOptions {
 export interface RunningBot {
   client: Client;
   ctx: BotContext;
-  /** What /readyz checks for the bot: Redis and the Discord gateway. */
+  /** What /readyz checks for the bot: Redis, the database and the Discord gateway. */
   readiness: ReadinessCheck[];
   close(): Promise<void>;
 }
@@ -87,6 +90,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }), logger, 'deliver queue');
   const ctx: BotContext = {
     redis,
+    db: options.db,
     prefix,
     applicationId: options.applicationId,
     rest: client.rest,
@@ -95,7 +99,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     jobs: new JobStore(redis, prefix),
     images: new ImageStore(redis, prefix, options.imageStoreDir),
     stats: new QueueStats(redis, prefix),
-    settings: new SettingsStore(redis, prefix),
+    settings: new SettingsStore(options.db),
     votes: new VoteStore(redis, prefix),
     lineage: new LineageStore(redis, prefix),
     series: new SeriesStore(redis, prefix, options.now),
@@ -198,7 +202,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   return {
     client,
     ctx,
-    readiness: [redisReadiness(redis), gatewayReadiness],
+    readiness: [redisReadiness(redis), databaseReadiness(options.db), gatewayReadiness],
     async close() {
       // Stop taking new work first, then finish deliveries under way, then let go of Redis.
       client.removeAllListeners(Events.InteractionCreate);

@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ModelChoice } from '../config.js';
+import type { Database } from '../db/connection.js';
 import type { Metrics } from '../metrics.js';
 import type { DeliverJob, GenerateJob, generateJobOptions } from '../queues.js';
 import type { ChallengeQueue } from '../challenges/scheduler.js';
@@ -13,7 +14,7 @@ import type { ImageStore } from '../store/images.js';
 import type { JobRecord, JobStore } from '../store/jobs.js';
 import type { LineageStore } from '../store/lineage.js';
 import type { SeriesStore } from '../store/series.js';
-import type { SettingsStore } from '../store/settings.js';
+import type { SettingsStore } from '../features/settings/store.js';
 import type { RateLimit } from '../store/rate-limit.js';
 import type { QueueStats } from '../store/stats.js';
 import type { MemberDataDeleter } from './privacy.js';
@@ -22,6 +23,8 @@ import type { VoteStore } from '../store/votes.js';
 /** Everything a command, button or delivery needs; passed in, never imported as a global. */
 export interface BotContext {
   redis: Redis;
+  /** PostgreSQL (or the embedded database): the records that must last. */
+  db: Database;
   /** Namespace for Atelier's keys and BullMQ's queues. */
   prefix: string;
   applicationId: string;

@@ -6,7 +6,7 @@ import { componentHandlers, type ComponentHandler } from './components/index.js'
 import type { BotContext } from './context.js';
 import { noMentions } from './messages.js';
 import { InvalidRequestError } from './prompt.js';
-import { BanList } from '../store/bans.js';
+import { BanList } from '../features/moderation/store.js';
 import { CommandRateLimiter, defaultInteractionRateLimit } from '../store/rate-limit.js';
 import { isRedisUnavailable } from '../redis-connections.js';
 
@@ -35,7 +35,7 @@ export function createInteractionRouter(
   const byName = new Map(commandList.map((command) => [command.data(settings).name, command]));
   const byPrefix = new Map(handlers.map((handler) => [handler.prefix, handler]));
   const limiter = new CommandRateLimiter(ctx.redis, ctx.prefix, ctx.interactionRateLimit ?? defaultInteractionRateLimit, 'interaction');
-  const bans = new BanList(ctx.redis, ctx.prefix);
+  const bans = new BanList(ctx.db);
 
   return async function route(interaction: Interaction): Promise<void> {
     const logger = ctx.logger.child({

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import type { Database } from '../db/connection.js';
 
 /**
  * One thing the process needs before it can do its work (Redis, the Discord gateway, later the
@@ -27,6 +29,16 @@ export function redisReadiness(redis: Redis, name = 'redis'): ReadinessCheck {
     async check() {
       if (redis.status !== 'ready') throw new NotReadyError(`connection is ${redis.status}`);
       await redis.ping();
+    },
+  };
+}
+
+/** The database answers a query (a pool whose server went away fails here, and reconnects on its own). */
+export function databaseReadiness(db: Database, name = 'postgres'): ReadinessCheck {
+  return {
+    name,
+    async check() {
+      await sql`select 1`.execute(db);
     },
   };
 }

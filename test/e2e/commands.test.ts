@@ -26,6 +26,7 @@ describe('commands as members and admins meet them', () => {
       apiUrl: stack.discord.apiUrl,
       cdnUrl: stack.discord.cdnUrl,
       redisUrl: redisUrl(),
+      db: stack.database.db,
       prefix: stack.prefix,
       models: stack.ctx.models,
       imageStoreDir: stack.imageDir,

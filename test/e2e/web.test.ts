@@ -6,6 +6,7 @@ import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { createWebServer } from '../../src/web/server.js';
 import { eventually, quietLogger } from '../support/context.js';
 import type { FakeMessage } from '../support/fake-discord.js';
+import { adminQuery } from '../support/postgres.js';
 import { useStack, type Stack } from '../support/stack.js';
 
 const start = useStack();
@@ -55,7 +56,7 @@ describe('health, readiness and metrics over HTTP', () => {
 
     const ready = await get(base, '/readyz');
     expect(ready.status).toBe(200);
-    expect(JSON.parse(ready.text)).toEqual({ status: 'ready', checks: { redis: 'ok', discord: 'ok' } });
+    expect(JSON.parse(ready.text)).toEqual({ status: 'ready', checks: { redis: 'ok', postgres: 'ok', discord: 'ok' } });
   });
 
   it('answers 503 naming the Discord gateway when Discord closed the connection for good', async () => {
@@ -72,6 +73,23 @@ describe('health, readiness and metrics over HTTP', () => {
     expect(body.checks.discord).toMatch(/^gateway is /);
     // Alive all the same: a liveness probe must not restart a process that is reconnecting.
     expect((await get(base, '/healthz')).status).toBe(200);
+  });
+
+  it('answers 503 naming the database while it refuses connections, and ready again once it takes them', async () => {
+    const { s, base } = await startServed();
+    const name = s.database.name;
+    // What a restarting or failed-over server looks like to the bot: its connections are cut and new ones refused.
+    await adminQuery(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+    await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
+    const down = await get(base, '/readyz');
+    expect(down.status).toBe(503);
+    const body = JSON.parse(down.text) as { status: string; checks: Record<string, string> };
+    expect(body.checks.postgres).toMatch(/not currently accepting connections/);
+    expect(body.checks.redis).toBe('ok');
+    expect((await get(base, '/healthz')).status).toBe(200);
+
+    await adminQuery(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+    expect((await get(base, '/readyz')).status).toBe(200);
   });
 
   it('counts a delivered job, its timings, Discord responses and a vote, with no server or member label', async () => {

@@ -8,6 +8,7 @@ import { startPrivateRedis, type PrivateRedis } from '../../src/redis-server.js'
 import { REDIS_PREFIX } from '../../src/runtime.js';
 import { FakeDiscord, type FakeDiscordOptions, type FakeInteraction, type FakeMessage } from '../support/fake-discord.js';
 import { FakeReplicate } from '../support/fake-replicate.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { fakeDiscordEnv, ProcessGroup, spawnAtelier, waitForBotReady, type AtelierProcess } from '../support/processes.js';
 
 /** Generous: these tests spawn several Node processes on a small, shared machine. */
@@ -16,8 +17,8 @@ export const WAIT_MS = 45_000;
 
 /**
  * A whole Atelier installation for fault tests: its own redis-server (append-only file on, in a
- * data folder that survives a restart), a fake Discord, a fake Replicate, and bot and worker
- * processes started exactly as in production.
+ * data folder that survives a restart), a database of its own on the test PostgreSQL server, a
+ * fake Discord, a fake Replicate, and bot and worker processes started exactly as in production.
  */
 export class FaultHarness {
   readonly processes = new ProcessGroup();
@@ -26,6 +27,7 @@ export class FaultHarness {
   readonly replicate = new FakeReplicate();
   discord!: FakeDiscord;
   redisServer!: PrivateRedis;
+  database!: TestDatabase;
   redis!: Redis;
   generateQueue!: Queue;
   private botCount = 0;
@@ -35,6 +37,7 @@ export class FaultHarness {
     const harness = new FaultHarness();
     harness.redisServer = await startPrivateRedis({ dataDir: harness.redisDir, appendOnly: true });
     harness.redis = new Redis(harness.redisServer.url, { maxRetriesPerRequest: null });
+    harness.database = await createTestDatabase({ migrated: true, maxConnections: 2 });
     harness.generateQueue = new Queue(GENERATE_QUEUE, { connection: harness.redis, prefix: REDIS_PREFIX });
     harness.discord = new FakeDiscord(discordOptions);
     await harness.discord.start();
@@ -43,11 +46,12 @@ export class FaultHarness {
     return harness;
   }
 
-  /** Bot and worker read the same settings, as with one .env file. */
+  /** Bot and worker read the same settings, as with one .env file (the worker ignores DATABASE_URL). */
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
       ...fakeDiscordEnv(this.discord),
       REDIS_URL: this.redisServer.url,
+      DATABASE_URL: this.database.url,
       IMAGE_STORE_DIR: this.imageDir,
       IMAGE_PROVIDER: 'replicate',
       REPLICATE_BASE_URL: this.replicate.baseUrl,
@@ -148,6 +152,7 @@ export class FaultHarness {
     await this.discord?.close();
     await this.replicate.close();
     await this.redisServer?.stop();
+    await this.database?.drop();
     rmSync(this.imageDir, { recursive: true, force: true });
     rmSync(this.redisDir, { recursive: true, force: true });
   }

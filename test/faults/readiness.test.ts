@@ -40,7 +40,7 @@ describe('health and readiness of the production processes', () => {
     await h.startBot({ WEB_PORT: String(webPort) });
     h.startWorker({ METRICS_PORT: String(metricsPort) });
 
-    expect((await answers(h, webPort, '/readyz', 200)).body).toEqual({ status: 'ready', checks: { redis: 'ok', discord: 'ok' } });
+    expect((await answers(h, webPort, '/readyz', 200)).body).toEqual({ status: 'ready', checks: { redis: 'ok', postgres: 'ok', discord: 'ok' } });
     expect((await answers(h, metricsPort, '/readyz', 200)).body).toEqual({ status: 'ready', checks: { redis: 'ok' } });
 
     await h.stopRedis();

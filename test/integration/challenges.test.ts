@@ -16,6 +16,7 @@ import { ChallengeStore, DAY_MS, seasonOf } from '../../src/store/challenges.js'
 import { eventually, makeBotContext } from '../support/context.js';
 import { FakeDiscord } from '../support/fake-discord.js';
 import { connect, dropPrefix, uniquePrefix } from '../support/redis.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 let redis: Redis;
 let prefix: string;
@@ -23,6 +24,7 @@ let imageDir: string;
 let discord: FakeDiscord;
 let ctx: BotContext;
 let clock: number;
+let database: TestDatabase;
 const workers: Worker[] = [];
 const connections: Redis[] = [];
 
@@ -41,7 +43,8 @@ beforeEach(async () => {
   await discord.start();
   clock = START;
   const rest = new REST({ api: discord.apiUrl, retries: 0 }).setToken(discord.token);
-  ctx = makeBotContext(redis, prefix, imageDir, { rest, now: () => clock });
+  database = await createTestDatabase({ migrated: true, maxConnections: 10 });
+  ctx = makeBotContext(redis, prefix, imageDir, database.db, { rest, now: () => clock });
 });
 
 afterEach(async () => {
@@ -53,6 +56,7 @@ afterEach(async () => {
   await discord.close();
   await dropPrefix(redis, prefix);
   await redis.quit();
+  await database.drop();
   rmSync(imageDir, { recursive: true, force: true });
 });
 

@@ -17,12 +17,14 @@ import { DOUBLE_CLICK_MS, type JobRef } from '../../src/store/votes.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { eventually, makeBotContext, quietLogger } from '../support/context.js';
 import { connect, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
 
 let redis: Redis;
 let prefix: string;
 let imageDir: string;
 let ctx: BotContext;
+let database: TestDatabase;
 let deliverQueue: Queue;
 const extraConnections: Redis[] = [];
 const workers: RunningWorker[] = [];
@@ -33,11 +35,12 @@ const ADA = '200000000000000001';
 const BEA = '200000000000000002';
 const CY = '200000000000000003';
 
-beforeEach(() => {
+beforeEach(async () => {
+  database = await createTestDatabase({ migrated: true, maxConnections: 10 });
   redis = connect();
   prefix = uniquePrefix();
   imageDir = mkdtempSync(join(tmpdir(), 'atelier-community-'));
-  ctx = makeBotContext(redis, prefix, imageDir);
+  ctx = makeBotContext(redis, prefix, imageDir, database.db);
   deliverQueue = new Queue(DELIVER_QUEUE, { connection: redis, prefix });
 });
 
@@ -48,6 +51,7 @@ afterEach(async () => {
   await deliverQueue.close();
   await dropPrefix(redis, prefix);
   await redis.quit();
+  await database.drop();
   rmSync(imageDir, { recursive: true, force: true });
 });
 

@@ -7,7 +7,7 @@ import type { BotContext } from '../../src/bot/context.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
 import { enqueueGeneration, queuePlace, type Requester } from '../../src/bot/requests.js';
 import { FairQueue } from '../../src/store/fair-queue.js';
-import type { GuildSettings } from '../../src/store/settings.js';
+import type { GuildSettings } from '../../src/features/settings/schema.js';
 import { ProviderRefusedError } from '../../src/worker/providers/types.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
@@ -84,8 +84,8 @@ async function refusal(attempt: Promise<unknown>): Promise<string> {
   return (error as Error).message;
 }
 
-beforeEach(() => {
-  bed = openTestBed();
+beforeEach(async () => {
+  bed = await openTestBed();
   ({ redis, prefix, imageDir, ctx } = bed);
   provider = new ScriptedProvider();
 });

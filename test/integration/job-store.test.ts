@@ -7,8 +7,8 @@ import { closeTestBed, openTestBed, type TestBed } from '../support/test-bed.js'
 
 let bed: TestBed;
 
-beforeEach(() => {
-  bed = openTestBed();
+beforeEach(async () => {
+  bed = await openTestBed();
 });
 
 afterEach(async () => {

@@ -8,7 +8,7 @@ import type { BotContext } from '../../src/bot/context.js';
 import { deleteMemberData, memberDataDeleters, type MemberDataDeleter } from '../../src/bot/privacy.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
 import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
-import { BanList } from '../../src/store/bans.js';
+import { BanList } from '../../src/features/moderation/store.js';
 import { FairQueue } from '../../src/store/fair-queue.js';
 import { CommandRateLimiter } from '../../src/store/rate-limit.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
@@ -63,8 +63,8 @@ async function jobCount() {
   return Object.values(counts).reduce((sum, count) => sum + count, 0);
 }
 
-beforeEach(() => {
-  bed = openTestBed();
+beforeEach(async () => {
+  bed = await openTestBed();
   ({ redis, prefix, imageDir, ctx } = bed);
   provider = new ScriptedProvider();
 });
@@ -100,7 +100,7 @@ describe('checks before queueing', () => {
   });
 
   it('refuses banned members until they are unbanned, and only on that server', async () => {
-    const bans = new BanList(redis, prefix);
+    const bans = new BanList(ctx.db);
     expect(await bans.ban(GUILD, ADA, BOB, Date.now())).toBe(true);
     expect(await bans.ban(GUILD, ADA, BOB, Date.now())).toBe(false);
     expect(await refusal(imagine(ADA, 'a cat'))).toMatch(/moderator has stopped you/);

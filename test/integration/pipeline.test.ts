@@ -52,8 +52,8 @@ async function worker(options: { concurrency?: number; shutdownGraceMs?: number 
 
 const options = { prompt: 'a lighthouse in fog', aspect: '16:9' as const, count: 2 };
 
-beforeEach(() => {
-  bed = openTestBed();
+beforeEach(async () => {
+  bed = await openTestBed();
   ({ prefix, imageDir, ctx } = bed);
   provider = new ScriptedProvider();
   deliverQueue = ctx.deliverQueue;

@@ -16,8 +16,8 @@ let redis: Redis;
 let prefix: string;
 let ctx: BotContext;
 
-beforeEach(() => {
-  bed = openTestBed();
+beforeEach(async () => {
+  bed = await openTestBed();
   ({ redis, prefix, ctx } = bed);
   ctx.dataDeleters = [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter];
 });

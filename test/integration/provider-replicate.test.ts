@@ -465,8 +465,8 @@ describe('Replicate behind the queue', () => {
   let bed: TestBed;
   const workers: RunningWorker[] = [];
 
-  beforeEach(() => {
-    bed = openTestBed();
+  beforeEach(async () => {
+    bed = await openTestBed();
     bed.ctx.models = [{ name: 'schnell', ref: 'black-forest-labs/flux-schnell' }];
   });
 

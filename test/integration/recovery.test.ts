@@ -21,8 +21,8 @@ let ctx: BotContext;
 const workers: RunningWorker[] = [];
 const closers: Array<() => Promise<unknown>> = [];
 
-beforeEach(() => {
-  bed = openTestBed();
+beforeEach(async () => {
+  bed = await openTestBed();
   ({ redis, prefix, imageDir, ctx } = bed);
 });
 

@@ -13,7 +13,7 @@ let provider: ScriptedProvider;
 const workers: RunningWorker[] = [];
 
 beforeEach(async () => {
-  bed = openTestBed();
+  bed = await openTestBed();
   provider = new ScriptedProvider();
   workers.push(
     await startWorker({

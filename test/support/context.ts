@@ -4,6 +4,7 @@ import { REST } from 'discord.js';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { BotContext } from '../../src/bot/context.js';
+import type { Database } from '../../src/db/connection.js';
 import { DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../../src/queues.js';
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../../src/challenges/scheduler.js';
 import { ChallengeStore } from '../../src/store/challenges.js';
@@ -11,16 +12,17 @@ import { ImageStore } from '../../src/store/images.js';
 import { JobStore } from '../../src/store/jobs.js';
 import { LineageStore } from '../../src/store/lineage.js';
 import { SeriesStore } from '../../src/store/series.js';
-import { SettingsStore } from '../../src/store/settings.js';
+import { SettingsStore } from '../../src/features/settings/store.js';
 import { QueueStats } from '../../src/store/stats.js';
 import { VoteStore } from '../../src/store/votes.js';
 
 export const quietLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-/** A bot context on real Redis and BullMQ, for handlers tested without Discord. */
-export function makeBotContext(redis: Redis, prefix: string, imageDir: string, overrides: Partial<BotContext> = {}): BotContext {
+/** A bot context on real Redis, BullMQ and database, for handlers tested without Discord. */
+export function makeBotContext(redis: Redis, prefix: string, imageDir: string, db: Database, overrides: Partial<BotContext> = {}): BotContext {
   return {
     redis,
+    db,
     prefix,
     applicationId: '100000000000000001',
     rest: new REST(),
@@ -32,7 +34,7 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, o
     jobs: new JobStore(redis, prefix),
     images: new ImageStore(redis, prefix, imageDir),
     stats: new QueueStats(redis, prefix),
-    settings: new SettingsStore(redis, prefix),
+    settings: new SettingsStore(db),
     votes: new VoteStore(redis, prefix),
     lineage: new LineageStore(redis, prefix),
     series: new SeriesStore(redis, prefix),

@@ -8,6 +8,7 @@ import { createLocalProvider } from '../../src/worker/providers/local.js';
 import type { ImageProvider } from '../../src/worker/providers/types.js';
 import { startWorker, type RunningWorker, type WorkerOptions } from '../../src/worker/worker.js';
 import { quietLogger } from './context.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { FakeDiscord } from './fake-discord.js';
 import { connect, dropPrefix, redisUrl, uniquePrefix } from './redis.js';
 
@@ -22,26 +23,31 @@ export interface StackOptions {
 
 /**
  * The whole of Atelier for an end-to-end test: a local fake Discord, the real bot (discord.js
- * client) logged in to it, a real worker, all on a private Redis namespace.
+ * client) logged in to it, a real worker, all on a private Redis namespace and a database of
+ * its own (a fresh copy of the migrated schema, dropped on close).
  */
 export class Stack {
   readonly prefix = uniquePrefix();
   readonly imageDir = mkdtempSync(join(tmpdir(), 'atelier-e2e-'));
   readonly redis: Redis = connect();
   discord!: FakeDiscord;
+  database!: TestDatabase;
   bot!: RunningBot;
+  private botOptions!: BotOptions;
   workers: RunningWorker[] = [];
 
   static async start(options: StackOptions = {}): Promise<Stack> {
     const stack = new Stack();
     stack.discord = new FakeDiscord(options.discord);
     await stack.discord.start();
-    stack.bot = await startBot({
+    stack.database = await createTestDatabase({ migrated: true, maxConnections: 10 });
+    stack.botOptions = {
       token: stack.discord.token,
       applicationId: stack.discord.applicationId,
       apiUrl: stack.discord.apiUrl,
       cdnUrl: stack.discord.cdnUrl,
       redisUrl: redisUrl(),
+      db: stack.database.db,
       prefix: stack.prefix,
       models: [
         { name: 'painterly', ref: 'painterly' },
@@ -54,7 +60,8 @@ export class Stack {
       rateLimit: { burst: 1000, refillMs: 1000 },
       interactionRateLimit: { burst: 1000, refillMs: 1000 },
       ...options.bot,
-    });
+    };
+    stack.bot = await startBot(stack.botOptions);
     if (!options.noWorker) await stack.startWorker(options.provider ?? createLocalProvider(), options.worker);
     return stack;
   }
@@ -74,6 +81,13 @@ export class Stack {
     return worker;
   }
 
+  /** Stops the bot and starts a new one with the same options (a restart: nothing of the old process's memory survives). */
+  async restartBot(): Promise<RunningBot> {
+    await this.bot.close();
+    this.bot = await startBot(this.botOptions);
+    return this.bot;
+  }
+
   get ctx() {
     return this.bot.ctx;
   }
@@ -82,6 +96,7 @@ export class Stack {
     await Promise.all(this.workers.splice(0).map((worker) => worker.close()));
     await this.bot?.close();
     await this.discord?.close();
+    await this.database?.drop();
     await dropPrefix(this.redis, this.prefix);
     await this.redis.quit();
     rmSync(this.imageDir, { recursive: true, force: true });

@@ -1,0 +1,95 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { copyFromRedis } from '../../src/db/from-redis.js';
+import { BanList } from '../../src/features/moderation/store.js';
+import { SettingsStore } from '../../src/features/settings/store.js';
+import { startPrivateRedis, type PrivateRedis } from '../../src/redis-server.js';
+import { REDIS_PREFIX } from '../../src/runtime.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { ProcessGroup, spawnAtelier } from '../support/processes.js';
+import { connect, dropPrefix, uniquePrefix } from '../support/redis.js';
+
+const GUILD = '300000000000000001';
+const OTHER_GUILD = '300000000000000002';
+const ADA = '200000000000000001';
+const BOB = '200000000000000002';
+const MOD = '200000000000000009';
+const AT = Date.UTC(2026, 5, 1, 12, 0);
+
+const cleanups: Array<() => Promise<unknown>> = [];
+const processes = new ProcessGroup();
+afterEach(async () => {
+  await processes.killAll();
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function database(): Promise<TestDatabase> {
+  const opened = await createTestDatabase({ migrated: true, maxConnections: 5 });
+  cleanups.push(() => opened.drop());
+  return opened;
+}
+
+/** What version 0.1 wrote: one JSON document per server, one hash of bans per server. */
+async function writeRedisRecords(redis: Redis, prefix: string): Promise<void> {
+  await redis.set(`${prefix}:settings:${GUILD}`, JSON.stringify({ dailyImages: 7, blocklist: ['kraken'], nsfw: 'nowhere', allowSelfVote: true }));
+  await redis.set(`${prefix}:settings:${OTHER_GUILD}`, JSON.stringify({ maxRunning: 99 })); // above the limit of 16
+  await redis.hset(`${prefix}:bans:${GUILD}`, ADA, JSON.stringify({ by: MOD, at: AT }), BOB, JSON.stringify({ by: MOD, at: AT + 1000 }));
+  await redis.hset(`${prefix}:bans:${OTHER_GUILD}`, ADA, JSON.stringify({ by: MOD, at: AT }));
+}
+
+describe('copying settings and bans from Redis to PostgreSQL', () => {
+  it('copies every readable record once, names the unreadable, and copies nothing the second time', async () => {
+    const redis = connect();
+    const prefix = uniquePrefix();
+    cleanups.push(async () => {
+      await dropPrefix(redis, prefix);
+      await redis.quit();
+    });
+    const { db } = await database();
+    await writeRedisRecords(redis, prefix);
+
+    expect(await copyFromRedis(redis, prefix, db)).toEqual({
+      settings: { copied: 1, present: 0, invalid: [OTHER_GUILD] },
+      bans: { copied: 3, present: 0, invalid: [] },
+    });
+    const settings = await new SettingsStore(db).fresh(GUILD);
+    expect(settings).toMatchObject({ dailyImages: 7, blocklist: ['kraken'], nsfw: 'nowhere', allowSelfVote: true, maxRunning: 2 });
+    expect(await new BanList(db).list(GUILD)).toEqual([
+      { userId: ADA, by: MOD, at: AT },
+      { userId: BOB, by: MOD, at: AT + 1000 },
+    ]);
+
+    // A change made in the database since is not undone by a second run.
+    await new SettingsStore(db).update(GUILD, { dailyImages: 9 });
+    expect(await copyFromRedis(redis, prefix, db)).toEqual({
+      settings: { copied: 0, present: 1, invalid: [OTHER_GUILD] },
+      bans: { copied: 0, present: 3, invalid: [] },
+    });
+    expect((await new SettingsStore(db).fresh(GUILD)).dailyImages).toBe(9);
+    // Redis is only read.
+    expect(await redis.exists(`${prefix}:settings:${GUILD}`, `${prefix}:bans:${GUILD}`)).toBe(2);
+  });
+
+  it('npm run migrate-from-redis reports the counts, and running it again copies nothing', async () => {
+    const server: PrivateRedis = await startPrivateRedis({ ephemeral: true });
+    cleanups.push(() => server.stop());
+    const redis = new Redis(server.url);
+    cleanups.push(() => redis.quit());
+    const target = await database();
+    await writeRedisRecords(redis, REDIS_PREFIX);
+
+    const run = async () => {
+      const child = processes.add(spawnAtelier('migrate-from-redis', 'src/db/migrate-from-redis-cli.ts', { REDIS_URL: server.url, DATABASE_URL: target.url }));
+      return { code: await child.exited, output: child.output() };
+    };
+    const first = await run();
+    expect(first.output).toContain('server settings: 1 copied, 0 already in the database, 1 not readable (left in Redis): 300000000000000002');
+    expect(first.output).toContain('bans: 3 copied, 0 already in the database');
+    // Something could not be copied: the exit code says so.
+    expect(first.code).toBe(1);
+    const second = await run();
+    expect(second.output).toContain('server settings: 0 copied, 1 already in the database');
+    expect(second.output).toContain('bans: 0 copied, 3 already in the database');
+    expect((await new SettingsStore(target.db).fresh(GUILD)).blocklist).toEqual(['kraken']);
+  });
+});
