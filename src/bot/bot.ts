@@ -207,15 +207,13 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       // Stop taking new work first, then finish deliveries under way, then let go of Redis.
       client.removeAllListeners(Events.InteractionCreate);
       clearInterval(sweeper);
-      // Deliveries under way may finish; past the grace (a stop during a Redis outage can leave a
-      // worker waiting for a connection that never returns) the connections are closed anyway,
-      // and an unfinished delivery is retried by the next bot process.
-      const workersClosed = Promise.all([deliverWorker.close(), challengeWorker.close()]);
-      if (!(await finishesWithin(workersClosed, options.shutdownGraceMs ?? 10_000))) logger.warn('workers did not stop within the grace period; closing their connections');
-      await ctx.challengeQueue.close();
-      await queueEvents.close();
-      await generateQueue.close();
-      await deliverQueue.close();
+      // Deliveries under way may finish, then the queues close. Past the grace (a stop during a
+      // Redis outage can leave BullMQ waiting for a connection that never returns) the connections
+      // are dropped anyway, and an unfinished delivery is retried by the next bot process.
+      const queuesClosed = Promise.all([deliverWorker.close(), challengeWorker.close()]).then(() =>
+        Promise.all([ctx.challengeQueue.close(), queueEvents.close(), generateQueue.close(), deliverQueue.close()]),
+      );
+      if (!(await finishesWithin(queuesClosed, options.shutdownGraceMs ?? 10_000))) logger.warn('queues did not close within the grace period; dropping their connections');
       await client.destroy();
       // QUIT waits for an answer; a connection that is not up has nobody to answer it.
       for (const connection of [deliverConnection, challengeConnection, eventsConnection, redis]) {

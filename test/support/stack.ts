@@ -59,6 +59,8 @@ export class Stack {
       // Tests click faster than people do; the rate limit has tests of its own.
       rateLimit: { burst: 1000, refillMs: 1000 },
       interactionRateLimit: { burst: 1000, refillMs: 1000 },
+      // Inside the after-test time limit, whatever a test left Redis in.
+      shutdownGraceMs: 5_000,
       ...options.bot,
     };
     stack.bot = await startBot(stack.botOptions);
