@@ -192,7 +192,9 @@ export async function fairnessScenario(options: FairnessOptions): Promise<Fairne
   const { prefix } = options;
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const imageDir = mkdtempSync(join(tmpdir(), 'atelier-fairness-'));
-  const png = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } })
+    .png()
+    .toBuffer();
   const gpu = new SteppedGpu();
   const provider = new SteppedProvider(gpu, png);
   // Server settings live in the database; an in-memory one needs no server (bench runs anywhere).
@@ -206,7 +208,15 @@ export async function fairnessScenario(options: FairnessOptions): Promise<Fairne
   const request = (userId: string, prompt: string) =>
     enqueueGeneration(
       ctx,
-      { interactionId: interactionId(), interactionToken: 'bench', attachmentSizeLimit: 10 << 20, userId, userName: userId, guildId: GUILD, channelId: '400000000000000001' },
+      {
+        interactionId: interactionId(),
+        interactionToken: 'bench',
+        attachmentSizeLimit: 10 << 20,
+        userId,
+        userName: userId,
+        guildId: GUILD,
+        channelId: '400000000000000001',
+      },
       { kind: 'txt2img', options: { prompt, aspect: '1:1', count: 1, seed: 1 } },
     );
 
@@ -216,7 +226,15 @@ export async function fairnessScenario(options: FairnessOptions): Promise<Fairne
   let fifo: { waits: number[]; startOrder: string[] };
   try {
     lightWaitsInSlots = await measureLightWaits(gpu, flood, request, async () => {
-      worker = await startWorker({ redisUrl: options.redisUrl, prefix, provider, concurrency: workers, imageStoreDir: imageDir, logger: ctx.logger, shutdownGraceMs: 100 });
+      worker = await startWorker({
+        redisUrl: options.redisUrl,
+        prefix,
+        provider,
+        concurrency: workers,
+        imageStoreDir: imageDir,
+        logger: ctx.logger,
+        shutdownGraceMs: 100,
+      });
     });
     await worker?.close();
     worker = undefined;

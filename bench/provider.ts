@@ -17,7 +17,11 @@ export interface FixedDelayOptions {
 /** The one picture the benchmark provider returns (and the naive baseline too). */
 export function benchPng(size: number): Promise<Buffer> {
   return sharp({ create: { width: size, height: size, channels: 3, background: '#3a6ea5' } })
-    .composite([{ input: Buffer.from(`<svg width="${size}" height="${size}"><circle cx="${size / 2}" cy="${size / 2}" r="${size / 3}" fill="#f4d35e"/></svg>`) }])
+    .composite([
+      {
+        input: Buffer.from(`<svg width="${size}" height="${size}"><circle cx="${size / 2}" cy="${size / 2}" r="${size / 3}" fill="#f4d35e"/></svg>`),
+      },
+    ])
     .png()
     .toBuffer();
 }

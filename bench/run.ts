@@ -26,7 +26,18 @@ const fairnessScenario: Scenario = async ({ redisUrl }) => {
   if (typeof module.fairnessScenario !== 'function') return skipped('fairness', 'bench/fairness.ts exports no fairnessScenario');
   const outcome = await module.fairnessScenario({ redisUrl, prefix: `bench-fairness-${Date.now()}` });
   if (outcome && typeof outcome === 'object' && 'name' in outcome) return outcome as ScenarioResult;
-  return { name: 'fairness', parameters: {}, unit: 'job slots', median: null, p99: null, baseline: null, ratio: null, target: null, pass: null, extra: { outcome } };
+  return {
+    name: 'fairness',
+    parameters: {},
+    unit: 'job slots',
+    median: null,
+    p99: null,
+    baseline: null,
+    ratio: null,
+    target: null,
+    pass: null,
+    extra: { outcome },
+  };
 };
 
 const scenarios: Record<string, Scenario> = {

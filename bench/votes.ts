@@ -50,7 +50,12 @@ export async function votesScenario({ quick, redisUrl }: BenchOptions): Promise<
       ratio: null,
       target: 'count = clicks',
       pass: counted === clicks && accepted === clicks,
-      extra: { counted, accepted, click_to_answer_median_ms: round(percentile(latencies, 50)), click_to_answer_p99_ms: round(percentile(latencies, 99)) },
+      extra: {
+        counted,
+        accepted,
+        click_to_answer_median_ms: round(percentile(latencies, 50)),
+        click_to_answer_p99_ms: round(percentile(latencies, 99)),
+      },
     };
   } finally {
     await redis.quit();

@@ -23,9 +23,14 @@ import { weekdays, type Challenge } from '../src/store/challenges.js';
 const THEME_MAX = 200;
 const S = ApplicationCommandOptionType;
 
-const days = (name: string, description: string, max: number) =>
-  ({ name, description, type: S.Integer, min_value: 1, max_value: max }) as const;
-const theme = { name: 'theme', description: 'The theme, e.g. "a city under the sea"', type: S.String, required: true, max_length: THEME_MAX } as const;
+const days = (name: string, description: string, max: number) => ({ name, description, type: S.Integer, min_value: 1, max_value: max }) as const;
+const theme = {
+  name: 'theme',
+  description: 'The theme, e.g. "a city under the sea"',
+  type: S.String,
+  required: true,
+  max_length: THEME_MAX,
+} as const;
 const submitDays = days('submit_days', 'Days to take entries (1–13, default 5)', 13);
 const voteDays = days('vote_days', 'Days to vote (1–6, default 2)', 6);
 const textChannel = (required: boolean): APIApplicationCommandChannelOption => ({
@@ -44,36 +49,91 @@ const data = () =>
     contexts: [InteractionContextType.Guild],
     integration_types: [ApplicationIntegrationType.GuildInstall],
     options: [
-      { name: 'submit', description: 'Enter one of your pictures in the running challenge', type: S.Subcommand, options: [
-        { name: 'image', description: 'File name (atelier-…-2.png) or message link of your picture', type: S.String, max_length: 200 },
-      ] },
-      { name: 'withdraw', description: 'Take one of your entries back', type: S.Subcommand, options: [
-        { name: 'entry', description: 'Entry number (needed when you have several)', type: S.Integer, min_value: 1 },
-      ] },
+      {
+        name: 'submit',
+        description: 'Enter one of your pictures in the running challenge',
+        type: S.Subcommand,
+        options: [{ name: 'image', description: 'File name (atelier-…-2.png) or message link of your picture', type: S.String, max_length: 200 }],
+      },
+      {
+        name: 'withdraw',
+        description: 'Take one of your entries back',
+        type: S.Subcommand,
+        options: [{ name: 'entry', description: 'Entry number (needed when you have several)', type: S.Integer, min_value: 1 }],
+      },
       { name: 'status', description: 'The running challenge, its deadlines and your entries', type: S.Subcommand },
       { name: 'history', description: 'Past challenges and their winners', type: S.Subcommand },
-      { name: 'start', description: 'Start a challenge now (Manage Server)', type: S.Subcommand, options: [theme, submitDays, voteDays, textChannel(false)] },
+      {
+        name: 'start',
+        description: 'Start a challenge now (Manage Server)',
+        type: S.Subcommand,
+        options: [theme, submitDays, voteDays, textChannel(false)],
+      },
       { name: 'end', description: 'End the current phase now (Manage Server)', type: S.Subcommand },
       { name: 'cancel', description: 'Cancel the running challenge (Manage Server)', type: S.Subcommand },
-      { name: 'limit', description: 'Entries per member (Manage Server)', type: S.Subcommand, options: [
-        { name: 'entries', description: 'How many entries each member may have (1–10)', type: S.Integer, required: true, min_value: 1, max_value: 10 },
-      ] },
-      { name: 'schedule', description: 'The weekly cycle (Manage Server)', type: S.SubcommandGroup, options: [
-        { name: 'set', description: 'Start a challenge every week at this time', type: S.Subcommand, options: [
-          textChannel(true),
-          { name: 'weekday', description: 'Day of the week', type: S.Integer, required: true, choices: weekdays.map((day, value) => ({ name: day, value })) },
-          { name: 'time', description: 'Time of day, 24-hour HH:MM', type: S.String, required: true, min_length: 4, max_length: 5 },
-          { name: 'timezone', description: 'IANA timezone, e.g. Europe/Berlin or America/New_York', type: S.String, required: true, max_length: 64 },
-          submitDays,
-          voteDays,
-        ] },
-        { name: 'off', description: 'Stop the weekly cycle (a running challenge carries on)', type: S.Subcommand },
-      ] },
-      { name: 'themes', description: 'The pool weekly themes are drawn from (Manage Server)', type: S.SubcommandGroup, options: [
-        { name: 'add', description: 'Add a theme to the pool', type: S.Subcommand, options: [theme] },
-        { name: 'list', description: 'The themes in the pool', type: S.Subcommand },
-        { name: 'remove', description: 'Remove a theme from the pool', type: S.Subcommand, options: [{ ...theme, description: 'The theme, exactly as listed' }] },
-      ] },
+      {
+        name: 'limit',
+        description: 'Entries per member (Manage Server)',
+        type: S.Subcommand,
+        options: [
+          {
+            name: 'entries',
+            description: 'How many entries each member may have (1–10)',
+            type: S.Integer,
+            required: true,
+            min_value: 1,
+            max_value: 10,
+          },
+        ],
+      },
+      {
+        name: 'schedule',
+        description: 'The weekly cycle (Manage Server)',
+        type: S.SubcommandGroup,
+        options: [
+          {
+            name: 'set',
+            description: 'Start a challenge every week at this time',
+            type: S.Subcommand,
+            options: [
+              textChannel(true),
+              {
+                name: 'weekday',
+                description: 'Day of the week',
+                type: S.Integer,
+                required: true,
+                choices: weekdays.map((day, value) => ({ name: day, value })),
+              },
+              { name: 'time', description: 'Time of day, 24-hour HH:MM', type: S.String, required: true, min_length: 4, max_length: 5 },
+              {
+                name: 'timezone',
+                description: 'IANA timezone, e.g. Europe/Berlin or America/New_York',
+                type: S.String,
+                required: true,
+                max_length: 64,
+              },
+              submitDays,
+              voteDays,
+            ],
+          },
+          { name: 'off', description: 'Stop the weekly cycle (a running challenge carries on)', type: S.Subcommand },
+        ],
+      },
+      {
+        name: 'themes',
+        description: 'The pool weekly themes are drawn from (Manage Server)',
+        type: S.SubcommandGroup,
+        options: [
+          { name: 'add', description: 'Add a theme to the pool', type: S.Subcommand, options: [theme] },
+          { name: 'list', description: 'The themes in the pool', type: S.Subcommand },
+          {
+            name: 'remove',
+            description: 'Remove a theme from the pool',
+            type: S.Subcommand,
+            options: [{ ...theme, description: 'The theme, exactly as listed' }],
+          },
+        ],
+      },
     ],
   }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
@@ -98,7 +158,9 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     case 'submit': {
       const reference = interaction.options.getString('image');
       if (!reference) {
-        throw new InvalidRequestError('Use the 🏆 **Submit to challenge** button under your picture, or give it with `image:` (its file name or message link).');
+        throw new InvalidRequestError(
+          'Use the 🏆 **Submit to challenge** button under your picture, or give it with `image:` (its file name or message link).',
+        );
       }
       const imageId = await resolveImageReference(ctx, reference, member);
       return say(submittedText(await submitEntry(ctx, member, imageId)));
@@ -172,7 +234,11 @@ async function end(ctx: BotContext, guildId: string): Promise<string> {
   // A challenge paused by a refused post moves on from where it stopped.
   if (challenge.pausedAt) await ctx.challenges.resume(challenge.id);
   await endPhaseNow(ctx.challengeQueue, challenge.id, challenge.phase);
-  const next = { announce: 'announcing it now', submissions: 'closing entries: voting opens in a moment', voting: 'closing the vote: the results follow in a moment' };
+  const next = {
+    announce: 'announcing it now',
+    submissions: 'closing entries: voting opens in a moment',
+    voting: 'closing the vote: the results follow in a moment',
+  };
   return `**${themeText(challenge.theme)}**: ${next[challenge.phase]}.`;
 }
 
@@ -239,10 +305,13 @@ async function status(ctx: BotContext, guildId: string, userId: string): Promise
     const entries = await ctx.challenges.entries(challenge.id);
     const mine = entries.filter((entry) => entry.userId === userId).map((entry) => `#${entry.id}`);
     if (challenge.phase === 'announce') lines.push('Being announced.');
-    if (challenge.phase === 'submissions') lines.push(`Taking entries until ${timestamp(challenge.submissionsEndAt!)}, then voting until ${timestamp(challenge.votingEndAt!)}.`);
+    if (challenge.phase === 'submissions')
+      lines.push(`Taking entries until ${timestamp(challenge.submissionsEndAt!)}, then voting until ${timestamp(challenge.votingEndAt!)}.`);
     if (challenge.phase === 'voting') lines.push(`Voting until ${timestamp(challenge.votingEndAt!)}.`);
     if (challenge.pausedNote) {
-      lines.push(`⏸ **Paused**: ${challenge.pausedNote} Once I can post there again, \`/challenge end\` moves it on; \`/challenge cancel\` stops it.`);
+      lines.push(
+        `⏸ **Paused**: ${challenge.pausedNote} Once I can post there again, \`/challenge end\` moves it on; \`/challenge cancel\` stops it.`,
+      );
     }
     lines.push(`${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}${mine.length > 0 ? `; yours: ${mine.join(', ')}` : ''}.`);
   }

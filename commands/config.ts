@@ -43,13 +43,29 @@ const data = ({ models }: CommandSettings) =>
             name: 'add',
             description: 'Allow pictures in a channel',
             type: Subcommand,
-            options: [{ name: 'channel', description: 'The channel', type: Channel, required: true, channel_types: [ChannelType.GuildText, ChannelType.GuildAnnouncement] }],
+            options: [
+              {
+                name: 'channel',
+                description: 'The channel',
+                type: Channel,
+                required: true,
+                channel_types: [ChannelType.GuildText, ChannelType.GuildAnnouncement],
+              },
+            ],
           },
           {
             name: 'remove',
             description: 'Stop allowing a channel',
             type: Subcommand,
-            options: [{ name: 'channel', description: 'The channel', type: Channel, required: true, channel_types: [ChannelType.GuildText, ChannelType.GuildAnnouncement] }],
+            options: [
+              {
+                name: 'channel',
+                description: 'The channel',
+                type: Channel,
+                required: true,
+                channel_types: [ChannelType.GuildText, ChannelType.GuildAnnouncement],
+              },
+            ],
           },
           { name: 'clear', description: 'Allow pictures in every channel again', type: Subcommand },
         ],
@@ -62,7 +78,13 @@ const data = ({ models }: CommandSettings) =>
           { name: 'running', description: 'Pictures one member may have generating at once', type: Integer, min_value: 1, max_value: 16 },
           { name: 'queued', description: 'Requests one member may have waiting', type: Integer, min_value: 1, max_value: 1000 },
           { name: 'daily_images', description: 'Images per member per day (0: no limit)', type: Integer, min_value: 0, max_value: 100_000 },
-          { name: 'daily_budget', description: 'Cost units the server may spend per day (0: no limit)', type: Integer, min_value: 0, max_value: 10_000_000 },
+          {
+            name: 'daily_budget',
+            description: 'Cost units the server may spend per day (0: no limit)',
+            type: Integer,
+            min_value: 0,
+            max_value: 10_000_000,
+          },
         ],
       },
       {
@@ -91,7 +113,15 @@ const data = ({ models }: CommandSettings) =>
         name: 'model',
         description: 'The model /imagine uses when a member picks none',
         type: Subcommand,
-        options: [{ name: 'name', description: 'Model', type: Str, required: true, choices: models.map((model) => ({ name: model.name, value: model.name })) }],
+        options: [
+          {
+            name: 'name',
+            description: 'Model',
+            type: Str,
+            required: true,
+            choices: models.map((model) => ({ name: model.name, value: model.name })),
+          },
+        ],
       },
       {
         name: 'blocklist',
@@ -102,7 +132,9 @@ const data = ({ models }: CommandSettings) =>
             name: 'add',
             description: 'Block a word, phrase, or /pattern/',
             type: Subcommand,
-            options: [{ name: 'entry', description: 'A word or phrase, or a regular expression between slashes', type: Str, required: true, max_length: 102 }],
+            options: [
+              { name: 'entry', description: 'A word or phrase, or a regular expression between slashes', type: Str, required: true, max_length: 102 },
+            ],
           },
           {
             name: 'remove',
@@ -150,12 +182,18 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       const channel = interaction.options.getChannel('channel', true);
       if (settings.allowedChannels.includes(channel.id)) return void (await reply(`<#${channel.id}> is already allowed.`));
       if (settings.allowedChannels.length >= 50) throw new InvalidRequestError('At most 50 channels can be listed.');
-      return save((current) => ({ allowedChannels: [...new Set([...current.allowedChannels, channel.id])] }), `Pictures are allowed in <#${channel.id}>.`);
+      return save(
+        (current) => ({ allowedChannels: [...new Set([...current.allowedChannels, channel.id])] }),
+        `Pictures are allowed in <#${channel.id}>.`,
+      );
     }
     case 'channels remove': {
       const channel = interaction.options.getChannel('channel', true);
       if (!settings.allowedChannels.includes(channel.id)) throw new InvalidRequestError(`<#${channel.id}> is not in the list.`);
-      return save((current) => ({ allowedChannels: current.allowedChannels.filter((id) => id !== channel.id) }), `<#${channel.id}> is no longer in the list.`);
+      return save(
+        (current) => ({ allowedChannels: current.allowedChannels.filter((id) => id !== channel.id) }),
+        `<#${channel.id}> is no longer in the list.`,
+      );
     }
     case 'channels clear':
       return save({ allowedChannels: [] }, 'Pictures are allowed in every channel.');
@@ -171,11 +209,14 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       if (dailyBudget !== null) {
         const cap = ctx.operatorDailyBudget ?? 0;
         if (cap > 0 && (dailyBudget === 0 || dailyBudget > cap)) {
-          throw new InvalidRequestError(`This installation spends at most ${cap} cost units a day across all servers, so a server's daily budget can be at most ${cap}.`);
+          throw new InvalidRequestError(
+            `This installation spends at most ${cap} cost units a day across all servers, so a server's daily budget can be at most ${cap}.`,
+          );
         }
         change.dailyBudget = dailyBudget;
       }
-      if (Object.keys(change).length === 0) throw new InvalidRequestError('Give at least one of `running`, `queued`, `daily_images`, `daily_budget`.');
+      if (Object.keys(change).length === 0)
+        throw new InvalidRequestError('Give at least one of `running`, `queued`, `daily_images`, `daily_budget`.');
       const checked = guildSettingsSchema.safeParse({ ...settings, ...change });
       if (!checked.success) throw new InvalidRequestError('Those limits are out of range.');
       return save(change, 'Limits updated.');
@@ -183,8 +224,12 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     case 'role-quota set': {
       const role = interaction.options.getRole('role', true);
       const images = interaction.options.getInteger('images', true);
-      if (Object.keys(settings.roleQuotas).length >= 25 && !(role.id in settings.roleQuotas)) throw new InvalidRequestError('At most 25 roles can have their own quota.');
-      return save((current) => ({ roleQuotas: { ...current.roleQuotas, [role.id]: images } }), `Members with <@&${role.id}> get ${images === 0 ? 'no daily limit' : `a daily quota of ${images}`}.`);
+      if (Object.keys(settings.roleQuotas).length >= 25 && !(role.id in settings.roleQuotas))
+        throw new InvalidRequestError('At most 25 roles can have their own quota.');
+      return save(
+        (current) => ({ roleQuotas: { ...current.roleQuotas, [role.id]: images } }),
+        `Members with <@&${role.id}> get ${images === 0 ? 'no daily limit' : `a daily quota of ${images}`}.`,
+      );
     }
     case 'role-quota remove': {
       const role = interaction.options.getRole('role', true);

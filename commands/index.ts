@@ -17,4 +17,19 @@ import top from './top.js';
 /** Every command: the router and the deploy script both read this list. */
 // Each command narrows the interaction type it takes; the router dispatches by name and type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: Command<any>[] = [imagine, queue, series, top, profile, lineage, remixImage, challenge, leaderboard, quota, config, mod, privacy, help];
+export const commands: Command<any>[] = [
+  imagine,
+  queue,
+  series,
+  top,
+  profile,
+  lineage,
+  remixImage,
+  challenge,
+  leaderboard,
+  quota,
+  config,
+  mod,
+  privacy,
+  help,
+];

@@ -21,9 +21,7 @@ const data = () =>
     type: ApplicationCommandType.ChatInput,
     contexts: [InteractionContextType.Guild],
     integration_types: [ApplicationIntegrationType.GuildInstall],
-    options: [
-      { name: 'season', description: 'A season like 2026-Q4 (default: this one)', type: ApplicationCommandOptionType.String, max_length: 7 },
-    ],
+    options: [{ name: 'season', description: 'A season like 2026-Q4 (default: this one)', type: ApplicationCommandOptionType.String, max_length: 7 }],
   }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
@@ -37,7 +35,9 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   const lines = [`🏆 **Leaderboard · season ${season}**`];
   if (rows.length === 0) lines.push('No points yet this season: they come with the results of a challenge.');
   const medals = ['🥇', '🥈', '🥉'];
-  rows.forEach((row, index) => lines.push(`${medals[index] ?? `**${index + 1}.**`} <@${row.userId}> · ${row.points} ${row.points === 1 ? 'point' : 'points'}`));
+  rows.forEach((row, index) =>
+    lines.push(`${medals[index] ?? `**${index + 1}.**`} <@${row.userId}> · ${row.points} ${row.points === 1 ? 'point' : 'points'}`),
+  );
   const others = seasons.filter((name) => name !== season);
   if (others.length > 0) lines.push(`-# Other seasons: ${others.join(', ')}`);
   // Names are shown, nobody is pinged.

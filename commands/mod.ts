@@ -32,8 +32,18 @@ const data = () =>
     integration_types: [ApplicationIntegrationType.GuildInstall],
     default_member_permissions: PermissionFlagsBits.ManageMessages.toString(),
     options: [
-      { name: 'ban', description: 'Stop a member from making pictures here (their queued requests are cancelled)', type: ApplicationCommandOptionType.Subcommand, options: [userOption('Who')] },
-      { name: 'unban', description: 'Let a member make pictures here again', type: ApplicationCommandOptionType.Subcommand, options: [userOption('Who')] },
+      {
+        name: 'ban',
+        description: 'Stop a member from making pictures here (their queued requests are cancelled)',
+        type: ApplicationCommandOptionType.Subcommand,
+        options: [userOption('Who')],
+      },
+      {
+        name: 'unban',
+        description: 'Let a member make pictures here again',
+        type: ApplicationCommandOptionType.Subcommand,
+        options: [userOption('Who')],
+      },
       { name: 'bans', description: 'Who is banned from making pictures here', type: ApplicationCommandOptionType.Subcommand },
     ],
   }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;

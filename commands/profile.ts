@@ -47,7 +47,10 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
         : 'No voted pictures yet.',
   ];
   const thumbnail =
-    best && (await imageBytes(ctx, best.id).then((bytes) => sharp(bytes).resize(512, 512, { fit: 'inside' }).png().toBuffer()).catch(() => undefined));
+    best &&
+    (await imageBytes(ctx, best.id)
+      .then((bytes) => sharp(bytes).resize(512, 512, { fit: 'inside' }).png().toBuffer())
+      .catch(() => undefined));
   await interaction.editReply({
     content: lines.join('\n'),
     files: thumbnail ? [{ attachment: thumbnail, name: 'best.png' }] : [],

@@ -33,7 +33,11 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     .filter((job) => job.status !== 'done' && (job.guildId ?? null) === (interaction.guildId ?? null))
     .slice(0, SHOWN);
   if (open.length === 0) {
-    await interaction.reply({ content: 'You have nothing in the queue. Try `/imagine`.', flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
+    await interaction.reply({
+      content: 'You have nothing in the queue. Try `/imagine`.',
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: noMentions,
+    });
     return;
   }
   const lines = await Promise.all(

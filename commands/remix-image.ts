@@ -24,8 +24,7 @@ const data = () =>
     integration_types: [ApplicationIntegrationType.GuildInstall],
   }) satisfies RESTPostAPIContextMenuApplicationCommandsJSONBody;
 
-const isImage = (attachment: Attachment) =>
-  /^image\//.test(attachment.contentType ?? '') || /\.(png|jpe?g|webp|gif)$/i.test(attachment.name);
+const isImage = (attachment: Attachment) => /^image\//.test(attachment.contentType ?? '') || /\.(png|jpe?g|webp|gif)$/i.test(attachment.name);
 
 /**
  * "Remix this image" on any message with a picture: Atelier's own results remix the picture

@@ -81,7 +81,13 @@ const data = () =>
         description: 'Start a series (and a thread for it)',
         type: ApplicationCommandOptionType.Subcommand,
         options: [
-          { name: 'title', description: 'What it is called', type: ApplicationCommandOptionType.String, required: true, max_length: SERIES_TITLE_MAX },
+          {
+            name: 'title',
+            description: 'What it is called',
+            type: ApplicationCommandOptionType.String,
+            required: true,
+            max_length: SERIES_TITLE_MAX,
+          },
           {
             name: 'mode',
             description: 'open: anyone, any order · relay: take turns · exquisite corpse: see only the panel before yours',
@@ -115,7 +121,13 @@ const data = () =>
         description: 'Draw the next panel',
         type: ApplicationCommandOptionType.Subcommand,
         options: [
-          { name: 'prompt', description: 'What happens in this panel', type: ApplicationCommandOptionType.String, required: true, max_length: PROMPT_MAX },
+          {
+            name: 'prompt',
+            description: 'What happens in this panel',
+            type: ApplicationCommandOptionType.String,
+            required: true,
+            max_length: PROMPT_MAX,
+          },
           seriesOption,
         ],
       },
@@ -151,7 +163,14 @@ const data = () =>
         type: ApplicationCommandOptionType.Subcommand,
         options: [
           panelOption('The panel to move'),
-          { name: 'to', description: 'Its new position', type: ApplicationCommandOptionType.Integer, required: true, min_value: 1, max_value: SERIES_PANELS_MAX },
+          {
+            name: 'to',
+            description: 'Its new position',
+            type: ApplicationCommandOptionType.Integer,
+            required: true,
+            min_value: 1,
+            max_value: SERIES_PANELS_MAX,
+          },
           seriesOption,
         ],
       },
@@ -292,7 +311,10 @@ async function create(interaction: ChatInputCommandInteraction, ctx: BotContext)
 
 async function add(interaction: ChatInputCommandInteraction, ctx: BotContext) {
   const series = await seriesOf(interaction, ctx);
-  const options = resolvePromptOptions({ prompt: interaction.options.getString('prompt', true) }, ctx.models.map((m) => m.name));
+  const options = resolvePromptOptions(
+    { prompt: interaction.options.getString('prompt', true) },
+    ctx.models.map((m) => m.name),
+  );
   const prompt = series.style ? `${options.prompt}, ${series.style}` : options.prompt;
   if (prompt.length > PROMPT_MAX) {
     throw new InvalidRequestError(`With the series style your prompt is ${prompt.length} characters long; the limit is ${PROMPT_MAX}.`);
@@ -379,7 +401,8 @@ async function view(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     destinationRestricted: await channelRestricted(interaction, ctx),
   });
   await interaction.editReply({
-    content: `📚 ${seriesTitle(series)} · ${panels.length} of ${series.panelCount} panels · ${modeLabels[series.mode]} · ${series.status}\n` +
+    content:
+      `📚 ${seriesTitle(series)} · ${panels.length} of ${series.panelCount} panels · ${modeLabels[series.mode]} · ${series.status}\n` +
       `by ${contributorsOf(panels).map(memberMention).join(', ')}`,
     files: picture ? [{ attachment: picture.data as Buffer, name: picture.name }] : [],
     allowedMentions: noMentions,
@@ -407,7 +430,9 @@ async function exportSeries(interaction: ChatInputCommandInteraction, ctx: BotCo
     file = { data: await composeSlideshow(await panelImages(ctx, panels, restricted), format), name: `${base}.${format}` };
   }
   if (file.data.length > limit) {
-    throw new InvalidRequestError(`That export is ${(file.data.length / 1048576).toFixed(1)} MB, more than this server accepts. Try \`format:strip\`.`);
+    throw new InvalidRequestError(
+      `That export is ${(file.data.length / 1048576).toFixed(1)} MB, more than this server accepts. Try \`format:strip\`.`,
+    );
   }
   await interaction.editReply({
     content: `📦 ${seriesTitle(series)} · ${panels.length} panels · ${format}`,
@@ -417,7 +442,13 @@ async function exportSeries(interaction: ChatInputCommandInteraction, ctx: BotCo
 }
 
 function slug(title: string): string {
-  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'series';
+  return (
+    title
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'series'
+  );
 }
 
 const extensions: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif' };

@@ -15,8 +15,20 @@ export type ProviderName = (typeof providerNames)[number];
 
 const envSchema = z.object({
   DISCORD_TOKEN: optionalString,
-  DISCORD_APPLICATION_ID: z.preprocess(emptyAsUndefined, z.string().regex(/^\d{17,20}$/, 'must be a Discord snowflake id').optional()),
-  DISCORD_GUILD_ID: z.preprocess(emptyAsUndefined, z.string().regex(/^\d{17,20}$/, 'must be a Discord snowflake id').optional()),
+  DISCORD_APPLICATION_ID: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^\d{17,20}$/, 'must be a Discord snowflake id')
+      .optional(),
+  ),
+  DISCORD_GUILD_ID: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^\d{17,20}$/, 'must be a Discord snowflake id')
+      .optional(),
+  ),
   DISCORD_API_URL: z.preprocess(emptyAsUndefined, z.url().default('https://discord.com/api')),
   DISCORD_CDN_URL: z.preprocess(emptyAsUndefined, z.url().default('https://cdn.discordapp.com')),
   /** Requests per second the bot allows itself (Discord's global limit); raise it behind a rate-limiting REST proxy. */
@@ -30,12 +42,18 @@ const envSchema = z.object({
   /** `burst/seconds`: requests for pictures one member may send at once, and how long the bucket takes to refill. */
   COMMAND_RATE_LIMIT: z.preprocess(
     emptyAsUndefined,
-    z.string().regex(/^\d{1,4}\/\d{1,5}$/, 'must be burst/seconds, e.g. 5/10').default('5/10'),
+    z
+      .string()
+      .regex(/^\d{1,4}\/\d{1,5}$/, 'must be burst/seconds, e.g. 5/10')
+      .default('5/10'),
   ),
   /** `burst/seconds`: every other command, button and form (votes, views, settings). */
   INTERACTION_RATE_LIMIT: z.preprocess(
     emptyAsUndefined,
-    z.string().regex(/^\d{1,4}\/\d{1,5}$/, 'must be burst/seconds, e.g. 30/30').default('30/30'),
+    z
+      .string()
+      .regex(/^\d{1,4}\/\d{1,5}$/, 'must be burst/seconds, e.g. 30/30')
+      .default('30/30'),
   ),
   REPLICATE_API_TOKEN: optionalString,
   REPLICATE_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.replicate.com/v1')),
@@ -53,9 +71,21 @@ const envSchema = z.object({
   /** PostgreSQL server; unset: the embedded database with its files in ./data/postgres. */
   DATABASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional()),
   /** Image bytes in an S3-compatible bucket instead of IMAGE_STORE_DIR (AWS S3, R2, MinIO, Garage, SeaweedFS). */
-  S3_BUCKET: z.preprocess(emptyAsUndefined, z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional()),
+  S3_BUCKET: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')
+      .optional(),
+  ),
   S3_ENDPOINT: optionalUrl,
-  S3_REGION: z.preprocess(emptyAsUndefined, z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be a region name such as us-east-1 or auto').default('us-east-1')),
+  S3_REGION: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9-]{1,32}$/, 'must be a region name such as us-east-1 or auto')
+      .default('us-east-1'),
+  ),
   S3_ACCESS_KEY_ID: optionalString,
   S3_SECRET_ACCESS_KEY: optionalString,
   S3_FORCE_PATH_STYLE: z.preprocess(
@@ -72,7 +102,10 @@ const envSchema = z.object({
   /** Where people reach the web server; the login's redirect URL is this + /auth/callback. */
   WEB_PUBLIC_URL: z.preprocess(
     emptyAsUndefined,
-    z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).transform((url) => url.replace(/\/+$/, '')).optional(),
+    z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
   ),
   /** Signs the login cookies; a long random string (openssl rand -base64 48). */
   SESSION_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters (openssl rand -base64 48)').optional()),
@@ -82,15 +115,17 @@ const envSchema = z.object({
     z
       .string()
       .regex(/^\s*\d{17,20}\s*(,\s*\d{17,20}\s*)*,?\s*$/, 'must be Discord user ids separated by commas')
-      .transform((raw) => raw.split(',').map((id) => id.trim()).filter(Boolean))
+      .transform((raw) =>
+        raw
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean),
+      )
       .default([]),
   ),
   /** A worker alone (`npm run worker`) serves /healthz, /readyz and /metrics here. */
   METRICS_PORT: listenPort(9464),
-  LOG_LEVEL: z.preprocess(
-    emptyAsUndefined,
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  ),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
 });
 
 export interface ModelChoice {
@@ -137,7 +172,10 @@ function parseModels(raw: string): ModelChoice[] {
 function applyModelCosts(models: ModelChoice[], raw: string | undefined): ModelChoice[] {
   if (!raw) return models;
   const costs = new Map<string, number>();
-  for (const entry of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const match = /^([\w.-]{1,50})\s*=\s*(\d{1,6})$/.exec(entry);
     if (!match) throw new ConfigError(`MODEL_COSTS: "${entry}" is not name=cost (a whole number of units, 0 or more)`);
     if (!models.some((model) => model.name === match[1])) {
@@ -176,7 +214,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     if (stray) throw new ConfigError(`S3_BUCKET: required when ${stray} is set (images go to IMAGE_STORE_DIR without it)`);
   }
   if (Boolean(values.S3_ACCESS_KEY_ID) !== Boolean(values.S3_SECRET_ACCESS_KEY)) {
-    throw new ConfigError(values.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY: required with S3_ACCESS_KEY_ID' : 'S3_ACCESS_KEY_ID: required with S3_SECRET_ACCESS_KEY');
+    throw new ConfigError(
+      values.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY: required with S3_ACCESS_KEY_ID' : 'S3_ACCESS_KEY_ID: required with S3_SECRET_ACCESS_KEY',
+    );
   }
   return {
     ...values,

@@ -1,7 +1,17 @@
 import { startBot } from './bot/bot.js';
 import { requireDiscord } from './config.js';
 import { createMetrics } from './metrics.js';
-import { botOptionsFrom, loadConfigOrExit, onShutdown, openBotDatabase, orExit, resolveRedis, serveWeb, webLoginFrom, workerOptionsFrom } from './runtime.js';
+import {
+  botOptionsFrom,
+  loadConfigOrExit,
+  onShutdown,
+  openBotDatabase,
+  orExit,
+  resolveRedis,
+  serveWeb,
+  webLoginFrom,
+  workerOptionsFrom,
+} from './runtime.js';
 import { startWorker } from './worker/worker.js';
 
 /** `npm start`: bot and worker in one process, with a private Redis if none is around. */
@@ -13,7 +23,13 @@ const database = await orExit(() => openBotDatabase(config, logger));
 const metrics = createMetrics();
 const worker = await orExit(() => startWorker(workerOptionsFrom(config, redis.url, logger.child({ part: 'worker' }), metrics)));
 const bot = await startBot(botOptionsFrom(config, redis.url, database.db, logger.child({ part: 'bot' }), metrics));
-const web = await orExit(() => serveWeb({ logger, metrics, readiness: [...bot.readiness, ...worker.readiness], ...webLoginFrom(config, bot, logger) }, config.WEB_PORT, 'WEB_PORT'));
+const web = await orExit(() =>
+  serveWeb(
+    { logger, metrics, readiness: [...bot.readiness, ...worker.readiness], ...webLoginFrom(config, bot, logger) },
+    config.WEB_PORT,
+    'WEB_PORT',
+  ),
+);
 onShutdown(logger, async () => {
   await web.close();
   await bot.close();

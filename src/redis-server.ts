@@ -66,9 +66,7 @@ export async function startPrivateRedis(options: StartOptions = {}): Promise<Pri
   args.push('--appendonly', options.appendOnly === false || (options.ephemeral && options.appendOnly !== true) ? 'no' : 'yes');
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const spawnError = new Promise<never>((_, fail) =>
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      fail(error.code === 'ENOENT' ? new RedisServerMissingError() : error),
-    ),
+    child.once('error', (error: NodeJS.ErrnoException) => fail(error.code === 'ENOENT' ? new RedisServerMissingError() : error)),
   );
   const exited = new Promise<never>((_, fail) =>
     child.once('exit', (code) => fail(new Error(`redis-server exited with code ${code} before accepting connections`))),

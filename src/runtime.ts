@@ -86,7 +86,8 @@ export async function openBotDatabase(config: Config, logger: Logger): Promise<O
     return await openMigratedDatabase(config, logger);
   } catch (error) {
     if (error instanceof DatabaseInUseError || error instanceof MigrationError) throw new StartupError(error.message);
-    if (config.DATABASE_URL) throw new StartupError(`DATABASE_URL: the database cannot be used (${error instanceof Error ? error.message : String(error)})`);
+    if (config.DATABASE_URL)
+      throw new StartupError(`DATABASE_URL: the database cannot be used (${error instanceof Error ? error.message : String(error)})`);
     throw error;
   }
 }

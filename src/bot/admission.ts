@@ -48,9 +48,14 @@ export async function admitGeneration(
   settings: GuildSettings,
 ): Promise<{ priority: number; charge: string }> {
   // Every way to ask for a picture passes here, so the tight allowance is taken here, first.
-  const allowance = await new CommandRateLimiter(ctx.redis, ctx.prefix, ctx.rateLimit ?? defaultRateLimit, 'generate').take(requester.userId, ctx.now());
+  const allowance = await new CommandRateLimiter(ctx.redis, ctx.prefix, ctx.rateLimit ?? defaultRateLimit, 'generate').take(
+    requester.userId,
+    ctx.now(),
+  );
   if (!allowance.allowed) {
-    throw new InvalidRequestError(`Slow down a little: you can ask for pictures again in ${Math.max(1, Math.ceil(allowance.retryAfterMs / 1000))} s.`);
+    throw new InvalidRequestError(
+      `Slow down a little: you can ask for pictures again in ${Math.max(1, Math.ceil(allowance.retryAfterMs / 1000))} s.`,
+    );
   }
   if (await new BanList(ctx.db).isBanned(requester.guildId, requester.userId)) {
     throw new InvalidRequestError('A moderator has stopped you from making pictures with Atelier on this server.');

@@ -131,7 +131,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   // discord.js reports that as GuildUnavailable: the work waits for the server to come back.)
   client.on(Events.GuildDelete, (guild) => {
     if (!guild.available) return;
-    leaveGuild(ctx, guild.id).catch((error) => logger.error({ err: error, guildId: guild.id }, 'could not end the work of a server that removed the bot'));
+    leaveGuild(ctx, guild.id).catch((error) =>
+      logger.error({ err: error, guildId: guild.id }, 'could not end the work of a server that removed the bot'),
+    );
   });
   client.on(Events.GuildCreate, (guild) => {
     rejoinGuild(ctx, guild.id).catch((error) => logger.error({ err: error, guildId: guild.id }, 'could not resume a server that added the bot back'));
@@ -160,7 +162,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     concurrency: options.deliverConcurrency ?? 8,
     runRetryDelay: WORKER_RUN_RETRY_MS,
   });
-  deliverWorker.on('failed', (job, error) => logger.warn({ err: error, jobId: job?.data.jobId, attempt: job?.attemptsMade }, 'delivery attempt failed'));
+  deliverWorker.on('failed', (job, error) =>
+    logger.warn({ err: error, jobId: job?.data.jobId, attempt: job?.attemptsMade }, 'delivery attempt failed'),
+  );
   logErrors(deliverWorker, logger, 'delivery worker');
 
   // Challenge phases post to Discord, so their jobs run here too (one process handles each).
@@ -176,14 +180,11 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   queueEvents.on('active', ({ jobId }) => {
     setTimeout(() => void onProgress(recordIdOf(jobId), 0, 0), PROGRESS_FIRST_EDIT_MS).unref();
   });
-  queueEvents.on('progress', ({ jobId, data }) =>
-    void onProgress(recordIdOf(jobId), typeof data === 'number' ? data : 0, PROGRESS_FIRST_EDIT_MS),
-  );
+  queueEvents.on('progress', ({ jobId, data }) => void onProgress(recordIdOf(jobId), typeof data === 'number' ? data : 0, PROGRESS_FIRST_EDIT_MS));
   logErrors(queueEvents, logger, 'queue events');
 
   // The safety net for requests stranded between two steps by a crash: now, then every few minutes.
-  const sweep = () =>
-    recoverStrandedJobs(ctx).catch((error) => logger.error({ err: error }, 'recovery sweep failed'));
+  const sweep = () => recoverStrandedJobs(ctx).catch((error) => logger.error({ err: error }, 'recovery sweep failed'));
   void sweep();
   const sweeper = setInterval(sweep, options.recoveryIntervalMs ?? 5 * 60_000);
   sweeper.unref();
@@ -213,7 +214,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       const queuesClosed = Promise.all([deliverWorker.close(), challengeWorker.close()]).then(() =>
         Promise.all([ctx.challengeQueue.close(), queueEvents.close(), generateQueue.close(), deliverQueue.close()]),
       );
-      if (!(await finishesWithin(queuesClosed, options.shutdownGraceMs ?? 10_000))) logger.warn('queues did not close within the grace period; dropping their connections');
+      if (!(await finishesWithin(queuesClosed, options.shutdownGraceMs ?? 10_000)))
+        logger.warn('queues did not close within the grace period; dropping their connections');
       await client.destroy();
       // QUIT waits for an answer; a connection that is not up has nobody to answer it.
       for (const connection of [deliverConnection, challengeConnection, eventsConnection, redis]) {

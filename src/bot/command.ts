@@ -1,8 +1,4 @@
-import type {
-  ChatInputCommandInteraction,
-  MessageContextMenuCommandInteraction,
-  RESTPostAPIApplicationCommandsJSONBody,
-} from 'discord.js';
+import type { ChatInputCommandInteraction, MessageContextMenuCommandInteraction, RESTPostAPIApplicationCommandsJSONBody } from 'discord.js';
 import type { ModelChoice } from '../config.js';
 import type { BotContext } from './context.js';
 

@@ -147,7 +147,11 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
     }
     throw error;
   }
-  const body = resultMessage(record, files.map((file) => file.name), await resultExtras(ctx, record));
+  const body = resultMessage(
+    record,
+    files.map((file) => file.name),
+    await resultExtras(ctx, record),
+  );
   let placed: Awaited<ReturnType<typeof putOnDiscord>>;
   try {
     placed = await putOnDiscord(ctx, record, body, files);
@@ -309,11 +313,9 @@ async function deliverFailure(ctx: BotContext, record: JobRecord): Promise<Deliv
   // Recorded at once: a retry of a later step must not tell the author twice.
   await ctx.jobs.update(record.id, { resultMessageId: message.id, resultChannelId: message.channel_id });
   if (tokenAlive(record, ctx.now())) {
-    await followUpPrivately(
-      ctx,
-      record,
-      ephemeral(`Your request could not be completed: ${record.error ?? 'unknown error'}`),
-    ).catch((error) => ctx.logger.debug({ err: error, jobId: record.id }, 'private follow-up failed'));
+    await followUpPrivately(ctx, record, ephemeral(`Your request could not be completed: ${record.error ?? 'unknown error'}`)).catch((error) =>
+      ctx.logger.debug({ err: error, jobId: record.id }, 'private follow-up failed'),
+    );
   }
   await ctx.jobs.settle(record.id);
   await ctx.images.deleteBlobs(record.imageIds);

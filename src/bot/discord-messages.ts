@@ -73,12 +73,7 @@ export async function unlessRefused<T>(
   }
 }
 
-export async function editOriginalResponse(
-  ctx: BotContext,
-  record: JobRecord,
-  body: MessageBody,
-  files?: RawFile[],
-): Promise<APIMessage> {
+export async function editOriginalResponse(ctx: BotContext, record: JobRecord, body: MessageBody, files?: RawFile[]): Promise<APIMessage> {
   return (await ctx.rest.patch(Routes.webhookMessage(record.applicationId, tokenOf(record), '@original'), {
     body,
     files,
@@ -156,12 +151,7 @@ const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('
  * while its work runs (a large upload, a long rate-limit wait), so a second worker cannot start the
  * same post meanwhile; a holder that dies lets it lapse within `MESSAGE_LOCK_MS`.
  */
-export async function withMessageLock<T>(
-  ctx: BotContext,
-  jobId: string,
-  wait: boolean,
-  fn: () => Promise<T>,
-): Promise<T | undefined> {
+export async function withMessageLock<T>(ctx: BotContext, jobId: string, wait: boolean, fn: () => Promise<T>): Promise<T | undefined> {
   const key = `${ctx.prefix}:lock:message:${jobId}`;
   const token = randomUUID();
   for (let attempt = 0; ; attempt += 1) {
@@ -172,7 +162,9 @@ export async function withMessageLock<T>(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const renewal = setInterval(() => {
-    ctx.redis.eval(RENEW, 1, key, token, MESSAGE_LOCK_MS).catch((error) => ctx.logger.debug({ err: error, jobId }, 'could not renew the message lock'));
+    ctx.redis
+      .eval(RENEW, 1, key, token, MESSAGE_LOCK_MS)
+      .catch((error) => ctx.logger.debug({ err: error, jobId }, 'could not renew the message lock'));
   }, MESSAGE_LOCK_MS / 3);
   try {
     return await fn();

@@ -54,11 +54,13 @@ export async function resolveImageRef(ctx: BotContext, ref: string, place: { gui
   } else {
     const link = /^<?https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/channels\/(?:\d{15,20}|@me)\/\d{15,20}\/(\d{15,20})>?$/.exec(trimmed);
     const messageId = link?.[1] ?? (/^\d{15,20}$/.test(trimmed) ? trimmed : undefined);
-    if (!messageId) throw new InvalidRequestError('Give me an image id (like `1234567890123456789-1`) or a link to a message with an Atelier picture.');
+    if (!messageId)
+      throw new InvalidRequestError('Give me an image id (like `1234567890123456789-1`) or a link to a message with an Atelier picture.');
     imageId = (await ctx.lineage.imagesOfMessage(messageId))[0];
   }
   const record = imageId ? await imageOfThisServer(ctx, imageId, place) : undefined;
-  if (!record) throw new InvalidRequestError('I do not know that picture. Links must point at a message with an Atelier picture or a remixed upload.');
+  if (!record)
+    throw new InvalidRequestError('I do not know that picture. Links must point at a message with an Atelier picture or a remixed upload.');
   return record;
 }
 
@@ -98,14 +100,18 @@ const moreNode = (key: string, hidden: number, children: FamilyNode[] = []): Fam
 });
 
 /** Builds the trimmed family tree around `image`, with names filled in. Returns the root. */
-export async function loadFamily(ctx: BotContext, image: ImageRecord, limits: FamilyLimits = DEFAULT_FAMILY_LIMITS): Promise<{ root: FamilyNode; size: number }> {
+export async function loadFamily(
+  ctx: BotContext,
+  image: ImageRecord,
+  limits: FamilyLimits = DEFAULT_FAMILY_LIMITS,
+): Promise<{ root: FamilyNode; size: number }> {
   const focus = await pictureNode(ctx, image, true);
   let budget = limits.total - 1;
 
   // Up: parent by parent to the root (a guard against a cycle in corrupted data).
   const chain: Array<FamilyNode & { set: ImageRecord[] }> = [];
   const seen = new Set([focus.key]);
-  for (let current = focus.record!; current.parentId && chain.length < ANCESTOR_WALK_MAX; ) {
+  for (let current = focus.record!; current.parentId && chain.length < ANCESTOR_WALK_MAX;) {
     const parent = await ctx.images.getRecord(current.parentId);
     if (!parent) break;
     const node = await pictureNode(ctx, parent, false);

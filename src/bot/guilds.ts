@@ -56,7 +56,10 @@ export async function leaveGuild(ctx: BotContext, guildId: string): Promise<{ ca
       await ctx.jobs.settle(id);
     }
   }
-  ctx.logger.warn({ guildId, cancelled, challengeId: running?.id }, 'removed from a server: its work and running challenge are cancelled, its weekly challenge paused');
+  ctx.logger.warn(
+    { guildId, cancelled, challengeId: running?.id },
+    'removed from a server: its work and running challenge are cancelled, its weekly challenge paused',
+  );
   return { cancelled };
 }
 

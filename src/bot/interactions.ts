@@ -46,7 +46,11 @@ export function createInteractionRouter(
     });
     try {
       if (interaction.isRepliable()) await takeRateLimitToken(ctx, limiter, interaction.user.id);
-      if (interaction.isRepliable() && !stillAllowedWhenBanned(interaction) && (await bans.isBanned(interaction.guildId ?? undefined, interaction.user.id))) {
+      if (
+        interaction.isRepliable() &&
+        !stillAllowedWhenBanned(interaction) &&
+        (await bans.isBanned(interaction.guildId ?? undefined, interaction.user.id))
+      ) {
         throw new InvalidRequestError('A moderator has stopped you from using Atelier on this server.');
       }
       if (interaction.isChatInputCommand() || interaction.isMessageContextMenuCommand()) {
@@ -91,7 +95,11 @@ async function answerError(interaction: Interaction, error: unknown, logger: Log
   else if (unavailable) logger.warn({ err: error }, 'redis unavailable; the member was asked to try again');
   else logger.error({ err: error }, 'interaction failed');
   if (!interaction.isRepliable()) return;
-  const body = { content: `⚠️ ${message ?? (unavailable ? STORAGE_UNAVAILABLE : GENERIC_ERROR)}`, flags: MessageFlags.Ephemeral, allowedMentions: noMentions } as const;
+  const body = {
+    content: `⚠️ ${message ?? (unavailable ? STORAGE_UNAVAILABLE : GENERIC_ERROR)}`,
+    flags: MessageFlags.Ephemeral,
+    allowedMentions: noMentions,
+  } as const;
   try {
     await sendPrivately(interaction, body);
   } catch (replyError) {

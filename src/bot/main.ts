@@ -10,7 +10,9 @@ const redis = await orExit(() => resolveRedis(config, logger, { embedded: false 
 const database = await orExit(() => openBotDatabase(config, logger));
 const metrics = createMetrics();
 const bot = await startBot(botOptionsFrom(config, redis.url, database.db, logger, metrics));
-const web = await orExit(() => serveWeb({ logger, metrics, readiness: bot.readiness, ...webLoginFrom(config, bot, logger) }, config.WEB_PORT, 'WEB_PORT'));
+const web = await orExit(() =>
+  serveWeb({ logger, metrics, readiness: bot.readiness, ...webLoginFrom(config, bot, logger) }, config.WEB_PORT, 'WEB_PORT'),
+);
 onShutdown(logger, async () => {
   await web.close();
   await bot.close();

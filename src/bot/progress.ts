@@ -28,8 +28,11 @@ export async function showProgress(ctx: BotContext, jobId: string, percent: numb
     const throttle = await ctx.redis.set(`${ctx.prefix}:throttle:progress:${jobId}`, '1', 'PX', PROGRESS_EDIT_INTERVAL_MS, 'NX');
     if (!throttle) return false;
     const body = progressMessage(record, Math.max(0, Math.min(100, Math.round(percent))));
-    const edit = await unlessRefused(ctx, 'progress edit', { jobId, guildId: record.guildId, channelId: record.channelId, messageId: record.messageId }, () =>
-      editJobMessage(ctx, record, body),
+    const edit = await unlessRefused(
+      ctx,
+      'progress edit',
+      { jobId, guildId: record.guildId, channelId: record.channelId, messageId: record.messageId },
+      () => editJobMessage(ctx, record, body),
     );
     if ('refused' in edit) {
       // The message (or access to its channel) is gone for good: no more progress for this job.

@@ -65,7 +65,8 @@ export function resolvePromptOptions(options: SlashOptions, modelNames: readonly
   }
   const { prompt, flags } = extractInlineFlags(options.prompt);
   // Invisible characters (zero-width spaces, joiners, direction marks) alone do not make a prompt.
-  if (!prompt.replace(/[\s\p{Cf}]/gu, '')) throw new InvalidRequestError('Your prompt is empty. Describe the picture you want, e.g. `/imagine a lighthouse in fog`.');
+  if (!prompt.replace(/[\s\p{Cf}]/gu, ''))
+    throw new InvalidRequestError('Your prompt is empty. Describe the picture you want, e.g. `/imagine a lighthouse in fog`.');
 
   const aspect = options.aspect ?? flags.aspect ?? '1:1';
   if (!(aspectRatios as readonly string[]).includes(aspect)) {

@@ -1,4 +1,10 @@
-import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction, type MessageContextMenuCommandInteraction, type ModalSubmitInteraction } from 'discord.js';
+import {
+  MessageFlags,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type MessageContextMenuCommandInteraction,
+  type ModalSubmitInteraction,
+} from 'discord.js';
 import type { BotContext } from './context.js';
 import type { MessageBody } from './messages.js';
 import { catchUpProgress } from './progress.js';

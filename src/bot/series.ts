@@ -145,7 +145,12 @@ export async function panelImages(
     filled.map(async (panel) => {
       const record = await ctx.images.getRecord(panel.imageId);
       if (!record || record.deletedAt) {
-        return { image: await deletedPanelTile(record?.width ?? 512, record?.height ?? 512), number: panel.number, caption: '(deleted)', hidden: true };
+        return {
+          image: await deletedPanelTile(record?.width ?? 512, record?.height ?? 512),
+          number: panel.number,
+          caption: '(deleted)',
+          hidden: true,
+        };
       }
       if (!(await restriction.mayShow(record, destinationRestricted))) {
         return { image: await deletedPanelTile(record.width, record.height), number: panel.number, caption: '(age-restricted)', hidden: true };
@@ -262,8 +267,11 @@ export async function postSeriesNews(ctx: BotContext, seriesId: string): Promise
         if (inThread === undefined || !panel.imageId) continue;
         // A refused announcement is given up, not owed: it would be refused again on every retry.
         const news = { id: panel.id, number: panel.number, userName: panel.userName, imageId: panel.imageId };
-        await unlessRefused(ctx, 'series panel announcement', { seriesId, panelId: panel.id, guildId: series.guildId, channelId: series.threadId }, () =>
-          announcePanel(ctx, series, news, inThread),
+        await unlessRefused(
+          ctx,
+          'series panel announcement',
+          { seriesId, panelId: panel.id, guildId: series.guildId, channelId: series.threadId },
+          () => announcePanel(ctx, series, news, inThread),
         );
         await ctx.series.announced(seriesId, panel.id);
       }

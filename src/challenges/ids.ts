@@ -2,9 +2,7 @@
  * custom_ids of the challenge buttons. They come back from Discord as member-controlled input:
  * parsed strictly here, and every handler re-checks what they name against the store.
  */
-export type ChallengeButton =
-  | { action: 'submit'; jobId: string; image?: number }
-  | { action: 'vote'; challengeId: string; entryId: number };
+export type ChallengeButton = { action: 'submit'; jobId: string; image?: number } | { action: 'vote'; challengeId: string; entryId: number };
 
 /** 🏆 Submit to challenge, on a result (and, with `image`, the 1–4 picker for results of several images). */
 export function challengeSubmitId(jobId: string, image?: number): string {

@@ -11,8 +11,7 @@ import type { ChallengePhase, ChallengeSchedule } from '../store/challenges.js';
 export const CHALLENGE_QUEUE = 'challenge';
 
 export type ChallengeJob =
-  | { name: 'weekly-start'; data: { guildId: string } }
-  | { name: 'transition'; data: { challengeId: string; phase: TimedPhase } };
+  { name: 'weekly-start'; data: { guildId: string } } | { name: 'transition'; data: { challengeId: string; phase: TimedPhase } };
 export type ChallengeJobData = ChallengeJob['data'];
 export type ChallengeQueue = Queue<ChallengeJobData>;
 
@@ -61,13 +60,7 @@ export async function unscheduleWeekly(queue: ChallengeQueue, guildId: string): 
 }
 
 /** Ends `phase` of the challenge at `at` (ms, on the bot's clock); at once when that has passed. */
-export async function scheduleTransition(
-  queue: ChallengeQueue,
-  challengeId: string,
-  phase: TimedPhase,
-  at: number,
-  now: number,
-): Promise<void> {
+export async function scheduleTransition(queue: ChallengeQueue, challengeId: string, phase: TimedPhase, at: number, now: number): Promise<void> {
   await queue.add(
     'transition',
     { challengeId, phase },

@@ -217,7 +217,12 @@ async function postGallery(ctx: BotContext, challengeId: string): Promise<boolea
         {
           type: ComponentType.ActionRow,
           components: [
-            { type: ComponentType.Button, style: ButtonStyle.Primary, custom_id: challengeVoteId(challengeId, entry.id), label: `🗳 Vote for #${entry.id}` },
+            {
+              type: ComponentType.Button,
+              style: ButtonStyle.Primary,
+              custom_id: challengeVoteId(challengeId, entry.id),
+              label: `🗳 Vote for #${entry.id}`,
+            },
           ],
         },
       ],
@@ -280,14 +285,22 @@ async function postResults(ctx: BotContext, challengeId: string): Promise<boolea
     files = [{ name: 'podium.png', data: await composePodium(pictures), contentType: 'image/png' }];
   }
   const body = resultsMessage(challenge);
-  const message = await post(ctx, challenge.channelId, { ...body, attachments: files.map((file, id) => ({ id, filename: file.name, description: 'The podium' })) }, `c${challengeId}r`, files);
+  const message = await post(
+    ctx,
+    challenge.channelId,
+    { ...body, attachments: files.map((file, id) => ({ id, filename: file.name, description: 'The podium' })) },
+    `c${challengeId}r`,
+    files,
+  );
   await ctx.challenges.record(challengeId, { resultMessageId: message.id });
   return true;
 }
 
 /** A dark square standing in for a picture that was deleted before the results, or is not shown here. */
 function missingPicture(): Promise<Buffer> {
-  return sharp({ create: { width: 64, height: 64, channels: 3, background: '#26262c' } }).png().toBuffer();
+  return sharp({ create: { width: 64, height: 64, channels: 3, background: '#26262c' } })
+    .png()
+    .toBuffer();
 }
 
 const MEDALS = ['🥇', '🥈', '🥉'];
@@ -331,9 +344,7 @@ export function resultsMessage(challenge: Challenge): ChallengePost {
   if (rest.length > 0) {
     lines.push(`Also in the running: ${rest.map((entry) => `#${entry.id} ${authorOf(entry)} (${entry.votes})`).join(' · ')}`);
   }
-  lines.push(
-    `Season ${challenge.season}: ${PODIUM_POINTS.join(' / ')} points to the podium and ${ENTRY_POINTS} per entry, now on \`/leaderboard\`.`,
-  );
+  lines.push(`Season ${challenge.season}: ${PODIUM_POINTS.join(' / ')} points to the podium and ${ENTRY_POINTS} per entry, now on \`/leaderboard\`.`);
   const winners = [...new Set(podium.map((entry) => entry.userId).filter((userId) => userId !== DELETED_MEMBER))];
   return { content: clip(lines.join('\n'), CONTENT_MAX), allowed_mentions: winners.length > 0 ? { users: winners } : noMentions };
 }

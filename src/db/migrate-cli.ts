@@ -12,7 +12,8 @@ const target = databaseTargetFrom(config);
 const database = await openDatabase('url' in target ? { ...target, logger } : target);
 try {
   const applied = await migrateToLatest(database.db);
-  const where = database.kind === 'server' ? 'the PostgreSQL server (DATABASE_URL)' : `the embedded database in ${'dataDir' in target ? target.dataDir : ''}`;
+  const where =
+    database.kind === 'server' ? 'the PostgreSQL server (DATABASE_URL)' : `the embedded database in ${'dataDir' in target ? target.dataDir : ''}`;
   console.log(applied.length ? `applied ${applied.length} migration(s) to ${where}: ${applied.join(', ')}` : `${where} is up to date`);
 } catch (error) {
   console.error(`atelier: ${error instanceof MigrationError ? error.message : String(error)}`);

@@ -38,11 +38,19 @@ export class MigrationError extends Error {
  * migration leaves the schema as it was. Returns the names it applied.
  */
 export async function migrateToLatest(db: Database, dir?: string): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(dir), migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
+  const migrator = new Migrator({
+    db,
+    provider: new SqlFileMigrationProvider(dir),
+    migrationTableName: 'schema_migrations',
+    migrationLockTableName: 'schema_migrations_lock',
+  });
   const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === 'Error')?.migrationName;
-    throw new MigrationError(`${failed ? `migration ${failed} failed` : 'migrations failed'}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new MigrationError(
+      `${failed ? `migration ${failed} failed` : 'migrations failed'}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }

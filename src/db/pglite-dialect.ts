@@ -96,7 +96,7 @@ class PGliteConnection implements DatabaseConnection {
     // several statements in one string. Its last statement's result is the answer.
     const result: Results<R> =
       compiled.parameters.length === 0
-        ? ((await this.pglite.exec(compiled.sql)).at(-1) as Results<R> | undefined) ?? { rows: [], fields: [] }
+        ? (((await this.pglite.exec(compiled.sql)).at(-1) as Results<R> | undefined) ?? { rows: [], fields: [] })
         : await this.pglite.query<R>(compiled.sql, [...compiled.parameters]);
     const affected = result.affectedRows;
     return {

@@ -62,11 +62,7 @@ export async function fitToSize(image: Buffer, limitBytes: number, baseName: str
 
   // Decode once (auto-oriented, alpha flattened: JPEG has none and Discord shows a dark
   // background anyway) and re-encode from the raw pixels for every attempt.
-  const { data: pixels, info } = await sharp(image)
-    .rotate()
-    .flatten({ background: '#000000' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  const { data: pixels, info } = await sharp(image).rotate().flatten({ background: '#000000' }).raw().toBuffer({ resolveWithObject: true });
   const raw = { raw: { width: info.width, height: info.height, channels: info.channels } } as const;
 
   let smallest = image.length;

@@ -36,11 +36,7 @@ export async function composeGrid(images: Buffer[], options: GridOptions = {}): 
   const rows = images.length === 2 ? 1 : 2;
   const size = await imageSize(first);
   // Largest cell, at most the source's own size, such that the whole grid fits in maxSize.
-  const scale = Math.min(
-    1,
-    (maxSize - (cols - 1) * gap) / (cols * size.width),
-    (maxSize - (rows - 1) * gap) / (rows * size.height),
-  );
+  const scale = Math.min(1, (maxSize - (cols - 1) * gap) / (cols * size.width), (maxSize - (rows - 1) * gap) / (rows * size.height));
   const cellWidth = Math.max(1, Math.floor(size.width * scale));
   const cellHeight = Math.max(1, Math.floor(size.height * scale));
   const width = cols * cellWidth + (cols - 1) * gap;
@@ -67,12 +63,14 @@ export async function composeGrid(images: Buffer[], options: GridOptions = {}): 
     layers.push({ input: Buffer.from(labelsSvg(images.length, cols, cellWidth, cellHeight, gap, width, height)), left: 0, top: 0 });
   }
 
-  return sharp({ create: { width, height, channels: 4, background } })
-    .composite(layers)
-    // Same trade-off as the local renderer: grainy art compresses best with adaptive
-    // filtering, and deflate levels above 3 cost time for almost no bytes.
-    .png({ compressionLevel: 3, adaptiveFiltering: true })
-    .toBuffer();
+  return (
+    sharp({ create: { width, height, channels: 4, background } })
+      .composite(layers)
+      // Same trade-off as the local renderer: grainy art compresses best with adaptive
+      // filtering, and deflate levels above 3 cost time for almost no bytes.
+      .png({ compressionLevel: 3, adaptiveFiltering: true })
+      .toBuffer()
+  );
 }
 
 /**
@@ -87,15 +85,7 @@ const DIGIT_PATHS: Record<number, string> = {
 };
 
 /** One transparent SVG the size of the grid with a dark rounded badge per cell. */
-function labelsSvg(
-  count: number,
-  cols: number,
-  cellWidth: number,
-  cellHeight: number,
-  gap: number,
-  width: number,
-  height: number,
-): string {
+function labelsSvg(count: number, cols: number, cellWidth: number, cellHeight: number, gap: number, width: number, height: number): string {
   // Badge scales with the cell but stays readable on small previews.
   const badge = Math.max(18, Math.round(Math.min(cellWidth, cellHeight) * 0.07));
   const margin = Math.round(badge * 0.35);

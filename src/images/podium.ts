@@ -36,13 +36,11 @@ export async function composePodium(images: Buffer[], options: PodiumOptions = {
   for (const [place, image] of images.entries()) {
     const left = gap + COLUMN_OF_PLACE[place]! * (cell + gap);
     const stepTop = floor - stepHeights[place]!;
-    const picture = await sharp(image)
-      .rotate()
-      .resize(cell, cell, { fit: 'contain', background, kernel: 'lanczos3' })
-      .png()
-      .toBuffer();
+    const picture = await sharp(image).rotate().resize(cell, cell, { fit: 'contain', background, kernel: 'lanczos3' }).png().toBuffer();
     layers.push({ input: picture, left, top: stepTop - gap - cell });
-    steps.push(`<rect x="${left}" y="${stepTop}" width="${cell}" height="${stepHeights[place]}" rx="${Math.round(gap / 2)}" fill="${STEPS[place]!.colour}"/>`);
+    steps.push(
+      `<rect x="${left}" y="${stepTop}" width="${cell}" height="${stepHeights[place]}" rx="${Math.round(gap / 2)}" fill="${STEPS[place]!.colour}"/>`,
+    );
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${steps.join('')}</svg>`;
   return sharp({ create: { width, height, channels: 4, background } })

@@ -91,9 +91,7 @@ export async function composeSlideshow(
   );
   const delay = panels.map(() => options.delayMs ?? 1500);
   const animation = sharp(frames, { join: { animated: true } });
-  return format === 'gif'
-    ? animation.gif({ loop: 0, delay, effort: 7 }).toBuffer()
-    : animation.webp({ loop: 0, delay, quality: 85 }).toBuffer();
+  return format === 'gif' ? animation.gif({ loop: 0, delay, effort: 7 }).toBuffer() : animation.webp({ loop: 0, delay, quality: 85 }).toBuffer();
 }
 
 /** The size of one panel cell: the first panel's shape, its long side at most `longSide`. */

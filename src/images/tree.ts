@@ -96,12 +96,16 @@ export async function renderTree(root: TreeNode): Promise<RenderedTree> {
     const box = byKey.get(node.key)!;
     const centre = box.left + THUMB / 2;
     if (node.kind !== 'image' || !thumbnails[i]) {
-      svg.push(`<rect x="${box.left}" y="${box.top}" width="${THUMB}" height="${THUMB}" rx="10" fill="${PLACEHOLDER}" stroke="${LINE}" stroke-dasharray="6 4"/>`);
+      svg.push(
+        `<rect x="${box.left}" y="${box.top}" width="${THUMB}" height="${THUMB}" rx="10" fill="${PLACEHOLDER}" stroke="${LINE}" stroke-dasharray="6 4"/>`,
+      );
       const mark = node.kind === 'more' ? (node.subtitle ?? '') : node.kind === 'deleted' ? 'deleted' : '?';
       svg.push(text(centre, box.top + THUMB / 2 + 6, mark, 16, '#c8c8d4'));
     }
     if (node.focus) {
-      svg.push(`<rect x="${box.left - 4}" y="${box.top - 4}" width="${THUMB + 8}" height="${THUMB + 8}" rx="6" fill="none" stroke="${FOCUS}" stroke-width="4"/>`);
+      svg.push(
+        `<rect x="${box.left - 4}" y="${box.top - 4}" width="${THUMB + 8}" height="${THUMB + 8}" rx="6" fill="none" stroke="${FOCUS}" stroke-width="4"/>`,
+      );
     }
     if (node.kind !== 'more') {
       svg.push(text(centre, box.top + THUMB + 18, node.title, 14, '#ffffff'));
@@ -122,7 +126,11 @@ export async function renderTree(root: TreeNode): Promise<RenderedTree> {
     });
   });
   // Lines and labels go on top, so the focus frame is drawn over the thumbnail's edge.
-  layers.push({ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${svg.join('')}</svg>`), left: 0, top: 0 });
+  layers.push({
+    input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${svg.join('')}</svg>`),
+    left: 0,
+    top: 0,
+  });
 
   const png = await sharp({ create: { width, height, channels: 4, background: BACKGROUND } })
     .composite(layers)
@@ -151,6 +159,10 @@ function text(x: number, y: number, value: string, size: number, fill: string): 
 
 /** Labels are member names: they must never be able to inject markup into the SVG. */
 export function escapeXml(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return (
+    value
+      // eslint-disable-next-line no-control-regex -- stripping control characters is the point
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+      .replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
+  );
 }

@@ -15,9 +15,35 @@ const ALWAYS_BLOCKED: RegExp[] = [
 
 /** Words that make a prompt NSFW: allowed or not by the server's NSFW policy. */
 const NSFW_WORDS = [
-  'nsfw', 'nude', 'nudes', 'nudity', 'naked', 'topless', 'bottomless', 'porn', 'porno', 'pornographic', 'pornography',
-  'hentai', 'xxx', 'explicit', 'erotic', 'erotica', 'sex', 'sexual', 'lewd', 'genitals', 'genitalia', 'nipple', 'nipples',
-  'gore', 'gory', 'dismembered', 'disembowelled', 'disemboweled', 'decapitated',
+  'nsfw',
+  'nude',
+  'nudes',
+  'nudity',
+  'naked',
+  'topless',
+  'bottomless',
+  'porn',
+  'porno',
+  'pornographic',
+  'pornography',
+  'hentai',
+  'xxx',
+  'explicit',
+  'erotic',
+  'erotica',
+  'sex',
+  'sexual',
+  'lewd',
+  'genitals',
+  'genitalia',
+  'nipple',
+  'nipples',
+  'gore',
+  'gory',
+  'dismembered',
+  'disembowelled',
+  'disemboweled',
+  'decapitated',
 ];
 
 export interface PromptVerdict {
@@ -67,14 +93,18 @@ export function checkBlocklistEntry(raw: string): EntryCheck {
   const regex = REGEX_ENTRY.exec(entry);
   if (!regex) {
     if (!WORD_ENTRY.test(entry)) {
-      return { ok: false, reason: 'A word entry is 1–50 letters, digits, spaces, hyphens or apostrophes. Write a regular expression between slashes: `/pattern/`.' };
+      return {
+        ok: false,
+        reason: 'A word entry is 1–50 letters, digits, spaces, hyphens or apostrophes. Write a regular expression between slashes: `/pattern/`.',
+      };
     }
     return { ok: true, entry: normalisePrompt(entry).replace(/\s+/g, ' ') };
   }
   const source = regex[1]!;
   if (source.length > PATTERN_MAX) return { ok: false, reason: `A pattern can be at most ${PATTERN_MAX} characters long.` };
   if (/\\([1-9]|k<)/.test(source)) return { ok: false, reason: 'Back-references (`\\1`, `\\k<name>`) are not allowed in blocklist patterns.' };
-  if (/\(\?(=|!|<=|<!)/.test(source)) return { ok: false, reason: 'Look-ahead and look-behind (`(?=…)`, `(?<!…)`) are not allowed in blocklist patterns.' };
+  if (/\(\?(=|!|<=|<!)/.test(source))
+    return { ok: false, reason: 'Look-ahead and look-behind (`(?=…)`, `(?<!…)`) are not allowed in blocklist patterns.' };
   let compiled: RE2JS;
   try {
     compiled = compilePattern(source);

@@ -9,7 +9,10 @@ export * from './storage.js';
 
 /** The bucket when S3_BUCKET is set, otherwise the folder IMAGE_STORE_DIR. */
 export function createImageStorage(
-  config: Pick<Config, 'IMAGE_STORE_DIR' | 'S3_BUCKET' | 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_FORCE_PATH_STYLE'>,
+  config: Pick<
+    Config,
+    'IMAGE_STORE_DIR' | 'S3_BUCKET' | 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_FORCE_PATH_STYLE'
+  >,
 ): ImageStorage {
   if (!config.S3_BUCKET) return new FsImageStorage(config.IMAGE_STORE_DIR);
   return new S3ImageStorage({

@@ -117,8 +117,7 @@ export const scheduleSchema = z.object({
 export type ChallengeSchedule = z.infer<typeof scheduleSchema>;
 
 export type SubmitResult =
-  | { ok: true; entryId: number; count: number }
-  | { ok: false; reason: 'closed' | 'late' | 'duplicate' | 'limit'; count?: number };
+  { ok: true; entryId: number; count: number } | { ok: false; reason: 'closed' | 'late' | 'duplicate' | 'limit'; count?: number };
 
 export type WithdrawResult = { ok: true; entry: Entry } | { ok: false; reason: 'closed' | 'unknown' };
 
@@ -303,15 +302,24 @@ export class ChallengeStore {
   /** Creates a challenge in the announce phase unless the server already runs one. */
   async create(challenge: NewChallenge): Promise<{ created: boolean; id: string }> {
     const fields = [
-      'guildId', challenge.guildId,
-      'channelId', challenge.channelId,
-      'theme', challenge.theme,
-      'phase', 'announce',
-      'submitDays', String(challenge.submitDays),
-      'voteDays', String(challenge.voteDays),
-      'scheduled', challenge.scheduled ? '1' : '0',
-      'createdBy', challenge.createdBy,
-      'createdAt', String(challenge.createdAt),
+      'guildId',
+      challenge.guildId,
+      'channelId',
+      challenge.channelId,
+      'theme',
+      challenge.theme,
+      'phase',
+      'announce',
+      'submitDays',
+      String(challenge.submitDays),
+      'voteDays',
+      String(challenge.voteDays),
+      'scheduled',
+      challenge.scheduled ? '1' : '0',
+      'createdBy',
+      challenge.createdBy,
+      'createdAt',
+      String(challenge.createdAt),
     ];
     const [created, id] = (await this.redis.eval(
       CREATE,
@@ -578,8 +586,7 @@ export class ChallengeStore {
   /** The next theme: never one already drawn until every theme in the pool has had its turn. */
   async drawTheme(guildId: string, random = Math.random()): Promise<string | undefined> {
     const theme = (await this.redis.eval(DRAW_THEME, 2, this.guildKey(guildId, 'themes'), this.guildKey(guildId, 'themes:used'), random)) as
-      | string
-      | null;
+      string | null;
     return theme ?? undefined;
   }
 

@@ -232,7 +232,12 @@ export class FairQueue {
     const [day, images, cost] = charge.split(':').map(Number);
     if (day === undefined || images === undefined || cost === undefined || [day, images, cost].some(Number.isNaN)) return undefined;
     return {
-      keys: [this.memberDayKey(guildId, userId, day), this.serverDayKey(guildId, day), `${this.prefix}:fair:refunded:${jobId}`, this.operatorDayKey(day)],
+      keys: [
+        this.memberDayKey(guildId, userId, day),
+        this.serverDayKey(guildId, day),
+        `${this.prefix}:fair:refunded:${jobId}`,
+        this.operatorDayKey(day),
+      ],
       args: [images, cost, QUOTA_TTL_SECONDS],
     };
   }

@@ -35,7 +35,10 @@ export const imageRecordSchema = z.object({
    * Made in an age-restricted channel (or from such a picture): shown only in age-restricted
    * channels. Absent on records written before the flag existed (see AgeRestriction.picture).
    */
-  nsfw: z.enum(['true', 'false']).transform((flag) => flag === 'true').optional(),
+  nsfw: z
+    .enum(['true', 'false'])
+    .transform((flag) => flag === 'true')
+    .optional(),
 });
 export type ImageRecord = z.infer<typeof imageRecordSchema>;
 

@@ -74,7 +74,10 @@ export const jobRecordSchema = z.object({
   /** '0' from delivery until every post-delivery hook (lineage, series…) has run; then '1'. */
   hooksDone: optionalText,
   /** Asked for in an age-restricted channel (or made from such a picture): its pictures carry the flag. */
-  nsfw: z.enum(['true', 'false']).transform((flag) => flag === 'true').optional(),
+  nsfw: z
+    .enum(['true', 'false'])
+    .transform((flag) => flag === 'true')
+    .optional(),
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 

@@ -83,8 +83,7 @@ export type NumberedPanel = Panel & { number: number };
 export type AddRefusal = 'missing' | 'closed' | 'complete' | 'full' | 'twice_in_a_row' | 'not_your_turn' | 'not_in_turn_order';
 
 export type AddResult =
-  | { ok: true; number: number; completed: boolean; duplicate: boolean }
-  | { ok: false; reason: AddRefusal; expectedUserId?: string };
+  { ok: true; number: number; completed: boolean; duplicate: boolean } | { ok: false; reason: AddRefusal; expectedUserId?: string };
 
 /** Seconds a pending mapping lives: long enough for any retry policy, short enough to tidy itself. */
 const PENDING_TTL_SECONDS = 7 * 24 * 3600;

@@ -15,7 +15,11 @@ export class QueueStats {
 
   async recordDuration(ms: number): Promise<void> {
     const key = `${this.prefix}:stats:durations`;
-    await this.redis.multi().lpush(key, Math.round(ms)).ltrim(key, 0, SAMPLES - 1).exec();
+    await this.redis
+      .multi()
+      .lpush(key, Math.round(ms))
+      .ltrim(key, 0, SAMPLES - 1)
+      .exec();
   }
 
   /** Median of recent durations, or undefined before the first job finished. */

@@ -233,10 +233,7 @@ export class VoteStore {
    * Counts a delivered job on its author's profile, and as a remix received on the parent's
    * author's profile when someone else made it from their picture. Once per job.
    */
-  async recordMade(
-    job: { jobId: string; guildId?: string; userId: string; images: number },
-    remixOf?: { userId: string },
-  ): Promise<void> {
+  async recordMade(job: { jobId: string; guildId?: string; userId: string; images: number }, remixOf?: { userId: string }): Promise<void> {
     const remix = remixOf && remixOf.userId !== job.userId;
     await this.redis.eval(
       RECORD_MADE,

@@ -4,12 +4,7 @@ import { deliverJobOptions, generateJobSchema, type DeliverJob, type GenerateJob
 import type { ImageStore } from '../store/images.js';
 import type { JobStore } from '../store/jobs.js';
 import type { QueueStats } from '../store/stats.js';
-import {
-  GenerationCancelledError,
-  ProviderRefusedError,
-  type GeneratedImage,
-  type ImageProvider,
-} from './providers/types.js';
+import { GenerationCancelledError, ProviderRefusedError, type GeneratedImage, type ImageProvider } from './providers/types.js';
 import { imageInfo, MAX_INPUT_PIXELS, TooManyPixelsError } from './providers/shared.js';
 
 export interface GenerateContext {

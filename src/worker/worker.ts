@@ -134,9 +134,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   worker.on('failed', (job, error) => {
     if (!job) return;
     const refused = error instanceof UnrecoverableError || error.name === 'UnrecoverableError';
-    const message = refused
-      ? error.message
-      : 'The image provider is not answering right now, even after several tries. Please try again later.';
+    const message = refused ? error.message : 'The image provider is not answering right now, even after several tries. Please try again later.';
     job
       .isFailed()
       .then((final) => {

@@ -16,7 +16,13 @@ afterEach(async () => {
 const O = ApplicationCommandOptionType;
 const THEME = 'a city under the sea';
 
-function challenge(s: Stack, sub: string, userId: string, options: Array<{ name: string; type: ApplicationCommandOptionType; value: string | number }> = [], moderator = false) {
+function challenge(
+  s: Stack,
+  sub: string,
+  userId: string,
+  options: Array<{ name: string; type: ApplicationCommandOptionType; value: string | number }> = [],
+  moderator = false,
+) {
   return s.discord.slashCommand({ name: 'challenge', userId, moderator, options: [{ name: sub, type: O.Subcommand, options }] });
 }
 
@@ -29,10 +35,14 @@ function customIds(message: { components?: unknown[] }): string[] {
 /** /imagine as this member, until the result is in the channel. */
 async function imagine(s: Stack, userId: string, prompt: string): Promise<FakeMessage> {
   const interaction = s.discord.slashCommand({ name: 'imagine', userId, options: [{ name: 'prompt', type: O.String, value: prompt }] });
-  return s.discord.waitFor(() => {
-    const message = s.discord.messages(s.discord.defaultChannelId).find((m) => m.interactionId === interaction.id);
-    return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
-  }, 20_000, `the result of "${prompt}"`);
+  return s.discord.waitFor(
+    () => {
+      const message = s.discord.messages(s.discord.defaultChannelId).find((m) => m.interactionId === interaction.id);
+      return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
+    },
+    20_000,
+    `the result of "${prompt}"`,
+  );
 }
 
 async function privateAnswer(interaction: { response(): Promise<{ data: { content: string; flags?: number } }> }): Promise<string> {
@@ -55,8 +65,14 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
     expect(await s.ctx.challenges.active(s.discord.defaultGuildId)).toBeUndefined();
 
     // 1. Announce.
-    expect(await privateAnswer(challenge(s, 'start', admin, [{ name: 'theme', type: O.String, value: THEME }], true))).toContain(`Starting **${THEME}**`);
-    const announcement = await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.embeds[0]?.title?.includes(THEME)), 10_000, 'the announcement');
+    expect(await privateAnswer(challenge(s, 'start', admin, [{ name: 'theme', type: O.String, value: THEME }], true))).toContain(
+      `Starting **${THEME}**`,
+    );
+    const announcement = await s.discord.waitFor(
+      () => s.discord.messages(channel).find((m) => m.embeds[0]?.title?.includes(THEME)),
+      10_000,
+      'the announcement',
+    );
     expect(announcement.embeds[0]!.fields!.map((field) => field.value).join(' ')).toMatch(/<t:\d+:R>.*<t:\d+:R>/);
     const thread = await s.discord.waitFor(() => s.discord.threads(channel)[0], 10_000, 'the entries thread');
     expect(thread.id).toBe(announcement.id);
@@ -68,25 +84,37 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
       [cy]: await imagine(s, cy, 'a submarine tram, crimson lamps'),
     };
     const fileOf = (message: FakeMessage) => message.attachments[0]!.filename;
-    expect(await privateAnswer(challenge(s, 'submit', ada, [{ name: 'image', type: O.String, value: fileOf(results[ada]!) }]))).toContain('Entered as **#1**');
-    expect(await privateAnswer(challenge(s, 'submit', bea, [{ name: 'image', type: O.String, value: fileOf(results[bea]!) }]))).toContain('Entered as **#2**');
+    expect(await privateAnswer(challenge(s, 'submit', ada, [{ name: 'image', type: O.String, value: fileOf(results[ada]!) }]))).toContain(
+      'Entered as **#1**',
+    );
+    expect(await privateAnswer(challenge(s, 'submit', bea, [{ name: 'image', type: O.String, value: fileOf(results[bea]!) }]))).toContain(
+      'Entered as **#2**',
+    );
     const submitButton = customIds(results[cy]!).find((id) => id.startsWith('challenge:submit:'))!;
     expect(submitButton).toBe(`challenge:submit:${results[cy]!.interactionId}`);
     // Someone else's result cannot be entered with its button.
-    expect(await privateAnswer(s.discord.button({ customId: submitButton, message: results[cy]!, userId: ada }))).toContain('Only the person who made this picture');
+    expect(await privateAnswer(s.discord.button({ customId: submitButton, message: results[cy]!, userId: ada }))).toContain(
+      'Only the person who made this picture',
+    );
     expect(await privateAnswer(s.discord.button({ customId: submitButton, message: results[cy]!, userId: cy }))).toContain('Entered as **#3**');
     expect(await privateAnswer(challenge(s, 'status', bea))).toContain('3 entries; yours: #2');
 
     // 3. Voting: the admin ends the entries; the gallery shows pictures without authors.
     expect(await privateAnswer(challenge(s, 'end', admin, [], true))).toContain('closing entries');
-    const gallery = await s.discord.waitFor(() => {
-      const posted = s.discord.messages(thread.id);
-      return posted.length === 3 ? posted : undefined;
-    }, 15_000, 'the gallery');
+    const gallery = await s.discord.waitFor(
+      () => {
+        const posted = s.discord.messages(thread.id);
+        return posted.length === 3 ? posted : undefined;
+      },
+      15_000,
+      'the gallery',
+    );
     for (const [index, entry] of gallery.entries()) {
       expect(entry.content).toBe(`**Entry #${index + 1}**`);
       expect(entry.attachments).toHaveLength(1);
-      expect(JSON.stringify([entry.content, entry.attachments.map((a) => a.filename), entry.components])).not.toMatch(new RegExp(`${ada}|${bea}|${cy}`));
+      expect(JSON.stringify([entry.content, entry.attachments.map((a) => a.filename), entry.components])).not.toMatch(
+        new RegExp(`${ada}|${bea}|${cy}`),
+      );
     }
     const vote = (entry: number, userId: string) =>
       privateAnswer(s.discord.button({ customId: customIds(gallery[entry - 1]!)[0]!, message: gallery[entry - 1]!, userId }));
@@ -95,11 +123,17 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
     expect(await vote(3, bea)).toContain('is in');
     expect(await vote(2, ada)).toContain('already voted');
     expect(await vote(1, ada)).toContain('your own entry');
-    expect(await privateAnswer(s.discord.button({ customId: 'challenge:vote:999:1', message: gallery[0]!, userId: bea }))).toContain('do not know that challenge');
+    expect(await privateAnswer(s.discord.button({ customId: 'challenge:vote:999:1', message: gallery[0]!, userId: bea }))).toContain(
+      'do not know that challenge',
+    );
 
     // 4. Results: the podium picture, the winners named and pinged, the leaderboard updated.
     expect(await privateAnswer(challenge(s, 'end', admin, [], true))).toContain('closing the vote');
-    const resultsMessage = await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.content.includes('**Results:')), 15_000, 'the results');
+    const resultsMessage = await s.discord.waitFor(
+      () => s.discord.messages(channel).find((m) => m.content.includes('**Results:')),
+      15_000,
+      'the results',
+    );
     expect(resultsMessage.content).toContain(`🥇 <@${bea}> · entry #2 · 2 votes`);
     expect(resultsMessage.content).toContain(`🥈 <@${cy}> · entry #3 · 1 vote`);
     // Nobody voted for #1: it is in the running, not on the podium.
@@ -119,7 +153,9 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
     const history = await privateAnswer(challenge(s, 'history', cy));
     expect(history).toContain(`**${THEME}**: 🥇 <@${bea}> 🥈 <@${cy}>`);
     expect(history).not.toContain('🥉');
-    expect(await privateAnswer(challenge(s, 'submit', ada, [{ name: 'image', type: O.String, value: fileOf(results[ada]!) }]))).toContain('no challenge taking entries');
+    expect(await privateAnswer(challenge(s, 'submit', ada, [{ name: 'image', type: O.String, value: fileOf(results[ada]!) }]))).toContain(
+      'no challenge taking entries',
+    );
   });
 
   it('drops the votes of a member who deleted their data: the entry counts them no more and the challenge keeps no trace of them', async () => {
@@ -131,9 +167,15 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
     await privateAnswer(challenge(s, 'start', admin, [{ name: 'theme', type: O.String, value: THEME }], true));
     const thread = await s.discord.waitFor(() => s.discord.threads(channel)[0], 10_000, 'the entries thread');
     const made = await imagine(s, ada, 'a lantern fish choir');
-    expect(await privateAnswer(challenge(s, 'submit', ada, [{ name: 'image', type: O.String, value: made.attachments[0]!.filename }]))).toContain('#1');
+    expect(await privateAnswer(challenge(s, 'submit', ada, [{ name: 'image', type: O.String, value: made.attachments[0]!.filename }]))).toContain(
+      '#1',
+    );
     await privateAnswer(challenge(s, 'end', admin, [], true));
-    const [entry] = await s.discord.waitFor(() => (s.discord.messages(thread.id).length === 1 ? s.discord.messages(thread.id) : undefined), 15_000, 'the gallery');
+    const [entry] = await s.discord.waitFor(
+      () => (s.discord.messages(thread.id).length === 1 ? s.discord.messages(thread.id) : undefined),
+      15_000,
+      'the gallery',
+    );
     expect(await privateAnswer(s.discord.button({ customId: customIds(entry!)[0]!, message: entry!, userId: bea }))).toContain('is in');
     const running = (await s.ctx.challenges.active(s.discord.defaultGuildId))!;
     expect(await s.ctx.challenges.votes(running.id, 1)).toBe(1);
@@ -148,7 +190,11 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
     for (const key of await s.redis.keys(`${s.prefix}:challenge:${running.id}*`)) {
       const type = await s.redis.type(key);
       const values =
-        type === 'set' ? await s.redis.smembers(key) : type === 'hash' ? Object.entries(await s.redis.hgetall(key)).flat() : [String(await s.redis.get(key))];
+        type === 'set'
+          ? await s.redis.smembers(key)
+          : type === 'hash'
+            ? Object.entries(await s.redis.hgetall(key)).flat()
+            : [String(await s.redis.get(key))];
       expect([key, ...values].join(' ')).not.toContain(bea);
     }
     // The results count what is left.

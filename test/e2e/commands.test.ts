@@ -18,7 +18,12 @@ describe('commands as members and admins meet them', () => {
     stack = await Stack.start({ noWorker: true });
     const puts = () => stack!.discord.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/commands'));
     expect(puts()).toHaveLength(1);
-    expect(stack.discord.commands().map((c) => c.name).sort()).toEqual(expect.arrayContaining(['help', 'imagine', 'queue']));
+    expect(
+      stack.discord
+        .commands()
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(expect.arrayContaining(['help', 'imagine', 'queue']));
 
     const second = await startBot({
       token: stack.discord.token,
@@ -85,7 +90,12 @@ describe('commands as members and admins meet them', () => {
     const click = stack.discord.button({ customId: `gen:cancel:${job.id}`, message: listing });
     const answer = await click.response();
     expect(answer.data).toMatchObject({ flags: MessageFlags.Ephemeral, content: 'Cancelled.' });
-    await stack.discord.waitFor(() => stack!.discord.messages(stack!.discord.defaultChannelId).find((m) => m.interactionId === job.id)?.content.includes('Cancelled'));
+    await stack.discord.waitFor(() =>
+      stack!.discord
+        .messages(stack!.discord.defaultChannelId)
+        .find((m) => m.interactionId === job.id)
+        ?.content.includes('Cancelled'),
+    );
     expect(await stack.ctx.generateQueue.getJobCounts('waiting', 'prioritized')).toMatchObject({ waiting: 0, prioritized: 0 });
     expect((await stack.ctx.jobs.get(job.id))?.status).toBe('cancelled');
   });

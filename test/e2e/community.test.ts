@@ -126,7 +126,12 @@ describe('votes, remixes and lineage end to end', () => {
       ['image', '1'],
     ]);
 
-    const refused = s.discord.modalSubmit({ customId: open.data.custom_id, fields: { prompt: 'x', strength: '3', image: '1' }, message: parent, userId: BEA });
+    const refused = s.discord.modalSubmit({
+      customId: open.data.custom_id,
+      fields: { prompt: 'x', strength: '3', image: '1' },
+      message: parent,
+      userId: BEA,
+    });
     await expectPrivateError(refused, /Strength must be/);
 
     const submit = s.discord.modalSubmit({
@@ -151,22 +156,28 @@ describe('votes, remixes and lineage end to end', () => {
     // The family, privately from the button, publicly from /lineage with a message link.
     const family = s.discord.button({ customId: `img:family:${submit.id}`, message: remix, userId: CY });
     await family.response();
-    const tree = await s.discord.waitFor(() => family.original()?.attachments.length ? family.original() : undefined);
+    const tree = await s.discord.waitFor(() => (family.original()?.attachments.length ? family.original() : undefined));
     expect(tree.ephemeral).toBe(true);
     expect(tree.attachments[0]!.filename).toBe('family.png');
     expect(tree.content).toContain('2 pictures');
     expect(tree.content).toContain(link);
     const lineage = s.discord.slashCommand({ name: 'lineage', options: { image: link } });
     await lineage.response();
-    const shared = await s.discord.waitFor(() => lineage.original()?.attachments.length ? lineage.original() : undefined);
+    const shared = await s.discord.waitFor(() => (lineage.original()?.attachments.length ? lineage.original() : undefined));
     expect(shared.ephemeral).toBe(false);
     expect(shared.allowedMentions).toEqual({ parse: [] });
   });
 
   it('remixes a member’s upload from the message context menu, and refuses a message without a picture', async () => {
     const s = await start();
-    const png = await sharp({ create: { width: 640, height: 360, channels: 3, background: '#336699' } }).png().toBuffer();
-    const upload = s.discord.createUserMessage({ authorId: BEA, content: 'my sketch', attachments: [{ filename: 'sketch.png', data: png, contentType: 'image/png' }] });
+    const png = await sharp({ create: { width: 640, height: 360, channels: 3, background: '#336699' } })
+      .png()
+      .toBuffer();
+    const upload = s.discord.createUserMessage({
+      authorId: BEA,
+      content: 'my sketch',
+      attachments: [{ filename: 'sketch.png', data: png, contentType: 'image/png' }],
+    });
 
     const menu = s.discord.messageContextMenu({ name: 'Remix this image', targetMessage: upload, userId: CY });
     const modal = await menu.response();
@@ -188,8 +199,14 @@ describe('votes, remixes and lineage end to end', () => {
 
   it('opening "Remix this image" on a member’s picture and dismissing the form keeps nothing', async () => {
     const s = await start();
-    const png = await sharp({ create: { width: 320, height: 320, channels: 3, background: '#996633' } }).png().toBuffer();
-    const upload = s.discord.createUserMessage({ authorId: BEA, content: 'just looking', attachments: [{ filename: 'look.png', data: png, contentType: 'image/png' }] });
+    const png = await sharp({ create: { width: 320, height: 320, channels: 3, background: '#996633' } })
+      .png()
+      .toBuffer();
+    const upload = s.discord.createUserMessage({
+      authorId: BEA,
+      content: 'just looking',
+      attachments: [{ filename: 'look.png', data: png, contentType: 'image/png' }],
+    });
     const keysNow = async () => (await s.redis.keys(`${s.prefix}:*`)).filter((key) => !key.startsWith(`${s.prefix}:ratelimit:`)).sort();
     const before = await keysNow();
 
@@ -205,8 +222,14 @@ describe('votes, remixes and lineage end to end', () => {
 
   it('a remix of a member’s upload refused at queueing (blocklist, daily quota) keeps no record, lineage or file of the upload', async () => {
     const s = await start();
-    const png = await sharp({ create: { width: 320, height: 320, channels: 3, background: '#663399' } }).png().toBuffer();
-    const upload = s.discord.createUserMessage({ authorId: BEA, content: 'a sketch', attachments: [{ filename: 'sketch.png', data: png, contentType: 'image/png' }] });
+    const png = await sharp({ create: { width: 320, height: 320, channels: 3, background: '#663399' } })
+      .png()
+      .toBuffer();
+    const upload = s.discord.createUserMessage({
+      authorId: BEA,
+      content: 'a sketch',
+      attachments: [{ filename: 'sketch.png', data: png, contentType: 'image/png' }],
+    });
     const uploadId = `upload-${upload.attachments[0]!.id}`;
     await s.ctx.settings.update(s.discord.defaultGuildId, { blocklist: ['gargoyle'] });
     const keysNow = async () => (await s.redis.keys(`${s.prefix}:*`)).filter((key) => !key.startsWith(`${s.prefix}:ratelimit:`)).sort();
@@ -254,7 +277,11 @@ describe('votes, remixes and lineage end to end', () => {
     );
     // A remix form naming a message that is not in this channel (or does not exist) is refused.
     await expectPrivateError(
-      s.discord.modalSubmit({ customId: `img:remixupload:123456789012345678:123456789012345679`, fields: { prompt: 'x', strength: '0.5' }, userId: BEA }),
+      s.discord.modalSubmit({
+        customId: `img:remixupload:123456789012345678:123456789012345679`,
+        fields: { prompt: 'x', strength: '0.5' },
+        userId: BEA,
+      }),
       /no longer know/,
     );
 
@@ -270,12 +297,19 @@ describe('votes, remixes and lineage end to end', () => {
     const { interaction, result } = await imagine(s, 'a cat');
     await s.discord.button({ customId: `img:vote:${interaction.id}`, message: result, userId: BEA }).response();
     const open = await s.discord.button({ customId: `img:remix:${interaction.id}`, message: result, userId: BEA }).response();
-    const submit = s.discord.modalSubmit({ customId: open.data.custom_id, fields: { prompt: 'a cat, again', strength: '0.5' }, message: result, userId: BEA });
+    const submit = s.discord.modalSubmit({
+      customId: open.data.custom_id,
+      fields: { prompt: 'a cat, again', strength: '0.5' },
+      message: result,
+      userId: BEA,
+    });
     const remix = await resultOf(s, submit.id);
 
     const removal = await s.discord.button({ customId: `img:delete:${interaction.id}`, message: result }).response();
     expect(removal.type).toBe(InteractionResponseType.UpdateMessage);
-    const deleted = await s.discord.waitFor(() => (s.discord.message(result.id)!.attachments.length === 0 ? s.discord.message(result.id) : undefined));
+    const deleted = await s.discord.waitFor(() =>
+      s.discord.message(result.id)!.attachments.length === 0 ? s.discord.message(result.id) : undefined,
+    );
     expect(deleted!.content).toMatch(/deleted by its author/);
     expect(deleted!.components).toEqual([]);
     expect((await s.ctx.images.getRecord(`${interaction.id}-1`))?.deletedAt).toBeGreaterThan(0);
@@ -284,13 +318,13 @@ describe('votes, remixes and lineage end to end', () => {
 
     const lineage = s.discord.slashCommand({ name: 'lineage', options: { image: `${submit.id}-1` } });
     await lineage.response();
-    const tree = await s.discord.waitFor(() => lineage.original()?.attachments.length ? lineage.original() : undefined);
+    const tree = await s.discord.waitFor(() => (lineage.original()?.attachments.length ? lineage.original() : undefined));
     expect(tree.content).toContain('🪦 deleted picture');
     expect(tree.content).toContain(remix.id);
 
     const top = s.discord.slashCommand({ name: 'top', options: { period: 'all' } });
     await top.response();
-    const board = await s.discord.waitFor(() => top.original()?.content.includes('Top') ? top.original() : undefined);
+    const board = await s.discord.waitFor(() => (top.original()?.content.includes('Top') ? top.original() : undefined));
     expect(board.content).toMatch(/No votes yet/);
 
     // A moderator may delete someone else's picture.
@@ -309,7 +343,7 @@ describe('votes, remixes and lineage end to end', () => {
 
     const top = s.discord.slashCommand({ name: 'top', options: { period: 'day', channel: s.discord.defaultChannelId } });
     await top.response();
-    const board = await s.discord.waitFor(() => top.original()?.attachments.length ? top.original() : undefined);
+    const board = await s.discord.waitFor(() => (top.original()?.attachments.length ? top.original() : undefined));
     const lines = board.content.split('\n');
     expect(lines[1]).toContain(`👍 2`);
     expect(lines[1]).toContain(dogMessage.id);

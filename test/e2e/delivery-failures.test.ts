@@ -26,8 +26,7 @@ const channelUploads = (s: Stack, jobId: string): RecordedRequest[] =>
     (r) => r.method === 'POST' && channelPost.test(r.path) && r.files.some((f) => f.filename.startsWith(`atelier-${jobId}-`)),
   );
 
-const directMessagesTo = (s: Stack, userId: string) =>
-  s.discord.messages().filter((m) => s.discord.channel(m.channelId)?.recipientId === userId);
+const directMessagesTo = (s: Stack, userId: string) => s.discord.messages().filter((m) => s.discord.channel(m.channelId)?.recipientId === userId);
 
 /** Asks for a picture and waits for the "Queued" answer; the worker starts afterwards. */
 async function queued(s: Stack): Promise<FakeInteraction> {
@@ -84,8 +83,21 @@ describe('Discord refusing a delivery for good', () => {
     const s = await start({ noWorker: true });
     const interaction = await queued(s);
     // The "Queued" message was deleted, and the channel no longer lets the bot post.
-    s.discord.failNext({ method: 'PATCH', path: originalEdit, status: 404, body: { message: 'Unknown Message', code: 10008 }, when: (r) => r.files.length > 0 });
-    s.discord.failNext({ method: 'POST', path: channelPost, status: 403, body: { message: 'Missing Permissions', code: 50013 }, when: (r) => r.files.length > 0, times: 100 });
+    s.discord.failNext({
+      method: 'PATCH',
+      path: originalEdit,
+      status: 404,
+      body: { message: 'Unknown Message', code: 10008 },
+      when: (r) => r.files.length > 0,
+    });
+    s.discord.failNext({
+      method: 'POST',
+      path: channelPost,
+      status: 403,
+      body: { message: 'Missing Permissions', code: 50013 },
+      when: (r) => r.files.length > 0,
+      times: 100,
+    });
     await s.startWorker(createLocalProvider());
 
     const notice = await s.discord.waitFor(() => interaction.followUps()[0], 20_000, 'a follow-up to the author');
@@ -100,9 +112,24 @@ describe('Discord refusing a delivery for good', () => {
     const s = await start({ noWorker: true });
     const interaction = await queued(s);
     interaction.expire();
-    s.discord.failNext({ method: 'POST', path: channelPost, status: 403, body: { message: 'Missing Access', code: 50001 }, when: (r) => r.files.length > 0, times: 100 });
-    const toTheAuthor = (r: { files: unknown[]; json: unknown }) => r.files.length === 0 && String((r.json as { nonce?: string })?.nonce).startsWith('n');
-    s.discord.failNext({ method: 'POST', path: channelPost, status: 403, body: { message: 'Cannot send messages to this user', code: 50007 }, when: toTheAuthor, times: 100 });
+    s.discord.failNext({
+      method: 'POST',
+      path: channelPost,
+      status: 403,
+      body: { message: 'Missing Access', code: 50001 },
+      when: (r) => r.files.length > 0,
+      times: 100,
+    });
+    const toTheAuthor = (r: { files: unknown[]; json: unknown }) =>
+      r.files.length === 0 && String((r.json as { nonce?: string })?.nonce).startsWith('n');
+    s.discord.failNext({
+      method: 'POST',
+      path: channelPost,
+      status: 403,
+      body: { message: 'Cannot send messages to this user', code: 50007 },
+      when: toTheAuthor,
+      times: 100,
+    });
     await s.startWorker(createLocalProvider());
 
     await expectSettledAsFailed(s, interaction.id);

@@ -17,7 +17,9 @@ describe('a retried channel post', () => {
     // As a retry after a long outage sees it: an attempt was made, and others posted files named like ours.
     await s.ctx.jobs.update(interaction.id, { channelPostAt: Date.now() });
     const filename = `atelier-${interaction.id}-1.png`;
-    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#654321' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#654321' } })
+      .png()
+      .toBuffer();
     const otherBot = s.discord.user({ username: 'copycat', bot: true });
     const impostors = [
       s.discord.createUserMessage({ authorId: otherBot.id, content: 'not yours', attachments: [{ filename, data: png, contentType: 'image/png' }] }),

@@ -89,7 +89,9 @@ async function rawGateway(url: string) {
 }
 
 function tinyPng(): Promise<Buffer> {
-  return sharp({ create: { width: 8, height: 6, channels: 3, background: '#3366ff' } }).png().toBuffer();
+  return sharp({ create: { width: 8, height: 6, channels: 3, background: '#3366ff' } })
+    .png()
+    .toBuffer();
 }
 
 describe('FakeDiscord with a real discord.js client', () => {
@@ -269,9 +271,7 @@ describe('FakeDiscord with a real discord.js client', () => {
       new ButtonBuilder().setCustomId('same').setLabel('A').setStyle(ButtonStyle.Primary),
       new ButtonBuilder().setCustomId('same').setLabel('B').setStyle(ButtonStyle.Primary),
     );
-    const error = await channel
-      .send({ content: 'x'.repeat(2001), components: [row], allowedMentions: noPings })
-      .catch((e: unknown) => e);
+    const error = await channel.send({ content: 'x'.repeat(2001), components: [row], allowedMentions: noPings }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(DiscordAPIError);
     expect(error).toMatchObject({
@@ -290,9 +290,7 @@ describe('FakeDiscord with a real discord.js client', () => {
   it('answers Invalid Form Body for allowed_mentions ids that are not snowflakes, as Discord does', async () => {
     const { discord, client } = await connect();
     const channel = await defaultChannel(client, discord);
-    const error = await channel
-      .send({ content: 'hi <@123>', allowedMentions: { users: ['123', '<@456>'], roles: ['01'] } })
-      .catch((e: unknown) => e);
+    const error = await channel.send({ content: 'hi <@123>', allowedMentions: { users: ['123', '<@456>'], roles: ['01'] } }).catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: 50035,
       status: 400,
@@ -347,7 +345,11 @@ describe('FakeDiscord with a real discord.js client', () => {
 
     // A forged click claims another server than the message it names.
     const sent = await (await defaultChannel(client, discord)).send({ content: 'first server', allowedMentions: noPings });
-    const forged = discord.button({ customId: 'x', message: { id: sent.id, channelId: sent.channelId }, forgedPlace: { channelId: second!.channels[0]!.id } });
+    const forged = discord.button({
+      customId: 'x',
+      message: { id: sent.id, channelId: sent.channelId },
+      forgedPlace: { channelId: second!.channels[0]!.id },
+    });
     expect(forged.payload).toMatchObject({ guild_id: second!.id, channel_id: second!.channels[0]!.id, message: { id: sent.id } });
   });
 
@@ -503,9 +505,18 @@ describe('FakeDiscord with a real discord.js client', () => {
       op: 0,
       t: 'READY',
       s: 1,
-      d: { v: 10, resume_gateway_url: discord.gatewayUrl, application: { id: discord.applicationId }, guilds: [{ id: discord.defaultGuildId, unavailable: true }] },
+      d: {
+        v: 10,
+        resume_gateway_url: discord.gatewayUrl,
+        application: { id: discord.applicationId },
+        guilds: [{ id: discord.defaultGuildId, unavailable: true }],
+      },
     });
-    expect(await first.next()).toMatchObject({ t: 'GUILD_CREATE', s: 2, d: { id: discord.defaultGuildId, channels: [{ id: discord.defaultChannelId }] } });
+    expect(await first.next()).toMatchObject({
+      t: 'GUILD_CREATE',
+      s: 2,
+      d: { id: discord.defaultGuildId, channels: [{ id: discord.defaultChannelId }] },
+    });
     await discord.ready;
 
     first.close();
@@ -533,7 +544,21 @@ describe('FakeDiscord with a real discord.js client', () => {
     const sent = await channel.send({
       content: 'Style?',
       allowedMentions: noPings,
-      components: [{ type: 1, components: [{ type: 3, custom_id: 'style', options: [{ label: 'Oil', value: 'oil' }, { label: 'Ink', value: 'ink' }] }] }],
+      components: [
+        {
+          type: 1,
+          components: [
+            {
+              type: 3,
+              custom_id: 'style',
+              options: [
+                { label: 'Oil', value: 'oil' },
+                { label: 'Ink', value: 'ink' },
+              ],
+            },
+          ],
+        },
+      ],
     });
     let received = nextInteraction(client);
     discord.stringSelect({ customId: 'style', values: ['ink'], message: discord.message(sent.id)!, strict: true });

@@ -73,7 +73,12 @@ describe('being removed from a server', () => {
     const channel = s.discord.defaultChannelId;
     const admin = s.discord.user({ username: 'mod' }).id;
     const challengeCommand = (sub: string, options: Array<{ name: string; type: ApplicationCommandOptionType; value: string }> = []) =>
-      s.discord.slashCommand({ name: 'challenge', userId: admin, moderator: true, options: [{ name: sub, type: ApplicationCommandOptionType.Subcommand, options }] });
+      s.discord.slashCommand({
+        name: 'challenge',
+        userId: admin,
+        moderator: true,
+        options: [{ name: sub, type: ApplicationCommandOptionType.Subcommand, options }],
+      });
     await challengeCommand('start', [{ name: 'theme', type: ApplicationCommandOptionType.String, value: 'lanterns' }]).response();
     await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.embeds[0]?.title?.includes('lanterns')), 10_000, 'the announcement');
     const running = (await s.ctx.challenges.active(guildId))!;
@@ -86,7 +91,11 @@ describe('being removed from a server', () => {
 
     // Its deadline coming anyway (a job that was already due) changes and posts nothing.
     await endPhaseNow(s.ctx.challengeQueue, running.id, 'submissions');
-    await eventually(async () => (await s.ctx.challengeQueue.getJobState(transitionJobId(running.id, 'submissions'))) === 'completed', 10_000, 'the late deadline to run');
+    await eventually(
+      async () => (await s.ctx.challengeQueue.getJobState(transitionJobId(running.id, 'submissions'))) === 'completed',
+      10_000,
+      'the late deadline to run',
+    );
     expect((await s.ctx.challenges.get(running.id))?.phase).toBe('cancelled');
 
     s.discord.addBotToGuild(guildId);

@@ -47,7 +47,12 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
   it('answers within the 3-second window with the queue position, then shows the images and buttons', async () => {
     const s = await start();
     const sent = Date.now();
-    const interaction = imagine(s, [option('prompt', 'a lighthouse in fog @everyone'), option('count', 2), option('aspect', '16:9'), option('seed', 42)]);
+    const interaction = imagine(s, [
+      option('prompt', 'a lighthouse in fog @everyone'),
+      option('count', 2),
+      option('aspect', '16:9'),
+      option('seed', 42),
+    ]);
     const response = await interaction.response();
     expect(Date.now() - sent).toBeLessThan(3000);
     expect(response.type).toBe(InteractionResponseType.ChannelMessageWithSource);
@@ -73,7 +78,17 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     const downloaded = await fetch(result.attachments[1]!.url);
     expect(Buffer.from(await downloaded.arrayBuffer())).toEqual(result.attachments[1]!.data);
     expect(buttonLabels(result)).toEqual([
-      'U1', 'U2', 'V1', 'V2', '🔁 Reroll', '👍 0 Vote', '🔀 Remix', '🌳 Family', '🗑', '📚 Add to series', '🏆 Submit to challenge',
+      'U1',
+      'U2',
+      'V1',
+      'V2',
+      '🔁 Reroll',
+      '👍 0 Vote',
+      '🔀 Remix',
+      '🌳 Family',
+      '🗑',
+      '📚 Add to series',
+      '🏆 Submit to challenge',
     ]);
     // Delivered once: the original response was edited, nothing else was posted.
     expect(s.discord.messages(s.discord.defaultChannelId)).toHaveLength(1);
@@ -187,7 +202,13 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     const interaction = imagine(s, [option('prompt', 'a cat')]);
     const result = await resultOf(s, interaction.id);
     const before = await s.ctx.generateQueue.getJobCounts();
-    for (const customId of ['gen:reroll:123', 'gen:upscale:1234567890123456789:1', `gen:vary:${interaction.id}:4`, 'nonsense', `gen:cancel:${interaction.id}`]) {
+    for (const customId of [
+      'gen:reroll:123',
+      'gen:upscale:1234567890123456789:1',
+      `gen:vary:${interaction.id}:4`,
+      'nonsense',
+      `gen:cancel:${interaction.id}`,
+    ]) {
       const response = await s.discord.button({ customId, message: result }).response();
       expect(response.data.flags, customId).toBe(MessageFlags.Ephemeral);
     }
@@ -198,7 +219,10 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     const s = await start({ discord: { guilds: [{}, {}] } });
     const [home, other] = s.discord.guilds;
     const interaction = imagine(s, [option('prompt', 'home only')], { guildId: home!.id, channelId: home!.channels[0]!.id });
-    await s.discord.waitFor(() => s.discord.messages(home!.channels[0]!.id).find((m) => m.interactionId === interaction.id && m.attachments.length > 0), 20_000);
+    await s.discord.waitFor(
+      () => s.discord.messages(home!.channels[0]!.id).find((m) => m.interactionId === interaction.id && m.attachments.length > 0),
+      20_000,
+    );
     const before = await s.ctx.generateQueue.getJobCounts();
     const elsewhere = s.discord.createUserMessage({ channelId: other!.channels[0]!.id, content: 'hello' });
     for (const action of ['reroll', 'upscale', 'vary']) {
@@ -242,7 +266,9 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     interaction.expire();
     // As an attempt long ago would have left it: posted, then the bot died before recording it.
     const filename = `atelier-${interaction.id}-1.png`;
-    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } })
+      .png()
+      .toBuffer();
     await s.ctx.jobs.update(interaction.id, { channelPostAt: Date.now() });
     const earlier = (await s.ctx.rest.post(Routes.channelMessages(s.discord.defaultChannelId), {
       body: { content: 'the first post', allowed_mentions: { parse: [] }, attachments: [{ id: 0, filename }] },
@@ -260,10 +286,17 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     const s = await start({ provider });
     const interaction = imagine(s, [option('prompt', 'something refused')]);
     await interaction.response();
-    const followUp = await s.discord.waitForRequest((r) => r.method === 'POST' && r.path === `/webhooks/${s.discord.applicationId}/${interaction.token}`);
+    const followUp = await s.discord.waitForRequest(
+      (r) => r.method === 'POST' && r.path === `/webhooks/${s.discord.applicationId}/${interaction.token}`,
+    );
     expect(followUp.json.flags).toBe(MessageFlags.Ephemeral);
     expect(followUp.json.content).toMatch(/safety filter/);
-    await s.discord.waitFor(() => s.discord.messages(s.discord.defaultChannelId).find((m) => m.interactionId === interaction.id)?.content.startsWith('❌'));
+    await s.discord.waitFor(() =>
+      s.discord
+        .messages(s.discord.defaultChannelId)
+        .find((m) => m.interactionId === interaction.id)
+        ?.content.startsWith('❌'),
+    );
     expect(provider.requests).toHaveLength(1);
   });
 
@@ -300,7 +333,13 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
 
   it('shrinks the upload and tries again when Discord refuses it as too large', async () => {
     const s = await start();
-    s.discord.failNext({ method: 'PATCH', path: /messages\/@original$/, status: 413, body: { code: 40005, message: 'Request entity too large' }, when: (r) => r.files.length > 0 });
+    s.discord.failNext({
+      method: 'PATCH',
+      path: /messages\/@original$/,
+      status: 413,
+      body: { code: 40005, message: 'Request entity too large' },
+      when: (r) => r.files.length > 0,
+    });
     const interaction = imagine(s, [option('prompt', 'crimson fire over a deep ocean')]);
     const result = await resultOf(s, interaction.id);
     expect((await s.ctx.jobs.get(interaction.id))?.uploadShrink).toBe(2);

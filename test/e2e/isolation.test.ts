@@ -34,10 +34,14 @@ const voteLabel = (message: { components?: unknown[] }) =>
 /** /imagine in a channel; resolves with the interaction and its finished result message. */
 async function imagine(s: Stack, channel: FakeChannel, prompt: string, userId = MEMBER_A) {
   const interaction = s.discord.slashCommand({ name: 'imagine', channelId: channel.id, userId, options: { prompt } });
-  const result = await s.discord.waitFor(() => {
-    const message = s.discord.messages(channel.id).find((m) => m.interactionId === interaction.id);
-    return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
-  }, 20_000, `the result of "${prompt}"`);
+  const result = await s.discord.waitFor(
+    () => {
+      const message = s.discord.messages(channel.id).find((m) => m.interactionId === interaction.id);
+      return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
+    },
+    20_000,
+    `the result of "${prompt}"`,
+  );
   return { interaction, result };
 }
 
@@ -96,7 +100,8 @@ describe('ids resolve pictures of the current server only', () => {
     const s = await startTwoServers();
     const { home, other } = places(s);
     const { interaction, result } = await imagine(s, home.art, 'a private sketch');
-    const lineage = (image: string) => privateAnswer(s.discord.slashCommand({ name: 'lineage', channelId: other.general.id, userId: OUTSIDER, options: { image } }));
+    const lineage = (image: string) =>
+      privateAnswer(s.discord.slashCommand({ name: 'lineage', channelId: other.general.id, userId: OUTSIDER, options: { image } }));
 
     const unknownId = await lineage(`${UNKNOWN_JOB}-1`);
     expect(unknownId).toMatch(/do not know that picture/);
@@ -133,10 +138,14 @@ describe('ids resolve pictures of the current server only', () => {
 
     const unknownFile = await privateAnswer(challenge('submit', { image: `atelier-${UNKNOWN_JOB}-1.png` }));
     expect(await privateAnswer(challenge('submit', { image: file }))).toBe(unknownFile);
-    const unknownLink = await privateAnswer(challenge('submit', { image: `https://discord.com/channels/${other.id}/${other.general.id}/${UNKNOWN_JOB}` }));
+    const unknownLink = await privateAnswer(
+      challenge('submit', { image: `https://discord.com/channels/${other.id}/${other.general.id}/${UNKNOWN_JOB}` }),
+    );
     expect(await privateAnswer(challenge('submit', { image: linkTo(result) }))).toBe(unknownLink);
     // A link that claims this server but points into the other one reads the same.
-    expect(await privateAnswer(challenge('submit', { image: `https://discord.com/channels/${other.id}/${home.general.id}/${result.id}` }))).toBe(unknownLink);
+    expect(await privateAnswer(challenge('submit', { image: `https://discord.com/channels/${other.id}/${home.general.id}/${result.id}` }))).toBe(
+      unknownLink,
+    );
 
     const active = await s.ctx.challenges.active(other.id);
     expect(await s.ctx.challenges.entriesOf(active!.id, MEMBER_A)).toEqual([]);
@@ -159,7 +168,12 @@ describe('ids resolve pictures of the current server only', () => {
     expect(await s.ctx.generateQueue.getJobCounts()).toEqual(queuedBefore);
 
     // A channel option naming the other server's channel lists nothing of it.
-    const top = s.discord.slashCommand({ name: 'top', channelId: other.general.id, userId: OUTSIDER, options: { period: 'all', channel: home.general.id } });
+    const top = s.discord.slashCommand({
+      name: 'top',
+      channelId: other.general.id,
+      userId: OUTSIDER,
+      options: { period: 'all', channel: home.general.id },
+    });
     await top.response();
     const answer = await s.discord.waitFor(() => (top.original()?.content.includes('Top pictures') ? top.original() : undefined));
     expect(answer.content).not.toContain('secret garden');
@@ -179,10 +193,14 @@ const TEAL = 'deep ocean teal, blue green lagoon';
 
 /** A deferred command's reply, once filled in. */
 function filledReply(s: Stack, interaction: FakeInteraction, what: string): Promise<FakeMessage> {
-  return s.discord.waitFor(() => {
-    const message = interaction.original();
-    return message && message.edits > 0 ? message : undefined;
-  }, 20_000, what);
+  return s.discord.waitFor(
+    () => {
+      const message = interaction.original();
+      return message && message.edits > 0 ? message : undefined;
+    },
+    20_000,
+    what,
+  );
 }
 
 function seriesCommand(s: Stack, sub: string, values: Record<string, string | number>, channelId: string, userId = MEMBER_A) {
@@ -227,7 +245,6 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
     const legacyTop = await top(home.general);
     expect(legacyTop.content).not.toContain(adult.result.id);
     expect(legacyTop.content).toContain(plain.result.id);
-
   });
 
   it('/profile names them only in age-restricted channels', async () => {
@@ -246,7 +263,6 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
     const restrictedProfile = await profile(home.adult);
     expect(restrictedProfile.content).toContain(adult.result.id);
     expect(await redness(restrictedProfile.attachments[0]!.data)).toBeGreaterThan(40);
-
   });
 
   it('/lineage and 🌳 Family leave them out of ordinary channels, and work from them is refused there', async () => {
@@ -266,10 +282,14 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
       userId: MEMBER_A,
       fields: { prompt: 'the lagoon on fire', strength: '0.5' },
     });
-    const child = await s.discord.waitFor(() => {
-      const message = s.discord.messages(home.adult.id).find((m) => m.interactionId === remix.id);
-      return message?.content.startsWith('✅') ? message : undefined;
-    }, 20_000, 'the remix');
+    const child = await s.discord.waitFor(
+      () => {
+        const message = s.discord.messages(home.adult.id).find((m) => m.interactionId === remix.id);
+        return message?.content.startsWith('✅') ? message : undefined;
+      },
+      20_000,
+      'the remix',
+    );
     await eventually(async () => (await s.ctx.lineage.childrenOf([`${plain.interaction.id}-1`])).length === 1, 5000, 'the remix in the family');
     const family = s.discord.button({ customId: `img:family:${plain.interaction.id}`, message: plain.result, userId: MEMBER_A });
     await family.response();
@@ -282,7 +302,11 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
 
     // Working from the picture in an ordinary channel is refused and queues nothing.
     const before = await s.ctx.generateQueue.getJobCounts();
-    const stolen = s.discord.modalSubmit({ customId: `img:remiximage:${adult.interaction.id}-1`, channelId: home.general.id, fields: { prompt: 'x', strength: '0.5' } });
+    const stolen = s.discord.modalSubmit({
+      customId: `img:remiximage:${adult.interaction.id}-1`,
+      channelId: home.general.id,
+      fields: { prompt: 'x', strength: '0.5' },
+    });
     expect(await privateAnswer(stolen)).toMatch(/age-restricted/);
     expect(await s.ctx.generateQueue.getJobCounts()).toEqual(before);
   });
@@ -291,7 +315,9 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
     const s = await startTwoServers();
     const { home } = places(s);
     const threadIn = async (parent: FakeChannel) => {
-      const { id } = (await s.ctx.rest.post(Routes.threads(parent.id), { body: { name: `in ${parent.name}`, type: ChannelType.PublicThread } })) as { id: string };
+      const { id } = (await s.ctx.rest.post(Routes.threads(parent.id), { body: { name: `in ${parent.name}`, type: ChannelType.PublicThread } })) as {
+        id: string;
+      };
       await s.discord.waitFor(() => s.bot.client.channels.cache.get(id));
       return s.discord.channel(id)!;
     };
@@ -330,7 +356,11 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
     // The second panel completes it: the finished piece in the ordinary channel has a blank tile.
     const add = seriesCommand(s, 'add', { prompt: TEAL }, thread.id, MEMBER_B);
     await add.response();
-    const completion = await s.discord.waitFor(() => s.discord.messages(home.general.id).find((m) => m.content.includes('is complete')), 20_000, 'the completion post');
+    const completion = await s.discord.waitFor(
+      () => s.discord.messages(home.general.id).find((m) => m.content.includes('is complete')),
+      20_000,
+      'the completion post',
+    );
     expect(completion.content).not.toContain('crimson');
     const ordinaryPiece = await redness(completion.attachments[0]!.data);
 
@@ -345,7 +375,9 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
     expect(manifest).toContain('lagoon');
     expect(await redness(Buffer.from(exported['01.png']!))).toBeLessThan(10);
     const restrictedZip = seriesCommand(s, 'export', { format: 'zip', series: 'Fire and water' }, home.adult.id);
-    expect(strFromU8(unzipSync((await filledReply(s, restrictedZip, 'the zip in the age-restricted channel')).attachments[0]!.data)['manifest.json']!)).toContain('crimson');
+    expect(
+      strFromU8(unzipSync((await filledReply(s, restrictedZip, 'the zip in the age-restricted channel')).attachments[0]!.data)['manifest.json']!),
+    ).toContain('crimson');
   });
 
   it('a challenge in an ordinary channel refuses them, and its gallery and podium leave them out', async () => {
@@ -368,7 +400,12 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
 
     // A picture entered before the rule (or whose channel became age-restricted later) is a blank in the gallery.
     const legacy = await imagine(s, home.adult, `${RED}, again`);
-    const result = await s.ctx.challenges.submit(active.id, { userId: MEMBER_A, imageId: `${legacy.interaction.id}-1`, jobId: legacy.interaction.id }, Date.now(), 5);
+    const result = await s.ctx.challenges.submit(
+      active.id,
+      { userId: MEMBER_A, imageId: `${legacy.interaction.id}-1`, jobId: legacy.interaction.id },
+      Date.now(),
+      5,
+    );
     expect(result.ok).toBe(true);
     await challenge('end', {}, home.general.id, true).response();
     const entry = await s.discord.waitFor(() => s.discord.messages().find((m) => m.content.startsWith('**Entry #1**')), 20_000, 'the gallery entry');
@@ -377,7 +414,11 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
     // A vote puts the entry on the podium (an entry without votes never is), so the podium has to hide it.
     expect(await privateAnswer(s.discord.button({ customId: `challenge:vote:${active.id}:1`, message: entry, userId: MEMBER_B }))).toMatch(/vote/i);
     await challenge('end', {}, home.general.id, true).response();
-    const results = await s.discord.waitFor(() => s.discord.messages(home.general.id).find((m) => m.attachments.some((a) => a.filename === 'podium.png')), 20_000, 'the podium');
+    const results = await s.discord.waitFor(
+      () => s.discord.messages(home.general.id).find((m) => m.attachments.some((a) => a.filename === 'podium.png')),
+      20_000,
+      'the podium',
+    );
     expect(await redness(results.attachments[0]!.data)).toBeLessThan(10);
   });
 });

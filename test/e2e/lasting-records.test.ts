@@ -34,13 +34,24 @@ const config = (s: Stack, options: RawCommandOption[]) => privateAnswer(s.discor
 describe('server settings and bans outlive Redis', () => {
   it('after Redis loses everything and the bot restarts, /config show answers as before and a ban still holds', async () => {
     redis = await startPrivateRedis({ ephemeral: true });
-    const moderators = { id: '810000000000000001', name: 'Moderators', permissions: PermissionFlagsBits.ManageGuild | PermissionFlagsBits.ManageMessages, position: 2 };
+    const moderators = {
+      id: '810000000000000001',
+      name: 'Moderators',
+      permissions: PermissionFlagsBits.ManageGuild | PermissionFlagsBits.ManageMessages,
+      position: 2,
+    };
     const s = await start({ noWorker: true, bot: { redisUrl: redis.url }, discord: { guilds: [{ roles: [moderators] }] } });
     // Like Discord's own bans: the moderator's highest role must be above the member's.
     s.discord.member(admin.userId!, { roles: [moderators.id] });
     const troll = s.discord.user({ username: 'troll' }).id;
 
-    await config(s, subcommand('limits', [{ name: 'daily_images', type: Integer, value: 7 }, { name: 'running', type: Integer, value: 3 }]));
+    await config(
+      s,
+      subcommand('limits', [
+        { name: 'daily_images', type: Integer, value: 7 },
+        { name: 'running', type: Integer, value: 3 },
+      ]),
+    );
     await config(s, subcommand('add', [{ name: 'entry', type: Str, value: 'kraken' }], 'blocklist'));
     await config(s, subcommand('nsfw', [{ name: 'policy', type: Str, value: 'nowhere' }]));
     await config(s, subcommand('self-voting', [{ name: 'allowed', type: Bool, value: true }]));

@@ -21,7 +21,11 @@ async function privateAnswer(interaction: FakeInteraction): Promise<{ content: s
 }
 
 function imagine(s: Stack, guildId: string, prompt: string) {
-  return s.discord.slashCommand({ name: 'imagine', guildId, options: [{ name: 'prompt', type: ApplicationCommandOptionType.String, value: prompt }] });
+  return s.discord.slashCommand({
+    name: 'imagine',
+    guildId,
+    options: [{ name: 'prompt', type: ApplicationCommandOptionType.String, value: prompt }],
+  });
 }
 
 async function twoServers() {
@@ -76,10 +80,18 @@ describe('the installation’s daily budget', () => {
       s.discord.slashCommand({
         name: 'config',
         moderator: true,
-        options: [{ name: 'limits', type: ApplicationCommandOptionType.Subcommand, options: [{ name: 'daily_budget', type: ApplicationCommandOptionType.Integer, value }] }],
+        options: [
+          {
+            name: 'limits',
+            type: ApplicationCommandOptionType.Subcommand,
+            options: [{ name: 'daily_budget', type: ApplicationCommandOptionType.Integer, value }],
+          },
+        ],
       });
     for (const value of [301, 0]) {
-      expect((await privateAnswer(limits(value))).content).toMatch(/spends at most 300 cost units a day across all servers, so a server's daily budget can be at most 300/);
+      expect((await privateAnswer(limits(value))).content).toMatch(
+        /spends at most 300 cost units a day across all servers, so a server's daily budget can be at most 300/,
+      );
       expect((await s.ctx.settings.get(s.discord.defaultGuildId)).dailyBudget).toBe(1000);
     }
     const updated = (await privateAnswer(limits(300))).content;
@@ -94,7 +106,11 @@ describe('two allowances: pictures are rationed, votes and views are not', () =>
     const s = await start({ bot: { rateLimit: defaultRateLimit, interactionRateLimit: defaultInteractionRateLimit } });
     const authors = Array.from({ length: 10 }, (_, i) => `7100000000000000${String(i).padStart(2, '0')}`);
     const made = authors.map((userId, i) =>
-      s.discord.slashCommand({ name: 'imagine', userId, options: [{ name: 'prompt', type: ApplicationCommandOptionType.String, value: `picture ${i}` }] }),
+      s.discord.slashCommand({
+        name: 'imagine',
+        userId,
+        options: [{ name: 'prompt', type: ApplicationCommandOptionType.String, value: `picture ${i}` }],
+      }),
     );
     const results = await Promise.all(
       made.map((interaction) =>

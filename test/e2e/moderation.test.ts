@@ -54,7 +54,11 @@ describe('server settings, limits and moderation end to end', () => {
     expect(await privateAnswer(refused)).toMatch(/Manage Server/);
     expect((await s.ctx.settings.get(s.discord.defaultGuildId)).dailyImages).toBe(100);
 
-    const applied = s.discord.slashCommand({ name: 'config', options: subcommand('limits', [{ name: 'daily_images', type: Integer, value: 1 }]), ...admin });
+    const applied = s.discord.slashCommand({
+      name: 'config',
+      options: subcommand('limits', [{ name: 'daily_images', type: Integer, value: 1 }]),
+      ...admin,
+    });
     expect(await privateAnswer(applied)).toMatch(/Limits updated[\s\S]*daily images: 1/);
     const shown = await privateAnswer(s.discord.slashCommand({ name: 'config', options: subcommand('show'), ...admin }));
     expect(shown).toContain('**Per member:** 2 generating at once, 10 waiting, daily images: 1');
@@ -63,7 +67,9 @@ describe('server settings, limits and moderation end to end', () => {
 
   it('refuses a request over the daily quota privately, saying when it resets, and /quota agrees', async () => {
     const s = await start();
-    await privateAnswer(s.discord.slashCommand({ name: 'config', options: subcommand('limits', [{ name: 'daily_images', type: Integer, value: 1 }]), ...admin }));
+    await privateAnswer(
+      s.discord.slashCommand({ name: 'config', options: subcommand('limits', [{ name: 'daily_images', type: Integer, value: 1 }]), ...admin }),
+    );
     const first = imagine(s, 'a lighthouse in fog');
     await resultOf(s, first);
 
@@ -82,9 +88,17 @@ describe('server settings, limits and moderation end to end', () => {
       noWorker: true,
       discord: { guilds: [{ channels: [{ name: 'general' }, { name: 'after-dark', nsfw: true }] }] },
     });
-    const added = s.discord.slashCommand({ name: 'config', options: subcommand('add', [{ name: 'entry', type: Str, value: 'Dragon' }], 'blocklist'), ...admin });
+    const added = s.discord.slashCommand({
+      name: 'config',
+      options: subcommand('add', [{ name: 'entry', type: Str, value: 'Dragon' }], 'blocklist'),
+      ...admin,
+    });
     expect(await privateAnswer(added)).toMatch(/Blocked `dragon`/);
-    const lookaround = s.discord.slashCommand({ name: 'config', options: subcommand('add', [{ name: 'entry', type: Str, value: '/(?<!sea)horse/' }], 'blocklist'), ...admin });
+    const lookaround = s.discord.slashCommand({
+      name: 'config',
+      options: subcommand('add', [{ name: 'entry', type: Str, value: '/(?<!sea)horse/' }], 'blocklist'),
+      ...admin,
+    });
     expect(await privateAnswer(lookaround)).toMatch(/Look-ahead and look-behind .* are not allowed/);
     expect((await s.ctx.settings.get(s.discord.defaultGuildId)).blocklist).toEqual(['dragon']);
 
@@ -130,13 +144,21 @@ describe('server settings, limits and moderation end to end', () => {
     expect(await privateAnswer(s.discord.slashCommand({ name: 'quota', userId: troll }))).toMatch(/moderator has stopped you/);
     expect(await privateAnswer(s.discord.slashCommand({ name: 'help', userId: troll }))).toMatch(/Atelier/);
 
-    const unbanned = s.discord.slashCommand({ name: 'mod', options: subcommand('unban', [{ name: 'user', type: User, value: troll }]), moderator: true, userId: '210000000000000002' });
+    const unbanned = s.discord.slashCommand({
+      name: 'mod',
+      options: subcommand('unban', [{ name: 'user', type: User, value: troll }]),
+      moderator: true,
+      userId: '210000000000000002',
+    });
     expect(await privateAnswer(unbanned)).toMatch(/can make pictures here again/);
     expect((await imagine(s, 'a cat', { userId: troll }).response()).data.content).toMatch(/Queued/);
   });
 
   it('slows down a member who asks for pictures too fast, and one who sends anything else too fast', async () => {
-    const s = await start({ noWorker: true, bot: { rateLimit: { burst: 2, refillMs: 60_000 }, interactionRateLimit: { burst: 4, refillMs: 60_000 } } });
+    const s = await start({
+      noWorker: true,
+      bot: { rateLimit: { burst: 2, refillMs: 60_000 }, interactionRateLimit: { burst: 4, refillMs: 60_000 } },
+    });
     expect((await imagine(s, 'a cat').response()).data.content).toMatch(/Queued/);
     expect((await imagine(s, 'a dog').response()).data.content).toMatch(/Queued/);
     const third = imagine(s, 'a cow');

@@ -60,7 +60,11 @@ function series(s: Stack, sub: string, options: Record<string, string>, actor: {
 }
 
 function ban(s: Stack, moderatorId: string, targetId: string) {
-  return s.discord.slashCommand({ name: 'mod', userId: moderatorId, options: [{ name: 'ban', type: Subcommand, options: [{ name: 'user', type: User, value: targetId }] }] });
+  return s.discord.slashCommand({
+    name: 'mod',
+    userId: moderatorId,
+    options: [{ name: 'ban', type: Subcommand, options: [{ name: 'user', type: User, value: targetId }] }],
+  });
 }
 
 describe('members cannot use the bot to do what they may not do themselves', () => {

@@ -140,7 +140,9 @@ describe('/imagine through each provider (fake provider servers speaking the rea
       // The grid first, then each picture.
       const image = await sharp(result.attachments[1]!.data).metadata();
       expect([image.width, image.height]).toEqual([1024, 1536]);
-      expect(openai.requestsTo(/generations$/).map((r) => r.body)).toEqual([{ model: 'gpt-image-1', prompt: 'paper boats', n: 2, size: '1024x1536' }]);
+      expect(openai.requestsTo(/generations$/).map((r) => r.body)).toEqual([
+        { model: 'gpt-image-1', prompt: 'paper boats', n: 2, size: '1024x1536' },
+      ]);
 
       const vary = stack.discord.button({ customId: `gen:vary:${interaction.id}:1`, message: result });
       expect((await resultIn(stack, vary.id)).content).toMatch(/^✅/);

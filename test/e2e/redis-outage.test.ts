@@ -75,7 +75,11 @@ describe('Redis down or stalled', () => {
     for (const interaction of refused) await expectTryAgain(interaction);
     // Every connection of the bot reports the outage through its error listener (none goes unhandled).
     const lost = () => new Set(logged.filter((line) => line.msg === 'redis connection lost; reconnecting').map((line) => line.connection));
-    await eventually(() => ['commands', 'delivery worker', 'challenge worker', 'queue events'].every((name) => lost().has(name)), 10_000, 'the outage logged');
+    await eventually(
+      () => ['commands', 'delivery worker', 'challenge worker', 'queue events'].every((name) => lost().has(name)),
+      10_000,
+      'the outage logged',
+    );
 
     await startRedis(redis.port);
     await eventually(() => s.ctx.redis.status === 'ready', 20_000, 'the bot to reconnect');

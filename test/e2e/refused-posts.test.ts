@@ -34,7 +34,11 @@ function series(s: Stack, sub: string, values: Record<string, string | number>, 
 }
 
 function botPost(s: Stack, channelId: string, pattern: RegExp): Promise<FakeMessage> {
-  return s.discord.waitFor(() => s.discord.messages(channelId).find((m) => !m.interactionId && pattern.test(m.content)), 20_000, `a post matching ${pattern}`);
+  return s.discord.waitFor(
+    () => s.discord.messages(channelId).find((m) => !m.interactionId && pattern.test(m.content)),
+    20_000,
+    `a post matching ${pattern}`,
+  );
 }
 
 describe('Discord refusing a post for good outside delivery', () => {
@@ -55,7 +59,11 @@ describe('Discord refusing a post for good outside delivery', () => {
     expect(await privateAnswer(challenge(s, 'start', admin, [{ name: 'theme', type: O.String, value: 'a lighthouse' }]))).toContain('Starting');
     const running = await eventually(() => s.ctx.challenges.active(s.discord.defaultGuildId), 10_000, 'the challenge');
     // The job that tried to announce is over (not waiting for another attempt), and no deadline waits.
-    await eventually(async () => (await s.ctx.challengeQueue.getJobState(transitionJobId(running.id, 'announce'))) === 'completed', 15_000, 'the announce job to end');
+    await eventually(
+      async () => (await s.ctx.challengeQueue.getJobState(transitionJobId(running.id, 'announce'))) === 'completed',
+      15_000,
+      'the announce job to end',
+    );
     expect(await s.ctx.challengeQueue.getJob(transitionJobId(running.id, 'submissions'))).toBeUndefined();
     expect(refusals()).toBe(1);
 

@@ -37,22 +37,34 @@ function customIds(message: { components?: unknown[] }): string[] {
 
 /** Waits until the interaction's message shows a finished result. */
 function resultOf(s: Stack, channelId: string, interactionId: string): Promise<FakeMessage> {
-  return s.discord.waitFor(() => {
-    const message = s.discord.messages(channelId).find((m) => m.interactionId === interactionId);
-    return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
-  }, 20_000, 'a delivered result');
+  return s.discord.waitFor(
+    () => {
+      const message = s.discord.messages(channelId).find((m) => m.interactionId === interactionId);
+      return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
+    },
+    20_000,
+    'a delivered result',
+  );
 }
 
 function botPost(s: Stack, channelId: string, pattern: RegExp): Promise<FakeMessage> {
-  return s.discord.waitFor(() => s.discord.messages(channelId).find((m) => !m.interactionId && pattern.test(m.content)), 20_000, `a post matching ${pattern}`);
+  return s.discord.waitFor(
+    () => s.discord.messages(channelId).find((m) => !m.interactionId && pattern.test(m.content)),
+    20_000,
+    `a post matching ${pattern}`,
+  );
 }
 
 /** The reply of a deferred command, once filled in. */
 function deferredReply(s: Stack, interaction: { original(): FakeMessage | undefined }, what: string): Promise<FakeMessage> {
-  return s.discord.waitFor(() => {
-    const message = interaction.original();
-    return message && message.edits > 0 ? message : undefined;
-  }, 20_000, what);
+  return s.discord.waitFor(
+    () => {
+      const message = interaction.original();
+      return message && message.edits > 0 ? message : undefined;
+    },
+    20_000,
+    what,
+  );
 }
 
 async function createSeries(s: Stack, values: Record<string, Value>, userId = ALICE) {
@@ -93,7 +105,13 @@ describe('/series end to end (real discord.js client, fake Discord, real worker)
     const menu = await click.response();
     expect(menu.data.flags).toBe(MessageFlags.Ephemeral);
     expect(customIds(menu.data)).toEqual([`series:pick:${imagine.id}:1`]);
-    const pick = s.discord.stringSelect({ customId: `series:pick:${imagine.id}:1`, values: [id], message: click.original()!, userId: BOB, strict: true });
+    const pick = s.discord.stringSelect({
+      customId: `series:pick:${imagine.id}:1`,
+      values: [id],
+      message: click.original()!,
+      userId: BOB,
+      strict: true,
+    });
     expect((await pick.response()).data.content).toMatch(/Added as panel 2 of 3/);
     const second = await botPost(s, thread.id, /Panel 2 of 3/);
     expect(second.attachments).toHaveLength(1);
@@ -181,8 +199,13 @@ describe('/series end to end (real discord.js client, fake Discord, real worker)
 
     // Quiet: both deliveries are finished, so nothing more will be posted.
     const deliveries = [first.id, second.id];
-    await eventually(async () => (await Promise.all(deliveries.map((id) => s.ctx.jobs.get(id)))).every((job) => job?.hooksDone === '1'), 20_000, 'the deliveries');
-    const count = (channelId: string, pattern: RegExp) => s.discord.messages(channelId).filter((m) => !m.interactionId && pattern.test(m.content)).length;
+    await eventually(
+      async () => (await Promise.all(deliveries.map((id) => s.ctx.jobs.get(id)))).every((job) => job?.hooksDone === '1'),
+      20_000,
+      'the deliveries',
+    );
+    const count = (channelId: string, pattern: RegExp) =>
+      s.discord.messages(channelId).filter((m) => !m.interactionId && pattern.test(m.content)).length;
     expect(count(thread.id, /Panel 1 of 2/)).toBe(1);
     expect(count(thread.id, /Panel 2 of 2/)).toBe(1);
     expect(count(s.discord.defaultChannelId, /is complete/)).toBe(1);

@@ -39,7 +39,10 @@ function sample(text: string, series: string): number | undefined {
 }
 
 async function imagine(s: Stack, prompt: string): Promise<{ id: string; result: FakeMessage }> {
-  const interaction = s.discord.slashCommand({ name: 'imagine', options: [{ name: 'prompt', type: ApplicationCommandOptionType.String, value: prompt }] });
+  const interaction = s.discord.slashCommand({
+    name: 'imagine',
+    options: [{ name: 'prompt', type: ApplicationCommandOptionType.String, value: prompt }],
+  });
   const result = await s.discord.waitFor(() => {
     const message = s.discord.messages(s.discord.defaultChannelId).find((m) => m.interactionId === interaction.id);
     return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
@@ -99,10 +102,14 @@ describe('health, readiness and metrics over HTTP', () => {
     expect(vote.type).toBe(InteractionResponseType.DeferredMessageUpdate);
 
     // The delivery job finishes its follow-up work (families, panels) after the result is posted.
-    const metrics = await eventually(async () => {
-      const scraped = await get(base, '/metrics');
-      return sample(scraped.text, 'atelier_queue_jobs{queue="deliver",state="active"}') === 0 && scraped;
-    }, 10_000, 'the delivery job to finish');
+    const metrics = await eventually(
+      async () => {
+        const scraped = await get(base, '/metrics');
+        return sample(scraped.text, 'atelier_queue_jobs{queue="deliver",state="active"}') === 0 && scraped;
+      },
+      10_000,
+      'the delivery job to finish',
+    );
     expect(metrics.status).toBe(200);
     expect(metrics.type).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = metrics.text;

@@ -27,15 +27,25 @@ describe('the bot killed after a result was recorded and before it was posted', 
     // Discord fails every upload of the result until the bot is gone: the result stays recorded
     // and unposted, and the delivery waits in BullMQ for its next attempt.
     let discordBroken = true;
-    h.discord.failNext({ method: 'PATCH', path: /\/messages\/@original$/, status: 500, times: Infinity, when: (r) => discordBroken && r.files.length > 0 });
+    h.discord.failNext({
+      method: 'PATCH',
+      path: /\/messages\/@original$/,
+      status: 500,
+      times: Infinity,
+      when: (r) => discordBroken && r.files.length > 0,
+    });
 
     const interaction = h.imagine('a red fox in snow');
     await interaction.response();
     await h.expectation(
-      eventually(async () => {
-        const delivery = await queue.getJob(`deliver-${interaction.id}`);
-        return delivery && delivery.attemptsMade >= 1 && (await delivery.getState()) === 'delayed';
-      }, WAIT_MS, 'the first delivery attempt to fail'),
+      eventually(
+        async () => {
+          const delivery = await queue.getJob(`deliver-${interaction.id}`);
+          return delivery && delivery.attemptsMade >= 1 && (await delivery.getState()) === 'delayed';
+        },
+        WAIT_MS,
+        'the first delivery attempt to fail',
+      ),
     );
     await bot.kill('SIGKILL');
     discordBroken = false;

@@ -125,9 +125,7 @@ export class FaultHarness {
 
   /** Successful uploads of this job's images: a second one would mean it was posted (or edited in) twice. */
   resultUploads(jobId: string) {
-    return this.discord.requests.filter(
-      (r) => r.status < 300 && r.files.some((f) => f.filename.startsWith(`atelier-${jobId}-`)),
-    );
+    return this.discord.requests.filter((r) => r.status < 300 && r.files.some((f) => f.filename.startsWith(`atelier-${jobId}-`)));
   }
 
   /** Waits until the job's result reached Discord, and returns that message. */

@@ -26,7 +26,26 @@ function generator(seed: number) {
 }
 
 /** Characters that tend to break things: emoji sequences, combining marks, bidi controls, zero-width, lone surrogates. */
-const oddPieces = ['🐈‍⬛', '👩🏽‍🎨', 'é', '\u0301\u0301\u0301', '\u202e', '\u200b', '\ufeff', '\ud800', '\udfff', 'ﷺ', '𒐫', '\u0000', '\n', '<@&1>', '@everyone', '`', '*', '||'];
+const oddPieces = [
+  '🐈‍⬛',
+  '👩🏽‍🎨',
+  'é',
+  '\u0301\u0301\u0301',
+  '\u202e',
+  '\u200b',
+  '\ufeff',
+  '\ud800',
+  '\udfff',
+  'ﷺ',
+  '𒐫',
+  '\u0000',
+  '\n',
+  '<@&1>',
+  '@everyone',
+  '`',
+  '*',
+  '||',
+];
 const plainPieces = ['a', 'lighthouse', 'fog', ' ', 'cat', '漢字', 'ñ', '--', ':', '9'];
 
 function randomText(random: ReturnType<typeof generator>, length: number): string {

@@ -26,35 +26,45 @@ async function probe(port: number, path: string): Promise<Probe | undefined> {
 
 /** Polls until the endpoint answers with `status`, and returns that answer. */
 function answers(h: FaultHarness, port: number, path: string, status: number): Promise<Probe> {
-  return h.expectation(eventually(async () => {
-    const answer = await probe(port, path);
-    return answer?.status === status && answer;
-  }, WAIT_MS, `${path} on port ${port} to answer ${status}`));
+  return h.expectation(
+    eventually(
+      async () => {
+        const answer = await probe(port, path);
+        return answer?.status === status && answer;
+      },
+      WAIT_MS,
+      `${path} on port ${port} to answer ${status}`,
+    ),
+  );
 }
 
 describe('health and readiness of the production processes', () => {
-  it('bot (WEB_PORT) and worker (METRICS_PORT) turn not ready while Redis is down, and ready again after', { timeout: FAULT_TIMEOUT_MS }, async () => {
-    const h = (harness = await FaultHarness.start());
-    const webPort = await freePort();
-    const metricsPort = await freePort();
-    await h.startBot({ WEB_PORT: String(webPort) });
-    h.startWorker({ METRICS_PORT: String(metricsPort) });
+  it(
+    'bot (WEB_PORT) and worker (METRICS_PORT) turn not ready while Redis is down, and ready again after',
+    { timeout: FAULT_TIMEOUT_MS },
+    async () => {
+      const h = (harness = await FaultHarness.start());
+      const webPort = await freePort();
+      const metricsPort = await freePort();
+      await h.startBot({ WEB_PORT: String(webPort) });
+      h.startWorker({ METRICS_PORT: String(metricsPort) });
 
-    expect((await answers(h, webPort, '/readyz', 200)).body).toEqual({ status: 'ready', checks: { redis: 'ok', postgres: 'ok', discord: 'ok' } });
-    expect((await answers(h, metricsPort, '/readyz', 200)).body).toEqual({ status: 'ready', checks: { redis: 'ok' } });
+      expect((await answers(h, webPort, '/readyz', 200)).body).toEqual({ status: 'ready', checks: { redis: 'ok', postgres: 'ok', discord: 'ok' } });
+      expect((await answers(h, metricsPort, '/readyz', 200)).body).toEqual({ status: 'ready', checks: { redis: 'ok' } });
 
-    await h.stopRedis();
-    for (const port of [webPort, metricsPort]) {
-      const down = await answers(h, port, '/readyz', 503);
-      expect(down.body.status).toBe('not ready');
-      expect(down.body.checks.redis).not.toBe('ok');
-      // Still alive: an orchestrator should wait, not restart the process.
-      expect((await probe(port, '/healthz'))?.status).toBe(200);
-    }
-    expect((await probe(webPort, '/readyz'))?.body.checks.discord).toBe('ok');
+      await h.stopRedis();
+      for (const port of [webPort, metricsPort]) {
+        const down = await answers(h, port, '/readyz', 503);
+        expect(down.body.status).toBe('not ready');
+        expect(down.body.checks.redis).not.toBe('ok');
+        // Still alive: an orchestrator should wait, not restart the process.
+        expect((await probe(port, '/healthz'))?.status).toBe(200);
+      }
+      expect((await probe(webPort, '/readyz'))?.body.checks.discord).toBe('ok');
 
-    await h.startRedisAgain();
-    await answers(h, webPort, '/readyz', 200);
-    await answers(h, metricsPort, '/readyz', 200);
-  });
+      await h.startRedisAgain();
+      await answers(h, webPort, '/readyz', 200);
+      await answers(h, metricsPort, '/readyz', 200);
+    },
+  );
 });

@@ -20,7 +20,11 @@ describe('the bot process and its database', () => {
       }),
     );
     expect(await bot.exited).toBe(69);
-    const lines = bot.output().trim().split('\n').filter((line) => line.startsWith('atelier:'));
+    const lines = bot
+      .output()
+      .trim()
+      .split('\n')
+      .filter((line) => line.startsWith('atelier:'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/atelier_no_such_database|password authentication failed/);
     expect(bot.output()).not.toContain('hunter2-secret');

@@ -69,7 +69,9 @@ async function makeImage(userId: string, options: { createdAt?: number; guildId?
   imageCounter += 1;
   const jobId = `${1_300_000_000_000_000_000n + BigInt(imageCounter)}`;
   const id = `${jobId}-1`;
-  const data = await sharp({ create: { width: 96, height: 64, channels: 3, background: options.colour ?? '#336699' } }).png().toBuffer();
+  const data = await sharp({ create: { width: 96, height: 64, channels: 3, background: options.colour ?? '#336699' } })
+    .png()
+    .toBuffer();
   await ctx.images.writeFile(id, data);
   await ctx.images.saveRecord({
     id,
@@ -134,7 +136,12 @@ describe('challenge phases on real Redis and BullMQ', () => {
     expect(await transition(id, 'announce')).toBe('moved');
 
     const challenge = (await ctx.challenges.get(id))!;
-    expect(challenge).toMatchObject({ phase: 'submissions', announcedAt: START, submissionsEndAt: START + 5 * DAY_MS, votingEndAt: START + 7 * DAY_MS });
+    expect(challenge).toMatchObject({
+      phase: 'submissions',
+      announcedAt: START,
+      submissionsEndAt: START + 5 * DAY_MS,
+      votingEndAt: START + 7 * DAY_MS,
+    });
     const [announcement] = botMessages();
     expect(announcement!.embeds[0]!.title).toBe('🏆 Challenge: a city under the sea');
     expect(announcement!.embeds[0]!.fields?.[0]!.value).toContain(`<t:${(START + 5 * DAY_MS) / 1000}:R>`);
@@ -214,7 +221,11 @@ describe('challenge phases on real Redis and BullMQ', () => {
   it('crowns the winners with a podium, pings only them, scores the season, and does it once', async () => {
     const id = await announced();
     const entries: Record<string, string> = {};
-    for (const [user, colour] of [[ADA, '#ff0000'], [BEA, '#00ff00'], [CY, '#0000ff']] as const) {
+    for (const [user, colour] of [
+      [ADA, '#ff0000'],
+      [BEA, '#00ff00'],
+      [CY, '#0000ff'],
+    ] as const) {
       entries[user] = await makeImage(user, { colour });
       await submitEntry(ctx, member(user), entries[user]!);
     }
@@ -248,7 +259,9 @@ describe('challenge phases on real Redis and BullMQ', () => {
 
     const results = botMessages().at(-1)!;
     expect(results.content).toContain('**Results: a city under the sea**');
-    expect(results.content).toMatch(new RegExp(`🥇 <@${CY}> · entry #3 · 3 votes\\n🥈 <@${BEA}> · entry #2 · 2 votes\\n🥉 <@${ADA}> · entry #1 · 1 vote`));
+    expect(results.content).toMatch(
+      new RegExp(`🥇 <@${CY}> · entry #3 · 3 votes\\n🥈 <@${BEA}> · entry #2 · 2 votes\\n🥉 <@${ADA}> · entry #1 · 1 vote`),
+    );
     expect(results.content).not.toContain('Ties');
     expect(results.allowedMentions).toEqual({ users: [CY, BEA, ADA] });
     expect(results.attachments.map((attachment) => attachment.filename)).toEqual(['podium.png']);
@@ -257,7 +270,10 @@ describe('challenge phases on real Redis and BullMQ', () => {
     expect(width).toBeGreaterThan(height!);
     // The winner (blue) stands in the middle, raised; second (green) on the left.
     const pixel = async (x: number, y: number) => {
-      const { data } = await sharp(results.attachments[0]!.data).extract({ left: Math.round(x), top: Math.round(y), width: 1, height: 1 }).raw().toBuffer({ resolveWithObject: true });
+      const { data } = await sharp(results.attachments[0]!.data)
+        .extract({ left: Math.round(x), top: Math.round(y), width: 1, height: 1 })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       return [data[0], data[1], data[2]];
     };
     expect(await pixel(width! / 2, height! * 0.3)).toEqual([0, 0, 255]);
@@ -513,10 +529,14 @@ describe('challenge schedule and restarts', () => {
     await castVote(restarted, member(DEE), id, 1);
     startWorker(restarted);
     await endPhaseNow(ctx.challengeQueue, id, 'voting');
-    const done = await eventually(async () => {
-      const challenge = await restarted.challenges.get(id);
-      return challenge?.resultMessageId ? challenge : undefined;
-    }, 10_000, 'the results');
+    const done = await eventually(
+      async () => {
+        const challenge = await restarted.challenges.get(id);
+        return challenge?.resultMessageId ? challenge : undefined;
+      },
+      10_000,
+      'the results',
+    );
     expect(done.ranking.map((entry) => [entry.id, entry.votes])).toEqual([
       [1, 2],
       [2, 2],

@@ -144,7 +144,15 @@ describe('lineage on real Redis and BullMQ', () => {
   beforeEach(async () => {
     provider = new ScriptedProvider();
     workers.push(
-      await startWorker({ redisUrl: redisUrl(), prefix, provider, concurrency: 1, imageStoreDir: imageDir, logger: quietLogger(), progressIntervalMs: 0 }),
+      await startWorker({
+        redisUrl: redisUrl(),
+        prefix,
+        provider,
+        concurrency: 1,
+        imageStoreDir: imageDir,
+        logger: quietLogger(),
+        progressIntervalMs: 0,
+      }),
     );
   });
 
@@ -228,14 +236,26 @@ describe('lineage on real Redis and BullMQ', () => {
     const meta = await sharp(png).metadata();
     expect(meta.format).toBe('png');
     const layout = await renderTree({
-      key: 'a', kind: 'image', title: 'a', children: [{ key: 'b', kind: 'image', title: 'b', children: [{ key: 'c', kind: 'image', title: 'c', children: [] }] }],
+      key: 'a',
+      kind: 'image',
+      title: 'a',
+      children: [{ key: 'b', kind: 'image', title: 'b', children: [{ key: 'c', kind: 'image', title: 'c', children: [] }] }],
     });
     expect([meta.width, meta.height]).toEqual([layout.width, layout.height]);
     // Each generation is one row lower, in the same column, and its thumbnail is really drawn there.
     const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const pixel = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3));
     const expected = await Promise.all(
-      [a, b, c].map(async (j) => Array.from((await sharp((await ctx.images.bytes(`${j.id}-1`))!).removeAlpha().raw().toBuffer()).subarray(0, 3))),
+      [a, b, c].map(async (j) =>
+        Array.from(
+          (
+            await sharp((await ctx.images.bytes(`${j.id}-1`))!)
+              .removeAlpha()
+              .raw()
+              .toBuffer()
+          ).subarray(0, 3),
+        ),
+      ),
     );
     layout.nodes.forEach((node, i) => {
       expect(node.depth).toBe(i);
@@ -263,7 +283,10 @@ describe('lineage on real Redis and BullMQ', () => {
     expect(text).toContain('🪦 deleted picture');
     expect(text).toContain('+2 more');
     const rendered = await renderTree({
-      key: 'r', kind: 'image', title: 'r', children: tree.children.map((c) => ({ key: c.key, kind: c.kind === 'more' ? 'more' : 'image', title: 'x', children: [] })),
+      key: 'r',
+      kind: 'image',
+      title: 'r',
+      children: tree.children.map((c) => ({ key: c.key, kind: c.kind === 'more' ? 'more' : 'image', title: 'x', children: [] })),
     });
     expect(rendered.nodes.filter((n) => n.depth === 1)).toHaveLength(5);
     expect((await sharp(await familyPicture(ctx, tree)).metadata()).width).toBe(rendered.width);

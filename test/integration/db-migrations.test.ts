@@ -43,9 +43,22 @@ describe('migrations on a PostgreSQL server', () => {
     expect(await migrateToLatest(database.db)).toEqual(['0001_initial']);
     expect(await tables(database)).toEqual(
       expect.arrayContaining([
-        'bans', 'challenge_entries', 'challenge_schedules', 'challenge_themes', 'challenge_votes', 'challenges',
-        'guild_settings', 'images', 'member_names', 'requests', 'season_points', 'series', 'series_members',
-        'series_panels', 'votes', 'schema_migrations',
+        'bans',
+        'challenge_entries',
+        'challenge_schedules',
+        'challenge_themes',
+        'challenge_votes',
+        'challenges',
+        'guild_settings',
+        'images',
+        'member_names',
+        'requests',
+        'season_points',
+        'series',
+        'series_members',
+        'series_panels',
+        'votes',
+        'schema_migrations',
       ]),
     );
     expect(await migrateToLatest(database.db)).toEqual([]);

@@ -277,7 +277,13 @@ describe('fair queue on real Redis and BullMQ', () => {
   });
 
   it('stops the server at its daily budget in model cost units', async () => {
-    ctx = { ...ctx, models: [{ name: 'pricey', ref: 'painterly', cost: 2 }, { name: 'free', ref: 'geometric', cost: 0 }] };
+    ctx = {
+      ...ctx,
+      models: [
+        { name: 'pricey', ref: 'painterly', cost: 2 },
+        { name: 'free', ref: 'geometric', cost: 0 },
+      ],
+    };
     await configure({ dailyBudget: 4 });
     await enqueueGeneration(ctx, requester(member(1)), { kind: 'txt2img', options: { prompt: 'x', aspect: '1:1', count: 2, model: 'pricey' } });
     const before = await queuedJobs();

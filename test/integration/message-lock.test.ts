@@ -20,11 +20,15 @@ describe('the lock around a job message', () => {
     const outcome = await withMessageLock(ctx, '900000000000000010', false, async () => {
       // The work outlasts a good part of the lock's life: the holder must push its end further out.
       let lowest = await redis.pttl(key);
-      await eventually(async () => {
-        const left = await redis.pttl(key);
-        lowest = Math.min(lowest, left);
-        return left > lowest + 1000;
-      }, 20_000, 'the lock to be renewed');
+      await eventually(
+        async () => {
+          const left = await redis.pttl(key);
+          lowest = Math.min(lowest, left);
+          return left > lowest + 1000;
+        },
+        20_000,
+        'the lock to be renewed',
+      );
       const second = await withMessageLock(ctx, '900000000000000010', false, async () => 'second worker');
       expect(second).toBeUndefined();
       return 'first worker';

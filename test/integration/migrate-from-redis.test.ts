@@ -79,7 +79,9 @@ describe('copying settings and bans from Redis to PostgreSQL', () => {
     await writeRedisRecords(redis, REDIS_PREFIX);
 
     const run = async () => {
-      const child = processes.add(spawnAtelier('migrate-from-redis', 'src/db/migrate-from-redis-cli.ts', { REDIS_URL: server.url, DATABASE_URL: target.url }));
+      const child = processes.add(
+        spawnAtelier('migrate-from-redis', 'src/db/migrate-from-redis-cli.ts', { REDIS_URL: server.url, DATABASE_URL: target.url }),
+      );
       return { code: await child.exited, output: child.output() };
     };
     const first = await run();

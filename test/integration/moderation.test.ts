@@ -140,7 +140,15 @@ describe('command rate limit (token bucket in Redis)', () => {
 
 describe('/privacy delete-my-data', () => {
   it('cancels the member’s queued requests and deletes their images, files and records, and nothing of others', async () => {
-    await startWorker({ redisUrl: redisUrl(), prefix, provider, concurrency: 1, imageStoreDir: imageDir, logger: quietLogger(), progressIntervalMs: 0 }).then((w) => workers.push(w));
+    await startWorker({
+      redisUrl: redisUrl(),
+      prefix,
+      provider,
+      concurrency: 1,
+      imageStoreDir: imageDir,
+      logger: quietLogger(),
+      progressIntervalMs: 0,
+    }).then((w) => workers.push(w));
     const made = await imagine(ADA, 'ada made this');
     const bobs = await imagine(BOB, 'bob made this');
     await eventually(async () => (await ctx.jobs.get(made.record.id))?.status === 'done' && (await ctx.jobs.get(bobs.record.id))?.status === 'done');

@@ -45,7 +45,12 @@ async function picture(id: string, userId: string, prompt: string, parentId?: st
     attachmentUrl: `https://cdn.discordapp.com/attachments/1/2/${id}.png`,
   };
   await ctx.images.saveRecord(record);
-  await ctx.images.writeFile(id, await sharp({ create: { width: 64, height: 64, channels: 3, background: '#884422' } }).png().toBuffer());
+  await ctx.images.writeFile(
+    id,
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#884422' } })
+      .png()
+      .toBuffer(),
+  );
   return record;
 }
 
@@ -104,9 +109,18 @@ describe('/privacy delete-my-data on real Redis', () => {
       createdBy: BEA,
       createdAt: now - 1000,
     });
-    await ctx.challenges.record(id, { phase: 'submissions', announcedAt: String(now - 1000), submissionsEndAt: String(now + 60_000), votingEndAt: String(now + 120_000) });
-    expect(await ctx.challenges.submit(id, { userId: ADA, imageId: '100000000000000003-1', jobId: '100000000000000003' }, now, 2)).toMatchObject({ ok: true });
-    expect(await ctx.challenges.submit(id, { userId: BEA, imageId: '100000000000000004-1', jobId: '100000000000000004' }, now, 2)).toMatchObject({ ok: true });
+    await ctx.challenges.record(id, {
+      phase: 'submissions',
+      announcedAt: String(now - 1000),
+      submissionsEndAt: String(now + 60_000),
+      votingEndAt: String(now + 120_000),
+    });
+    expect(await ctx.challenges.submit(id, { userId: ADA, imageId: '100000000000000003-1', jobId: '100000000000000003' }, now, 2)).toMatchObject({
+      ok: true,
+    });
+    expect(await ctx.challenges.submit(id, { userId: BEA, imageId: '100000000000000004-1', jobId: '100000000000000004' }, now, 2)).toMatchObject({
+      ok: true,
+    });
     const season = `${prefix}:challenges:guild:300000000000000001:season:2026-Q4`;
     await redis.zadd(season, 11, ADA, 7, BEA);
 

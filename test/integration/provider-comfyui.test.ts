@@ -5,12 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createComfyProvider, type ComfyProviderOptions } from '../../src/worker/providers/comfyui.js';
-import {
-  GenerationCancelledError,
-  ProviderRefusedError,
-  type GenerationRequest,
-  type ImageProvider,
-} from '../../src/worker/providers/types.js';
+import { GenerationCancelledError, ProviderRefusedError, type GenerationRequest, type ImageProvider } from '../../src/worker/providers/types.js';
 import { EXECUTION_ERROR, FakeComfyUI } from '../support/fake-comfyui.js';
 import { gradient } from '../support/fake-replicate.js';
 
@@ -128,7 +123,9 @@ describe('ComfyUI provider', () => {
   it('takes back a prompt that runs past its time limit and fails the attempt so the queue retries it', async () => {
     fake.delayMs = 60_000;
     const interrupted = once(fake.events, 'interrupted');
-    const error = await provider({ timeoutMs: 200 }).generate(request()).catch((e: unknown) => e);
+    const error = await provider({ timeoutMs: 200 })
+      .generate(request())
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(GenerationCancelledError);
     expect((error as Error).message).toMatch(/did not finish in time/);
@@ -150,14 +147,20 @@ describe('ComfyUI provider', () => {
         target.hostname = 'localhost';
         return new Response(null, { status: 302, headers: { location: target.toString() } });
       });
-      const error = await provider({ fetch: elsewhere }).generate(request({ count: 1 })).catch((e: unknown) => e);
+      const error = await provider({ fetch: elsewhere })
+        .generate(request({ count: 1 }))
+        .catch((e: unknown) => e);
       expect((error as Error).message).toMatch(/refused to download from localhost:\d+/);
       expect(fake.requests.filter((r) => String(r.headers.host).startsWith('localhost'))).toEqual([]);
     });
 
     it('refuses an output that claims 1 GB, and cuts off one that streams past the limit', async () => {
-      const claimed = viewAnswers(() => new Response(new ReadableStream({ pull: () => new Promise(() => undefined) }), { headers: { 'content-length': String(1024 ** 3) } }));
-      const error = await provider({ fetch: claimed }).generate(request({ count: 1 })).catch((e: unknown) => e);
+      const claimed = viewAnswers(
+        () => new Response(new ReadableStream({ pull: () => new Promise(() => undefined) }), { headers: { 'content-length': String(1024 ** 3) } }),
+      );
+      const error = await provider({ fetch: claimed })
+        .generate(request({ count: 1 }))
+        .catch((e: unknown) => e);
       expect((error as Error).message).toMatch(/claims 1073741824 bytes/);
 
       let streamed = 0;
@@ -172,7 +175,9 @@ describe('ComfyUI provider', () => {
             }),
           ),
       );
-      const cut = await provider({ fetch: endless, maxDownloadBytes: 1024 * 1024 }).generate(request({ count: 1 })).catch((e: unknown) => e);
+      const cut = await provider({ fetch: endless, maxDownloadBytes: 1024 * 1024 })
+        .generate(request({ count: 1 }))
+        .catch((e: unknown) => e);
       expect((cut as Error).message).toMatch(/larger than the 1048576 bytes allowed/);
       expect(streamed).toBeLessThan(4 * 1024 * 1024);
     });
@@ -276,7 +281,9 @@ describe('ComfyUI provider', () => {
 
   it('refuses with invalid_input and a readable message when ComfyUI answers node_errors', async () => {
     fake.failNext(1, 'node_errors');
-    const error = await provider().generate(request()).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ProviderRefusedError);
     expect((error as ProviderRefusedError).reason).toBe('invalid_input');
@@ -285,8 +292,10 @@ describe('ComfyUI provider', () => {
     );
   });
 
-  it('passes on ComfyUI\'s own validation (a checkpoint the server does not have)', async () => {
-    const error = await provider().generate(request({ model: 'missing.safetensors' })).catch((e: unknown) => e);
+  it("passes on ComfyUI's own validation (a checkpoint the server does not have)", async () => {
+    const error = await provider()
+      .generate(request({ model: 'missing.safetensors' }))
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ProviderRefusedError);
     expect((error as Error).message).toContain("ckpt_name: 'missing.safetensors' not in");
@@ -294,7 +303,9 @@ describe('ComfyUI provider', () => {
 
   it('throws a plain, retryable Error naming the node when execution fails', async () => {
     fake.failNext(1, 'execution_error');
-    const error = await provider().generate(request()).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(ProviderRefusedError);
@@ -316,7 +327,9 @@ describe('ComfyUI provider', () => {
   it('throws a plain Error when ComfyUI cannot be reached', async () => {
     const url = fake.url;
     await fake.close();
-    const error = await provider({ url }).generate(request()).catch((e: unknown) => e);
+    const error = await provider({ url })
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(ProviderRefusedError);
@@ -330,7 +343,9 @@ describe('ComfyUI provider', () => {
     workflow['3'].inputs.steps = '{{steps}}';
     await writeFile(file, JSON.stringify(workflow));
 
-    const error = await provider({ workflowDir: dir }).generate(request()).catch((e: unknown) => e);
+    const error = await provider({ workflowDir: dir })
+      .generate(request())
+      .catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/unknown placeholder \{\{steps\}\}/);
     expect(fake.requestsTo('POST', /^\/prompt$/)).toHaveLength(0);
   });
@@ -339,7 +354,9 @@ describe('ComfyUI provider', () => {
     fake.delayMs = 30_000;
     const controller = new AbortController();
     const running = once(fake.events, 'running');
-    const result = provider().generate(request({ signal: controller.signal })).catch((e: unknown) => e);
+    const result = provider()
+      .generate(request({ signal: controller.signal }))
+      .catch((e: unknown) => e);
 
     const [id] = await running;
     controller.abort();

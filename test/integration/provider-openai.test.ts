@@ -1,11 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOpenAIProvider, sizeFor, type OpenAIProviderOptions } from '../../src/worker/providers/openai.js';
-import {
-  ProviderRateLimitedError,
-  ProviderRefusedError,
-  type GenerationRequest,
-  type ImageProvider,
-} from '../../src/worker/providers/types.js';
+import { ProviderRateLimitedError, ProviderRefusedError, type GenerationRequest, type ImageProvider } from '../../src/worker/providers/types.js';
 import { FakeOpenAI, MODERATION_MESSAGE } from '../support/fake-openai.js';
 import { gradient } from '../support/fake-replicate.js';
 
@@ -70,8 +65,20 @@ describe('OpenAI Images provider', () => {
 
     expect(images).toHaveLength(2);
     expect(generations().map((r) => r.body)).toEqual([
-      { model: 'dall-e-3', prompt: 'a lighthouse at dusk, oil painting\n\nAvoid: people, text', n: 1, size: '1792x1024', response_format: 'b64_json' },
-      { model: 'dall-e-3', prompt: 'a lighthouse at dusk, oil painting\n\nAvoid: people, text', n: 1, size: '1792x1024', response_format: 'b64_json' },
+      {
+        model: 'dall-e-3',
+        prompt: 'a lighthouse at dusk, oil painting\n\nAvoid: people, text',
+        n: 1,
+        size: '1792x1024',
+        response_format: 'b64_json',
+      },
+      {
+        model: 'dall-e-3',
+        prompt: 'a lighthouse at dusk, oil painting\n\nAvoid: people, text',
+        n: 1,
+        size: '1792x1024',
+        response_format: 'b64_json',
+      },
     ]);
   });
 
@@ -95,9 +102,11 @@ describe('OpenAI Images provider', () => {
     expect(fake.requests).toHaveLength(0);
   });
 
-  it('fails a content-policy refusal at once, for safety, keeping OpenAI\'s reason for the author', async () => {
+  it("fails a content-policy refusal at once, for safety, keeping OpenAI's reason for the author", async () => {
     fake.failNext(1, 'moderation');
-    const error = await provider().generate(request()).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ProviderRefusedError);
     expect((error as ProviderRefusedError).reason).toBe('safety');
@@ -105,10 +114,12 @@ describe('OpenAI Images provider', () => {
     expect(fake.requests).toHaveLength(1);
   });
 
-  it('hands a 429\'s Retry-After to the worker after one request (the client does not retry)', async () => {
+  it("hands a 429's Retry-After to the worker after one request (the client does not retry)", async () => {
     fake.retryAfterSeconds = 12;
     fake.failNext(1, 'http429');
-    const error = await provider().generate(request()).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ProviderRateLimitedError);
     expect((error as ProviderRateLimitedError).retryAfterMs).toBe(12_000);
@@ -117,7 +128,9 @@ describe('OpenAI Images provider', () => {
 
   it('throws a plain, retryable Error on a 500, after one request', async () => {
     fake.failNext(1, 'http500');
-    const error = await provider().generate(request()).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(ProviderRefusedError);
@@ -128,7 +141,9 @@ describe('OpenAI Images provider', () => {
 
   it('explains a rejected key without repeating any of it', async () => {
     const wrong = 'sk-wrongkey1234567890abcdef';
-    const error = await provider({ apiKey: wrong }).generate(request()).catch((e: unknown) => e);
+    const error = await provider({ apiKey: wrong })
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect((error as Error).message).toContain('OPENAI_API_KEY');
     for (const part of [wrong, wrong.slice(0, 8), wrong.slice(-4)]) {
@@ -138,7 +153,9 @@ describe('OpenAI Images provider', () => {
   });
 
   it('refuses input OpenAI rejects without retrying it', async () => {
-    const error = await provider().generate(request({ model: 'no-such-model' })).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(request({ model: 'no-such-model' }))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderRefusedError);
     expect((error as ProviderRefusedError).reason).toBe('invalid_input');
     expect((error as Error).message).toContain("Invalid value: 'no-such-model'");

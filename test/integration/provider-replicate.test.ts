@@ -139,7 +139,9 @@ describe('Replicate provider', () => {
 
   it('uploads a source image above 256 KB through the files API and passes its URL, not a data URI', async () => {
     // Noise does not compress: about 270 KB as a PNG.
-    const init = await sharp(randomBytes(300 * 300 * 3), { raw: { width: 300, height: 300, channels: 3 } }).png().toBuffer();
+    const init = await sharp(randomBytes(300 * 300 * 3), { raw: { width: 300, height: 300, channels: 3 } })
+      .png()
+      .toBuffer();
     expect(init.length).toBeGreaterThan(256 * 1024);
     const images = await provider().generate(request({ kind: 'upscale', init, count: 1 }));
 
@@ -174,7 +176,10 @@ describe('Replicate provider', () => {
   it('resolves every configured model once at start: official ones run by name, others by their latest version', async () => {
     const replicate = provider({ models: ['black-forest-labs/flux-schnell', 'stability-ai/sdxl'] });
     await replicate.start!();
-    const lookups = fake.requestsTo('GET', /^\/v1\/models\//).map((r) => r.path).sort();
+    const lookups = fake
+      .requestsTo('GET', /^\/v1\/models\//)
+      .map((r) => r.path)
+      .sort();
     expect(lookups).toEqual([
       '/v1/models/black-forest-labs/flux-dev',
       '/v1/models/black-forest-labs/flux-schnell',
@@ -215,7 +220,9 @@ describe('Replicate provider', () => {
 
   it('refuses for safety when the prediction fails with an NSFW error, without creating another prediction', async () => {
     fake.failNext(1, 'nsfw');
-    const error = await provider().generate(request()).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ProviderRefusedError);
     expect((error as ProviderRefusedError).reason).toBe('safety');
@@ -223,9 +230,11 @@ describe('Replicate provider', () => {
     expect(fake.created).toBe(1);
   });
 
-  it('refuses with invalid_input and Replicate\'s detail on a 422', async () => {
+  it("refuses with invalid_input and Replicate's detail on a 422", async () => {
     fake.failNext(1, 'invalid');
-    const error = await provider().generate(request()).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ProviderRefusedError);
     expect((error as ProviderRefusedError).reason).toBe('invalid_input');
@@ -234,14 +243,18 @@ describe('Replicate provider', () => {
   });
 
   it('passes on the real input validation of the API (num_outputs above 4)', async () => {
-    const error = await provider().generate(request({ count: 5 })).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(request({ count: 5 }))
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ProviderRefusedError);
     expect((error as Error).message).toBe('Replicate rejected the input: input.num_outputs: Must be less than or equal to 4');
   });
 
   it('refuses a model Replicate does not know instead of retrying', async () => {
-    const error = await provider().generate(request({ model: 'acme/no-such-model' })).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(request({ model: 'acme/no-such-model' }))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderRefusedError);
     expect((error as ProviderRefusedError).reason).toBe('invalid_input');
   });
@@ -274,7 +287,9 @@ describe('Replicate provider', () => {
   it('stops at the first 429 and hands its Retry-After to the worker, without retrying by itself', async () => {
     fake.retryAfterSeconds = 12;
     fake.failNext(1, 'http429');
-    const error = await provider().generate(request()).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ProviderRateLimitedError);
     expect((error as ProviderRateLimitedError).retryAfterMs).toBe(12_000);
@@ -303,7 +318,9 @@ describe('Replicate provider', () => {
         if (fraction > 0) controller.abort();
       },
     });
-    const error = await provider().generate(job).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(job)
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(GenerationCancelledError);
     const [id] = await canceled;
@@ -317,7 +334,9 @@ describe('Replicate provider', () => {
     const run = { load: async () => saved, save: async (id: string) => void (saved = id) };
     // Polls failing for longer than pollOutageMs fail the attempt.
     fake.failNext(2, 'http500', 'poll');
-    const first = await provider({ pollOutageMs: 1 }).generate(request({ run })).catch((e: unknown) => e);
+    const first = await provider({ pollOutageMs: 1 })
+      .generate(request({ run }))
+      .catch((e: unknown) => e);
     expect(first).toBeInstanceOf(Error);
     expect(saved).toBeDefined();
     const images = await provider().generate(request({ run }));
@@ -325,7 +344,7 @@ describe('Replicate provider', () => {
     expect(fake.created).toBe(1);
   });
 
-  it('never pays for a second prediction when polls and the retry\'s lookup both fail for a while', async () => {
+  it("never pays for a second prediction when polls and the retry's lookup both fail for a while", async () => {
     fake.delayMs = 200;
     let saved: string | undefined;
     const run = { load: async () => saved, save: async (id: string) => void (saved = id) };
@@ -350,7 +369,7 @@ describe('Replicate provider', () => {
     expect(saved).not.toBe('qwertyuiopasdfghjklzxcvbnm');
   });
 
-  it('starts afresh when the earlier attempt\'s prediction failed', async () => {
+  it("starts afresh when the earlier attempt's prediction failed", async () => {
     fake.delayMs = 10;
     let saved: string | undefined;
     const run = { load: async () => saved, save: async (id: string) => void (saved = id) };
@@ -364,7 +383,9 @@ describe('Replicate provider', () => {
   it('cancels a prediction that runs past its time limit and fails the attempt so the queue retries it', async () => {
     fake.delayMs = 60_000;
     const canceled = once(fake.events, 'canceled');
-    const error = await provider({ timeoutMs: 150 }).generate(request()).catch((e: unknown) => e);
+    const error = await provider({ timeoutMs: 150 })
+      .generate(request())
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(GenerationCancelledError);
     expect((error as Error).message).toMatch(/did not finish in time/);
@@ -379,9 +400,11 @@ describe('Replicate provider', () => {
     expect(fake.requests).toHaveLength(0);
   });
 
-  it('retries other prediction failures (plain Error carrying the model\'s error)', async () => {
+  it("retries other prediction failures (plain Error carrying the model's error)", async () => {
     fake.failNext(1, 'failed');
-    const error = await provider().generate(request()).catch((e: unknown) => e);
+    const error = await provider()
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(ProviderRefusedError);
@@ -390,7 +413,9 @@ describe('Replicate provider', () => {
 
   it('explains a rejected token without repeating it', async () => {
     const wrong = 'r8_wrongtoken1234567890';
-    const error = await provider({ apiToken: wrong }).generate(request()).catch((e: unknown) => e);
+    const error = await provider({ apiToken: wrong })
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(ProviderRefusedError);
@@ -403,7 +428,9 @@ describe('Replicate provider', () => {
   it('throws a plain Error when Replicate cannot be reached', async () => {
     const baseUrl = fake.baseUrl;
     await fake.close();
-    const error = await provider({ baseUrl }).generate(request()).catch((e: unknown) => e);
+    const error = await provider({ baseUrl })
+      .generate(request())
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(ProviderRefusedError);
@@ -414,7 +441,9 @@ describe('Replicate provider', () => {
     async function outputFailure(path: (origin: string, id: string) => string, overrides: Partial<ReplicateProviderOptions> = {}) {
       fake.delayMs = 20;
       fake.outputOverride = (origin, id) => [path(origin, id)];
-      return provider(overrides).generate(request({ count: 1 })).catch((e: unknown) => e);
+      return provider(overrides)
+        .generate(request({ count: 1 }))
+        .catch((e: unknown) => e);
     }
 
     it('refuses a download that claims 1 GB without reading it', async () => {

@@ -88,9 +88,13 @@ describe('recovering requests a crash left between two steps (real Redis and Bul
     const exhausted = await stranded('done');
     const unannounced = await stranded('done');
     await ctx.deliverQueue.add('deliver', { jobId: exhausted }, { jobId: `deliver-${exhausted}`, attempts: 1 });
-    const failing = new Worker(DELIVER_QUEUE, async () => {
-      throw new UnrecoverableError('Discord was down for an hour');
-    }, { connection: connect(), prefix });
+    const failing = new Worker(
+      DELIVER_QUEUE,
+      async () => {
+        throw new UnrecoverableError('Discord was down for an hour');
+      },
+      { connection: connect(), prefix },
+    );
     await eventually(async () => (await ctx.deliverQueue.getJobState(`deliver-${exhausted}`)) === 'failed');
     await failing.close();
     closers.push(() => failing.disconnect());

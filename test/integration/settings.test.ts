@@ -30,9 +30,7 @@ describe('server settings in PostgreSQL', () => {
     await Promise.all([first.get(GUILD), second.get(GUILD)]);
     const words = Array.from({ length: 20 }, (_, i) => `word${i}`);
     await Promise.all(
-      words.map((word, i) =>
-        (i % 2 === 0 ? first : second).update(GUILD, (current) => ({ blocklist: [...current.blocklist, word] })),
-      ),
+      words.map((word, i) => (i % 2 === 0 ? first : second).update(GUILD, (current) => ({ blocklist: [...current.blocklist, word] }))),
     );
     await Promise.all([first.update(GUILD, { maxRunning: 3 }), second.update(GUILD, { allowSelfVote: true })]);
     const stored = await new SettingsStore(database.db).fresh(GUILD);
@@ -48,7 +46,11 @@ describe('server settings in PostgreSQL', () => {
     await store.update(GUILD, { maxRunning: 4 }, MOD);
     await expect(store.update(GUILD, { maxRunning: -1 }, MOD)).rejects.toThrow();
     expect((await store.fresh(GUILD)).maxRunning).toBe(4);
-    const row = await database.db.selectFrom('guild_settings').select(['version', 'updated_by']).where('guild_id', '=', GUILD).executeTakeFirstOrThrow();
+    const row = await database.db
+      .selectFrom('guild_settings')
+      .select(['version', 'updated_by'])
+      .where('guild_id', '=', GUILD)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ version: 1, updated_by: MOD });
   });
 

@@ -53,7 +53,11 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, d
 }
 
 /** Polls until `check` returns something truthy (condition variables for state kept in Redis). */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

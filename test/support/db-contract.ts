@@ -31,8 +31,17 @@ export function databaseContract(label: string, open: () => Promise<OpenDatabase
       await db
         .insertInto('requests')
         .values({
-          id: requestId, kind: 'txt2img', status: 'done', prompt: 'a lighthouse in fog', aspect: '1:1', seed: 42,
-          image_count: 4, model: 'painterly', user_id: '200000000000000001', guild_id: guildId, channel_id: '300000000000000001',
+          id: requestId,
+          kind: 'txt2img',
+          status: 'done',
+          prompt: 'a lighthouse in fog',
+          aspect: '1:1',
+          seed: 42,
+          image_count: 4,
+          model: 'painterly',
+          user_id: '200000000000000001',
+          guild_id: guildId,
+          channel_id: '300000000000000001',
           cost: overrides.cost ?? 0,
         })
         .execute();
@@ -41,13 +50,24 @@ export function databaseContract(label: string, open: () => Promise<OpenDatabase
 
     async function series(maxPanels: number): Promise<string> {
       const row = await createSeries(db, {
-        id: id(), guild_id: guildId, channel_id: '300000000000000001', thread_id: id(), title: 'Harbour at night',
-        mode: 'open', max_panels: maxPanels, creator_id: '200000000000000001',
+        id: id(),
+        guild_id: guildId,
+        channel_id: '300000000000000001',
+        thread_id: id(),
+        title: 'Harbour at night',
+        mode: 'open',
+        max_panels: maxPanels,
+        creator_id: '200000000000000001',
       });
       return row.id;
     }
 
-    const panel = (n: number) => ({ id: id(), user_id: `2000000000000001${String(n).padStart(2, '0')}`, user_name: `member ${n}`, prompt: `panel by ${n}` });
+    const panel = (n: number) => ({
+      id: id(),
+      user_id: `2000000000000001${String(n).padStart(2, '0')}`,
+      user_name: `member ${n}`,
+      prompt: `panel by ${n}`,
+    });
 
     it('twenty members adding a panel at the same moment get panels 1 to 20, no gap, no repeat', async () => {
       const seriesId = await series(24);
@@ -79,7 +99,9 @@ export function databaseContract(label: string, open: () => Promise<OpenDatabase
       for (let n = 0; n < 4; n += 1) await addPanel(db, seriesId, panel(n));
       expect(await removePanel(db, seriesId, 2)).toBe(true);
       expect((await panels(db, seriesId)).map((row) => [row.number, row.user_name])).toEqual([
-        [1, 'member 0'], [2, 'member 2'], [3, 'member 3'],
+        [1, 'member 0'],
+        [2, 'member 2'],
+        [3, 'member 3'],
       ]);
       const added = await addPanel(db, seriesId, panel(9));
       expect(added.ok && added.panel.number).toBe(4);
@@ -89,14 +111,22 @@ export function databaseContract(label: string, open: () => Promise<OpenDatabase
     it('a panel number written twice by hand violates the unique key', async () => {
       const seriesId = await series(8);
       await addPanel(db, seriesId, panel(1));
-      const error = await db.insertInto('series_panels').values({ ...panel(2), series_id: seriesId, number: 1 }).execute().catch((e: unknown) => e);
+      const error = await db
+        .insertInto('series_panels')
+        .values({ ...panel(2), series_id: seriesId, number: 1 })
+        .execute()
+        .catch((e: unknown) => e);
       expect(isUniqueViolation(error, 'series_panels_number_key')).toBe(true);
     });
 
     it("a member's second vote on the same result violates the unique key and is not counted", async () => {
       const requestId = await request();
       await db.insertInto('votes').values({ request_id: requestId, user_id: '200000000000000009' }).execute();
-      const error = await db.insertInto('votes').values({ request_id: requestId, user_id: '200000000000000009' }).execute().catch((e: unknown) => e);
+      const error = await db
+        .insertInto('votes')
+        .values({ request_id: requestId, user_id: '200000000000000009' })
+        .execute()
+        .catch((e: unknown) => e);
       expect(isUniqueViolation(error, 'votes_pkey')).toBe(true);
       expect(await voteCount(db, requestId)).toBe(1);
     });
@@ -120,7 +150,15 @@ export function databaseContract(label: string, open: () => Promise<OpenDatabase
       const challengeId = id();
       await db
         .insertInto('challenges')
-        .values({ id: challengeId, guild_id: id(), channel_id: '300000000000000001', theme: 'Lighthouses', phase: 'submissions', submit_days: 5, vote_days: 2 })
+        .values({
+          id: challengeId,
+          guild_id: id(),
+          channel_id: '300000000000000001',
+          theme: 'Lighthouses',
+          phase: 'submissions',
+          submit_days: 5,
+          vote_days: 2,
+        })
         .execute();
       expect(await transition(db, challengeId, 'announce', 'cancelled')).toBe(false);
       const wins = await Promise.all([1, 2, 3].map(() => transition(db, challengeId, 'submissions', 'voting', { voting_started_at: new Date() })));
@@ -132,11 +170,21 @@ export function databaseContract(label: string, open: () => Promise<OpenDatabase
     it('a server cannot have two running challenges', async () => {
       const guild = id();
       const values = { guild_id: guild, channel_id: '300000000000000001', theme: 'Fog', submit_days: 5, vote_days: 2 } as const;
-      await db.insertInto('challenges').values({ ...values, id: id(), phase: 'announce' }).execute();
-      const error = await db.insertInto('challenges').values({ ...values, id: id(), phase: 'voting' }).execute().catch((e: unknown) => e);
+      await db
+        .insertInto('challenges')
+        .values({ ...values, id: id(), phase: 'announce' })
+        .execute();
+      const error = await db
+        .insertInto('challenges')
+        .values({ ...values, id: id(), phase: 'voting' })
+        .execute()
+        .catch((e: unknown) => e);
       expect(isUniqueViolation(error, 'challenges_one_open')).toBe(true);
       // A finished one beside a running one is fine.
-      await db.insertInto('challenges').values({ ...values, id: id(), phase: 'results' }).execute();
+      await db
+        .insertInto('challenges')
+        .values({ ...values, id: id(), phase: 'results' })
+        .execute();
     });
 
     it('season points of a results step that runs twice are awarded once', async () => {
@@ -144,7 +192,16 @@ export function databaseContract(label: string, open: () => Promise<OpenDatabase
       const challengeId = id();
       await db
         .insertInto('challenges')
-        .values({ id: challengeId, guild_id: guild, channel_id: '300000000000000001', theme: 'Rain', phase: 'results', submit_days: 5, vote_days: 2, season: '2026-Q4' })
+        .values({
+          id: challengeId,
+          guild_id: guild,
+          channel_id: '300000000000000001',
+          theme: 'Rain',
+          phase: 'results',
+          submit_days: 5,
+          vote_days: 2,
+          season: '2026-Q4',
+        })
         .execute();
       const awards = [
         { guildId: guild, season: '2026-Q4', challengeId, userId: 'a', reason: 'podium' as const, points: 10 },
@@ -188,13 +245,35 @@ export function databaseContract(label: string, open: () => Promise<OpenDatabase
 
     it('a picture with no stored bytes must be a tombstone; a tombstone keeps its place in the family', async () => {
       const requestId = await request();
-      const base = { request_id: requestId, kind: 'txt2img', prompt: 'fog', width: 512, height: 512, content_type: 'image/png', channel_id: '300000000000000001' } as const;
-      const error = await db.insertInto('images').values({ ...base, id: id(), storage_key: null }).execute().catch((e: unknown) => e);
+      const base = {
+        request_id: requestId,
+        kind: 'txt2img',
+        prompt: 'fog',
+        width: 512,
+        height: 512,
+        content_type: 'image/png',
+        channel_id: '300000000000000001',
+      } as const;
+      const error = await db
+        .insertInto('images')
+        .values({ ...base, id: id(), storage_key: null })
+        .execute()
+        .catch((e: unknown) => e);
       expect((error as { code?: string }).code).toBe('23514'); // check_violation
       const parent = id();
-      await db.insertInto('images').values({ ...base, id: parent, storage_key: `images/${parent}.png` }).execute();
-      await db.insertInto('images').values({ ...base, id: id(), position: 1, parent_id: parent, storage_key: `images/${id()}.png` }).execute();
-      await db.updateTable('images').set({ deleted_at: new Date(), prompt: null, storage_key: null, user_id: null }).where('id', '=', parent).execute();
+      await db
+        .insertInto('images')
+        .values({ ...base, id: parent, storage_key: `images/${parent}.png` })
+        .execute();
+      await db
+        .insertInto('images')
+        .values({ ...base, id: id(), position: 1, parent_id: parent, storage_key: `images/${id()}.png` })
+        .execute();
+      await db
+        .updateTable('images')
+        .set({ deleted_at: new Date(), prompt: null, storage_key: null, user_id: null })
+        .where('id', '=', parent)
+        .execute();
       const children = await db.selectFrom('images').select('parent_id').where('parent_id', '=', parent).execute();
       expect(children).toHaveLength(1);
     });

@@ -341,7 +341,9 @@ export class FakeComfyUI {
       outputs,
       // As in ComfyUI, `completed` is only true for a successful run.
       status: { status_str: status, completed: status === 'success', messages },
-      meta: Object.fromEntries(Object.keys(outputs as object).map((id) => [id, { node_id: id, display_node: id, parent_node: null, real_node_id: id }])),
+      meta: Object.fromEntries(
+        Object.keys(outputs as object).map((id) => [id, { node_id: id, display_node: id, parent_node: null, real_node_id: id }]),
+      ),
     });
   }
 
@@ -398,7 +400,7 @@ export class FakeComfyUI {
 
   private uploadAsFile(query: URLSearchParams): StoredFile | undefined {
     const subfolder = query.get('subfolder');
-    const data = this.uploads.get(subfolder ? `${subfolder}/${query.get('filename')}` : query.get('filename') ?? '');
+    const data = this.uploads.get(subfolder ? `${subfolder}/${query.get('filename')}` : (query.get('filename') ?? ''));
     return data && { data, contentType: 'application/octet-stream' };
   }
 
@@ -480,15 +482,26 @@ function validateNode(prompt: Workflow, node: Workflow[string], fake: FakeComfyU
     if (Array.isArray(value)) {
       const [from, slot] = value;
       if (value.length !== 2 || typeof from !== 'string' || !Number.isInteger(slot)) {
-        errors.push(problem('bad_linked_input', 'Bad linked input, must be a length-2 list of [string, int]', `${name}, ${JSON.stringify(value)}`, extra));
+        errors.push(
+          problem('bad_linked_input', 'Bad linked input, must be a length-2 list of [string, int]', `${name}, ${JSON.stringify(value)}`, extra),
+        );
         continue;
       }
       const source = prompt[from];
       const received = source && NODES[source.class_type]?.outputs[slot as number];
       if (!received) {
-        errors.push(problem('bad_linked_input', 'Bad linked input, the linked node or output does not exist', `${name}, ${JSON.stringify(value)}`, extra));
+        errors.push(
+          problem('bad_linked_input', 'Bad linked input, the linked node or output does not exist', `${name}, ${JSON.stringify(value)}`, extra),
+        );
       } else if (received !== spec.type) {
-        errors.push(problem('return_type_mismatch', 'Return type mismatch between linked nodes', `${name}, received_type(${received}) mismatch input_type(${spec.type})`, extra));
+        errors.push(
+          problem(
+            'return_type_mismatch',
+            'Return type mismatch between linked nodes',
+            `${name}, received_type(${received}) mismatch input_type(${spec.type})`,
+            extra,
+          ),
+        );
       }
       continue;
     }
@@ -496,7 +509,9 @@ function validateNode(prompt: Workflow, node: Workflow[string], fake: FakeComfyU
       case 'INT':
       case 'FLOAT':
         if (typeof value !== 'number' || (spec.type === 'INT' && !Number.isInteger(value))) {
-          errors.push(problem('invalid_input_type', `Failed to convert an input value to a ${spec.type} value`, `${name}, ${JSON.stringify(value)}`, extra));
+          errors.push(
+            problem('invalid_input_type', `Failed to convert an input value to a ${spec.type} value`, `${name}, ${JSON.stringify(value)}`, extra),
+          );
         } else if (value < spec.min) {
           errors.push(problem('value_smaller_than_min', `Value ${value} smaller than min of ${spec.min}`, name, extra));
         } else if (value > spec.max) {
@@ -505,7 +520,9 @@ function validateNode(prompt: Workflow, node: Workflow[string], fake: FakeComfyU
         break;
       case 'STRING':
         if (typeof value !== 'string') {
-          errors.push(problem('invalid_input_type', 'Failed to convert an input value to a STRING value', `${name}, ${JSON.stringify(value)}`, extra));
+          errors.push(
+            problem('invalid_input_type', 'Failed to convert an input value to a STRING value', `${name}, ${JSON.stringify(value)}`, extra),
+          );
         }
         break;
       case 'COMBO': {
@@ -605,7 +622,9 @@ async function render(picture: Picture, index: number): Promise<Buffer> {
   if (picture.seed === undefined && picture.source) {
     return sharp(picture.source).resize(width, height, { fit: 'cover', kernel: 'lanczos3' }).png().toBuffer();
   }
-  return gradient(width, height, (picture.seed ?? 0) + index).png().toBuffer();
+  return gradient(width, height, (picture.seed ?? 0) + index)
+    .png()
+    .toBuffer();
 }
 
 function queueTuple(item: QueueItem): unknown[] {

@@ -140,11 +140,9 @@ export const MEMBER_PERMISSIONS =
   P.Connect |
   P.Speak;
 /** A moderator additionally manages messages, threads and the guild. */
-export const MODERATOR_PERMISSIONS =
-  MEMBER_PERMISSIONS | P.ManageMessages | P.ManageThreads | P.ManageGuild | P.ModerateMembers | P.KickMembers;
+export const MODERATOR_PERMISSIONS = MEMBER_PERMISSIONS | P.ManageMessages | P.ManageThreads | P.ManageGuild | P.ModerateMembers | P.KickMembers;
 /** What the bot's managed role grants it by default. */
-export const BOT_PERMISSIONS =
-  MEMBER_PERMISSIONS | P.ManageMessages | P.ManageThreads | P.CreatePrivateThreads | P.MentionEveryone;
+export const BOT_PERMISSIONS = MEMBER_PERMISSIONS | P.ManageMessages | P.ManageThreads | P.CreatePrivateThreads | P.MentionEveryone;
 
 // Message flags the bot may set, per kind of message.
 const CHANNEL_MESSAGE_FLAGS = MessageFlags.SuppressEmbeds | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2;
@@ -642,7 +640,8 @@ async function parseBody(contentType: string, raw: Buffer): Promise<ParsedBody> 
   try {
     if (contentType.startsWith('multipart/form-data')) return await parseMultipart(contentType, raw);
     // OAuth2 token requests (and the consent form) are form-encoded.
-    if (contentType.startsWith('application/x-www-form-urlencoded')) return { json: Object.fromEntries(new URLSearchParams(raw.toString('utf8'))), files: [] };
+    if (contentType.startsWith('application/x-www-form-urlencoded'))
+      return { json: Object.fromEntries(new URLSearchParams(raw.toString('utf8'))), files: [] };
     return { json: JSON.parse(raw.toString('utf8')), files: [] };
   } catch {
     return { json: undefined, files: [], invalidJson: true };
@@ -755,7 +754,7 @@ function errorTree(errors: FieldError[]): Json {
     let node = root;
     for (const key of error.path) {
       const next = node[String(key)];
-      node = isRecord(next) ? next : (node[String(key)] = {}) as Json;
+      node = isRecord(next) ? next : ((node[String(key)] = {}) as Json);
     }
     const list = Array.isArray(node._errors) ? node._errors : (node._errors = []);
     (list as unknown[]).push({ code: error.code, message: error.message });
@@ -830,8 +829,18 @@ function checkActionRows(check: Checker, components: unknown): void {
 
 /** Components V2: content/embeds are not allowed, nested layouts count toward 40 components. */
 function checkComponentsV2(check: Checker, body: Json): void {
-  if (charLength(body.content) > 0) check.add(['content'], 'MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2', 'The content field cannot be used when using MessageFlags.IS_COMPONENTS_V2');
-  if (asArray(body.embeds).length > 0) check.add(['embeds'], 'MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2', 'The embeds field cannot be used when using MessageFlags.IS_COMPONENTS_V2');
+  if (charLength(body.content) > 0)
+    check.add(
+      ['content'],
+      'MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2',
+      'The content field cannot be used when using MessageFlags.IS_COMPONENTS_V2',
+    );
+  if (asArray(body.embeds).length > 0)
+    check.add(
+      ['embeds'],
+      'MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2',
+      'The embeds field cannot be used when using MessageFlags.IS_COMPONENTS_V2',
+    );
   const customIds = new Map<string, FieldPath>();
   let count = 0;
   const walk = (component: unknown, path: FieldPath): void => {
@@ -882,7 +891,8 @@ function checkButton(check: Checker, button: Json, path: FieldPath): void {
   if (style === ButtonStyle.Link) {
     if (typeof button.url !== 'string') check.add([...path, 'url'], 'BUTTON_COMPONENT_URL_REQUIRED', 'A url is required for link buttons');
     check.maxLength([...path, 'url'], button.url, LIMITS.buttonUrl);
-    if (button.custom_id !== undefined) check.add([...path, 'custom_id'], 'BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED', 'Link buttons cannot have a custom_id');
+    if (button.custom_id !== undefined)
+      check.add([...path, 'custom_id'], 'BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED', 'Link buttons cannot have a custom_id');
   } else if (style === ButtonStyle.Premium) {
     if (typeof button.sku_id !== 'string') check.add([...path, 'sku_id'], 'BASE_TYPE_REQUIRED', 'This field is required');
   } else {
@@ -1033,7 +1043,8 @@ function checkModal(check: Checker, data: Json): void {
     const inputPath = [...path, component.type === ComponentType.Label ? 'component' : 'components'];
     check.length([...inputPath, 'custom_id'], input.custom_id, 1, LIMITS.customId);
     if (typeof input.custom_id === 'string') {
-      if (customIds.has(input.custom_id)) check.add([...inputPath, 'custom_id'], 'COMPONENT_CUSTOM_ID_DUPLICATED', 'Component custom id cannot be duplicated');
+      if (customIds.has(input.custom_id))
+        check.add([...inputPath, 'custom_id'], 'COMPONENT_CUSTOM_ID_DUPLICATED', 'Component custom id cannot be duplicated');
       customIds.add(input.custom_id);
     }
     if (input.type === ComponentType.TextInput) checkTextInput(check, input, inputPath, component.type === ComponentType.ActionRow);
@@ -1064,7 +1075,8 @@ function checkCommands(check: Checker, commands: unknown[]): void {
     }
     const type = typeof command.type === 'number' ? command.type : ApplicationCommandType.ChatInput;
     const key = `${type}:${String(command.name)}`;
-    if (seen.has(key)) check.add([i, 'name'], 'APPLICATION_COMMANDS_DUPLICATE_NAME', `Application command names must be unique (${String(command.name)})`);
+    if (seen.has(key))
+      check.add([i, 'name'], 'APPLICATION_COMMANDS_DUPLICATE_NAME', `Application command names must be unique (${String(command.name)})`);
     seen.add(key);
     if (type === ApplicationCommandType.ChatInput) chatInput += 1;
     else contextMenus.set(type, (contextMenus.get(type) ?? 0) + 1);
@@ -1072,7 +1084,8 @@ function checkCommands(check: Checker, commands: unknown[]): void {
   });
   if (chatInput > LIMITS.chatInputCommands) check.add([], 'APPLICATION_COMMANDS_TOO_MANY', `At most ${LIMITS.chatInputCommands} chat input commands`);
   for (const count of contextMenus.values()) {
-    if (count > LIMITS.contextMenuCommands) check.add([], 'APPLICATION_COMMANDS_TOO_MANY', `At most ${LIMITS.contextMenuCommands} context menu commands per type`);
+    if (count > LIMITS.contextMenuCommands)
+      check.add([], 'APPLICATION_COMMANDS_TOO_MANY', `At most ${LIMITS.contextMenuCommands} context menu commands per type`);
   }
 }
 
@@ -1083,7 +1096,8 @@ function checkCommand(check: Checker, command: Json, path: FieldPath, type: numb
     checkCommandOptions(check, command.options, [...path, 'options']);
   } else {
     check.length([...path, 'name'], command.name, 1, LIMITS.commandName);
-    if (charLength(command.description) > 0) check.add([...path, 'description'], 'APPLICATION_COMMAND_DESCRIPTION_NOT_ALLOWED', 'Context menu commands cannot have a description');
+    if (charLength(command.description) > 0)
+      check.add([...path, 'description'], 'APPLICATION_COMMAND_DESCRIPTION_NOT_ALLOWED', 'Context menu commands cannot have a description');
   }
 }
 
@@ -1104,11 +1118,14 @@ function checkCommandOptions(check: Checker, options: unknown, path: FieldPath):
     check.length([...optionPath, 'description'], option.description, 1, LIMITS.commandDescription);
     check.maxItems([...optionPath, 'choices'], asArray(option.choices), LIMITS.commandChoices);
     if (option.required === true && sawOptional) {
-      check.add([...optionPath, 'required'], 'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID', 'Required options must be placed before non-required options');
+      check.add(
+        [...optionPath, 'required'],
+        'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID',
+        'Required options must be placed before non-required options',
+      );
     }
     if (option.required !== true) sawOptional = true;
-    const isGroup =
-      option.type === ApplicationCommandOptionType.Subcommand || option.type === ApplicationCommandOptionType.SubcommandGroup;
+    const isGroup = option.type === ApplicationCommandOptionType.Subcommand || option.type === ApplicationCommandOptionType.SubcommandGroup;
     if (isGroup) checkCommandOptions(check, option.options, [...optionPath, 'options']);
   });
 }
@@ -1546,9 +1563,7 @@ export class FakeDiscord extends EventEmitter {
   constructor(options: FakeDiscordOptions = {}) {
     super();
     this.applicationId = options.applicationId ?? snowflake(Date.now() - 400 * 24 * 3600_000);
-    this.token =
-      options.token ??
-      `${Buffer.from(this.applicationId).toString('base64url')}.${randomToken(4)}.${randomToken(28)}`;
+    this.token = options.token ?? `${Buffer.from(this.applicationId).toString('base64url')}.${randomToken(4)}.${randomToken(28)}`;
     this.options = {
       callbackWindowMs: options.callbackWindowMs ?? DEFAULT_CALLBACK_WINDOW_MS,
       tokenLifetimeMs: options.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS,
@@ -1804,7 +1819,8 @@ export class FakeDiscord extends EventEmitter {
   /** Threads created so far (optionally only those in one parent channel). */
   threads(parentId?: string): FakeChannel[] {
     return [...this.channels.values()].filter(
-      (c) => (c.type === ChannelType.PublicThread || c.type === ChannelType.PrivateThread || c.type === ChannelType.AnnouncementThread) &&
+      (c) =>
+        (c.type === ChannelType.PublicThread || c.type === ChannelType.PrivateThread || c.type === ChannelType.AnnouncementThread) &&
         (parentId === undefined || c.parentId === parentId),
     );
   }
@@ -2091,7 +2107,13 @@ export class FakeDiscord extends EventEmitter {
    * stay and `files[id]` uploads are added (Discord v10 edit semantics). Without one: existing
    * attachments stay and every upload is added.
    */
-  private resolveAttachments(existing: FakeAttachment[], body: Json, uploads: RecordedFile[], channelId: string, ephemeral: boolean): FakeAttachment[] {
+  private resolveAttachments(
+    existing: FakeAttachment[],
+    body: Json,
+    uploads: RecordedFile[],
+    channelId: string,
+    ephemeral: boolean,
+  ): FakeAttachment[] {
     const byIndex = new Map(uploads.map((file, i) => [uploadIndex(file, i), file] as const));
     const store = (file: RecordedFile, entry?: Json): FakeAttachment =>
       this.storeAttachment(
@@ -2224,9 +2246,7 @@ export class FakeDiscord extends EventEmitter {
       ...(message.webhookId ? { webhook_id: message.webhookId, application_id: this.applicationId } : {}),
       ...(interaction ? this.interactionMetadata(interaction, message) : {}),
       ...(message.messageReference ? { message_reference: { type: 0, ...message.messageReference } } : {}),
-      ...(message.messageReference && withReferenced
-        ? { referenced_message: referenced ? this.toAPIMessage(referenced, false) : null }
-        : {}),
+      ...(message.messageReference && withReferenced ? { referenced_message: referenced ? this.toAPIMessage(referenced, false) : null } : {}),
       ...(message.reactions.length
         ? {
             reactions: message.reactions.map((emoji) => ({
@@ -2302,7 +2322,13 @@ export class FakeDiscord extends EventEmitter {
 
   private toAPIChannel(channel: FakeChannel): Json {
     if (channel.type === ChannelType.DM) {
-      return { id: channel.id, type: channel.type, last_message_id: channel.lastMessageId ?? null, flags: 0, recipients: [this.user(channel.recipientId!)] };
+      return {
+        id: channel.id,
+        type: channel.type,
+        last_message_id: channel.lastMessageId ?? null,
+        flags: 0,
+        recipients: [this.user(channel.recipientId!)],
+      };
     }
     const base = {
       id: channel.id,
@@ -2465,13 +2491,15 @@ export class FakeDiscord extends EventEmitter {
         : { type: ComponentType.TextInput, id: input.id, custom_id: input.custom_id, value: value ?? '' };
     };
     if (shown) {
-      return asArray(shown.components).filter(isRecord).flatMap((component): Json[] => {
-        if (component.type === ComponentType.Label && isRecord(component.component)) {
-          return [{ type: ComponentType.Label, id: component.id, component: submitted(component.component) }];
-        }
-        const input = asArray(component.components).find(isRecord);
-        return input ? [{ type: ComponentType.ActionRow, id: component.id, components: [submitted(input)] }] : [];
-      });
+      return asArray(shown.components)
+        .filter(isRecord)
+        .flatMap((component): Json[] => {
+          if (component.type === ComponentType.Label && isRecord(component.component)) {
+            return [{ type: ComponentType.Label, id: component.id, component: submitted(component.component) }];
+          }
+          const input = asArray(component.components).find(isRecord);
+          return input ? [{ type: ComponentType.ActionRow, id: component.id, components: [submitted(input)] }] : [];
+        });
     }
     // Unknown modal: text inputs in action rows, selects (array values) in labels.
     return Object.entries(fields).map(([key, value], i) =>
@@ -2642,7 +2670,9 @@ export class FakeDiscord extends EventEmitter {
       voice_states: [],
       members: [botMember],
       channels: guild.channels.map((channel) => this.toAPIChannel(channel)),
-      threads: this.threads().filter((thread) => thread.guildId === guild.id).map((thread) => this.toAPIChannel(thread)),
+      threads: this.threads()
+        .filter((thread) => thread.guildId === guild.id)
+        .map((thread) => this.toAPIChannel(thread)),
       presences: [],
       stage_instances: [],
       guild_scheduled_events: [],
@@ -2655,18 +2685,22 @@ export class FakeDiscord extends EventEmitter {
     if (!guild) return [];
     const wanted = asArray(request.user_ids).map(String);
     const ids = wanted.length ? wanted : [...this.members.keys()].filter((k) => k.startsWith(`${guild.id}:`)).map((k) => k.split(':')[1]!);
-    const members = ids.filter((id) => this.users.has(id)).map((id) => {
-      const { permissions: _p, ...member } = this.interactionMember(guild, id, {});
-      return member;
-    });
-    return [{
-      guild_id: guild.id,
-      members,
-      chunk_index: 0,
-      chunk_count: 1,
-      not_found: wanted.filter((id) => !this.users.has(id)),
-      ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
-    }];
+    const members = ids
+      .filter((id) => this.users.has(id))
+      .map((id) => {
+        const { permissions: _p, ...member } = this.interactionMember(guild, id, {});
+        return member;
+      });
+    return [
+      {
+        guild_id: guild.id,
+        members,
+        chunk_index: 0,
+        chunk_count: 1,
+        not_found: wanted.filter((id) => !this.users.has(id)),
+        ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
+      },
+    ];
   }
 
   /** Intent filtering, and the MessageContent rule: others' content is blank without that intent. */
@@ -2732,7 +2766,9 @@ export class FakeDiscord extends EventEmitter {
       this.violation(ctx, `API version v${version} requested; the bot must use v10`);
       reply = errorReply(404, 0, '404: Not Found');
     } else if (ctx.method === 'POST' && path === '/oauth2/token') {
-      reply = this.injectedFault(ctx) ?? this.oauth2.tokenEndpoint(headers['content-type'] ?? '', ctx.json as Record<string, string> | undefined, headers.authorization);
+      reply =
+        this.injectedFault(ctx) ??
+        this.oauth2.tokenEndpoint(headers['content-type'] ?? '', ctx.json as Record<string, string> | undefined, headers.authorization);
     } else if (headers.authorization?.startsWith('Bearer ')) {
       reply = this.injectedFault(ctx) ?? this.oauth2.bearer(ctx.method, path, headers.authorization);
     } else {
@@ -2756,9 +2792,7 @@ export class FakeDiscord extends EventEmitter {
   }
 
   private injectedFault(ctx: RestContext): RestReply | undefined {
-    const index = this.faults.findIndex(
-      (f) => (!f.method || f.method === ctx.method) && f.path.test(ctx.path) && (!f.when || f.when(ctx)),
-    );
+    const index = this.faults.findIndex((f) => (!f.method || f.method === ctx.method) && f.path.test(ctx.path) && (!f.when || f.when(ctx)));
     if (index < 0) return undefined;
     const fault = this.faults[index]!;
     fault.remaining -= 1;
@@ -2834,7 +2868,12 @@ export class FakeDiscord extends EventEmitter {
     add('GET', '/users/:userId', (ctx) => jsonReply(200, this.users.get(ctx.params.userId!) ?? fail(404, 10013, 'Unknown User')));
     add('GET', '/applications/@me', () => jsonReply(200, this.applicationPayload()));
     add('GET', '/guilds/:guildId', (ctx) => jsonReply(200, this.guildPayload(this.apiGuild(ctx))));
-    add('GET', '/guilds/:guildId/channels', (ctx) => jsonReply(200, this.apiGuild(ctx).channels.map((c) => this.toAPIChannel(c))));
+    add('GET', '/guilds/:guildId/channels', (ctx) =>
+      jsonReply(
+        200,
+        this.apiGuild(ctx).channels.map((c) => this.toAPIChannel(c)),
+      ),
+    );
     add('GET', '/guilds/:guildId/members/:userId', (ctx) => this.getMember(ctx));
     add('GET', '/channels/:channelId', (ctx) => jsonReply(200, this.toAPIChannel(this.apiChannel(ctx))));
     // Application commands, global and per guild.
@@ -2985,7 +3024,11 @@ export class FakeDiscord extends EventEmitter {
     const invalid = this.rejectInvalidCommands(ctx, commands, (path) => path);
     if (invalid) return invalid;
     const next = commands.filter(isRecord).map((input) =>
-      this.toCommand(ctx, input, store.find((c) => c.name === input.name && c.type === (input.type ?? ApplicationCommandType.ChatInput))),
+      this.toCommand(
+        ctx,
+        input,
+        store.find((c) => c.name === input.name && c.type === (input.type ?? ApplicationCommandType.ChatInput)),
+      ),
     );
     store.splice(0, store.length, ...next);
     this.notify();
@@ -3062,8 +3105,13 @@ export class FakeDiscord extends EventEmitter {
   private listMessages(ctx: RestContext): RestReply {
     const channel = this.apiChannel(ctx);
     const limit = Math.min(100, Math.max(1, Number(ctx.query.get('limit') ?? 50) || 50));
-    const visible = this.messages(channel.id).filter((m) => !m.ephemeral).sort((a, b) => compareIds(b.id, a.id));
-    return jsonReply(200, pageOfMessages(visible, ctx.query, limit).map((m) => this.toAPIMessage(m)));
+    const visible = this.messages(channel.id)
+      .filter((m) => !m.ephemeral)
+      .sort((a, b) => compareIds(b.id, a.id));
+    return jsonReply(
+      200,
+      pageOfMessages(visible, ctx.query, limit).map((m) => this.toAPIMessage(m)),
+    );
   }
 
   private postChannelMessage(ctx: RestContext): RestReply {
@@ -3150,8 +3198,12 @@ export class FakeDiscord extends EventEmitter {
     }
     // Without a message, Discord creates a private thread unless told otherwise (documented default).
     const type = fromMessage
-      ? parent.type === ChannelType.GuildAnnouncement ? ChannelType.AnnouncementThread : ChannelType.PublicThread
-      : typeof body.type === 'number' ? (body.type as ChannelType) : ChannelType.PrivateThread;
+      ? parent.type === ChannelType.GuildAnnouncement
+        ? ChannelType.AnnouncementThread
+        : ChannelType.PublicThread
+      : typeof body.type === 'number'
+        ? (body.type as ChannelType)
+        : ChannelType.PrivateThread;
     const thread = this.addChannel({
       id: fromMessage?.id ?? snowflake(), // a thread started from a message shares the message's id
       type,
@@ -3189,7 +3241,11 @@ export class FakeDiscord extends EventEmitter {
     const type = body.type as InteractionResponseType;
     const data = isRecord(body.data) ? body.data : {};
     if (!allowedCallbackTypes(interaction).includes(type)) {
-      const error: FieldError = { path: ['type'], code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: `Callback type ${String(type)} is not valid for interaction type ${interaction.type}` };
+      const error: FieldError = {
+        path: ['type'],
+        code: 'INTERACTION_RESPONSE_TYPE_INVALID',
+        message: `Callback type ${String(type)} is not valid for interaction type ${interaction.type}`,
+      };
       this.violation(ctx, describeFieldError(error));
       return errorReply(400, 50035, 'Invalid Form Body', errorTree([error]));
     }
@@ -3386,7 +3442,10 @@ function pageOfMessages(newestFirst: FakeMessage[], query: URLSearchParams, limi
   if (before) return newestFirst.filter((m) => compareIds(m.id, before) < 0).slice(0, limit);
   if (after) return newestFirst.filter((m) => compareIds(m.id, after) > 0).slice(-limit);
   if (around) {
-    const index = Math.max(0, newestFirst.findIndex((m) => compareIds(m.id, around) <= 0));
+    const index = Math.max(
+      0,
+      newestFirst.findIndex((m) => compareIds(m.id, around) <= 0),
+    );
     const start = Math.max(0, index - Math.floor(limit / 2));
     return newestFirst.slice(start, start + limit);
   }

@@ -87,7 +87,8 @@ export class FakeOpenAI {
       const form = await new Request(this.origin, { method: 'POST', headers: { 'content-type': contentType }, body: raw }).formData();
       body = {};
       for (const [key, value] of form) {
-        body[key] = typeof value === 'string' ? value : { name: value.name, type: value.type, size: value.size, data: Buffer.from(await value.arrayBuffer()) };
+        body[key] =
+          typeof value === 'string' ? value : { name: value.name, type: value.type, size: value.size, data: Buffer.from(await value.arrayBuffer()) };
       }
     } else if (raw.length > 0) {
       body = JSON.parse(raw.toString('utf8'));
@@ -107,11 +108,19 @@ export class FakeOpenAI {
     const failure = this.failures.shift();
     if (failure === 'http429') {
       this.throttled.push({ at: Date.now(), retryAfterMs: this.retryAfterSeconds * 1000 });
-      return fail(res, 429, 'Rate limit reached for gpt-image-1 on images per minute (IPM): Limit 5, Used 5, Requested 1.', 'requests', 'rate_limit_exceeded', {
-        'retry-after': String(this.retryAfterSeconds),
-      });
+      return fail(
+        res,
+        429,
+        'Rate limit reached for gpt-image-1 on images per minute (IPM): Limit 5, Used 5, Requested 1.',
+        'requests',
+        'rate_limit_exceeded',
+        {
+          'retry-after': String(this.retryAfterSeconds),
+        },
+      );
     }
-    if (failure === 'http500') return fail(res, 500, 'The server had an error while processing your request. Sorry about that!', 'server_error', null);
+    if (failure === 'http500')
+      return fail(res, 500, 'The server had an error while processing your request. Sorry about that!', 'server_error', null);
     if (failure === 'moderation') return fail(res, 400, MODERATION_MESSAGE, 'image_generation_user_error', 'moderation_blocked');
 
     const model = typeof body?.model === 'string' ? body.model : 'dall-e-2';
@@ -123,7 +132,13 @@ export class FakeOpenAI {
     const [width, height] = (size === 'auto' ? '1024x1024' : size).split('x').map(Number) as [number, number];
     const seed = edit ? (body.image.data as Buffer).length : body.prompt.length;
     const data = await Promise.all(
-      Array.from({ length: n }, async (_, i) => ({ b64_json: (await gradient(width, height, seed + i).png().toBuffer()).toString('base64') })),
+      Array.from({ length: n }, async (_, i) => ({
+        b64_json: (
+          await gradient(width, height, seed + i)
+            .png()
+            .toBuffer()
+        ).toString('base64'),
+      })),
     );
     this.drawn += n;
     res.writeHead(200, { 'content-type': 'application/json' }).end(
@@ -136,7 +151,12 @@ export class FakeOpenAI {
               output_format: 'png',
               quality: 'high',
               size,
-              usage: { input_tokens: 50, output_tokens: 4160 * n, total_tokens: 50 + 4160 * n, input_tokens_details: { text_tokens: 50, image_tokens: 0 } },
+              usage: {
+                input_tokens: 50,
+                output_tokens: 4160 * n,
+                total_tokens: 50 + 4160 * n,
+                input_tokens_details: { text_tokens: 50, image_tokens: 0 },
+              },
             }
           : {}),
       }),
@@ -145,23 +165,32 @@ export class FakeOpenAI {
 }
 
 function validate(model: string, body: any, edit: boolean): { message: string; param: string } | undefined {
-  if (!SIZES[model]) return { message: `Invalid value: '${model}'. Value must be one of 'dall-e-2', 'dall-e-3', 'gpt-image-1', 'gpt-image-1-mini'.`, param: 'model' };
+  if (!SIZES[model])
+    return { message: `Invalid value: '${model}'. Value must be one of 'dall-e-2', 'dall-e-3', 'gpt-image-1', 'gpt-image-1-mini'.`, param: 'model' };
   if (typeof body?.prompt !== 'string' || body.prompt.length === 0) return { message: "Missing required parameter: 'prompt'.", param: 'prompt' };
   const maxPrompt = model.startsWith('gpt') ? 32_000 : model === 'dall-e-3' ? 4000 : 1000;
-  if (body.prompt.length > maxPrompt) return { message: `Invalid 'prompt': string too long. Expected a string with maximum length ${maxPrompt}.`, param: 'prompt' };
+  if (body.prompt.length > maxPrompt)
+    return { message: `Invalid 'prompt': string too long. Expected a string with maximum length ${maxPrompt}.`, param: 'prompt' };
   const n = Number(body.n ?? 1);
   const maxN = model === 'dall-e-3' ? 1 : 10;
   if (!Number.isInteger(n) || n < 1 || n > maxN) return { message: `Invalid 'n': must be between 1 and ${maxN}.`, param: 'n' };
   if (body.size !== undefined && !SIZES[model]!.includes(String(body.size))) {
-    return { message: `Invalid value: '${String(body.size)}'. Supported values are: ${SIZES[model]!.map((s) => `'${s}'`).join(', ')}.`, param: 'size' };
+    return {
+      message: `Invalid value: '${String(body.size)}'. Supported values are: ${SIZES[model]!.map((s) => `'${s}'`).join(', ')}.`,
+      param: 'size',
+    };
   }
-  if (model.startsWith('gpt') && body.response_format !== undefined) return { message: "Unknown parameter: 'response_format'.", param: 'response_format' };
+  if (model.startsWith('gpt') && body.response_format !== undefined)
+    return { message: "Unknown parameter: 'response_format'.", param: 'response_format' };
   if (edit) {
     if (model === 'dall-e-3') return { message: 'dall-e-3 does not support image edits.', param: 'model' };
     const image = body.image ?? body['image[]'];
     if (!image || typeof image === 'string') return { message: "Missing required parameter: 'image'.", param: 'image' };
     if (!['image/png', 'image/jpeg', 'image/webp'].includes(image.type)) {
-      return { message: `Invalid file 'image': unsupported mimetype ('${image.type}'). Supported file formats are 'image/jpeg', 'image/png', and 'image/webp'.`, param: 'image' };
+      return {
+        message: `Invalid file 'image': unsupported mimetype ('${image.type}'). Supported file formats are 'image/jpeg', 'image/png', and 'image/webp'.`,
+        param: 'image',
+      };
     }
     body.image = image;
   }
@@ -169,9 +198,7 @@ function validate(model: string, body: any, edit: boolean): { message: string; p
 }
 
 function fail(res: ServerResponse, status: number, message: string, type: string, code: string | null, headers: Record<string, string> = {}): void {
-  res
-    .writeHead(status, { 'content-type': 'application/json', ...headers })
-    .end(JSON.stringify({ error: { message, type, param: null, code } }));
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ error: { message, type, param: null, code } }));
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

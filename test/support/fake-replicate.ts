@@ -288,10 +288,13 @@ export class FakeReplicate {
     const prediction: FakePrediction = { id, model, version, input, createdAt: Date.now(), outcome, files };
     this.predictions.set(id, prediction);
     this.created += 1;
-    this.toJson(prediction).then((state) => {
-      this.events.emit('created', state);
-      json(res, 201, state);
-    }, (error: unknown) => problem(res, 500, 'Internal Server Error', String(error)));
+    this.toJson(prediction).then(
+      (state) => {
+        this.events.emit('created', state);
+        json(res, 201, state);
+      },
+      (error: unknown) => problem(res, 500, 'Internal Server Error', String(error)),
+    );
   }
 
   /** The bytes an input URI stands for: a data URI, or a file uploaded here. */
@@ -425,13 +428,17 @@ function validateImageInput(input: Record<string, any>): InvalidField[] {
   checkInteger(errors, input, 'seed', 0, 2 ** 53);
   checkNumber(errors, input, 'prompt_strength', 0, 1);
   if (input.aspect_ratio !== undefined && !ASPECT_RATIOS.includes(input.aspect_ratio)) {
-    errors.push({ type: 'enum', field: 'input.aspect_ratio', description: `aspect_ratio must be one of the following: ${ASPECT_RATIOS.map((r) => `"${r}"`).join(', ')}` });
+    errors.push({
+      type: 'enum',
+      field: 'input.aspect_ratio',
+      description: `aspect_ratio must be one of the following: ${ASPECT_RATIOS.map((r) => `"${r}"`).join(', ')}`,
+    });
   }
   if (input.output_format !== undefined && !['webp', 'jpg', 'png'].includes(input.output_format)) {
     errors.push({ type: 'enum', field: 'input.output_format', description: 'output_format must be one of the following: "webp", "jpg", "png"' });
   }
   if (input.image !== undefined && !isFileUri(input.image)) {
-    errors.push({ type: 'format', field: 'input.image', description: 'Does not match format \'uri\'' });
+    errors.push({ type: 'format', field: 'input.image', description: "Does not match format 'uri'" });
   }
   return errors;
 }
@@ -439,7 +446,7 @@ function validateImageInput(input: Record<string, any>): InvalidField[] {
 function validateUpscaleInput(input: Record<string, any>): InvalidField[] {
   const errors: InvalidField[] = [];
   if (input.image === undefined) errors.push({ type: 'required', field: 'input.image', description: 'image is required' });
-  else if (!isFileUri(input.image)) errors.push({ type: 'format', field: 'input.image', description: 'Does not match format \'uri\'' });
+  else if (!isFileUri(input.image)) errors.push({ type: 'format', field: 'input.image', description: "Does not match format 'uri'" });
   checkNumber(errors, input, 'scale', 0, 10);
   return errors;
 }
@@ -503,7 +510,9 @@ async function renderOutputs(kind: FakeModel['kind'], input: Record<string, any>
   return Promise.all(
     Array.from({ length: input.num_outputs ?? 1 }, async (_, i) => ({
       name: `out-${i}.${extension}`,
-      data: await gradient(width, height, seed + i).toFormat(format).toBuffer(),
+      data: await gradient(width, height, seed + i)
+        .toFormat(format)
+        .toBuffer(),
       contentType: `image/${format}`,
     })),
   );

@@ -59,13 +59,19 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
 
   function sendError(res: ServerResponse, status: number, code: string, message: string, resource: string, head = false) {
     res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': 'fake' });
-    res.end(head ? undefined : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message><Resource>${xmlEscape(resource)}</Resource><RequestId>fake</RequestId></Error>`);
+    res.end(
+      head
+        ? undefined
+        : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message><Resource>${xmlEscape(resource)}</Resource><RequestId>fake</RequestId></Error>`,
+    );
   }
 
   /** Undefined when the signature holds; otherwise the S3 error code and message. */
   function checkSignature(req: IncomingMessage, rawPath: string, rawQuery: string, body: Buffer): [string, string] | undefined {
     const authorization = req.headers.authorization;
-    const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(authorization ?? '');
+    const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
+      authorization ?? '',
+    );
     if (!match) return ['AccessDenied', 'Missing or malformed AWS Signature Version 4 authorization'];
     const [, keyId, date, signedRegion, signedHeaders, signature] = match as unknown as [string, string, string, string, string, string];
     if (keyId !== accessKeyId) return ['InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.'];

@@ -32,7 +32,15 @@ export function spawnAtelier(name: string, entry: string, env: Record<string, st
   // tsx by its path, so that a child may run in another working directory.
   const child = spawn(process.execPath, ['--import', tsxLoader, join(repoRoot, entry)], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ENV_FILE: '', WEB_PORT: '0', METRICS_PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'production',
+      ENV_FILE: '',
+      WEB_PORT: '0',
+      METRICS_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

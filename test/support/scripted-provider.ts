@@ -1,10 +1,5 @@
 import sharp from 'sharp';
-import {
-  GenerationCancelledError,
-  type GeneratedImage,
-  type GenerationRequest,
-  type ImageProvider,
-} from '../../src/worker/providers/types.js';
+import { GenerationCancelledError, type GeneratedImage, type GenerationRequest, type ImageProvider } from '../../src/worker/providers/types.js';
 
 type Step = { fail: Error } | { hold: Promise<void> } | 'ok';
 

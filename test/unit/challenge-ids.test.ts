@@ -6,7 +6,11 @@ import { seasonOf } from '../../src/store/challenges.js';
 
 describe('challenge custom_ids', () => {
   it('round-trip', () => {
-    expect(parseChallengeButton(challengeSubmitId('1575461907622662188'))).toEqual({ action: 'submit', jobId: '1575461907622662188', image: undefined });
+    expect(parseChallengeButton(challengeSubmitId('1575461907622662188'))).toEqual({
+      action: 'submit',
+      jobId: '1575461907622662188',
+      image: undefined,
+    });
     expect(parseChallengeButton(challengeSubmitId('1575461907622662188', 3))).toEqual({ action: 'submit', jobId: '1575461907622662188', image: 3 });
     expect(parseChallengeButton(challengeVoteId('12', 7))).toEqual({ action: 'vote', challengeId: '12', entryId: 7 });
   });

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { commands } from '../../commands/index.js';
 import { commandsDiffer } from '../../src/bot/commands-sync.js';
 
-const settings = { models: [{ name: 'painterly', ref: 'painterly' }, { name: 'geometric', ref: 'geometric' }] };
+const settings = {
+  models: [
+    { name: 'painterly', ref: 'painterly' },
+    { name: 'geometric', ref: 'geometric' },
+  ],
+};
 
 describe('command definitions', () => {
   const bodies = commands.map((command) => command.data(settings));
@@ -28,7 +33,14 @@ describe('command definitions', () => {
   });
 
   it('are not re-registered when Discord already has them (with its own extra fields)', () => {
-    const fromDiscord = bodies.map((body, index) => ({ ...body, id: String(index), application_id: '1', version: '9', default_member_permissions: body.default_member_permissions ?? null, nsfw: false }));
+    const fromDiscord = bodies.map((body, index) => ({
+      ...body,
+      id: String(index),
+      application_id: '1',
+      version: '9',
+      default_member_permissions: body.default_member_permissions ?? null,
+      nsfw: false,
+    }));
     expect(commandsDiffer(bodies, fromDiscord)).toBe(false);
     const changed = fromDiscord.map((body) => (body.name === 'help' ? { ...body, description: 'old text' } : body));
     expect(commandsDiffer(bodies, changed)).toBe(true);

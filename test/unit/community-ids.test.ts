@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { nearestAspect, parseStrength } from '../../src/bot/components/community.js';
-import { communityButtonId, parseCommunityId, remixImageModalId, remixJobModalId, remixUploadModalId } from '../../src/bot/components/community-ids.js';
+import {
+  communityButtonId,
+  parseCommunityId,
+  remixImageModalId,
+  remixJobModalId,
+  remixUploadModalId,
+} from '../../src/bot/components/community-ids.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
 
 const job = '1234567890123456789';

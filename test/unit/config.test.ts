@@ -31,7 +31,11 @@ describe('configuration', () => {
   });
 
   it('reads the model list from IMAGE_MODELS, first one the default', () => {
-    const config = parseConfig({ IMAGE_PROVIDER: 'replicate', REPLICATE_API_TOKEN: 'r8_x', IMAGE_MODELS: 'schnell=black-forest-labs/flux-schnell, sdxl=stability-ai/sdxl:abc' });
+    const config = parseConfig({
+      IMAGE_PROVIDER: 'replicate',
+      REPLICATE_API_TOKEN: 'r8_x',
+      IMAGE_MODELS: 'schnell=black-forest-labs/flux-schnell, sdxl=stability-ai/sdxl:abc',
+    });
     expect(config.models).toEqual([
       { name: 'schnell', ref: 'black-forest-labs/flux-schnell' },
       { name: 'sdxl', ref: 'stability-ai/sdxl:abc' },

@@ -5,7 +5,9 @@ import { fitToSize, ImageTooLargeError, upscaleImage } from '../../src/images/fi
 import { imageSize } from '../../src/images/meta.js';
 
 const solid = (width: number, height: number, colour: { r: number; g: number; b: number }) =>
-  sharp({ create: { width, height, channels: 3, background: colour } }).png().toBuffer();
+  sharp({ create: { width, height, channels: 3, background: colour } })
+    .png()
+    .toBuffer();
 
 /** Gaussian noise barely compresses, so it stands in for a worst-case grainy render. */
 const noisy = (size: number) =>

@@ -119,8 +119,7 @@ describe('local provider', () => {
 
   it('img2img: low strength stays close to the parent, high strength moves away', async () => {
     const parent = await generateOne({ prompt: 'crimson fire', model: 'geometric', seed: 5 });
-    const img2img = (strength: number) =>
-      generateOne({ kind: 'img2img', prompt: 'deep ocean teal night', init: parent, strength, seed: 99 });
+    const img2img = (strength: number) => generateOne({ kind: 'img2img', prompt: 'deep ocean teal night', init: parent, strength, seed: 99 });
     const near = await meanAbsDiff(parent, await img2img(0.1));
     const far = await meanAbsDiff(parent, await img2img(0.9));
     expect(near).toBeLessThan(far);
@@ -129,9 +128,7 @@ describe('local provider', () => {
 
   it('img2img fits a parent of another size and aspect to the requested size', async () => {
     const parent = await generateOne({ width: 640, height: 384 });
-    const images = await provider.generate(
-      request({ kind: 'img2img', init: parent, width: 320, height: 320, count: 2, strength: 0.5 }),
-    );
+    const images = await provider.generate(request({ kind: 'img2img', init: parent, width: 320, height: 320, count: 2, strength: 0.5 }));
     expect(images).toHaveLength(2);
     for (const image of images) {
       const meta = await sharp(image.data).metadata();
@@ -174,9 +171,7 @@ describe('local provider', () => {
   it('throws GenerationCancelledError when the signal is already aborted', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expect(provider.generate(request({ signal: controller.signal }))).rejects.toBeInstanceOf(
-      GenerationCancelledError,
-    );
+    await expect(provider.generate(request({ signal: controller.signal }))).rejects.toBeInstanceOf(GenerationCancelledError);
   });
 
   it('stops between steps when aborted mid-way', async () => {

@@ -30,14 +30,9 @@ describe('logging', () => {
     const { lines, sink } = captureLogs();
     const secret = 'aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OTpzZWNyZXQ';
     const url = `https://discord.com/api/v10/webhooks/100000000000000001/${secret}/messages/@original`;
-    const error = new DiscordAPIError(
-      { code: 10015, message: 'Unknown Webhook' },
-      10015,
-      404,
-      'PATCH',
-      url,
-      { body: { content: `callback /interactions/1/${secret}/callback` } },
-    );
+    const error = new DiscordAPIError({ code: 10015, message: 'Unknown Webhook' }, 10015, 404, 'PATCH', url, {
+      body: { content: `callback /interactions/1/${secret}/callback` },
+    });
     createLogger('info', sink).warn({ err: error }, 'delivery attempt failed');
     const output = lines.join('');
     expect(output).toContain('Unknown Webhook');

@@ -5,7 +5,9 @@ import { captionHeight, composeSeries, composeSlideshow, gridColumns } from '../
 const colours = ['#d02020', '#20a040', '#2040d0', '#e0c020', '#a020c0', '#20c0c0', '#f08020', '#808080', '#ffffff', '#402010'];
 
 function solid(colour: string, width = 200, height = 120): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: colour } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: colour } })
+    .png()
+    .toBuffer();
 }
 
 async function panels(count: number, size?: { width: number; height: number }) {
@@ -54,7 +56,7 @@ describe('series composition', () => {
     expect([wide.width, wide.height]).toEqual([4 * 200 + 3 * 8, 120 + band]);
   });
 
-  it('fits panels of other shapes into the first panel\'s cell and shrinks large panels', async () => {
+  it("fits panels of other shapes into the first panel's cell and shrinks large panels", async () => {
     const list = await panels(2, { width: 1024, height: 1024 });
     list[1]!.image = await solid('#20a040', 1344, 768);
     const meta = await sharp(await composeSeries(list, { panelSize: 256, gap: 0 })).metadata();

@@ -144,12 +144,7 @@ async function deleteResult(interaction: ButtonInteraction, record: JobRecord, c
 }
 
 /** The family tree, privately (from a button) or for the channel (from /lineage). */
-export async function showFamily(
-  interaction: ButtonInteraction | ChatInputCommandInteraction,
-  imageId: string,
-  ctx: BotContext,
-  privately: boolean,
-) {
+export async function showFamily(interaction: ButtonInteraction | ChatInputCommandInteraction, imageId: string, ctx: BotContext, privately: boolean) {
   const image = await ctx.images.getRecord(imageId);
   if (!image) throw new InvalidRequestError('I no longer know that picture.');
   const restriction = ageRestriction(ctx);
@@ -198,7 +193,8 @@ export function remixModal(customId: string, prompt: string, images: number): AP
 export function parseStrength(raw: string): number {
   const text = raw.trim().replace(',', '.');
   const value = /^(?:0|1)?(?:\.\d{1,2})?$/.test(text) && text !== '' && text !== '.' ? Number(text) : NaN;
-  if (!(value >= 0.1 && value <= 1)) throw new InvalidRequestError('Strength must be a number from 0.1 (close to the original) to 1.0 (far from it), e.g. `0.6`.');
+  if (!(value >= 0.1 && value <= 1))
+    throw new InvalidRequestError('Strength must be a number from 0.1 (close to the original) to 1.0 (far from it), e.g. `0.6`.');
   return value;
 }
 
@@ -209,7 +205,8 @@ export function nearestAspect(width: number, height: number): AspectRatio {
   let best: AspectRatio = '1:1';
   for (const aspect of aspectRatios) {
     const size = aspectSizes[aspect];
-    if (Math.abs(Math.log(size.width / size.height) - ratio) < Math.abs(Math.log(aspectSizes[best].width / aspectSizes[best].height) - ratio)) best = aspect;
+    if (Math.abs(Math.log(size.width / size.height) - ratio) < Math.abs(Math.log(aspectSizes[best].width / aspectSizes[best].height) - ratio))
+      best = aspect;
   }
   return best;
 }

@@ -94,13 +94,7 @@ async function reroll(interaction: ButtonInteraction, record: JobRecord, ctx: Bo
   await queueFromButton(interaction, ctx, input);
 }
 
-async function fromImage(
-  interaction: ButtonInteraction,
-  record: JobRecord,
-  action: 'upscale' | 'vary',
-  number: number,
-  ctx: BotContext,
-) {
+async function fromImage(interaction: ButtonInteraction, record: JobRecord, action: 'upscale' | 'vary', number: number, ctx: BotContext) {
   const imageId = record.imageIds[number - 1];
   if (!imageId || record.status !== 'delivered') throw new InvalidRequestError(`There is no picture ${number} on that message.`);
   const image = await ctx.images.getRecord(imageId);

@@ -30,7 +30,11 @@ export async function addPanel(db: Database, seriesId: string, panel: NewPanel):
     if (series.status !== 'open') return { ok: false, reason: 'closed' } as const;
     if (series.panel_count >= series.max_panels) return { ok: false, reason: 'full' } as const;
     const number = series.panel_count + 1;
-    await trx.updateTable('series').set({ panel_count: number, last_user_id: panel.user_id ?? null }).where('id', '=', seriesId).execute();
+    await trx
+      .updateTable('series')
+      .set({ panel_count: number, last_user_id: panel.user_id ?? null })
+      .where('id', '=', seriesId)
+      .execute();
     const row = await trx
       .insertInto('series_panels')
       .values({ ...panel, series_id: seriesId, number })
@@ -57,7 +61,11 @@ export async function removePanel(db: Database, seriesId: string, number: number
       .where('series_id', '=', seriesId)
       .where('number', '>', number)
       .execute();
-    await trx.updateTable('series').set({ panel_count: series.panel_count - 1 }).where('id', '=', seriesId).execute();
+    await trx
+      .updateTable('series')
+      .set({ panel_count: series.panel_count - 1 })
+      .where('id', '=', seriesId)
+      .execute();
     return true;
   });
 }

@@ -10,7 +10,10 @@ export const guildSettingsSchema = z.object({
   /** Entries one member may have in a challenge. */
   challengeMaxEntries: z.number().int().min(1).max(10).default(2),
   /** Channels where members may generate (threads count as their parent); empty: everywhere. */
-  allowedChannels: z.array(z.string().regex(/^\d{1,20}$/)).max(50).default([]),
+  allowedChannels: z
+    .array(z.string().regex(/^\d{1,20}$/))
+    .max(50)
+    .default([]),
   /** Pictures one member may have generating at once. */
   maxRunning: z.number().int().min(1).max(16).default(2),
   /** Requests one member may have waiting in the queue. */

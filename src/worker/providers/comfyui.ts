@@ -383,4 +383,3 @@ function parseJson(text: string): unknown {
     return undefined;
   }
 }
-

@@ -1,13 +1,7 @@
 import sharp from 'sharp';
 import { upscaleImage } from '../../images/fit.js';
 import { imageSize } from '../../images/meta.js';
-import {
-  GenerationCancelledError,
-  ProviderRefusedError,
-  type GeneratedImage,
-  type GenerationRequest,
-  type ImageProvider,
-} from './types.js';
+import { GenerationCancelledError, ProviderRefusedError, type GeneratedImage, type GenerationRequest, type ImageProvider } from './types.js';
 
 /**
  * The built-in offline renderer: no network, no key, no GPU. It paints procedural abstract
@@ -24,8 +18,7 @@ export function createLocalProvider(): ImageProvider {
     async generate(request: GenerationRequest): Promise<GeneratedImage[]> {
       checkAborted(request.signal);
       request.onProgress(0);
-      const images =
-        request.kind === 'upscale' ? [await upscale(request)] : await renderBatch(request);
+      const images = request.kind === 'upscale' ? [await upscale(request)] : await renderBatch(request);
       request.onProgress(1);
       return images;
     },
@@ -59,14 +52,10 @@ async function renderBatch(request: GenerationRequest): Promise<GeneratedImage[]
   let extraColours: Rgb[] = [];
   if (request.kind === 'img2img' || request.kind === 'variation') {
     const init = requireInit(request);
-    strength =
-      request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1);
+    strength = request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1);
     // The parent, cropped to the requested frame, as raw RGB to blend with (transparent
     // areas on black, like the renders themselves).
-    const prepared = sharp(init)
-      .rotate()
-      .resize(width, height, { fit: 'cover', position: 'centre' })
-      .flatten({ background: '#000000' });
+    const prepared = sharp(init).rotate().resize(width, height, { fit: 'cover', position: 'centre' }).flatten({ background: '#000000' });
     parent = await prepared.clone().raw().toBuffer().catch(refuseUndecodable);
     if (request.kind === 'variation') {
       // Variations keep the parent's mood: its dominant colour joins the palette.
@@ -255,7 +244,10 @@ function words(text: string): string[] {
  */
 function paletteFromPrompt(prompt: string, negative: string, extra: Rgb[]): Swatch[] {
   const banned = new Set(words(negative).filter((word) => word in COLOUR_WORDS));
-  const bannedHues = [...banned].flatMap((word) => COLOUR_WORDS[word]!.map(hexToRgb)).filter((c) => saturation(c) > 0.25).map(hue);
+  const bannedHues = [...banned]
+    .flatMap((word) => COLOUR_WORDS[word]!.map(hexToRgb))
+    .filter((c) => saturation(c) > 0.25)
+    .map(hue);
   const tooClose = (rgb: Rgb) =>
     saturation(rgb) > 0.25 && bannedHues.some((h) => Math.min(Math.abs(h - hue(rgb)), 360 - Math.abs(h - hue(rgb))) < 20);
 
@@ -277,7 +269,10 @@ function paletteFromPrompt(prompt: string, negative: string, extra: Rgb[]): Swat
     const lightness = 0.35 + ((h >>> 17) % 30) / 100;
     const companionHue = (baseHue + [30, -30, 150, 180, 210][(h >>> 24) % 5]! + 360) % 360;
     swatches.push({ rgb: hslToRgb(baseHue, saturation, lightness), weight: hashedWeight });
-    swatches.push({ rgb: hslToRgb(companionHue, saturation * 0.8, lightness > 0.5 ? lightness - 0.25 : lightness + 0.2), weight: hashedWeight * 0.6 });
+    swatches.push({
+      rgb: hslToRgb(companionHue, saturation * 0.8, lightness > 0.5 ? lightness - 0.25 : lightness + 0.2),
+      weight: hashedWeight * 0.6,
+    });
   }
   for (const rgb of extra) swatches.push({ rgb, weight: 2 });
 
@@ -317,7 +312,13 @@ function hexToRgb(hex: string): Rgb {
 }
 
 function rgbToHex(rgb: Rgb): string {
-  return `#${rgb.map((c) => Math.round(clamp(c, 0, 255)).toString(16).padStart(2, '0')).join('')}`;
+  return `#${rgb
+    .map((c) =>
+      Math.round(clamp(c, 0, 255))
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
 }
 
 function hue([r, g, b]: Rgb): number {

@@ -80,7 +80,13 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ImageProvi
     const images: GeneratedImage[] = [];
     for (let call = 0; call < calls; call++) {
       const n = Math.min(perCall, request.count - images.length);
-      const params = { model, prompt, n, size: `${size[0]}x${size[1]}` as never, ...(isDallE(model) ? { response_format: 'b64_json' as const } : {}) };
+      const params = {
+        model,
+        prompt,
+        n,
+        size: `${size[0]}x${size[1]}` as never,
+        ...(isDallE(model) ? { response_format: 'b64_json' as const } : {}),
+      };
       const response = await callApi(signal, async () => {
         if (request.kind === 'txt2img') return client.images.generate(params, { signal });
         if (!request.init) throw new ProviderRefusedError(`a ${request.kind} job needs a source image`, 'invalid_input');

@@ -112,8 +112,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
 
     // A retry of this job picks up the prediction an earlier attempt started, if it is still usable.
     let prediction: Prediction =
-      (await resumable(request)) ??
-      (await createPrediction(request, modelRef, ref, buildInput(request, init && (await fileInput(init)))));
+      (await resumable(request)) ?? (await createPrediction(request, modelRef, ref, buildInput(request, init && (await fileInput(init)))));
     request.onProgress(0);
 
     let reported = 0;
@@ -160,12 +159,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     return images;
   }
 
-  async function createPrediction(
-    request: GenerationRequest,
-    modelRef: string,
-    ref: ModelRef,
-    input: Record<string, unknown>,
-  ): Promise<Prediction> {
+  async function createPrediction(request: GenerationRequest, modelRef: string, ref: ModelRef, input: Record<string, unknown>): Promise<Prediction> {
     // No job signal here: aborting the POST could leave a prediction running that we hold no id
     // for. Only the request time limit (API_TIMEOUT_MS) cuts it, so that a hung create never
     // holds the job forever; Replicate answers a create in well under a second.
@@ -259,12 +253,14 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     const id = await request.run?.load();
     if (!id) return undefined;
     const gone = new Error('gone');
-    const earlier = await api((client) => client.predictions.get(id), `looking up prediction ${id}`, () => gone).catch(
-      (error: unknown) => {
-        if (error === gone) return undefined;
-        throw error;
-      },
-    );
+    const earlier = await api(
+      (client) => client.predictions.get(id),
+      `looking up prediction ${id}`,
+      () => gone,
+    ).catch((error: unknown) => {
+      if (error === gone) return undefined;
+      throw error;
+    });
     if (!earlier || earlier.status === 'failed' || earlier.status === 'canceled' || earlier.status === 'aborted') return undefined;
     return earlier;
   }
@@ -327,8 +323,7 @@ function buildInput(request: GenerationRequest, image: string | undefined): Reco
   });
   if (request.kind === 'img2img' || request.kind === 'variation') {
     input.image = image;
-    input.prompt_strength =
-      request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1);
+    input.prompt_strength = request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1);
   }
   return input;
 }
@@ -492,4 +487,3 @@ async function download(url: string, fetchImpl: typeof fetch, limits: DownloadLi
 function throwIfCancelled(signal: AbortSignal): void {
   if (signal.aborted) throw new GenerationCancelledError('cancelled before it started');
 }
-

@@ -91,7 +91,8 @@ export async function boundedDownload(
   const deadline = AbortSignal.any([signal, AbortSignal.timeout(limits.timeoutMs)]);
   for (let hop = 0; ; hop++) {
     // data: URIs (some models answer inline) hold their bytes already; the size cap still applies.
-    if (current.protocol !== 'data:' && !hostAllowed(current, limits.hosts)) throw new Error(`refused to download from ${current.host}, which is not the provider's`);
+    if (current.protocol !== 'data:' && !hostAllowed(current, limits.hosts))
+      throw new Error(`refused to download from ${current.host}, which is not the provider's`);
     const response = await fetchImpl(current, { ...init, redirect: 'manual', signal: deadline });
     if (response.status >= 300 && response.status < 400) {
       await response.body?.cancel().catch(() => undefined);
