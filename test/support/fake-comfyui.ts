@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeNow, listenOnLoopback } from './loopback.js';
 import sharp from 'sharp';
 import { gradient } from './fake-replicate.js';
 
@@ -152,8 +152,7 @@ export class FakeComfyUI {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end(`500 Internal Server Error\n\n${String(error)}`);
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.origin = await listenOnLoopback(this.server!);
   }
 
   /** What a ComfyUI restart does to prompts: the queue and the running prompt are forgotten. */
@@ -170,8 +169,7 @@ export class FakeComfyUI {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeNow(server);
   }
 
   /** http500 and node_errors hit the next POST /prompt; execution_error fails the next accepted prompt while it runs. */

@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeNow } from './loopback.js';
 
 /**
  * A local S3-compatible server for tests: path-style PutObject, GetObject, HeadObject,
@@ -204,10 +205,6 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
     requests,
     objects: (bucket) => buckets.get(bucket) ?? new Map(),
     failNext: (count, status, code) => (failures = { count, status, code }),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: () => closeNow(server),
   };
 }
