@@ -4,6 +4,7 @@ import { composeGrid } from '../images/grid.js';
 import { fitToSize, ImageTooLargeError } from '../images/fit.js';
 import { deliverJobSchema } from '../queues.js';
 import type { JobRecord } from '../store/jobs.js';
+import { recordImages, recordRequestOutcome } from '../features/pictures/store.js';
 import { resultExtras } from './community.js';
 import type { BotContext } from './context.js';
 import { hasLeftGuild } from './guilds.js';
@@ -189,6 +190,7 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
  * idempotent) without posting anything twice.
  */
 async function runDeliveredHooks(ctx: BotContext, record: JobRecord, message: DeliveredMessage): Promise<void> {
+  await archiveDelivered(ctx, record, message);
   const failures: unknown[] = [];
   for (const hook of ctx.onDelivered ?? []) {
     await hook(record, message).catch((error) => {
@@ -198,6 +200,26 @@ async function runDeliveredHooks(ctx: BotContext, record: JobRecord, message: De
   }
   if (failures.length > 0) throw new Error(`${failures.length} post-delivery hook(s) failed; they will run again`);
   await ctx.jobs.update(record.id, { hooksDone: '1' });
+}
+
+/** The request's outcome and its pictures go to the archive (idempotent: a retry writes nothing new). */
+async function archiveDelivered(ctx: BotContext, record: JobRecord, message: DeliveredMessage): Promise<void> {
+  const images = (await Promise.all(record.imageIds.map((id) => ctx.images.getRecord(id)))).filter((image) => image !== undefined);
+  await recordImages(
+    ctx.db,
+    images.map((image) => ({
+      ...image,
+      requestId: record.id,
+      kind: record.kind,
+      messageId: image.messageId ?? message.id,
+    })),
+  );
+  await recordRequestOutcome(ctx.db, record.id, {
+    status: 'delivered',
+    resultChannelId: message.channel_id,
+    resultMessageId: message.id,
+    finishedAt: record.finishedAt,
+  });
 }
 
 class MissingImageError extends Error {
@@ -309,6 +331,12 @@ async function findEarlierPost(
 const channelPostNonce = (record: JobRecord) => `d${record.id}`;
 
 async function deliverFailure(ctx: BotContext, record: JobRecord): Promise<DeliveryOutcome> {
+  await recordRequestOutcome(ctx.db, record.id, {
+    status: 'failed',
+    error: record.error,
+    errorKind: record.errorKind,
+    finishedAt: record.finishedAt,
+  });
   const { message } = await putOnDiscord(ctx, record, failedMessage(record));
   // Recorded at once: a retry of a later step must not tell the author twice.
   await ctx.jobs.update(record.id, { resultMessageId: message.id, resultChannelId: message.channel_id });

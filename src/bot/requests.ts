@@ -7,6 +7,7 @@ import { admitGeneration } from './admission.js';
 import { ageRestriction } from './age-restriction.js';
 import type { BotContext } from './context.js';
 import { InvalidRequestError, randomSeed, type PromptOptions } from './prompt.js';
+import { recordRequest } from '../features/pictures/store.js';
 
 /** Who asked and where: taken from the interaction that asked. */
 export interface Requester {
@@ -81,6 +82,24 @@ export async function enqueueGeneration(
   const { priority, charge } = await admitGeneration(ctx, requester, { prompt: input.options.prompt, model, images: count }, settings);
   await input.onAdmitted?.();
 
+  // The archive's row comes first: everything that later refers to this request (votes, series
+  // panels, challenge entries) can rely on it.
+  await recordRequest(ctx.db, {
+    id: jobId,
+    kind: input.kind,
+    prompt: input.options.prompt,
+    negative: input.options.negative,
+    aspect,
+    seed,
+    count,
+    model: model.name,
+    userId: requester.userId,
+    guildId: requester.guildId,
+    channelId: requester.channelId,
+    parentImageId: input.parentImageId,
+    strength: input.strength,
+    createdAt: ctx.now(),
+  });
   // Admission is idempotent per job id, so a twin of this interaction racing us was not charged twice.
   const created = await ctx.jobs.create({
     id: jobId,

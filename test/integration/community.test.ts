@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { recordImages } from '../../src/features/pictures/store.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -185,6 +186,11 @@ describe('lineage on real Redis and BullMQ', () => {
     const messageId = SnowflakeUtil.generate().toString();
     await ctx.jobs.transition(record.id, ['done'], 'delivered', { resultMessageId: messageId, resultChannelId: CHANNEL });
     for (const id of done.imageIds) await ctx.images.updateRecord(id, { messageId });
+    const images = await Promise.all(done.imageIds.map((id) => ctx.images.getRecord(id)));
+    await recordImages(
+      ctx.db,
+      images.map((image) => ({ ...image!, requestId: done.id, kind: done.kind })),
+    );
     await recordInFamily(ctx)({ ...done, status: 'delivered' }, { id: messageId, channel_id: CHANNEL } as APIMessage);
     return done;
   }

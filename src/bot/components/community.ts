@@ -29,6 +29,7 @@ import { imageOfThisServer, inThisServer } from '../server-scope.js';
 import { parseCommunityId, remixJobModalId, type CommunityButtonAction } from './community-ids.js';
 import type { ComponentHandler } from './index.js';
 import { imageBytes, isModerator } from './generation.js';
+import { recordImages } from '../../features/pictures/store.js';
 
 export const DEFAULT_STRENGTH = 0.6;
 
@@ -266,6 +267,7 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: R
     if (upload) {
       // The member's picture becomes the root of a family only now that a remix of it was admitted.
       await ctx.images.saveRecord(upload.record);
+      await recordImages(ctx.db, [{ ...upload.record, kind: 'upload' }]);
       await ctx.lineage.setMessageImages(upload.record.messageId!, [upload.record.id]);
       await ctx.lineage.rememberName(upload.record.userId, upload.authorName);
     }
