@@ -148,6 +148,8 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
     }
     throw error;
   }
+  // In the archive before they are on Discord: a member may click V1 the moment the result shows.
+  await archivePictures(ctx, record);
   const body = resultMessage(
     record,
     files.map((file) => file.name),
@@ -202,8 +204,8 @@ async function runDeliveredHooks(ctx: BotContext, record: JobRecord, message: De
   await ctx.jobs.update(record.id, { hooksDone: '1' });
 }
 
-/** The request's outcome and its pictures go to the archive (idempotent: a retry writes nothing new). */
-async function archiveDelivered(ctx: BotContext, record: JobRecord, message: DeliveredMessage): Promise<void> {
+/** The request's pictures go to the archive (idempotent: a repeat only fills in where they were posted). */
+async function archivePictures(ctx: BotContext, record: JobRecord, message?: DeliveredMessage): Promise<void> {
   const images = (await Promise.all(record.imageIds.map((id) => ctx.images.getRecord(id)))).filter((image) => image !== undefined);
   await recordImages(
     ctx.db,
@@ -211,9 +213,14 @@ async function archiveDelivered(ctx: BotContext, record: JobRecord, message: Del
       ...image,
       requestId: record.id,
       kind: record.kind,
-      messageId: image.messageId ?? message.id,
+      messageId: image.messageId ?? message?.id,
     })),
   );
+}
+
+/** The request's outcome, and where its pictures were posted, go to the archive. */
+async function archiveDelivered(ctx: BotContext, record: JobRecord, message: DeliveredMessage): Promise<void> {
+  await archivePictures(ctx, record, message);
   await recordRequestOutcome(ctx.db, record.id, {
     status: 'delivered',
     resultChannelId: message.channel_id,
