@@ -7,6 +7,7 @@ import { MessageFlags } from 'discord.js';
 import { Redis } from 'ioredis';
 import { REDIS_PREFIX } from '../src/runtime.js';
 import { QueueStats } from '../src/store/stats.js';
+import { createBenchDatabase, type BenchDatabase } from './database.js';
 import { NAIVE_PREFIX, NAIVE_QUEUE } from './naive.js';
 import { FakeDiscord, type FakeDiscordOptions, type FakeInteraction, type FakeMessage, type RecordedRequest } from '../test/support/fake-discord.js';
 import { fakeDiscordEnv, ProcessGroup, spawnAtelier, waitForBotReady, type AtelierProcess } from '../test/support/processes.js';
@@ -96,6 +97,8 @@ export class Installation {
   readonly processes = new ProcessGroup();
   readonly imageDir = mkdtempSync(join(tmpdir(), 'atelier-bench-'));
   readonly discord: FakeDiscord;
+  /** Atelier's own database (the naive pipeline keeps no records and gets none). */
+  database?: BenchDatabase;
   bot!: AtelierProcess;
   workers: AtelierProcess[] = [];
   /**
@@ -125,6 +128,7 @@ export class Installation {
     await flush.flushall();
     await flush.quit();
     const installation = new Installation(options);
+    if (options.pipeline !== 'naive') installation.database = await createBenchDatabase('installation');
     await installation.discord.start();
     const since = Date.now();
     installation.bot = installation.processes.add(
@@ -142,6 +146,7 @@ export class Installation {
       ...fakeDiscordEnv(this.discord),
       REDIS_URL: this.options.redisUrl,
       IMAGE_STORE_DIR: this.imageDir,
+      ...(this.database ? { DATABASE_URL: this.database.url } : {}),
       IMAGE_PROVIDER: 'local',
       LOG_LEVEL: 'warn',
       WORKER_CONCURRENCY: String(this.options.workerConcurrency ?? 1),
@@ -227,6 +232,7 @@ export class Installation {
   async close(): Promise<void> {
     await this.processes.killAll();
     await this.discord.close();
+    await this.database?.drop();
     rmSync(this.imageDir, { recursive: true, force: true });
   }
 }

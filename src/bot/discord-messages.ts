@@ -3,6 +3,7 @@ import { DiscordAPIError, Routes, type APIMessage, type RawFile } from 'discord.
 import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';
 import type { MessageBody } from './messages.js';
+import { runScript } from '../redis-scripts.js';
 
 /**
  * The REST calls that put a generation's message on Discord, outside of any live interaction
@@ -170,6 +171,6 @@ export async function withMessageLock<T>(ctx: BotContext, jobId: string, wait: b
     return await fn();
   } finally {
     clearInterval(renewal);
-    await ctx.redis.eval(RELEASE, 1, key, token);
+    await runScript(ctx.redis, RELEASE, 1, key, token);
   }
 }

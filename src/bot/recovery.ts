@@ -4,6 +4,7 @@ import type { JobRecord } from '../store/jobs.js';
 import { announceDelivery, failGeneration } from '../worker/generate.js';
 import type { BotContext } from './context.js';
 import { addGenerateJob } from './requests.js';
+import { runScript } from '../redis-scripts.js';
 
 /**
  * The safety net behind "nothing is lost". Every step of a request is durable, but a process can
@@ -35,10 +36,10 @@ export async function recoverStrandedJobs(ctx: BotContext, now = ctx.now()): Pro
         if (action) done.set(id, action);
       }
       // A long sweep keeps its lock: a second bot process must not start the same work meanwhile.
-      await ctx.redis.eval(RENEW, 1, lock, token, SWEEP_LOCK_MS);
+      await runScript(ctx.redis, RENEW, 1, lock, token, SWEEP_LOCK_MS);
     }
   } finally {
-    await ctx.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, lock, token);
+    await runScript(ctx.redis, "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, lock, token);
   }
   if (done.size > 0) ctx.logger.warn({ recovered: Object.fromEntries(done) }, 'recovered stranded requests');
   return done;

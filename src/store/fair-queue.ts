@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { GENERATE_QUEUE } from '../queues.js';
+import { runScript } from '../redis-scripts.js';
 
 /**
  * Fair sharing of the GPUs between members, and the limits that keep one member or one server
@@ -194,7 +195,8 @@ export class FairQueue {
   async admit(request: AdmissionRequest): Promise<AdmissionResult> {
     const { day, resetsAt } = quotaDay(request.now);
     const { limits } = request;
-    const [ok, second, third] = (await this.redis.eval(
+    const [ok, second, third] = (await runScript(
+      this.redis,
       ADMIT,
       6,
       this.outstandingKey,
@@ -244,7 +246,7 @@ export class FairQueue {
 
   /** The job left the queue (finished, failed or cancelled): the member's next request moves up a turn. */
   async release(jobId: string): Promise<boolean> {
-    return (await this.redis.eval(RELEASE, 2, this.outstandingKey, this.admittedKey, jobId)) === 1;
+    return (await runScript(this.redis, RELEASE, 2, this.outstandingKey, this.admittedKey, jobId)) === 1;
   }
 
   /**
@@ -271,7 +273,7 @@ export class FairQueue {
   /** Takes one of the member's running slots on that server for this job, unless they already use `limit`. */
   async acquireRunSlot(guildId: string | undefined, userId: string, jobId: string, limit: number): Promise<boolean> {
     const lockPrefix = `${this.prefix}:${GENERATE_QUEUE}:`;
-    return (await this.redis.eval(ACQUIRE_RUN_SLOT, 1, this.runningKey(guildId, userId), jobId, limit, lockPrefix)) === 1;
+    return (await runScript(this.redis, ACQUIRE_RUN_SLOT, 1, this.runningKey(guildId, userId), jobId, limit, lockPrefix)) === 1;
   }
 
   async releaseRunSlot(guildId: string | undefined, userId: string, jobId: string): Promise<void> {

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { aspectRatios, generationKinds } from '../queues.js';
 import { FairQueue, REFUND_FUNCTION, type RefundPlan } from './fair-queue.js';
+import { runScript } from '../redis-scripts.js';
 
 /**
  * The durable record of one generation request, kept in Redis beside the BullMQ job. The bot
@@ -223,7 +224,8 @@ export class JobStore {
   async create(record: NewJobRecord, now = Date.now()): Promise<boolean> {
     const { interactionToken, ...fields } = record;
     const tokenTtlMs = Math.floor(record.interactionAt + INTERACTION_TOKEN_TTL_MS - now);
-    const created = await this.redis.eval(
+    const created = await runScript(
+      this.redis,
       CREATE,
       4,
       this.key(record.id),
@@ -263,7 +265,7 @@ export class JobStore {
   async update(id: string, values: Partial<Record<keyof JobRecord, unknown>>): Promise<boolean> {
     const fields = toFields(values);
     if (fields.length === 0) return (await this.redis.exists(this.key(id))) === 1;
-    return (await this.redis.eval(UPDATE, 1, this.key(id), ...fields)) === 1;
+    return (await runScript(this.redis, UPDATE, 1, this.key(id), ...fields)) === 1;
   }
 
   /**
@@ -291,7 +293,8 @@ export class JobStore {
       const [userId, guildId, charge] = await this.redis.hmget(this.key(id), 'userId', 'guildId', 'charge');
       if (userId && charge) plan = fair.refundPlan(id, userId, guildId ?? undefined, charge);
     }
-    const [ok, previous] = (await this.redis.eval(
+    const [ok, previous] = (await runScript(
+      this.redis,
       TRANSITION,
       plan ? 6 : 2,
       this.key(id),

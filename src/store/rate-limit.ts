@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { runScript } from '../redis-scripts.js';
 
 export interface RateLimit {
   /** Requests a member may send in a burst. */
@@ -55,7 +56,8 @@ export class CommandRateLimiter {
   ) {}
 
   async take(userId: string, now: number): Promise<{ allowed: boolean; retryAfterMs: number }> {
-    const [allowed, waitMs] = (await this.redis.eval(
+    const [allowed, waitMs] = (await runScript(
+      this.redis,
       TAKE,
       1,
       `${this.prefix}:ratelimit:${this.bucket}:${userId}`,

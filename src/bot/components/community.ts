@@ -30,6 +30,7 @@ import { parseCommunityId, remixJobModalId, type CommunityButtonAction } from '.
 import type { ComponentHandler } from './index.js';
 import { imageBytes, isModerator } from './generation.js';
 import { recordImages } from '../../features/pictures/store.js';
+import { runScript } from '../../redis-scripts.js';
 
 export const DEFAULT_STRENGTH = 0.6;
 
@@ -108,7 +109,7 @@ export async function redrawVoteLabel(ctx: BotContext, record: JobRecord): Promi
         });
       }
     } finally {
-      await ctx.redis.eval(RELEASE_IF_OWNER, 1, lock, token);
+      await runScript(ctx.redis, RELEASE_IF_OWNER, 1, lock, token);
     }
     // A click that flagged the message after our last look, but found the lock still held.
     if (!(await ctx.redis.exists(dirty))) return;
