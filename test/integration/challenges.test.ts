@@ -8,11 +8,13 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BotContext } from '../../src/bot/context.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
-import { castVote, challengeDataDeleter, submitEntry, withdrawEntry } from '../../src/challenges/actions.js';
-import { endPhaseNow, scheduleWeekly, transitionJobId, unscheduleWeekly, weeklySchedulerId } from '../../src/challenges/scheduler.js';
-import { announceChallenge, announceResults, cancelChallenge, openVoting } from '../../src/challenges/transitions.js';
-import { runChallengeJob, startChallengeWorker } from '../../src/challenges/worker.js';
-import { ChallengeStore, DAY_MS, seasonOf } from '../../src/store/challenges.js';
+import { castVote, challengeDataDeleter, submitEntry, withdrawEntry } from '../../src/features/challenges/actions.js';
+import { endPhaseNow, scheduleWeekly, transitionJobId, unscheduleWeekly, weeklySchedulerId } from '../../src/features/challenges/timers.js';
+import { announceChallenge, announceResults, cancelChallenge, openVoting } from '../../src/features/challenges/transitions.js';
+import { runChallengeJob, startChallengeWorker } from '../../src/features/challenges/jobs.js';
+import { DAY_MS, seasonOf } from '../../src/features/challenges/model.js';
+import { ChallengeStore } from '../../src/features/challenges/store.js';
+import { recordImages, recordRequest } from '../../src/features/pictures/store.js';
 import { eventually, makeBotContext } from '../support/context.js';
 import { FakeDiscord } from '../support/fake-discord.js';
 import { connect, dropPrefix, uniquePrefix } from '../support/redis.js';
@@ -64,8 +66,14 @@ const guildId = () => discord.defaultGuildId;
 const channelId = () => discord.defaultChannelId;
 const member = (userId: string) => ({ userId, guildId: guildId() });
 
-/** A picture the member made, as the worker records it (with its bytes on disk). */
-async function makeImage(userId: string, options: { createdAt?: number; guildId?: string; colour?: string } = {}): Promise<string> {
+/**
+ * A picture the member made, as the bot records it: its request and picture rows in the archive
+ * (entries refer to them), the image record and its bytes on disk.
+ */
+async function makeImage(
+  userId: string,
+  options: { createdAt?: number; guildId?: string; colour?: string; nsfw?: boolean } = {},
+): Promise<string> {
   imageCounter += 1;
   const jobId = `${1_300_000_000_000_000_000n + BigInt(imageCounter)}`;
   const id = `${jobId}-1`;
@@ -89,7 +97,23 @@ async function makeImage(userId: string, options: { createdAt?: number; guildId?
     guildId: options.guildId ?? guildId(),
     channelId: channelId(),
     createdAt: options.createdAt ?? clock,
+    nsfw: options.nsfw,
   });
+  const made = {
+    kind: 'txt2img' as const,
+    prompt: 'a city under the sea',
+    seed: 1,
+    model: 'painterly',
+    aspect: '3:2',
+    userId,
+    guildId: options.guildId ?? guildId(),
+    channelId: channelId(),
+    createdAt: options.createdAt ?? clock,
+  };
+  await recordRequest(database.db, { ...made, id: jobId, count: 1 });
+  await recordImages(database.db, [
+    { ...made, id, requestId: jobId, index: 1, width: 96, height: 64, contentType: 'image/png', nsfw: options.nsfw },
+  ]);
   return id;
 }
 
@@ -518,7 +542,7 @@ describe('challenge schedule and restarts', () => {
     await first.close();
     const restartedRedis = connect();
     connections.push(restartedRedis);
-    const restarted = { ...ctx, redis: restartedRedis, challenges: new ChallengeStore(restartedRedis, prefix) };
+    const restarted = { ...ctx, redis: restartedRedis, challenges: new ChallengeStore(database.db) };
     const state = (await restarted.challenges.get(id))!;
     expect(state.phase).toBe('voting');
     expect((await restarted.challenges.entries(id)).map((entry) => entry.userId)).toEqual([ADA, BEA, CY]);

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { challengeDataDeleter } from '../../src/challenges/actions.js';
+import { challengeDataDeleter } from '../../src/features/challenges/actions.js';
 import { communityDataDeleter } from '../../src/bot/community.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { deleteMemberData, memberDataDeleters } from '../../src/bot/privacy.js';
