@@ -6,6 +6,7 @@ import { InvalidRequestError } from '../../bot/prompt.js';
 import { inThisServer } from '../../bot/server-scope.js';
 import { ageRestriction } from '../../bot/age-restriction.js';
 import type { Challenge, Entry } from './model.js';
+import { archivedPicture } from './pictures.js';
 import { themeText, timestamp } from './transitions.js';
 
 /**
@@ -43,7 +44,7 @@ export async function submitEntry(ctx: BotContext, member: Member, imageId: stri
   const challenge = await challengeTakingEntries(ctx, member);
   // Entries are pictures of the archive (every picture that reached Discord has its row there).
   // Another server's picture is as unknown as a missing one: its existence is not revealed.
-  const image = await ctx.challenges.picture(imageId);
+  const image = await archivedPicture(ctx, imageId);
   if (!image || image.deleted || !inThisServer(image, challenge)) throw new InvalidRequestError(UNKNOWN_PICTURE);
   if (image.userId !== member.userId) throw new InvalidRequestError('You can only enter pictures you made yourself.');
   if (image.ageRestricted && !(await ageRestriction(ctx).destination(challenge.channelId))) {

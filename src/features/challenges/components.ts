@@ -6,6 +6,7 @@ import { InvalidRequestError } from '../../bot/prompt.js';
 import { inThisServer } from '../../bot/server-scope.js';
 import { castVote, challengeTakingEntries, submitEntry, submittedText, type Member } from './actions.js';
 import { challengeSubmitId, parseChallengeButton } from './ids.js';
+import { archivedPicturesOf } from './pictures.js';
 
 /** 🏆 Submit to challenge on one's own result, and the 🗳 vote buttons of a challenge's gallery. */
 export const challengeComponents: ComponentHandler = {
@@ -27,7 +28,7 @@ export const challengeComponents: ComponentHandler = {
 async function submitFromResult(interaction: ButtonInteraction, ctx: BotContext, member: Member, jobId: string, image: number | undefined) {
   // The custom_id only names a request: whose it is and which pictures it made come from the
   // archive, which keeps them as long as the pictures exist (the live job record may be long gone).
-  const pictures = await ctx.challenges.picturesOf(jobId);
+  const pictures = await archivedPicturesOf(ctx, jobId);
   const owner = pictures[0];
   if (!owner || pictures.every((picture) => picture.deleted) || !inThisServer(owner, member)) throw new InvalidRequestError('I no longer know that picture.');
   if (owner.userId !== member.userId) throw new InvalidRequestError('Only the person who made this picture can enter it.');
