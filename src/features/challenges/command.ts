@@ -333,4 +333,3 @@ async function history(ctx: BotContext, guildId: string): Promise<string> {
   });
   return `**Challenges**\n${lines.join('\n')}`.slice(0, 2000);
 }
-

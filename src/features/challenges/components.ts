@@ -30,7 +30,8 @@ async function submitFromResult(interaction: ButtonInteraction, ctx: BotContext,
   // archive, which keeps them as long as the pictures exist (the live job record may be long gone).
   const pictures = await archivedPicturesOf(ctx, jobId);
   const owner = pictures[0];
-  if (!owner || pictures.every((picture) => picture.deleted) || !inThisServer(owner, member)) throw new InvalidRequestError('I no longer know that picture.');
+  if (!owner || pictures.every((picture) => picture.deleted) || !inThisServer(owner, member))
+    throw new InvalidRequestError('I no longer know that picture.');
   if (owner.userId !== member.userId) throw new InvalidRequestError('Only the person who made this picture can enter it.');
   await challengeTakingEntries(ctx, member);
   if (image === undefined && pictures.length > 1) {

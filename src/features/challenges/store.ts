@@ -293,7 +293,11 @@ export class ChallengeStore {
             .map((reason) => ({ guildId: challenge.guild_id, season, challengeId: id, userId, reason, points: total[reason] })),
         ),
       );
-      await trx.updateTable('challenges').set({ phase: 'results', results_at: new Date(now), season }).where('id', '=', id).execute();
+      await trx
+        .updateTable('challenges')
+        .set({ phase: 'results', results_at: new Date(now), season })
+        .where('id', '=', id)
+        .execute();
       return { ok: true, previous: challenge.phase };
     });
   }
@@ -347,7 +351,10 @@ export class ChallengeStore {
       if (now >= challenge.submissions_end_at.getTime()) return { ok: false, reason: 'late' };
       const entries = trx.selectFrom('challenge_entries').where('challenge_id', '=', id).where('withdrawn_at', 'is', null);
       if (await entries.select('entry_number').where('image_id', '=', entry.imageId).executeTakeFirst()) return { ok: false, reason: 'duplicate' };
-      const { count } = await entries.select(sql<number>`count(*)::int`.as('count')).where('user_id', '=', entry.userId).executeTakeFirstOrThrow();
+      const { count } = await entries
+        .select(sql<number>`count(*)::int`.as('count'))
+        .where('user_id', '=', entry.userId)
+        .executeTakeFirstOrThrow();
       if (count >= maxEntries) return { ok: false, reason: 'limit', count };
       const { entry_seq: entryId } = await trx
         .updateTable('challenges')
@@ -395,12 +402,7 @@ export class ChallengeStore {
   async vote(id: string, userId: string, entryId: number, now: number): Promise<VoteResult> {
     if (!challengeIdPattern.test(id) || !Number.isSafeInteger(entryId)) return { ok: false, reason: 'unknown' };
     return this.db.transaction().execute(async (trx): Promise<VoteResult> => {
-      const challenge = await trx
-        .selectFrom('challenges')
-        .select(['phase', 'voting_end_at'])
-        .where('id', '=', id)
-        .forShare()
-        .executeTakeFirst();
+      const challenge = await trx.selectFrom('challenges').select(['phase', 'voting_end_at']).where('id', '=', id).forShare().executeTakeFirst();
       if (challenge?.phase !== 'voting' || !challenge.voting_end_at || now >= challenge.voting_end_at.getTime()) {
         return { ok: false, reason: 'closed' };
       }
