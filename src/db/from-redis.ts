@@ -1,5 +1,10 @@
 import type { Redis } from 'ioredis';
-import { challengeCopyIncomplete, copyChallengesFromRedis, describeChallengeCopy, type ChallengeCopyReport } from '../features/challenges/from-redis.js';
+import {
+  challengeCopyIncomplete,
+  copyChallengesFromRedis,
+  describeChallengeCopy,
+  type ChallengeCopyReport,
+} from '../features/challenges/from-redis.js';
 import { BanList } from '../features/moderation/store.js';
 import { guildSettingsSchema } from '../features/settings/schema.js';
 import { writeSettings } from '../features/settings/store.js';

@@ -70,9 +70,9 @@ describe('challenges outlive Redis', () => {
       'Only the person who made this picture',
     );
     // A custom_id naming a picture that does not exist, and forged ones, are refused.
-    expect(
-      await privateAnswer(s.discord.button({ customId: 'challenge:submit:1999999999999999999:1', message: made[ada]!, userId: ada })),
-    ).toContain('I no longer know that picture');
+    expect(await privateAnswer(s.discord.button({ customId: 'challenge:submit:1999999999999999999:1', message: made[ada]!, userId: ada }))).toContain(
+      'I no longer know that picture',
+    );
     for (const forged of ['challenge:vote:1:1:1', 'challenge:vote:x:1', `challenge:submit:${made[ada]!.interactionId}:9`]) {
       expect(await privateAnswer(s.discord.button({ customId: forged, message: made[ada]!, userId: ada })), forged).toContain('not one I recognise');
     }
@@ -112,9 +112,9 @@ describe('challenges outlive Redis', () => {
       createdBy: admin,
       createdAt: Date.now(),
     });
-    expect(
-      await privateAnswer(s.discord.button({ customId: `challenge:vote:${elsewhere.id}:1`, message: gallery[0]!, userId: bea })),
-    ).toContain('do not know that challenge');
+    expect(await privateAnswer(s.discord.button({ customId: `challenge:vote:${elsewhere.id}:1`, message: gallery[0]!, userId: bea }))).toContain(
+      'do not know that challenge',
+    );
 
     await privateAnswer(challenge(s, 'end', admin, [], true));
     const results = await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.content.includes('**Results:')), 15_000, 'the results');

@@ -105,10 +105,28 @@ describe('/privacy delete-my-data on real Redis', () => {
       ['100000000000000004', BEA],
     ] as const) {
       await picture(`${id}-1`, userId, 'an entry');
-      const made = { kind: 'txt2img' as const, prompt: 'an entry', seed: 1, model: 'painterly', aspect: '1:1', userId, channelId: '400000000000000001' };
+      const made = {
+        kind: 'txt2img' as const,
+        prompt: 'an entry',
+        seed: 1,
+        model: 'painterly',
+        aspect: '1:1',
+        userId,
+        channelId: '400000000000000001',
+      };
       await recordRequest(ctx.db, { ...made, id, count: 1, guildId: '300000000000000001', createdAt: now - 500 });
       await recordImages(ctx.db, [
-        { ...made, id: `${id}-1`, requestId: id, index: 1, width: 64, height: 64, contentType: 'image/png', guildId: '300000000000000001', createdAt: now - 500 },
+        {
+          ...made,
+          id: `${id}-1`,
+          requestId: id,
+          index: 1,
+          width: 64,
+          height: 64,
+          contentType: 'image/png',
+          guildId: '300000000000000001',
+          createdAt: now - 500,
+        },
       ]);
     }
     const { id } = await ctx.challenges.create({
