@@ -128,6 +128,12 @@ describe('challenges outlive Redis', () => {
     expect(before.board).toMatch(new RegExp(`🥇 <@${ada}> · 11 points\\n🥈 <@${bea}> · 7 points\\n🥉 <@${cy}> · 1 point`));
     const votesBefore = await s.ctx.challenges.votes(running.id, 1);
 
+    // Nothing of the challenge is kept in Redis beside BullMQ's queue (named "challenge"): none of
+    // 0.1's keys (challenges:guild:…, challenge:<id>:entries, :votes:…, :gallery) is written any more.
+    expect(await s.redis.keys(`${s.prefix}:challenges:*`)).toEqual([]);
+    expect(
+      (await s.redis.keys(`${s.prefix}:challenge:${running.id}:*`)).filter((key) => /:(entries|votes|gallery|member|images)(:|$)/.test(key)),
+    ).toEqual([]);
     // Everything the test's bot kept in Redis goes (the shared server's other keys stay).
     await dropPrefix(s.redis, s.prefix);
     expect(await s.redis.keys(`${s.prefix}:*`)).toEqual([]);
