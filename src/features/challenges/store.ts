@@ -149,6 +149,14 @@ export class ChallengeStore {
 
   /** Creates a challenge in the announce phase unless the server already runs one (then: its id). */
   async create(challenge: NewChallenge): Promise<{ created: boolean; id: string }> {
+    // The running one may end between the refused insert and the look-up: then try again.
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.tryCreate(challenge);
+      if (outcome.created || outcome.id || attempt === 2) return outcome;
+    }
+  }
+
+  private async tryCreate(challenge: NewChallenge): Promise<{ created: boolean; id: string }> {
     const inserted = await this.db
       .insertInto('challenges')
       .values({
