@@ -10,7 +10,7 @@ import type { ChatInputCommand } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
 import { noMentions } from '../src/bot/messages.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
-import { seasonOf, seasonPattern } from '../src/store/challenges.js';
+import { seasonOf, seasonPattern } from '../src/features/challenges/model.js';
 
 const SHOWN = 10;
 

@@ -9,9 +9,10 @@ import { commandConnection, connectionReady, logErrors, waitingConnection, WORKE
 import type { Database } from '../db/connection.js';
 import { observeDiscordRest, type Metrics } from '../metrics.js';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
-import { CHALLENGE_QUEUE, type ChallengeQueue } from '../challenges/scheduler.js';
-import { startChallengeWorker } from '../challenges/worker.js';
-import { ChallengeStore } from '../store/challenges.js';
+import { challengeDataDeleter, challengeVoteDeleter } from '../features/challenges/actions.js';
+import { startChallengeWorker } from '../features/challenges/jobs.js';
+import { ChallengeStore } from '../features/challenges/store.js';
+import { CHALLENGE_QUEUE, type ChallengeQueue } from '../features/challenges/timers.js';
 import { ImageStore } from '../store/images.js';
 import { JobStore } from '../store/jobs.js';
 import { LineageStore } from '../store/lineage.js';
@@ -30,7 +31,6 @@ import { memberDataDeleters } from './privacy.js';
 import { communityDataDeleter, recordInFamily } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
 import { attachDeliveredPanel, seriesDataDeleter } from './series.js';
-import { challengeDataDeleter, challengeVoteDeleter } from '../challenges/actions.js';
 import { databaseReadiness, NotReadyError, redisReadiness, type ReadinessCheck } from '../web/readiness.js';
 
 export interface BotOptions {
@@ -105,7 +105,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     series: new SeriesStore(redis, prefix, options.now),
     generateQueue,
     deliverQueue,
-    challenges: new ChallengeStore(redis, prefix),
+    challenges: new ChallengeStore(options.db),
     challengeQueue: logErrors(new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }), logger, 'challenge queue') as ChallengeQueue,
     cdnHosts: cdnHostsFor(options.cdnUrl),
     now: options.now ?? Date.now,

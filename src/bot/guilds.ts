@@ -1,5 +1,5 @@
-import { removeTransitions, scheduleWeekly, unscheduleWeekly, weeklySchedulerId } from '../challenges/scheduler.js';
-import { openPhases } from '../store/challenges.js';
+import { openPhases } from '../features/challenges/model.js';
+import { removeTransitions, scheduleWeekly, unscheduleWeekly, weeklySchedulerId } from '../features/challenges/timers.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';
 import { cancelJob } from './components/generation.js';

@@ -7,8 +7,8 @@ import {
   type APIButtonComponent,
   type APIComponentInMessageActionRow,
 } from 'discord.js';
-import { challengeSubmitId } from '../challenges/ids.js';
-import { DELETED_MEMBER } from '../store/challenges.js';
+import { challengeSubmitId } from '../features/challenges/ids.js';
+import { DELETED_MEMBER } from '../features/former-member.js';
 import type { JobRecord } from '../store/jobs.js';
 import { communityButtonId } from './components/community-ids.js';
 import { generationButtonId, seriesAddButtonId } from './components/ids.js';

@@ -1,4 +1,10 @@
 import type { Redis } from 'ioredis';
+import {
+  challengeCopyIncomplete,
+  copyChallengesFromRedis,
+  describeChallengeCopy,
+  type ChallengeCopyReport,
+} from '../features/challenges/from-redis.js';
 import { BanList } from '../features/moderation/store.js';
 import { guildSettingsSchema } from '../features/settings/schema.js';
 import { writeSettings } from '../features/settings/store.js';
@@ -13,6 +19,8 @@ export interface CopyCounts {
 export interface CopyReport {
   settings: CopyCounts & { invalid: string[] };
   bans: CopyCounts & { invalid: string[] };
+  /** Challenges with their entries, votes and season points; the theme pools and weekly schedules. */
+  challenges: ChallengeCopyReport;
 }
 
 /** Every key of `prefix:kind:<guild id>` with its guild id. */
@@ -30,13 +38,14 @@ async function* guildKeys(redis: Redis, prefix: string, kind: string): AsyncGene
 }
 
 /**
- * Copies what version 0.1 kept in Redis and now lives in PostgreSQL: server settings and bans.
+ * Copies what version 0.1 kept in Redis and now lives in PostgreSQL: server settings, bans and
+ * challenges (run it after the pictures are copied: challenge entries refer to them).
  * Idempotent: what the database already has is left alone (it may have been changed since), so
  * running it twice copies nothing the second time. Redis is only read. Records that do not parse
  * are named in the report, not copied.
  */
 export async function copyFromRedis(redis: Redis, prefix: string, db: Database): Promise<CopyReport> {
-  const report: CopyReport = { settings: { copied: 0, present: 0, invalid: [] }, bans: { copied: 0, present: 0, invalid: [] } };
+  const report: Omit<CopyReport, 'challenges'> = { settings: { copied: 0, present: 0, invalid: [] }, bans: { copied: 0, present: 0, invalid: [] } };
 
   for await (const { key, guildId } of guildKeys(redis, prefix, 'settings')) {
     const raw = await redis.get(key);
@@ -73,7 +82,12 @@ export async function copyFromRedis(redis: Redis, prefix: string, db: Database):
       report.bans[added ? 'copied' : 'present'] += 1;
     }
   }
-  return report;
+  return { ...report, challenges: await copyChallengesFromRedis(redis, prefix, db) };
+}
+
+/** Whether some records could not be copied (they are named in the report). */
+export function copyIncomplete(report: CopyReport): boolean {
+  return report.settings.invalid.length > 0 || report.bans.invalid.length > 0 || challengeCopyIncomplete(report.challenges);
 }
 
 /** The report as the command prints it. */
@@ -81,5 +95,5 @@ export function describeCopy(report: CopyReport): string {
   const line = (what: string, counts: CopyCounts & { invalid: string[] }) =>
     `${what}: ${counts.copied} copied, ${counts.present} already in the database` +
     (counts.invalid.length ? `, ${counts.invalid.length} not readable (left in Redis): ${counts.invalid.join(', ')}` : '');
-  return `${line('server settings', report.settings)}\n${line('bans', report.bans)}`;
+  return [line('server settings', report.settings), line('bans', report.bans), ...describeChallengeCopy(report.challenges)].join('\n');
 }

@@ -123,7 +123,7 @@ export interface SeriesPanelsTable {
 export type ChallengePhase = 'announce' | 'submissions' | 'voting' | 'results' | 'cancelled';
 
 export interface ChallengesTable {
-  id: string;
+  id: Generated<string>;
   guild_id: string;
   channel_id: string;
   theme: string;
@@ -146,6 +146,10 @@ export interface ChallengesTable {
   voting_message_id: string | null;
   result_message_id: string | null;
   cancel_message_id: string | null;
+  entry_seq: Generated<number>;
+  gallery_posted: Generated<boolean>;
+  paused_at: Timestamp | null;
+  paused_note: string | null;
 }
 
 export interface ChallengeEntriesTable {
@@ -159,6 +163,7 @@ export interface ChallengeEntriesTable {
   gallery_message_id: string | null;
   votes: number | null;
   place: number | null;
+  points: number | null;
 }
 
 export interface ChallengeVotesTable {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { DELETED_MEMBER } from './challenges.js';
+import { DELETED_MEMBER } from '../features/former-member.js';
 
 /**
  * Series: ordered sets of panels that several members make together. The panel order, the turn

@@ -1,7 +1,7 @@
 import { ApplicationCommandOptionType, MessageFlags } from 'discord.js';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { seasonOf } from '../../src/store/challenges.js';
+import { seasonOf } from '../../src/features/challenges/model.js';
 import type { FakeMessage } from '../support/fake-discord.js';
 import { Stack } from '../support/stack.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApplicationCommandOptionType } from 'discord.js';
-import { endPhaseNow, scheduleWeekly, transitionJobId, weeklySchedulerId } from '../../src/challenges/scheduler.js';
+import { endPhaseNow, scheduleWeekly, transitionJobId, weeklySchedulerId } from '../../src/features/challenges/timers.js';
 import { FairQueue } from '../../src/store/fair-queue.js';
 import { eventually } from '../support/context.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';

@@ -400,6 +400,8 @@ describe('pictures from age-restricted channels stay in age-restricted channels'
 
     // A picture entered before the rule (or whose channel became age-restricted later) is a blank in the gallery.
     const legacy = await imagine(s, home.adult, `${RED}, again`);
+    // Entries refer to the archive's picture rows, written just after the result was posted.
+    await eventually(() => s.ctx.challenges.picture(`${legacy.interaction.id}-1`), 10_000, 'the archived picture');
     const result = await s.ctx.challenges.submit(
       active.id,
       { userId: MEMBER_A, imageId: `${legacy.interaction.id}-1`, jobId: legacy.interaction.id },

@@ -1,6 +1,6 @@
 import { ApplicationCommandOptionType, MessageFlags } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import { transitionJobId } from '../../src/challenges/scheduler.js';
+import { transitionJobId } from '../../src/features/challenges/timers.js';
 import { showProgress } from '../../src/bot/progress.js';
 import { eventually } from '../support/context.js';
 import type { FakeMessage } from '../support/fake-discord.js';

@@ -8,11 +8,13 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BotContext } from '../../src/bot/context.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
-import { castVote, challengeDataDeleter, submitEntry, withdrawEntry } from '../../src/challenges/actions.js';
-import { endPhaseNow, scheduleWeekly, transitionJobId, unscheduleWeekly, weeklySchedulerId } from '../../src/challenges/scheduler.js';
-import { announceChallenge, announceResults, cancelChallenge, openVoting } from '../../src/challenges/transitions.js';
-import { runChallengeJob, startChallengeWorker } from '../../src/challenges/worker.js';
-import { ChallengeStore, DAY_MS, seasonOf } from '../../src/store/challenges.js';
+import { castVote, challengeDataDeleter, submitEntry, withdrawEntry } from '../../src/features/challenges/actions.js';
+import { endPhaseNow, scheduleWeekly, transitionJobId, unscheduleWeekly, weeklySchedulerId } from '../../src/features/challenges/timers.js';
+import { announceChallenge, announceResults, cancelChallenge, openVoting } from '../../src/features/challenges/transitions.js';
+import { runChallengeJob, startChallengeWorker } from '../../src/features/challenges/jobs.js';
+import { DAY_MS, seasonOf } from '../../src/features/challenges/model.js';
+import { ChallengeStore } from '../../src/features/challenges/store.js';
+import { recordImages, recordRequest } from '../../src/features/pictures/store.js';
 import { eventually, makeBotContext } from '../support/context.js';
 import { FakeDiscord } from '../support/fake-discord.js';
 import { connect, dropPrefix, uniquePrefix } from '../support/redis.js';
@@ -64,8 +66,11 @@ const guildId = () => discord.defaultGuildId;
 const channelId = () => discord.defaultChannelId;
 const member = (userId: string) => ({ userId, guildId: guildId() });
 
-/** A picture the member made, as the worker records it (with its bytes on disk). */
-async function makeImage(userId: string, options: { createdAt?: number; guildId?: string; colour?: string } = {}): Promise<string> {
+/**
+ * A picture the member made, as the bot records it: its request and picture rows in the archive
+ * (entries refer to them), the image record and its bytes on disk.
+ */
+async function makeImage(userId: string, options: { createdAt?: number; guildId?: string; colour?: string; nsfw?: boolean } = {}): Promise<string> {
   imageCounter += 1;
   const jobId = `${1_300_000_000_000_000_000n + BigInt(imageCounter)}`;
   const id = `${jobId}-1`;
@@ -89,7 +94,21 @@ async function makeImage(userId: string, options: { createdAt?: number; guildId?
     guildId: options.guildId ?? guildId(),
     channelId: channelId(),
     createdAt: options.createdAt ?? clock,
+    nsfw: options.nsfw,
   });
+  const made = {
+    kind: 'txt2img' as const,
+    prompt: 'a city under the sea',
+    seed: 1,
+    model: 'painterly',
+    aspect: '3:2',
+    userId,
+    guildId: options.guildId ?? guildId(),
+    channelId: channelId(),
+    createdAt: options.createdAt ?? clock,
+  };
+  await recordRequest(database.db, { ...made, id: jobId, count: 1 });
+  await recordImages(database.db, [{ ...made, id, requestId: jobId, index: 1, width: 96, height: 64, contentType: 'image/png', nsfw: options.nsfw }]);
   return id;
 }
 
@@ -518,7 +537,7 @@ describe('challenge schedule and restarts', () => {
     await first.close();
     const restartedRedis = connect();
     connections.push(restartedRedis);
-    const restarted = { ...ctx, redis: restartedRedis, challenges: new ChallengeStore(restartedRedis, prefix) };
+    const restarted = { ...ctx, redis: restartedRedis, challenges: new ChallengeStore(database.db) };
     const state = (await restarted.challenges.get(id))!;
     expect(state.phase).toBe('voting');
     expect((await restarted.challenges.entries(id)).map((entry) => entry.userId)).toEqual([ADA, BEA, CY]);
@@ -543,5 +562,108 @@ describe('challenge schedule and restarts', () => {
       [3, 0],
     ]);
     expect(botMessages().filter((message) => message.content.includes('Results'))).toHaveLength(1);
+  });
+});
+
+describe('challenge guarantees held by PostgreSQL under concurrency', () => {
+  const newChallenge = (createdBy: string) => ({
+    guildId: guildId(),
+    channelId: channelId(),
+    theme: `theme by ${createdBy}`,
+    submitDays: 5,
+    voteDays: 2,
+    scheduled: false,
+    createdBy,
+    createdAt: clock,
+  });
+
+  it('runs one challenge per server however many starts arrive at once, and another server is not blocked', async () => {
+    const starts = await Promise.all(Array.from({ length: 10 }, (_, index) => ctx.challenges.create(newChallenge(`2000000000000000${10 + index}`))));
+    const created = starts.filter((start) => start.created);
+    expect(created).toHaveLength(1);
+    // Every refused start names the challenge that runs.
+    expect(new Set(starts.map((start) => start.id))).toEqual(new Set([created[0]!.id]));
+    expect((await ctx.challenges.history(guildId())).map((challenge) => challenge.id)).toEqual([created[0]!.id]);
+    expect((await ctx.challenges.create({ ...newChallenge(ADA), guildId: '300000000000000009' })).created).toBe(true);
+    // Once it is over, the next one may start.
+    expect((await ctx.challenges.advance(created[0]!.id, ['announce'], 'cancelled', { cancelledAt: clock, cancelledBy: ADA })).ok).toBe(true);
+    expect((await ctx.challenges.create(newChallenge(BEA))).created).toBe(true);
+  });
+
+  it('moves a phase once when the same move is tried ten times at once', async () => {
+    const { id } = await ctx.challenges.create(newChallenge(ADA));
+    const moves = await Promise.all(
+      Array.from({ length: 10 }, (_, index) =>
+        ctx.challenges.advance(id, ['announce'], 'submissions', { announcedAt: clock + index, submissionsEndAt: clock + DAY_MS }),
+      ),
+    );
+    expect(moves.filter((move) => move.ok)).toHaveLength(1);
+    expect(moves.filter((move) => !move.ok).every((move) => move.previous === 'submissions')).toBe(true);
+    const winner = moves.findIndex((move) => move.ok);
+    expect((await ctx.challenges.get(id))!.announcedAt).toBe(clock + winner);
+  });
+
+  it('counts exactly the votes accepted before the tally closed voting, and awards points once', async () => {
+    const id = await announced();
+    for (const user of [ADA, BEA]) await submitEntry(ctx, member(user), await makeImage(user));
+    await openVoting(ctx, id, clock);
+    const voters = Array.from({ length: 30 }, (_, index) => `2100000000000000${String(index).padStart(2, '0')}`);
+    const [votes, tallies] = await Promise.all([
+      Promise.all(voters.map((voter) => ctx.challenges.vote(id, voter, 1, clock))),
+      Promise.all([ctx.challenges.tally(id, clock), ctx.challenges.tally(id, clock)]),
+    ]);
+    expect(tallies.filter((tally) => tally.ok)).toHaveLength(1);
+    const accepted = votes.filter((vote) => vote.ok).length;
+    expect(votes.filter((vote) => !vote.ok).every((vote) => !vote.ok && vote.reason === 'closed')).toBe(true);
+    const challenge = (await ctx.challenges.get(id))!;
+    expect(challenge.ranking.find((entry) => entry.id === 1)!.votes).toBe(accepted);
+    // Nobody votes after the results, and a third tally changes nothing.
+    expect(await ctx.challenges.vote(id, CY, 1, clock)).toEqual({ ok: false, reason: 'closed' });
+    expect((await ctx.challenges.tally(id, clock)).ok).toBe(false);
+    const board = await ctx.challenges.leaderboard(guildId(), seasonOf(clock));
+    const expected =
+      accepted > 0
+        ? [
+            { userId: ADA, points: 11 },
+            { userId: BEA, points: 1 },
+          ]
+        : [
+            { userId: BEA, points: 1 },
+            { userId: ADA, points: 1 },
+          ];
+    expect(board).toEqual(expected);
+    const ledger = await ctx.db.selectFrom('season_points').select(['user_id', 'reason', 'points']).where('challenge_id', '=', id).execute();
+    expect(ledger).toHaveLength(accepted > 0 ? 3 : 2);
+  });
+
+  it('gives a member with two entries both entry points in one ledger row, and two draws at once take different themes', async () => {
+    const id = await announced();
+    await submitEntry(ctx, member(ADA), await makeImage(ADA));
+    await submitEntry(ctx, member(ADA), await makeImage(ADA));
+    await openVoting(ctx, id, clock);
+    await castVote(ctx, member(BEA), id, 2);
+    await announceResults(ctx, id, clock);
+    expect(await ctx.challenges.leaderboard(guildId(), seasonOf(clock))).toEqual([{ userId: ADA, points: 12 }]);
+    const rows = await ctx.db.selectFrom('season_points').select(['reason', 'points']).where('challenge_id', '=', id).orderBy('reason').execute();
+    expect(rows).toEqual([
+      { reason: 'entry', points: 2 },
+      { reason: 'podium', points: 10 },
+    ]);
+
+    for (const theme of ['dragons', 'harbours']) await ctx.challenges.addTheme(guildId(), theme);
+    expect(await ctx.challenges.addTheme(guildId(), 'DRAGONS')).toBe(false);
+    const drawn = await Promise.all([ctx.challenges.drawTheme(guildId(), 0), ctx.challenges.drawTheme(guildId(), 0)]);
+    expect(drawn.sort()).toEqual(['dragons', 'harbours']);
+  });
+
+  it('treats ids that are not challenge numbers as unknown, changing nothing', async () => {
+    const id = await announced();
+    for (const forged of ["1' OR '1'='1", '-1', '0', '1e3', 'x'.repeat(5000), `${id} `]) {
+      expect(await ctx.challenges.get(forged)).toBeUndefined();
+      expect(await ctx.challenges.vote(forged, ADA, 1, clock)).toEqual({ ok: false, reason: 'unknown' });
+      expect((await ctx.challenges.advance(forged, ['submissions'], 'cancelled')).ok).toBe(false);
+      expect(await refusal(castVote(ctx, member(ADA), forged, 1))).toMatch(/do not know that challenge/);
+    }
+    expect((await ctx.challenges.get(id))!.phase).toBe('submissions');
   });
 });

@@ -111,6 +111,10 @@ const typed: ColumnsOf = {
     'voting_message_id',
     'result_message_id',
     'cancel_message_id',
+    'entry_seq',
+    'gallery_posted',
+    'paused_at',
+    'paused_note',
   ),
   challenge_entries: all(
     'challenge_id',
@@ -123,6 +127,7 @@ const typed: ColumnsOf = {
     'gallery_message_id',
     'votes',
     'place',
+    'points',
   ),
   challenge_votes: all('challenge_id', 'entry_number', 'user_id', 'created_at'),
   season_points: all('guild_id', 'season', 'challenge_id', 'user_id', 'reason', 'points', 'awarded_at'),

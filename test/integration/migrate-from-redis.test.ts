@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { copyFromRedis } from '../../src/db/from-redis.js';
+import { ChallengeStore } from '../../src/features/challenges/store.js';
+import { recordImages, recordRequest } from '../../src/features/pictures/store.js';
 import { BanList } from '../../src/features/moderation/store.js';
 import { SettingsStore } from '../../src/features/settings/store.js';
 import { startPrivateRedis, type PrivateRedis } from '../../src/redis-server.js';
@@ -48,9 +50,10 @@ describe('copying settings and bans from Redis to PostgreSQL', () => {
     const { db } = await database();
     await writeRedisRecords(redis, prefix);
 
-    expect(await copyFromRedis(redis, prefix, db)).toEqual({
+    expect(await copyFromRedis(redis, prefix, db)).toMatchObject({
       settings: { copied: 1, present: 0, invalid: [OTHER_GUILD] },
       bans: { copied: 3, present: 0, invalid: [] },
+      challenges: { challenges: { copied: 0, present: 0, invalid: [] } },
     });
     const settings = await new SettingsStore(db).fresh(GUILD);
     expect(settings).toMatchObject({ dailyImages: 7, blocklist: ['kraken'], nsfw: 'nowhere', allowSelfVote: true, maxRunning: 2 });
@@ -61,7 +64,7 @@ describe('copying settings and bans from Redis to PostgreSQL', () => {
 
     // A change made in the database since is not undone by a second run.
     await new SettingsStore(db).update(GUILD, { dailyImages: 9 });
-    expect(await copyFromRedis(redis, prefix, db)).toEqual({
+    expect(await copyFromRedis(redis, prefix, db)).toMatchObject({
       settings: { copied: 0, present: 1, invalid: [OTHER_GUILD] },
       bans: { copied: 0, present: 3, invalid: [] },
     });
@@ -87,11 +90,209 @@ describe('copying settings and bans from Redis to PostgreSQL', () => {
     const first = await run();
     expect(first.output).toContain('server settings: 1 copied, 0 already in the database, 1 not readable (left in Redis): 300000000000000002');
     expect(first.output).toContain('bans: 3 copied, 0 already in the database');
+    expect(first.output).toContain('challenges: 0 copied, 0 already in the database');
     // Something could not be copied: the exit code says so.
     expect(first.code).toBe(1);
     const second = await run();
     expect(second.output).toContain('server settings: 0 copied, 1 already in the database');
     expect(second.output).toContain('bans: 0 copied, 3 already in the database');
     expect((await new SettingsStore(target.db).fresh(GUILD)).blocklist).toEqual(['kraken']);
+  });
+});
+
+const CY = '200000000000000003';
+const RESULTS_AT = Date.UTC(2026, 4, 20, 18, 0);
+
+/** Pictures as the archive has them (0.1's pictures are copied before the challenges). */
+async function archivePictures(db: TestDatabase['db'], pictures: Array<[requestId: string, userId: string]>): Promise<void> {
+  for (const [requestId, userId] of pictures) {
+    const made = {
+      kind: 'txt2img' as const,
+      prompt: 'an entry',
+      seed: 1,
+      model: 'painterly',
+      aspect: '1:1',
+      userId,
+      guildId: GUILD,
+      channelId: '400000000000000001',
+      createdAt: AT,
+    };
+    await recordRequest(db, { ...made, id: requestId, count: 1 });
+    await recordImages(db, [{ ...made, id: `${requestId}-1`, requestId, index: 1, width: 64, height: 64, contentType: 'image/png' }]);
+  }
+}
+
+/** 0.1's challenge keys, as its Redis store wrote them. */
+async function writeOldChallenges(redis: Redis, prefix: string): Promise<void> {
+  const entry = (imageId: string, userId: string, submittedAt: number) =>
+    JSON.stringify({ imageId, jobId: imageId.split('-')[0], userId, submittedAt });
+  const ranking = [
+    { id: 1, imageId: '100000000000000001-1', jobId: '100000000000000001', userId: ADA, submittedAt: AT, votes: 2, place: 1, points: 11 },
+    { id: 2, imageId: '100000000000000002-1', jobId: '100000000000000002', userId: BOB, submittedAt: AT + 1, votes: 1, place: 2, points: 7 },
+  ];
+  await redis.hset(`${prefix}:challenge:7`, {
+    id: '7',
+    guildId: GUILD,
+    channelId: '400000000000000001',
+    theme: 'a city under the sea',
+    phase: 'results',
+    submitDays: '5',
+    voteDays: '2',
+    scheduled: '0',
+    createdBy: MOD,
+    createdAt: String(AT - 1000),
+    announcedAt: String(AT - 500),
+    submissionsEndAt: String(AT + 5000),
+    votingEndAt: String(AT + 9000),
+    votingStartedAt: String(AT + 5000),
+    resultsAt: String(RESULTS_AT),
+    season: '2026-Q2',
+    announceMessageId: '500000000000000001',
+    threadId: '500000000000000001',
+    votingMessageId: '500000000000000002',
+    galleryPosted: '1',
+    resultMessageId: '500000000000000005',
+    entrySeq: '2',
+    ranking: JSON.stringify(ranking),
+  });
+  await redis.hset(`${prefix}:challenge:7:entries`, '1', entry('100000000000000001-1', ADA, AT), '2', entry('100000000000000002-1', BOB, AT + 1));
+  await redis.hset(`${prefix}:challenge:7:gallery`, '1', '500000000000000003', '2', '500000000000000004');
+  await redis.sadd(`${prefix}:challenge:7:votes:1`, BOB, CY);
+  await redis.sadd(`${prefix}:challenge:7:votes:2`, ADA);
+  // A running one: entry #2 was withdrawn, #3's picture never reached the archive.
+  await redis.hset(`${prefix}:challenge:9`, {
+    id: '9',
+    guildId: GUILD,
+    channelId: '400000000000000001',
+    theme: 'lanterns',
+    phase: 'submissions',
+    submitDays: '5',
+    voteDays: '2',
+    scheduled: '1',
+    createdBy: 'schedule',
+    createdAt: String(AT + 10_000),
+    announcedAt: String(AT + 10_000),
+    submissionsEndAt: String(AT + 20_000),
+    votingEndAt: String(AT + 30_000),
+    announceMessageId: '500000000000000006',
+    entrySeq: '3',
+  });
+  await redis.hset(
+    `${prefix}:challenge:9:entries`,
+    '1',
+    entry('100000000000000003-1', CY, AT + 11_000),
+    '3',
+    entry('100000000000000099-1', ADA, AT + 12_000),
+  );
+  await redis.hset(`${prefix}:challenge:8`, { guildId: GUILD, phase: 'lost' });
+  await redis.set(`${prefix}:challenges:seq`, '9');
+  await redis.set(`${prefix}:challenges:guild:${GUILD}:active`, '9');
+  await redis.zadd(`${prefix}:challenges:guild:${GUILD}:history`, AT - 1000, '7', AT + 10_000, '9');
+  await redis.zadd(`${prefix}:challenges:guild:${GUILD}:season:2026-Q2`, 11, ADA, 7, BOB);
+  await redis.sadd(`${prefix}:challenges:guild:${GUILD}:seasons`, '2026-Q2');
+  await redis.sadd(`${prefix}:challenges:guild:${GUILD}:themes`, 'dragons', 'harbours', 'lanterns');
+  await redis.sadd(`${prefix}:challenges:guild:${GUILD}:themes:used`, 'lanterns');
+  await redis.set(
+    `${prefix}:challenges:guild:${GUILD}:schedule`,
+    JSON.stringify({ channelId: '400000000000000001', weekday: 5, time: '18:30', timezone: 'Europe/Berlin', submitDays: 5, voteDays: 2 }),
+  );
+  await redis.set(`${prefix}:challenges:guild:${OTHER_GUILD}:schedule`, JSON.stringify({ channelId: 'x', weekday: 9 }));
+}
+
+describe('copying challenges from Redis to PostgreSQL', () => {
+  it('copies challenges, entries, votes, season points, themes and schedules once, and they answer as in 0.1', async () => {
+    const redis = connect();
+    const prefix = uniquePrefix();
+    cleanups.push(async () => {
+      await dropPrefix(redis, prefix);
+      await redis.quit();
+    });
+    const { db } = await database();
+    await archivePictures(db, [
+      ['100000000000000001', ADA],
+      ['100000000000000002', BOB],
+      ['100000000000000003', CY],
+    ]);
+    await writeOldChallenges(redis, prefix);
+
+    const { challenges: first } = await copyFromRedis(redis, prefix, db);
+    expect(first).toEqual({
+      challenges: { copied: 2, present: 0, invalid: ['8'] },
+      entries: { copied: 3, present: 0, invalid: ['9#3 (picture 100000000000000099-1 is not in the database)'] },
+      votes: { copied: 3, present: 0, invalid: [] },
+      // ADA: entry and podium; BOB: entry and podium.
+      points: { copied: 4, present: 0, invalid: [] },
+      themes: { copied: 3, present: 0, invalid: [] },
+      schedules: { copied: 1, present: 0, invalid: [OTHER_GUILD] },
+    });
+
+    const store = new ChallengeStore(db);
+    expect(await store.leaderboard(GUILD, '2026-Q2')).toEqual([
+      { userId: ADA, points: 11 },
+      { userId: BOB, points: 7 },
+    ]);
+    expect(await store.seasons(GUILD)).toEqual(['2026-Q2']);
+    expect((await store.history(GUILD)).map((challenge) => [challenge.id, challenge.phase])).toEqual([
+      ['9', 'submissions'],
+      ['7', 'results'],
+    ]);
+    const finished = (await store.get('7'))!;
+    expect(finished).toMatchObject({ season: '2026-Q2', resultsAt: RESULTS_AT, galleryPosted: true, resultMessageId: '500000000000000005' });
+    expect(finished.ranking.map((entry) => [entry.id, entry.userId, entry.votes, entry.place, entry.points])).toEqual([
+      [1, ADA, 2, 1, 11],
+      [2, BOB, 1, 2, 7],
+    ]);
+    expect(await store.votes('7', 1)).toBe(2);
+    expect(await store.galleryMessages('7')).toEqual(new Set([1, 2]));
+    expect((await store.active(GUILD))?.id).toBe('9');
+    expect((await store.entries('9')).map((entry) => [entry.id, entry.userId])).toEqual([[1, CY]]);
+    expect(await store.themes(GUILD)).toEqual([
+      { theme: 'dragons', used: false },
+      { theme: 'harbours', used: false },
+      { theme: 'lanterns', used: true },
+    ]);
+    expect(await store.schedule(GUILD)).toEqual({
+      channelId: '400000000000000001',
+      weekday: 5,
+      time: '18:30',
+      timezone: 'Europe/Berlin',
+      submitDays: 5,
+      voteDays: 2,
+    });
+    // The next entry and the next challenge get numbers 0.1 never handed out.
+    expect(await store.submit('9', { userId: BOB, imageId: '100000000000000002-1', jobId: '' }, AT + 15_000, 2)).toMatchObject({
+      ok: true,
+      entryId: 4,
+    });
+    expect(
+      (
+        await store.create({
+          guildId: OTHER_GUILD,
+          channelId: '400000000000000002',
+          theme: 'rain',
+          submitDays: 5,
+          voteDays: 2,
+          scheduled: false,
+          createdBy: MOD,
+          createdAt: AT,
+        })
+      ).id,
+    ).toBe('10');
+
+    // A second run copies nothing and changes nothing.
+    const { challenges: second } = await copyFromRedis(redis, prefix, db);
+    expect(second).toEqual({
+      challenges: { copied: 0, present: 2, invalid: ['8'] },
+      entries: { copied: 0, present: 3, invalid: ['9#3 (picture 100000000000000099-1 is not in the database)'] },
+      votes: { copied: 0, present: 3, invalid: [] },
+      points: { copied: 0, present: 4, invalid: [] },
+      themes: { copied: 0, present: 3, invalid: [] },
+      schedules: { copied: 0, present: 1, invalid: [OTHER_GUILD] },
+    });
+    expect(await store.leaderboard(GUILD, '2026-Q2')).toEqual([
+      { userId: ADA, points: 11 },
+      { userId: BOB, points: 7 },
+    ]);
+    expect((await store.entries('9')).map((entry) => entry.id)).toEqual([1, 4]);
   });
 });

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { challengeDataDeleter } from '../../src/challenges/actions.js';
+import { challengeDataDeleter, challengeVoteDeleter } from '../../src/features/challenges/actions.js';
+import { awardPoints } from '../../src/features/challenges/store.js';
+import { recordImages, recordRequest } from '../../src/features/pictures/store.js';
 import { communityDataDeleter } from '../../src/bot/community.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { deleteMemberData, memberDataDeleters } from '../../src/bot/privacy.js';
@@ -19,7 +21,7 @@ let ctx: BotContext;
 beforeEach(async () => {
   bed = await openTestBed();
   ({ redis, prefix, ctx } = bed);
-  ctx.dataDeleters = [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter];
+  ctx.dataDeleters = [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter, challengeVoteDeleter];
 });
 
 afterEach(() => closeTestBed(bed));
@@ -96,9 +98,37 @@ describe('/privacy delete-my-data on real Redis', () => {
   });
 
   it('keeps challenge entries as anonymous ones and takes the member off the season leaderboard', async () => {
-    await picture('100000000000000003-1', ADA, 'ada entry');
-    await picture('100000000000000004-1', BEA, 'bea entry');
     const now = Date.now();
+    // Entries refer to the archive's rows of their pictures.
+    for (const [id, userId] of [
+      ['100000000000000003', ADA],
+      ['100000000000000004', BEA],
+    ] as const) {
+      await picture(`${id}-1`, userId, 'an entry');
+      const made = {
+        kind: 'txt2img' as const,
+        prompt: 'an entry',
+        seed: 1,
+        model: 'painterly',
+        aspect: '1:1',
+        userId,
+        channelId: '400000000000000001',
+      };
+      await recordRequest(ctx.db, { ...made, id, count: 1, guildId: '300000000000000001', createdAt: now - 500 });
+      await recordImages(ctx.db, [
+        {
+          ...made,
+          id: `${id}-1`,
+          requestId: id,
+          index: 1,
+          width: 64,
+          height: 64,
+          contentType: 'image/png',
+          guildId: '300000000000000001',
+          createdAt: now - 500,
+        },
+      ]);
+    }
     const { id } = await ctx.challenges.create({
       guildId: '300000000000000001',
       channelId: '400000000000000001',
@@ -109,11 +139,10 @@ describe('/privacy delete-my-data on real Redis', () => {
       createdBy: BEA,
       createdAt: now - 1000,
     });
-    await ctx.challenges.record(id, {
-      phase: 'submissions',
-      announcedAt: String(now - 1000),
-      submissionsEndAt: String(now + 60_000),
-      votingEndAt: String(now + 120_000),
+    await ctx.challenges.advance(id, ['announce'], 'submissions', {
+      announcedAt: now - 1000,
+      submissionsEndAt: now + 60_000,
+      votingEndAt: now + 120_000,
     });
     expect(await ctx.challenges.submit(id, { userId: ADA, imageId: '100000000000000003-1', jobId: '100000000000000003' }, now, 2)).toMatchObject({
       ok: true,
@@ -121,13 +150,33 @@ describe('/privacy delete-my-data on real Redis', () => {
     expect(await ctx.challenges.submit(id, { userId: BEA, imageId: '100000000000000004-1', jobId: '100000000000000004' }, now, 2)).toMatchObject({
       ok: true,
     });
-    const season = `${prefix}:challenges:guild:300000000000000001:season:2026-Q4`;
-    await redis.zadd(season, 11, ADA, 7, BEA);
+    const points = (userId: string, reason: 'entry' | 'podium', amount: number) => ({
+      guildId: '300000000000000001',
+      season: '2026-Q4',
+      challengeId: id,
+      userId,
+      reason,
+      points: amount,
+    });
+    await awardPoints(ctx.db, [points(ADA, 'podium', 10), points(ADA, 'entry', 1), points(BEA, 'podium', 6), points(BEA, 'entry', 1)]);
+    await ctx.challenges.advance(id, ['submissions'], 'voting', { votingEndAt: now + 120_000 });
+    expect(await ctx.challenges.vote(id, ADA, 2, now)).toEqual({ ok: true });
+    expect(await ctx.challenges.vote(id, BEA, 1, now)).toEqual({ ok: true });
 
-    await deleteMemberData(ctx, ADA);
+    const summary = await deleteMemberData(ctx, ADA);
+    expect(summary).toContainEqual({ name: 'challenge entries made anonymous', count: 1 });
+    expect(summary).toContainEqual({ name: 'challenge votes removed', count: 1 });
 
     const entries = await ctx.challenges.entries(id);
     expect(entries.map((entry) => entry.userId).sort()).toEqual([BEA, 'deleted']);
-    expect(await redis.zrange(season, 0, '-1')).toEqual([BEA]);
+    expect(await ctx.challenges.leaderboard('300000000000000001', '2026-Q4')).toEqual([{ userId: BEA, points: 7 }]);
+    expect(await ctx.challenges.votes(id, 2)).toBe(0);
+    // Others' votes stay, also on the anonymous entry.
+    expect(await ctx.challenges.votes(id, 1)).toBe(1);
+    // Nothing of the member is left in the challenge tables.
+    for (const table of ['challenges', 'challenge_entries', 'challenge_votes', 'season_points'] as const) {
+      const rows = await ctx.db.selectFrom(table).selectAll().execute();
+      expect(JSON.stringify(rows)).not.toContain(ADA);
+    }
   });
 });

@@ -6,8 +6,8 @@ import { pino } from 'pino';
 import type { BotContext } from '../../src/bot/context.js';
 import type { Database } from '../../src/db/connection.js';
 import { DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../../src/queues.js';
-import { CHALLENGE_QUEUE, type ChallengeQueue } from '../../src/challenges/scheduler.js';
-import { ChallengeStore } from '../../src/store/challenges.js';
+import { ChallengeStore } from '../../src/features/challenges/store.js';
+import { CHALLENGE_QUEUE, type ChallengeQueue } from '../../src/features/challenges/timers.js';
 import { ImageStore } from '../../src/store/images.js';
 import { JobStore } from '../../src/store/jobs.js';
 import { LineageStore } from '../../src/store/lineage.js';
@@ -40,7 +40,7 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, d
     series: new SeriesStore(redis, prefix),
     generateQueue: new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix }),
     deliverQueue: new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }),
-    challenges: new ChallengeStore(redis, prefix),
+    challenges: new ChallengeStore(db),
     challengeQueue: new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }) as ChallengeQueue,
     cdnHosts: ['cdn.discordapp.com'],
     now: Date.now,

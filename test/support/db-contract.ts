@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUniqueViolation, type Database, type OpenDatabase } from '../../src/db/connection.js';
-import { awardPoints, leaderboard, transition } from '../../src/features/challenges/store.js';
+import { ChallengeStore, awardPoints, leaderboard, transition } from '../../src/features/challenges/store.js';
 import { claimRefund } from '../../src/features/quota/store.js';
 import { addPanel, createSeries, panels, removePanel } from '../../src/features/series/store.js';
 import { readSettings, writeSettings } from '../../src/features/settings/store.js';
@@ -213,6 +213,72 @@ export function databaseContract(label: string, open: () => Promise<OpenDatabase
       expect(await leaderboard(db, guild, '2026-Q4')).toEqual([
         { user_id: 'a', points: 11 },
         { user_id: 'b', points: 1 },
+      ]);
+    });
+
+    it('a challenge runs through its store: one at a time per server, entries up to the limit, one vote each, points once', async () => {
+      const store = new ChallengeStore(db);
+      const server = id();
+      const now = Date.UTC(2026, 10, 2, 18, 0);
+      const picture = async (userId: string) => {
+        const requestId = await request();
+        const imageId = `${requestId}-1`;
+        await db
+          .insertInto('images')
+          .values({
+            id: imageId,
+            request_id: requestId,
+            kind: 'txt2img',
+            prompt: 'fog',
+            width: 64,
+            height: 64,
+            content_type: 'image/png',
+            storage_key: imageId,
+            user_id: userId,
+            guild_id: server,
+            channel_id: '300000000000000001',
+          })
+          .execute();
+        return imageId;
+      };
+      const challenge = {
+        guildId: server,
+        channelId: '300000000000000001',
+        theme: 'fog',
+        submitDays: 5,
+        voteDays: 2,
+        scheduled: false,
+        createdBy: 'a',
+        createdAt: now,
+      };
+      const starts = await Promise.all([store.create(challenge), store.create(challenge), store.create(challenge)]);
+      expect(starts.filter((start) => start.created)).toHaveLength(1);
+      const challengeId = starts.find((start) => start.created)!.id;
+      expect(challengeId).toMatch(/^[1-9]\d*$/);
+      const announce = await Promise.all(
+        [0, 1].map(() =>
+          store.advance(challengeId, ['announce'], 'submissions', { announcedAt: now, submissionsEndAt: now + 1000, votingEndAt: now + 2000 }),
+        ),
+      );
+      expect(announce.filter((move) => move.ok)).toHaveLength(1);
+      const mine = await Promise.all([1, 2, 3].map(() => picture('a')));
+      const entries = await Promise.all(mine.map((imageId) => store.submit(challengeId, { userId: 'a', imageId, jobId: '' }, now + 1, 2)));
+      expect(entries.filter((entry) => entry.ok)).toHaveLength(2);
+      expect((await store.submit(challengeId, { userId: 'b', imageId: await picture('b'), jobId: '' }, now + 1, 2)).ok).toBe(true);
+      expect((await store.advance(challengeId, ['submissions'], 'voting', { votingEndAt: now + 2000 })).ok).toBe(true);
+      const votes = await Promise.all([0, 1, 2].map(() => store.vote(challengeId, 'b', 1, now + 1500)));
+      expect(votes.filter((vote) => vote.ok)).toHaveLength(1);
+      expect(await store.vote(challengeId, 'a', 1, now + 1500)).toEqual({ ok: false, reason: 'self' });
+      const tallies = await Promise.all([store.tally(challengeId, now + 2000), store.tally(challengeId, now + 2000)]);
+      expect(tallies.filter((tally) => tally.ok)).toHaveLength(1);
+      expect(await store.leaderboard(server, '2026-Q4')).toEqual([
+        { userId: 'a', points: 12 },
+        { userId: 'b', points: 1 },
+      ]);
+      expect((await store.get(challengeId))!.ranking.map((entry) => [entry.id, entry.votes, entry.place])).toEqual([
+        [1, 1, 1],
+        [2, 0, 2],
+        [3, 0, 3],
       ]);
     });
 

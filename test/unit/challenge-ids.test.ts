@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { challengeSubmitId, challengeVoteId, parseChallengeButton } from '../../src/challenges/ids.js';
-import { cronFor, isTimezone } from '../../src/challenges/scheduler.js';
-import { podiumTies } from '../../src/challenges/transitions.js';
-import { seasonOf } from '../../src/store/challenges.js';
+import { challengeSubmitId, challengeVoteId, parseChallengeButton } from '../../src/features/challenges/ids.js';
+import { cronFor, isTimezone } from '../../src/features/challenges/timers.js';
+import { podiumTies } from '../../src/features/challenges/transitions.js';
+import { seasonOf } from '../../src/features/challenges/model.js';
 
 describe('challenge custom_ids', () => {
   it('round-trip', () => {

@@ -1,6 +1,6 @@
 import type { MessageComponentInteraction, ModalSubmitInteraction } from 'discord.js';
 import type { BotContext } from '../context.js';
-import { challengeComponents } from './challenge.js';
+import { challengeComponents } from '../../features/challenges/components.js';
 import { communityComponents } from './community.js';
 import { handleGenerationButton } from './generation.js';
 import { parseGenerationButton } from './ids.js';

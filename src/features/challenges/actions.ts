@@ -1,11 +1,12 @@
-import type { MemberDataDeleter } from '../bot/privacy.js';
-import type { BotContext } from '../bot/context.js';
-import { channelGuildId } from '../bot/channels.js';
-import { fetchChannelMessage } from '../bot/discord-messages.js';
-import { InvalidRequestError } from '../bot/prompt.js';
-import { imageOfThisServer } from '../bot/server-scope.js';
-import { ageRestriction } from '../bot/age-restriction.js';
-import type { Challenge, Entry } from '../store/challenges.js';
+import type { MemberDataDeleter } from '../../bot/privacy.js';
+import type { BotContext } from '../../bot/context.js';
+import { channelGuildId } from '../../bot/channels.js';
+import { fetchChannelMessage } from '../../bot/discord-messages.js';
+import { InvalidRequestError } from '../../bot/prompt.js';
+import { inThisServer } from '../../bot/server-scope.js';
+import { ageRestriction } from '../../bot/age-restriction.js';
+import type { Challenge, Entry } from './model.js';
+import { archivedPicture } from './pictures.js';
 import { themeText, timestamp } from './transitions.js';
 
 /**
@@ -41,12 +42,12 @@ export interface Submitted {
 /** Enters one of the member's own pictures, made in this server after the announcement. */
 export async function submitEntry(ctx: BotContext, member: Member, imageId: string): Promise<Submitted> {
   const challenge = await challengeTakingEntries(ctx, member);
+  // Entries are pictures of the archive (every picture that reached Discord has its row there).
   // Another server's picture is as unknown as a missing one: its existence is not revealed.
-  const image = await imageOfThisServer(ctx, imageId, challenge);
-  if (!image) throw new InvalidRequestError(UNKNOWN_PICTURE);
+  const image = await archivedPicture(ctx, imageId);
+  if (!image || image.deleted || !inThisServer(image, challenge)) throw new InvalidRequestError(UNKNOWN_PICTURE);
   if (image.userId !== member.userId) throw new InvalidRequestError('You can only enter pictures you made yourself.');
-  const restriction = ageRestriction(ctx);
-  if (!(await restriction.mayShow(image, await restriction.destination(challenge.channelId)))) {
+  if (image.ageRestricted && !(await ageRestriction(ctx).destination(challenge.channelId))) {
     throw new InvalidRequestError('That picture was made in an age-restricted channel, and this challenge is not: it cannot be entered here.');
   }
   if (image.createdAt < challenge.announcedAt!) {
@@ -55,7 +56,7 @@ export async function submitEntry(ctx: BotContext, member: Member, imageId: stri
     );
   }
   const { challengeMaxEntries: max } = await ctx.settings.get(challenge.guildId);
-  const result = await ctx.challenges.submit(challenge.id, { userId: member.userId, imageId, jobId: image.jobId }, ctx.now(), max);
+  const result = await ctx.challenges.submit(challenge.id, { userId: member.userId, imageId, jobId: image.requestId ?? '' }, ctx.now(), max);
   if (result.ok) return { challenge, entryId: result.entryId, count: result.count, max };
   switch (result.reason) {
     case 'duplicate':

@@ -1,11 +1,12 @@
 import { ButtonStyle, ComponentType, MessageFlags, type ButtonInteraction } from 'discord.js';
-import { castVote, challengeTakingEntries, submitEntry, submittedText, type Member } from '../../challenges/actions.js';
-import { challengeSubmitId, parseChallengeButton } from '../../challenges/ids.js';
-import type { BotContext } from '../context.js';
-import { noMentions } from '../messages.js';
-import { InvalidRequestError } from '../prompt.js';
-import { inThisServer } from '../server-scope.js';
-import type { ComponentHandler } from './index.js';
+import type { ComponentHandler } from '../../bot/components/index.js';
+import type { BotContext } from '../../bot/context.js';
+import { noMentions } from '../../bot/messages.js';
+import { InvalidRequestError } from '../../bot/prompt.js';
+import { inThisServer } from '../../bot/server-scope.js';
+import { castVote, challengeTakingEntries, submitEntry, submittedText, type Member } from './actions.js';
+import { challengeSubmitId, parseChallengeButton } from './ids.js';
+import { archivedPicturesOf } from './pictures.js';
 
 /** 🏆 Submit to challenge on one's own result, and the 🗳 vote buttons of a challenge's gallery. */
 export const challengeComponents: ComponentHandler = {
@@ -25,19 +26,22 @@ export const challengeComponents: ComponentHandler = {
 };
 
 async function submitFromResult(interaction: ButtonInteraction, ctx: BotContext, member: Member, jobId: string, image: number | undefined) {
-  // The custom_id only names a job: whose it is and which pictures it made come from the store.
-  const record = await ctx.jobs.get(jobId);
-  if (!record || record.status !== 'delivered' || !inThisServer(record, member)) throw new InvalidRequestError('I no longer know that picture.');
-  if (record.userId !== member.userId) throw new InvalidRequestError('Only the person who made this picture can enter it.');
+  // The custom_id only names a request: whose it is and which pictures it made come from the
+  // archive, which keeps them as long as the pictures exist (the live job record may be long gone).
+  const pictures = await archivedPicturesOf(ctx, jobId);
+  const owner = pictures[0];
+  if (!owner || pictures.every((picture) => picture.deleted) || !inThisServer(owner, member))
+    throw new InvalidRequestError('I no longer know that picture.');
+  if (owner.userId !== member.userId) throw new InvalidRequestError('Only the person who made this picture can enter it.');
   await challengeTakingEntries(ctx, member);
-  if (image === undefined && record.imageIds.length > 1) {
+  if (image === undefined && pictures.length > 1) {
     // Several pictures on one result: ask which, privately.
     await interaction.reply({
       content: 'Which picture do you want to enter?',
       components: [
         {
           type: ComponentType.ActionRow,
-          components: record.imageIds.map((_, index) => ({
+          components: pictures.map((_, index) => ({
             type: ComponentType.Button as const,
             style: ButtonStyle.Secondary as const,
             custom_id: challengeSubmitId(jobId, index + 1),
@@ -50,7 +54,7 @@ async function submitFromResult(interaction: ButtonInteraction, ctx: BotContext,
     });
     return;
   }
-  const imageId = record.imageIds[(image ?? 1) - 1];
+  const imageId = pictures[(image ?? 1) - 1]?.id;
   if (!imageId) throw new InvalidRequestError(`There is no picture ${image} on that message.`);
   const submitted = await submitEntry(ctx, member, imageId);
   await replyPrivately(interaction, submittedText(submitted));

@@ -1,14 +1,15 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { BotContext } from '../bot/context.js';
-import { WORKER_RUN_RETRY_MS } from '../redis-connections.js';
-import { CHALLENGE_QUEUE, type ChallengeJobData } from './scheduler.js';
+import type { BotContext } from '../../bot/context.js';
+import { WORKER_RUN_RETRY_MS } from '../../redis-connections.js';
+import { CHALLENGE_QUEUE, type ChallengeJobData } from './timers.js';
+import { challengeIdPattern } from './model.js';
 import { announceChallenge, announceResults, openVoting, startScheduledChallenge, type TransitionOutcome } from './transitions.js';
 
 const weeklyStartSchema = z.object({ guildId: z.string().regex(/^\d{1,20}$/) });
 const transitionSchema = z.object({
-  challengeId: z.string().regex(/^\d{1,12}$/),
+  challengeId: z.string().regex(challengeIdPattern),
   phase: z.enum(['announce', 'submissions', 'voting']),
 });
 

@@ -1,5 +1,5 @@
 import type { JobsOptions, Queue } from 'bullmq';
-import type { ChallengePhase, ChallengeSchedule } from '../store/challenges.js';
+import type { ChallengePhase, ChallengeSchedule } from './model.js';
 
 /**
  * When challenges move: BullMQ does the timekeeping, so the schedule survives restarts of every

@@ -12,22 +12,22 @@ import {
   type RawFile,
 } from 'discord.js';
 import sharp from 'sharp';
-import { ageRestriction, type AgeRestriction } from '../bot/age-restriction.js';
-import { hasLeftGuild } from '../bot/guilds.js';
-import { imageBytes } from '../bot/components/generation.js';
-import type { BotContext } from '../bot/context.js';
-import { unlessRefused, withMessageLock } from '../bot/discord-messages.js';
-import { memberMention, noMentions } from '../bot/messages.js';
-import { DEFAULT_ATTACHMENT_LIMIT } from '../bot/requests.js';
-import { fitToSize } from '../images/fit.js';
-import { composePodium } from '../images/podium.js';
-import { DAY_MS, DELETED_MEMBER, ENTRY_POINTS, PODIUM_POINTS, openPhases, type Challenge, type RankedEntry } from '../store/challenges.js';
+import { ageRestriction, type AgeRestriction } from '../../bot/age-restriction.js';
+import { hasLeftGuild } from '../../bot/guilds.js';
+import { imageBytes } from '../../bot/components/generation.js';
+import type { BotContext } from '../../bot/context.js';
+import { unlessRefused, withMessageLock } from '../../bot/discord-messages.js';
+import { memberMention, noMentions } from '../../bot/messages.js';
+import { DEFAULT_ATTACHMENT_LIMIT } from '../../bot/requests.js';
+import { fitToSize } from '../../images/fit.js';
 import { challengeVoteId } from './ids.js';
-import { removeTransitions, scheduleTransition } from './scheduler.js';
+import { DAY_MS, DELETED_MEMBER, ENTRY_POINTS, PODIUM_POINTS, openPhases, type Challenge, type RankedEntry } from './model.js';
+import { composePodium } from './render.js';
+import { removeTransitions, scheduleTransition } from './timers.js';
 
 /**
  * The phase changes of a challenge and what they post. Each is `(ctx, challengeId, now)` and safe to
- * run any number of times: the state change is a compare-and-set in Redis (only one run wins), and
+ * run any number of times: the state change is a compare-and-set in PostgreSQL (only one run wins), and
  * the Discord posts that belong to the new phase are made by whichever run finds them missing,
  * under a lock, with nonces, and recorded as they land, so a retry after a crash finishes the job
  * and a duplicate changes nothing.
@@ -232,7 +232,7 @@ async function postGallery(ctx: BotContext, challengeId: string): Promise<boolea
     const message = await post(ctx, where, body, `c${challengeId}e${entry.id}`, files);
     await ctx.challenges.recordGalleryMessage(challengeId, entry.id, message.id);
   }
-  await ctx.challenges.record(challengeId, { galleryPosted: '1' });
+  await ctx.challenges.record(challengeId, { galleryPosted: true });
   return true;
 }
 
@@ -243,8 +243,9 @@ async function postGallery(ctx: BotContext, challengeId: string): Promise<boolea
 async function showsPictures(ctx: BotContext, challenge: Challenge, restriction: AgeRestriction = ageRestriction(ctx)) {
   const destination = await restriction.destination(challenge.channelId);
   return async (imageId: string): Promise<boolean> => {
-    const image = await ctx.images.getRecord(imageId);
-    return !image || (await restriction.mayShow(image, destination));
+    // Every entry has its row in the archive; the flag is recorded with the picture.
+    const image = await ctx.challenges.picture(imageId);
+    return destination || !image?.ageRestricted;
   };
 }
 
@@ -384,7 +385,7 @@ export async function startScheduledChallenge(ctx: BotContext, guildId: string, 
     ctx.logger.info({ guildId, challengeId: running.id }, 'weekly challenge skipped: one is still running');
     return 'unchanged';
   }
-  const theme = await ctx.challenges.drawTheme(guildId);
+  const theme = await ctx.challenges.drawTheme(guildId, Math.random(), now);
   if (!theme) {
     const content = '🏆 The weekly challenge could not start: the theme pool is empty. Add themes with `/challenge themes add`.';
     await post(ctx, schedule.channelId, { content, allowed_mentions: noMentions }, `cw${Math.floor(now / DAY_MS)}`);
