@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { BanList } from '../features/moderation/store.js';
 import { guildSettingsSchema } from '../features/settings/schema.js';
 import { writeSettings } from '../features/settings/store.js';
+import { copySeriesFromRedis, type SeriesCopyCounts } from '../features/series/from-redis.js';
 import type { Database } from './connection.js';
 
 export interface CopyCounts {
@@ -13,6 +14,7 @@ export interface CopyCounts {
 export interface CopyReport {
   settings: CopyCounts & { invalid: string[] };
   bans: CopyCounts & { invalid: string[] };
+  series: SeriesCopyCounts;
 }
 
 /** Every key of `prefix:kind:<guild id>` with its guild id. */
@@ -30,13 +32,14 @@ async function* guildKeys(redis: Redis, prefix: string, kind: string): AsyncGene
 }
 
 /**
- * Copies what version 0.1 kept in Redis and now lives in PostgreSQL: server settings and bans.
+ * Copies what version 0.1 kept in Redis and now lives in PostgreSQL: server settings, bans and
+ * series (with their panels and turn orders).
  * Idempotent: what the database already has is left alone (it may have been changed since), so
  * running it twice copies nothing the second time. Redis is only read. Records that do not parse
  * are named in the report, not copied.
  */
 export async function copyFromRedis(redis: Redis, prefix: string, db: Database): Promise<CopyReport> {
-  const report: CopyReport = { settings: { copied: 0, present: 0, invalid: [] }, bans: { copied: 0, present: 0, invalid: [] } };
+  const report: Omit<CopyReport, 'series'> = { settings: { copied: 0, present: 0, invalid: [] }, bans: { copied: 0, present: 0, invalid: [] } };
 
   for await (const { key, guildId } of guildKeys(redis, prefix, 'settings')) {
     const raw = await redis.get(key);
@@ -73,7 +76,8 @@ export async function copyFromRedis(redis: Redis, prefix: string, db: Database):
       report.bans[added ? 'copied' : 'present'] += 1;
     }
   }
-  return report;
+  // Pictures' archive rows are written (or found) before the panels that refer to them.
+  return { ...report, series: await copySeriesFromRedis(redis, prefix, db) };
 }
 
 /** The report as the command prints it. */
@@ -81,5 +85,8 @@ export function describeCopy(report: CopyReport): string {
   const line = (what: string, counts: CopyCounts & { invalid: string[] }) =>
     `${what}: ${counts.copied} copied, ${counts.present} already in the database` +
     (counts.invalid.length ? `, ${counts.invalid.length} not readable (left in Redis): ${counts.invalid.join(', ')}` : '');
-  return `${line('server settings', report.settings)}\n${line('bans', report.bans)}`;
+  const series =
+    `${line('series', report.series)}; ${report.series.panels} panels copied` +
+    (report.series.missingPictures ? `, ${report.series.missingPictures} panels left out (their picture is unknown)` : '');
+  return `${line('server settings', report.settings)}\n${line('bans', report.bans)}\n${series}`;
 }

@@ -15,7 +15,9 @@ try {
   await redis.connect();
   const report = await copyFromRedis(redis, REDIS_PREFIX, database.db);
   console.log(describeCopy(report));
-  if (report.settings.invalid.length || report.bans.invalid.length) process.exitCode = 1;
+  if (report.settings.invalid.length || report.bans.invalid.length || report.series.invalid.length || report.series.missingPictures) {
+    process.exitCode = 1;
+  }
 } catch (error) {
   console.error(`atelier: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;

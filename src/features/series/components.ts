@@ -12,7 +12,7 @@ import type { ComponentHandler } from '../../bot/components/index.js';
 import { noMentions } from '../../bot/messages.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
 import { inThisServer } from '../../bot/server-scope.js';
-import { keepPanelImage, panelPicture, postSeriesNews, refusalMessage, releaseAbandonedPanels, seriesTitle } from './flow.js';
+import { ensureArchivedPicture, keepPanelImage, panelPicture, postSeriesNews, refusalMessage, releaseAbandonedPanels, seriesTitle } from './flow.js';
 import type { SeriesRecord } from './store.js';
 
 /**
@@ -115,8 +115,7 @@ async function addPicked(interaction: StringSelectMenuInteraction, jobId: string
   await keepPanelImage(ctx, imageId);
   const picture = await panelPicture(ctx, imageId);
   if (!picture || picture.deleted) throw new InvalidRequestError('That picture was deleted.');
-  const archived = await ctx.db.selectFrom('images').select('id').where('id', '=', imageId).executeTakeFirst();
-  if (!archived) throw new InvalidRequestError('I no longer know that picture (it may be too old).');
+  if (!(await ensureArchivedPicture(ctx, imageId))) throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   const result = await ctx.series.addPanel(series.id, {
     id: interaction.id,
     userId: interaction.user.id,

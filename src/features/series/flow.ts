@@ -17,6 +17,7 @@ import { InvalidRequestError } from '../../bot/prompt.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../../bot/requests.js';
 import { fitToSize } from '../../images/fit.js';
 import type { JobRecord } from '../../store/jobs.js';
+import { recordImages, type ArchivedImage } from '../pictures/store.js';
 import { composeSeries, deletedPanelTile, gridColumns, type SeriesPanelImage } from './render.js';
 import type { AddResult, NumberedPanel, SeriesRecord } from './store.js';
 
@@ -182,6 +183,24 @@ export async function panelPicture(ctx: BotContext, imageId: string): Promise<Pa
     channelId: row.channel_id,
   };
 }
+
+/**
+ * Makes sure the picture has its archive row, which a panel refers to. Delivery writes it right
+ * after the result is posted; a member quick enough to add the picture before that (or a picture
+ * delivered before the archive existed) gets it written here from the live record, the same way.
+ * False when the picture is unknown to both.
+ */
+export async function ensureArchivedPicture(ctx: BotContext, imageId: string): Promise<boolean> {
+  const row = await ctx.db.selectFrom('images').select('id').where('id', '=', imageId).executeTakeFirst();
+  if (row) return true;
+  const live = await ctx.images.getRecord(imageId);
+  if (!live || !archivedKinds.includes(live.kind as ArchivedImage['kind'])) return false;
+  const request = await ctx.db.selectFrom('requests').select('id').where('id', '=', live.jobId).executeTakeFirst();
+  await recordImages(ctx.db, [{ ...live, kind: live.kind as ArchivedImage['kind'], requestId: request?.id }]);
+  return true;
+}
+
+const archivedKinds: readonly string[] = ['txt2img', 'img2img', 'variation', 'upscale', 'upload'] satisfies ArchivedImage['kind'][];
 
 /**
  * The panels' pictures, in order, with their number and contributor as caption. A panel whose
@@ -384,13 +403,7 @@ export function attachDeliveredPanel(ctx: BotContext) {
   return async (record: JobRecord, message: DeliveredMessage): Promise<void> => {
     const imageId = record.imageIds[0];
     if (!imageId) return;
-    const seriesId = await ctx.series.pendingSeriesOf(record.id);
-    if (!seriesId) return;
-    const series = await ctx.series.get(seriesId);
-    if (!series) return;
-    const picture = await panelPicture(ctx, imageId);
-    const inThread = (message.channel_id ?? record.channelId) === series.threadId;
-    await ctx.series.fillPending(seriesId, record.id, imageId, picture?.seed, inThread);
-    await postSeriesNews(ctx, seriesId);
+    const filled = await ctx.series.fillFromDelivery(record.id, imageId, message.channel_id ?? record.channelId);
+    if (filled) await postSeriesNews(ctx, filled.seriesId);
   };
 }

@@ -354,6 +354,24 @@ export class SeriesStore {
     });
   }
 
+  /**
+   * Delivery of generation `jobId` reached Discord in `channelId`: if it draws a panel, the panel
+   * gets its picture (seed from the picture's row). Returns the panel's series, also when the panel
+   * was filled before (a retried delivery still posts what is owed), or undefined for no panel.
+   */
+  async fillFromDelivery(jobId: string, imageId: string, channelId: string): Promise<{ seriesId: string; completed: boolean } | undefined> {
+    const panel = await this.db
+      .selectFrom('series_panels')
+      .innerJoin('series', 'series.id', 'series_panels.series_id')
+      .leftJoin('images', (join) => join.on('images.id', '=', imageId))
+      .select(['series_panels.series_id', 'series.thread_id', 'images.seed'])
+      .where('series_panels.id', '=', jobId)
+      .executeTakeFirst();
+    if (!panel) return undefined;
+    const filled = await this.fillPending(panel.series_id, jobId, imageId, panel.seed ?? undefined, channelId === panel.thread_id);
+    return { seriesId: panel.series_id, completed: filled.completed };
+  }
+
   /** Panels whose announcement is owed → whether their picture is already in the thread. */
   async owedAnnouncements(seriesId: string): Promise<Map<string, boolean>> {
     const rows = await this.db

@@ -320,27 +320,25 @@ const extensions: Record<string, string> = { 'image/png': 'png', 'image/jpeg': '
 async function originalsZip(ctx: BotContext, series: SeriesRecord, panels: NumberedPanel[], destinationRestricted: boolean): Promise<Buffer> {
   const images = await panelImages(ctx, panels, destinationRestricted);
   const files: Record<string, Uint8Array> = {};
-  const entries = await Promise.all(
-    panels.map(async (panel, index) => {
-      const { image, hidden } = images[index]!;
-      // A panel left out is a blank PNG tile, and what it showed stays out of the manifest too.
-      const record = hidden ? undefined : await ctx.images.getRecord(panel.imageId!);
-      const file = `${String(panel.number).padStart(2, '0')}.${extensions[record?.contentType ?? ''] ?? 'png'}`;
-      files[file] = image;
-      return {
-        panel: panel.number,
-        file,
-        prompt: hidden ? undefined : panel.prompt,
-        fullPrompt: record?.prompt,
-        contributor: { id: panel.userId, name: panel.userName },
-        author: record ? { id: record.userId } : undefined,
-        seed: panel.seed ?? record?.seed,
-        model: record?.model,
-        imageId: panel.imageId,
-        addedAt: new Date(panel.createdAt).toISOString(),
-      };
-    }),
-  );
+  const entries = panels.map((panel, index) => {
+    const { image, hidden, picture } = images[index]!;
+    // A panel left out is a blank PNG tile, and what it showed stays out of the manifest too.
+    const record = hidden ? undefined : picture;
+    const file = `${String(panel.number).padStart(2, '0')}.${extensions[record?.contentType ?? ''] ?? 'png'}`;
+    files[file] = image;
+    return {
+      panel: panel.number,
+      file,
+      prompt: hidden ? undefined : panel.prompt,
+      fullPrompt: record?.prompt,
+      contributor: { id: panel.userId, name: panel.userName },
+      author: record ? { id: record.userId } : undefined,
+      seed: panel.seed ?? record?.seed,
+      model: record?.model,
+      imageId: panel.imageId,
+      addedAt: new Date(panel.createdAt).toISOString(),
+    };
+  });
   const manifest = {
     title: series.title,
     mode: series.mode,
@@ -383,7 +381,9 @@ async function close(interaction: ChatInputCommandInteraction, ctx: BotContext) 
   assertCanManage(interaction, series);
   const previous = await ctx.series.close(series.id);
   if (previous !== 'open') throw new InvalidRequestError(`${seriesTitle(series)} is already ${previous ?? 'gone'}.`);
-  const panels = (await ctx.series.panels(series.id)).filter((panel) => panel.imageId).length;
+  // Panels still being drawn count: their pictures land in the series when delivered.
+  await releaseAbandonedPanels(ctx, series);
+  const panels = (await ctx.series.panels(series.id)).length;
   await interaction.reply({
     content: `🔒 ${seriesTitle(series)} is closed with ${panels} of ${series.panelCount} panels.`,
     allowedMentions: noMentions,
