@@ -260,4 +260,31 @@ describe('series store on real PostgreSQL', () => {
     await add(a.id, panel(member));
     expect(await store.idsOfMember(member)).toEqual(new Set([a.id, b.id]));
   });
+
+  it('deletes a member\'s series data by member id: creator and turns gone, panels kept as "a former member"', async () => {
+    const leaving = nextId();
+    const staying = nextId();
+    const { id } = await store.create(series({ mode: 'relay', creatorId: leaving }));
+    await store.join(id, leaving);
+    await store.join(id, staying);
+    expect(await add(id, panel(leaving))).toMatchObject({ ok: true, number: 1 });
+    const reserved = nextId();
+    expect(await add(id, panel(staying, { id: reserved, jobId: reserved, imageId: undefined }))).toMatchObject({ ok: true, number: 2 });
+
+    expect(await store.deleteMemberData(leaving)).toBe(3); // creator, turn, panel
+    expect(await store.get(id)).toMatchObject({ turn: 2, pending: 1 });
+    expect((await store.get(id))?.creatorId).toBeUndefined();
+    expect(await store.turnOrder(id)).toEqual([staying]);
+    const panels = await store.panels(id);
+    expect(panels.map((p) => [p.number, p.userId, p.userName, p.prompt])).toEqual([
+      [1, 'deleted', 'a former member', ''],
+      [2, staying, `member ${staying.slice(-2)}`, 'a storm'],
+    ]);
+    // Releasing the reservation does not bring the member back as the last one to add.
+    expect(await store.releasePending(id, reserved)).toBe(true);
+    expect((await store.get(id))?.lastUserId).toBeUndefined();
+    expect(await store.idsOfMember(leaving)).toEqual(new Set());
+    // Nothing else of theirs is left to find.
+    expect(await store.deleteMemberData(leaving)).toBe(0);
+  });
 });
