@@ -26,6 +26,14 @@ async function migrationsCopy(): Promise<string> {
   return dir;
 }
 
+/** Every migration of the real folder, in the order they apply. */
+async function allMigrations(): Promise<string[]> {
+  return (await readdir(MIGRATIONS_DIR))
+    .filter((file) => file.endsWith('.sql'))
+    .map((file) => file.slice(0, -'.sql'.length))
+    .sort();
+}
+
 async function tables(database: TestDatabase): Promise<string[]> {
   const { rows } = await sql<{ table_name: string }>`
     select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(database.db);
@@ -40,7 +48,9 @@ afterEach(async () => {
 describe('migrations on a PostgreSQL server', () => {
   it('create every table of the schema on an empty database, and a second run applies nothing', async () => {
     const database = await fresh();
-    expect(await migrateToLatest(database.db)).toEqual(['0001_initial']);
+    const all = await allMigrations();
+    expect(all[0]).toBe('0001_initial');
+    expect(await migrateToLatest(database.db)).toEqual(all);
     expect(await tables(database)).toEqual(
       expect.arrayContaining([
         'bans',
@@ -70,9 +80,10 @@ describe('migrations on a PostgreSQL server', () => {
     const pools = await Promise.all([0, 1].map(() => openDatabase({ url: database.url })));
     try {
       const applied = await Promise.all([database.db, ...pools.map((pool) => pool.db)].map((db) => migrateToLatest(db)));
-      expect(applied.flat()).toEqual(['0001_initial']);
+      const all = await allMigrations();
+      expect(applied.flat().sort()).toEqual(all);
       const { rows } = await sql<{ n: number }>`select count(*) as n from schema_migrations`.execute(database.db);
-      expect(rows[0]!.n).toBe(1);
+      expect(rows[0]!.n).toBe(all.length);
     } finally {
       await Promise.all(pools.map((pool) => pool.close()));
     }
@@ -81,8 +92,8 @@ describe('migrations on a PostgreSQL server', () => {
   it('a failing migration leaves the schema as it was and names the file', async () => {
     const database = await fresh();
     const dir = await migrationsCopy();
-    await writeFile(join(dir, '0002_broken.sql'), 'create table half_done (id int);\nselect no_such_function();\n');
-    await expect(migrateToLatest(database.db, dir)).rejects.toThrow(/0002_broken/);
+    await writeFile(join(dir, '9000_broken.sql'), 'create table half_done (id int);\nselect no_such_function();\n');
+    await expect(migrateToLatest(database.db, dir)).rejects.toThrow(/9000_broken/);
     // Both migrations ran in one transaction: nothing of either is left behind.
     expect(await tables(database)).not.toContain('half_done');
     expect(await tables(database)).not.toContain('images');
@@ -101,8 +112,8 @@ describe('migrations on a PostgreSQL server', () => {
     const database = await fresh();
     await migrateToLatest(database.db);
     const dir = await migrationsCopy();
-    await writeFile(join(dir, '0002_image_titles.sql'), 'alter table images add column title text;');
-    expect(await migrateToLatest(database.db, dir)).toEqual(['0002_image_titles']);
+    await writeFile(join(dir, '9000_image_titles.sql'), 'alter table images add column title text;');
+    expect(await migrateToLatest(database.db, dir)).toEqual(['9000_image_titles']);
   });
 
   it('a process starting against DATABASE_URL opens it with the schema applied', async () => {

@@ -38,6 +38,8 @@ export interface SeriesRecord {
   mode: SeriesMode;
   /** How many panels the series is made of (when all are in, it is complete). */
   panelCount: number;
+  /** Panels in it so far, those still being drawn included. */
+  panelsAdded: number;
   style?: string;
   seed?: number;
   /** Absent once the creator deleted their data (moderators can still manage the series). */
@@ -94,6 +96,7 @@ function toRecord(row: Row<'series'> & { pending: number | string | null }): Ser
     title: row.title,
     mode: row.mode,
     panelCount: row.max_panels,
+    panelsAdded: row.panel_count,
     style: row.style ?? undefined,
     seed: row.seed ?? undefined,
     creatorId: row.creator_id ?? undefined,

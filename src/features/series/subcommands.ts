@@ -397,12 +397,12 @@ async function list(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     await replyPrivately(interaction, 'No series here yet. Start one with `/series create`.');
     return;
   }
-  const lines = await Promise.all(
-    all.slice(0, 20).map(async (series) => {
-      const count = (await ctx.series.panels(series.id)).length;
-      return `${statusIcons[series.status]} ${seriesTitle(series)} · ${modeLabels[series.mode]} · ${count}/${series.panelCount} · <#${series.threadId}>`;
-    }),
-  );
+  const lines = all
+    .slice(0, 20)
+    .map(
+      (series) =>
+        `${statusIcons[series.status]} ${seriesTitle(series)} · ${modeLabels[series.mode]} · ${series.panelsAdded}/${series.panelCount} · <#${series.threadId}>`,
+    );
   const open = all.filter((series) => series.status === 'open').length;
   await replyPrivately(interaction, `**Series in this server** (${open} open, ${all.length - open} finished)\n${lines.join('\n')}`);
 }
