@@ -55,7 +55,7 @@ async function archived(p: Panel): Promise<void> {
   if (p.imageId) await picture(p.imageId, requestId, p.userId);
 }
 
-async function picture(imageId: string, requestId: string, userId: string): Promise<void> {
+async function picture(imageId: string, requestId: string | undefined, userId: string): Promise<void> {
   await recordImages(database.db, [
     {
       id: imageId,
@@ -286,5 +286,13 @@ describe('series store on real PostgreSQL', () => {
     expect(await store.idsOfMember(leaving)).toEqual(new Set());
     // Nothing else of theirs is left to find.
     expect(await store.deleteMemberData(leaving)).toBe(0);
+  });
+
+  it('takes a picture made before the archive kept requests as a panel, without a request', async () => {
+    const { id } = await store.create(series());
+    const old = panel(user(1), { jobId: nextId() });
+    await picture(old.imageId!, undefined, user(1));
+    expect(await store.addPanel(id, old)).toMatchObject({ ok: true, number: 1 });
+    expect((await store.panels(id)).map((p) => [p.imageId, p.jobId])).toEqual([[old.imageId, undefined]]);
   });
 });

@@ -127,6 +127,12 @@ function toPanel(row: Row<'series_panels'>): NumberedPanel {
   };
 }
 
+/**
+ * The request's id if the archive has the request (every request admitted since the archive
+ * exists), else NULL: a picture made before it still makes a panel.
+ */
+const requestRef = (requestId: string) => sql<string | null>`(SELECT id FROM requests WHERE id = ${requestId})`;
+
 export class SeriesStore {
   constructor(
     private readonly db: Database,
@@ -278,7 +284,7 @@ export class SeriesStore {
           user_id: panel.userId,
           user_name: panel.userName.slice(0, 64) || null,
           prompt: panel.prompt.slice(0, 4000),
-          request_id: reserved ? null : (panel.jobId ?? null),
+          request_id: reserved || !panel.jobId ? null : requestRef(panel.jobId),
           image_id: panel.imageId ?? null,
           seed: panel.seed ?? null,
           created_at: new Date(panel.createdAt),
@@ -342,7 +348,7 @@ export class SeriesStore {
         .updateTable('series_panels')
         .set({
           image_id: imageId,
-          request_id: jobId,
+          request_id: requestRef(jobId),
           seed: seed ?? null,
           announce_owed: true,
           in_thread: inThread,
