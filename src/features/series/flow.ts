@@ -113,8 +113,15 @@ export function refusalMessage(result: Extract<AddResult, { ok: false }>, series
 }
 
 /**
- * Frees panels reserved for generations that failed or were cancelled, so a dead request does
- * not hold a number (or keep a series from completing) forever.
+ * A reservation is made just before its request is queued: for this long, a missing live record
+ * means "not queued yet", not "lost".
+ */
+const RESERVATION_GRACE_MS = 10 * 60_000;
+
+/**
+ * Frees panels reserved for generations that failed or were cancelled (or whose live record is
+ * gone for good), so a dead request does not hold a number (or keep a series from completing)
+ * forever.
  */
 export async function releaseAbandonedPanels(ctx: BotContext, series: SeriesRecord): Promise<void> {
   if (series.pending <= 0) return;
@@ -122,7 +129,8 @@ export async function releaseAbandonedPanels(ctx: BotContext, series: SeriesReco
   for (const panel of panels) {
     if (panel.imageId || !panel.jobId) continue;
     const job = await ctx.jobs.get(panel.jobId);
-    if (!job || job.status === 'failed' || job.status === 'cancelled') {
+    const lost = !job && ctx.now() - panel.createdAt > RESERVATION_GRACE_MS;
+    if (lost || job?.status === 'failed' || job?.status === 'cancelled') {
       await ctx.series.releasePending(series.id, panel.id);
     }
   }
