@@ -45,13 +45,13 @@ export class AgeRestriction {
    * Whether a picture was made in an age-restricted channel. Records written before pictures
    * carried the flag have none: their channel decides, as it is now.
    */
-  async picture(image: ImageRecord): Promise<boolean> {
+  async picture(image: Pick<ImageRecord, 'nsfw' | 'channelId'>): Promise<boolean> {
     if (image.nsfw !== undefined) return image.nsfw;
     return (await this.channel(image.channelId)) ?? false;
   }
 
   /** Whether a picture may be shown in a channel that is (or is not) age-restricted. */
-  async mayShow(image: ImageRecord, destinationRestricted: boolean): Promise<boolean> {
+  async mayShow(image: Pick<ImageRecord, 'nsfw' | 'channelId'>, destinationRestricted: boolean): Promise<boolean> {
     return destinationRestricted || !(await this.picture(image));
   }
 

@@ -16,7 +16,7 @@ import { CHALLENGE_QUEUE, type ChallengeQueue } from '../features/challenges/tim
 import { ImageStore } from '../store/images.js';
 import { JobStore } from '../store/jobs.js';
 import { LineageStore } from '../store/lineage.js';
-import { SeriesStore } from '../store/series.js';
+import { SeriesStore } from '../features/series/store.js';
 import { SettingsStore } from '../features/settings/store.js';
 import { QueueStats } from '../store/stats.js';
 import { VoteStore } from '../store/votes.js';
@@ -30,7 +30,7 @@ import { createInteractionRouter } from './interactions.js';
 import { memberDataDeleters } from './privacy.js';
 import { communityDataDeleter, recordInFamily } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
-import { attachDeliveredPanel, seriesDataDeleter } from './series.js';
+import { attachDeliveredPanel, seriesDataDeleter } from '../features/series/flow.js';
 import { databaseReadiness, NotReadyError, redisReadiness, type ReadinessCheck } from '../web/readiness.js';
 
 export interface BotOptions {
@@ -102,7 +102,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     settings: new SettingsStore(options.db),
     votes: new VoteStore(redis, prefix),
     lineage: new LineageStore(redis, prefix),
-    series: new SeriesStore(redis, prefix, options.now),
+    series: new SeriesStore(options.db, options.now),
     generateQueue,
     deliverQueue,
     challenges: new ChallengeStore(options.db),

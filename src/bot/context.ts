@@ -13,7 +13,7 @@ import type { ChallengeQueue } from '../features/challenges/timers.js';
 import type { ImageStore } from '../store/images.js';
 import type { JobRecord, JobStore } from '../store/jobs.js';
 import type { LineageStore } from '../store/lineage.js';
-import type { SeriesStore } from '../store/series.js';
+import type { SeriesStore } from '../features/series/store.js';
 import type { SettingsStore } from '../features/settings/store.js';
 import type { RateLimit } from '../store/rate-limit.js';
 import type { QueueStats } from '../store/stats.js';

@@ -8,6 +8,7 @@ import {
 import { BanList } from '../features/moderation/store.js';
 import { guildSettingsSchema } from '../features/settings/schema.js';
 import { writeSettings } from '../features/settings/store.js';
+import { copySeriesFromRedis, type SeriesCopyCounts } from '../features/series/from-redis.js';
 import type { Database } from './connection.js';
 
 export interface CopyCounts {
@@ -21,6 +22,8 @@ export interface CopyReport {
   bans: CopyCounts & { invalid: string[] };
   /** Challenges with their entries, votes and season points; the theme pools and weekly schedules. */
   challenges: ChallengeCopyReport;
+  /** Series with their panels and turn orders. */
+  series: SeriesCopyCounts;
 }
 
 /** Every key of `prefix:kind:<guild id>` with its guild id. */
@@ -39,13 +42,17 @@ async function* guildKeys(redis: Redis, prefix: string, kind: string): AsyncGene
 
 /**
  * Copies what version 0.1 kept in Redis and now lives in PostgreSQL: server settings, bans and
- * challenges (run it after the pictures are copied: challenge entries refer to them).
+ * series (with their panels and turn orders) and challenges (run it after the pictures are copied:
+ * challenge entries refer to them).
  * Idempotent: what the database already has is left alone (it may have been changed since), so
  * running it twice copies nothing the second time. Redis is only read. Records that do not parse
  * are named in the report, not copied.
  */
 export async function copyFromRedis(redis: Redis, prefix: string, db: Database): Promise<CopyReport> {
-  const report: Omit<CopyReport, 'challenges'> = { settings: { copied: 0, present: 0, invalid: [] }, bans: { copied: 0, present: 0, invalid: [] } };
+  const report: Omit<CopyReport, 'challenges' | 'series'> = {
+    settings: { copied: 0, present: 0, invalid: [] },
+    bans: { copied: 0, present: 0, invalid: [] },
+  };
 
   for await (const { key, guildId } of guildKeys(redis, prefix, 'settings')) {
     const raw = await redis.get(key);
@@ -82,12 +89,20 @@ export async function copyFromRedis(redis: Redis, prefix: string, db: Database):
       report.bans[added ? 'copied' : 'present'] += 1;
     }
   }
-  return { ...report, challenges: await copyChallengesFromRedis(redis, prefix, db) };
+  // Pictures' archive rows are written (or found) before the panels and entries that refer to them.
+  const series = await copySeriesFromRedis(redis, prefix, db);
+  return { ...report, series, challenges: await copyChallengesFromRedis(redis, prefix, db) };
 }
 
 /** Whether some records could not be copied (they are named in the report). */
 export function copyIncomplete(report: CopyReport): boolean {
-  return report.settings.invalid.length > 0 || report.bans.invalid.length > 0 || challengeCopyIncomplete(report.challenges);
+  return (
+    report.settings.invalid.length > 0 ||
+    report.bans.invalid.length > 0 ||
+    report.series.invalid.length > 0 ||
+    report.series.missingPictures > 0 ||
+    challengeCopyIncomplete(report.challenges)
+  );
 }
 
 /** The report as the command prints it. */
@@ -95,5 +110,8 @@ export function describeCopy(report: CopyReport): string {
   const line = (what: string, counts: CopyCounts & { invalid: string[] }) =>
     `${what}: ${counts.copied} copied, ${counts.present} already in the database` +
     (counts.invalid.length ? `, ${counts.invalid.length} not readable (left in Redis): ${counts.invalid.join(', ')}` : '');
-  return [line('server settings', report.settings), line('bans', report.bans), ...describeChallengeCopy(report.challenges)].join('\n');
+  const series =
+    `${line('series', report.series)}; ${report.series.panels} panels copied` +
+    (report.series.missingPictures ? `, ${report.series.missingPictures} panels left out (their picture is unknown)` : '');
+  return [line('server settings', report.settings), line('bans', report.bans), series, ...describeChallengeCopy(report.challenges)].join('\n');
 }

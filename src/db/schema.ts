@@ -98,6 +98,9 @@ export interface SeriesTable {
   last_user_id: string | null;
   created_at: CreatedAt;
   completed_at: Timestamp | null;
+  completion_owed: Generated<boolean>;
+  completion_message_id: string | null;
+  reveal_message_id: string | null;
 }
 
 export interface SeriesMembersTable {
@@ -118,6 +121,10 @@ export interface SeriesPanelsTable {
   image_id: string | null;
   seed: number | null;
   created_at: CreatedAt;
+  announce_owed: Generated<boolean>;
+  in_thread: Generated<boolean>;
+  prev_last_user_id: string | null;
+  turn_after: number | null;
 }
 
 export type ChallengePhase = 'announce' | 'submissions' | 'voting' | 'results' | 'cancelled';

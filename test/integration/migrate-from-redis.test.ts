@@ -54,6 +54,7 @@ describe('copying settings and bans from Redis to PostgreSQL', () => {
       settings: { copied: 1, present: 0, invalid: [OTHER_GUILD] },
       bans: { copied: 3, present: 0, invalid: [] },
       challenges: { challenges: { copied: 0, present: 0, invalid: [] } },
+      series: { copied: 0, present: 0, invalid: [], panels: 0, missingPictures: 0 },
     });
     const settings = await new SettingsStore(db).fresh(GUILD);
     expect(settings).toMatchObject({ dailyImages: 7, blocklist: ['kraken'], nsfw: 'nowhere', allowSelfVote: true, maxRunning: 2 });
@@ -67,6 +68,7 @@ describe('copying settings and bans from Redis to PostgreSQL', () => {
     expect(await copyFromRedis(redis, prefix, db)).toMatchObject({
       settings: { copied: 0, present: 1, invalid: [OTHER_GUILD] },
       bans: { copied: 0, present: 3, invalid: [] },
+      series: { copied: 0, present: 0, invalid: [], panels: 0, missingPictures: 0 },
     });
     expect((await new SettingsStore(db).fresh(GUILD)).dailyImages).toBe(9);
     // Redis is only read.

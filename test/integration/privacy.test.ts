@@ -7,7 +7,7 @@ import { recordImages, recordRequest } from '../../src/features/pictures/store.j
 import { communityDataDeleter } from '../../src/bot/community.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { deleteMemberData, memberDataDeleters } from '../../src/bot/privacy.js';
-import { panelImages, seriesDataDeleter } from '../../src/bot/series.js';
+import { panelImages, seriesDataDeleter } from '../../src/features/series/flow.js';
 import type { ImageRecord } from '../../src/store/images.js';
 import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
 
@@ -47,6 +47,7 @@ async function picture(id: string, userId: string, prompt: string, parentId?: st
     attachmentUrl: `https://cdn.discordapp.com/attachments/1/2/${id}.png`,
   };
   await ctx.images.saveRecord(record);
+  await recordImages(ctx.db, [{ ...record, kind: record.kind as 'txt2img' | 'img2img' }]);
   await ctx.images.writeFile(
     id,
     await sharp({ create: { width: 64, height: 64, channels: 3, background: '#884422' } })

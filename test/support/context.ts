@@ -11,7 +11,7 @@ import { CHALLENGE_QUEUE, type ChallengeQueue } from '../../src/features/challen
 import { ImageStore } from '../../src/store/images.js';
 import { JobStore } from '../../src/store/jobs.js';
 import { LineageStore } from '../../src/store/lineage.js';
-import { SeriesStore } from '../../src/store/series.js';
+import { SeriesStore } from '../../src/features/series/store.js';
 import { SettingsStore } from '../../src/features/settings/store.js';
 import { QueueStats } from '../../src/store/stats.js';
 import { VoteStore } from '../../src/store/votes.js';
@@ -37,7 +37,7 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, d
     settings: new SettingsStore(db),
     votes: new VoteStore(redis, prefix),
     lineage: new LineageStore(redis, prefix),
-    series: new SeriesStore(redis, prefix),
+    series: new SeriesStore(db),
     generateQueue: new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix }),
     deliverQueue: new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }),
     challenges: new ChallengeStore(db),

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { captionHeight, composeSeries, composeSlideshow, gridColumns } from '../../src/images/series.js';
+import { captionHeight, composeSeries, composeSlideshow, gridColumns } from '../../src/features/series/render.js';
 
 const colours = ['#d02020', '#20a040', '#2040d0', '#e0c020', '#a020c0', '#20c0c0', '#f08020', '#808080', '#ffffff', '#402010'];
 

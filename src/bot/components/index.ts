@@ -5,7 +5,7 @@ import { communityComponents } from './community.js';
 import { handleGenerationButton } from './generation.js';
 import { parseGenerationButton } from './ids.js';
 import { privacyComponents } from './privacy.js';
-import { seriesComponents } from './series.js';
+import { seriesComponents } from '../../features/series/components.js';
 
 /**
  * Buttons, select menus and modals, routed by the first segment of their custom_id ("gen:…").

@@ -6,14 +6,14 @@ import {
   type ButtonInteraction,
   type StringSelectMenuInteraction,
 } from 'discord.js';
-import type { SeriesRecord } from '../../store/series.js';
-import type { BotContext } from '../context.js';
-import { noMentions } from '../messages.js';
-import { InvalidRequestError } from '../prompt.js';
-import { keepPanelImage, postSeriesNews, refusalMessage, releaseAbandonedPanels, seriesTitle } from '../series.js';
-import { inThisServer } from '../server-scope.js';
-import { parseSeriesComponent, seriesPickId } from './ids.js';
-import type { ComponentHandler } from './index.js';
+import type { BotContext } from '../../bot/context.js';
+import { parseSeriesComponent, seriesPickId } from '../../bot/components/ids.js';
+import type { ComponentHandler } from '../../bot/components/index.js';
+import { noMentions } from '../../bot/messages.js';
+import { InvalidRequestError } from '../../bot/prompt.js';
+import { inThisServer } from '../../bot/server-scope.js';
+import { ensureArchivedPicture, keepPanelImage, panelPicture, postSeriesNews, refusalMessage, releaseAbandonedPanels, seriesTitle } from './flow.js';
+import type { SeriesRecord } from './store.js';
 
 /**
  * 📚 Add to series: the button on a result answers privately with a select menu of open series
@@ -40,19 +40,33 @@ export const seriesComponents: ComponentHandler = {
   },
 };
 
-/** The delivered result a button names, re-read from the store. */
-async function deliveredResult(ctx: BotContext, jobId: string, guildId: string | null) {
+interface DeliveredResult {
+  id: string;
+  prompt: string;
+  imageIds: string[];
+}
+
+/**
+ * The delivered result a button names, re-read: from its live record while Redis has it, else
+ * from the archive (a button on an old message keeps working once the live record is gone).
+ */
+async function deliveredResult(ctx: BotContext, jobId: string, guildId: string | null): Promise<DeliveredResult> {
+  const unknown = () => new InvalidRequestError('I no longer know that picture (it may be too old).');
   const record = await ctx.jobs.get(jobId);
-  if (!record || record.status !== 'delivered' || record.imageIds.length === 0 || !inThisServer(record, { guildId })) {
-    throw new InvalidRequestError('I no longer know that picture (it may be too old).');
+  if (record) {
+    if (record.status !== 'delivered' || record.imageIds.length === 0 || !inThisServer(record, { guildId })) throw unknown();
+    return { id: record.id, prompt: record.prompt, imageIds: record.imageIds };
   }
-  return record;
+  const request = await ctx.db.selectFrom('requests').select(['id', 'prompt', 'guild_id', 'status']).where('id', '=', jobId).executeTakeFirst();
+  if (!request || request.status !== 'delivered' || !inThisServer({ guildId: request.guild_id ?? undefined }, { guildId })) throw unknown();
+  const images = await ctx.db.selectFrom('images').select('id').where('request_id', '=', jobId).orderBy('position').execute();
+  if (images.length === 0) throw unknown();
+  return { id: request.id, prompt: request.prompt ?? '', imageIds: images.map((image) => image.id) };
 }
 
 /** Open series of the server, the member's own (created, joined, added to) first. */
 async function seriesMenuFor(ctx: BotContext, guildId: string, userId: string): Promise<SeriesRecord[]> {
-  const [all, mine] = await Promise.all([ctx.series.ofGuild(guildId, 200), ctx.series.idsOfMember(userId)]);
-  const open = all.filter((series) => series.status === 'open');
+  const [open, mine] = await Promise.all([ctx.series.ofGuild(guildId, 200, 'open'), ctx.series.idsOfMember(userId)]);
   return [...open.filter((s) => mine.has(s.id)), ...open.filter((s) => !mine.has(s.id))].slice(0, MENU_MAX);
 }
 
@@ -93,12 +107,15 @@ async function addPicked(interaction: StringSelectMenuInteraction, jobId: string
   const imageId = record.imageIds[image - 1];
   if (!imageId) throw new InvalidRequestError(`There is no picture ${image} on that message.`);
   const series = await ctx.series.get(seriesId);
+  // Another server's series answers exactly like one that does not exist.
   if (!series || series.guildId !== interaction.guildId) throw new InvalidRequestError('I no longer know that series.');
 
   await releaseAbandonedPanels(ctx, series);
   // Keep the bytes before the panel exists: a panel must never point at a picture we cannot show.
   await keepPanelImage(ctx, imageId);
-  const imageRecord = await ctx.images.getRecord(imageId);
+  const picture = await panelPicture(ctx, imageId);
+  if (!picture || picture.deleted) throw new InvalidRequestError('That picture was deleted.');
+  if (!(await ensureArchivedPicture(ctx, imageId))) throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   const result = await ctx.series.addPanel(series.id, {
     id: interaction.id,
     userId: interaction.user.id,
@@ -106,7 +123,7 @@ async function addPicked(interaction: StringSelectMenuInteraction, jobId: string
     prompt: record.prompt,
     imageId,
     jobId: record.id,
-    seed: imageRecord?.seed,
+    seed: picture.seed,
     createdAt: ctx.now(),
   });
   if (!result.ok) throw new InvalidRequestError(refusalMessage(result, series));

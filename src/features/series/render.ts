@@ -1,5 +1,5 @@
 import sharp, { type OverlayOptions } from 'sharp';
-import { imageSize } from './meta.js';
+import { imageSize } from '../../images/meta.js';
 
 export interface SeriesPanelImage {
   image: Buffer;
@@ -167,4 +167,10 @@ function digitStrokes(digits: string, x: number, y: number, width: number, heigh
         `fill="none" stroke="#fff" stroke-width="1.9" stroke-linecap="round" stroke-linejoin="round"/>`,
     )
     .join('');
+}
+
+/** A dark tile crossed out: where a deleted (or hidden) panel stood. */
+export async function deletedPanelTile(width: number, height: number): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#2b2b30"/><path d="M0 0L${width} ${height}M${width} 0L0 ${height}" stroke="#55555c" stroke-width="${Math.max(2, Math.round(width / 128))}"/></svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
 }

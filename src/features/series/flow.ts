@@ -1,6 +1,3 @@
-import type { DeliveredMessage } from './delivery.js';
-import sharp from 'sharp';
-import type { MemberDataDeleter } from './privacy.js';
 import {
   GuildMember,
   PermissionFlagsBits,
@@ -9,17 +6,20 @@ import {
   type PermissionsBitField,
   type RawFile,
 } from 'discord.js';
-import { composeSeries, gridColumns, type SeriesPanelImage } from '../images/series.js';
-import { fitToSize } from '../images/fit.js';
-import type { JobRecord } from '../store/jobs.js';
-import type { AddResult, NumberedPanel, SeriesRecord } from '../store/series.js';
-import { ageRestriction, type AgeRestriction } from './age-restriction.js';
-import { imageBytes } from './components/generation.js';
-import type { BotContext } from './context.js';
-import { postChannelMessage, unlessRefused, withMessageLock } from './discord-messages.js';
-import { memberMention, noMentions, type MessageBody } from './messages.js';
-import { InvalidRequestError } from './prompt.js';
-import { DEFAULT_ATTACHMENT_LIMIT } from './requests.js';
+import { ageRestriction, type AgeRestriction } from '../../bot/age-restriction.js';
+import { imageBytes } from '../../bot/components/generation.js';
+import type { BotContext } from '../../bot/context.js';
+import type { DeliveredMessage } from '../../bot/delivery.js';
+import { postChannelMessage, unlessRefused, withMessageLock } from '../../bot/discord-messages.js';
+import { memberMention, noMentions, type MessageBody } from '../../bot/messages.js';
+import type { MemberDataDeleter } from '../../bot/privacy.js';
+import { InvalidRequestError } from '../../bot/prompt.js';
+import { DEFAULT_ATTACHMENT_LIMIT } from '../../bot/requests.js';
+import { fitToSize } from '../../images/fit.js';
+import type { JobRecord } from '../../store/jobs.js';
+import { recordImages, type ArchivedImage } from '../pictures/store.js';
+import { composeSeries, deletedPanelTile, gridColumns, type SeriesPanelImage } from './render.js';
+import type { AddResult, NumberedPanel, SeriesRecord } from './store.js';
 
 /**
  * What series commands, the 📚 button and delivery share: finding a series, adding panels,
@@ -52,12 +52,12 @@ export async function findSeries(
   if (!place.guildId) throw new InvalidRequestError('Series live in servers; use this in one.');
   if (named) {
     const wanted = named.trim().toLowerCase();
+    // Another server's series answers exactly like one that does not exist.
     const byId = /^\d{15,20}$/.test(wanted) ? await ctx.series.get(wanted) : undefined;
     if (byId && byId.guildId === place.guildId) return byId;
-    const all = await ctx.series.ofGuild(place.guildId, 200);
-    const byTitle = all.find((series) => series.title.toLowerCase() === wanted);
+    const byTitle = wanted.length <= 100 ? await ctx.series.byTitle(place.guildId, wanted) : undefined;
     if (byTitle) return byTitle;
-    throw new InvalidRequestError(`There is no series called "${named.slice(0, 100)}" here. \`/series list\` shows them all.`);
+    throw new InvalidRequestError(`There is no series called "${escapeMarkdown(named.slice(0, 100))}" here. \`/series list\` shows them all.`);
   }
   const inThread = place.channelId ? await ctx.series.byThread(place.channelId) : undefined;
   if (inThread && inThread.guildId === place.guildId) return inThread;
@@ -113,8 +113,15 @@ export function refusalMessage(result: Extract<AddResult, { ok: false }>, series
 }
 
 /**
- * Frees panels reserved for generations that failed or were cancelled, so a dead request does
- * not hold a number (or keep a series from completing) forever.
+ * A reservation is made just before its request is queued: for this long, a missing live record
+ * means "not queued yet", not "lost".
+ */
+const RESERVATION_GRACE_MS = 10 * 60_000;
+
+/**
+ * Frees panels reserved for generations that failed or were cancelled (or whose live record is
+ * gone for good), so a dead request does not hold a number (or keep a series from completing)
+ * forever.
  */
 export async function releaseAbandonedPanels(ctx: BotContext, series: SeriesRecord): Promise<void> {
   if (series.pending <= 0) return;
@@ -122,11 +129,86 @@ export async function releaseAbandonedPanels(ctx: BotContext, series: SeriesReco
   for (const panel of panels) {
     if (panel.imageId || !panel.jobId) continue;
     const job = await ctx.jobs.get(panel.jobId);
-    if (!job || job.status === 'failed' || job.status === 'cancelled') {
-      await ctx.series.releasePending(series.id, panel.id, panel.jobId);
+    const lost = !job && ctx.now() - panel.createdAt > RESERVATION_GRACE_MS;
+    if (lost || job?.status === 'failed' || job?.status === 'cancelled') {
+      await ctx.series.releasePending(series.id, panel.id);
     }
   }
 }
+
+/**
+ * What a panel needs to know of its picture. The lasting record is the picture's `images` row;
+ * while the picture's live record is still in Redis it wins, because it also knows of deletions
+ * (🗑, /privacy) made since the row was written.
+ */
+export interface PanelPicture {
+  width: number;
+  height: number;
+  contentType: string;
+  prompt?: string;
+  seed?: number;
+  model?: string;
+  userId?: string;
+  deleted: boolean;
+  nsfw?: boolean;
+  channelId: string;
+}
+
+export async function panelPicture(ctx: BotContext, imageId: string): Promise<PanelPicture | undefined> {
+  const [row, live] = await Promise.all([
+    ctx.db
+      .selectFrom('images')
+      .select(['width', 'height', 'content_type', 'prompt', 'seed', 'model', 'user_id', 'deleted_at', 'age_restricted', 'channel_id'])
+      .where('id', '=', imageId)
+      .executeTakeFirst(),
+    ctx.images.getRecord(imageId),
+  ]);
+  if (live) {
+    return {
+      width: live.width,
+      height: live.height,
+      contentType: live.contentType,
+      prompt: live.prompt || undefined,
+      seed: live.seed,
+      model: live.model,
+      userId: live.userId,
+      deleted: Boolean(live.deletedAt) || Boolean(row?.deleted_at),
+      nsfw: live.nsfw,
+      channelId: live.channelId,
+    };
+  }
+  if (!row) return undefined;
+  return {
+    width: row.width,
+    height: row.height,
+    contentType: row.content_type,
+    prompt: row.prompt ?? undefined,
+    seed: row.seed ?? undefined,
+    model: row.model ?? undefined,
+    userId: row.user_id ?? undefined,
+    deleted: row.deleted_at !== null,
+    nsfw: row.age_restricted,
+    channelId: row.channel_id,
+  };
+}
+
+/**
+ * Makes sure the picture has its archive row, which a panel refers to. Delivery writes it right
+ * after the result is posted; a member quick enough to add the picture before that (or a picture
+ * delivered before the archive existed) gets it written here from the live record, the same way.
+ * False when the picture is unknown to both.
+ */
+export async function ensureArchivedPicture(ctx: BotContext, imageId: string): Promise<boolean> {
+  const row = await ctx.db.selectFrom('images').select('id').where('id', '=', imageId).executeTakeFirst();
+  if (row) return true;
+  const live = await ctx.images.getRecord(imageId);
+  if (!live || !archivedKinds.includes(live.kind as ArchivedImage['kind'])) return false;
+  const request = await ctx.db.selectFrom('requests').select('id').where('id', '=', live.jobId).executeTakeFirst();
+  await recordImages(ctx.db, [{ ...live, kind: live.kind as ArchivedImage['kind'], requestId: request?.id }]);
+  return true;
+}
+
+const archivedKinds: readonly string[] = ['txt2img', 'img2img', 'variation', 'upscale', 'upload'] satisfies ArchivedImage['kind'][];
 
 /**
  * The panels' pictures, in order, with their number and contributor as caption. A panel whose
@@ -138,24 +220,29 @@ export async function panelImages(
   ctx: BotContext,
   panels: NumberedPanel[],
   destinationRestricted: boolean,
-): Promise<Array<SeriesPanelImage & { hidden: boolean }>> {
+): Promise<Array<SeriesPanelImage & { hidden: boolean; picture?: PanelPicture }>> {
   const filled = panels.filter((panel): panel is NumberedPanel & { imageId: string } => Boolean(panel.imageId));
   const restriction = ageRestriction(ctx);
   return Promise.all(
     filled.map(async (panel) => {
-      const record = await ctx.images.getRecord(panel.imageId);
-      if (!record || record.deletedAt) {
-        return {
-          image: await deletedPanelTile(record?.width ?? 512, record?.height ?? 512),
-          number: panel.number,
-          caption: '(deleted)',
-          hidden: true,
-        };
+      const picture = await panelPicture(ctx, panel.imageId);
+      const blank = async (caption: string) => ({
+        image: await deletedPanelTile(picture?.width ?? 512, picture?.height ?? 512),
+        number: panel.number,
+        caption,
+        hidden: true,
+      });
+      if (!picture || picture.deleted) return blank('(deleted)');
+      if (!(await restriction.mayShow(picture, destinationRestricted))) return blank('(age-restricted)');
+      let image: Buffer;
+      try {
+        image = await imageBytes(ctx, panel.imageId);
+      } catch (error) {
+        // Bytes gone with the picture (deleted where this process could not see it): a blank tile.
+        if (error instanceof InvalidRequestError) return blank('(deleted)');
+        throw error;
       }
-      if (!(await restriction.mayShow(record, destinationRestricted))) {
-        return { image: await deletedPanelTile(record.width, record.height), number: panel.number, caption: '(age-restricted)', hidden: true };
-      }
-      return { image: await imageBytes(ctx, panel.imageId), number: panel.number, caption: panel.userName, hidden: false };
+      return { image, number: panel.number, caption: panel.userName, hidden: false, picture };
     }),
   );
 }
@@ -165,17 +252,15 @@ export function seriesRestricted(ctx: BotContext, series: SeriesRecord, restrict
   return restriction.destination(series.channelId);
 }
 
-/** /privacy: the member's series panels become anonymous (their pictures become tombstones elsewhere). */
+/**
+ * /privacy: by member id, no scans. Series the member started lose their creator, the member
+ * leaves every turn order, and their panels stay as "a former member" (their pictures become
+ * tombstones through the pictures' own deleter).
+ */
 export const seriesDataDeleter: MemberDataDeleter = {
   name: 'series panels made anonymous',
-  deleteMemberData: (ctx, userId) => ctx.series.anonymizeMember(userId),
+  deleteMemberData: (ctx, userId) => ctx.series.deleteMemberData(userId),
 };
-
-/** A dark tile crossed out: where a deleted panel stood. */
-async function deletedPanelTile(width: number, height: number): Promise<Buffer> {
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#2b2b30"/><path d="M0 0L${width} ${height}M${width} 0L0 ${height}" stroke="#55555c" stroke-width="${Math.max(2, Math.round(width / 128))}"/></svg>`;
-  return sharp(Buffer.from(svg)).png().toBuffer();
-}
 
 /**
  * Keeps a panel's picture in the image store, so the panel outlives the message it came from.
@@ -224,7 +309,7 @@ async function announcePanel(
   } else {
     content = `📚 Panel ${progress} of ${seriesTitle(series)}, by ${by}.`;
     const restriction = ageRestriction(ctx);
-    const image = await ctx.images.getRecord(panel.imageId);
+    const image = await panelPicture(ctx, panel.imageId);
     const shown = !image || (await restriction.mayShow(image, await seriesRestricted(ctx, series, restriction)));
     if (!shown) content += ' It was made in an age-restricted channel and is shown only in such channels.';
     if (!alreadyInThread && shown) {
@@ -318,21 +403,15 @@ async function postCompletion(ctx: BotContext, series: SeriesRecord): Promise<vo
 
 /**
  * Post-delivery hook: a generation reserved as a panel becomes that panel, and the thread hears of
- * it (and of the completion, when it was the last one). A failed post fails the hook; the retried
- * delivery finds the reservation again and posts what is still owed.
+ * it (and of the completion, when it was the last one). Idempotent: a panel filled before is left
+ * as it is, and only posts still owed are made. A failed post fails the hook; the retried delivery
+ * finds the panel again and posts what is still owed.
  */
 export function attachDeliveredPanel(ctx: BotContext) {
   return async (record: JobRecord, message: DeliveredMessage): Promise<void> => {
-    const seriesId = await ctx.series.pendingSeriesOf(record.id);
     const imageId = record.imageIds[0];
-    if (!seriesId || !imageId) return;
-    const series = await ctx.series.get(seriesId);
-    if (series) {
-      const image = await ctx.images.getRecord(imageId);
-      const inThread = (message.channel_id ?? record.channelId) === series.threadId;
-      await ctx.series.fillPending(seriesId, record.id, imageId, image?.seed, inThread);
-      await postSeriesNews(ctx, seriesId);
-    }
-    await ctx.series.clearPending(record.id);
+    if (!imageId) return;
+    const filled = await ctx.series.fillFromDelivery(record.id, imageId, message.channel_id ?? record.channelId);
+    if (filled) await postSeriesNews(ctx, filled.seriesId);
   };
 }
