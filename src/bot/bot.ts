@@ -11,6 +11,7 @@ import { observeDiscordRest, type Metrics } from '../metrics.js';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../challenges/scheduler.js';
 import { startChallengeWorker } from '../challenges/worker.js';
+import { startVoteLabelWorker } from './vote-label.js';
 import { ChallengeStore } from '../store/challenges.js';
 import { ImageStore } from '../store/images.js';
 import { JobStore } from '../store/jobs.js';
@@ -171,6 +172,10 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const challengeConnection = waitingConnection(options.redisUrl, logger, 'challenge worker');
   const challengeWorker = startChallengeWorker(ctx, challengeConnection);
 
+  // Votes cast on the web gallery: their labels are redrawn here, where the Discord token is.
+  const voteLabelConnection = waitingConnection(options.redisUrl, logger, 'vote label worker');
+  const voteLabelWorker = startVoteLabelWorker(ctx, voteLabelConnection);
+
   const eventsConnection = waitingConnection(options.redisUrl, logger, 'queue events');
   const queueEvents = new QueueEvents(GENERATE_QUEUE, { connection: eventsConnection, prefix });
   const onProgress = (jobId: string, percent: number, minRunningMs: number) =>
@@ -211,14 +216,14 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       // Deliveries under way may finish, then the queues close. Past the grace (a stop during a
       // Redis outage can leave BullMQ waiting for a connection that never returns) the connections
       // are dropped anyway, and an unfinished delivery is retried by the next bot process.
-      const queuesClosed = Promise.all([deliverWorker.close(), challengeWorker.close()]).then(() =>
+      const queuesClosed = Promise.all([deliverWorker.close(), challengeWorker.close(), voteLabelWorker.close()]).then(() =>
         Promise.all([ctx.challengeQueue.close(), queueEvents.close(), generateQueue.close(), deliverQueue.close()]),
       );
       if (!(await finishesWithin(queuesClosed, options.shutdownGraceMs ?? 10_000)))
         logger.warn('queues did not close within the grace period; dropping their connections');
       await client.destroy();
       // QUIT waits for an answer; a connection that is not up has nobody to answer it.
-      for (const connection of [deliverConnection, challengeConnection, eventsConnection, redis]) {
+      for (const connection of [deliverConnection, challengeConnection, voteLabelConnection, eventsConnection, redis]) {
         if (connection.status === 'ready') await connection.quit().catch(() => undefined);
         else connection.disconnect();
       }
