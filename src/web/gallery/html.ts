@@ -48,6 +48,8 @@ button{cursor:pointer}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}
 dl.facts dt{color:var(--muted)}
 dl.facts dd{margin:0;overflow-wrap:anywhere}
+.scroll{overflow-x:auto;max-width:100%}
+td{overflow-wrap:anywhere}
 .tree{overflow-x:auto;background:var(--panel);border-radius:8px;padding:.5rem}
 .pager{margin:1rem 0}
 table{border-collapse:collapse;width:100%;max-width:40rem}

@@ -197,7 +197,8 @@ export function familyTree(guildId: string, nodes: FamilyNode[], focusId: string
     const focus = node.id === focusId ? `<rect x="${x - 3}" y="${y - 3}" width="${NODE + 6}" height="${NODE + 6}" fill="none" stroke="#f5c542" stroke-width="3"/>` : '';
     const name = clip(authorLabel(node.userId, node.authorName), 14);
     if (node.state === 'shown') {
-      const label = `${node.id === focusId ? 'This picture' : 'Picture'} by ${authorLabel(node.userId, node.authorName)}, ${votesLabel(node.votes)}`;
+      // The accessible name starts with the visible label (the author), as WCAG 2.5.3 asks.
+      const label = `${name}: ${node.id === focusId ? 'this picture' : 'picture'}, ${votesLabel(node.votes)}`;
       boxes.push(
         `<a href="${pictureUrl(guildId, node.id)}" aria-label="${esc(label)}"><title>${esc(label)}</title>${focus}` +
           `<image href="${thumb(guildId, node.id)}" x="${x}" y="${y}" width="${NODE}" height="${NODE}" preserveAspectRatio="xMidYMid slice"/>` +
@@ -251,7 +252,7 @@ export function challengesPage(guildId: string, list: ChallengeSummary[]): strin
     (c) =>
       `<tr><td><a href="/g/${esc(guildId)}/challenges/${esc(c.id)}">${esc(c.theme)}</a></td><td>${esc(phaseLabels[c.phase] ?? c.phase)}</td><td>${esc(isoDate(c.announcedAt ?? c.createdAt))}</td><td>${c.entries}</td><td>${esc(c.season ?? '—')}</td></tr>`,
   );
-  return `<table><caption class="muted">Challenges, newest first</caption><thead><tr><th scope="col">Theme</th><th scope="col">State</th><th scope="col">Started</th><th scope="col">Entries</th><th scope="col">Season</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<div class="scroll" tabindex="0" role="region" aria-label="Challenges"><table><caption class="muted">Challenges, newest first</caption><thead><tr><th scope="col">Theme</th><th scope="col">State</th><th scope="col">Started</th><th scope="col">Entries</th><th scope="col">Season</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 export function challengePage(guildId: string, challenge: ChallengeSummary, entries: ChallengeEntry[]): string {
@@ -291,7 +292,7 @@ export function leaderboardPage(
     .map((s) => (s === season ? `<strong>${esc(s)}</strong>` : `<a href="/g/${esc(guildId)}/leaderboard?season=${esc(s)}">${esc(s)}</a>`))
     .join(' · ')}</p></nav>`;
   const body = rows.map((r, i) => `<tr><td>${i + 1}</td><td>${author(guildId, r.userId, r.authorName)}</td><td>${r.points}</td></tr>`);
-  return `${picker}<table><caption>Season ${esc(season)}</caption><thead><tr><th scope="col">Rank</th><th scope="col">Member</th><th scope="col">Points</th></tr></thead><tbody>${body.join('')}</tbody></table>`;
+  return `${picker}<div class="scroll" tabindex="0" role="region" aria-label="Leaderboard"><table><caption>Season ${esc(season)}</caption><thead><tr><th scope="col">Rank</th><th scope="col">Member</th><th scope="col">Points</th></tr></thead><tbody>${body.join('')}</tbody></table></div>`;
 }
 
 export function profilePage(guildId: string, p: Profile, recent: PictureCard[]): string {
