@@ -217,6 +217,7 @@ export function botOptionsFrom(config: Config, redisUrl: string, db: Database, l
     rateLimit: config.rateLimit,
     interactionRateLimit: config.interactionRateLimit,
     operatorDailyBudget: config.OPERATOR_DAILY_BUDGET,
+    webPublicUrl: config.WEB_PUBLIC_URL,
     logger,
     metrics,
   };

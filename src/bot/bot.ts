@@ -61,6 +61,7 @@ export interface BotOptions {
   rateLimit?: BotContext['rateLimit'];
   interactionRateLimit?: BotContext['interactionRateLimit'];
   operatorDailyBudget?: BotContext['operatorDailyBudget'];
+  webPublicUrl?: BotContext['webPublicUrl'];
   /** How long close() lets deliveries under way finish (default 10 s). */
   shutdownGraceMs?: number;
   /** Where Discord responses, deliveries and votes are counted (the process's /metrics). */
@@ -115,6 +116,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     rateLimit: options.rateLimit,
     interactionRateLimit: options.interactionRateLimit,
     operatorDailyBudget: options.operatorDailyBudget,
+    webPublicUrl: options.webPublicUrl,
     dataDeleters: [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter, challengeVoteDeleter],
     onDelivered: [],
     metrics: options.metrics,
