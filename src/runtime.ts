@@ -149,10 +149,16 @@ export async function serveWeb(ctx: WebContext, port: number, portVariable: stri
  * "Login with Discord" for a web server, with sessions in `redis`. Off (undefined), with one line
  * saying what is missing, unless DISCORD_CLIENT_SECRET, WEB_PUBLIC_URL and SESSION_SECRET are all set.
  */
-export function createWebLogin(config: Config, redis: Redis, logger: Logger): WebLogin | undefined {
+export function createWebLogin(
+  config: Config,
+  /** Asked only when the login is on (a bot's Redis may not exist before then). */
+  redis: () => Redis,
+  logger: Logger,
+  whatIsOff = 'login with Discord is off',
+): WebLogin | undefined {
   const missing = (['DISCORD_CLIENT_SECRET', 'WEB_PUBLIC_URL', 'SESSION_SECRET'] as const).filter((name) => !config[name]);
   if (missing.length > 0) {
-    logger.info({ missing }, `login with Discord is off: ${missing.join(', ')} not set (see README)`);
+    logger.info({ missing }, `${whatIsOff}: ${missing.join(', ')} not set (see README)`);
     return undefined;
   }
   const { token, applicationId } = requireDiscord(config);
@@ -164,7 +170,7 @@ export function createWebLogin(config: Config, redis: Redis, logger: Logger): We
     sessionSecret: config.SESSION_SECRET!,
     botToken: token,
     adminUserIds: config.ADMIN_USER_IDS,
-    redis,
+    redis: redis(),
     prefix: REDIS_PREFIX,
     logger: logger.child({ part: 'web' }),
   });
@@ -177,7 +183,7 @@ export function createWebLogin(config: Config, redis: Redis, logger: Logger): We
  * (it holds the queues and the bot token). Off unless the login's settings are all given.
  */
 export function webLoginFrom(config: Config, bot: RunningBot, logger: Logger): Pick<WebContext, 'login' | 'queues'> {
-  const login = createWebLogin(config, bot.ctx.redis, logger);
+  const login = createWebLogin(config, () => bot.ctx.redis, logger, 'login with Discord and the queue dashboard are off');
   if (!login) return {};
   logger.info('the queue dashboard is at /admin/queues');
   return { login, queues: [bot.ctx.generateQueue, bot.ctx.deliverQueue, bot.ctx.challengeQueue] };

@@ -13,7 +13,7 @@ const { config, logger } = await loadConfigOrExit();
 const redisChoice = await orExit(() => resolveRedis(config, logger, { embedded: false }));
 const redis = new Redis(redisChoice.url, { maxRetriesPerRequest: null });
 const database = await orExit(() => openBotDatabase(config, logger));
-const login = await orExit(() => createWebLogin(config, redis, logger));
+const login = await orExit(() => createWebLogin(config, () => redis, logger));
 if (!login) logger.warn('without login, only galleries made public with /config gallery public:true can be seen');
 const gallery = galleryFrom(config, database.db, redis);
 const web = await orExit(() =>
