@@ -56,6 +56,7 @@ export interface GalleryContext {
 
 export const PAGE_SIZE = 48;
 const SEARCH_MAX = 200;
+const FILTERS_CACHE_MS = 60_000;
 
 const snowflake = /^\d{1,20}$/;
 const recordId = /^[A-Za-z0-9_-]{1,64}$/;
@@ -124,6 +125,18 @@ export const galleryRoutes =
   (ctx: GalleryContext, login?: WebLogin) =>
   async (app: FastifyInstance): Promise<void> => {
     const thumbnails = new Thumbnails(ctx.storage);
+    // The filter menus (models and members of a server) change slowly and cost a hundred index
+    // probes each: they are read once a minute per server, not on every page.
+    const filterCache = new Map<string, { value: Promise<Awaited<ReturnType<typeof galleryFilters>>>; expires: number }>();
+    const filtersOf = (guildId: string) => {
+      const cached = filterCache.get(guildId);
+      if (cached && cached.expires > Date.now()) return cached.value;
+      if (filterCache.size >= 1000) filterCache.clear();
+      const value = galleryFilters(ctx.db, guildId);
+      filterCache.set(guildId, { value, expires: Date.now() + FILTERS_CACHE_MS });
+      value.catch(() => filterCache.delete(guildId));
+      return value;
+    };
     const now = ctx.now ?? (() => new Date());
     const displayName = (session: WebSession | undefined) => (session ? (session.globalName ?? session.username) : undefined);
 
@@ -192,7 +205,7 @@ export const galleryRoutes =
           limit: PAGE_SIZE,
           now: now(),
         }),
-        galleryFilters(ctx.db, v.guildId),
+        filtersOf(v.guildId),
       ]);
       if (!page) return badRequest(reply, 'That page link is not valid. <a href="?">Start from the newest pictures</a>.', v.session);
       const body = galleryPage({
