@@ -1,6 +1,16 @@
 import { requireDiscord } from '../config.js';
 import { createMetrics } from '../metrics.js';
-import { botOptionsFrom, galleryFrom, loadConfigOrExit, onShutdown, openBotDatabase, orExit, resolveRedis, serveWeb, webLoginFrom } from '../runtime.js';
+import {
+  botOptionsFrom,
+  galleryFrom,
+  loadConfigOrExit,
+  onShutdown,
+  openBotDatabase,
+  orExit,
+  resolveRedis,
+  serveWeb,
+  webLoginFrom,
+} from '../runtime.js';
 import { startBot } from './bot.js';
 
 /** `npm run bot`: the Discord side alone (GPU workers run elsewhere with `npm run worker`). */

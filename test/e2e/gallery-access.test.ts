@@ -102,7 +102,13 @@ describe('what never appears', () => {
     const site = await open();
     const ada = await member(site, 'ada', [GUILD]);
     const shown = await site.seed.picture({ guildId: GUILD, userId: ada.id, prompt: 'a calm harbour' });
-    const restricted = await site.seed.picture({ guildId: GUILD, userId: ada.id, prompt: 'restricted-prompt', ageRestricted: true, parentId: shown.id });
+    const restricted = await site.seed.picture({
+      guildId: GUILD,
+      userId: ada.id,
+      prompt: 'restricted-prompt',
+      ageRestricted: true,
+      parentId: shown.id,
+    });
     const deleted = await site.seed.picture({ guildId: GUILD, userId: ada.id, deleted: true, parentId: shown.id });
     const orphan = await site.seed.picture({ guildId: GUILD, userId: null, prompt: 'made by someone who left', parentId: shown.id });
     await site.seed.series({

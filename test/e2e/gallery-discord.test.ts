@@ -76,12 +76,21 @@ describe('the gallery from Discord', () => {
     const s = await start({ bot: { webPublicUrl: PUBLIC_URL } });
     const { interaction, message } = await result(s, 'a lighthouse');
     const web = buttons(message).find((b) => b.label === '🌐 Web');
-    expect(web).toMatchObject({ style: ButtonStyle.Link, url: `${PUBLIC_URL}/g/${s.discord.defaultGuildId}/p/${encodeURIComponent(`${interaction.id}-1`)}` });
+    expect(web).toMatchObject({
+      style: ButtonStyle.Link,
+      url: `${PUBLIC_URL}/g/${s.discord.defaultGuildId}/p/${encodeURIComponent(`${interaction.id}-1`)}`,
+    });
     expect((await s.ctx.jobs.get(interaction.id))?.imageIds[0]).toBe(`${interaction.id}-1`);
 
     // A vote stored outside the bot, then the job the web process queues: the bot redraws the label.
     await s.ctx.votes.toggle(
-      { jobId: interaction.id, guildId: s.discord.defaultGuildId, channelId: s.discord.defaultChannelId, userId: s.discord.defaultUser.id, createdAt: Date.now() },
+      {
+        jobId: interaction.id,
+        guildId: s.discord.defaultGuildId,
+        channelId: s.discord.defaultChannelId,
+        userId: s.discord.defaultUser.id,
+        createdAt: Date.now(),
+      },
       '230000000000000001',
       Date.now(),
     );

@@ -101,7 +101,10 @@ export function useGallerySite(): () => Promise<GallerySite> {
       voteLabels,
       user(name, guildIds) {
         const id = discord.user({ username: name }).id;
-        discord.oauth2.setGuilds(id, guildIds.map((guildId) => ({ id: guildId })));
+        discord.oauth2.setGuilds(
+          id,
+          guildIds.map((guildId) => ({ id: guildId })),
+        );
         return id;
       },
     };

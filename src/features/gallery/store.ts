@@ -158,7 +158,12 @@ export async function listPictures(db: Database, query: GalleryQuery): Promise<{
         sql<boolean>`(coalesce(c.votes, 0), c.created_at, c.id) < (${votes}::bigint, (select created_at from images where id = ${id}), ${id})`,
       );
     }
-    rows = await page.orderBy(sql`coalesce(c.votes, 0)`, 'desc').orderBy('c.created_at', 'desc').orderBy('c.id', 'desc').limit(take).execute();
+    rows = await page
+      .orderBy(sql`coalesce(c.votes, 0)`, 'desc')
+      .orderBy('c.created_at', 'desc')
+      .orderBy('c.id', 'desc')
+      .limit(take)
+      .execute();
   }
   const cards = rows.slice(0, query.limit).map(toCard);
   const last = cards.at(-1);
@@ -186,7 +191,10 @@ async function distinctShown(db: Database, guildId: string, column: 'model' | 'u
 }
 
 /** The models and members the gallery's filters offer (up to 100 of each). */
-export async function galleryFilters(db: Database, guildId: string): Promise<{ models: string[]; members: Array<{ id: string; name: string | null }> }> {
+export async function galleryFilters(
+  db: Database,
+  guildId: string,
+): Promise<{ models: string[]; members: Array<{ id: string; name: string | null }> }> {
   const [models, memberIds] = await Promise.all([distinctShown(db, guildId, 'model', 100), distinctShown(db, guildId, 'user_id', 100)]);
   const names = await memberNames(db, memberIds);
   return { models, members: memberIds.map((id) => ({ id, name: names.get(id) ?? null })) };
@@ -194,7 +202,11 @@ export async function galleryFilters(db: Database, guildId: string): Promise<{ m
 
 export async function memberNames(db: Database, userIds: readonly string[]): Promise<Map<string, string>> {
   if (userIds.length === 0) return new Map();
-  const rows = await db.selectFrom('member_names').select(['user_id', 'name']).where('user_id', 'in', [...userIds]).execute();
+  const rows = await db
+    .selectFrom('member_names')
+    .select(['user_id', 'name'])
+    .where('user_id', 'in', [...userIds])
+    .execute();
   return new Map(rows.map((row) => [row.user_id, row.name]));
 }
 
@@ -363,7 +375,11 @@ export async function listSeries(db: Database, guildId: string, limit = 100): Pr
   return rows.map(seriesSummary);
 }
 
-export async function getSeries(db: Database, guildId: string, seriesId: string): Promise<{ series: SeriesSummary; panels: SeriesPanel[] } | undefined> {
+export async function getSeries(
+  db: Database,
+  guildId: string,
+  seriesId: string,
+): Promise<{ series: SeriesSummary; panels: SeriesPanel[] } | undefined> {
   const series = await db
     .selectFrom('series')
     .select(['id', 'title', 'mode', 'status', 'panel_count', 'created_at'])

@@ -23,9 +23,10 @@ export function voteLabelQueue(connection: ConnectionOptions, prefix: string): V
  * Retried with backoff when Discord or the bot is down; kept out of Redis once done.
  */
 export async function requestVoteLabelRefresh(queue: VoteLabelQueue, requestId: string): Promise<void> {
-  await queue.add(
-    'refresh',
-    voteLabelJobSchema.parse({ requestId }),
-    { attempts: 8, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: 1000 },
-  );
+  await queue.add('refresh', voteLabelJobSchema.parse({ requestId }), {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: true,
+    removeOnFail: 1000,
+  });
 }

@@ -194,7 +194,10 @@ export function familyTree(guildId: string, nodes: FamilyNode[], focusId: string
     }
     const x = px(at.x);
     const y = py(at.y);
-    const focus = node.id === focusId ? `<rect x="${x - 3}" y="${y - 3}" width="${NODE + 6}" height="${NODE + 6}" fill="none" stroke="#f5c542" stroke-width="3"/>` : '';
+    const focus =
+      node.id === focusId
+        ? `<rect x="${x - 3}" y="${y - 3}" width="${NODE + 6}" height="${NODE + 6}" fill="none" stroke="#f5c542" stroke-width="3"/>`
+        : '';
     const name = clip(authorLabel(node.userId, node.authorName), 14);
     if (node.state === 'shown') {
       // The accessible name starts with the visible label (the author), as WCAG 2.5.3 asks.

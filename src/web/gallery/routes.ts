@@ -257,7 +257,6 @@ export const galleryRoutes =
       },
     );
 
-
     if (login) {
       // The same vote as Discord's 👍 button: one row per (result, member) in `votes`.
       app.post<{ Params: { guildId: string; imageId: string } }>(
