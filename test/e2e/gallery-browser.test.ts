@@ -21,10 +21,11 @@ interface AxeViolation {
 /** axe-core run in the page (evaluated, so the page's CSP does not apply): serious and critical violations. */
 async function seriousViolations(page: Page): Promise<string[]> {
   await page.evaluate(axeSource);
-  // Strings, not functions: they run in the page, whose globals this file's types do not know.
-  const violations = (await page.evaluate(
-    "axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations)",
-  )) as AxeViolation[];
+  const violations = await page.evaluate(async () => {
+    // Runs in the page: its globals are reached through globalThis (this file has no DOM types).
+    const page = globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: unknown[] }> }; document: unknown };
+    return (await page.axe.run(page.document, { resultTypes: ['violations'] })).violations as AxeViolation[];
+  });
   return violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
@@ -32,7 +33,10 @@ async function seriousViolations(page: Page): Promise<string[]> {
 
 /** The page fits the window: nothing but the family tree (which scrolls in its own box) is wider. */
 async function fitsWidth(page: Page): Promise<boolean> {
-  return (await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')) as boolean;
+  return page.evaluate(() => {
+    const view = globalThis as unknown as { document: { documentElement: { scrollWidth: number } }; innerWidth: number };
+    return view.document.documentElement.scrollWidth <= view.innerWidth;
+  });
 }
 
 describe('the gallery in a browser', () => {
@@ -79,7 +83,10 @@ describe('the gallery in a browser', () => {
     await page.waitForURL(`${site.base}/g/${GUILD}`);
     expect(await page.getByRole('img', { name: 'a lighthouse in a storm' }).count()).toBe(1);
     // Thumbnails load (WebP, made on first sight).
-    await page.waitForFunction('[...document.images].every((img) => img.complete && img.naturalWidth > 0)');
+    await page.waitForFunction(() => {
+      const view = globalThis as unknown as { document: { images: ArrayLike<{ complete: boolean; naturalWidth: number }> } };
+      return Array.from(view.document.images).every((img) => img.complete && img.naturalWidth > 0);
+    });
 
     // Into the root picture, then down its family tree by the SVG's links.
     await page.getByRole('link', { name: 'a lighthouse in a storm' }).click();
