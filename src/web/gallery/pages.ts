@@ -198,7 +198,7 @@ export function familyTree(guildId: string, nodes: FamilyNode[], focusId: string
       node.id === focusId
         ? `<rect x="${x - 3}" y="${y - 3}" width="${NODE + 6}" height="${NODE + 6}" fill="none" stroke="#f5c542" stroke-width="3"/>`
         : '';
-    const name = clip(authorLabel(node.userId, node.authorName), 14);
+    const name = clip(authorLabel(node.userId, node.authorName), 16);
     if (node.state === 'shown') {
       // The accessible name starts with the visible label (the author), as WCAG 2.5.3 asks.
       const label = `${name}: ${node.id === focusId ? 'this picture' : 'picture'}, ${votesLabel(node.votes)}`;
