@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startPrivateRedis } from '../src/redis-server.js';
 import { acknowledgeScenario } from './acknowledge.js';
+import { galleryScenario } from './gallery.js';
 import { gpuScenario } from './gpu.js';
 import { imagesScenario } from './images.js';
 import { skipped, type BenchOptions, type Scenario, type ScenarioResult } from './lib.js';
@@ -49,6 +50,7 @@ const scenarios: Record<string, Scenario> = {
   fairness: fairnessScenario,
   memory: memoryScenario,
   images: imagesScenario,
+  gallery: galleryScenario,
 };
 
 const { values } = parseArgs({

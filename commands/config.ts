@@ -157,6 +157,12 @@ const data = ({ models }: CommandSettings) =>
         type: Subcommand,
         options: [{ name: 'allowed', description: 'Allowed?', type: Bool, required: true }],
       },
+      {
+        name: 'gallery',
+        description: 'Who may browse the server’s web gallery',
+        type: Subcommand,
+        options: [{ name: 'public', description: 'Open it read-only to everyone (otherwise: members only)', type: Bool, required: true }],
+      },
     ],
   }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
@@ -274,6 +280,13 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       const allowed = interaction.options.getBoolean('allowed', true);
       return save({ allowSelfVote: allowed }, allowed ? 'Members may vote for their own pictures.' : 'Members may not vote for their own pictures.');
     }
+    case 'gallery': {
+      const open = interaction.options.getBoolean('public', true);
+      return save(
+        { galleryPublic: open },
+        open ? 'The web gallery is open to everyone, read-only.' : 'The web gallery is for members of this server only.',
+      );
+    }
     default:
       throw new InvalidRequestError('I do not know that setting.');
   }
@@ -304,6 +317,7 @@ export function describeSettings(settings: GuildSettings, ctx: Pick<BotContext, 
     `**Blocklist:** the built-in list, plus the server's own (entries: ${settings.blocklist.length})`,
     `**NSFW prompts:** ${nsfw}`,
     `**Self-voting:** ${settings.allowSelfVote ? 'allowed' : 'not allowed'}`,
+    `**Web gallery:** ${settings.galleryPublic ? 'public (read-only for everyone)' : 'members only'}`,
   ].join('\n');
 }
 

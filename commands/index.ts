@@ -1,6 +1,7 @@
 import type { Command } from '../src/bot/command.js';
 import challenge from './challenge.js';
 import config from './config.js';
+import gallery from './gallery.js';
 import help from './help.js';
 import imagine from './imagine.js';
 import mod from './mod.js';
@@ -27,6 +28,7 @@ export const commands: Command<any>[] = [
   remixImage,
   challenge,
   leaderboard,
+  gallery,
   quota,
   config,
   mod,

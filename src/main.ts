@@ -3,6 +3,7 @@ import { requireDiscord } from './config.js';
 import { createMetrics } from './metrics.js';
 import {
   botOptionsFrom,
+  galleryFrom,
   loadConfigOrExit,
   onShutdown,
   openBotDatabase,
@@ -23,15 +24,17 @@ const database = await orExit(() => openBotDatabase(config, logger));
 const metrics = createMetrics();
 const worker = await orExit(() => startWorker(workerOptionsFrom(config, redis.url, logger.child({ part: 'worker' }), metrics)));
 const bot = await startBot(botOptionsFrom(config, redis.url, database.db, logger.child({ part: 'bot' }), metrics));
+const gallery = galleryFrom(config, database.db, bot.ctx.redis, bot.ctx.settings);
 const web = await orExit(() =>
   serveWeb(
-    { logger, metrics, readiness: [...bot.readiness, ...worker.readiness], ...webLoginFrom(config, bot, logger) },
+    { logger, metrics, readiness: [...bot.readiness, ...worker.readiness], ...webLoginFrom(config, bot, logger), gallery: gallery.gallery },
     config.WEB_PORT,
     'WEB_PORT',
   ),
 );
 onShutdown(logger, async () => {
   await web.close();
+  await gallery.close();
   await bot.close();
   await worker.close();
   await database.close();

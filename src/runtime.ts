@@ -2,7 +2,12 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, parseConfig, requireDiscord, type Config } from './config.js';
 import type { BotOptions, RunningBot } from './bot/bot.js';
+import type { Redis } from 'ioredis';
+import { SettingsStore } from './features/settings/store.js';
+import { requestVoteLabelRefresh, voteLabelQueue } from './features/votes/jobs.js';
+import { createImageStorage } from './storage/index.js';
 import { WebLogin } from './web/auth/login.js';
+import type { GalleryContext } from './web/gallery/routes.js';
 import { DatabaseInUseError } from './db/embedded-lock.js';
 import { MigrationError, openMigratedDatabase, type Database, type OpenDatabase } from './db/index.js';
 import type { Metrics } from './metrics.js';
@@ -130,7 +135,7 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
 export async function serveWeb(ctx: WebContext, port: number, portVariable: string): Promise<{ close(): Promise<void> }> {
   try {
     const app = await startWebServer(ctx, port);
-    if (app) ctx.logger.info({ port }, 'serving /healthz, /readyz and /metrics');
+    if (app) ctx.logger.info({ port, gallery: !!ctx.gallery }, 'serving /healthz, /readyz, /metrics and the web gallery');
     return { close: async () => void (await app?.close()) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -141,15 +146,20 @@ export async function serveWeb(ctx: WebContext, port: number, portVariable: stri
 }
 
 /**
- * "Login with Discord" and the queue dashboard, for the web server of a process that runs the bot
- * (it holds the queues and the bot token). Off, with one line saying what is missing, unless
- * DISCORD_CLIENT_SECRET, WEB_PUBLIC_URL and SESSION_SECRET are all set.
+ * "Login with Discord" for a web server, with sessions in `redis`. Off (undefined), with one line
+ * saying what is missing, unless DISCORD_CLIENT_SECRET, WEB_PUBLIC_URL and SESSION_SECRET are all set.
  */
-export function webLoginFrom(config: Config, bot: RunningBot, logger: Logger): Pick<WebContext, 'login' | 'queues'> {
+export function createWebLogin(
+  config: Config,
+  /** Asked only when the login is on (a bot's Redis may not exist before then). */
+  redis: () => Redis,
+  logger: Logger,
+  whatIsOff = 'login with Discord is off',
+): WebLogin | undefined {
   const missing = (['DISCORD_CLIENT_SECRET', 'WEB_PUBLIC_URL', 'SESSION_SECRET'] as const).filter((name) => !config[name]);
   if (missing.length > 0) {
-    logger.info({ missing }, `login with Discord and the queue dashboard are off: ${missing.join(', ')} not set (see README)`);
-    return {};
+    logger.info({ missing }, `${whatIsOff}: ${missing.join(', ')} not set (see README)`);
+    return undefined;
   }
   const { token, applicationId } = requireDiscord(config);
   const login = new WebLogin({
@@ -160,12 +170,41 @@ export function webLoginFrom(config: Config, bot: RunningBot, logger: Logger): P
     sessionSecret: config.SESSION_SECRET!,
     botToken: token,
     adminUserIds: config.ADMIN_USER_IDS,
-    redis: bot.ctx.redis,
+    redis: redis(),
     prefix: REDIS_PREFIX,
     logger: logger.child({ part: 'web' }),
   });
-  logger.info({ redirectUrl: `${config.WEB_PUBLIC_URL}/auth/callback` }, 'login with Discord is on; the queue dashboard is at /admin/queues');
+  logger.info({ redirectUrl: `${config.WEB_PUBLIC_URL}/auth/callback` }, 'login with Discord is on');
+  return login;
+}
+
+/**
+ * "Login with Discord" and the queue dashboard, for the web server of a process that runs the bot
+ * (it holds the queues and the bot token). Off unless the login's settings are all given.
+ */
+export function webLoginFrom(config: Config, bot: RunningBot, logger: Logger): Pick<WebContext, 'login' | 'queues'> {
+  const login = createWebLogin(config, () => bot.ctx.redis, logger, 'login with Discord and the queue dashboard are off');
+  if (!login) return {};
+  logger.info('the queue dashboard is at /admin/queues');
   return { login, queues: [bot.ctx.generateQueue, bot.ctx.deliverQueue, bot.ctx.challengeQueue] };
+}
+
+/**
+ * The web gallery's parts: the archive database, the image storage (IMAGE_STORE_DIR or S3_BUCKET),
+ * server settings, and the queue through which a web vote asks the bot to redraw the message's
+ * vote label. `close()` closes that queue (not the connection, which belongs to the caller).
+ */
+export function galleryFrom(
+  config: Config,
+  db: Database,
+  redis: Redis,
+  settings: SettingsStore = new SettingsStore(db),
+): { gallery: GalleryContext; close(): Promise<void> } {
+  const voteLabels = voteLabelQueue(redis, REDIS_PREFIX);
+  return {
+    gallery: { db, storage: createImageStorage(config), settings, refreshVoteLabel: (requestId) => requestVoteLabelRefresh(voteLabels, requestId) },
+    close: () => voteLabels.close(),
+  };
 }
 
 /** The bot's options as the environment configures them. */
@@ -184,6 +223,7 @@ export function botOptionsFrom(config: Config, redisUrl: string, db: Database, l
     rateLimit: config.rateLimit,
     interactionRateLimit: config.interactionRateLimit,
     operatorDailyBudget: config.OPERATOR_DAILY_BUDGET,
+    webPublicUrl: config.WEB_PUBLIC_URL,
     logger,
     metrics,
   };

@@ -13,6 +13,7 @@ import { challengeDataDeleter, challengeVoteDeleter } from '../features/challeng
 import { startChallengeWorker } from '../features/challenges/jobs.js';
 import { ChallengeStore } from '../features/challenges/store.js';
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../features/challenges/timers.js';
+import { startVoteLabelWorker } from './vote-label.js';
 import { ImageStore } from '../store/images.js';
 import { JobStore } from '../store/jobs.js';
 import { LineageStore } from '../store/lineage.js';
@@ -60,6 +61,7 @@ export interface BotOptions {
   rateLimit?: BotContext['rateLimit'];
   interactionRateLimit?: BotContext['interactionRateLimit'];
   operatorDailyBudget?: BotContext['operatorDailyBudget'];
+  webPublicUrl?: BotContext['webPublicUrl'];
   /** How long close() lets deliveries under way finish (default 10 s). */
   shutdownGraceMs?: number;
   /** Where Discord responses, deliveries and votes are counted (the process's /metrics). */
@@ -114,6 +116,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     rateLimit: options.rateLimit,
     interactionRateLimit: options.interactionRateLimit,
     operatorDailyBudget: options.operatorDailyBudget,
+    webPublicUrl: options.webPublicUrl,
     dataDeleters: [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter, challengeVoteDeleter],
     onDelivered: [],
     metrics: options.metrics,
@@ -171,6 +174,10 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const challengeConnection = waitingConnection(options.redisUrl, logger, 'challenge worker');
   const challengeWorker = startChallengeWorker(ctx, challengeConnection);
 
+  // Votes cast on the web gallery: their labels are redrawn here, where the Discord token is.
+  const voteLabelConnection = waitingConnection(options.redisUrl, logger, 'vote label worker');
+  const voteLabelWorker = startVoteLabelWorker(ctx, voteLabelConnection);
+
   const eventsConnection = waitingConnection(options.redisUrl, logger, 'queue events');
   const queueEvents = new QueueEvents(GENERATE_QUEUE, { connection: eventsConnection, prefix });
   const onProgress = (jobId: string, percent: number, minRunningMs: number) =>
@@ -211,14 +218,14 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       // Deliveries under way may finish, then the queues close. Past the grace (a stop during a
       // Redis outage can leave BullMQ waiting for a connection that never returns) the connections
       // are dropped anyway, and an unfinished delivery is retried by the next bot process.
-      const queuesClosed = Promise.all([deliverWorker.close(), challengeWorker.close()]).then(() =>
+      const queuesClosed = Promise.all([deliverWorker.close(), challengeWorker.close(), voteLabelWorker.close()]).then(() =>
         Promise.all([ctx.challengeQueue.close(), queueEvents.close(), generateQueue.close(), deliverQueue.close()]),
       );
       if (!(await finishesWithin(queuesClosed, options.shutdownGraceMs ?? 10_000)))
         logger.warn('queues did not close within the grace period; dropping their connections');
       await client.destroy();
       // QUIT waits for an answer; a connection that is not up has nobody to answer it.
-      for (const connection of [deliverConnection, challengeConnection, eventsConnection, redis]) {
+      for (const connection of [deliverConnection, challengeConnection, voteLabelConnection, eventsConnection, redis]) {
         if (connection.status === 'ready') await connection.quit().catch(() => undefined);
         else connection.disconnect();
       }

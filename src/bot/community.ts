@@ -2,7 +2,7 @@ import type { DeliveredMessage } from './delivery.js';
 import type { ImageRecord } from '../store/images.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';
-import type { ResultExtras } from './messages.js';
+import { pictureWebUrl, type ResultExtras } from './messages.js';
 import type { MemberDataDeleter } from './privacy.js';
 
 /** A jump link to a message (works for everyone who can see the channel; no ping, no embed). */
@@ -17,12 +17,13 @@ export function imageLink(image: ImageRecord): string | undefined {
 /** The live vote count, and for a remix a line naming what it was made from and by whom. */
 export async function resultExtras(ctx: BotContext, record: JobRecord): Promise<ResultExtras> {
   const votes = await ctx.votes.count(record.id);
-  if (record.kind !== 'img2img' || !record.parentImageId) return { votes };
+  const webUrl = pictureWebUrl(ctx.webPublicUrl, record);
+  if (record.kind !== 'img2img' || !record.parentImageId) return { votes, webUrl };
   const parent = await ctx.images.getRecord(record.parentImageId);
   const link = parent && !parent.deletedAt ? imageLink(parent) : undefined;
-  if (!parent || !link) return { votes, note: '🔀 remix of a picture that is no longer shown' };
+  if (!parent || !link) return { votes, webUrl, note: '🔀 remix of a picture that is no longer shown' };
   // A mention renders as the member's name; allowed_mentions on every result keeps it from pinging.
-  return { votes, note: `🔀 remix of ${link} by <@${parent.userId}>` };
+  return { votes, webUrl, note: `🔀 remix of ${link} by <@${parent.userId}>` };
 }
 
 /**

@@ -53,6 +53,8 @@ export interface BotContext {
   generateJobOptions?: Partial<typeof generateJobOptions>;
   /** Cost units every server together may spend per UTC day (OPERATOR_DAILY_BUDGET); 0 or absent: no cap. */
   operatorDailyBudget?: number;
+  /** WEB_PUBLIC_URL without a trailing slash: results link to their gallery page, /gallery answers with it. */
+  webPublicUrl?: string;
   /** Per-member allowance of requests for pictures (default: 5 at once, refilled over 10 s). */
   rateLimit?: RateLimit;
   /** Per-member allowance of every other command, button and form (default: 30 at once, refilled over 30 s). */

@@ -1,6 +1,16 @@
 import { requireDiscord } from '../config.js';
 import { createMetrics } from '../metrics.js';
-import { botOptionsFrom, loadConfigOrExit, onShutdown, openBotDatabase, orExit, resolveRedis, serveWeb, webLoginFrom } from '../runtime.js';
+import {
+  botOptionsFrom,
+  galleryFrom,
+  loadConfigOrExit,
+  onShutdown,
+  openBotDatabase,
+  orExit,
+  resolveRedis,
+  serveWeb,
+  webLoginFrom,
+} from '../runtime.js';
 import { startBot } from './bot.js';
 
 /** `npm run bot`: the Discord side alone (GPU workers run elsewhere with `npm run worker`). */
@@ -10,11 +20,17 @@ const redis = await orExit(() => resolveRedis(config, logger, { embedded: false 
 const database = await orExit(() => openBotDatabase(config, logger));
 const metrics = createMetrics();
 const bot = await startBot(botOptionsFrom(config, redis.url, database.db, logger, metrics));
+const gallery = galleryFrom(config, database.db, bot.ctx.redis, bot.ctx.settings);
 const web = await orExit(() =>
-  serveWeb({ logger, metrics, readiness: bot.readiness, ...webLoginFrom(config, bot, logger) }, config.WEB_PORT, 'WEB_PORT'),
+  serveWeb(
+    { logger, metrics, readiness: bot.readiness, ...webLoginFrom(config, bot, logger), gallery: gallery.gallery },
+    config.WEB_PORT,
+    'WEB_PORT',
+  ),
 );
 onShutdown(logger, async () => {
   await web.close();
+  await gallery.close();
   await bot.close();
   // Last: deliveries finishing during bot.close() still write to it.
   await database.close();

@@ -99,6 +99,15 @@ export interface ResultExtras {
   votes?: number;
   /** A line under the description, e.g. "🔀 remix of <link> by <@id>". */
   note?: string;
+  /** The picture's page in the web gallery (WEB_PUBLIC_URL set): a 🌐 link button. */
+  webUrl?: string;
+}
+
+/** A result's page in the web gallery, when the gallery has a public address and the result a server. */
+export function pictureWebUrl(publicUrl: string | undefined, record: Pick<JobRecord, 'guildId' | 'imageIds'>): string | undefined {
+  const imageId = record.imageIds[0];
+  if (!publicUrl || !record.guildId || !imageId) return undefined;
+  return `${publicUrl}/g/${record.guildId}/p/${encodeURIComponent(imageId)}`;
 }
 
 /** 👍 Vote, 🔀 Remix, 🌳 Family and 🗑 on every result (the vote label carries the count). */
@@ -137,7 +146,11 @@ export function resultMessage(record: JobRecord, filenames: string[], extras: Re
     rows.push(row(community));
   }
   // The final row: what can be done with the result beyond generating more.
-  const share = [button(seriesAddButtonId(record.id), '📚 Add to series'), button(challengeSubmitId(record.id), '🏆 Submit to challenge')];
+  const share: APIButtonComponent[] = [
+    button(seriesAddButtonId(record.id), '📚 Add to series'),
+    button(challengeSubmitId(record.id), '🏆 Submit to challenge'),
+  ];
+  if (extras.webUrl) share.push({ type: ComponentType.Button, style: ButtonStyle.Link, label: '🌐 Web', url: extras.webUrl });
   rows.push(row(share));
   return {
     content: clip(`✅ ${describeRequest(record)}${extras.note ? `\n${extras.note}` : ''}`, CONTENT_MAX),

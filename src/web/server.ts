@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { loginRoutes, type WebLogin } from './auth/login.js';
 import type { Metrics } from '../metrics.js';
+import { galleryRoutes, type GalleryContext } from './gallery/routes.js';
 import type { ReadinessCheck } from './readiness.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -18,10 +19,12 @@ export interface WebContext {
   login?: WebLogin;
   /** Shown on the queue dashboard (/admin/queues) to admins; it needs `login`. */
   queues?: readonly Queue[];
+  /** The web gallery (pages of each server's pictures); absent: no gallery. Without `login` only public galleries can be seen. */
+  gallery?: GalleryContext;
 }
 
 /**
- * Atelier's HTTP server: health, readiness and Prometheus metrics today, the web gallery later.
+ * Atelier's HTTP server: health, readiness, Prometheus metrics, login, the queue dashboard and the web gallery.
  * Each area registers its routes from its own module.
  */
 export async function createWebServer(ctx: WebContext): Promise<FastifyInstance> {
@@ -33,7 +36,14 @@ export async function createWebServer(ctx: WebContext): Promise<FastifyInstance>
   });
   await app.register(healthRoutes(ctx));
   await app.register(metricsRoutes(ctx));
-  if (ctx.login) await app.register(loginRoutes(ctx.login, ctx.queues?.length ? [queueDashboard(ctx.login, ctx.queues)] : []));
+  if (ctx.login) {
+    const areas = [];
+    if (ctx.queues?.length) areas.push(queueDashboard(ctx.login, ctx.queues));
+    if (ctx.gallery) areas.push(galleryRoutes(ctx.gallery, ctx.login));
+    await app.register(loginRoutes(ctx.login, areas));
+  } else if (ctx.gallery) {
+    await app.register(galleryRoutes(ctx.gallery));
+  }
   return app;
 }
 

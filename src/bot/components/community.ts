@@ -20,7 +20,7 @@ import { PROMPT_MAX, aspectRatios, aspectSizes, type AspectRatio } from '../../q
 import type { BotContext } from '../context.js';
 import { ageRestriction } from '../age-restriction.js';
 import { familyPicture, familyText, hideAgeRestricted, loadFamily } from '../family.js';
-import { noMentions, queuedMessage, resultMessage } from '../messages.js';
+import { noMentions, pictureWebUrl, queuedMessage, resultMessage } from '../messages.js';
 import { InvalidRequestError, resolvePromptOptions } from '../prompt.js';
 import { replyQueued } from '../queued-reply.js';
 import { requesterOf } from '../requester.js';
@@ -105,7 +105,7 @@ export async function redrawVoteLabel(ctx: BotContext, record: JobRecord): Promi
         if ((await ctx.images.getRecord(record.imageIds[0]!))?.deletedAt) continue;
         const votes = await ctx.votes.count(record.id);
         await ctx.rest.patch(Routes.channelMessage(record.resultChannelId ?? record.channelId, record.resultMessageId), {
-          body: { components: resultMessage(record, [], { votes }).components },
+          body: { components: resultMessage(record, [], { votes, webUrl: pictureWebUrl(ctx.webPublicUrl, record) }).components },
         });
       }
     } finally {

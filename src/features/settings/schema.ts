@@ -30,5 +30,7 @@ export const guildSettingsSchema = z.object({
   blocklist: z.array(z.string().min(1).max(100)).max(200).default([]),
   /** Where prompts the built-in list flags as NSFW may be generated. */
   nsfw: z.enum(['age-restricted', 'everywhere', 'nowhere']).default('age-restricted'),
+  /** The web gallery is open read-only to everyone, not only to the server's members. */
+  galleryPublic: z.boolean().default(false),
 });
 export type GuildSettings = z.infer<typeof guildSettingsSchema>;
