@@ -40,7 +40,7 @@ afterEach(async () => {
 describe('migrations on a PostgreSQL server', () => {
   it('create every table of the schema on an empty database, and a second run applies nothing', async () => {
     const database = await fresh();
-    expect(await migrateToLatest(database.db)).toEqual(['0001_initial']);
+    expect(await migrateToLatest(database.db)).toEqual(['0001_initial', '0003_votes']);
     expect(await tables(database)).toEqual(
       expect.arrayContaining([
         'bans',
@@ -52,6 +52,7 @@ describe('migrations on a PostgreSQL server', () => {
         'guild_settings',
         'images',
         'member_names',
+        'member_stats',
         'requests',
         'season_points',
         'series',
@@ -70,9 +71,9 @@ describe('migrations on a PostgreSQL server', () => {
     const pools = await Promise.all([0, 1].map(() => openDatabase({ url: database.url })));
     try {
       const applied = await Promise.all([database.db, ...pools.map((pool) => pool.db)].map((db) => migrateToLatest(db)));
-      expect(applied.flat()).toEqual(['0001_initial']);
+      expect(applied.flat()).toEqual(['0001_initial', '0003_votes']);
       const { rows } = await sql<{ n: number }>`select count(*) as n from schema_migrations`.execute(database.db);
-      expect(rows[0]!.n).toBe(1);
+      expect(rows[0]!.n).toBe(2);
     } finally {
       await Promise.all(pools.map((pool) => pool.close()));
     }
@@ -101,8 +102,9 @@ describe('migrations on a PostgreSQL server', () => {
     const database = await fresh();
     await migrateToLatest(database.db);
     const dir = await migrationsCopy();
-    await writeFile(join(dir, '0002_image_titles.sql'), 'alter table images add column title text;');
-    expect(await migrateToLatest(database.db, dir)).toEqual(['0002_image_titles']);
+    // Numbered after every file the project has, as the next migration would be.
+    await writeFile(join(dir, '9000_image_titles.sql'), 'alter table images add column title text;');
+    expect(await migrateToLatest(database.db, dir)).toEqual(['9000_image_titles']);
   });
 
   it('a process starting against DATABASE_URL opens it with the schema applied', async () => {
