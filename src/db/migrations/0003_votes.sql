@@ -11,13 +11,14 @@ ALTER TABLE requests
   ADD COLUMN profile_counted boolean NOT NULL DEFAULT false;
 
 -- /top: ties go to the newer result (a longer snowflake, then a larger one), as they always did.
--- Period "all" walks the first index in order; day, week and month read the period's voted results
--- from the second (index only: id and count are in it) and keep the best ten.
-CREATE INDEX requests_top_guild ON requests (guild_id, vote_count DESC, length(id) DESC, id DESC)
+-- Period "all" walks the first index in order. For day, week and month the planner either walks it
+-- too, skipping older results (created_at is in it, so no table row is read), or reads the period's
+-- voted results from the second (id and count are in it) and keeps the best ten.
+CREATE INDEX requests_top_guild ON requests (guild_id, vote_count DESC, length(id) DESC, id DESC) INCLUDE (created_at)
   WHERE vote_count > 0 AND votes_closed_at IS NULL;
 CREATE INDEX requests_top_guild_recent ON requests (guild_id, created_at) INCLUDE (vote_count, id)
   WHERE vote_count > 0 AND votes_closed_at IS NULL;
-CREATE INDEX requests_top_channel ON requests (channel_id, vote_count DESC, length(id) DESC, id DESC)
+CREATE INDEX requests_top_channel ON requests (channel_id, vote_count DESC, length(id) DESC, id DESC) INCLUDE (guild_id, created_at)
   WHERE vote_count > 0 AND votes_closed_at IS NULL;
 CREATE INDEX requests_top_channel_recent ON requests (channel_id, created_at) INCLUDE (vote_count, id)
   WHERE vote_count > 0 AND votes_closed_at IS NULL;

@@ -1,4 +1,5 @@
 import type { BotContext } from '../../bot/context.js';
+import type { Database } from '../../db/connection.js';
 import type { ImageRecord } from '../../store/images.js';
 
 /**
@@ -7,9 +8,24 @@ import type { ImageRecord } from '../../store/images.js';
  * deleted on either side counts as deleted.
  */
 export async function firstPictures(ctx: BotContext, jobIds: readonly string[]): Promise<Map<string, ImageRecord>> {
+  const found = await archivedFirstPictures(ctx.db, jobIds);
+  await Promise.all(
+    jobIds.map(async (jobId) => {
+      const live = await ctx.images.getRecord(`${jobId}-1`);
+      if (!live) return;
+      const archived = found.get(jobId);
+      if (!archived) found.set(jobId, live);
+      else if (live.deletedAt && !archived.deletedAt) found.set(jobId, { ...archived, deletedAt: live.deletedAt });
+    }),
+  );
+  return found;
+}
+
+/** The first picture of each result, from the archive alone (one query on images' (request_id, position) key). */
+export async function archivedFirstPictures(db: Database, jobIds: readonly string[]): Promise<Map<string, ImageRecord>> {
   const found = new Map<string, ImageRecord>();
   if (jobIds.length === 0) return found;
-  const rows = await ctx.db
+  const rows = await db
     .selectFrom('images')
     .selectAll()
     .where('request_id', 'in', [...jobIds])
@@ -41,14 +57,5 @@ export async function firstPictures(ctx: BotContext, jobIds: readonly string[]):
       nsfw: row.age_restricted,
     });
   }
-  await Promise.all(
-    jobIds.map(async (jobId) => {
-      const live = await ctx.images.getRecord(`${jobId}-1`);
-      if (!live) return;
-      const archived = found.get(jobId);
-      if (!archived) found.set(jobId, live);
-      else if (live.deletedAt && !archived.deletedAt) found.set(jobId, { ...archived, deletedAt: live.deletedAt });
-    }),
-  );
   return found;
 }
