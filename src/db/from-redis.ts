@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { BanList } from '../features/moderation/store.js';
 import { guildSettingsSchema } from '../features/settings/schema.js';
 import { writeSettings } from '../features/settings/store.js';
+import { copyVotesFromRedis, describeVotesCopy, type VotesCopyReport } from '../features/votes/from-redis.js';
 import type { Database } from './connection.js';
 
 export interface CopyCounts {
@@ -10,7 +11,7 @@ export interface CopyCounts {
   present: number;
 }
 
-export interface CopyReport {
+export interface CopyReport extends VotesCopyReport {
   settings: CopyCounts & { invalid: string[] };
   bans: CopyCounts & { invalid: string[] };
 }
@@ -30,13 +31,14 @@ async function* guildKeys(redis: Redis, prefix: string, kind: string): AsyncGene
 }
 
 /**
- * Copies what version 0.1 kept in Redis and now lives in PostgreSQL: server settings and bans.
+ * Copies what version 0.1 kept in Redis and now lives in PostgreSQL: server settings, bans, votes
+ * and profile numbers (see copyVotesFromRedis).
  * Idempotent: what the database already has is left alone (it may have been changed since), so
  * running it twice copies nothing the second time. Redis is only read. Records that do not parse
  * are named in the report, not copied.
  */
 export async function copyFromRedis(redis: Redis, prefix: string, db: Database): Promise<CopyReport> {
-  const report: CopyReport = { settings: { copied: 0, present: 0, invalid: [] }, bans: { copied: 0, present: 0, invalid: [] } };
+  const report = { settings: { copied: 0, present: 0, invalid: [] as string[] }, bans: { copied: 0, present: 0, invalid: [] as string[] } };
 
   for await (const { key, guildId } of guildKeys(redis, prefix, 'settings')) {
     const raw = await redis.get(key);
@@ -73,7 +75,12 @@ export async function copyFromRedis(redis: Redis, prefix: string, db: Database):
       report.bans[added ? 'copied' : 'present'] += 1;
     }
   }
-  return report;
+  return { ...report, ...(await copyVotesFromRedis(redis, prefix, db)) };
+}
+
+/** Whether something could not be copied (the command then exits with 1). */
+export function copyIncomplete(report: CopyReport): boolean {
+  return [report.settings.invalid, report.bans.invalid, report.votes.invalid, report.profiles.invalid, report.waiting].some((list) => list.length > 0);
 }
 
 /** The report as the command prints it. */
@@ -81,5 +88,5 @@ export function describeCopy(report: CopyReport): string {
   const line = (what: string, counts: CopyCounts & { invalid: string[] }) =>
     `${what}: ${counts.copied} copied, ${counts.present} already in the database` +
     (counts.invalid.length ? `, ${counts.invalid.length} not readable (left in Redis): ${counts.invalid.join(', ')}` : '');
-  return `${line('server settings', report.settings)}\n${line('bans', report.bans)}`;
+  return `${line('server settings', report.settings)}\n${line('bans', report.bans)}\n${describeVotesCopy(report)}`;
 }

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { loadConfigOrExit, openBotDatabase, orExit, REDIS_PREFIX, resolveRedis } from '../runtime.js';
-import { copyFromRedis, describeCopy } from './from-redis.js';
+import { copyFromRedis, copyIncomplete, describeCopy } from './from-redis.js';
 
 /**
  * `npm run migrate-from-redis`: copies the records that moved from Redis to PostgreSQL (server
- * settings and bans, so far) from REDIS_URL into the database the bot uses, and says how many.
+ * settings, bans, votes and profile numbers, so far) from REDIS_URL into the database the bot uses, and says how many.
  * Safe to run again, and while the bot runs: nothing already in the database is overwritten.
  */
 const { config, logger } = await loadConfigOrExit();
@@ -15,7 +15,7 @@ try {
   await redis.connect();
   const report = await copyFromRedis(redis, REDIS_PREFIX, database.db);
   console.log(describeCopy(report));
-  if (report.settings.invalid.length || report.bans.invalid.length) process.exitCode = 1;
+  if (copyIncomplete(report)) process.exitCode = 1;
 } catch (error) {
   console.error(`atelier: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
