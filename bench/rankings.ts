@@ -160,7 +160,11 @@ export async function rankingsScenario({ quick, redisUrl }: BenchOptions): Promi
     await probe.connect();
     await probe.end();
   } catch (error) {
-    return skipped('rankings', `no PostgreSQL server at ${new URL(adminUrl()).host} (${error instanceof Error ? error.message : String(error)})`, target);
+    return skipped(
+      'rankings',
+      `no PostgreSQL server at ${new URL(adminUrl()).host} (${error instanceof Error ? error.message : String(error)})`,
+      target,
+    );
   }
   const { url, seedSeconds } = await seeded();
   const opened = await openDatabase({ url, maxConnections: 4 });
@@ -168,7 +172,10 @@ export async function rankingsScenario({ quick, redisUrl }: BenchOptions): Promi
   try {
     const db = opened.db;
     const votes = new VoteStore(db, redis, 'bench-rankings');
-    const latest = await db.selectFrom('requests').select((eb) => eb.fn.max('created_at').as('at')).executeTakeFirstOrThrow();
+    const latest = await db
+      .selectFrom('requests')
+      .select((eb) => eb.fn.max('created_at').as('at'))
+      .executeTakeFirstOrThrow();
     const now = new Date(latest.at as Date).getTime() + 3600_000;
     const counts = await sql<{ pictures: number; votes: number }>`
       SELECT (SELECT count(*) FROM images WHERE guild_id = ${GUILD})::int AS pictures,

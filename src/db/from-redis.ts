@@ -80,7 +80,9 @@ export async function copyFromRedis(redis: Redis, prefix: string, db: Database):
 
 /** Whether something could not be copied (the command then exits with 1). */
 export function copyIncomplete(report: CopyReport): boolean {
-  return [report.settings.invalid, report.bans.invalid, report.votes.invalid, report.profiles.invalid, report.waiting].some((list) => list.length > 0);
+  return [report.settings.invalid, report.bans.invalid, report.votes.invalid, report.profiles.invalid, report.waiting].some(
+    (list) => list.length > 0,
+  );
 }
 
 /** The report as the command prints it. */

@@ -45,7 +45,10 @@ export async function copyVotesFromRedis(redis: Redis, prefix: string, db: Datab
     const members = await redis.smembers(key);
     const voters = members.filter((member) => SNOWFLAKE.test(member));
     for (const member of members) if (!SNOWFLAKE.test(member)) report.votes.invalid.push(`${jobId}/${member}`);
-    const [closed, counted] = await Promise.all([redis.exists(`${prefix}:votes:${jobId}:closed`), redis.exists(`${prefix}:profile-counted:${jobId}`)]);
+    const [closed, counted] = await Promise.all([
+      redis.exists(`${prefix}:votes:${jobId}:closed`),
+      redis.exists(`${prefix}:profile-counted:${jobId}`),
+    ]);
     const outcome = await db.transaction().execute(async (trx) => {
       const request = await trx.selectFrom('requests').select(['id', 'created_at']).where('id', '=', jobId).forUpdate().executeTakeFirst();
       if (!request) return undefined;
@@ -62,7 +65,10 @@ export async function copyVotesFromRedis(redis: Redis, prefix: string, db: Datab
       await trx
         .updateTable('requests')
         .set((eb) => ({
-          vote_count: eb.selectFrom('votes').select(sql<number>`count(*)::int`.as('n')).where('request_id', '=', jobId),
+          vote_count: eb
+            .selectFrom('votes')
+            .select(sql<number>`count(*)::int`.as('n'))
+            .where('request_id', '=', jobId),
           ...(closed ? { votes_closed_at: sql<Date>`coalesce(votes_closed_at, now())` } : {}),
           ...(counted ? { profile_counted: true } : {}),
         }))

@@ -134,7 +134,11 @@ export class VoteStore {
 
   async counts(jobIds: readonly string[]): Promise<number[]> {
     if (jobIds.length === 0) return [];
-    const rows = await this.db.selectFrom('requests').select(['id', 'vote_count']).where('id', 'in', [...jobIds]).execute();
+    const rows = await this.db
+      .selectFrom('requests')
+      .select(['id', 'vote_count'])
+      .where('id', 'in', [...jobIds])
+      .execute();
     const byId = new Map(rows.map((row) => [row.id, row.vote_count]));
     return jobIds.map((id) => byId.get(id) ?? 0);
   }
@@ -192,7 +196,9 @@ export class VoteStore {
       await trx
         .insertInto('member_stats')
         .values({ user_id: job.userId, guild_id: guildId, pictures: job.images })
-        .onConflict((conflict) => conflict.columns(['user_id', 'guild_id']).doUpdateSet((eb) => ({ pictures: eb('member_stats.pictures', '+', job.images) })))
+        .onConflict((conflict) =>
+          conflict.columns(['user_id', 'guild_id']).doUpdateSet((eb) => ({ pictures: eb('member_stats.pictures', '+', job.images) })),
+        )
         .execute();
       if (remixOf && remixOf.userId !== job.userId) {
         await trx
