@@ -231,11 +231,11 @@ export class VoteStore {
         ), per_author AS (
           SELECT user_id, guild_id, sum(n)::int AS n FROM scored WHERE user_id IS NOT NULL GROUP BY user_id, guild_id
         ), authors AS (
+          -- Runs to completion although nothing reads it (PostgreSQL runs every data-modifying WITH).
           UPDATE member_stats SET votes_received = greatest(0, member_stats.votes_received - per_author.n)
           FROM per_author WHERE member_stats.user_id = per_author.user_id AND member_stats.guild_id = per_author.guild_id
-          RETURNING 1
         )
-        SELECT (SELECT coalesce(sum(n), 0)::int FROM per_request) AS n, (SELECT count(*) FROM authors) AS authors
+        SELECT coalesce(sum(n), 0)::int AS n FROM per_request
       `.execute(trx);
       await trx.deleteFrom('member_stats').where('user_id', '=', userId).execute();
       return removed.rows[0]?.n ?? 0;
@@ -296,7 +296,7 @@ async function changeVote(
   userId: string,
   want: 'add' | 'toggle',
   now: number,
-): Promise<{ outcome: Exclude<VoteOutcome, 'unchanged'> | 'unchanged'; count: number }> {
+): Promise<{ outcome: VoteOutcome; count: number }> {
   return db.transaction().execute(async (trx) => {
     const request = await trx
       .selectFrom('requests')
