@@ -271,24 +271,13 @@ export class VoteStore {
   }
 }
 
-/** Moves an author's "votes received" in a server by `change` (inside the vote's transaction). */
-async function addReceived(db: Database, userId: string, guildId: string | null, change: number): Promise<void> {
-  await db
-    .insertInto('member_stats')
-    .values({ user_id: userId, guild_id: guildId ?? NO_GUILD, votes_received: Math.max(0, change) })
-    .onConflict((conflict) =>
-      conflict
-        .columns(['user_id', 'guild_id'])
-        .doUpdateSet((eb) => ({ votes_received: sql<number>`greatest(0, ${eb.ref('member_stats.votes_received')} + ${change})` })),
-    )
-    .execute();
-}
-
 /**
- * Changes one member's vote on a result inside a transaction that holds the request's row: adds it
- * ('add'), takes it back ('remove'), or whichever applies ('toggle'). The score on the request and
- * the author's "votes received" move with the vote row, so each click sees an exact count. A
- * deleted result (or one the archive does not know) is 'closed' and changes nothing.
+ * Changes one member's vote on a result: adds it ('add'), or takes it back when they had one and
+ * adds it otherwise ('toggle'). One statement, so the result's row is locked only while it runs
+ * (a burst of clicks on one result queues on that lock, not on round trips): it locks the request,
+ * changes the vote row, moves the score kept on the request and the author's "votes received".
+ * Concurrent clicks each see an exact count; a deleted result (or one the archive does not know)
+ * is 'closed' and changes nothing.
  */
 async function changeVote(
   db: Database,
@@ -297,37 +286,37 @@ async function changeVote(
   want: 'add' | 'toggle',
   now: number,
 ): Promise<{ outcome: VoteOutcome; count: number }> {
-  return db.transaction().execute(async (trx) => {
-    const request = await trx
-      .selectFrom('requests')
-      .select(['user_id', 'guild_id', 'vote_count', 'votes_closed_at'])
-      .where('id', '=', requestId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!request || request.votes_closed_at !== null) return { outcome: 'closed' as const, count: request?.vote_count ?? 0 };
-    let change = 0;
-    if (want === 'toggle') {
-      const removed = await trx.deleteFrom('votes').where('request_id', '=', requestId).where('user_id', '=', userId).executeTakeFirst();
-      if (removed.numDeletedRows > 0n) change = -1;
-    }
-    if (change === 0) {
-      const added = await trx
-        .insertInto('votes')
-        .values({ request_id: requestId, user_id: userId, created_at: new Date(now) })
-        .onConflict((conflict) => conflict.columns(['request_id', 'user_id']).doNothing())
-        .executeTakeFirst();
-      if ((added.numInsertedOrUpdatedRows ?? 0n) > 0n) change = 1;
-    }
-    if (change === 0) return { outcome: 'unchanged' as const, count: request.vote_count };
-    const { vote_count: count } = await trx
-      .updateTable('requests')
-      .set((eb) => ({ vote_count: eb('vote_count', '+', change) }))
-      .where('id', '=', requestId)
-      .returning('vote_count')
-      .executeTakeFirstOrThrow();
-    if (request.user_id !== null) await addReceived(trx, request.user_id, request.guild_id, change);
-    return { outcome: change > 0 ? ('added' as const) : ('removed' as const), count };
-  });
+  const { rows } = await sql<{ open: number; change: number; count: number | null }>`
+    WITH target AS (
+      SELECT id, user_id, coalesce(guild_id, ${NO_GUILD}) AS guild_key FROM requests
+      WHERE id = ${requestId} AND votes_closed_at IS NULL
+      FOR UPDATE
+    ), removed AS (
+      DELETE FROM votes WHERE ${want === 'toggle'} AND request_id IN (SELECT id FROM target) AND user_id = ${userId}
+      RETURNING 1
+    ), added AS (
+      INSERT INTO votes (request_id, user_id, created_at)
+      SELECT id, ${userId}, ${new Date(now)} FROM target WHERE NOT EXISTS (SELECT 1 FROM removed)
+      ON CONFLICT (request_id, user_id) DO NOTHING
+      RETURNING 1
+    ), delta AS (
+      SELECT (SELECT count(*) FROM added)::int - (SELECT count(*) FROM removed)::int AS change
+    ), scored AS (
+      UPDATE requests SET vote_count = requests.vote_count + delta.change FROM delta
+      WHERE requests.id IN (SELECT id FROM target) AND delta.change <> 0
+      RETURNING requests.vote_count
+    ), received AS (
+      INSERT INTO member_stats AS stats (user_id, guild_id, votes_received)
+      SELECT target.user_id, target.guild_key, greatest(delta.change, 0) FROM target, delta
+      WHERE target.user_id IS NOT NULL AND delta.change <> 0
+      ON CONFLICT (user_id, guild_id) DO UPDATE SET votes_received = greatest(0, stats.votes_received + (SELECT change FROM delta))
+    )
+    SELECT (SELECT count(*) FROM target)::int AS open, (SELECT change FROM delta) AS change,
+           coalesce((SELECT vote_count FROM scored), (SELECT vote_count FROM requests WHERE id = ${requestId})) AS count
+  `.execute(db);
+  const { open, change, count } = rows[0]!;
+  const outcome: VoteOutcome = open === 0 ? 'closed' : change > 0 ? 'added' : change < 0 ? 'removed' : 'unchanged';
+  return { outcome, count: count ?? 0 };
 }
 
 /** A click: adds the member's vote, or takes it back when they had one. */
