@@ -39,6 +39,22 @@ function urlOf(name: string): string {
   return url.toString();
 }
 
+/** An empty database of its own on the bench's PostgreSQL server, dropped by `drop()`. */
+export async function benchDatabase(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${Date.now()}`;
+  const admin = async (text: string) => {
+    const client = new pg.Client({ connectionString: adminUrl() });
+    await client.connect();
+    try {
+      await client.query(text);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE "${name}"`);
+  return { url: urlOf(name), drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+}
+
 /** Named after the schema and the seed, so a changed migration or seed makes a new one. */
 function databaseName(): string {
   const hash = createHash('sha256').update(`seed ${SEED_VERSION} ${PICTURES} ${MEMBERS}`);

@@ -1,5 +1,6 @@
 import { InteractionResponseType } from 'discord.js';
 import type { FakeInteraction } from '../test/support/fake-discord.js';
+import { benchDatabase } from './rankings.js';
 import { Installation, percentile, round, skipped, type BenchOptions, type ScenarioResult } from './lib.js';
 
 /** Vote buttons carry a custom_id like `vote:<job>` or `img:vote:<job>`. */
@@ -26,7 +27,13 @@ function voteLabel(components: unknown[]): string | undefined {
  */
 export async function votesScenario({ quick, redisUrl }: BenchOptions): Promise<ScenarioResult> {
   const clicks = 1000;
-  const installation = await Installation.start({ redisUrl, workers: 1 });
+  // As in production, the bot's votes go to a PostgreSQL server (the embedded database runs in the
+  // bot's own thread, and is there for small installations).
+  const database = await benchDatabase('atelier_bench_votes');
+  const installation = await Installation.start({ redisUrl, workers: 1, env: { DATABASE_URL: database.url } }).catch(async (error: unknown) => {
+    await database.drop();
+    throw error;
+  });
   try {
     const request = installation.imagine(0, 'a field of poppies');
     const result = await installation.discord.waitFor(() => installation.result(request.id), 60_000, 'the result to vote on');
@@ -70,5 +77,6 @@ export async function votesScenario({ quick, redisUrl }: BenchOptions): Promise<
     };
   } finally {
     await installation.close();
+    await database.drop();
   }
 }
