@@ -81,6 +81,8 @@ export interface InstallationOptions {
   discord?: FakeDiscordOptions;
   /** Worker processes to start (each a real startWorker with the fixed-delay provider). */
   workers?: number;
+  /** Further environment for the bot and workers (e.g. DATABASE_URL: a PostgreSQL server instead of the embedded database). */
+  env?: Record<string, string>;
   workerConcurrency?: number;
   providerDelayMs?: number;
   providerCapacity?: number;
@@ -154,6 +156,7 @@ export class Installation {
       BENCH_CAPACITY: String(this.options.providerCapacity ?? Infinity),
       BENCH_IMAGE_SIZE: String(this.options.imageSize ?? 512),
       ...(this.options.globalRateLimit ? { DISCORD_GLOBAL_RATE_LIMIT: String(this.options.globalRateLimit) } : {}),
+      ...this.options.env,
       ...extra,
     };
   }

@@ -9,6 +9,7 @@ import { imagesScenario } from './images.js';
 import { skipped, type BenchOptions, type Scenario, type ScenarioResult } from './lib.js';
 import { memoryScenario } from './memory.js';
 import { overheadScenario } from './overhead.js';
+import { rankingsScenario } from './rankings.js';
 import { throughputScenario } from './throughput.js';
 import { votesScenario } from './votes.js';
 
@@ -47,6 +48,7 @@ const scenarios: Record<string, Scenario> = {
   throughput: throughputScenario,
   'gpu-busy': gpuScenario,
   votes: votesScenario,
+  rankings: rankingsScenario,
   fairness: fairnessScenario,
   memory: memoryScenario,
   images: imagesScenario,

@@ -1,7 +1,6 @@
 import { InteractionResponseType } from 'discord.js';
-import { Redis } from 'ioredis';
-import { REDIS_PREFIX } from '../src/runtime.js';
 import type { FakeInteraction } from '../test/support/fake-discord.js';
+import { benchDatabase } from './rankings.js';
 import { Installation, percentile, round, skipped, type BenchOptions, type ScenarioResult } from './lib.js';
 
 /** Vote buttons carry a custom_id like `vote:<job>` or `img:vote:<job>`. */
@@ -13,21 +12,33 @@ function customIds(components: unknown[]): string[] {
   );
 }
 
+function voteLabel(components: unknown[]): string | undefined {
+  for (const row of components) {
+    for (const c of (row as { components?: Array<{ custom_id?: string; label?: string }> }).components ?? []) {
+      if (c.custom_id && VOTE_BUTTON.test(c.custom_id)) return c.label;
+    }
+  }
+  return undefined;
+}
+
 /**
  * 1,000 members click the vote button of one result, all dispatched at once: votes per second
  * (first dispatch → last answer) and exactness (the stored count must equal the clicks).
  */
 export async function votesScenario({ quick, redisUrl }: BenchOptions): Promise<ScenarioResult> {
   const clicks = 1000;
-  const installation = await Installation.start({ redisUrl, workers: 1 });
-  const redis = new Redis(redisUrl);
+  // As in production, the bot's votes go to a PostgreSQL server (the embedded database runs in the
+  // bot's own thread, and is there for small installations).
+  const database = await benchDatabase('atelier_bench_votes');
+  const installation = await Installation.start({ redisUrl, workers: 1, env: { DATABASE_URL: database.url } }).catch(async (error: unknown) => {
+    await database.drop();
+    throw error;
+  });
   try {
     const request = installation.imagine(0, 'a field of poppies');
     const result = await installation.discord.waitFor(() => installation.result(request.id), 60_000, 'the result to vote on');
     const voteId = customIds(result.components).find((id) => VOTE_BUTTON.test(id));
     if (!voteId) return skipped('votes', 'no vote button on a result yet', 'count = clicks');
-    const { VoteStore } = await import('../src/store/votes.js');
-    const votes = new VoteStore(redis, REDIS_PREFIX);
 
     const start = Date.now();
     const sent: FakeInteraction[] = [];
@@ -38,7 +49,14 @@ export async function votesScenario({ quick, redisUrl }: BenchOptions): Promise<
     const last = Math.max(...sent.map((interaction) => interaction.callback!.at));
     const latencies = sent.map((interaction) => interaction.callback!.at - interaction.dispatchedAt);
     const accepted = answers.filter((answer) => answer.type === InteractionResponseType.UpdateMessage).length;
-    const counted = await votes.count(request.id);
+    // The stored count, as members see it: the label is redrawn from the database after the last click.
+    const label = await installation.discord
+      .waitFor(() => {
+        const shown = voteLabel(installation.discord.message(result.id)?.components ?? []);
+        return shown === `👍 ${clicks} Vote` ? shown : undefined;
+      }, 30_000)
+      .catch(() => voteLabel(installation.discord.message(result.id)?.components ?? []));
+    const counted = Number(/👍 (\d+) Vote/.exec(label ?? '')?.[1] ?? NaN);
     const rate = clicks / ((last - start) / 1000);
     return {
       name: 'votes',
@@ -58,7 +76,7 @@ export async function votesScenario({ quick, redisUrl }: BenchOptions): Promise<
       },
     };
   } finally {
-    await redis.quit();
     await installation.close();
+    await database.drop();
   }
 }

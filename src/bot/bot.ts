@@ -20,7 +20,7 @@ import { LineageStore } from '../store/lineage.js';
 import { SeriesStore } from '../features/series/store.js';
 import { SettingsStore } from '../features/settings/store.js';
 import { QueueStats } from '../store/stats.js';
-import { VoteStore } from '../store/votes.js';
+import { VoteStore } from '../features/votes/store.js';
 import { cdnHostsFor } from './attachments.js';
 import { syncCommands } from './commands-sync.js';
 import type { BotContext } from './context.js';
@@ -102,7 +102,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     images: new ImageStore(redis, prefix, options.imageStoreDir),
     stats: new QueueStats(redis, prefix),
     settings: new SettingsStore(options.db),
-    votes: new VoteStore(redis, prefix),
+    votes: new VoteStore(options.db, redis, prefix),
     lineage: new LineageStore(redis, prefix),
     series: new SeriesStore(options.db, options.now),
     generateQueue,

@@ -4,6 +4,7 @@ import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';
 import { pictureWebUrl, type ResultExtras } from './messages.js';
 import type { MemberDataDeleter } from './privacy.js';
+import { votesDataDeleter } from '../features/votes/privacy.js';
 
 /** A jump link to a message (works for everyone who can see the channel; no ping, no embed). */
 export function messageLink(guildId: string | undefined, channelId: string, messageId: string): string {
@@ -42,15 +43,11 @@ export function recordInFamily(ctx: BotContext) {
   };
 }
 
-/** For /privacy: the votes a member cast (the pictures' counts follow), their profile, their name. */
+/** For /privacy: the member's votes and profile numbers (see votesDataDeleter), and their name. */
 export const communityDataDeleter: MemberDataDeleter = {
-  name: 'votes',
+  name: votesDataDeleter.name,
   async deleteMemberData(ctx, userId) {
-    const removed = await ctx.votes.forgetMember(userId, async (jobId) => {
-      const image = await ctx.images.getRecord(`${jobId}-1`);
-      if (!image) return undefined;
-      return { jobId, guildId: image.guildId, channelId: image.channelId, userId: image.userId, createdAt: image.createdAt };
-    });
+    const removed = await votesDataDeleter.deleteMemberData(ctx, userId);
     await ctx.lineage.forgetName(userId);
     return removed;
   },

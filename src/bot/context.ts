@@ -18,7 +18,7 @@ import type { SettingsStore } from '../features/settings/store.js';
 import type { RateLimit } from '../store/rate-limit.js';
 import type { QueueStats } from '../store/stats.js';
 import type { MemberDataDeleter } from './privacy.js';
-import type { VoteStore } from '../store/votes.js';
+import type { VoteStore } from '../features/votes/store.js';
 
 /** Everything a command, button or delivery needs; passed in, never imported as a global. */
 export interface BotContext {

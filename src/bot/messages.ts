@@ -111,33 +111,45 @@ export function pictureWebUrl(publicUrl: string | undefined, record: Pick<JobRec
 }
 
 /** 👍 Vote, 🔀 Remix, 🌳 Family and 🗑 on every result (the vote label carries the count). */
-function communityButtons(record: JobRecord, votes: number): APIButtonComponent[] {
+function communityButtons(jobId: string, votes: number): APIButtonComponent[] {
   return [
-    button(communityButtonId('vote', record.id), `👍 ${votes} Vote`, ButtonStyle.Success),
-    button(communityButtonId('remix', record.id), '🔀 Remix'),
-    button(communityButtonId('family', record.id), '🌳 Family'),
-    button(communityButtonId('delete', record.id), '🗑', ButtonStyle.Danger),
+    button(communityButtonId('vote', jobId), `👍 ${votes} Vote`, ButtonStyle.Success),
+    button(communityButtonId('remix', jobId), '🔀 Remix'),
+    button(communityButtonId('family', jobId), '🌳 Family'),
+    button(communityButtonId('delete', jobId), '🗑', ButtonStyle.Danger),
   ];
 }
 
+/** What a result's buttons depend on: which request, its kind and how many pictures it holds. */
+export interface ResultShape {
+  id: string;
+  kind: string;
+  images: number;
+}
+
 /**
- * The finished result: the files are attached by the caller in the same order as `filenames`.
- * Also the source of a result's buttons when they are redrawn (a vote rebuilds them from here).
+ * A result's buttons. Also what a vote redraws: the shape comes from the archive, so the buttons
+ * of an old message can be redrawn after the live records are gone.
  */
-export function resultMessage(record: JobRecord, filenames: string[], extras: ResultExtras = {}): MessageBody {
-  const images = record.imageIds.length;
+export function resultComponents(
+  result: ResultShape,
+  votes: number,
+  /** The picture's page in the web gallery: a 🌐 link button. */
+  webUrl?: string,
+): APIActionRowComponent<APIComponentInMessageActionRow>[] {
+  const { id, images } = result;
   const rows: APIActionRowComponent<APIComponentInMessageActionRow>[] = [];
-  const community = communityButtons(record, extras.votes ?? 0);
-  if (record.kind !== 'upscale') {
+  const community = communityButtons(id, votes);
+  if (result.kind !== 'upscale') {
     const numbers = Array.from({ length: images }, (_, i) => i + 1);
     if (images > 1) {
-      rows.push(row(numbers.map((n) => button(generationButtonId('upscale', record.id, n), `U${n}`))));
-      rows.push(row(numbers.map((n) => button(generationButtonId('vary', record.id, n), `V${n}`))));
+      rows.push(row(numbers.map((n) => button(generationButtonId('upscale', id, n), `U${n}`))));
+      rows.push(row(numbers.map((n) => button(generationButtonId('vary', id, n), `V${n}`))));
     }
-    const actions = [button(generationButtonId('reroll', record.id), '🔁 Reroll', ButtonStyle.Primary)];
+    const actions = [button(generationButtonId('reroll', id), '🔁 Reroll', ButtonStyle.Primary)];
     if (images === 1) {
-      actions.push(button(generationButtonId('upscale', record.id, 1), '⤴ Upscale'));
-      actions.push(button(generationButtonId('vary', record.id, 1), '🎲 Vary'));
+      actions.push(button(generationButtonId('upscale', id, 1), '⤴ Upscale'));
+      actions.push(button(generationButtonId('vary', id, 1), '🎲 Vary'));
       rows.push(row(actions), row(community));
     } else {
       rows.push(row([...actions, ...community]));
@@ -146,12 +158,15 @@ export function resultMessage(record: JobRecord, filenames: string[], extras: Re
     rows.push(row(community));
   }
   // The final row: what can be done with the result beyond generating more.
-  const share: APIButtonComponent[] = [
-    button(seriesAddButtonId(record.id), '📚 Add to series'),
-    button(challengeSubmitId(record.id), '🏆 Submit to challenge'),
-  ];
-  if (extras.webUrl) share.push({ type: ComponentType.Button, style: ButtonStyle.Link, label: '🌐 Web', url: extras.webUrl });
+  const share: APIButtonComponent[] = [button(seriesAddButtonId(id), '📚 Add to series'), button(challengeSubmitId(id), '🏆 Submit to challenge')];
+  if (webUrl) share.push({ type: ComponentType.Button, style: ButtonStyle.Link, label: '🌐 Web', url: webUrl });
   rows.push(row(share));
+  return rows;
+}
+
+/** The finished result: the files are attached by the caller in the same order as `filenames`. */
+export function resultMessage(record: JobRecord, filenames: string[], extras: ResultExtras = {}): MessageBody {
+  const rows = resultComponents({ id: record.id, kind: record.kind, images: record.imageIds.length }, extras.votes ?? 0, extras.webUrl);
   return {
     content: clip(`✅ ${describeRequest(record)}${extras.note ? `\n${extras.note}` : ''}`, CONTENT_MAX),
     components: rows,

@@ -2,17 +2,14 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { VOTE_LABEL_QUEUE, voteLabelJobSchema, type VoteLabelJob } from '../features/votes/jobs.js';
 import { WORKER_RUN_RETRY_MS } from '../redis-connections.js';
-import { redrawVoteLabel } from './components/community.js';
+import { redrawVoteLabelOf } from '../features/votes/components.js';
 import type { BotContext } from './context.js';
 
 /** Redraws a result's vote label when a vote was cast outside Discord (the web gallery). */
 export async function runVoteLabelJob(ctx: BotContext, data: unknown): Promise<void> {
   const parsed = voteLabelJobSchema.safeParse(data);
   if (!parsed.success) throw new UnrecoverableError('malformed vote-label job');
-  const record = await ctx.jobs.get(parsed.data.requestId);
-  // A result the bot no longer knows, or one never delivered, has no label to redraw.
-  if (!record || record.status !== 'delivered') return;
-  await redrawVoteLabel(ctx, record);
+  await redrawVoteLabelOf(ctx, parsed.data.requestId);
 }
 
 export function startVoteLabelWorker(ctx: BotContext, connection: Redis): Worker<VoteLabelJob> {

@@ -9,6 +9,7 @@ import { BanList } from '../features/moderation/store.js';
 import { guildSettingsSchema } from '../features/settings/schema.js';
 import { writeSettings } from '../features/settings/store.js';
 import { copySeriesFromRedis, type SeriesCopyCounts } from '../features/series/from-redis.js';
+import { copyVotesFromRedis, describeVotesCopy, type VotesCopyReport } from '../features/votes/from-redis.js';
 import type { Database } from './connection.js';
 
 export interface CopyCounts {
@@ -17,7 +18,7 @@ export interface CopyCounts {
   present: number;
 }
 
-export interface CopyReport {
+export interface CopyReport extends VotesCopyReport {
   settings: CopyCounts & { invalid: string[] };
   bans: CopyCounts & { invalid: string[] };
   /** Challenges with their entries, votes and season points; the theme pools and weekly schedules. */
@@ -41,15 +42,15 @@ async function* guildKeys(redis: Redis, prefix: string, kind: string): AsyncGene
 }
 
 /**
- * Copies what version 0.1 kept in Redis and now lives in PostgreSQL: server settings, bans and
- * series (with their panels and turn orders) and challenges (run it after the pictures are copied:
- * challenge entries refer to them).
+ * Copies what version 0.1 kept in Redis and now lives in PostgreSQL: server settings, bans, votes
+ * and profile numbers (see copyVotesFromRedis), series (with their panels and turn orders) and
+ * challenges. Run it after the pictures are copied: votes, panels and entries refer to them.
  * Idempotent: what the database already has is left alone (it may have been changed since), so
  * running it twice copies nothing the second time. Redis is only read. Records that do not parse
  * are named in the report, not copied.
  */
 export async function copyFromRedis(redis: Redis, prefix: string, db: Database): Promise<CopyReport> {
-  const report: Omit<CopyReport, 'challenges' | 'series'> = {
+  const report: Pick<CopyReport, 'settings' | 'bans'> = {
     settings: { copied: 0, present: 0, invalid: [] },
     bans: { copied: 0, present: 0, invalid: [] },
   };
@@ -89,16 +90,16 @@ export async function copyFromRedis(redis: Redis, prefix: string, db: Database):
       report.bans[added ? 'copied' : 'present'] += 1;
     }
   }
+  const votes = await copyVotesFromRedis(redis, prefix, db);
   // Pictures' archive rows are written (or found) before the panels and entries that refer to them.
   const series = await copySeriesFromRedis(redis, prefix, db);
-  return { ...report, series, challenges: await copyChallengesFromRedis(redis, prefix, db) };
+  return { ...report, ...votes, series, challenges: await copyChallengesFromRedis(redis, prefix, db) };
 }
 
-/** Whether some records could not be copied (they are named in the report). */
+/** Whether some records could not be copied (they are named in the report; the command then exits with 1). */
 export function copyIncomplete(report: CopyReport): boolean {
   return (
-    report.settings.invalid.length > 0 ||
-    report.bans.invalid.length > 0 ||
+    [report.settings.invalid, report.bans.invalid, report.votes.invalid, report.profiles.invalid, report.waiting].some((list) => list.length > 0) ||
     report.series.invalid.length > 0 ||
     report.series.missingPictures > 0 ||
     challengeCopyIncomplete(report.challenges)
@@ -113,5 +114,11 @@ export function describeCopy(report: CopyReport): string {
   const series =
     `${line('series', report.series)}; ${report.series.panels} panels copied` +
     (report.series.missingPictures ? `, ${report.series.missingPictures} panels left out (their picture is unknown)` : '');
-  return [line('server settings', report.settings), line('bans', report.bans), series, ...describeChallengeCopy(report.challenges)].join('\n');
+  return [
+    line('server settings', report.settings),
+    line('bans', report.bans),
+    describeVotesCopy(report),
+    series,
+    ...describeChallengeCopy(report.challenges),
+  ].join('\n');
 }

@@ -4,7 +4,7 @@ import { copyFromRedis, copyIncomplete, describeCopy } from './from-redis.js';
 
 /**
  * `npm run migrate-from-redis`: copies the records that moved from Redis to PostgreSQL (server
- * settings, bans and challenges, so far) from REDIS_URL into the database the bot uses, and says how many.
+ * settings, bans, votes and profile numbers, series and challenges) from REDIS_URL into the database the bot uses, and says how many.
  * Safe to run again, and while the bot runs: nothing already in the database is overwritten.
  */
 const { config, logger } = await loadConfigOrExit();

@@ -44,6 +44,9 @@ export interface RequestsTable {
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
   deleted_at: Timestamp | null;
+  vote_count: Generated<number>;
+  votes_closed_at: Timestamp | null;
+  profile_counted: Generated<boolean>;
 }
 
 export interface ImagesTable {
@@ -76,6 +79,15 @@ export interface VotesTable {
   request_id: string;
   user_id: string;
   created_at: CreatedAt;
+}
+
+/** /profile's counters per member and server (guild_id '' outside a server). */
+export interface MemberStatsTable {
+  user_id: string;
+  guild_id: string;
+  pictures: Generated<number>;
+  votes_received: Generated<number>;
+  remixes_received: Generated<number>;
 }
 
 export type SeriesMode = 'open' | 'relay' | 'corpse';
@@ -233,6 +245,7 @@ export interface DB {
   requests: RequestsTable;
   images: ImagesTable;
   votes: VotesTable;
+  member_stats: MemberStatsTable;
   series: SeriesTable;
   series_members: SeriesMembersTable;
   series_panels: SeriesPanelsTable;

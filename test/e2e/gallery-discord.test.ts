@@ -83,17 +83,7 @@ describe('the gallery from Discord', () => {
     expect((await s.ctx.jobs.get(interaction.id))?.imageIds[0]).toBe(`${interaction.id}-1`);
 
     // A vote stored outside the bot, then the job the web process queues: the bot redraws the label.
-    await s.ctx.votes.toggle(
-      {
-        jobId: interaction.id,
-        guildId: s.discord.defaultGuildId,
-        channelId: s.discord.defaultChannelId,
-        userId: s.discord.defaultUser.id,
-        createdAt: Date.now(),
-      },
-      '230000000000000001',
-      Date.now(),
-    );
+    await s.ctx.votes.toggle({ jobId: interaction.id }, '230000000000000001', Date.now());
     const connection = connect();
     const queue = voteLabelQueue(connection, s.prefix);
     try {

@@ -14,7 +14,9 @@ import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
 import { renderTree, THUMB } from '../../src/images/tree.js';
 import { DELIVER_QUEUE } from '../../src/queues.js';
 import type { JobRecord } from '../../src/store/jobs.js';
-import { DOUBLE_CLICK_MS, type JobRef } from '../../src/store/votes.js';
+import { recordRequest } from '../../src/features/pictures/store.js';
+import { DOUBLE_CLICK_MS, VoteStore, voteCount } from '../../src/features/votes/store.js';
+import { openDatabase } from '../../src/db/connection.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { eventually, makeBotContext, quietLogger } from '../support/context.js';
 import { connect, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
@@ -56,7 +58,15 @@ afterEach(async () => {
   rmSync(imageDir, { recursive: true, force: true });
 });
 
-const job = (overrides: Partial<JobRef> = {}): JobRef => ({
+interface TestJob {
+  jobId: string;
+  guildId?: string;
+  channelId: string;
+  userId: string;
+  createdAt: number;
+}
+
+const job = (overrides: Partial<TestJob> = {}): TestJob => ({
   jobId: '500000000000000001',
   guildId: GUILD,
   channelId: CHANNEL,
@@ -65,28 +75,70 @@ const job = (overrides: Partial<JobRef> = {}): JobRef => ({
   ...overrides,
 });
 
+/** The request's archive row, as admission writes it: what a vote refers to. */
+async function admitted(target: TestJob): Promise<TestJob> {
+  await recordRequest(ctx.db, {
+    id: target.jobId,
+    kind: 'txt2img',
+    prompt: 'a lighthouse',
+    aspect: '1:1',
+    seed: 1,
+    count: 1,
+    model: 'painterly',
+    userId: target.userId,
+    guildId: target.guildId,
+    channelId: target.channelId,
+    createdAt: target.createdAt,
+  });
+  return target;
+}
+
 const voter = (n: number) => `6000000000000${String(n).padStart(5, '0')}`;
 
-describe('votes on real Redis', () => {
+describe('votes on real PostgreSQL', () => {
   it('counts 50 members voting at the same moment exactly, everywhere the score is kept', async () => {
-    // Several connections, so the toggles really interleave at the server.
-    const connections = Array.from({ length: 5 }, () => connect());
+    await admitted(job());
+    // Separate pools and Redis connections, so the transactions really interleave at the servers.
+    const pools = await Promise.all(Array.from({ length: 3 }, () => openDatabase({ url: database.url, maxConnections: 10 })));
+    const connections = Array.from({ length: 3 }, () => connect());
     extraConnections.push(...connections);
-    const { VoteStore } = await import('../../src/store/votes.js');
-    const stores = connections.map((c) => new VoteStore(c, prefix));
-    const now = Date.now();
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stores[i % stores.length]!.toggle(job(), voter(i), now)));
+    try {
+      const stores = pools.map((pool, i) => new VoteStore(pool.db, connections[i]!, prefix));
+      const now = Date.now();
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stores[i % stores.length]!.toggle(job(), voter(i), now)));
 
-    expect(results.every((r) => r.outcome === 'added')).toBe(true);
-    expect(new Set(results.map((r) => r.votes)).size).toBe(50); // every click saw a distinct count
+      expect(results.every((r) => r.outcome === 'added')).toBe(true);
+      expect(new Set(results.map((r) => r.votes)).size).toBe(50); // every click saw a distinct count
+    } finally {
+      await Promise.all(pools.map((pool) => pool.close()));
+    }
     expect(await ctx.votes.count(job().jobId)).toBe(50);
+    expect(await voteCount(ctx.db, job().jobId)).toBe(50);
+    const now = Date.now();
     expect(await ctx.votes.top({ guildId: GUILD }, 'all', now)).toEqual([{ jobId: job().jobId, votes: 50 }]);
-    expect(await ctx.votes.top({ channelId: CHANNEL }, 'day', now)).toEqual([{ jobId: job().jobId, votes: 50 }]);
+    expect(await ctx.votes.top({ guildId: GUILD, channelId: CHANNEL }, 'day', now)).toEqual([{ jobId: job().jobId, votes: 50 }]);
     expect((await ctx.votes.profile(GUILD, ADA)).votes).toBe(50);
     expect((await ctx.votes.profile(GUILD, ADA)).best).toEqual({ jobId: job().jobId, votes: 50 });
   });
 
+  it('50 clicks of one member at once are one vote, and its author receives it once', async () => {
+    await admitted(job());
+    const pools = await Promise.all(Array.from({ length: 3 }, () => openDatabase({ url: database.url, maxConnections: 10 })));
+    try {
+      const stores = pools.map((pool) => new VoteStore(pool.db, redis, prefix));
+      const now = Date.now();
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stores[i % stores.length]!.toggle(job(), BEA, now)));
+      expect(results.filter((r) => r.outcome === 'added')).toHaveLength(1);
+      expect(results.filter((r) => r.outcome === 'unchanged')).toHaveLength(49);
+    } finally {
+      await Promise.all(pools.map((pool) => pool.close()));
+    }
+    expect(await voteCount(ctx.db, job().jobId)).toBe(1);
+    expect(await ctx.votes.profile(GUILD, ADA)).toMatchObject({ votes: 1, best: { jobId: job().jobId, votes: 1 } });
+  });
+
   it('takes a double click as one vote, and toggles off and on again afterwards', async () => {
+    await admitted(job());
     const t = 1_000_000;
     expect(await ctx.votes.toggle(job(), BEA, t)).toEqual({ outcome: 'added', votes: 1 });
     expect(await ctx.votes.toggle(job(), BEA, t + 200)).toEqual({ outcome: 'unchanged', votes: 1 });
@@ -95,47 +147,71 @@ describe('votes on real Redis', () => {
     expect(await ctx.votes.toggle(job(), BEA, t + 200 + 2 * DOUBLE_CLICK_MS)).toEqual({ outcome: 'added', votes: 1 });
     expect(await ctx.votes.hasVoted(job().jobId, BEA)).toBe(true);
     expect((await ctx.votes.profile(GUILD, ADA)).votes).toBe(1);
+    // The click mark is the only thing a vote leaves in Redis, and it expires.
+    const keys = await redis.keys(`${prefix}:votes:*`);
+    expect(keys).toHaveLength(1);
+    expect(await redis.pttl(keys[0]!)).toBeGreaterThan(0);
   });
 
-  it('ranks by period: an old picture counts for the month and all time, not for today', async () => {
+  it('ranks by period (ties to the newer result): an old picture counts for the month and all time, not for today', async () => {
     const now = Date.now();
-    const old = job({ jobId: '500000000000000002', createdAt: now - 10 * 24 * 3600_000 });
-    const fresh = job({ jobId: '500000000000000003', createdAt: now - 3600_000 });
+    const old = await admitted(job({ jobId: '500000000000000002', createdAt: now - 10 * 24 * 3600_000 }));
+    const fresh = await admitted(job({ jobId: '500000000000000003', createdAt: now - 3600_000 }));
+    const tied = await admitted(job({ jobId: '500000000000000004', createdAt: now - 7200_000 }));
     for (let i = 0; i < 3; i++) await ctx.votes.toggle(old, voter(i), now);
     await ctx.votes.toggle(fresh, voter(9), now);
-    expect((await ctx.votes.top({ guildId: GUILD }, 'day', now)).map((r) => r.jobId)).toEqual([fresh.jobId]);
-    expect((await ctx.votes.top({ guildId: GUILD }, 'month', now)).map((r) => r.jobId)).toEqual([old.jobId, fresh.jobId]);
-    expect((await ctx.votes.top({ guildId: GUILD }, 'all', now)).map((r) => r.votes)).toEqual([3, 1]);
-    expect(await ctx.votes.top({ channelId: '400000000000000009' }, 'all', now)).toEqual([]);
+    await ctx.votes.toggle(tied, voter(9), now);
+    expect((await ctx.votes.top({ guildId: GUILD }, 'day', now)).map((r) => r.jobId)).toEqual([tied.jobId, fresh.jobId]);
+    expect((await ctx.votes.top({ guildId: GUILD }, 'month', now)).map((r) => r.jobId)).toEqual([old.jobId, tied.jobId, fresh.jobId]);
+    expect((await ctx.votes.top({ guildId: GUILD }, 'all', now)).map((r) => r.votes)).toEqual([3, 1, 1]);
+    expect((await ctx.votes.top({ guildId: GUILD }, 'all', now, 1)).map((r) => r.jobId)).toEqual([old.jobId]);
+    expect(await ctx.votes.top({ guildId: GUILD, channelId: '400000000000000009' }, 'all', now)).toEqual([]);
+    // Another server's channel named as the scope lists nothing of this one's.
+    expect(await ctx.votes.top({ guildId: '300000000000000002', channelId: CHANNEL }, 'all', now)).toEqual([]);
   });
 
-  it('refuses votes on a deleted picture and drops it from the rankings', async () => {
+  it('refuses votes on a deleted picture, drops it from the rankings and the best picture, and keeps its count', async () => {
+    await admitted(job());
     await ctx.votes.toggle(job(), BEA, 1);
     await ctx.votes.close(job());
     expect(await ctx.votes.toggle(job(), CY, 10_000)).toEqual({ outcome: 'closed', votes: 1 });
+    expect(await ctx.votes.toggle(job(), BEA, 20_000)).toEqual({ outcome: 'closed', votes: 1 });
     expect(await ctx.votes.top({ guildId: GUILD }, 'all', 10_000)).toEqual([]);
+    expect(await ctx.votes.count(job().jobId)).toBe(1);
+    expect(await ctx.votes.profile(GUILD, ADA)).toEqual({ images: 0, votes: 1, remixes: 0, best: undefined });
+  });
+
+  it('refuses a vote on a result the archive does not know', async () => {
+    expect(await ctx.votes.toggle(job({ jobId: '500000000000000077' }), BEA, 1)).toEqual({ outcome: 'closed', votes: 0 });
+    expect(await voteCount(ctx.db, '500000000000000077')).toBe(0);
   });
 });
 
 describe('forgetting a member', () => {
-  it('takes their votes back (scores and rankings follow) and drops their own profile', async () => {
-    const a = job();
-    const b = job({ jobId: '500000000000000009', userId: BEA });
+  it('takes their votes back (scores, rankings and authors follow) and drops their own numbers, by member id', async () => {
+    const a = await admitted(job());
+    const b = await admitted(job({ jobId: '500000000000000009', userId: BEA }));
     await ctx.votes.toggle(a, CY, 1);
     await ctx.votes.toggle(a, BEA, 1);
     await ctx.votes.toggle(b, CY, 1);
     await ctx.votes.toggle(b, ADA, 1);
-    const where = async (jobId: string) => [a, b].find((j) => j.jobId === jobId);
+    await ctx.votes.recordMade({ jobId: b.jobId, guildId: GUILD, userId: BEA, images: 1 });
 
-    expect(await ctx.votes.forgetMember(CY, where)).toBe(2);
+    expect(await ctx.votes.forgetMember(CY)).toBe(2);
     expect(await ctx.votes.hasVoted(a.jobId, CY)).toBe(false);
     expect(await ctx.votes.counts([a.jobId, b.jobId])).toEqual([1, 1]);
     expect(await ctx.votes.top({ guildId: GUILD }, 'all', 1)).toHaveLength(2);
     expect((await ctx.votes.profile(GUILD, ADA)).votes).toBe(1);
+    expect((await ctx.votes.profile(GUILD, BEA)).votes).toBe(1);
 
-    expect(await ctx.votes.forgetMember(BEA, where)).toBe(1);
+    expect(await ctx.votes.forgetMember(BEA)).toBe(1);
     expect(await ctx.votes.top({ guildId: GUILD }, 'all', 1)).toEqual([{ jobId: b.jobId, votes: 1 }]);
-    expect(await ctx.votes.profile(GUILD, BEA)).toEqual({ images: 0, votes: 0, remixes: 0, best: undefined });
+    expect(await ctx.votes.profile(GUILD, BEA)).toMatchObject({ images: 0, votes: 0, remixes: 0 });
+    expect((await ctx.votes.profile(GUILD, ADA)).votes).toBe(0);
+    expect(await ctx.votes.forgetMember(BEA)).toBe(0);
+    // The score kept on each result still equals its votes.
+    expect(await voteCount(ctx.db, a.jobId)).toBe(0);
+    expect(await voteCount(ctx.db, b.jobId)).toBe(1);
   });
 });
 
@@ -224,7 +300,7 @@ describe('lineage on real Redis and BullMQ', () => {
     const a = await made(ADA, 'ada');
     const b = await made(BEA, 'bea', `${a.id}-1`);
     const c = await made(CY, 'cy <script>', `${b.id}-1`);
-    await ctx.votes.toggle({ jobId: b.id, guildId: GUILD, channelId: CHANNEL, userId: BEA, createdAt: b.createdAt }, ADA, Date.now());
+    await ctx.votes.toggle({ jobId: b.id }, ADA, Date.now());
 
     const { root, size } = await loadFamily(ctx, (await ctx.images.getRecord(`${b.id}-1`))!);
     expect(size).toBe(3);

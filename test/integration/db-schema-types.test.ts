@@ -40,6 +40,9 @@ const typed: ColumnsOf = {
     'started_at',
     'finished_at',
     'deleted_at',
+    'vote_count',
+    'votes_closed_at',
+    'profile_counted',
   ),
   images: all(
     'id',
@@ -67,6 +70,7 @@ const typed: ColumnsOf = {
     'deleted_by',
   ),
   votes: all('request_id', 'user_id', 'created_at'),
+  member_stats: all('user_id', 'guild_id', 'pictures', 'votes_received', 'remixes_received'),
   series: all(
     'id',
     'guild_id',

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { copyFromRedis } from '../../src/db/from-redis.js';
 import { ChallengeStore } from '../../src/features/challenges/store.js';
 import { recordImages, recordRequest } from '../../src/features/pictures/store.js';
+import { VoteStore, voteCount } from '../../src/features/votes/store.js';
 import { BanList } from '../../src/features/moderation/store.js';
 import { SettingsStore } from '../../src/features/settings/store.js';
 import { startPrivateRedis, type PrivateRedis } from '../../src/redis-server.js';
@@ -39,6 +40,8 @@ async function writeRedisRecords(redis: Redis, prefix: string): Promise<void> {
   await redis.hset(`${prefix}:bans:${OTHER_GUILD}`, ADA, JSON.stringify({ by: MOD, at: AT }));
 }
 
+const noVotes = { votes: { copied: 0, present: 0, invalid: [] }, waiting: [], profiles: { copied: 0, present: 0, invalid: [] } };
+
 describe('copying settings and bans from Redis to PostgreSQL', () => {
   it('copies every readable record once, names the unreadable, and copies nothing the second time', async () => {
     const redis = connect();
@@ -55,6 +58,7 @@ describe('copying settings and bans from Redis to PostgreSQL', () => {
       bans: { copied: 3, present: 0, invalid: [] },
       challenges: { challenges: { copied: 0, present: 0, invalid: [] } },
       series: { copied: 0, present: 0, invalid: [], panels: 0, missingPictures: 0 },
+      ...noVotes,
     });
     const settings = await new SettingsStore(db).fresh(GUILD);
     expect(settings).toMatchObject({ dailyImages: 7, blocklist: ['kraken'], nsfw: 'nowhere', allowSelfVote: true, maxRunning: 2 });
@@ -69,6 +73,7 @@ describe('copying settings and bans from Redis to PostgreSQL', () => {
       settings: { copied: 0, present: 1, invalid: [OTHER_GUILD] },
       bans: { copied: 0, present: 3, invalid: [] },
       series: { copied: 0, present: 0, invalid: [], panels: 0, missingPictures: 0 },
+      ...noVotes,
     });
     expect((await new SettingsStore(db).fresh(GUILD)).dailyImages).toBe(9);
     // Redis is only read.
@@ -296,5 +301,85 @@ describe('copying challenges from Redis to PostgreSQL', () => {
       { userId: BOB, points: 7 },
     ]);
     expect((await store.entries('9')).map((entry) => entry.id)).toEqual([1, 4]);
+  });
+});
+
+describe('copying votes from Redis to PostgreSQL', () => {
+  const CY = '200000000000000003';
+  const jobs = { voted: '500000000000000001', deleted: '500000000000000002', notYet: '500000000000000003' };
+
+  /** What version 0.1 wrote for votes: a voters set per result, a closed marker, profile hashes. */
+  async function writeVotes(redis: Redis, prefix: string): Promise<void> {
+    await redis.sadd(`${prefix}:votes:${jobs.voted}:voters`, BOB, CY);
+    await redis.sadd(`${prefix}:votes:${jobs.deleted}:voters`, BOB, 'not-a-member');
+    await redis.set(`${prefix}:votes:${jobs.deleted}:closed`, '1');
+    await redis.sadd(`${prefix}:votes:${jobs.notYet}:voters`, CY);
+    await redis.hset(`${prefix}:votes:${jobs.voted}:clicks`, BOB, '1');
+    await redis.set(`${prefix}:profile-counted:${jobs.voted}`, '1');
+    await redis.hset(`${prefix}:profile:${GUILD}:${ADA}`, 'images', '5', 'votes', '3', 'remixes', '1');
+    await redis.hset(`${prefix}:profile:${GUILD}:${BOB}`, 'images', '1');
+    // Rankings are rebuilt from the votes, never read.
+    await redis.zadd(`${prefix}:top:guild:${GUILD}`, 2, jobs.voted);
+  }
+
+  async function admitted(db: TestDatabase['db'], id: string, createdAt: number): Promise<void> {
+    await recordRequest(db, {
+      id,
+      kind: 'txt2img',
+      prompt: 'a lighthouse',
+      aspect: '1:1',
+      seed: 1,
+      count: 1,
+      model: 'painterly',
+      userId: ADA,
+      guildId: GUILD,
+      channelId: '400000000000000001',
+      createdAt,
+    });
+  }
+
+  it('copies each vote once with its counts, closes deleted pictures, waits for pictures not copied yet', async () => {
+    const redis = connect();
+    const prefix = uniquePrefix();
+    cleanups.push(async () => {
+      await dropPrefix(redis, prefix);
+      await redis.quit();
+    });
+    const { db } = await database();
+    await writeVotes(redis, prefix);
+    await admitted(db, jobs.voted, AT);
+    await admitted(db, jobs.deleted, AT + 1000);
+
+    const first = await copyFromRedis(redis, prefix, db);
+    expect(first).toMatchObject({
+      votes: { copied: 3, present: 0, invalid: [`${jobs.deleted}/not-a-member`] },
+      waiting: [jobs.notYet],
+      profiles: { copied: 2, present: 0, invalid: [] },
+    });
+    const votes = new VoteStore(db, redis, prefix);
+    expect(await votes.counts([jobs.voted, jobs.deleted, jobs.notYet])).toEqual([2, 1, 0]);
+    expect(await votes.hasVoted(jobs.voted, CY)).toBe(true);
+    const now = AT + 3600_000;
+    expect(await votes.top({ guildId: GUILD }, 'all', now)).toEqual([{ jobId: jobs.voted, votes: 2 }]);
+    expect(await votes.toggle({ jobId: jobs.deleted }, CY, now)).toEqual({ outcome: 'closed', votes: 1 });
+    expect(await votes.profile(GUILD, ADA)).toEqual({ images: 5, votes: 3, remixes: 1, best: { jobId: jobs.voted, votes: 2 } });
+    // A delivery repeated after the upgrade does not count the result on the profile again.
+    await votes.recordMade({ jobId: jobs.voted, guildId: GUILD, userId: ADA, images: 1 });
+    expect((await votes.profile(GUILD, ADA)).images).toBe(5);
+
+    // Once the missing picture is in the database, a second run copies its vote and nothing else.
+    await admitted(db, jobs.notYet, AT + 2000);
+    const second = await copyFromRedis(redis, prefix, db);
+    expect(second).toMatchObject({
+      votes: { copied: 1, present: 3 },
+      waiting: [],
+      profiles: { copied: 0, present: 2 },
+    });
+    expect(await voteCount(db, jobs.voted)).toBe(2);
+    expect(await votes.counts([jobs.voted, jobs.deleted, jobs.notYet])).toEqual([2, 1, 1]);
+    const third = await copyFromRedis(redis, prefix, db);
+    expect(third).toMatchObject({ votes: { copied: 0, present: 4 }, profiles: { copied: 0, present: 2 } });
+    expect(await votes.counts([jobs.voted, jobs.deleted, jobs.notYet])).toEqual([2, 1, 1]);
+    expect(await redis.scard(`${prefix}:votes:${jobs.voted}:voters`)).toBe(2);
   });
 });

@@ -14,7 +14,7 @@ import { LineageStore } from '../../src/store/lineage.js';
 import { SeriesStore } from '../../src/features/series/store.js';
 import { SettingsStore } from '../../src/features/settings/store.js';
 import { QueueStats } from '../../src/store/stats.js';
-import { VoteStore } from '../../src/store/votes.js';
+import { VoteStore } from '../../src/features/votes/store.js';
 
 export const quietLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -35,7 +35,7 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, d
     images: new ImageStore(redis, prefix, imageDir),
     stats: new QueueStats(redis, prefix),
     settings: new SettingsStore(db),
-    votes: new VoteStore(redis, prefix),
+    votes: new VoteStore(db, redis, prefix),
     lineage: new LineageStore(redis, prefix),
     series: new SeriesStore(db),
     generateQueue: new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix }),

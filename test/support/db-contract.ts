@@ -145,6 +145,9 @@ export function databaseContract(label: string, open: () => Promise<OpenDatabase
       const members = Array.from({ length: 50 }, (_, n) => `3000000000000000${String(n).padStart(2, '0')}`);
       await Promise.all(members.map((member) => addVote(db, requestId, member)));
       expect(await voteCount(db, requestId)).toBe(50);
+      // The score kept on the request moved with every vote, none lost to another's transaction.
+      const scored = await db.selectFrom('requests').select('vote_count').where('id', '=', requestId).executeTakeFirstOrThrow();
+      expect(scored.vote_count).toBe(50);
       expect(await addVote(db, requestId, members[0]!)).toBe(false);
       expect(await voteCount(db, requestId)).toBe(50);
     });

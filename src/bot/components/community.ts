@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import {
   ComponentType,
   MessageFlags,
-  Routes,
   TextInputStyle,
   type APIAttachment,
   type APIModalInteractionResponseCallbackData,
@@ -15,12 +13,11 @@ import { assertDownloadableImage, downloadImage } from '../attachments.js';
 import { fetchChannelMessage } from '../discord-messages.js';
 import type { ImageRecord } from '../../store/images.js';
 import type { JobRecord } from '../../store/jobs.js';
-import type { JobRef } from '../../store/votes.js';
 import { PROMPT_MAX, aspectRatios, aspectSizes, type AspectRatio } from '../../queues.js';
 import type { BotContext } from '../context.js';
 import { ageRestriction } from '../age-restriction.js';
 import { familyPicture, familyText, hideAgeRestricted, loadFamily } from '../family.js';
-import { noMentions, pictureWebUrl, queuedMessage, resultMessage } from '../messages.js';
+import { noMentions, queuedMessage } from '../messages.js';
 import { InvalidRequestError, resolvePromptOptions } from '../prompt.js';
 import { replyQueued } from '../queued-reply.js';
 import { requesterOf } from '../requester.js';
@@ -30,18 +27,18 @@ import { parseCommunityId, remixJobModalId, type CommunityButtonAction } from '.
 import type { ComponentHandler } from './index.js';
 import { imageBytes, isModerator } from './generation.js';
 import { recordImages } from '../../features/pictures/store.js';
-import { runScript } from '../../redis-scripts.js';
+import { voteButton } from '../../features/votes/components.js';
 
 export const DEFAULT_STRENGTH = 0.6;
 
 /** 👍 Vote, 🔀 Remix, 🌳 Family and 🗑 on a result. */
 export async function handleCommunityButton(interaction: ButtonInteraction, action: CommunityButtonAction, jobId: string, ctx: BotContext) {
+  // Votes are read from the archive alone, so the button on an old message keeps working.
+  if (action === 'vote') return voteButton(interaction, jobId, ctx);
   const record = await deliveredJob(ctx, jobId, interaction);
   // The buttons act on the message they sit on: a custom_id replayed on another message is refused.
   if (interaction.message.id !== record.resultMessageId) throw new InvalidRequestError('That button does not belong to this message.');
   switch (action) {
-    case 'vote':
-      return vote(interaction, record, ctx);
     case 'remix':
       return interaction.showModal(remixModal(remixJobModalId(record.id), record.prompt, record.imageIds.length));
     case 'family':
@@ -60,71 +57,6 @@ async function deliveredJob(ctx: BotContext, jobId: string, place: { guildId: st
   return record;
 }
 
-/** What a vote on this result counts towards: the job, where it was made, and its author. */
-const voteTarget = (record: JobRecord): JobRef => ({
-  jobId: record.id,
-  guildId: record.guildId,
-  channelId: record.channelId,
-  userId: record.userId,
-  createdAt: record.createdAt,
-});
-
-async function vote(interaction: ButtonInteraction, record: JobRecord, ctx: BotContext) {
-  if (interaction.user.id === record.userId && !(await ctx.settings.get(record.guildId)).allowSelfVote) {
-    throw new InvalidRequestError('You cannot vote for your own pictures here.');
-  }
-  const { outcome } = await ctx.votes.toggle(voteTarget(record), interaction.user.id, ctx.now());
-  if (outcome === 'added' || outcome === 'removed') ctx.metrics?.votes.inc({ outcome });
-  if (outcome === 'closed') throw new InvalidRequestError('That picture was deleted; it cannot be voted for any more.');
-  // The click is acknowledged without an edit; the label is redrawn once for however many clicks
-  // arrive meanwhile, always from the count Redis holds at that moment. The redraw is owed before
-  // the click is acknowledged, so nobody can see the click counted and no redraw pending.
-  await ctx.redis.set(voteRedrawKey(ctx, record), '1', 'EX', 3600);
-  await interaction.deferUpdate();
-  await redrawVoteLabel(ctx, record).catch((error) => ctx.logger.warn({ err: error, jobId: record.id }, 'vote label redraw failed'));
-}
-
-/**
- * Redraws a result's vote label, coalescing concurrent clicks (from any bot process): each click
- * marks the message dirty; whoever holds the message's redraw lock re-reads the count and edits
- * until no click is left unseen. One redraw is in flight per message, so an edit carrying an older
- * count can never land after a newer one, and a burst of clicks costs a few edits instead of one each.
- */
-export async function redrawVoteLabel(ctx: BotContext, record: JobRecord): Promise<void> {
-  if (!record.resultMessageId) return;
-  const dirty = voteRedrawKey(ctx, record);
-  const lock = `${ctx.prefix}:lock:vote-redraw:${record.id}`;
-  await ctx.redis.set(dirty, '1', 'EX', 3600);
-  for (;;) {
-    const token = randomUUID();
-    // Someone else is redrawing: they will see the flag before they let go.
-    if (!(await ctx.redis.set(lock, token, 'PX', REDRAW_LOCK_MS, 'NX'))) return;
-    try {
-      while ((await ctx.redis.del(dirty)) === 1) {
-        // A picture deleted meanwhile keeps its message without buttons.
-        if ((await ctx.images.getRecord(record.imageIds[0]!))?.deletedAt) continue;
-        const votes = await ctx.votes.count(record.id);
-        await ctx.rest.patch(Routes.channelMessage(record.resultChannelId ?? record.channelId, record.resultMessageId), {
-          body: { components: resultMessage(record, [], { votes, webUrl: pictureWebUrl(ctx.webPublicUrl, record) }).components },
-        });
-      }
-    } finally {
-      await runScript(ctx.redis, RELEASE_IF_OWNER, 1, lock, token);
-    }
-    // A click that flagged the message after our last look, but found the lock still held.
-    if (!(await ctx.redis.exists(dirty))) return;
-  }
-}
-
-/** Set while a message's vote label still has to be redrawn (one flag per message, whatever the clicks). */
-function voteRedrawKey(ctx: BotContext, record: JobRecord): string {
-  return `${ctx.prefix}:votes:${record.id}:redraw`;
-}
-
-/** Long enough for an edit that waits out a rate limit; a crashed holder frees it after this. */
-const REDRAW_LOCK_MS = 30_000;
-const RELEASE_IF_OWNER = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-
 /** Author or moderator: the images leave the message and the store; the family keeps a tombstone. */
 async function deleteResult(interaction: ButtonInteraction, record: JobRecord, ctx: BotContext) {
   if (interaction.user.id !== record.userId && !isModerator(interaction)) {
@@ -133,7 +65,7 @@ async function deleteResult(interaction: ButtonInteraction, record: JobRecord, c
   const images = (await Promise.all(record.imageIds.map((id) => ctx.images.getRecord(id)))).filter((r): r is ImageRecord => !!r);
   if (images.some((image) => image.deletedAt)) throw new InvalidRequestError('That picture is already deleted.');
   const now = ctx.now();
-  await ctx.votes.close(voteTarget(record));
+  await ctx.votes.close({ jobId: record.id }, now);
   for (const image of images) await ctx.images.tombstone(image.id, interaction.user.id, now);
   const by = interaction.user.id === record.userId ? 'its author' : 'a moderator';
   await interaction.update({
