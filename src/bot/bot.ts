@@ -12,9 +12,11 @@ import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type Genera
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../challenges/scheduler.js';
 import { startChallengeWorker } from '../challenges/worker.js';
 import { ChallengeStore } from '../store/challenges.js';
-import { ImageStore } from '../store/images.js';
+import { ImageStore } from '../features/pictures/images.js';
+import { pictureArchive } from '../features/pictures/store.js';
+import { FsImageStorage, type ImageStorage } from '../storage/index.js';
 import { JobStore } from '../store/jobs.js';
-import { LineageStore } from '../store/lineage.js';
+import { LineageStore } from '../features/lineage/store.js';
 import { SeriesStore } from '../store/series.js';
 import { SettingsStore } from '../features/settings/store.js';
 import { QueueStats } from '../store/stats.js';
@@ -26,7 +28,7 @@ import { processDeliver } from './delivery.js';
 import { leaveGuild, rejoinGuild } from './guilds.js';
 import { recoverStrandedJobs } from './recovery.js';
 import { createInteractionRouter } from './interactions.js';
-import { memberDataDeleters } from './privacy.js';
+import { memberDataDeleters, PRIVACY_QUEUE, startPrivacyWorker, type PrivacyQueue } from './privacy.js';
 import { communityDataDeleter, recordInFamily } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
 import { attachDeliveredPanel, seriesDataDeleter } from './series.js';
@@ -43,7 +45,10 @@ export interface BotOptions {
   db: Database;
   prefix: string;
   models: readonly ModelChoice[];
+  /** The image folder when no `imageStorage` is given. */
   imageStoreDir: string;
+  /** Where image bytes are kept (default: the folder `imageStoreDir`); the same for bot, workers and web. */
+  imageStorage?: ImageStorage;
   logger: Logger;
   /** Register commands in this guild instead of globally. */
   guildId?: string;
@@ -88,6 +93,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   });
   const generateQueue = logErrors(new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix }), logger, 'generate queue');
   const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }), logger, 'deliver queue');
+  const privacyQueue = logErrors(new Queue(PRIVACY_QUEUE, { connection: redis, prefix }), logger, 'privacy queue') as PrivacyQueue;
+  const imageStorage = options.imageStorage ?? new FsImageStorage(options.imageStoreDir);
   const ctx: BotContext = {
     redis,
     db: options.db,
@@ -96,15 +103,17 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     rest: client.rest,
     logger,
     models: options.models,
-    jobs: new JobStore(redis, prefix),
-    images: new ImageStore(redis, prefix, options.imageStoreDir),
+    // Live records in Redis while jobs are on their way; the archive in PostgreSQL afterwards.
+    jobs: new JobStore(redis, prefix, pictureArchive(options.db, options.applicationId)),
+    images: new ImageStore(options.db, imageStorage, redis, prefix),
     stats: new QueueStats(redis, prefix),
     settings: new SettingsStore(options.db),
     votes: new VoteStore(redis, prefix),
-    lineage: new LineageStore(redis, prefix),
+    lineage: new LineageStore(options.db),
     series: new SeriesStore(redis, prefix, options.now),
     generateQueue,
     deliverQueue,
+    privacyQueue,
     challenges: new ChallengeStore(redis, prefix),
     challengeQueue: logErrors(new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }), logger, 'challenge queue') as ChallengeQueue,
     cdnHosts: cdnHostsFor(options.cdnUrl),
@@ -171,6 +180,10 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const challengeConnection = waitingConnection(options.redisUrl, logger, 'challenge worker');
   const challengeWorker = startChallengeWorker(ctx, challengeConnection);
 
+  // /privacy delete-my-data runs as a job (it deletes Discord messages: the bot holds the token).
+  const privacyConnection = waitingConnection(options.redisUrl, logger, 'privacy worker');
+  const privacyWorker = startPrivacyWorker(ctx, privacyConnection);
+
   const eventsConnection = waitingConnection(options.redisUrl, logger, 'queue events');
   const queueEvents = new QueueEvents(GENERATE_QUEUE, { connection: eventsConnection, prefix });
   const onProgress = (jobId: string, percent: number, minRunningMs: number) =>
@@ -211,14 +224,14 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       // Deliveries under way may finish, then the queues close. Past the grace (a stop during a
       // Redis outage can leave BullMQ waiting for a connection that never returns) the connections
       // are dropped anyway, and an unfinished delivery is retried by the next bot process.
-      const queuesClosed = Promise.all([deliverWorker.close(), challengeWorker.close()]).then(() =>
-        Promise.all([ctx.challengeQueue.close(), queueEvents.close(), generateQueue.close(), deliverQueue.close()]),
+      const queuesClosed = Promise.all([deliverWorker.close(), challengeWorker.close(), privacyWorker.close()]).then(() =>
+        Promise.all([ctx.challengeQueue.close(), queueEvents.close(), generateQueue.close(), deliverQueue.close(), privacyQueue.close()]),
       );
       if (!(await finishesWithin(queuesClosed, options.shutdownGraceMs ?? 10_000)))
         logger.warn('queues did not close within the grace period; dropping their connections');
       await client.destroy();
       // QUIT waits for an answer; a connection that is not up has nobody to answer it.
-      for (const connection of [deliverConnection, challengeConnection, eventsConnection, redis]) {
+      for (const connection of [deliverConnection, challengeConnection, privacyConnection, eventsConnection, redis]) {
         if (connection.status === 'ready') await connection.quit().catch(() => undefined);
         else connection.disconnect();
       }
