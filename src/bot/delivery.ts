@@ -4,7 +4,7 @@ import { composeGrid } from '../images/grid.js';
 import { fitToSize, ImageTooLargeError } from '../images/fit.js';
 import { deliverJobSchema } from '../queues.js';
 import type { JobRecord } from '../store/jobs.js';
-import { archiveDelivery, recordRequestOutcome, type ArchivedImage, type DeliveredArchive } from '../features/pictures/store.js';
+import { archiveDelivery, recordImages, recordRequestOutcome, type ArchivedImage, type DeliveredArchive } from '../features/pictures/store.js';
 import { resultExtras } from './community.js';
 import type { BotContext } from './context.js';
 import { hasLeftGuild } from './guilds.js';
@@ -113,8 +113,8 @@ async function giveUp(ctx: BotContext, record: JobRecord, reason: string): Promi
   await recordRequestOutcome(ctx.db, record.id, { status: 'failed', error, errorKind: record.errorKind ?? 'discord', finishedAt: record.finishedAt });
   await tellAuthorPrivately(ctx, record, `⚠️ ${error ?? `Your request could not be completed: ${reason}`}`);
   await ctx.jobs.settle(record.id);
-  // Never shown on Discord: its pictures are not kept.
-  await ctx.images.deleteBytes(record.imageIds);
+  // Never shown on Discord: its pictures are not kept (rows written just before the post become tombstones).
+  await ctx.images.tombstone(record.imageIds, ctx.applicationId, ctx.now());
   return 'notified';
 }
 
@@ -151,10 +151,13 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
     }
     throw error;
   }
+  // The pictures' rows exist before anyone can see the result (and click on it); the message they
+  // are in is filled in with the request's outcome once the post is there.
+  const [extras] = await Promise.all([resultExtras(ctx, record), recordImages(ctx.db, archivedImages(record, undefined, [], ctx.now()))]);
   const body = resultMessage(
     record,
     files.map((file) => file.name),
-    await resultExtras(ctx, record),
+    extras,
   );
   let placed: Awaited<ReturnType<typeof putOnDiscord>>;
   try {
@@ -229,8 +232,23 @@ export function deliveredArchive(
   attachmentUrls: ReadonlyArray<string | undefined> = [],
   now = Date.now(),
 ): DeliveredArchive {
+  return {
+    requestId: record.id,
+    images: archivedImages(record, message.id, attachmentUrls, now),
+    outcome: { status: 'delivered', resultChannelId: message.channel_id, resultMessageId: message.id, finishedAt: record.finishedAt },
+    author: { userId: record.userId, name: record.userName },
+  };
+}
+
+/** A result's pictures as archive rows, from the facts the worker handed over. */
+function archivedImages(
+  record: JobRecord,
+  messageId: string | undefined,
+  attachmentUrls: ReadonlyArray<string | undefined>,
+  now: number,
+): ArchivedImage[] {
   const createdAt = record.finishedAt ?? now;
-  const images: ArchivedImage[] = record.imageIds.flatMap((id, index) => {
+  return record.imageIds.flatMap((id, index) => {
     const facts = record.images[index];
     if (!facts) return [];
     return [
@@ -250,7 +268,7 @@ export function deliveredArchive(
         userId: record.userId,
         guildId: record.guildId,
         channelId: record.channelId,
-        messageId: message.id,
+        messageId,
         attachmentUrl: attachmentUrls[index],
         nsfw: record.nsfw,
         parentId: record.parentImageId,
@@ -258,12 +276,6 @@ export function deliveredArchive(
       },
     ];
   });
-  return {
-    requestId: record.id,
-    images,
-    outcome: { status: 'delivered', resultChannelId: message.channel_id, resultMessageId: message.id, finishedAt: record.finishedAt },
-    author: { userId: record.userId, name: record.userName },
-  };
 }
 
 class MissingImageError extends Error {

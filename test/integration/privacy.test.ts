@@ -6,7 +6,8 @@ import { communityDataDeleter } from '../../src/bot/community.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { deleteMemberData, memberDataDeleters } from '../../src/bot/privacy.js';
 import { panelImages, seriesDataDeleter } from '../../src/bot/series.js';
-import type { ImageRecord } from '../../src/store/images.js';
+import type { ImageRecord } from '../../src/features/pictures/images.js';
+import { recordRequest } from '../../src/features/pictures/store.js';
 import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
 
 const ADA = '200000000000000001';
@@ -44,6 +45,19 @@ async function picture(id: string, userId: string, prompt: string, parentId?: st
     createdAt: Date.now(),
     attachmentUrl: `https://cdn.discordapp.com/attachments/1/2/${id}.png`,
   };
+  await recordRequest(ctx.db, {
+    id: record.jobId,
+    kind: record.kind as 'txt2img',
+    prompt,
+    aspect: '1:1',
+    seed: 1,
+    count: 1,
+    model: 'painterly',
+    userId,
+    guildId: record.guildId,
+    channelId: record.channelId,
+    createdAt: record.createdAt,
+  });
   await ctx.images.saveRecord(record);
   await ctx.images.writeFile(
     id,
@@ -92,7 +106,11 @@ describe('/privacy delete-my-data on real Redis', () => {
     const tiles = await panelImages(ctx, panels, false);
     expect(tiles.map((t) => t.caption)).toEqual(['(deleted)', 'Bea']);
     expect((await sharp(tiles[0]!.image).metadata()).width).toBe(64);
-    expect(JSON.stringify(await redis.hgetall(`${prefix}:image:100000000000000001-1`))).not.toContain('ada secret prompt');
+    // Nothing of Ada's prompt is left in the archive: not on the picture, not on the request.
+    const rows = await ctx.db.selectFrom('images').selectAll().where('id', '=', '100000000000000001-1').execute();
+    const request = await ctx.db.selectFrom('requests').selectAll().where('id', '=', '100000000000000001').execute();
+    expect(JSON.stringify([rows, request])).not.toContain('ada secret prompt');
+    expect(request[0]).toMatchObject({ user_id: null, prompt: null });
   });
 
   it('keeps challenge entries as anonymous ones and takes the member off the season leaderboard', async () => {

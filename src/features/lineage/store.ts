@@ -17,8 +17,10 @@ export class LineageStore {
       .selectFrom('images')
       .select('id')
       .where('parent_id', 'in', [...imageIds])
-      // A child set is shown by its first picture (uploads are roots, never children).
+      // A child set is shown by its first picture (uploads are roots, never children), once it
+      // reached Discord.
       .where('position', '=', 0)
+      .where('message_id', 'is not', null)
       .orderBy('created_at')
       .orderBy('id')
       .execute();

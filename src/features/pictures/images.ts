@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Database } from '../../db/connection.js';
 import type { Row } from '../../db/schema.js';
 import { contentTypeOfKey, type ImageStorage } from '../../storage/index.js';
-import { FORMER_MEMBER, imageStorageKey, recordImages } from './store.js';
+import { FORMER_MEMBER, imageStorageKey, recordImages, type ArchivedImage } from './store.js';
 
 /**
  * A picture as features see it. Its lasting record is the `images` row in PostgreSQL (written by
@@ -120,14 +120,17 @@ export class ImageStore extends ImageBytes {
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
-  /** Records a picture that is not a generation's result (a member's upload that became a family root). */
+  /**
+   * Records a picture outside delivery: a member's upload that became a family root (no request),
+   * or, for tests and imports, a generation's picture whose request row exists.
+   */
   async saveRecord(record: ImageRecord): Promise<void> {
+    const upload = record.kind === 'upload';
     await recordImages(this.db, [
       {
         ...record,
-        kind: 'upload',
-        requestId: undefined,
-        seed: record.seed,
+        kind: upload ? 'upload' : (record.kind as ArchivedImage['kind']),
+        requestId: upload ? undefined : record.jobId,
       },
     ]);
   }
