@@ -142,6 +142,8 @@ export class Installation {
       ...fakeDiscordEnv(this.discord),
       REDIS_URL: this.options.redisUrl,
       IMAGE_STORE_DIR: this.imageDir,
+      // Bot and workers on one machine share the folder: results travel as keys, not bytes.
+      IMAGE_STORE_SHARED: 'true',
       IMAGE_PROVIDER: 'local',
       LOG_LEVEL: 'warn',
       WORKER_CONCURRENCY: String(this.options.workerConcurrency ?? 1),

@@ -8,6 +8,7 @@ import { imagesScenario } from './images.js';
 import { skipped, type BenchOptions, type Scenario, type ScenarioResult } from './lib.js';
 import { memoryScenario } from './memory.js';
 import { overheadScenario } from './overhead.js';
+import { redisPerJobScenario } from './redis-per-job.js';
 import { throughputScenario } from './throughput.js';
 import { votesScenario } from './votes.js';
 
@@ -48,6 +49,7 @@ const scenarios: Record<string, Scenario> = {
   votes: votesScenario,
   fairness: fairnessScenario,
   memory: memoryScenario,
+  'redis-per-job': redisPerJobScenario,
   images: imagesScenario,
 };
 

@@ -8,7 +8,7 @@ import { finishesWithin } from '../grace.js';
 import { commandConnection, connectionReady, logErrors, waitingConnection, WORKER_RUN_RETRY_MS } from '../redis-connections.js';
 import type { Database } from '../db/connection.js';
 import { observeDiscordRest, type Metrics } from '../metrics.js';
-import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
+import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, queueStreams, type DeliverJob, type GenerateJob } from '../queues.js';
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../challenges/scheduler.js';
 import { startChallengeWorker } from '../challenges/worker.js';
 import { ChallengeStore } from '../store/challenges.js';
@@ -91,9 +91,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     // Nothing the bot sends may ping anyone unless a message says so explicitly.
     allowedMentions: { parse: [] },
   });
-  const generateQueue = logErrors(new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix }), logger, 'generate queue');
-  const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }), logger, 'deliver queue');
-  const privacyQueue = logErrors(new Queue(PRIVACY_QUEUE, { connection: redis, prefix }), logger, 'privacy queue') as PrivacyQueue;
+  const generateQueue = logErrors(new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix, streams: queueStreams }), logger, 'generate queue');
+  const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix, streams: queueStreams }), logger, 'deliver queue');
+  const privacyQueue = logErrors(new Queue(PRIVACY_QUEUE, { connection: redis, prefix, streams: queueStreams }), logger, 'privacy queue') as PrivacyQueue;
   const imageStorage = options.imageStorage ?? new FsImageStorage(options.imageStoreDir);
   const ctx: BotContext = {
     redis,
@@ -115,7 +115,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     deliverQueue,
     privacyQueue,
     challenges: new ChallengeStore(redis, prefix),
-    challengeQueue: logErrors(new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }), logger, 'challenge queue') as ChallengeQueue,
+    challengeQueue: logErrors(new Queue(CHALLENGE_QUEUE, { connection: redis, prefix, streams: queueStreams }), logger, 'challenge queue') as ChallengeQueue,
     cdnHosts: cdnHostsFor(options.cdnUrl),
     now: options.now ?? Date.now,
     answers: new EventEmitter().setMaxListeners(0),

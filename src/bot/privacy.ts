@@ -3,6 +3,7 @@ import { Routes, type APIChannel } from 'discord.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { memberPictureDeleters } from '../features/pictures/privacy.js';
+import { PRIVACY_QUEUE } from '../queues.js';
 import { logErrors } from '../redis-connections.js';
 import type { BotContext } from './context.js';
 import { postChannelMessage } from './discord-messages.js';
@@ -35,7 +36,8 @@ export async function deleteMemberData(ctx: BotContext, userId: string): Promise
 
 // ---- the queued job -----------------------------------------------------------------------
 
-export const PRIVACY_QUEUE = 'privacy';
+export { PRIVACY_QUEUE };
+
 
 export const privacyJobSchema = z.object({
   userId: z.string().regex(/^\d{15,20}$/),

@@ -5,7 +5,7 @@ import { finishesWithin } from '../grace.js';
 import { logErrors, waitingConnection, WORKER_RUN_RETRY_MS } from '../redis-connections.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
-import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, cancelChannel, generationKinds, type DeliverJob } from '../queues.js';
+import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, queueStreams, cancelChannel, generationKinds, type DeliverJob } from '../queues.js';
 import { FairQueue } from '../store/fair-queue.js';
 import { ImageBytes } from '../features/pictures/images.js';
 import { FsImageStorage, type ImageStorage } from '../storage/index.js';
@@ -67,12 +67,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const images = new ImageBytes(storage, redis, prefix);
   const transferBlobs = options.transferBlobs ?? storage.kind === 'fs';
   const stats = new QueueStats(redis, prefix);
-  const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }), logger, 'deliver queue');
+  const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix, streams: queueStreams }), logger, 'deliver queue');
   const fair = new FairQueue(redis, prefix);
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const { metrics } = options;
   // For the queue sizes on /metrics: a worker alone still reports the queues it works with.
-  const generateQueue = new Queue(GENERATE_QUEUE, { connection: redis, prefix });
+  const generateQueue = new Queue(GENERATE_QUEUE, { connection: redis, prefix, streams: queueStreams });
   metrics?.watchQueues([generateQueue, deliverQueue]);
   const labels = (job: Job) => ({ provider: options.provider.name, kind: kindOf(job) });
 
