@@ -85,14 +85,25 @@ export async function processPrivacyJob(job: Job, ctx: BotContext): Promise<Arra
   const data = parsed.data;
   const results = await deleteMemberData(ctx, data.userId);
   const summary = results.map(({ name, count }) => `${name}: ${count}`).join(' · ');
-  await tellMember(ctx, data, `🗑 Your data is deleted. ${summary}`);
+  await tellMember(ctx, data, summary);
   return results;
 }
 
-/** An ephemeral follow-up while the token lives, otherwise a direct message (best effort: the deletion stands). */
-async function tellMember(ctx: BotContext, job: PrivacyJob, text: string): Promise<void> {
+/**
+ * While the token lives: the private answer ("Deleting…") becomes the summary, and an ephemeral
+ * follow-up brings it to the member's attention. Otherwise a direct message. Best effort: the
+ * deletion stands whatever Discord says.
+ */
+async function tellMember(ctx: BotContext, job: PrivacyJob, summary: string): Promise<void> {
+  const text = `🗑 Your data is deleted. ${summary}`;
   if (ctx.now() - job.interactionAt < TOKEN_LIFETIME_MS) {
     try {
+      await ctx.rest
+        .patch(Routes.webhookMessage(job.applicationId, job.interactionToken), {
+          body: { content: `🗑 Done. ${summary}`, components: [], allowed_mentions: noMentions },
+          auth: false,
+        })
+        .catch((error) => ctx.logger.debug({ err: error, userId: job.userId }, 'could not edit the privacy answer'));
       await ctx.rest.post(Routes.webhook(job.applicationId, job.interactionToken), { body: ephemeral(text), auth: false });
       return;
     } catch (error) {
