@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { BanList } from '../features/moderation/store.js';
+import { copyPicturesFromRedis, describePictureCopy, type PictureCopyReport } from '../features/pictures/from-redis.js';
 import { guildSettingsSchema } from '../features/settings/schema.js';
 import { writeSettings } from '../features/settings/store.js';
 import type { Database } from './connection.js';
@@ -13,6 +14,8 @@ export interface CopyCounts {
 export interface CopyReport {
   settings: CopyCounts & { invalid: string[] };
   bans: CopyCounts & { invalid: string[] };
+  /** Requests, pictures, family links, message links and display names. */
+  pictures: PictureCopyReport;
 }
 
 /** Every key of `prefix:kind:<guild id>` with its guild id. */
@@ -36,7 +39,7 @@ async function* guildKeys(redis: Redis, prefix: string, kind: string): AsyncGene
  * are named in the report, not copied.
  */
 export async function copyFromRedis(redis: Redis, prefix: string, db: Database): Promise<CopyReport> {
-  const report: CopyReport = { settings: { copied: 0, present: 0, invalid: [] }, bans: { copied: 0, present: 0, invalid: [] } };
+  const report: Omit<CopyReport, 'pictures'> = { settings: { copied: 0, present: 0, invalid: [] }, bans: { copied: 0, present: 0, invalid: [] } };
 
   for await (const { key, guildId } of guildKeys(redis, prefix, 'settings')) {
     const raw = await redis.get(key);
@@ -73,7 +76,7 @@ export async function copyFromRedis(redis: Redis, prefix: string, db: Database):
       report.bans[added ? 'copied' : 'present'] += 1;
     }
   }
-  return report;
+  return { ...report, pictures: await copyPicturesFromRedis(redis, prefix, db) };
 }
 
 /** The report as the command prints it. */
@@ -81,5 +84,5 @@ export function describeCopy(report: CopyReport): string {
   const line = (what: string, counts: CopyCounts & { invalid: string[] }) =>
     `${what}: ${counts.copied} copied, ${counts.present} already in the database` +
     (counts.invalid.length ? `, ${counts.invalid.length} not readable (left in Redis): ${counts.invalid.join(', ')}` : '');
-  return `${line('server settings', report.settings)}\n${line('bans', report.bans)}`;
+  return `${line('server settings', report.settings)}\n${line('bans', report.bans)}\n${describePictureCopy(report.pictures)}`;
 }

@@ -15,7 +15,8 @@ try {
   await redis.connect();
   const report = await copyFromRedis(redis, REDIS_PREFIX, database.db);
   console.log(describeCopy(report));
-  if (report.settings.invalid.length || report.bans.invalid.length) process.exitCode = 1;
+  if (report.settings.invalid.length || report.bans.invalid.length || report.pictures.requests.invalid.length || report.pictures.images.invalid.length)
+    process.exitCode = 1;
 } catch (error) {
   console.error(`atelier: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
