@@ -84,7 +84,7 @@ export const generateJobOptions: {
 } = {
   attempts: 4,
   backoff: { type: 'exponential', delay: 2_000 },
-  removeOnComplete: { age: 3600, count: 50 },
+  removeOnComplete: { age: 3600, count: 20 },
   removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
 };
 
@@ -92,6 +92,6 @@ export const generateJobOptions: {
 export const deliverJobOptions = {
   attempts: 12,
   backoff: { type: 'exponential' as const, delay: 1_000 },
-  removeOnComplete: { age: 3600, count: 50 },
+  removeOnComplete: { age: 3600, count: 20 },
   removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
 };
