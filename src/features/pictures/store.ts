@@ -272,7 +272,9 @@ export async function archivedJob(db: Database, id: string, applicationId: strin
     cancelledBy: row.cancelled_by ?? undefined,
     resultMessageId: row.result_message_id ?? undefined,
     resultChannelId: row.result_channel_id ?? undefined,
-    hooksDone: '1',
+    // Delivered and gone from Redis: its follow-ups all ran (the live record leaves only after them).
+    // A row still 'queued' may be a request whose live record is being created right now.
+    hooksDone: row.status === 'delivered' ? '1' : undefined,
     nsfw: images.some((image) => image.age_restricted),
   };
 }
