@@ -149,6 +149,8 @@ export class Installation {
       REDIS_URL: this.options.redisUrl,
       IMAGE_STORE_DIR: this.imageDir,
       ...(this.database ? { DATABASE_URL: this.database.url } : {}),
+      // Bot and workers on one machine share the folder: results travel as keys, not bytes.
+      IMAGE_STORE_SHARED: 'true',
       IMAGE_PROVIDER: 'local',
       LOG_LEVEL: 'warn',
       WORKER_CONCURRENCY: String(this.options.workerConcurrency ?? 1),

@@ -10,6 +10,7 @@ import { skipped, type BenchOptions, type Scenario, type ScenarioResult } from '
 import { memoryScenario } from './memory.js';
 import { overheadScenario } from './overhead.js';
 import { rankingsScenario } from './rankings.js';
+import { redisPerJobScenario } from './redis-per-job.js';
 import { throughputScenario } from './throughput.js';
 import { votesScenario } from './votes.js';
 
@@ -51,6 +52,7 @@ const scenarios: Record<string, Scenario> = {
   rankings: rankingsScenario,
   fairness: fairnessScenario,
   memory: memoryScenario,
+  'redis-per-job': redisPerJobScenario,
   images: imagesScenario,
   gallery: galleryScenario,
 };

@@ -9,7 +9,7 @@ import {
 import type { ChatInputCommand } from '../src/bot/command.js';
 import { showFamily } from '../src/bot/components/community.js';
 import type { BotContext } from '../src/bot/context.js';
-import { resolveImageRef } from '../src/bot/family.js';
+import { resolveImageRef } from '../src/features/lineage/family.js';
 
 const data = () =>
   ({

@@ -68,6 +68,17 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(64).default(2)),
   WORKER_LOCK_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).max(600_000).default(30_000)),
   IMAGE_STORE_DIR: z.preprocess(emptyAsUndefined, z.string().default('data/images')),
+  /**
+   * The folder IMAGE_STORE_DIR is the same for the bot and every worker (one machine, or a shared
+   * volume): workers then hand over only the key, not the bytes through Redis. Ignored with S3.
+   */
+  IMAGE_STORE_SHARED: z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+      .default('false')
+      .transform((value) => ['true', '1', 'yes'].includes(value)),
+  ),
   /** PostgreSQL server; unset: the embedded database with its files in ./data/postgres. */
   DATABASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional()),
   /** Image bytes in an S3-compatible bucket instead of IMAGE_STORE_DIR (AWS S3, R2, MinIO, Garage, SeaweedFS). */

@@ -22,7 +22,10 @@ const redis = await orExit(() => resolveRedis(config, logger, { embedded: true }
 // The bot's records; the worker needs none (it only reaches Redis and the image files).
 const database = await orExit(() => openBotDatabase(config, logger));
 const metrics = createMetrics();
-const worker = await orExit(() => startWorker(workerOptionsFrom(config, redis.url, logger.child({ part: 'worker' }), metrics)));
+// One process, one folder: the worker's result files are the bot's, no bytes travel through Redis.
+const worker = await orExit(() =>
+  startWorker({ ...workerOptionsFrom(config, redis.url, logger.child({ part: 'worker' }), metrics), transferBlobs: false }),
+);
 const bot = await startBot(botOptionsFrom(config, redis.url, database.db, logger.child({ part: 'bot' }), metrics));
 const gallery = galleryFrom(config, database.db, bot.ctx.redis, bot.ctx.settings);
 const web = await orExit(() =>

@@ -3,6 +3,14 @@ import { z } from 'zod';
 /** Queue names, shared by bot and worker. */
 export const GENERATE_QUEUE = 'generate';
 export const DELIVER_QUEUE = 'deliver';
+/** `/privacy delete-my-data` (run by the bot). */
+export const PRIVACY_QUEUE = 'privacy';
+
+/**
+ * BullMQ's event streams feed only live progress (read as they arrive), so a short one does:
+ * the default keeps 10,000 events per queue in Redis for nothing.
+ */
+export const queueStreams = { events: { maxLen: 300 } };
 
 /**
  * BullMQ job id of a generation. BullMQ refuses custom ids that read back as integers, which some
@@ -76,7 +84,7 @@ export const generateJobOptions: {
 } = {
   attempts: 4,
   backoff: { type: 'exponential', delay: 2_000 },
-  removeOnComplete: { age: 24 * 3600, count: 1000 },
+  removeOnComplete: { age: 3600, count: 20 },
   removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
 };
 
@@ -84,6 +92,6 @@ export const generateJobOptions: {
 export const deliverJobOptions = {
   attempts: 12,
   backoff: { type: 'exponential' as const, delay: 1_000 },
-  removeOnComplete: { age: 24 * 3600, count: 1000 },
+  removeOnComplete: { age: 3600, count: 20 },
   removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
 };

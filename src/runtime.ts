@@ -218,6 +218,7 @@ export function botOptionsFrom(config: Config, redisUrl: string, db: Database, l
     prefix: REDIS_PREFIX,
     models: config.models,
     imageStoreDir: config.IMAGE_STORE_DIR,
+    imageStorage: createImageStorage(config),
     guildId: config.DISCORD_GUILD_ID,
     globalRequestsPerSecond: config.DISCORD_GLOBAL_RATE_LIMIT,
     rateLimit: config.rateLimit,
@@ -237,6 +238,9 @@ export function workerOptionsFrom(config: Config, redisUrl: string, logger: Logg
     provider: createProvider(config),
     concurrency: config.WORKER_CONCURRENCY,
     imageStoreDir: config.IMAGE_STORE_DIR,
+    imageStorage: createImageStorage(config),
+    // With S3 the key is enough; a folder of its own makes the worker hand the bytes over in Redis.
+    transferBlobs: !config.S3_BUCKET && !config.IMAGE_STORE_SHARED,
     lockDurationMs: config.WORKER_LOCK_MS,
     logger,
     metrics,

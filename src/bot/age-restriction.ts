@@ -1,5 +1,5 @@
 import { ChannelType, type BaseInteraction } from 'discord.js';
-import type { ImageRecord } from '../store/images.js';
+import type { ImageRecord } from '../features/pictures/images.js';
 import { fetchChannel } from './channels.js';
 import type { BotContext } from './context.js';
 

@@ -8,15 +8,17 @@ import { finishesWithin } from '../grace.js';
 import { commandConnection, connectionReady, logErrors, waitingConnection, WORKER_RUN_RETRY_MS } from '../redis-connections.js';
 import type { Database } from '../db/connection.js';
 import { observeDiscordRest, type Metrics } from '../metrics.js';
-import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../queues.js';
+import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, queueStreams, type DeliverJob, type GenerateJob } from '../queues.js';
 import { challengeDataDeleter, challengeVoteDeleter } from '../features/challenges/actions.js';
 import { startChallengeWorker } from '../features/challenges/jobs.js';
 import { ChallengeStore } from '../features/challenges/store.js';
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../features/challenges/timers.js';
 import { startVoteLabelWorker } from './vote-label.js';
-import { ImageStore } from '../store/images.js';
+import { ImageStore } from '../features/pictures/images.js';
+import { pictureArchive } from '../features/pictures/store.js';
+import { FsImageStorage, type ImageStorage } from '../storage/index.js';
 import { JobStore } from '../store/jobs.js';
-import { LineageStore } from '../store/lineage.js';
+import { LineageStore } from '../features/lineage/store.js';
 import { SeriesStore } from '../features/series/store.js';
 import { SettingsStore } from '../features/settings/store.js';
 import { QueueStats } from '../store/stats.js';
@@ -28,7 +30,7 @@ import { processDeliver } from './delivery.js';
 import { leaveGuild, rejoinGuild } from './guilds.js';
 import { recoverStrandedJobs } from './recovery.js';
 import { createInteractionRouter } from './interactions.js';
-import { memberDataDeleters } from './privacy.js';
+import { memberDataDeleters, PRIVACY_QUEUE, startPrivacyWorker, type PrivacyQueue } from './privacy.js';
 import { communityDataDeleter, recordInFamily } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
 import { attachDeliveredPanel, seriesDataDeleter } from '../features/series/flow.js';
@@ -44,7 +46,10 @@ export interface BotOptions {
   db: Database;
   prefix: string;
   models: readonly ModelChoice[];
+  /** The image folder when no `imageStorage` is given. */
   imageStoreDir: string;
+  /** Where image bytes are kept (default: the folder `imageStoreDir`); the same for bot, workers and web. */
+  imageStorage?: ImageStorage;
   logger: Logger;
   /** Register commands in this guild instead of globally. */
   guildId?: string;
@@ -88,8 +93,18 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     // Nothing the bot sends may ping anyone unless a message says so explicitly.
     allowedMentions: { parse: [] },
   });
-  const generateQueue = logErrors(new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix }), logger, 'generate queue');
-  const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }), logger, 'deliver queue');
+  const generateQueue = logErrors(
+    new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix, streams: queueStreams }),
+    logger,
+    'generate queue',
+  );
+  const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix, streams: queueStreams }), logger, 'deliver queue');
+  const privacyQueue = logErrors(
+    new Queue(PRIVACY_QUEUE, { connection: redis, prefix, streams: queueStreams }),
+    logger,
+    'privacy queue',
+  ) as PrivacyQueue;
+  const imageStorage = options.imageStorage ?? new FsImageStorage(options.imageStoreDir);
   const ctx: BotContext = {
     redis,
     db: options.db,
@@ -98,17 +113,23 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     rest: client.rest,
     logger,
     models: options.models,
-    jobs: new JobStore(redis, prefix),
-    images: new ImageStore(redis, prefix, options.imageStoreDir),
+    // Live records in Redis while jobs are on their way; the archive in PostgreSQL afterwards.
+    jobs: new JobStore(redis, prefix, pictureArchive(options.db, options.applicationId)),
+    images: new ImageStore(options.db, imageStorage, redis, prefix),
     stats: new QueueStats(redis, prefix),
     settings: new SettingsStore(options.db),
     votes: new VoteStore(options.db, redis, prefix),
-    lineage: new LineageStore(redis, prefix),
+    lineage: new LineageStore(options.db),
     series: new SeriesStore(options.db, options.now),
     generateQueue,
     deliverQueue,
+    privacyQueue,
     challenges: new ChallengeStore(options.db),
-    challengeQueue: logErrors(new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }), logger, 'challenge queue') as ChallengeQueue,
+    challengeQueue: logErrors(
+      new Queue(CHALLENGE_QUEUE, { connection: redis, prefix, streams: queueStreams }),
+      logger,
+      'challenge queue',
+    ) as ChallengeQueue,
     cdnHosts: cdnHostsFor(options.cdnUrl),
     now: options.now ?? Date.now,
     answers: new EventEmitter().setMaxListeners(0),
@@ -177,6 +198,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   // Votes cast on the web gallery: their labels are redrawn here, where the Discord token is.
   const voteLabelConnection = waitingConnection(options.redisUrl, logger, 'vote label worker');
   const voteLabelWorker = startVoteLabelWorker(ctx, voteLabelConnection);
+  // /privacy delete-my-data runs as a job (it deletes Discord messages: the bot holds the token).
+  const privacyConnection = waitingConnection(options.redisUrl, logger, 'privacy worker');
+  const privacyWorker = startPrivacyWorker(ctx, privacyConnection);
 
   const eventsConnection = waitingConnection(options.redisUrl, logger, 'queue events');
   const queueEvents = new QueueEvents(GENERATE_QUEUE, { connection: eventsConnection, prefix });
@@ -218,14 +242,14 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       // Deliveries under way may finish, then the queues close. Past the grace (a stop during a
       // Redis outage can leave BullMQ waiting for a connection that never returns) the connections
       // are dropped anyway, and an unfinished delivery is retried by the next bot process.
-      const queuesClosed = Promise.all([deliverWorker.close(), challengeWorker.close(), voteLabelWorker.close()]).then(() =>
-        Promise.all([ctx.challengeQueue.close(), queueEvents.close(), generateQueue.close(), deliverQueue.close()]),
+      const queuesClosed = Promise.all([deliverWorker.close(), challengeWorker.close(), voteLabelWorker.close(), privacyWorker.close()]).then(() =>
+        Promise.all([ctx.challengeQueue.close(), queueEvents.close(), generateQueue.close(), deliverQueue.close(), privacyQueue.close()]),
       );
       if (!(await finishesWithin(queuesClosed, options.shutdownGraceMs ?? 10_000)))
         logger.warn('queues did not close within the grace period; dropping their connections');
       await client.destroy();
       // QUIT waits for an answer; a connection that is not up has nobody to answer it.
-      for (const connection of [deliverConnection, challengeConnection, voteLabelConnection, eventsConnection, redis]) {
+      for (const connection of [deliverConnection, challengeConnection, voteLabelConnection, privacyConnection, eventsConnection, redis]) {
         if (connection.status === 'ready') await connection.quit().catch(() => undefined);
         else connection.disconnect();
       }

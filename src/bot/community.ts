@@ -1,5 +1,5 @@
 import type { DeliveredMessage } from './delivery.js';
-import type { ImageRecord } from '../store/images.js';
+import type { ImageRecord } from '../features/pictures/images.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';
 import { pictureWebUrl, type ResultExtras } from './messages.js';
@@ -28,16 +28,13 @@ export async function resultExtras(ctx: BotContext, record: JobRecord): Promise<
 }
 
 /**
- * After a result reached Discord: its place in the family (child of its parent), the message it
- * lives in, its author's name for tree labels, and the numbers on /profile. Every step is
- * idempotent, so a repeated delivery changes nothing.
+ * After a result reached Discord: the numbers on /profile. (Its place in the family, the message
+ * it lives in and its author's name are in the archive already: delivery wrote the rows.) Every
+ * step is idempotent, so a repeated delivery changes nothing.
  */
 export function recordInFamily(ctx: BotContext) {
-  return async (record: JobRecord, message: DeliveredMessage): Promise<void> => {
-    await ctx.lineage.setMessageImages(message.id, record.imageIds);
-    await ctx.lineage.rememberName(record.userId, record.userName);
+  return async (record: JobRecord, _message: DeliveredMessage): Promise<void> => {
     const parent = record.parentImageId ? await ctx.images.getRecord(record.parentImageId) : undefined;
-    if (parent && record.imageIds[0]) await ctx.lineage.addChild(parent.id, record.imageIds[0], record.createdAt);
     const madeFrom = parent && (record.kind === 'img2img' || record.kind === 'variation') ? parent : undefined;
     await ctx.votes.recordMade({ jobId: record.id, guildId: record.guildId, userId: record.userId, images: record.imageIds.length }, madeFrom);
   };

@@ -2,6 +2,7 @@ import type { DeliveredMessage } from './delivery.js';
 import type { EventEmitter } from 'node:events';
 import type { REST } from 'discord.js';
 import type { Queue } from 'bullmq';
+import type { PrivacyQueue } from './privacy.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ModelChoice } from '../config.js';
@@ -10,9 +11,9 @@ import type { Metrics } from '../metrics.js';
 import type { DeliverJob, GenerateJob, generateJobOptions } from '../queues.js';
 import type { ChallengeStore } from '../features/challenges/store.js';
 import type { ChallengeQueue } from '../features/challenges/timers.js';
-import type { ImageStore } from '../store/images.js';
+import type { ImageStore } from '../features/pictures/images.js';
 import type { JobRecord, JobStore } from '../store/jobs.js';
-import type { LineageStore } from '../store/lineage.js';
+import type { LineageStore } from '../features/lineage/store.js';
 import type { SeriesStore } from '../features/series/store.js';
 import type { SettingsStore } from '../features/settings/store.js';
 import type { RateLimit } from '../store/rate-limit.js';
@@ -41,6 +42,8 @@ export interface BotContext {
   generateQueue: Queue<GenerateJob>;
   /** Where finished generations wait to be posted (the recovery sweep re-announces from here). */
   deliverQueue: Queue<DeliverJob>;
+  /** `/privacy delete-my-data` runs as a job here (absent: it runs at once, in the interaction). */
+  privacyQueue?: PrivacyQueue;
   challenges: ChallengeStore;
   /** Weekly starts and phase deadlines of challenges (consumed by the bot: transitions post to Discord). */
   challengeQueue: ChallengeQueue;

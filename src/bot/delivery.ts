@@ -4,7 +4,7 @@ import { composeGrid } from '../images/grid.js';
 import { fitToSize, ImageTooLargeError } from '../images/fit.js';
 import { deliverJobSchema } from '../queues.js';
 import type { JobRecord } from '../store/jobs.js';
-import { recordImages, recordRequestOutcome } from '../features/pictures/store.js';
+import { archiveDelivery, recordImages, recordRequestOutcome, type ArchivedImage, type DeliveredArchive } from '../features/pictures/store.js';
 import { resultExtras } from './community.js';
 import type { BotContext } from './context.js';
 import { hasLeftGuild } from './guilds.js';
@@ -84,6 +84,7 @@ export async function processDeliver(job: Job, token: string | undefined, ctx: B
       // The server removed the bot: nothing more is posted there.
       await ctx.jobs.transition(record.id, ['done'], 'cancelled', { cancelledBy: ctx.applicationId });
       await ctx.jobs.settle(record.id);
+      await ctx.images.deleteBytes(record.imageIds);
       return 'skipped';
     }
     try {
@@ -109,9 +110,11 @@ async function giveUp(ctx: BotContext, record: JobRecord, reason: string): Promi
     error = `Your picture was made, but I could not post it in <#${record.channelId}>: ${reason}`;
     await ctx.jobs.transition(record.id, ['done'], 'failed', { error, errorKind: 'discord' });
   }
+  await recordRequestOutcome(ctx.db, record.id, { status: 'failed', error, errorKind: record.errorKind ?? 'discord', finishedAt: record.finishedAt });
   await tellAuthorPrivately(ctx, record, `⚠️ ${error ?? `Your request could not be completed: ${reason}`}`);
   await ctx.jobs.settle(record.id);
-  await ctx.images.deleteBlobs(record.imageIds);
+  // Never shown on Discord: its pictures are not kept (rows written just before the post become tombstones).
+  await ctx.images.tombstone(record.imageIds, ctx.applicationId, ctx.now());
   return 'notified';
 }
 
@@ -148,12 +151,13 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
     }
     throw error;
   }
-  // In the archive before they are on Discord: a member may click V1 the moment the result shows.
-  await archivePictures(ctx, record);
+  // The pictures' rows exist before anyone can see the result (and click on it); the message they
+  // are in is filled in with the request's outcome once the post is there.
+  const [extras] = await Promise.all([resultExtras(ctx, record), recordImages(ctx.db, archivedImages(record, undefined, [], ctx.now()))]);
   const body = resultMessage(
     record,
     files.map((file) => file.name),
-    await resultExtras(ctx, record),
+    extras,
   );
   let placed: Awaited<ReturnType<typeof putOnDiscord>>;
   try {
@@ -174,15 +178,12 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
   ctx.metrics?.deliverySeconds.observe({ kind: record.kind }, Math.max(0, ctx.now() - record.interactionAt) / 1000);
   // The grid, when there is one, comes first; the single images follow in order.
   const firstImage = files.length - record.imageIds.length;
-  await Promise.all(
-    record.imageIds.map((id, index) => {
-      const filename = files[firstImage + index]?.name;
-      const attachment = message.attachments?.find((a) => a.filename === filename);
-      return ctx.images.updateRecord(id, { messageId: message.id, attachmentUrl: attachment?.url });
-    }),
-  );
+  const attachmentUrls = record.imageIds.map((_, index) => {
+    const filename = files[firstImage + index]?.name;
+    return message.attachments?.find((a) => a.filename === filename)?.url;
+  });
   await ctx.images.deleteBlobs(record.imageIds);
-  await runDeliveredHooks(ctx, { ...record, status: 'delivered', resultMessageId: message.id }, message);
+  await runDeliveredHooks(ctx, { ...record, status: 'delivered', resultMessageId: message.id }, message, attachmentUrls);
   return outcome;
 }
 
@@ -191,8 +192,13 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
  * does; a failing one fails this delivery attempt, and the retry runs the hooks again (they are
  * idempotent) without posting anything twice.
  */
-async function runDeliveredHooks(ctx: BotContext, record: JobRecord, message: DeliveredMessage): Promise<void> {
-  await archiveDelivered(ctx, record, message);
+async function runDeliveredHooks(
+  ctx: BotContext,
+  record: JobRecord,
+  message: DeliveredMessage,
+  attachmentUrls: ReadonlyArray<string | undefined> = [],
+): Promise<void> {
+  await archiveDelivered(ctx, record, message, attachmentUrls);
   const failures: unknown[] = [];
   for (const hook of ctx.onDelivered ?? []) {
     await hook(record, message).catch((error) => {
@@ -201,31 +207,74 @@ async function runDeliveredHooks(ctx: BotContext, record: JobRecord, message: De
     });
   }
   if (failures.length > 0) throw new Error(`${failures.length} post-delivery hook(s) failed; they will run again`);
-  await ctx.jobs.update(record.id, { hooksDone: '1' });
+  // Settled for good: the archive answers for it from now on, and Redis lets it go.
+  await ctx.jobs.forget(record.id);
 }
 
-/** The request's pictures go to the archive (idempotent: a repeat only fills in where they were posted). */
-async function archivePictures(ctx: BotContext, record: JobRecord, message?: DeliveredMessage): Promise<void> {
-  const images = (await Promise.all(record.imageIds.map((id) => ctx.images.getRecord(id)))).filter((image) => image !== undefined);
-  await recordImages(
-    ctx.db,
-    images.map((image) => ({
-      ...image,
-      requestId: record.id,
-      kind: record.kind,
-      messageId: image.messageId ?? message?.id,
-    })),
-  );
+/**
+ * The request's outcome, its pictures and its author's name go to the archive, in one transaction
+ * (idempotent: a retry writes nothing new). The pictures' facts come from the worker through the
+ * live record; the bot alone writes to the database.
+ */
+async function archiveDelivered(
+  ctx: BotContext,
+  record: JobRecord,
+  message: DeliveredMessage,
+  attachmentUrls: ReadonlyArray<string | undefined>,
+): Promise<void> {
+  await archiveDelivery(ctx.db, deliveredArchive(record, message, attachmentUrls, ctx.now()));
 }
 
-/** The request's outcome, and where its pictures were posted, go to the archive. */
-async function archiveDelivered(ctx: BotContext, record: JobRecord, message: DeliveredMessage): Promise<void> {
-  await archivePictures(ctx, record, message);
-  await recordRequestOutcome(ctx.db, record.id, {
-    status: 'delivered',
-    resultChannelId: message.channel_id,
-    resultMessageId: message.id,
-    finishedAt: record.finishedAt,
+/** What the archive keeps of a delivered result: its pictures (from the worker's facts), outcome and author. */
+export function deliveredArchive(
+  record: JobRecord,
+  message: DeliveredMessage,
+  attachmentUrls: ReadonlyArray<string | undefined> = [],
+  now = Date.now(),
+): DeliveredArchive {
+  return {
+    requestId: record.id,
+    images: archivedImages(record, message.id, attachmentUrls, now),
+    outcome: { status: 'delivered', resultChannelId: message.channel_id, resultMessageId: message.id, finishedAt: record.finishedAt },
+    author: { userId: record.userId, name: record.userName },
+  };
+}
+
+/** A result's pictures as archive rows, from the facts the worker handed over. */
+function archivedImages(
+  record: JobRecord,
+  messageId: string | undefined,
+  attachmentUrls: ReadonlyArray<string | undefined>,
+  now: number,
+): ArchivedImage[] {
+  const createdAt = record.finishedAt ?? now;
+  return record.imageIds.flatMap((id, index) => {
+    const facts = record.images[index];
+    if (!facts) return [];
+    return [
+      {
+        id,
+        requestId: record.id,
+        index: index + 1,
+        kind: record.kind,
+        prompt: record.prompt,
+        negative: record.negative,
+        seed: record.kind === 'upscale' ? record.seed : record.seed + index,
+        model: record.model,
+        aspect: record.aspect,
+        width: facts.width,
+        height: facts.height,
+        contentType: facts.contentType,
+        userId: record.userId,
+        guildId: record.guildId,
+        channelId: record.channelId,
+        messageId,
+        attachmentUrl: attachmentUrls[index],
+        nsfw: record.nsfw,
+        parentId: record.parentImageId,
+        createdAt,
+      },
+    ];
   });
 }
 
@@ -237,11 +286,12 @@ class MissingImageError extends Error {
 async function resultFiles(ctx: BotContext, record: JobRecord): Promise<RawFile[]> {
   const originals = await Promise.all(
     record.imageIds.map(async (id) => {
-      const local = await ctx.images.readFile(id);
-      if (local) return local;
+      const stored = await ctx.images.readFile(id);
+      if (stored) return stored;
+      // A worker with a folder of its own handed the bytes over through Redis.
       const bytes = await ctx.images.getBlob(id);
       if (!bytes) throw new MissingImageError('The finished image was lost before it could be posted. Please try again.');
-      // Keep the bot's own copy: remixes and upscales read it after the transfer blob is gone.
+      // Into the bot's storage: remixes, upscales and the web read it after the transfer blob is gone.
       await ctx.images.writeFile(id, bytes);
       return bytes;
     }),
@@ -353,6 +403,6 @@ async function deliverFailure(ctx: BotContext, record: JobRecord): Promise<Deliv
     );
   }
   await ctx.jobs.settle(record.id);
-  await ctx.images.deleteBlobs(record.imageIds);
+  await ctx.images.deleteBytes(record.imageIds);
   return 'notified';
 }

@@ -50,7 +50,7 @@ export async function leaveGuild(ctx: BotContext, guildId: string): Promise<{ ca
       );
     } else if (record.status === 'done') {
       if ((await ctx.jobs.transition(id, ['done'], 'cancelled', { cancelledBy: ctx.applicationId })).ok) cancelled += 1;
-      await ctx.images.deleteBlobs(record.imageIds);
+      await ctx.images.deleteBytes(record.imageIds);
     } else if (record.status === 'failed') {
       // Its author cannot be told in a server that is gone.
       await ctx.jobs.settle(id);

@@ -68,7 +68,9 @@ export async function enqueueGeneration(
   input: GenerationInput,
 ): Promise<{ record: JobRecord; place: QueuePlace; duplicate: boolean }> {
   const jobId = requester.interactionId;
-  const existing = await ctx.jobs.get(jobId);
+  // Only Redis is asked: a double-submitted interaction arrives within seconds, and a new request
+  // (the hot path) costs no database read.
+  const existing = await ctx.jobs.live(jobId);
   if (existing) return { record: existing, place: await queuePlace(ctx, jobId), duplicate: true };
 
   const settings = await ctx.settings.get(requester.guildId);
@@ -84,7 +86,7 @@ export async function enqueueGeneration(
 
   // The archive's row comes first: everything that later refers to this request (votes, series
   // panels, challenge entries) can rely on it.
-  await recordRequest(ctx.db, {
+  const recorded = await recordRequest(ctx.db, {
     id: jobId,
     kind: input.kind,
     prompt: input.options.prompt,
@@ -100,6 +102,11 @@ export async function enqueueGeneration(
     strength: input.strength,
     createdAt: ctx.now(),
   });
+  if (!recorded) {
+    // The same interaction again, after its request already settled and left Redis: one job only.
+    const settled = await ctx.jobs.get(jobId);
+    if (settled && settled.status !== 'queued') return { record: settled, place: await queuePlace(ctx, jobId), duplicate: true };
+  }
   // Admission is idempotent per job id, so a twin of this interaction racing us was not charged twice.
   const created = await ctx.jobs.create({
     id: jobId,
@@ -127,7 +134,7 @@ export async function enqueueGeneration(
     charge,
     nsfw,
   });
-  const record = (await ctx.jobs.get(jobId))!;
+  const record = (await ctx.jobs.live(jobId))!;
   if (!created) return { record, place: await queuePlace(ctx, jobId), duplicate: true };
 
   if (input.input) await ctx.images.putBlob(inputBlobId(jobId), input.input);

@@ -1,4 +1,4 @@
-import type { ImageRecord } from '../store/images.js';
+import type { ImageRecord } from '../features/pictures/images.js';
 import type { BotContext } from './context.js';
 
 /**

@@ -6,6 +6,7 @@ import {
   type ChallengeCopyReport,
 } from '../features/challenges/from-redis.js';
 import { BanList } from '../features/moderation/store.js';
+import { copyPicturesFromRedis, describePictureCopy, type PictureCopyReport } from '../features/pictures/from-redis.js';
 import { guildSettingsSchema } from '../features/settings/schema.js';
 import { writeSettings } from '../features/settings/store.js';
 import { copySeriesFromRedis, type SeriesCopyCounts } from '../features/series/from-redis.js';
@@ -21,6 +22,8 @@ export interface CopyCounts {
 export interface CopyReport extends VotesCopyReport {
   settings: CopyCounts & { invalid: string[] };
   bans: CopyCounts & { invalid: string[] };
+  /** Requests, pictures, family links, message links and display names. */
+  pictures: PictureCopyReport;
   /** Challenges with their entries, votes and season points; the theme pools and weekly schedules. */
   challenges: ChallengeCopyReport;
   /** Series with their panels and turn orders. */
@@ -90,16 +93,19 @@ export async function copyFromRedis(redis: Redis, prefix: string, db: Database):
       report.bans[added ? 'copied' : 'present'] += 1;
     }
   }
+  // Pictures first: votes, series panels and challenge entries refer to their rows.
+  const pictures = await copyPicturesFromRedis(redis, prefix, db);
   const votes = await copyVotesFromRedis(redis, prefix, db);
-  // Pictures' archive rows are written (or found) before the panels and entries that refer to them.
   const series = await copySeriesFromRedis(redis, prefix, db);
-  return { ...report, ...votes, series, challenges: await copyChallengesFromRedis(redis, prefix, db) };
+  return { ...report, pictures, ...votes, series, challenges: await copyChallengesFromRedis(redis, prefix, db) };
 }
 
 /** Whether some records could not be copied (they are named in the report; the command then exits with 1). */
 export function copyIncomplete(report: CopyReport): boolean {
   return (
     [report.settings.invalid, report.bans.invalid, report.votes.invalid, report.profiles.invalid, report.waiting].some((list) => list.length > 0) ||
+    report.pictures.requests.invalid.length > 0 ||
+    report.pictures.images.invalid.length > 0 ||
     report.series.invalid.length > 0 ||
     report.series.missingPictures > 0 ||
     challengeCopyIncomplete(report.challenges)
@@ -117,6 +123,7 @@ export function describeCopy(report: CopyReport): string {
   return [
     line('server settings', report.settings),
     line('bans', report.bans),
+    describePictureCopy(report.pictures),
     describeVotesCopy(report),
     series,
     ...describeChallengeCopy(report.challenges),

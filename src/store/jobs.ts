@@ -59,6 +59,14 @@ export const jobRecordSchema = z.object({
     .string()
     .optional()
     .transform((raw) => (raw ? (JSON.parse(raw) as string[]) : [])),
+  /**
+   * What the worker learnt about each picture it made (pixel size, content type), in imageIds'
+   * order: the bot archives the pictures from it, so workers need no database.
+   */
+  images: z
+    .string()
+    .optional()
+    .transform((raw) => (raw ? (JSON.parse(raw) as ImageFacts[]) : [])),
   error: optionalText,
   errorKind: optionalText,
   cancelledBy: optionalText,
@@ -82,11 +90,30 @@ export const jobRecordSchema = z.object({
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 
+/** One picture's facts as the worker hands them over. */
+export interface ImageFacts {
+  width: number;
+  height: number;
+  contentType: string;
+}
+
+/**
+ * Where records go once they settled (PostgreSQL, in the bot): Redis keeps a record only while
+ * its job is on its way, and `get` falls back to the archive for everything older. Workers have
+ * no archive (they need no database): to them a settled job is simply gone.
+ */
+export interface JobArchive {
+  load(id: string): Promise<JobRecord | undefined>;
+  /** A cancel moved the live record: the archive mirrors it (status cancelled, by whom, when). */
+  cancelled(id: string, by: string | undefined, at: number): Promise<void>;
+}
+
 export type NewJobRecord = Omit<
   JobRecord,
   | 'interactionToken'
   | 'status'
   | 'imageIds'
+  | 'images'
   | 'messageId'
   | 'ackedAt'
   | 'ackFailed'
@@ -104,8 +131,13 @@ export type NewJobRecord = Omit<
   | 'hooksDone'
 > & { interactionToken: string };
 
-/** Records live long after delivery so that buttons keep working for weeks. */
-const RECORD_TTL_SECONDS = 90 * 24 * 3600;
+/**
+ * A live record's lifetime: far longer than any job takes (a stuck one is found by the recovery
+ * sweep long before). Once settled, the archive in PostgreSQL is the lasting record.
+ */
+const RECORD_TTL_SECONDS = 14 * 24 * 3600;
+/** A settled (cancelled, or failed and told) record lingers this long, for workers still holding its job. */
+export const SETTLED_TTL_SECONDS = 3600;
 /** Discord's lifetime of an interaction token, counted from the interaction. */
 export const INTERACTION_TOKEN_TTL_MS = 15 * 60 * 1000;
 
@@ -127,7 +159,10 @@ for i = 1, n do
       local userId = redis.call('HGET', KEYS[1], 'userId')
       if userId then redis.call('ZREM', ARGV[n + 3] .. userId .. ':jobs', id) end
     end
-    if ARGV[n + 5] == '1' then redis.call('ZREM', KEYS[2], id) end
+    if ARGV[n + 5] == '1' then
+      redis.call('ZREM', KEYS[2], id)
+      redis.call('EXPIRE', KEYS[1], ${SETTLED_TTL_SECONDS})
+    end
     local mode = ARGV[n + 6]
     if #KEYS == 6 and (mode == 'always' or (mode == 'if-queued' and current == 'queued')) then
       refund(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[n + 7], ARGV[n + 8], ARGV[n + 9])
@@ -150,6 +185,8 @@ for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[3], ARGV[1])
 if tonumber(ARGV[5]) > 0 then redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5]) end
 return 1
 `;
@@ -174,6 +211,7 @@ export class JobStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly archive?: JobArchive,
   ) {}
 
   key(id: string) {
@@ -207,8 +245,24 @@ export class JobStore {
     } while (cursor !== '0');
   }
 
+  /** The record needs no more work (a failure its author was told about): it leaves Redis soon. */
   async settle(id: string): Promise<void> {
-    await this.redis.zrem(this.openKey, id);
+    await this.redis.multi().zrem(this.openKey, id).expire(this.key(id), SETTLED_TTL_SECONDS).del(this.tokenKey(id)).exec();
+  }
+
+  /** A delivered record whose follow-ups all ran: the archive answers for it from now on. */
+  async forget(id: string): Promise<void> {
+    await this.redis.multi().zrem(this.openKey, id).del(this.key(id), this.tokenKey(id)).exec();
+  }
+
+  /** Drops live records outright (the member's data is being deleted). */
+  async forgetMany(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.redis
+      .multi()
+      .zrem(this.openKey, ...ids)
+      .del(...ids.flatMap((id) => [this.key(id), this.tokenKey(id)]))
+      .exec();
   }
 
   private userKey(userId: string) {
@@ -242,8 +296,13 @@ export class JobStore {
     return created === 1;
   }
 
-  /** The record, with its interaction token while that still works. */
+  /** The record, with its interaction token while that still works; a settled one from the archive. */
   async get(id: string): Promise<JobRecord | undefined> {
+    return (await this.live(id)) ?? (await this.archive?.load(id));
+  }
+
+  /** The record while it is in Redis (in flight, or just settled). */
+  async live(id: string): Promise<JobRecord | undefined> {
     const [[, raw], [, token]] = (await this.redis.multi().hgetall(this.key(id)).get(this.tokenKey(id)).exec()) as [
       [Error | null, Record<string, string>],
       [Error | null, string | null],
@@ -315,14 +374,17 @@ export class JobStore {
     if (ok === 1 && (to === 'done' || to === 'delivered' || to === 'cancelled' || to === 'failed')) {
       await fair.release(id);
     }
-    return { ok: ok === 1, previous: (previous || undefined) as JobStatus | undefined };
+    if (ok === 1 && to === 'cancelled') await this.archive?.cancelled(id, values.cancelledBy as string | undefined, Date.now());
+    // Not in Redis any more: the archive knows how it ended (a cancel of a finished picture says so).
+    const archived = !previous && ok !== 1 ? (await this.archive?.load(id))?.status : undefined;
+    return { ok: ok === 1, previous: (previous || archived || undefined) as JobStatus | undefined };
   }
 
   /** The member's jobs that are not finished yet, oldest first. */
   async openJobsOf(userId: string): Promise<JobRecord[]> {
     // The stop bound as a string: ioredis 6.0.0 types it without number (redis/ioredis#2162).
     const ids = await this.redis.zrange(this.userKey(userId), 0, '49');
-    const records = await Promise.all(ids.map((id) => this.get(id)));
+    const records = await Promise.all(ids.map((id) => this.live(id)));
     const open: JobRecord[] = [];
     for (const [index, record] of records.entries()) {
       if (record && (record.status === 'queued' || record.status === 'running' || record.status === 'done')) {

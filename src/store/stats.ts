@@ -7,6 +7,9 @@ import type { Redis } from 'ioredis';
 const SAMPLES = 50;
 const WORKER_TTL_MS = 30_000;
 
+/** How long recent job durations are kept after the last job. */
+const STATS_TTL_SECONDS = 7 * 24 * 3600;
+
 export class QueueStats {
   constructor(
     private readonly redis: Redis,
@@ -19,6 +22,8 @@ export class QueueStats {
       .multi()
       .lpush(key, Math.round(ms))
       .ltrim(key, 0, SAMPLES - 1)
+      // A cache of recent work: after a week without jobs it says nothing useful any more.
+      .expire(key, STATS_TTL_SECONDS)
       .exec();
   }
 
@@ -31,7 +36,12 @@ export class QueueStats {
 
   /** Called by each worker every few seconds. */
   async heartbeat(workerId: string, concurrency: number, now = Date.now()): Promise<void> {
-    await this.redis.hset(`${this.prefix}:workers`, workerId, `${concurrency}:${now + WORKER_TTL_MS}`);
+    // Each entry carries its own expiry; the hash goes once no worker has beaten for a while.
+    await this.redis
+      .multi()
+      .hset(`${this.prefix}:workers`, workerId, `${concurrency}:${now + WORKER_TTL_MS}`)
+      .pexpire(`${this.prefix}:workers`, WORKER_TTL_MS * 10)
+      .exec();
   }
 
   async removeWorker(workerId: string): Promise<void> {

@@ -1,15 +1,20 @@
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { deliverJobOptions, generateJobSchema, type DeliverJob, type GenerateJob } from '../queues.js';
-import type { ImageStore } from '../store/images.js';
-import type { JobStore } from '../store/jobs.js';
+import type { ImageBytes } from '../features/pictures/images.js';
+import type { ImageFacts, JobStore } from '../store/jobs.js';
 import type { QueueStats } from '../store/stats.js';
 import { GenerationCancelledError, ProviderRefusedError, type GeneratedImage, type ImageProvider } from './providers/types.js';
 import { imageInfo, MAX_INPUT_PIXELS, TooManyPixelsError } from './providers/shared.js';
 
 export interface GenerateContext {
   jobs: JobStore;
-  images: ImageStore;
+  images: ImageBytes;
+  /**
+   * Also hand the bytes over through Redis (with a TTL): for a worker on the filesystem backend
+   * whose folder the bot cannot read. With S3, or a shared folder, the storage key is enough.
+   */
+  transferBlobs: boolean;
   stats: QueueStats;
   provider: ImageProvider;
   deliverQueue: Queue<DeliverJob>;
@@ -20,7 +25,7 @@ export interface GenerateContext {
   progressIntervalMs?: number;
 }
 
-export type GenerateResult = { outcome: 'done'; imageIds: string[] } | { outcome: 'skipped'; reason: string };
+export type GenerateResult = { outcome: 'done'; imageIds: string[]; images: ImageFacts[] } | { outcome: 'skipped'; reason: string };
 
 /** The input image for img2img, variation and upscale travels as a blob under this id. */
 export const inputBlobId = (jobId: string) => `input-${jobId}`;
@@ -46,7 +51,7 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
   }
   if (record.status === 'done') {
     await announceDelivery(ctx, data.jobId);
-    return { outcome: 'done', imageIds: record.imageIds };
+    return { outcome: 'done', imageIds: record.imageIds, images: record.images };
   }
   const started = await ctx.jobs.transition(data.jobId, ['queued', 'running'], 'running', { startedAt: Date.now() });
   if (!started.ok) return { outcome: 'skipped', reason: started.previous ?? 'missing' };
@@ -98,45 +103,28 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
   if (generated.length === 0) throw new Error('the provider returned no image');
 
   const imageIds = generated.map((_, index) => imageIdFor(data.jobId, index));
+  // The bytes go to image storage (the key follows from the id); a worker whose folder the bot
+  // cannot read also hands them over in Redis. What the bot archives about each picture travels
+  // in the job record: workers need no database.
   await Promise.all(
     generated.map(async (image, index) => {
       const id = imageIds[index]!;
-      // The blob is how the bot gets the bytes when it runs elsewhere; the file is this worker's copy.
-      await Promise.all([ctx.images.writeFile(id, image.data), ctx.images.putBlob(id, image.data)]);
-      await ctx.images.saveRecord({
-        id,
-        jobId: data.jobId,
-        index: index + 1,
-        kind: data.kind,
-        prompt: data.prompt,
-        negative: data.negative,
-        seed: data.kind === 'upscale' ? data.seed : data.seed + index,
-        model: data.model,
-        aspect: data.aspect,
-        width: image.width,
-        height: image.height,
-        contentType: image.contentType,
-        userId: data.userId,
-        guildId: record.guildId,
-        channelId: record.channelId,
-        parentId: data.parentImageId,
-        createdAt: Date.now(),
-        nsfw: record.nsfw,
-      });
+      await Promise.all([ctx.images.writeFile(id, image.data), ctx.transferBlobs ? ctx.images.putBlob(id, image.data) : undefined]);
     }),
   );
+  const images: ImageFacts[] = generated.map((image) => ({ width: image.width, height: image.height, contentType: image.contentType }));
 
-  const finished = await ctx.jobs.transition(data.jobId, ['running'], 'done', { imageIds, finishedAt: Date.now() });
+  const finished = await ctx.jobs.transition(data.jobId, ['running'], 'done', { imageIds, images, finishedAt: Date.now() });
   if (!finished.ok) {
-    // Cancelled while the provider worked: the images are kept on disk but never posted.
-    await ctx.images.deleteBlobs(imageIds);
+    // Cancelled while the provider worked: the pictures are never posted, so their bytes go.
+    await ctx.images.deleteBytes(imageIds);
     return { outcome: 'skipped', reason: finished.previous ?? 'missing' };
   }
   await ctx.stats.recordDuration(Date.now() - startedAt);
   await ctx.images.deleteBlobs([inputBlobId(data.jobId)]);
   await announceDelivery(ctx, data.jobId);
   ctx.logger.info({ images: imageIds.length, ms: Date.now() - startedAt }, 'generated');
-  return { outcome: 'done', imageIds };
+  return { outcome: 'done', imageIds, images };
 }
 
 async function loadInput(ctx: GenerateContext, data: GenerateJob): Promise<Buffer> {

@@ -5,9 +5,10 @@ import { finishesWithin } from '../grace.js';
 import { logErrors, waitingConnection, WORKER_RUN_RETRY_MS } from '../redis-connections.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
-import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, cancelChannel, generationKinds, type DeliverJob } from '../queues.js';
+import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, queueStreams, cancelChannel, generationKinds, type DeliverJob } from '../queues.js';
 import { FairQueue } from '../store/fair-queue.js';
-import { ImageStore } from '../store/images.js';
+import { ImageBytes } from '../features/pictures/images.js';
+import { FsImageStorage, type ImageStorage } from '../storage/index.js';
 import { JobStore } from '../store/jobs.js';
 import { QueueStats } from '../store/stats.js';
 import { redisReadiness, type ReadinessCheck } from '../web/readiness.js';
@@ -20,7 +21,16 @@ export interface WorkerOptions {
   prefix: string;
   provider: ImageProvider;
   concurrency: number;
+  /** The image folder when no `imageStorage` is given. */
   imageStoreDir: string;
+  /** Where result bytes go (default: the folder `imageStoreDir`). */
+  imageStorage?: ImageStorage;
+  /**
+   * Hand result bytes to the bot through Redis too (with a TTL). Default: on for the filesystem
+   * backend (the bot may run on another machine with another folder), off for S3. Turn it off when
+   * the folder is shared with the bot (IMAGE_STORE_SHARED, or bot and worker in one process).
+   */
+  transferBlobs?: boolean;
   logger: Logger;
   progressIntervalMs?: number;
   /** How soon a job whose member already has all their jobs running is tried again. */
@@ -53,14 +63,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const subscriber = waitingConnection(options.redisUrl, logger, 'cancel subscriber');
   const workerConnection = waitingConnection(options.redisUrl, logger, 'generate worker');
   const jobs = new JobStore(redis, prefix);
-  const images = new ImageStore(redis, prefix, options.imageStoreDir);
+  const storage = options.imageStorage ?? new FsImageStorage(options.imageStoreDir);
+  const images = new ImageBytes(storage, redis, prefix);
+  const transferBlobs = options.transferBlobs ?? storage.kind === 'fs';
   const stats = new QueueStats(redis, prefix);
-  const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }), logger, 'deliver queue');
+  const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix, streams: queueStreams }), logger, 'deliver queue');
   const fair = new FairQueue(redis, prefix);
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const { metrics } = options;
   // For the queue sizes on /metrics: a worker alone still reports the queues it works with.
-  const generateQueue = new Queue(GENERATE_QUEUE, { connection: redis, prefix });
+  const generateQueue = new Queue(GENERATE_QUEUE, { connection: redis, prefix, streams: queueStreams });
   metrics?.watchQueues([generateQueue, deliverQueue]);
   const labels = (job: Job) => ({ provider: options.provider.name, kind: kindOf(job) });
 
@@ -87,6 +99,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         const result = await processGenerate(job, {
           jobs,
           images,
+          transferBlobs,
           stats,
           provider: options.provider,
           deliverQueue,

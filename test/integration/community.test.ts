@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { recordImages } from '../../src/features/pictures/store.js';
+import { archiveDelivery } from '../../src/features/pictures/store.js';
+import { deliveredArchive } from '../../src/bot/delivery.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -9,9 +10,9 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordInFamily } from '../../src/bot/community.js';
 import type { BotContext } from '../../src/bot/context.js';
-import { familyPicture, familyText, flatten, loadFamily } from '../../src/bot/family.js';
+import { familyPicture, familyText, flatten, loadFamily } from '../../src/features/lineage/family.js';
 import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
-import { renderTree, THUMB } from '../../src/images/tree.js';
+import { renderTree, THUMB } from '../../src/features/lineage/render.js';
 import { DELIVER_QUEUE } from '../../src/queues.js';
 import type { JobRecord } from '../../src/store/jobs.js';
 import { recordRequest } from '../../src/features/pictures/store.js';
@@ -261,12 +262,7 @@ describe('lineage on real Redis and BullMQ', () => {
     });
     const messageId = SnowflakeUtil.generate().toString();
     await ctx.jobs.transition(record.id, ['done'], 'delivered', { resultMessageId: messageId, resultChannelId: CHANNEL });
-    for (const id of done.imageIds) await ctx.images.updateRecord(id, { messageId });
-    const images = await Promise.all(done.imageIds.map((id) => ctx.images.getRecord(id)));
-    await recordImages(
-      ctx.db,
-      images.map((image) => ({ ...image!, requestId: done.id, kind: done.kind })),
-    );
+    await archiveDelivery(ctx.db, deliveredArchive(done, { id: messageId, channel_id: CHANNEL }));
     await recordInFamily(ctx)({ ...done, status: 'delivered' }, { id: messageId, channel_id: CHANNEL } as APIMessage);
     return done;
   }
@@ -354,7 +350,7 @@ describe('lineage on real Redis and BullMQ', () => {
     const root = await made(ADA, 'ada');
     const children: JobRecord[] = [];
     for (let i = 0; i < 6; i++) children.push(await made(BEA, 'bea', `${root.id}-1`));
-    await ctx.images.updateRecord(`${children[0]!.id}-1`, { deletedAt: Date.now(), deletedBy: BEA });
+    await ctx.images.tombstone(`${children[0]!.id}-1`, BEA, Date.now());
 
     const { root: tree, size } = await loadFamily(ctx, (await ctx.images.getRecord(`${root.id}-1`))!);
     expect(size).toBe(5);

@@ -2,7 +2,9 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tokenAlive } from '../../src/bot/discord-messages.js';
 import { FairQueue, quotaDay } from '../../src/store/fair-queue.js';
-import { INTERACTION_TOKEN_TTL_MS, JobStore, type NewJobRecord } from '../../src/store/jobs.js';
+import { INTERACTION_TOKEN_TTL_MS, JobStore, SETTLED_TTL_SECONDS, type NewJobRecord } from '../../src/store/jobs.js';
+import { deliveredArchive } from '../../src/bot/delivery.js';
+import { archiveDelivery, recordRequest } from '../../src/features/pictures/store.js';
 import { closeTestBed, openTestBed, type TestBed } from '../support/test-bed.js';
 
 let bed: TestBed;
@@ -120,7 +122,7 @@ describe('the job record store', () => {
     expect((await store.get(id))?.channelPostAt).toBe(5);
   });
 
-  it('keeps the interaction token beside the record only while it works (15 minutes), never inside the 90-day record', async () => {
+  it('keeps the interaction token beside the record only while it works (15 minutes), never inside the record', async () => {
     const store = bed.ctx.jobs;
     const id = '900000000000000004';
     await store.create(newRecord(id));
@@ -157,5 +159,62 @@ describe('the job record store', () => {
     await bed.redis.hset(store.key(id), 'interactionToken', 'left-inside');
     expect((await store.get(id))?.interactionToken).toBeUndefined();
     expect(await bed.redis.hget(store.key(id), 'interactionToken')).toBeNull();
+  });
+});
+
+describe('settled records leave Redis; the archive answers for them', () => {
+  it('a delivered record is forgotten by Redis and read back from PostgreSQL with its pictures and outcome', async () => {
+    const { ctx, redis } = bed;
+    const record = newRecord('150000000000000010');
+    await recordRequest(ctx.db, { ...record, parentImageId: undefined });
+    expect(await ctx.jobs.create(record)).toBe(true);
+    await ctx.jobs.transition(record.id, ['queued'], 'running');
+    const images = [{ width: 64, height: 48, contentType: 'image/png' }];
+    await ctx.jobs.transition(record.id, ['running'], 'done', { imageIds: [`${record.id}-1`], images, finishedAt: Date.now() });
+    await ctx.jobs.transition(record.id, ['done'], 'delivered', { resultMessageId: '900000000000000010', resultChannelId: record.channelId });
+    // Settled: a short TTL until its follow-ups ran, then gone.
+    expect(await redis.ttl(ctx.jobs.key(record.id))).toBeLessThanOrEqual(SETTLED_TTL_SECONDS);
+    const live = (await ctx.jobs.get(record.id))!;
+    await archiveDelivery(ctx.db, deliveredArchive(live, { id: '900000000000000010', channel_id: record.channelId }));
+    await ctx.jobs.forget(record.id);
+    expect(await redis.exists(ctx.jobs.key(record.id), `${ctx.jobs.key(record.id)}:token`)).toBe(0);
+
+    const archived = await ctx.jobs.get(record.id);
+    expect(archived).toMatchObject({
+      status: 'delivered',
+      prompt: 'a lighthouse',
+      userId: record.userId,
+      userName: 'ada',
+      imageIds: [`${record.id}-1`],
+      images,
+      resultMessageId: '900000000000000010',
+      hooksDone: '1',
+    });
+    expect(archived?.interactionToken).toBeUndefined();
+    expect(await ctx.images.getRecord(`${record.id}-1`)).toMatchObject({ width: 64, height: 48, messageId: '900000000000000010' });
+    // A cancel of a finished picture learns from the archive that it finished.
+    expect(await ctx.jobs.transition(record.id, ['queued', 'running'], 'cancelled')).toEqual({ ok: false, previous: 'delivered' });
+    expect(await redis.exists(ctx.jobs.key(record.id))).toBe(0);
+  });
+
+  it('a cancel is mirrored in the archive, and the live record keeps only a short TTL', async () => {
+    const { ctx, redis } = bed;
+    const record = newRecord('150000000000000011');
+    await recordRequest(ctx.db, record);
+    await ctx.jobs.create(record);
+    expect((await ctx.jobs.transition(record.id, ['queued', 'running'], 'cancelled', { cancelledBy: record.userId })).ok).toBe(true);
+    const ttl = await redis.ttl(ctx.jobs.key(record.id));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(SETTLED_TTL_SECONDS);
+    const row = await ctx.db.selectFrom('requests').selectAll().where('id', '=', record.id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'cancelled', cancelled_by: record.userId });
+    await redis.del(ctx.jobs.key(record.id));
+    expect((await ctx.jobs.get(record.id))?.status).toBe('cancelled');
+  });
+
+  it('a worker, which has no archive, sees a forgotten record as gone', async () => {
+    const { redis, prefix } = bed;
+    const workerView = new JobStore(redis, prefix);
+    expect(await workerView.get('150000000000000012')).toBeUndefined();
   });
 });

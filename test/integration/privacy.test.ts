@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { challengeDataDeleter, challengeVoteDeleter } from '../../src/features/challenges/actions.js';
@@ -8,19 +7,17 @@ import { communityDataDeleter } from '../../src/bot/community.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { deleteMemberData, memberDataDeleters } from '../../src/bot/privacy.js';
 import { panelImages, seriesDataDeleter } from '../../src/features/series/flow.js';
-import type { ImageRecord } from '../../src/store/images.js';
+import type { ImageRecord } from '../../src/features/pictures/images.js';
 import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
 
 const ADA = '200000000000000001';
 const BEA = '200000000000000002';
 let bed: TestBed;
-let redis: Redis;
-let prefix: string;
 let ctx: BotContext;
 
 beforeEach(async () => {
   bed = await openTestBed();
-  ({ redis, prefix, ctx } = bed);
+  ({ ctx } = bed);
   ctx.dataDeleters = [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter, challengeVoteDeleter];
 });
 
@@ -46,6 +43,19 @@ async function picture(id: string, userId: string, prompt: string, parentId?: st
     createdAt: Date.now(),
     attachmentUrl: `https://cdn.discordapp.com/attachments/1/2/${id}.png`,
   };
+  await recordRequest(ctx.db, {
+    id: record.jobId,
+    kind: record.kind as 'txt2img',
+    prompt,
+    aspect: '1:1',
+    seed: 1,
+    count: 1,
+    model: 'painterly',
+    userId,
+    guildId: record.guildId,
+    channelId: record.channelId,
+    createdAt: record.createdAt,
+  });
   await ctx.images.saveRecord(record);
   await recordImages(ctx.db, [{ ...record, kind: record.kind as 'txt2img' | 'img2img' }]);
   await ctx.images.writeFile(
@@ -95,7 +105,11 @@ describe('/privacy delete-my-data on real Redis', () => {
     const tiles = await panelImages(ctx, panels, false);
     expect(tiles.map((t) => t.caption)).toEqual(['(deleted)', 'Bea']);
     expect((await sharp(tiles[0]!.image).metadata()).width).toBe(64);
-    expect(JSON.stringify(await redis.hgetall(`${prefix}:image:100000000000000001-1`))).not.toContain('ada secret prompt');
+    // Nothing of Ada's prompt is left in the archive: not on the picture, not on the request.
+    const rows = await ctx.db.selectFrom('images').selectAll().where('id', '=', '100000000000000001-1').execute();
+    const request = await ctx.db.selectFrom('requests').selectAll().where('id', '=', '100000000000000001').execute();
+    expect(JSON.stringify([rows, request])).not.toContain('ada secret prompt');
+    expect(request[0]).toMatchObject({ user_id: null, prompt: null });
   });
 
   it('keeps challenge entries as anonymous ones and takes the member off the season leaderboard', async () => {

@@ -8,9 +8,11 @@ import type { Database } from '../../src/db/connection.js';
 import { DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../../src/queues.js';
 import { ChallengeStore } from '../../src/features/challenges/store.js';
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../../src/features/challenges/timers.js';
-import { ImageStore } from '../../src/store/images.js';
+import { ImageStore } from '../../src/features/pictures/images.js';
+import { pictureArchive } from '../../src/features/pictures/store.js';
+import { FsImageStorage } from '../../src/storage/index.js';
 import { JobStore } from '../../src/store/jobs.js';
-import { LineageStore } from '../../src/store/lineage.js';
+import { LineageStore } from '../../src/features/lineage/store.js';
 import { SeriesStore } from '../../src/features/series/store.js';
 import { SettingsStore } from '../../src/features/settings/store.js';
 import { QueueStats } from '../../src/store/stats.js';
@@ -31,12 +33,12 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, d
       { name: 'painterly', ref: 'painterly' },
       { name: 'geometric', ref: 'geometric' },
     ],
-    jobs: new JobStore(redis, prefix),
-    images: new ImageStore(redis, prefix, imageDir),
+    jobs: new JobStore(redis, prefix, pictureArchive(db, '100000000000000001')),
+    images: new ImageStore(db, new FsImageStorage(imageDir), redis, prefix),
     stats: new QueueStats(redis, prefix),
     settings: new SettingsStore(db),
     votes: new VoteStore(db, redis, prefix),
-    lineage: new LineageStore(redis, prefix),
+    lineage: new LineageStore(db),
     series: new SeriesStore(db),
     generateQueue: new Queue<GenerateJob>(GENERATE_QUEUE, { connection: redis, prefix }),
     deliverQueue: new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }),

@@ -11,12 +11,12 @@ import {
 import { imageSize } from '../../images/meta.js';
 import { assertDownloadableImage, downloadImage } from '../attachments.js';
 import { fetchChannelMessage } from '../discord-messages.js';
-import type { ImageRecord } from '../../store/images.js';
+import type { ImageRecord } from '../../features/pictures/images.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { PROMPT_MAX, aspectRatios, aspectSizes, type AspectRatio } from '../../queues.js';
 import type { BotContext } from '../context.js';
 import { ageRestriction } from '../age-restriction.js';
-import { familyPicture, familyText, hideAgeRestricted, loadFamily } from '../family.js';
+import { familyPicture, familyText, hideAgeRestricted, loadFamily } from '../../features/lineage/family.js';
 import { noMentions, queuedMessage } from '../messages.js';
 import { InvalidRequestError, resolvePromptOptions } from '../prompt.js';
 import { replyQueued } from '../queued-reply.js';
@@ -26,7 +26,6 @@ import { imageOfThisServer, inThisServer } from '../server-scope.js';
 import { parseCommunityId, remixJobModalId, type CommunityButtonAction } from './community-ids.js';
 import type { ComponentHandler } from './index.js';
 import { imageBytes, isModerator } from './generation.js';
-import { recordImages } from '../../features/pictures/store.js';
 import { voteButton } from '../../features/votes/components.js';
 
 export const DEFAULT_STRENGTH = 0.6;
@@ -62,11 +61,12 @@ async function deleteResult(interaction: ButtonInteraction, record: JobRecord, c
   if (interaction.user.id !== record.userId && !isModerator(interaction)) {
     throw new InvalidRequestError('Only the person who made this picture, or a moderator, can delete it.');
   }
-  const images = (await Promise.all(record.imageIds.map((id) => ctx.images.getRecord(id)))).filter((r): r is ImageRecord => !!r);
+  const images = await ctx.images.getRecords(record.imageIds);
   if (images.some((image) => image.deletedAt)) throw new InvalidRequestError('That picture is already deleted.');
   const now = ctx.now();
   await ctx.votes.close({ jobId: record.id }, now);
-  for (const image of images) await ctx.images.tombstone(image.id, interaction.user.id, now);
+  // The rows become tombstones; the bytes leave image storage (folder or bucket) and Redis.
+  await ctx.images.tombstone(record.imageIds, interaction.user.id, now);
   const by = interaction.user.id === record.userId ? 'its author' : 'a moderator';
   await interaction.update({
     content: `🗑 This picture was deleted by ${by}. Its place in the family tree is kept.`,
@@ -200,8 +200,6 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: R
     if (upload) {
       // The member's picture becomes the root of a family only now that a remix of it was admitted.
       await ctx.images.saveRecord(upload.record);
-      await recordImages(ctx.db, [{ ...upload.record, kind: 'upload' }]);
-      await ctx.lineage.setMessageImages(upload.record.messageId!, [upload.record.id]);
       await ctx.lineage.rememberName(upload.record.userId, upload.authorName);
     }
     // Keep the bot's own copy: later rerolls and family thumbnails read it (CDN links expire).

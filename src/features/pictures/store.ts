@@ -1,5 +1,7 @@
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/connection.js';
-import type { GenerationKind, NewRow, RequestStatus } from '../../db/schema.js';
+import type { DB, GenerationKind, NewRow, RequestStatus } from '../../db/schema.js';
+import type { JobArchive, JobRecord } from '../../store/jobs.js';
 
 /**
  * The archive of requests and pictures in PostgreSQL. A request's row is written when the bot
@@ -7,6 +9,9 @@ import type { GenerationKind, NewRow, RequestStatus } from '../../db/schema.js';
  * panels, challenge entries) finds it; its pictures' rows are written once they reached Discord.
  * Both writes are idempotent: a retried admission or delivery changes nothing the second time.
  */
+
+/** Who an anonymised picture or request belongs to: nobody (shown as a former member). */
+export const FORMER_MEMBER = 'deleted';
 
 /** Where a picture's bytes live in image storage (the same layout the folder backend always had). */
 export const imageStorageKey = (imageId: string): string => `${imageId.slice(-2)}/${imageId}.png`;
@@ -28,9 +33,9 @@ export interface ArchivedRequest {
   createdAt: number;
 }
 
-/** Records an accepted request (once: a double-submitted interaction is one row). */
-export async function recordRequest(db: Database, request: ArchivedRequest): Promise<void> {
-  await db
+/** Records an accepted request (once: a double-submitted interaction is one row). True when it was new. */
+export async function recordRequest(db: Database, request: ArchivedRequest): Promise<boolean> {
+  const result = await db
     .insertInto('requests')
     .values({
       id: request.id,
@@ -50,7 +55,8 @@ export async function recordRequest(db: Database, request: ArchivedRequest): Pro
       created_at: new Date(request.createdAt),
     })
     .onConflict((conflict) => conflict.column('id').doNothing())
-    .execute();
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
 export interface RequestOutcome {
@@ -64,7 +70,7 @@ export interface RequestOutcome {
 }
 
 /** Records how a request ended. */
-export async function recordRequestOutcome(db: Database, id: string, outcome: RequestOutcome): Promise<void> {
+export async function recordRequestOutcome(db: Kysely<DB>, id: string, outcome: RequestOutcome): Promise<void> {
   await db
     .updateTable('requests')
     .set({
@@ -106,9 +112,22 @@ export interface ArchivedImage {
 }
 
 /** Records pictures that reached Discord; a repeat only fills in where they were posted. */
-export async function recordImages(db: Database, images: readonly ArchivedImage[]): Promise<void> {
+export async function recordImages(db: Kysely<DB>, images: readonly ArchivedImage[]): Promise<void> {
   if (images.length === 0) return;
-  const rows: Array<NewRow<'images'>> = images.map((image) => ({
+  await db
+    .insertInto('images')
+    .values(imageRows(images))
+    .onConflict((conflict) =>
+      conflict.column('id').doUpdateSet((eb) => ({
+        message_id: eb.fn.coalesce(eb.ref('excluded.message_id'), eb.ref('images.message_id')),
+        attachment_url: eb.fn.coalesce(eb.ref('excluded.attachment_url'), eb.ref('images.attachment_url')),
+      })),
+    )
+    .execute();
+}
+
+function imageRows(images: readonly ArchivedImage[]): Array<NewRow<'images'>> {
+  return images.map((image) => ({
     id: image.id,
     request_id: image.requestId ?? null,
     position: Math.max(0, image.index - 1),
@@ -131,14 +150,168 @@ export async function recordImages(db: Database, images: readonly ArchivedImage[
     parent_id: image.parentId ?? null,
     created_at: new Date(image.createdAt),
   }));
-  await db
-    .insertInto('images')
-    .values(rows)
-    .onConflict((conflict) =>
-      conflict.column('id').doUpdateSet((eb) => ({
-        message_id: eb.fn.coalesce(eb.ref('excluded.message_id'), eb.ref('images.message_id')),
-        attachment_url: eb.fn.coalesce(eb.ref('excluded.attachment_url'), eb.ref('images.attachment_url')),
-      })),
+}
+
+/** What delivery archives about a request that reached Discord, in one transaction. */
+export interface DeliveredArchive {
+  requestId: string;
+  outcome: RequestOutcome;
+  images: readonly ArchivedImage[];
+  /** The author's name as Discord showed it when they asked (tree labels and credits). */
+  author: { userId: string; name: string };
+}
+
+/**
+ * The pictures, the request's outcome and the author's name, in one statement (data-modifying
+ * CTEs: atomic like a transaction, one round trip on the delivery hot path). After it, the archive
+ * alone can answer every button on the result, and the live record in Redis may go.
+ */
+export async function archiveDelivery(db: Kysely<DB>, archive: DeliveredArchive): Promise<void> {
+  const { outcome } = archive;
+  const name = archive.author.name.trim().slice(0, 64);
+  const query = db
+    .with('outcome', (q) =>
+      q
+        .updateTable('requests')
+        .set({
+          status: outcome.status,
+          error: outcome.error ?? null,
+          error_kind: outcome.errorKind ?? null,
+          cancelled_by: outcome.cancelledBy ?? null,
+          result_channel_id: outcome.resultChannelId ?? null,
+          result_message_id: outcome.resultMessageId ?? null,
+          finished_at: new Date(outcome.finishedAt ?? Date.now()),
+        })
+        .where('id', '=', archive.requestId)
+        .returning('id'),
     )
+    .with('named', (q) =>
+      q
+        .insertInto('member_names')
+        .values({ user_id: archive.author.userId, name: name || 'someone', updated_at: new Date() })
+        .onConflict((conflict) =>
+          conflict
+            .column('user_id')
+            .doUpdateSet((eb) => ({ name: eb.ref('excluded.name'), updated_at: eb.ref('excluded.updated_at') }))
+            // An unchanged name (the usual case) writes nothing.
+            .where((eb) => eb('member_names.name', 'is distinct from', eb.ref('excluded.name'))),
+        )
+        .returning('user_id'),
+    );
+  if (archive.images.length > 0) {
+    const rows = imageRows(archive.images);
+    const withImages = query.with('pictures', (q) =>
+      q
+        .insertInto('images')
+        .values(rows)
+        .onConflict((conflict) =>
+          conflict.column('id').doUpdateSet((eb) => ({
+            message_id: eb.fn.coalesce(eb.ref('excluded.message_id'), eb.ref('images.message_id')),
+            attachment_url: eb.fn.coalesce(eb.ref('excluded.attachment_url'), eb.ref('images.attachment_url')),
+          })),
+        )
+        .returning('id'),
+    );
+    await withImages.selectFrom('outcome').select('id').execute();
+    return;
+  }
+  await query.selectFrom('outcome').select('id').execute();
+}
+
+/** How much a result may upload when nothing else is known (Discord's limit without boosts). */
+const ARCHIVED_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
+
+/**
+ * A settled request as the live record looked (what buttons on old messages need): its row, its
+ * pictures in order, and its author's name. Undefined for an unknown id.
+ */
+export async function archivedJob(db: Database, id: string, applicationId: string): Promise<JobRecord | undefined> {
+  const row = await db
+    .selectFrom('requests')
+    .leftJoin('member_names', 'member_names.user_id', 'requests.user_id')
+    .selectAll('requests')
+    .select('member_names.name as user_name')
+    .where('requests.id', '=', id)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const images = await db
+    .selectFrom('images')
+    .select(['id', 'width', 'height', 'content_type', 'age_restricted'])
+    .where('request_id', '=', id)
+    .orderBy('position')
     .execute();
+  const createdAt = row.created_at.getTime();
+  return {
+    id: row.id,
+    status: row.status,
+    kind: row.kind,
+    prompt: row.prompt ?? '',
+    negative: row.negative ?? undefined,
+    aspect: row.aspect as JobRecord['aspect'],
+    seed: row.seed,
+    count: row.image_count,
+    model: row.model,
+    userId: row.user_id ?? FORMER_MEMBER,
+    userName: row.user_name ?? 'a former member',
+    guildId: row.guild_id ?? undefined,
+    channelId: row.channel_id,
+    applicationId,
+    // Long dead: the token is never kept, and nothing may try to use it.
+    interactionToken: undefined,
+    interactionAt: createdAt,
+    attachmentSizeLimit: ARCHIVED_ATTACHMENT_LIMIT,
+    createdAt,
+    parentImageId: row.parent_image_id ?? undefined,
+    strength: row.strength ?? undefined,
+    startedAt: row.started_at?.getTime(),
+    finishedAt: row.finished_at?.getTime(),
+    imageIds: images.map((image) => image.id),
+    images: images.map((image) => ({ width: image.width, height: image.height, contentType: image.content_type })),
+    error: row.error ?? undefined,
+    errorKind: row.error_kind ?? undefined,
+    cancelledBy: row.cancelled_by ?? undefined,
+    resultMessageId: row.result_message_id ?? undefined,
+    resultChannelId: row.result_channel_id ?? undefined,
+    // Delivered and gone from Redis: its follow-ups all ran (the live record leaves only after them).
+    // A row still 'queued' may be a request whose live record is being created right now.
+    hooksDone: row.status === 'delivered' ? '1' : undefined,
+    nsfw: images.some((image) => image.age_restricted),
+  };
+}
+
+/** The archive the bot's JobStore falls back to once Redis let a record go. */
+export function pictureArchive(db: Database, applicationId: string): JobArchive {
+  return {
+    load: (id) => archivedJob(db, id, applicationId),
+    cancelled: (id, by, at) => recordRequestOutcome(db, id, { status: 'cancelled', cancelledBy: by, finishedAt: at }),
+  };
+}
+
+/** A member's requests (newest first), with where their results were posted: for /privacy. */
+export async function requestsOfMember(db: Database, userId: string) {
+  return db
+    .selectFrom('requests')
+    .select(['id', 'channel_id', 'result_channel_id', 'result_message_id'])
+    .where('user_id', '=', userId)
+    .orderBy('created_at', 'desc')
+    .execute();
+}
+
+/** Ids of a member's pictures that are not anonymous yet (uploads included). */
+export async function imagesOfMember(db: Database, userId: string): Promise<string[]> {
+  const rows = await db.selectFrom('images').select('id').where('user_id', '=', userId).execute();
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Erases a member's requests from the history: who asked and the prompts go, the rows stay (votes,
+ * series panels and challenge entries point at them). Returns how many were erased.
+ */
+export async function anonymiseRequests(db: Database, userId: string, now: number): Promise<number> {
+  const result = await db
+    .updateTable('requests')
+    .set({ user_id: null, prompt: null, negative: null, deleted_at: new Date(now) })
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }

@@ -1,24 +1,10 @@
 import type { BotContext } from '../../bot/context.js';
 import type { Database } from '../../db/connection.js';
-import type { ImageRecord } from '../../store/images.js';
+import type { ImageRecord } from '../pictures/images.js';
 
-/**
- * The first picture of each result, as /top and /profile show it: from the archive in PostgreSQL
- * (it outlives Redis), or the live record for a result the archive does not hold yet. A picture
- * deleted on either side counts as deleted.
- */
+/** The first picture of each result, as /top and /profile show it: from the archive in PostgreSQL. */
 export async function firstPictures(ctx: BotContext, jobIds: readonly string[]): Promise<Map<string, ImageRecord>> {
-  const found = await archivedFirstPictures(ctx.db, jobIds);
-  await Promise.all(
-    jobIds.map(async (jobId) => {
-      const live = await ctx.images.getRecord(`${jobId}-1`);
-      if (!live) return;
-      const archived = found.get(jobId);
-      if (!archived) found.set(jobId, live);
-      else if (live.deletedAt && !archived.deletedAt) found.set(jobId, { ...archived, deletedAt: live.deletedAt });
-    }),
-  );
-  return found;
+  return archivedFirstPictures(ctx.db, jobIds);
 }
 
 /** The first picture of each result, from the archive alone (one query on images' (request_id, position) key). */

@@ -1,12 +1,12 @@
-import type { ImageRecord } from '../store/images.js';
-import { renderTree, type TreeNode } from '../images/tree.js';
-import type { AgeRestriction } from './age-restriction.js';
-import { imageIdPattern } from './components/community-ids.js';
-import { imageBytes } from './components/generation.js';
-import { imageLink } from './community.js';
-import type { BotContext } from './context.js';
-import { InvalidRequestError } from './prompt.js';
-import { imageOfThisServer } from './server-scope.js';
+import type { ImageRecord } from '../pictures/images.js';
+import { renderTree, type TreeNode } from './render.js';
+import type { AgeRestriction } from '../../bot/age-restriction.js';
+import { imageIdPattern } from '../../bot/components/community-ids.js';
+import { imageBytes } from '../../bot/components/generation.js';
+import { imageLink } from '../../bot/community.js';
+import type { BotContext } from '../../bot/context.js';
+import { InvalidRequestError } from '../../bot/prompt.js';
+import { imageOfThisServer } from '../../bot/server-scope.js';
 
 /**
  * A picture's family: its ancestors up to the root, and its descendants. A node is one result
@@ -67,8 +67,8 @@ export async function resolveImageRef(ctx: BotContext, ref: string, place: { gui
 /** The images shown together with `image` (one result message), first one first. */
 async function setOf(ctx: BotContext, image: ImageRecord): Promise<ImageRecord[]> {
   if (image.kind === 'upload') return [image];
-  const records = await Promise.all([1, 2, 3, 4].map((n) => (n === image.index ? image : ctx.images.getRecord(`${image.jobId}-${n}`))));
-  return records.filter((record): record is ImageRecord => record !== undefined && record.jobId === image.jobId);
+  const records = await ctx.images.getRecords([1, 2, 3, 4].map((n) => `${image.jobId}-${n}`));
+  return records.filter((record) => record.jobId === image.jobId);
 }
 
 async function pictureNode(ctx: BotContext, image: ImageRecord, focus: boolean): Promise<FamilyNode & { set: ImageRecord[] }> {
