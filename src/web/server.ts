@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import { loginRoutes, type WebLogin } from './auth/login.js';
 import type { Metrics } from '../metrics.js';
 import type { ReadinessCheck } from './readiness.js';
+import type { InteractionEndpoint } from '../bot/http-interactions.js';
 import { healthRoutes } from './routes/health.js';
+import { interactionRoutes } from './routes/interactions.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { queueDashboard } from './routes/queue-dashboard.js';
 
@@ -18,6 +20,8 @@ export interface WebContext {
   login?: WebLogin;
   /** Shown on the queue dashboard (/admin/queues) to admins; it needs `login`. */
   queues?: readonly Queue[];
+  /** INTERACTIONS=http: the bot's receiver of Discord's signed POSTs on /interactions. */
+  interactions?: InteractionEndpoint;
 }
 
 /**
@@ -33,6 +37,7 @@ export async function createWebServer(ctx: WebContext): Promise<FastifyInstance>
   });
   await app.register(healthRoutes(ctx));
   await app.register(metricsRoutes(ctx));
+  if (ctx.interactions) await app.register(interactionRoutes(ctx.interactions));
   if (ctx.login) await app.register(loginRoutes(ctx.login, ctx.queues?.length ? [queueDashboard(ctx.login, ctx.queues)] : []));
   return app;
 }
