@@ -25,7 +25,7 @@ const worker = await orExit(() => startWorker(workerOptionsFrom(config, redis.ur
 const bot = await startBot(botOptionsFrom(config, redis.url, database.db, logger.child({ part: 'bot' }), metrics));
 const web = await orExit(() =>
   serveWeb(
-    { logger, metrics, readiness: [...bot.readiness, ...worker.readiness], ...webLoginFrom(config, bot, logger) },
+    { logger, metrics, readiness: [...bot.readiness, ...worker.readiness], interactions: bot.interactions, ...webLoginFrom(config, bot, logger) },
     config.WEB_PORT,
     'WEB_PORT',
   ),

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, parseConfig, requireDiscord, type Config } from './config.js';
 import type { BotOptions, RunningBot } from './bot/bot.js';
+import { discordPublicKey } from './bot/http-interactions.js';
 import { WebLogin } from './web/auth/login.js';
 import { DatabaseInUseError } from './db/embedded-lock.js';
 import { MigrationError, openMigratedDatabase, type Database, type OpenDatabase } from './db/index.js';
@@ -186,6 +187,9 @@ export function botOptionsFrom(config: Config, redisUrl: string, db: Database, l
     operatorDailyBudget: config.OPERATOR_DAILY_BUDGET,
     logger,
     metrics,
+    interactions: config.INTERACTIONS,
+    publicKey: config.DISCORD_PUBLIC_KEY ? discordPublicKey(config.DISCORD_PUBLIC_KEY) : undefined,
+    shards: { ids: config.SHARD_IDS, count: config.SHARD_COUNT },
   };
 }
 

@@ -12,29 +12,6 @@ export interface ShardPlan {
 }
 
 /**
- * SHARD_IDS as written in the environment: `0,1`, `0-3`, or a mix (`0-3,8`). Throws with a
- * sentence for anything else (the config names the variable).
- */
-export function parseShardIds(raw: string): number[] {
-  const ids = new Set<number>();
-  for (const part of raw.split(',').map((item) => item.trim())) {
-    if (!part) continue;
-    const range = /^(\d{1,5})\s*-\s*(\d{1,5})$/.exec(part);
-    if (range) {
-      const [from, to] = [Number(range[1]), Number(range[2])];
-      if (to < from) throw new Error(`the range ${part} goes backwards`);
-      for (let id = from; id <= to; id++) ids.add(id);
-    } else if (/^\d{1,5}$/.test(part)) {
-      ids.add(Number(part));
-    } else {
-      throw new Error(`must be shard ids separated by commas, or ranges like 0-3 (not "${part}")`);
-    }
-  }
-  if (ids.size === 0) throw new Error('names no shard');
-  return [...ids].sort((a, b) => a - b);
-}
-
-/**
  * discord.js's `shards` and `shardCount` for a plan. Without a count the recommendation is asked
  * of Discord here when ids are given (discord.js asks it itself only when it runs every shard).
  */
