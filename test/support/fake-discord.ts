@@ -1823,10 +1823,15 @@ export class FakeDiscord extends EventEmitter {
     this.notify();
   }
 
+  /** Discord's signature of an interaction POST: Ed25519 over timestamp + body, in hex. */
+  sign(body: string, timestamp: string): string {
+    return sign(null, Buffer.from(timestamp + body, 'utf8'), this.signingKeys.privateKey).toString('hex');
+  }
+
   /** A signed POST of `body`, as Discord sends interactions (headers X-Signature-Ed25519 and -Timestamp). */
   signedPost(url: string, body: string, options: { timestamp?: string; signature?: string } = {}): Promise<Response> {
     const timestamp = options.timestamp ?? String(Math.floor(Date.now() / 1000));
-    const signature = options.signature ?? sign(null, Buffer.from(timestamp + body, 'utf8'), this.signingKeys.privateKey).toString('hex');
+    const signature = options.signature ?? this.sign(body, timestamp);
     return fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'Discord-Interactions/1.0 (+https://discord.com)', 'x-signature-ed25519': signature, 'x-signature-timestamp': timestamp },
