@@ -20,10 +20,10 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', nowMs - windowMs)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('ZADD', KEYS[1], nowMs, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], windowMs * 2)
-  return 0
+  return {0, nowMs}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + windowMs - nowMs)
+return {math.max(1, tonumber(oldest[2]) + windowMs - nowMs), nowMs}
 `;
 
 export const GLOBAL_WINDOW_MS = 1_100;
@@ -46,20 +46,25 @@ export class SharedGlobalLimit {
     private readonly windowMs = GLOBAL_WINDOW_MS,
   ) {}
 
-  /** Resolves when this process may send one more request. */
-  async take(): Promise<void> {
+  /**
+   * Resolves when this process may send one more request, with the time (Redis's clock, ms) the
+   * turn was taken; undefined when Redis could not be asked.
+   */
+  async take(): Promise<number | undefined> {
     const member = `${process.pid}:${Date.now()}:${++this.counter}:${Math.random().toString(36).slice(2, 8)}`;
     for (;;) {
       let waitMs: number;
+      let at: number;
       try {
-        waitMs = Number(await this.redis.eval(SLIDING_WINDOW, 1, this.key, this.perSecond, this.windowMs, member));
+        const answer = (await this.redis.eval(SLIDING_WINDOW, 1, this.key, this.perSecond, this.windowMs, member)) as [number, number];
+        [waitMs, at] = [Number(answer[0]), Number(answer[1])];
       } catch (error) {
         // Redis is out of reach: each process still keeps discord.js's own limit, so the bot
         // slows down (at worst N × the limit) rather than stop talking to Discord.
         this.logger.debug({ err: error }, 'shared Discord rate limit unavailable; using the process limit alone');
-        return;
+        return undefined;
       }
-      if (waitMs <= 0) return;
+      if (waitMs <= 0) return at;
       await sleep(waitMs);
     }
   }
