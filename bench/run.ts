@@ -7,6 +7,7 @@ import { gpuScenario } from './gpu.js';
 import { imagesScenario } from './images.js';
 import { skipped, type BenchOptions, type Scenario, type ScenarioResult } from './lib.js';
 import { memoryScenario } from './memory.js';
+import { sharedLimitScenario } from './shared-limit.js';
 import { overheadScenario } from './overhead.js';
 import { throughputScenario } from './throughput.js';
 import { votesScenario } from './votes.js';
@@ -48,6 +49,7 @@ const scenarios: Record<string, Scenario> = {
   votes: votesScenario,
   fairness: fairnessScenario,
   memory: memoryScenario,
+  'shared-rate-limit': sharedLimitScenario,
   images: imagesScenario,
 };
 
