@@ -1,15 +1,6 @@
 import { EventEmitter, once } from 'node:events';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import {
-  Client,
-  Events,
-  GatewayDispatchEvents,
-  GatewayIntentBits,
-  REST,
-  Status,
-  type APIInteraction,
-  type GatewayDispatchPayload,
-} from 'discord.js';
+import { Client, Events, GatewayDispatchEvents, GatewayIntentBits, REST, Status, type APIInteraction, type GatewayDispatchPayload } from 'discord.js';
 import type { Logger } from 'pino';
 import { commands } from '../../commands/index.js';
 import type { ModelChoice } from '../config.js';

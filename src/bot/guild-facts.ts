@@ -50,11 +50,7 @@ const ALL_PERMISSIONS = (1n << 64n) - 1n;
  * then the channel's overwrites (@everyone, roles, the member). Channels are asked of Discord, as
  * the bot keeps none in memory. Undefined when the server or the channel cannot be read.
  */
-export async function permissionsInChannel(
-  ctx: BotContext,
-  interaction: BaseInteraction,
-  channelId: string,
-): Promise<bigint | undefined> {
+export async function permissionsInChannel(ctx: BotContext, interaction: BaseInteraction, channelId: string): Promise<bigint | undefined> {
   const guild = await guildFactsOf(ctx, interaction);
   const channel = await fetchChannel(ctx, channelId);
   if (!guild || !channel || !('guild_id' in channel) || channel.guild_id !== guild.id) return undefined;

@@ -11,7 +11,11 @@ const database = await orExit(() => openBotDatabase(config, logger));
 const metrics = createMetrics();
 const bot = await startBot(botOptionsFrom(config, redis.url, database.db, logger, metrics));
 const web = await orExit(() =>
-  serveWeb({ logger, metrics, readiness: bot.readiness, interactions: bot.interactions, ...webLoginFrom(config, bot, logger) }, config.WEB_PORT, 'WEB_PORT'),
+  serveWeb(
+    { logger, metrics, readiness: bot.readiness, interactions: bot.interactions, ...webLoginFrom(config, bot, logger) },
+    config.WEB_PORT,
+    'WEB_PORT',
+  ),
 );
 onShutdown(logger, async () => {
   await web.close();

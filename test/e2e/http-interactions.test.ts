@@ -59,22 +59,25 @@ describe('INTERACTIONS=http: signed POSTs on /interactions instead of the gatewa
     expect(s.discord.requests.slice(before).filter((r) => r.path.includes('1300000000000000001'))).toEqual([]);
   });
 
-  it('npm run deploy-commands sets INTERACTIONS_URL as the endpoint once it answers PING, and refuses one that does not', { timeout: 90_000 }, async () => {
-    const s = await start({ interactions: 'http' });
-    const url = interactionsUrl(s);
-    s.discord.validationErrors.length = 0;
-    const deploy = (interactionsUrlSetting: string) =>
-      spawnAtelier('deploy', 'src/bot/deploy.ts', { ...fakeDiscordEnv(s.discord), INTERACTIONS_URL: interactionsUrlSetting, LOG_LEVEL: 'warn' });
+  it(
+    'npm run deploy-commands sets INTERACTIONS_URL as the endpoint once it answers PING, and refuses one that does not',
+    { timeout: 90_000 },
+    async () => {
+      const s = await start({ interactions: 'http' });
+      const url = interactionsUrl(s);
+      s.discord.validationErrors.length = 0;
+      const deploy = (interactionsUrlSetting: string) =>
+        spawnAtelier('deploy', 'src/bot/deploy.ts', { ...fakeDiscordEnv(s.discord), INTERACTIONS_URL: interactionsUrlSetting, LOG_LEVEL: 'warn' });
 
-    const refused = deploy('http://127.0.0.1:9/interactions');
-    expect(await refused.exited).not.toBe(0);
-    expect(s.discord.interactionsEndpointUrl).toBe(url);
+      const refused = deploy('http://127.0.0.1:9/interactions');
+      expect(await refused.exited).not.toBe(0);
+      expect(s.discord.interactionsEndpointUrl).toBe(url);
 
-    const registered = deploy(url);
-    expect(await registered.exited).toBe(0);
-    const patch = s.discord.requests.filter((r) => r.method === 'PATCH' && r.path === '/applications/@me' && r.status === 200);
-    expect(patch).toHaveLength(1);
-    expect(patch[0]!.json).toEqual({ interactions_endpoint_url: url });
-  });
+      const registered = deploy(url);
+      expect(await registered.exited).toBe(0);
+      const patch = s.discord.requests.filter((r) => r.method === 'PATCH' && r.path === '/applications/@me' && r.status === 200);
+      expect(patch).toHaveLength(1);
+      expect(patch[0]!.json).toEqual({ interactions_endpoint_url: url });
+    },
+  );
 });
-

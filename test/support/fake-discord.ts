@@ -1834,19 +1834,31 @@ export class FakeDiscord extends EventEmitter {
     const signature = options.signature ?? this.sign(body, timestamp);
     return fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'Discord-Interactions/1.0 (+https://discord.com)', 'x-signature-ed25519': signature, 'x-signature-timestamp': timestamp },
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Discord-Interactions/1.0 (+https://discord.com)',
+        'x-signature-ed25519': signature,
+        'x-signature-timestamp': timestamp,
+      },
       body,
     });
   }
 
   private async checkInteractionsEndpoint(url: string): Promise<string | undefined> {
-    const ping = JSON.stringify({ id: snowflake(Date.now()), application_id: this.applicationId, type: InteractionType.Ping, token: randomToken(32), version: 1 });
+    const ping = JSON.stringify({
+      id: snowflake(Date.now()),
+      application_id: this.applicationId,
+      type: InteractionType.Ping,
+      token: randomToken(32),
+      version: 1,
+    });
     try {
       const forged = await this.signedPost(url, ping, { signature: '0'.repeat(128) });
       if (forged.status !== 401) return `answered ${forged.status} to a request with a bad signature (Discord wants 401)`;
       const answer = await this.signedPost(url, ping);
       const body = (await answer.json().catch(() => undefined)) as { type?: unknown } | undefined;
-      if (answer.status !== 200 || body?.type !== InteractionResponseType.Pong) return `answered ${answer.status} ${JSON.stringify(body)} to PING (Discord wants 200 {"type":1})`;
+      if (answer.status !== 200 || body?.type !== InteractionResponseType.Pong)
+        return `answered ${answer.status} ${JSON.stringify(body)} to PING (Discord wants 200 {"type":1})`;
     } catch (error) {
       return `could not be reached (${error instanceof Error ? error.message : String(error)})`;
     }
@@ -1864,7 +1876,8 @@ export class FakeDiscord extends EventEmitter {
         this.validationErrors.push(`interactions endpoint answered interaction ${id} with ${answer.status} ${body.slice(0, 200)} (expected 202)`);
       }
     } catch (error) {
-      if (!this.closed) this.validationErrors.push(`interactions endpoint failed for ${id}: ${error instanceof Error ? error.message : String(error)}`);
+      if (!this.closed)
+        this.validationErrors.push(`interactions endpoint failed for ${id}: ${error instanceof Error ? error.message : String(error)}`);
     }
     this.notify();
   }
@@ -1880,7 +1893,14 @@ export class FakeDiscord extends EventEmitter {
         const problem = typeof url === 'string' ? await this.checkInteractionsEndpoint(url) : 'not a string';
         if (problem) {
           return errorReply(400, 50035, 'Invalid Form Body', {
-            interactions_endpoint_url: { _errors: [{ code: 'APPLICATION_INTERACTIONS_ENDPOINT_URL_INVALID', message: `The specified interactions endpoint url could not be verified: ${problem}` }] },
+            interactions_endpoint_url: {
+              _errors: [
+                {
+                  code: 'APPLICATION_INTERACTIONS_ENDPOINT_URL_INVALID',
+                  message: `The specified interactions endpoint url could not be verified: ${problem}`,
+                },
+              ],
+            },
           });
         }
         this.interactionsEndpoint = url as string;

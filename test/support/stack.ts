@@ -115,7 +115,12 @@ export class Stack {
   private async startBotProcess(): Promise<void> {
     this.bot = await startBot(this.botOptions);
     if (this.bot.interactions) {
-      this.web = await createWebServer({ logger: quietLogger(), metrics: createMetrics(), readiness: this.bot.readiness, interactions: this.bot.interactions });
+      this.web = await createWebServer({
+        logger: quietLogger(),
+        metrics: createMetrics(),
+        readiness: this.bot.readiness,
+        interactions: this.bot.interactions,
+      });
       const address = await this.web.listen({ port: 0, host: '127.0.0.1' });
       await this.discord.setInteractionsEndpoint(`${address}/interactions`);
     }
