@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { spawnAtelier, waitForBotReady } from '../test/support/processes.js';
 import { Installation, round, sendAsFastAsAcknowledged, sleep, type BenchOptions, type ScenarioResult } from './lib.js';
 
@@ -14,16 +15,24 @@ const BOTS = 3;
 export async function sharedLimitScenario({ quick, redisUrl }: BenchOptions): Promise<ScenarioResult> {
   const results = quick ? 150 : 300;
   const tokenLifetimeMs = 2_000;
+  // Several bot processes share one PostgreSQL database (the embedded one admits one process):
+  // the PostgreSQL server of the tests (TEST_DATABASE_URL), a database of the run's own, which the
+  // first bot migrates at start.
+  const database = await benchDatabase();
+  const shared = { DATABASE_URL: database.url, SHARD_COUNT: String(BOTS) };
   const installation = await Installation.start({
     redisUrl,
     discord: { shards: BOTS, maxConcurrency: BOTS, tokenLifetimeMs, callbackWindowMs: tokenLifetimeMs },
-    botEnv: { SHARD_IDS: '0', SHARD_COUNT: String(BOTS) },
+    botEnv: { ...shared, SHARD_IDS: '0' },
+  }).catch(async (error: unknown) => {
+    await database.drop();
+    throw error;
   });
   try {
     for (let shard = 1; shard < BOTS; shard++) {
       const since = Date.now();
       const bot = installation.processes.add(
-        spawnAtelier(`bot ${shard + 1}`, 'src/bot/main.ts', installation.env({ SHARD_IDS: String(shard), SHARD_COUNT: String(BOTS) })),
+        spawnAtelier(`bot ${shard + 1}`, 'src/bot/main.ts', installation.env({ ...shared, SHARD_IDS: String(shard) })),
       );
       await waitForBotReady(installation.discord, bot, since, 120_000);
     }
@@ -63,5 +72,25 @@ export async function sharedLimitScenario({ quick, redisUrl }: BenchOptions): Pr
     };
   } finally {
     await installation.close();
+    await database.drop();
   }
+}
+
+/** A fresh database on the tests' PostgreSQL server, dropped by `drop()`. */
+async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  const name = `atelier_bench_${Date.now()}`;
+  const run = async (sql: string) => {
+    const client = new pg.Client({ connectionString: admin.href });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(admin.href);
+  url.pathname = `/${name}`;
+  return { url: url.href, drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
