@@ -44,8 +44,8 @@ export async function sharedLimitScenario({ quick, redisUrl }: BenchOptions): Pr
     for (let i = 0; i < 4; i++) installation.startWorker();
     await installation.discord.waitFor(() => installation.resultCount >= sent.length, 600_000, 'every result');
     const counted = installation.discord.requests
-      .filter((r) => r.at >= from && !/^\/interactions\/|^\/webhooks\//.test(r.path))
-      .map((r) => r.at)
+      .filter((r) => r.receivedAt >= from && !/^\/interactions\/|^\/webhooks\//.test(r.path))
+      .map((r) => r.receivedAt)
       .sort((a, b) => a - b);
     let busiest = 0;
     for (let start = 0, end = 0; end < counted.length; end++) {

@@ -335,7 +335,10 @@ export interface RecordedRequest {
   /** What the fake answered. */
   status: number;
   response: unknown;
+  /** When the fake answered it. */
   at: number;
+  /** When its headers arrived (what Discord's rate limits count; `at` also includes reading and parsing the body). */
+  receivedAt: number;
 }
 
 export interface FaultRule {
@@ -2964,8 +2967,9 @@ export class FakeDiscord extends EventEmitter {
         writeReply(res, errorReply(404, 0, '404: Not Found'));
         return;
       }
+      const receivedAt = Date.now();
       const raw = await readBody(req);
-      writeReply(res, await this.handleRest(req, url, api[1]!, decodePath(api[2] ?? '/'), raw));
+      writeReply(res, await this.handleRest(req, url, api[1]!, decodePath(api[2] ?? '/'), raw, receivedAt));
     } catch (error) {
       // A bug in the fake must not look like Discord misbehaving: surface it loudly.
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -2976,7 +2980,7 @@ export class FakeDiscord extends EventEmitter {
     }
   }
 
-  private async handleRest(req: IncomingMessage, url: URL, version: string, path: string, raw: Buffer): Promise<RestReply> {
+  private async handleRest(req: IncomingMessage, url: URL, version: string, path: string, raw: Buffer, receivedAt = Date.now()): Promise<RestReply> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
@@ -3020,6 +3024,7 @@ export class FakeDiscord extends EventEmitter {
       status: reply.status,
       response: reply.body,
       at: Date.now(),
+      receivedAt,
     };
     this.requests.push(record);
     this.emit('request', record);
