@@ -8,9 +8,10 @@ import type { Logger } from 'pino';
  * each request's turn from one sliding window in Redis, so N processes together stay under it.
  * Interaction responses and follow-ups are exempt, as on Discord (they are not counted).
  *
- * The window is a quarter longer than a second: requests admitted over a little more than a
- * second can land at Discord within one (a busy event loop sends several at once, the network
- * adds jitter), and Discord counts what arrives. The clock is Redis's own, the same for every
+ * The window is half again as long as a second (the limit's requests spread over 1.5 s, about 33
+ * a second sustained): requests admitted over more than a second can land at Discord within one
+ * (a busy event loop sends several at once, the network adds jitter), and Discord counts what
+ * arrives. Past the global limit Discord answers 429, and many 429s get a bot banned for an hour. The clock is Redis's own, the same for every
  * process.
  */
 const SLIDING_WINDOW = `
@@ -27,7 +28,7 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {math.max(1, tonumber(oldest[2]) + windowMs - nowMs), nowMs}
 `;
 
-export const GLOBAL_WINDOW_MS = 1_250;
+export const GLOBAL_WINDOW_MS = 1_500;
 
 /** Paths Discord does not count against the global limit: interaction callbacks and their webhooks. */
 export function exemptFromGlobalLimit(url: string): boolean {
