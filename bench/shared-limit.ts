@@ -77,7 +77,7 @@ export async function sharedLimitScenario({ quick, redisUrl }: BenchOptions): Pr
 }
 
 /** A fresh database on the tests' PostgreSQL server, dropped by `drop()`. */
-async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
   const name = `atelier_bench_${Date.now()}`;
   const run = async (sql: string) => {
