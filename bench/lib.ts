@@ -89,6 +89,8 @@ export interface InstallationOptions {
   imageSize?: number;
   /** DISCORD_GLOBAL_RATE_LIMIT for the bot (default: the bot's own default, Discord's 50/s). */
   globalRateLimit?: number;
+  /** Extra settings of the first bot process (e.g. SHARD_IDS when more bots share the shards). */
+  botEnv?: Record<string, string>;
 }
 
 /**
@@ -136,7 +138,7 @@ export class Installation {
     installation.bot = installation.processes.add(
       options.pipeline === 'naive'
         ? spawnAtelier('naive bot', 'bench/naive.ts', installation.env({ NAIVE_ROLE: 'bot' }))
-        : spawnAtelier('bot', 'src/bot/main.ts', installation.env()),
+        : spawnAtelier('bot', 'src/bot/main.ts', installation.env(options.botEnv)),
     );
     await waitForBotReady(installation.discord, installation.bot, since, 120_000);
     for (let i = 0; i < (options.workers ?? 0); i += 1) installation.startWorker();

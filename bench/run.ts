@@ -8,6 +8,7 @@ import { gpuScenario } from './gpu.js';
 import { imagesScenario } from './images.js';
 import { skipped, type BenchOptions, type Scenario, type ScenarioResult } from './lib.js';
 import { memoryScenario } from './memory.js';
+import { sharedLimitScenario } from './shared-limit.js';
 import { overheadScenario } from './overhead.js';
 import { rankingsScenario } from './rankings.js';
 import { redisPerJobScenario } from './redis-per-job.js';
@@ -53,6 +54,7 @@ const scenarios: Record<string, Scenario> = {
   fairness: fairnessScenario,
   memory: memoryScenario,
   'redis-per-job': redisPerJobScenario,
+  'shared-rate-limit': sharedLimitScenario,
   images: imagesScenario,
   gallery: galleryScenario,
 };

@@ -12,6 +12,7 @@ import {
 import type { ChatInputCommand } from '../src/bot/command.js';
 import { cancelJob, isModerator } from '../src/bot/components/generation.js';
 import type { BotContext } from '../src/bot/context.js';
+import { guildFactsOf } from '../src/bot/guild-facts.js';
 import { noMentions } from '../src/bot/messages.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
 import { BanList } from '../src/features/moderation/store.js';
@@ -61,7 +62,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       const user = interaction.options.getUser('user', true);
       if (user.id === interaction.user.id) throw new InvalidRequestError('You cannot ban yourself.');
       if (user.bot) throw new InvalidRequestError('Bots do not make pictures here anyway.');
-      assertOutranks(interaction, user.id);
+      await assertOutranks(interaction, user.id, ctx);
       const added = await bans.ban(guildId, user.id, interaction.user.id, ctx.now());
       const cancelled = await cancelQueuedIn(ctx, guildId, user.id, interaction.user.id);
       const also = cancelled > 0 ? ` ${cancelled} queued request${cancelled === 1 ? ' was' : 's were'} cancelled.` : '';
@@ -88,14 +89,15 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
 
 /**
  * Discord's own rule for moderating members: nobody acts on the server owner, and only the owner
- * acts on someone whose highest role is at or above their own. Roles come from the gateway's cache.
+ * acts on someone whose highest role is at or above their own. Roles come from the gateway's cache,
+ * or from Discord when the bot has no gateway (INTERACTIONS=http).
  */
-function assertOutranks(interaction: ChatInputCommandInteraction, targetId: string): void {
-  const guild = interaction.guild;
+async function assertOutranks(interaction: ChatInputCommandInteraction, targetId: string, ctx: BotContext): Promise<void> {
+  const guild = await guildFactsOf(ctx, interaction);
   if (!guild) throw new InvalidRequestError('I cannot see this server’s roles right now, so I cannot check that. Try again in a moment.');
   if (targetId === guild.ownerId) throw new InvalidRequestError('The server owner cannot be banned from Atelier.');
   if (interaction.user.id === guild.ownerId) return;
-  const highest = (member: unknown) => Math.max(0, ...roleIdsOf(member).map((id) => guild.roles.cache.get(id)?.position ?? 0));
+  const highest = (member: unknown) => Math.max(0, ...roleIdsOf(member).map((id) => guild.roles.get(id)?.position ?? 0));
   if (highest(interaction.options.getMember('user')) >= highest(interaction.member)) {
     throw new InvalidRequestError('You can only ban members whose highest role is below yours.');
   }

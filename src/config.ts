@@ -34,6 +34,35 @@ const envSchema = z.object({
   /** Requests per second the bot allows itself (Discord's global limit); raise it behind a rate-limiting REST proxy. */
   DISCORD_GLOBAL_RATE_LIMIT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(50)),
   REDIS_URL: optionalUrl,
+  /** Where the bot hears interactions: `gateway` (default, sharded) or `http` (Discord POSTs them to /interactions). */
+  INTERACTIONS: z.preprocess(emptyAsUndefined, z.enum(['gateway', 'http']).default('gateway')),
+  /** The application's public key (developer portal), which signs the POSTs of INTERACTIONS=http. */
+  DISCORD_PUBLIC_KEY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'must be the application public key: 64 hexadecimal digits')
+      .optional(),
+  ),
+  /** The public https URL of /interactions; `npm run deploy-commands` registers it with Discord. */
+  INTERACTIONS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional()),
+  /** Total gateway shards of the bot (every process the same); default: what Discord recommends. */
+  SHARD_COUNT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).optional()),
+  /** The shards this process runs (`0,1` or `0-3`); default: all of them. */
+  SHARD_IDS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .transform((raw, ctx) => {
+        try {
+          return parseShardIds(raw);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+  ),
   IMAGE_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(providerNames).default('local')),
   IMAGE_MODELS: optionalString,
   MODEL_COSTS: optionalString,
@@ -229,12 +258,45 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       values.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY: required with S3_ACCESS_KEY_ID' : 'S3_ACCESS_KEY_ID: required with S3_SECRET_ACCESS_KEY',
     );
   }
+  if (values.SHARD_IDS && values.SHARD_COUNT) {
+    const outside = values.SHARD_IDS.filter((id) => id >= values.SHARD_COUNT!);
+    if (outside.length > 0) throw new ConfigError(`SHARD_IDS: shard ${outside.join(', ')} is not below SHARD_COUNT (${values.SHARD_COUNT})`);
+  }
+  if (values.INTERACTIONS === 'http' && !values.DISCORD_PUBLIC_KEY) {
+    throw new ConfigError('DISCORD_PUBLIC_KEY: required when INTERACTIONS=http (developer portal → General Information → Public Key)');
+  }
+  if (values.INTERACTIONS === 'http' && values.WEB_PORT === 0) {
+    throw new ConfigError('WEB_PORT: INTERACTIONS=http receives interactions on the web server, which WEB_PORT=0 turns off');
+  }
   return {
     ...values,
     models: applyModelCosts(parseModels(values.IMAGE_MODELS ?? defaultModels[values.IMAGE_PROVIDER]), values.MODEL_COSTS),
     rateLimit: parseRateLimit(values.COMMAND_RATE_LIMIT, 'COMMAND_RATE_LIMIT'),
     interactionRateLimit: parseRateLimit(values.INTERACTION_RATE_LIMIT, 'INTERACTION_RATE_LIMIT'),
   };
+}
+
+/**
+ * SHARD_IDS as written in the environment: `0,1`, `0-3`, or a mix (`0-3,8`). Throws with a
+ * sentence for anything else.
+ */
+export function parseShardIds(raw: string): number[] {
+  const ids = new Set<number>();
+  for (const part of raw.split(',').map((item) => item.trim())) {
+    if (!part) continue;
+    const range = /^(\d{1,5})\s*-\s*(\d{1,5})$/.exec(part);
+    if (range) {
+      const [from, to] = [Number(range[1]), Number(range[2])];
+      if (to < from) throw new Error(`the range ${part} goes backwards`);
+      for (let id = from; id <= to; id++) ids.add(id);
+    } else if (/^\d{1,5}$/.test(part)) {
+      ids.add(Number(part));
+    } else {
+      throw new Error(`must be shard ids separated by commas, or ranges like 0-3 (not "${part}")`);
+    }
+  }
+  if (ids.size === 0) throw new Error('names no shard');
+  return [...ids].sort((a, b) => a - b);
 }
 
 /** The bot needs Discord credentials; the worker does not. */

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { SettingsStore } from './features/settings/store.js';
 import { requestVoteLabelRefresh, voteLabelQueue } from './features/votes/jobs.js';
 import { createImageStorage } from './storage/index.js';
+import { discordPublicKey } from './bot/http-interactions.js';
 import { WebLogin } from './web/auth/login.js';
 import type { GalleryContext } from './web/gallery/routes.js';
 import { DatabaseInUseError } from './db/embedded-lock.js';
@@ -227,6 +228,9 @@ export function botOptionsFrom(config: Config, redisUrl: string, db: Database, l
     webPublicUrl: config.WEB_PUBLIC_URL,
     logger,
     metrics,
+    interactions: config.INTERACTIONS,
+    publicKey: config.DISCORD_PUBLIC_KEY ? discordPublicKey(config.DISCORD_PUBLIC_KEY) : undefined,
+    shards: { ids: config.SHARD_IDS, count: config.SHARD_COUNT },
   };
 }
 

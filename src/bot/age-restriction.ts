@@ -1,6 +1,7 @@
 import { ChannelType, type BaseInteraction } from 'discord.js';
 import type { ImageRecord } from '../features/pictures/images.js';
 import { fetchChannel } from './channels.js';
+import { payloadChannel } from './interaction-payload.js';
 import type { BotContext } from './context.js';
 
 const threadTypes: ReadonlySet<ChannelType> = new Set([ChannelType.PublicThread, ChannelType.PrivateThread, ChannelType.AnnouncementThread]);
@@ -61,12 +62,17 @@ export class AgeRestriction {
   }
 
   /**
-   * Whether the channel an interaction came from is age-restricted, from the interaction's channel
-   * (`interaction.channel.nsfw`). A thread's interaction payload carries no flag: the parent's is
-   * read from the client's cache, which the gateway keeps current, or else asked of Discord.
-   * `unknown` is the answer when neither can tell (see the class comment for which to pass).
+   * Whether the channel an interaction came from is age-restricted, from the interaction's own
+   * payload (its `channel.nsfw`). A thread's payload carries no flag: its parent's is asked of
+   * Discord (once per view). The client's channel cache is not needed: it is trimmed, and HTTP
+   * interactions have none. `unknown` is the answer when nothing can tell (see the class comment).
    */
   async ofInteraction(interaction: BaseInteraction, unknown: boolean): Promise<boolean> {
+    const payload = payloadChannel(interaction);
+    if (payload?.type !== undefined && threadTypes.has(payload.type)) {
+      return payload.parentId ? ((await this.channel(payload.parentId)) ?? unknown) : unknown;
+    }
+    if (payload?.nsfw !== undefined) return payload.nsfw;
     const channel = interaction.channel;
     if (channel?.isThread()) {
       const parent = channel.parent;

@@ -1,6 +1,6 @@
 import { EventEmitter, once } from 'node:events';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { Client, Events, GatewayIntentBits, Status } from 'discord.js';
+import { Client, Events, GatewayDispatchEvents, GatewayIntentBits, REST, Status, type APIInteraction, type GatewayDispatchPayload } from 'discord.js';
 import type { Logger } from 'pino';
 import { commands } from '../../commands/index.js';
 import type { ModelChoice } from '../config.js';
@@ -30,6 +30,10 @@ import { processDeliver } from './delivery.js';
 import { leaveGuild, rejoinGuild } from './guilds.js';
 import { recoverStrandedJobs } from './recovery.js';
 import { createInteractionRouter } from './interactions.js';
+import { RedisIdentifyThrottler, shardOptions, trimmedCaches, type ShardPlan } from './gateway.js';
+import { httpInteractions, type InteractionEndpoint } from './http-interactions.js';
+import { PendingPayloads } from './interaction-payload.js';
+import { SharedGlobalLimit } from './rest-limit.js';
 import { memberDataDeleters, PRIVACY_QUEUE, startPrivacyWorker, type PrivacyQueue } from './privacy.js';
 import { communityDataDeleter, recordInFamily } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
@@ -71,6 +75,20 @@ export interface BotOptions {
   shutdownGraceMs?: number;
   /** Where Discord responses, deliveries and votes are counted (the process's /metrics). */
   metrics?: Metrics;
+  /**
+   * Where interactions come from: the gateway (default), or Discord's signed POSTs on the web
+   * server's /interactions (`http`: no gateway connection; `interactions` of the running bot is
+   * what the web server needs).
+   */
+  interactions?: 'gateway' | 'http';
+  /** INTERACTIONS=http: the key Discord's requests are signed with (KeyObject from discordPublicKey). */
+  publicKey?: InteractionEndpoint['publicKey'];
+  /** Gateway mode: which shards this process runs (default: every shard Discord recommends). */
+  shards?: ShardPlan;
+  /** Spacing of identifies in one max_concurrency bucket, across processes (Discord: 5 s). */
+  identifyWindowMs?: number;
+  /** Take every counted REST request's turn from one budget in Redis, shared by all bot processes (default true). */
+  sharedRateLimit?: boolean;
 }
 
 export interface RunningBot {
@@ -78,6 +96,8 @@ export interface RunningBot {
   ctx: BotContext;
   /** What /readyz checks for the bot: Redis, the database and the Discord gateway. */
   readiness: ReadinessCheck[];
+  /** INTERACTIONS=http: what the web server's /interactions route hands interactions to. */
+  interactions?: InteractionEndpoint;
   close(): Promise<void>;
 }
 
@@ -87,9 +107,31 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   // Members' requests fail fast while Redis is unreachable; the workers below wait it out.
   const redis = commandConnection(options.redisUrl, logger, 'commands');
   await connectionReady(redis);
-  const client = new Client({
-    intents: [GatewayIntentBits.Guilds],
-    rest: { api: options.apiUrl, cdn: options.cdnUrl, globalRequestsPerSecond: options.globalRequestsPerSecond ?? 50 },
+  const perSecond = options.globalRequestsPerSecond ?? 50;
+  const sharedLimit = new SharedGlobalLimit(redis, `${prefix}:discord:global-limit`, perSecond, logger);
+  const restOptions = {
+    api: options.apiUrl,
+    cdn: options.cdnUrl,
+    globalRequestsPerSecond: perSecond,
+    ...(options.sharedRateLimit === false ? {} : { makeRequest: sharedLimit.makeRequest() }),
+  };
+  const httpMode = options.interactions === 'http';
+  if (httpMode && !options.publicKey) throw new Error('INTERACTIONS=http needs the application public key (DISCORD_PUBLIC_KEY)');
+  // The shard layout is settled before the client exists (SHARD_IDS without SHARD_COUNT asks Discord).
+  const shards = httpMode ? {} : await shardOptions(options.shards ?? {}, new REST(restOptions).setToken(options.token));
+  const client: Client = new Client({
+    // HTTP mode opens no gateway connection, so it asks for no events at all.
+    intents: httpMode ? [] : [GatewayIntentBits.Guilds],
+    ...shards,
+    ...trimmedCaches(() => client.user?.id),
+    rest: restOptions,
+    ws: {
+      // Identifies of every bot process take turns (max_concurrency) through Redis.
+      buildIdentifyThrottler: async (manager) => {
+        const { session_start_limit: limit } = await manager.fetchGatewayInformation();
+        return new RedisIdentifyThrottler(redis, prefix, limit.max_concurrency, logger, options.identifyWindowMs);
+      },
+    },
     // Nothing the bot sends may ping anyone unless a message says so explicitly.
     allowedMentions: { parse: [] },
   });
@@ -149,7 +191,17 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   ctx.onDelivered!.push(attachDeliveredPanel(ctx));
   ctx.onDelivered!.push(recordInFamily(ctx));
   const settings = { models: options.models };
-  client.on(Events.InteractionCreate, createInteractionRouter(ctx, commands, settings));
+  const route = createInteractionRouter(ctx, commands, settings);
+  // Channel facts travel with each interaction's payload; discord.js keeps them only in the
+  // trimmed channel cache, so the raw payload's are attached to the interaction on the way in.
+  const payloads = new PendingPayloads();
+  client.on(Events.Raw, (packet: GatewayDispatchPayload) => {
+    if (packet.t === GatewayDispatchEvents.InteractionCreate) payloads.add(packet.d as APIInteraction);
+  });
+  client.on(Events.InteractionCreate, (interaction) => {
+    payloads.attach(interaction);
+    return route(interaction);
+  });
   client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
   // Removed from a server: its work ends. (An outage marks the guild unavailable instead, and
   // discord.js reports that as GuildUnavailable: the work waits for the server to come back.)
@@ -163,13 +215,24 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     rejoinGuild(ctx, guild.id).catch((error) => logger.error({ err: error, guildId: guild.id }, 'could not resume a server that added the bot back'));
   });
 
-  const ready = once(client, Events.ClientReady);
-  await client.login(options.token);
-  await ready;
-  logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
-  // Servers that added the bot back while it was offline.
-  for (const guildId of client.guilds.cache.keys()) {
-    await rejoinGuild(ctx, guildId).catch((error) => logger.error({ err: error, guildId }, 'could not resume a server that added the bot back'));
+  let interactions: InteractionEndpoint | undefined;
+  if (httpMode) {
+    // No gateway: the token only signs REST requests; interactions arrive on the web server.
+    client.rest.setToken(options.token);
+    interactions = httpInteractions(client, options.publicKey!, payloads, logger);
+    logger.info('receiving interactions over HTTP on /interactions; no gateway connection');
+  } else {
+    const ready = once(client, Events.ClientReady);
+    await client.login(options.token);
+    await ready;
+    logger.info(
+      { user: client.user?.tag, guilds: client.guilds.cache.size, shards: [...client.ws.shards.keys()], shardCount: client.options.shardCount },
+      'connected to Discord',
+    );
+    // Servers that added the bot back while it was offline (those on this process's shards).
+    for (const guildId of client.guilds.cache.keys()) {
+      await rejoinGuild(ctx, guildId).catch((error) => logger.error({ err: error, guildId }, 'could not resume a server that added the bot back'));
+    }
   }
 
   if (options.registerCommands ?? true) {
@@ -234,7 +297,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   return {
     client,
     ctx,
-    readiness: [redisReadiness(redis), databaseReadiness(options.db), gatewayReadiness],
+    interactions,
+    readiness: [redisReadiness(redis), databaseReadiness(options.db), ...(httpMode ? [] : [gatewayReadiness])],
     async close() {
       // Stop taking new work first, then finish deliveries under way, then let go of Redis.
       client.removeAllListeners(Events.InteractionCreate);

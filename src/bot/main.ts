@@ -23,7 +23,7 @@ const bot = await startBot(botOptionsFrom(config, redis.url, database.db, logger
 const gallery = galleryFrom(config, database.db, bot.ctx.redis, bot.ctx.settings);
 const web = await orExit(() =>
   serveWeb(
-    { logger, metrics, readiness: bot.readiness, ...webLoginFrom(config, bot, logger), gallery: gallery.gallery },
+    { logger, metrics, readiness: bot.readiness, interactions: bot.interactions, ...webLoginFrom(config, bot, logger), gallery: gallery.gallery },
     config.WEB_PORT,
     'WEB_PORT',
   ),

@@ -1,5 +1,8 @@
-import type { BaseInteraction } from 'discord.js';
+import { ChannelType, type BaseInteraction } from 'discord.js';
+import { payloadChannel } from './interaction-payload.js';
 import { DEFAULT_ATTACHMENT_LIMIT, type Requester } from './requests.js';
+
+const threadTypes: ReadonlySet<number> = new Set([ChannelType.PublicThread, ChannelType.PrivateThread, ChannelType.AnnouncementThread]);
 
 /** Who asked, where, and with which token: everything delivery needs later, from the interaction. */
 export function requesterOf(interaction: BaseInteraction): Requester {
@@ -16,13 +19,18 @@ export function requesterOf(interaction: BaseInteraction): Requester {
 }
 
 /**
- * The member's roles and the channel's age restriction: what server policies depend on. A thread's
- * interaction carries no age restriction of its own: its parent's comes from the client's cache,
- * and stays undefined when the client does not hold the parent (see madeAgeRestricted).
+ * The member's roles and the channel's age restriction: what server policies depend on. They come
+ * from the interaction's own payload; a thread's carries no age restriction of its own, so its
+ * parent is named and the flag stays undefined (see madeAgeRestricted).
  */
 function placeOf(interaction: BaseInteraction): Pick<Requester, 'roleIds' | 'channelNsfw' | 'parentChannelId'> {
   const member = interaction.member;
   const roleIds = !member ? [] : Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
+  const payload = payloadChannel(interaction);
+  if (payload) {
+    if (payload.type !== undefined && threadTypes.has(payload.type)) return { roleIds, parentChannelId: payload.parentId, channelNsfw: undefined };
+    return { roleIds, channelNsfw: payload.nsfw };
+  }
   const channel = interaction.channel;
   if (channel?.isThread()) {
     const parent = channel.parent;

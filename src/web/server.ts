@@ -5,7 +5,9 @@ import { loginRoutes, type WebLogin } from './auth/login.js';
 import type { Metrics } from '../metrics.js';
 import { galleryRoutes, type GalleryContext } from './gallery/routes.js';
 import type { ReadinessCheck } from './readiness.js';
+import type { InteractionEndpoint } from '../bot/http-interactions.js';
 import { healthRoutes } from './routes/health.js';
+import { interactionRoutes } from './routes/interactions.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { queueDashboard } from './routes/queue-dashboard.js';
 
@@ -21,6 +23,8 @@ export interface WebContext {
   queues?: readonly Queue[];
   /** The web gallery (pages of each server's pictures); absent: no gallery. Without `login` only public galleries can be seen. */
   gallery?: GalleryContext;
+  /** INTERACTIONS=http: the bot's receiver of Discord's signed POSTs on /interactions. */
+  interactions?: InteractionEndpoint;
 }
 
 /**
@@ -36,6 +40,7 @@ export async function createWebServer(ctx: WebContext): Promise<FastifyInstance>
   });
   await app.register(healthRoutes(ctx));
   await app.register(metricsRoutes(ctx));
+  if (ctx.interactions) await app.register(interactionRoutes(ctx.interactions));
   if (ctx.login) {
     const areas = [];
     if (ctx.queues?.length) areas.push(queueDashboard(ctx.login, ctx.queues));

@@ -538,6 +538,46 @@ describe('FakeDiscord with a real discord.js client', () => {
     second.close();
   });
 
+  it('shards as Discord does: /gateway/bot recommends, each guild’s events go to its shard, bad shards are refused', async () => {
+    // Guild ids whose (id >> 22) % 2 is 0 and 1.
+    const onShard = (shard: number) => (((1_300_000_000n * 2n + BigInt(shard)) << 22n) | 5n).toString();
+    const discord = new FakeDiscord({ guilds: [{ id: onShard(0) }, { id: onShard(1) }], shards: 2, maxConcurrency: 1, identifyWindowMs: 5_000 });
+    setFake(discord);
+    await discord.start();
+    const [g0, g1] = discord.guilds;
+    const gatewayBot = await fetch(`${discord.apiUrl}/v10/gateway/bot`, { headers: { authorization: `Bot ${discord.token}` } });
+    expect(await gatewayBot.json()).toMatchObject({ shards: 2, session_start_limit: { max_concurrency: 1 } });
+
+    const identify = (shard: [number, number]) => ({ op: 2, d: { token: discord.token, intents: GatewayIntentBits.Guilds, properties: {}, shard } });
+    const shard0 = await rawGateway(discord.gatewayUrl);
+    await shard0.next(); // HELLO
+    shard0.send(identify([0, 2]));
+    expect(await shard0.next()).toMatchObject({ t: 'READY', d: { shard: [0, 2], guilds: [{ id: g0!.id }] } });
+    expect(await shard0.next()).toMatchObject({ t: 'GUILD_CREATE', d: { id: g0!.id } });
+
+    // Shard 1 identifies at once, in the same max_concurrency bucket (1 % 1 = 0 % 1): flagged.
+    const shard1 = await rawGateway(discord.gatewayUrl);
+    await shard1.next();
+    shard1.send(identify([1, 2]));
+    expect(await shard1.next()).toMatchObject({ t: 'READY', d: { shard: [1, 2], guilds: [{ id: g1!.id }] } });
+    expect(await shard1.next()).toMatchObject({ t: 'GUILD_CREATE', d: { id: g1!.id } });
+    expect(discord.validationErrors).toEqual([expect.stringMatching(/same max_concurrency bucket/)]);
+    discord.validationErrors.length = 0;
+    expect(discord.connectedShards.sort()).toEqual([0, 1]);
+
+    const inG1 = discord.slashCommand({ name: 'imagine', guildId: g1!.id, channelId: g1!.channels[0]!.id });
+    const inG0 = discord.slashCommand({ name: 'imagine', guildId: g0!.id, channelId: g0!.channels[0]!.id });
+    expect(await shard1.next()).toMatchObject({ t: 'INTERACTION_CREATE', d: { id: inG1.id, guild_id: g1!.id } });
+    expect(await shard0.next()).toMatchObject({ t: 'INTERACTION_CREATE', d: { id: inG0.id, guild_id: g0!.id } });
+
+    const outside = await rawGateway(discord.gatewayUrl);
+    await outside.next();
+    outside.send(identify([2, 2]));
+    expect(await outside.closed).toBe(4010);
+    shard0.close();
+    shard1.close();
+  });
+
   it('dispatches select menus, autocomplete and user context menus', async () => {
     const { discord, client } = await connect();
     const channel = await defaultChannel(client, discord);

@@ -87,7 +87,12 @@ describe('being removed from a server', () => {
     const since = s.discord.requests.length;
     s.discord.removeBotFromGuild(guildId);
     await eventually(async () => (await s.ctx.challenges.get(running.id))?.phase === 'cancelled', 10_000, 'the challenge to stop');
-    expect(await s.ctx.challengeQueue.getJob(transitionJobId(running.id, 'submissions'))).toBeUndefined();
+    // The phase changes first, then the deadlines are removed one by one.
+    await eventually(
+      async () => (await s.ctx.challengeQueue.getJob(transitionJobId(running.id, 'submissions'))) === undefined,
+      10_000,
+      'its deadline to go',
+    );
 
     // Its deadline coming anyway (a job that was already due) changes and posts nothing.
     await endPhaseNow(s.ctx.challengeQueue, running.id, 'submissions');

@@ -21,7 +21,7 @@
  * The facts below come from Discord's OpenAPI description and developer documentation; this file
  * must not read anything outside the repository at runtime.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -227,6 +227,15 @@ export interface FakeDiscordOptions {
   /** How long interaction tokens work, counted from the interaction's creation (Discord: 15 min). */
   tokenLifetimeMs?: number;
   heartbeatIntervalMs?: number;
+  /** Shards GET /gateway/bot recommends (default 1); events then go to `(guild_id >> 22) % count`. */
+  shards?: number;
+  /** `session_start_limit.max_concurrency` of GET /gateway/bot (default 1). */
+  maxConcurrency?: number;
+  /**
+   * When set, two identifies of one max_concurrency bucket (`shard_id % max_concurrency`) closer
+   * than this are a violation (Discord: 5,000 ms). Default 0: not checked.
+   */
+  identifyWindowMs?: number;
 }
 
 export interface FakeChannel {
@@ -326,7 +335,10 @@ export interface RecordedRequest {
   /** What the fake answered. */
   status: number;
   response: unknown;
+  /** When the fake answered it. */
   at: number;
+  /** When its headers arrived (what Discord's rate limits count; `at` also includes reading and parsing the body). */
+  receivedAt: number;
 }
 
 export interface FaultRule {
@@ -1154,7 +1166,7 @@ interface GatewayHost {
   readonly token: string;
   readonly gatewayUrl: string;
   readonly privilegedIntents: number;
-  readyPayload(sessionId: string, shard: unknown): unknown;
+  readyPayload(sessionId: string, shard: [number, number], inShard: (guildId: string) => boolean): unknown;
   guildCreatePayloads(): unknown[];
   membersChunk(request: Json): unknown[];
   /** Drops (undefined) or adjusts an event for a session with these intents. */
@@ -1165,36 +1177,61 @@ interface GatewayHost {
 
 const PRIVILEGED_INTENTS = GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.MessageContent;
 
+/** One shard's connection and session (a bot with one shard has just shard 0). */
+interface ShardSlot {
+  id: number;
+  socket: WebSocket | undefined;
+  session: GatewaySession | undefined;
+  /** Dispatched before this shard ever identified; delivered to its first session. */
+  early: Array<{ t: string; d: unknown }>;
+}
+
+/** Dispatches whose guild is their `id` rather than their `guild_id`. */
+const GUILD_ITSELF_EVENTS: ReadonlySet<string> = new Set(['GUILD_CREATE', 'GUILD_UPDATE', 'GUILD_DELETE']);
+
+/** Which shard Discord sends a guild's events on: `(guild_id >> 22) % shard_count`. */
+export function shardOfGuild(guildId: string, shardCount: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(Math.max(1, shardCount)));
+}
+
 /**
- * One shard's worth of Gateway: HELLO, heartbeats, IDENTIFY → READY + GUILD_CREATE, RESUME with
- * replay of missed events, sequence numbers, intent filtering. Plain JSON, no compression.
+ * The Gateway, sharded as Discord's: HELLO, heartbeats, IDENTIFY (with `shard: [id, count]`) →
+ * READY + GUILD_CREATE of that shard's guilds, RESUME with replay of missed events, sequence
+ * numbers, intent filtering. Each guild's events go only to its shard; events without a guild
+ * (DMs) to shard 0. Plain JSON, no compression.
  */
 class FakeGateway {
   identifyCount = 0;
   resumeCount = 0;
   connectionCount = 0;
+  /** Every IDENTIFY, in order: its shard and when (max_concurrency is checked against these). */
+  readonly identifies: Array<{ shard: [number, number]; at: number }> = [];
   private readonly wss = new WebSocketServer({ noServer: true });
-  /** The authenticated connection, if any. */
-  private socket: WebSocket | undefined;
-  private session: GatewaySession | undefined;
-  /** Dispatched before anyone ever identified; delivered to the first session. */
-  private readonly early: Array<{ t: string; d: unknown }> = [];
+  private readonly slots = new Map<number, ShardSlot>();
 
   constructor(
     private readonly host: GatewayHost,
     private readonly heartbeatIntervalMs: number,
+    /** Shards in all: what GET /gateway/bot recommends, then what clients identify with. */
+    public shardCount: number,
+    private readonly maxConcurrency: number,
+    /** How long one max_concurrency bucket must wait between identifies (0: not checked). */
+    private readonly identifyWindowMs: number,
   ) {}
 
+  /** Every shard that has a session is connected (and at least one has). */
   get connected(): boolean {
-    return this.socket?.readyState === WebSocket.OPEN;
+    const withSession = [...this.slots.values()].filter((slot) => slot.session);
+    return withSession.length > 0 && withSession.every((slot) => slot.socket?.readyState === WebSocket.OPEN);
+  }
+
+  /** Shards with a live, identified connection. */
+  get connectedShards(): number[] {
+    return [...this.slots.values()].filter((slot) => slot.session && slot.socket?.readyState === WebSocket.OPEN).map((slot) => slot.id);
   }
 
   get intents(): number | undefined {
-    return this.session?.intents;
-  }
-
-  get sessionId(): string | undefined {
-    return this.session?.id;
+    return (this.slots.get(0)?.session ?? [...this.slots.values()].find((slot) => slot.session)?.session)?.intents;
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -1202,26 +1239,48 @@ class FakeGateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, params));
   }
 
-  /** Sends (or queues) a dispatch event, like Discord does for a connected bot. */
+  /** The shard an event goes out on. */
+  shardOf(t: string, d: unknown): number {
+    if (!isRecord(d)) return 0;
+    const guildId = GUILD_ITSELF_EVENTS.has(t) ? d.id : d.guild_id;
+    return typeof guildId === 'string' && /^\d+$/.test(guildId) ? shardOfGuild(guildId, this.shardCount) : 0;
+  }
+
+  /** Sends (or queues) a dispatch event on its guild's shard, like Discord does for a connected bot. */
   dispatch(t: string, d: unknown): void {
-    if (!this.session) this.early.push({ t, d });
-    else this.push(t, d);
+    const slot = this.slot(this.shardOf(t, d));
+    if (!slot.session) slot.early.push({ t, d });
+    else this.push(slot, t, d);
   }
 
-  /** Server-side disconnect. 4000 makes discord.js resume; 1000 makes it identify again. */
-  disconnect(code: number, reason = 'fake-discord disconnect'): void {
-    this.socket?.close(code, reason);
+  /** Server-side disconnect of every shard (or one). 4000 makes discord.js resume; 1000 makes it identify again. */
+  disconnect(code: number, reason = 'fake-discord disconnect', shard?: number): void {
+    for (const slot of this.slots.values()) if (shard === undefined || slot.id === shard) slot.socket?.close(code, reason);
   }
 
-  /** Low-level: send any opcode (e.g. 7 Reconnect, 9 Invalid Session) to the live connection. */
+  /** Low-level: send any opcode (e.g. 7 Reconnect, 9 Invalid Session) to every live connection. */
   sendOp(op: number, d: unknown): void {
-    if (this.socket) this.send(this.socket, { op, d, s: null, t: null });
+    for (const slot of this.slots.values()) if (slot.socket) this.send(slot.socket, { op, d, s: null, t: null });
   }
 
   shutdown(): Promise<void> {
     for (const client of this.wss.clients) client.terminate();
-    this.socket = undefined;
+    for (const slot of this.slots.values()) slot.socket = undefined;
     return new Promise((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private slot(id: number): ShardSlot {
+    let slot = this.slots.get(id);
+    if (!slot) {
+      slot = { id, socket: undefined, session: undefined, early: [] };
+      this.slots.set(id, slot);
+    }
+    return slot;
+  }
+
+  /** The shard this socket identified or resumed as, if any. */
+  private slotOf(ws: WebSocket): ShardSlot | undefined {
+    return [...this.slots.values()].find((slot) => slot.socket === ws);
   }
 
   private onConnection(ws: WebSocket, params: URLSearchParams): void {
@@ -1232,8 +1291,9 @@ class FakeGateway {
     }
     ws.on('message', (raw) => this.onMessage(ws, raw));
     ws.on('close', () => {
-      if (this.socket !== ws) return;
-      this.socket = undefined;
+      const slot = this.slotOf(ws);
+      if (!slot) return;
+      slot.socket = undefined;
       this.host.gatewayEvent('disconnect');
     });
     ws.on('error', () => undefined); // a client vanishing mid-frame is not a test failure
@@ -1263,19 +1323,21 @@ class FakeGateway {
         return;
       case GatewayOpcodes.PresenceUpdate:
       case GatewayOpcodes.VoiceStateUpdate:
-        if (this.socket !== ws) ws.close(GatewayCloseCodes.NotAuthenticated, 'Not authenticated.');
+        if (!this.slotOf(ws)) ws.close(GatewayCloseCodes.NotAuthenticated, 'Not authenticated.');
         return;
-      case GatewayOpcodes.RequestGuildMembers:
-        if (this.socket !== ws) ws.close(GatewayCloseCodes.NotAuthenticated, 'Not authenticated.');
-        else for (const chunk of this.host.membersChunk(d)) this.push('GUILD_MEMBERS_CHUNK', chunk);
+      case GatewayOpcodes.RequestGuildMembers: {
+        const slot = this.slotOf(ws);
+        if (!slot) ws.close(GatewayCloseCodes.NotAuthenticated, 'Not authenticated.');
+        else for (const chunk of this.host.membersChunk(d)) this.push(slot, 'GUILD_MEMBERS_CHUNK', chunk);
         return;
+      }
       default:
         ws.close(GatewayCloseCodes.UnknownOpcode, 'Unknown opcode.');
     }
   }
 
   private identify(ws: WebSocket, d: Json): void {
-    if (this.socket === ws) {
+    if (this.slotOf(ws)) {
       ws.close(GatewayCloseCodes.AlreadyAuthenticated, 'Already authenticated.');
       return;
     }
@@ -1294,22 +1356,44 @@ class FakeGateway {
       ws.close(GatewayCloseCodes.DisallowedIntents, 'Disallowed intent(s).');
       return;
     }
-    const previous = this.session;
-    this.socket?.close(GatewayCloseCodes.SessionTimedOut, 'Replaced by a new session.');
-    this.socket = ws;
-    this.session = { id: randomToken(16), seq: 0, intents, history: [] };
+    const shard = Array.isArray(d.shard) ? d.shard : [0, 1];
+    const [shardId, count] = shard;
+    if (typeof shardId !== 'number' || typeof count !== 'number' || !Number.isInteger(shardId) || count < 1 || shardId < 0 || shardId >= count) {
+      ws.close(GatewayCloseCodes.InvalidShard, 'Invalid shard.');
+      return;
+    }
+    const otherShards = [...this.slots.values()].filter((slot) => slot.id !== shardId && slot.socket?.readyState === WebSocket.OPEN);
+    if (count !== this.shardCount && otherShards.length > 0) {
+      this.host.gatewayViolation(`shard ${shardId} identified with ${count} shards while others run with ${this.shardCount}`);
+    }
+    this.shardCount = count;
+    const now = Date.now();
+    const bucket = shardId % this.maxConcurrency;
+    const previous = [...this.identifies].reverse().find((identify) => identify.shard[0] % this.maxConcurrency === bucket);
+    if (this.identifyWindowMs > 0 && previous && now - previous.at < this.identifyWindowMs) {
+      this.host.gatewayViolation(
+        `shard ${shardId} identified ${now - previous.at} ms after shard ${previous.shard[0]} in the same max_concurrency bucket (Discord allows one per ${this.identifyWindowMs} ms)`,
+      );
+    }
+    this.identifies.push({ shard: [shardId, count], at: now });
+    const slot = this.slot(shardId);
+    const previousSession = slot.session;
+    slot.socket?.close(GatewayCloseCodes.SessionTimedOut, 'Replaced by a new session.');
+    slot.socket = ws;
+    slot.session = { id: randomToken(16), seq: 0, intents, history: [] };
     this.identifyCount += 1;
     this.host.gatewayEvent('identify');
-    this.push('READY', this.host.readyPayload(this.session.id, d.shard));
-    for (const guild of this.host.guildCreatePayloads()) this.push('GUILD_CREATE', guild);
+    const inShard = (guildId: string) => shardOfGuild(guildId, count) === shardId;
+    this.push(slot, 'READY', this.host.readyPayload(slot.session.id, [shardId, count], inShard));
+    for (const guild of this.host.guildCreatePayloads()) if (this.shardOf('GUILD_CREATE', guild) === shardId) this.push(slot, 'GUILD_CREATE', guild);
     // Events that never reached a client (dispatched while nobody was connected) are not lost.
-    const missed = [...this.early.splice(0), ...(previous?.history.filter((event) => !event.sent) ?? [])];
-    for (const event of missed) this.push(event.t, event.d);
+    const missed = [...slot.early.splice(0), ...(previousSession?.history.filter((event) => !event.sent) ?? [])];
+    for (const event of missed) this.push(slot, event.t, event.d);
     this.host.gatewayEvent('ready');
   }
 
   private resume(ws: WebSocket, d: Json): void {
-    if (this.socket === ws) {
+    if (this.slotOf(ws)) {
       ws.close(GatewayCloseCodes.AlreadyAuthenticated, 'Already authenticated.');
       return;
     }
@@ -1317,25 +1401,26 @@ class FakeGateway {
       ws.close(GatewayCloseCodes.AuthenticationFailed, 'Authentication failed.');
       return;
     }
-    const session = this.session;
-    if (!session || d.session_id !== session.id) {
+    const slot = [...this.slots.values()].find((candidate) => candidate.session && candidate.session.id === d.session_id);
+    const session = slot?.session;
+    if (!slot || !session) {
       this.send(ws, { op: GatewayOpcodes.InvalidSession, d: false, s: null, t: null });
       this.host.gatewayEvent('invalid-session');
       return;
     }
-    this.socket = ws;
+    slot.socket = ws;
     const lastSeen = typeof d.seq === 'number' ? d.seq : 0;
     // Replay everything after what the client last saw, then RESUMED, as Discord does.
     for (const event of session.history) {
-      if (event.s > lastSeen) this.deliver(event);
+      if (event.s > lastSeen) this.deliver(slot, event);
     }
     this.resumeCount += 1;
-    this.push('RESUMED', {});
+    this.push(slot, 'RESUMED', {});
     this.host.gatewayEvent('resume');
   }
 
-  private push(t: string, d: unknown): void {
-    const session = this.session;
+  private push(slot: ShardSlot, t: string, d: unknown): void {
+    const session = slot.session;
     if (!session) return;
     const prepared = this.host.prepareDispatch(t, d, session.intents);
     if (prepared === undefined) return;
@@ -1343,12 +1428,12 @@ class FakeGateway {
     const event: GatewayDispatch = { s: session.seq, t, d: prepared, sent: false };
     session.history.push(event);
     if (session.history.length > GATEWAY_HISTORY_LIMIT) session.history.shift();
-    this.deliver(event);
+    this.deliver(slot, event);
   }
 
-  private deliver(event: GatewayDispatch): void {
-    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return;
-    this.send(this.socket, { op: GatewayOpcodes.Dispatch, t: event.t, s: event.s, d: event.d });
+  private deliver(slot: ShardSlot, event: GatewayDispatch): void {
+    if (!slot.socket || slot.socket.readyState !== WebSocket.OPEN) return;
+    this.send(slot.socket, { op: GatewayOpcodes.Dispatch, t: event.t, s: event.s, d: event.d });
     event.sent = true;
   }
 
@@ -1532,6 +1617,14 @@ export class FakeDiscord extends EventEmitter {
 
   private readonly options: Required<Pick<FakeDiscordOptions, 'callbackWindowMs' | 'tokenLifetimeMs' | 'privilegedIntents'>>;
   private readonly botPermissions: bigint;
+  private readonly recommendedShards: number;
+  private readonly maxConcurrency: number;
+  /** The application's signing key pair: HTTP interactions are signed with it, as Discord does. */
+  private readonly signingKeys = generateKeyPairSync('ed25519');
+  /** Set (PATCH /applications/@me, or setInteractionsEndpoint): interactions are POSTed there, not dispatched. */
+  private interactionsEndpoint: string | undefined;
+  /** What the interactions endpoint answered to each POSTed interaction. */
+  readonly httpInteractionAnswers: Array<{ interactionId: string; status: number; body: string }> = [];
   private readonly gateway: FakeGateway;
   private readonly routes: Route[];
   private server: Server | undefined;
@@ -1570,12 +1663,20 @@ export class FakeDiscord extends EventEmitter {
       privilegedIntents: options.privilegedIntents ?? 0,
     };
     this.botPermissions = options.botPermissions ?? BOT_PERMISSIONS;
+    this.recommendedShards = options.shards ?? 1;
+    this.maxConcurrency = options.maxConcurrency ?? 1;
     this.botUser = this.user({ id: this.applicationId, username: options.botUsername ?? 'Atelier', globalName: null, bot: true });
     this.botUser.discriminator = '4242'; // bots keep legacy discriminators
     this.defaultUser = this.user({ username: 'ada', globalName: 'Ada' });
     this.guilds = (options.guilds ?? [{}]).map((guild, i) => this.createGuild(guild, i));
     this.ready = new Promise((resolve) => (this.resolveReady = resolve));
-    this.gateway = new FakeGateway(this.gatewayHost(), options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
+    this.gateway = new FakeGateway(
+      this.gatewayHost(),
+      options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      options.shards ?? 1,
+      options.maxConcurrency ?? 1,
+      options.identifyWindowMs ?? 0,
+    );
     this.routes = this.buildRoutes();
     this.oauth2 = new FakeOAuth2({
       applicationId: this.applicationId,
@@ -1658,6 +1759,21 @@ export class FakeDiscord extends EventEmitter {
     return this.gateway.resumeCount;
   }
 
+  /** Shards with a live, identified gateway connection. */
+  get connectedShards(): number[] {
+    return this.gateway.connectedShards;
+  }
+
+  /** Every IDENTIFY so far: which shard (`[id, count]`) and when. */
+  get identifies(): ReadonlyArray<{ shard: [number, number]; at: number }> {
+    return this.gateway.identifies;
+  }
+
+  /** The shard a guild's events go out on, with the shard count clients identified with. */
+  shardOf(guildId: string): number {
+    return shardOfGuild(guildId, this.gateway.shardCount);
+  }
+
   /** The intents of the current session (undefined before the first IDENTIFY). */
   get intents(): number | undefined {
     return this.gateway.intents;
@@ -1684,9 +1800,122 @@ export class FakeDiscord extends EventEmitter {
     this.gateway.dispatch('GUILD_CREATE', this.guildCreatePayload(this.guild(guildId)));
   }
 
+  // ---- HTTP interactions -----------------------------------------------------
+
+  /** The application's public key, as the developer portal shows it (64 hex digits). */
+  get publicKey(): string {
+    const jwk = this.signingKeys.publicKey.export({ format: 'jwk' });
+    return Buffer.from(jwk.x!, 'base64url').toString('hex');
+  }
+
+  /** Where interactions are POSTed (undefined: they go through the gateway). */
+  get interactionsEndpointUrl(): string | undefined {
+    return this.interactionsEndpoint;
+  }
+
+  /**
+   * Sets the interactions endpoint as the developer portal (or PATCH /applications/@me) does:
+   * Discord first checks that the URL answers a signed PING with PONG and refuses a request with a
+   * bad signature (401), and throws otherwise. From then on interactions are POSTed there, signed.
+   */
+  async setInteractionsEndpoint(url: string): Promise<void> {
+    const problem = await this.checkInteractionsEndpoint(url);
+    if (problem) throw new Error(`interactions endpoint ${url}: ${problem}`);
+    this.interactionsEndpoint = url;
+    this.resolveReady();
+    this.notify();
+  }
+
+  /** Discord's signature of an interaction POST: Ed25519 over timestamp + body, in hex. */
+  sign(body: string, timestamp: string): string {
+    return sign(null, Buffer.from(timestamp + body, 'utf8'), this.signingKeys.privateKey).toString('hex');
+  }
+
+  /** A signed POST of `body`, as Discord sends interactions (headers X-Signature-Ed25519 and -Timestamp). */
+  signedPost(url: string, body: string, options: { timestamp?: string; signature?: string } = {}): Promise<Response> {
+    const timestamp = options.timestamp ?? String(Math.floor(Date.now() / 1000));
+    const signature = options.signature ?? this.sign(body, timestamp);
+    return fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Discord-Interactions/1.0 (+https://discord.com)',
+        'x-signature-ed25519': signature,
+        'x-signature-timestamp': timestamp,
+      },
+      body,
+    });
+  }
+
+  private async checkInteractionsEndpoint(url: string): Promise<string | undefined> {
+    const ping = JSON.stringify({
+      id: snowflake(Date.now()),
+      application_id: this.applicationId,
+      type: InteractionType.Ping,
+      token: randomToken(32),
+      version: 1,
+    });
+    try {
+      const forged = await this.signedPost(url, ping, { signature: '0'.repeat(128) });
+      if (forged.status !== 401) return `answered ${forged.status} to a request with a bad signature (Discord wants 401)`;
+      const answer = await this.signedPost(url, ping);
+      const body = (await answer.json().catch(() => undefined)) as { type?: unknown } | undefined;
+      if (answer.status !== 200 || body?.type !== InteractionResponseType.Pong)
+        return `answered ${answer.status} ${JSON.stringify(body)} to PING (Discord wants 200 {"type":1})`;
+    } catch (error) {
+      return `could not be reached (${error instanceof Error ? error.message : String(error)})`;
+    }
+    return undefined;
+  }
+
+  private async postInteraction(url: string, payload: unknown): Promise<void> {
+    const id = (payload as { id: string }).id;
+    try {
+      const answer = await this.signedPost(url, JSON.stringify(payload));
+      const body = await answer.text();
+      this.httpInteractionAnswers.push({ interactionId: id, status: answer.status, body });
+      // The bot answers through the callback endpoint (discord.js does): the POST itself is 202.
+      if (answer.status !== 202 && answer.status !== 204) {
+        this.validationErrors.push(`interactions endpoint answered interaction ${id} with ${answer.status} ${body.slice(0, 200)} (expected 202)`);
+      }
+    } catch (error) {
+      if (!this.closed)
+        this.validationErrors.push(`interactions endpoint failed for ${id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.notify();
+  }
+
+  private async patchApplication(ctx: RestContext): Promise<RestReply> {
+    if (ctx.headers.authorization !== `Bot ${this.token}`) return errorReply(401, 0, '401: Unauthorized');
+    const body = isRecord(ctx.json) ? ctx.json : {};
+    if ('interactions_endpoint_url' in body) {
+      const url = body.interactions_endpoint_url;
+      if (url === null || url === '') {
+        this.interactionsEndpoint = undefined;
+      } else {
+        const problem = typeof url === 'string' ? await this.checkInteractionsEndpoint(url) : 'not a string';
+        if (problem) {
+          return errorReply(400, 50035, 'Invalid Form Body', {
+            interactions_endpoint_url: {
+              _errors: [
+                {
+                  code: 'APPLICATION_INTERACTIONS_ENDPOINT_URL_INVALID',
+                  message: `The specified interactions endpoint url could not be verified: ${problem}`,
+                },
+              ],
+            },
+          });
+        }
+        this.interactionsEndpoint = url as string;
+        this.resolveReady();
+      }
+    }
+    return jsonReply(200, { ...this.applicationPayload(), interactions_endpoint_url: this.interactionsEndpoint ?? null });
+  }
+
   /** Close the gateway socket from the server side. 4000 → discord.js resumes; 1000 → identifies again. */
-  closeGateway(code = 4000): void {
-    this.gateway.disconnect(code);
+  closeGateway(code = 4000, shard?: number): void {
+    this.gateway.disconnect(code, undefined, shard);
   }
 
   /** Low level: send a raw opcode, e.g. 7 (Reconnect) or 9 (Invalid Session). */
@@ -2541,7 +2770,9 @@ export class FakeDiscord extends EventEmitter {
     const interaction = new FakeInteraction(this, payload, createdAt, this.options.tokenLifetimeMs);
     this.interactions.set(interaction.id, interaction);
     this.interactionsByToken.set(interaction.token, interaction);
-    this.gateway.dispatch('INTERACTION_CREATE', payload);
+    // With an interactions endpoint, Discord POSTs interactions there instead of the gateway.
+    if (this.interactionsEndpoint) void this.postInteraction(this.interactionsEndpoint, payload);
+    else this.gateway.dispatch('INTERACTION_CREATE', payload);
     this.notify();
     return interaction;
   }
@@ -2589,13 +2820,15 @@ export class FakeDiscord extends EventEmitter {
       get privilegedIntents() {
         return fake.options.privilegedIntents;
       },
-      readyPayload: (sessionId, shard) => ({
+      readyPayload: (sessionId, shard, inShard) => ({
         v: 10,
         user: { ...this.botUser, verified: true, mfa_enabled: false, email: null },
-        guilds: this.guilds.filter((guild) => !this.guildsWithoutBot.has(guild.id)).map((guild) => ({ id: guild.id, unavailable: true })),
+        guilds: this.guilds
+          .filter((guild) => !this.guildsWithoutBot.has(guild.id) && inShard(guild.id))
+          .map((guild) => ({ id: guild.id, unavailable: true })),
         session_id: sessionId,
         resume_gateway_url: this.gatewayUrl,
-        shard: Array.isArray(shard) ? shard : [0, 1],
+        shard,
         application: { id: this.applicationId, flags: 0 },
         private_channels: [],
         presences: [],
@@ -2734,8 +2967,9 @@ export class FakeDiscord extends EventEmitter {
         writeReply(res, errorReply(404, 0, '404: Not Found'));
         return;
       }
+      const receivedAt = Date.now();
       const raw = await readBody(req);
-      writeReply(res, await this.handleRest(req, url, api[1]!, decodePath(api[2] ?? '/'), raw));
+      writeReply(res, await this.handleRest(req, url, api[1]!, decodePath(api[2] ?? '/'), raw, receivedAt));
     } catch (error) {
       // A bug in the fake must not look like Discord misbehaving: surface it loudly.
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -2746,7 +2980,7 @@ export class FakeDiscord extends EventEmitter {
     }
   }
 
-  private async handleRest(req: IncomingMessage, url: URL, version: string, path: string, raw: Buffer): Promise<RestReply> {
+  private async handleRest(req: IncomingMessage, url: URL, version: string, path: string, raw: Buffer, receivedAt = Date.now()): Promise<RestReply> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
@@ -2772,7 +3006,13 @@ export class FakeDiscord extends EventEmitter {
     } else if (headers.authorization?.startsWith('Bearer ')) {
       reply = this.injectedFault(ctx) ?? this.oauth2.bearer(ctx.method, path, headers.authorization);
     } else {
-      reply = this.injectedFault(ctx) ?? (parsed.invalidJson ? errorReply(400, 50109, 'The request body contains invalid JSON.') : this.route(ctx));
+      reply =
+        this.injectedFault(ctx) ??
+        (parsed.invalidJson
+          ? errorReply(400, 50109, 'The request body contains invalid JSON.')
+          : ctx.method === 'PATCH' && path === '/applications/@me'
+            ? await this.patchApplication(ctx)
+            : this.route(ctx));
     }
     const record: RecordedRequest = {
       method: ctx.method,
@@ -2784,6 +3024,7 @@ export class FakeDiscord extends EventEmitter {
       status: reply.status,
       response: reply.body,
       at: Date.now(),
+      receivedAt,
     };
     this.requests.push(record);
     this.emit('request', record);
@@ -2858,8 +3099,13 @@ export class FakeDiscord extends EventEmitter {
     add('GET', '/gateway/bot', () =>
       jsonReply(200, {
         url: this.gatewayUrl,
-        shards: 1,
-        session_start_limit: { total: 1000, remaining: 1000 - this.gateway.identifyCount, reset_after: 0, max_concurrency: 1 },
+        shards: this.recommendedShards,
+        session_start_limit: {
+          total: 1000,
+          remaining: 1000 - this.gateway.identifyCount,
+          reset_after: 0,
+          max_concurrency: this.maxConcurrency,
+        },
       }),
     );
     // Users, application, guilds, channels.

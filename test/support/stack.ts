@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterEach, expect } from 'vitest';
+import type { FastifyInstance } from 'fastify';
 import { startBot, type BotOptions, type RunningBot } from '../../src/bot/bot.js';
+import { discordPublicKey } from '../../src/bot/http-interactions.js';
+import { createMetrics } from '../../src/metrics.js';
+import { createWebServer } from '../../src/web/server.js';
 import { createLocalProvider } from '../../src/worker/providers/local.js';
 import type { ImageProvider } from '../../src/worker/providers/types.js';
 import { startWorker, type RunningWorker, type WorkerOptions } from '../../src/worker/worker.js';
@@ -19,6 +23,18 @@ export interface StackOptions {
   worker?: Partial<WorkerOptions>;
   bot?: Partial<BotOptions>;
   discord?: ConstructorParameters<typeof FakeDiscord>[0];
+  /**
+   * How the bot hears interactions: over the gateway, or as signed POSTs from the fake Discord to
+   * the bot's web server (/interactions). Default: E2E_INTERACTIONS from the environment, else gateway.
+   */
+  interactions?: InteractionsMode;
+}
+
+export type InteractionsMode = 'gateway' | 'http';
+
+/** The mode e2e stacks run in unless a test says otherwise (`E2E_INTERACTIONS=http npx vitest run ...`). */
+export function defaultInteractionsMode(): InteractionsMode {
+  return process.env.E2E_INTERACTIONS === 'http' ? 'http' : 'gateway';
 }
 
 /**
@@ -35,9 +51,13 @@ export class Stack {
   bot!: RunningBot;
   private botOptions!: BotOptions;
   workers: RunningWorker[] = [];
+  interactions: InteractionsMode = 'gateway';
+  /** HTTP mode: the bot's web server, where the fake Discord POSTs interactions. */
+  web: FastifyInstance | undefined;
 
   static async start(options: StackOptions = {}): Promise<Stack> {
     const stack = new Stack();
+    stack.interactions = options.interactions ?? defaultInteractionsMode();
     stack.discord = new FakeDiscord(options.discord);
     await stack.discord.start();
     stack.database = await createTestDatabase({ migrated: true, maxConnections: 10 });
@@ -61,9 +81,10 @@ export class Stack {
       interactionRateLimit: { burst: 1000, refillMs: 1000 },
       // Inside the after-test time limit, whatever a test left Redis in.
       shutdownGraceMs: 5_000,
+      ...(stack.interactions === 'http' ? { interactions: 'http' as const, publicKey: discordPublicKey(stack.discord.publicKey) } : {}),
       ...options.bot,
     };
-    stack.bot = await startBot(stack.botOptions);
+    await stack.startBotProcess();
     if (!options.noWorker) await stack.startWorker(options.provider ?? createLocalProvider(), options.worker);
     return stack;
   }
@@ -85,9 +106,30 @@ export class Stack {
 
   /** Stops the bot and starts a new one with the same options (a restart: nothing of the old process's memory survives). */
   async restartBot(): Promise<RunningBot> {
-    await this.bot.close();
-    this.bot = await startBot(this.botOptions);
+    await this.stopBotProcess();
+    await this.startBotProcess();
     return this.bot;
+  }
+
+  /** The bot, and in HTTP mode its web server registered as the interactions endpoint (Discord PINGs it first). */
+  private async startBotProcess(): Promise<void> {
+    this.bot = await startBot(this.botOptions);
+    if (this.bot.interactions) {
+      this.web = await createWebServer({
+        logger: quietLogger(),
+        metrics: createMetrics(),
+        readiness: this.bot.readiness,
+        interactions: this.bot.interactions,
+      });
+      const address = await this.web.listen({ port: 0, host: '127.0.0.1' });
+      await this.discord.setInteractionsEndpoint(`${address}/interactions`);
+    }
+  }
+
+  private async stopBotProcess(): Promise<void> {
+    await this.web?.close();
+    this.web = undefined;
+    await this.bot?.close();
   }
 
   get ctx() {
@@ -96,7 +138,7 @@ export class Stack {
 
   async close(): Promise<void> {
     await Promise.all(this.workers.splice(0).map((worker) => worker.close()));
-    await this.bot?.close();
+    await this.stopBotProcess();
     await this.discord?.close();
     await this.database?.drop();
     await dropPrefix(this.redis, this.prefix);

@@ -1,16 +1,10 @@
-import {
-  GuildMember,
-  PermissionFlagsBits,
-  escapeMarkdown,
-  type ChatInputCommandInteraction,
-  type PermissionsBitField,
-  type RawFile,
-} from 'discord.js';
+import { PermissionFlagsBits, escapeMarkdown, type BaseInteraction, type ChatInputCommandInteraction, type RawFile } from 'discord.js';
 import { ageRestriction, type AgeRestriction } from '../../bot/age-restriction.js';
 import { imageBytes } from '../../bot/components/generation.js';
 import type { BotContext } from '../../bot/context.js';
 import type { DeliveredMessage } from '../../bot/delivery.js';
 import { postChannelMessage, unlessRefused, withMessageLock } from '../../bot/discord-messages.js';
+import { permissionsInChannel } from '../../bot/guild-facts.js';
 import { memberMention, noMentions, type MessageBody } from '../../bot/messages.js';
 import type { MemberDataDeleter } from '../../bot/privacy.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
@@ -65,13 +59,14 @@ export async function findSeries(
 }
 
 /** The creator, or anyone with Manage Messages in the series' own channel. */
-export function assertCanManage(
-  interaction: Pick<ChatInputCommandInteraction, 'user' | 'memberPermissions' | 'channelId' | 'guild' | 'member'>,
+export async function assertCanManage(
+  interaction: Pick<ChatInputCommandInteraction, 'user' | 'memberPermissions' | 'channelId' | 'guild' | 'guildId' | 'member'>,
   series: SeriesRecord,
-): void {
+  ctx: BotContext,
+): Promise<void> {
   if (interaction.user.id === series.creatorId) return;
-  const permissions = permissionsInSeriesChannel(interaction, series);
-  if (!permissions?.has(PermissionFlagsBits.ManageMessages)) {
+  const permissions = await permissionsInSeriesChannel(interaction, series, ctx);
+  if (permissions === undefined || !(permissions & PermissionFlagsBits.ManageMessages)) {
     throw new InvalidRequestError('Only the person who started this series, or a moderator of its channel, can do that.');
   }
 }
@@ -79,17 +74,16 @@ export function assertCanManage(
 /**
  * A series can be named from any channel, and being a moderator there says nothing about the
  * series' channel. Discord resolves the member's permissions for the channel the command came from
- * (the series' channel or its thread); elsewhere they are computed from the cached roles and
- * overwrites of the series' channel, and unknown means no.
+ * (the series' channel or its thread); elsewhere they are computed from the server's roles and the
+ * series' channel's overwrites as Discord has them now, and unknown means no.
  */
-function permissionsInSeriesChannel(
-  interaction: Pick<ChatInputCommandInteraction, 'memberPermissions' | 'channelId' | 'guild' | 'member'>,
+async function permissionsInSeriesChannel(
+  interaction: Pick<ChatInputCommandInteraction, 'user' | 'memberPermissions' | 'channelId' | 'guild' | 'guildId' | 'member'>,
   series: SeriesRecord,
-): Readonly<PermissionsBitField> | null {
-  if (interaction.channelId === series.channelId || interaction.channelId === series.threadId) return interaction.memberPermissions;
-  const channel = interaction.guild?.channels.cache.get(series.channelId);
-  if (!channel || !(interaction.member instanceof GuildMember) || !('permissionsFor' in channel)) return null;
-  return channel.permissionsFor(interaction.member);
+  ctx: BotContext,
+): Promise<bigint | undefined> {
+  if (interaction.channelId === series.channelId || interaction.channelId === series.threadId) return interaction.memberPermissions?.bitfield;
+  return permissionsInChannel(ctx, interaction as BaseInteraction, series.channelId);
 }
 
 /** Turns a refused add into the sentence the member reads. */

@@ -356,7 +356,7 @@ async function originalsZip(ctx: BotContext, series: SeriesRecord, panels: Numbe
 
 async function reorder(interaction: ChatInputCommandInteraction, ctx: BotContext) {
   const series = await seriesOf(interaction, ctx);
-  assertCanManage(interaction, series);
+  await assertCanManage(interaction, series, ctx);
   const from = interaction.options.getInteger('panel', true);
   const to = interaction.options.getInteger('to', true);
   const moved = await ctx.series.movePanel(series.id, from, to);
@@ -366,7 +366,7 @@ async function reorder(interaction: ChatInputCommandInteraction, ctx: BotContext
 
 async function remove(interaction: ChatInputCommandInteraction, ctx: BotContext) {
   const series = await seriesOf(interaction, ctx);
-  assertCanManage(interaction, series);
+  await assertCanManage(interaction, series, ctx);
   const number = interaction.options.getInteger('panel', true);
   const removed = await ctx.series.removePanel(series.id, number);
   if (!removed) throw new InvalidRequestError(`${seriesTitle(series)} has no panel ${number}.`);
@@ -378,7 +378,7 @@ async function remove(interaction: ChatInputCommandInteraction, ctx: BotContext)
 
 async function close(interaction: ChatInputCommandInteraction, ctx: BotContext) {
   const series = await seriesOf(interaction, ctx);
-  assertCanManage(interaction, series);
+  await assertCanManage(interaction, series, ctx);
   const previous = await ctx.series.close(series.id);
   if (previous !== 'open') throw new InvalidRequestError(`${seriesTitle(series)} is already ${previous ?? 'gone'}.`);
   // Panels still being drawn count: their pictures land in the series when delivered.
