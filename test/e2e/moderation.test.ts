@@ -190,7 +190,10 @@ describe('server settings, limits and moderation end to end', () => {
     expect(ask.original()!.content).toContain('pictures deleted: 1');
     expect(confirm.callback).toBeDefined();
     expect(s.discord.message(result.id)).toBeUndefined();
-    expect(await s.ctx.jobs.get(made.id)).toBeUndefined();
+    // The request stays in the history without its author or prompt.
+    const left = await s.ctx.jobs.get(made.id);
+    expect(left?.userId).not.toBe(s.discord.defaultUser.id);
+    expect(left?.prompt ?? '').toBe('');
     // Anonymous tombstones keep the pictures' places in families and series.
     for (const id of imageIds) expect(await s.ctx.images.getRecord(id)).toMatchObject({ userId: 'deleted', prompt: '', deletedBy: 'privacy' });
     for (const id of imageIds) expect(await s.ctx.images.bytes(id)).toBeUndefined();

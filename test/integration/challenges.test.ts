@@ -68,7 +68,7 @@ const member = (userId: string) => ({ userId, guildId: guildId() });
 
 /**
  * A picture the member made, as the bot records it: its request and picture rows in the archive
- * (entries refer to them), the image record and its bytes on disk.
+ * (entries refer to them) and its bytes in image storage.
  */
 async function makeImage(userId: string, options: { createdAt?: number; guildId?: string; colour?: string; nsfw?: boolean } = {}): Promise<string> {
   imageCounter += 1;
@@ -78,24 +78,6 @@ async function makeImage(userId: string, options: { createdAt?: number; guildId?
     .png()
     .toBuffer();
   await ctx.images.writeFile(id, data);
-  await ctx.images.saveRecord({
-    id,
-    jobId,
-    index: 1,
-    kind: 'txt2img',
-    prompt: 'a city under the sea',
-    seed: 1,
-    model: 'painterly',
-    aspect: '3:2',
-    width: 96,
-    height: 64,
-    contentType: 'image/png',
-    userId,
-    guildId: options.guildId ?? guildId(),
-    channelId: channelId(),
-    createdAt: options.createdAt ?? clock,
-    nsfw: options.nsfw,
-  });
   const made = {
     kind: 'txt2img' as const,
     prompt: 'a city under the sea',

@@ -166,20 +166,32 @@ describe('/privacy delete-my-data', () => {
     const results = await deleteMemberData(ctx, ADA);
     hold.release();
 
+    // Her three requests are erased from the history; none of her pictures had reached Discord yet,
+    // so no archived picture is among them (their bytes go all the same, below).
     expect(results).toEqual([
       { name: 'requests cancelled', count: 2 },
-      { name: 'pictures deleted', count: 2 },
+      { name: 'pictures deleted', count: 0 },
+      { name: 'requests erased', count: 3 },
+      { name: 'names forgotten', count: 0 },
       { name: 'votes removed', count: 7 },
     ]);
     expect(extra).toEqual([ADA]);
-    for (const id of [made.record.id, running.record.id, waiting.record.id]) expect(await ctx.jobs.get(id)).toBeUndefined();
+    // Only the history's shape is kept: no author, no prompt, no pictures.
+    for (const id of [made.record.id, running.record.id, waiting.record.id]) {
+      const left = await ctx.jobs.get(id);
+      expect(left?.userId).not.toBe(ADA);
+      expect(left?.prompt ?? '').toBe('');
+      expect(left?.imageIds ?? []).toEqual([]);
+    }
     // The queued one is gone from the queue, or (grabbed by the worker the cancel freed) ended without a result.
     const leftover = await ctx.generateQueue.getJob(generateJobId(waiting.record.id));
     if (leftover) expect((leftover.returnvalue as { outcome?: string } | null)?.outcome).not.toBe('done');
     for (const id of adaImages) {
-      expect(await ctx.images.getRecord(id)).toMatchObject({ userId: 'deleted', prompt: '', deletedBy: 'privacy' });
+      expect(await ctx.images.getRecord(id)).toBeUndefined();
       expect(await ctx.images.bytes(id)).toBeUndefined();
     }
+    const history = await ctx.db.selectFrom('requests').select(['id', 'user_id', 'prompt']).where('user_id', '=', ADA).execute();
+    expect(history).toEqual([]);
     expect(existsSync(join(imageDir, adaImages[0]!.slice(-2), `${adaImages[0]}.png`))).toBe(false);
     // Bob keeps everything.
     expect((await ctx.jobs.get(bobs.record.id))?.status).toBe('done');
