@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DefaultRestOptions, type RESTOptions } from 'discord.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { runScript } from '../redis-scripts.js';
 
 /**
  * Discord's global limit (50 requests/s) is per bot, not per process. Every bot process takes
@@ -58,7 +59,7 @@ export class SharedGlobalLimit {
       let waitMs: number;
       let at: number;
       try {
-        const answer = (await this.redis.eval(SLIDING_WINDOW, 1, this.key, this.perSecond, this.windowMs, member)) as [number, number];
+        const answer = (await runScript(this.redis, SLIDING_WINDOW, 1, this.key, this.perSecond, this.windowMs, member)) as [number, number];
         [waitMs, at] = [Number(answer[0]), Number(answer[1])];
       } catch (error) {
         // Redis is out of reach: each process still keeps discord.js's own limit, so the bot

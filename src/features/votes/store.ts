@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Database } from '../../db/connection.js';
+import { runScript } from '../../redis-scripts.js';
 
 /**
  * Votes and the numbers built on them, in PostgreSQL. A vote is on a result (a request's set of
@@ -119,7 +120,7 @@ export class VoteStore {
    */
   async toggle(target: VoteTarget, voterId: string, now: number): Promise<{ outcome: VoteOutcome; votes: number }> {
     const click = `${this.prefix}:votes:${target.jobId}:click:${voterId}`;
-    const counts = Number(await this.redis.eval(CLICK_GATE, 1, click, now, DOUBLE_CLICK_MS)) === 1;
+    const counts = Number(await runScript(this.redis, CLICK_GATE, 1, click, now, DOUBLE_CLICK_MS)) === 1;
     if (!counts) {
       const known = await this.request(target.jobId);
       return { outcome: !known || known.closed ? 'closed' : 'unchanged', votes: known?.votes ?? 0 };
