@@ -37,7 +37,7 @@ function resultOf(s: Stack, channelId: string, interactionId: string): Promise<F
       const message = s.discord.messages(channelId).find((m) => m.interactionId === interactionId);
       return message && message.attachments.length > 0 && message.content.startsWith('✅') ? message : undefined;
     },
-    20_000,
+    60_000,
     'a delivered result',
   );
 }
@@ -122,7 +122,7 @@ describe('the archive outlives Redis', () => {
       });
       await resultOf(s, thread.id, add.id);
     }
-    await eventually(async () => (await s.ctx.series.panels(create.id)).filter((panel) => panel.imageId).length === 2, 20_000, 'two panels');
+    await eventually(async () => (await s.ctx.series.panels(create.id)).filter((panel) => panel.imageId).length === 2, 60_000, 'two panels');
 
     // A challenge run to its results: two entries, one vote.
     const challenge = (userId: string, name: string, options: RawCommandOption[] = [], moderator = false) =>
@@ -145,7 +145,7 @@ describe('the archive outlives Redis', () => {
       'is in',
     );
     await privateAnswer(challenge(KEEPER, 'end', [], true));
-    await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.content.includes('**Results:')), 15_000, 'the results');
+    await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.content.includes('**Results:')), 60_000, 'the results');
 
     const link = (message: FakeMessage) => `https://discord.com/channels/${guild}/${channel}/${message.id}`;
     const views = async () => ({
@@ -185,5 +185,5 @@ describe('the archive outlives Redis', () => {
     const upscale = s.discord.button({ customId: `gen:upscale:${cat.id}:1`, message: cat.message, userId: ADA });
     expect((await resultOf(s, channel, upscale.id)).attachments).toHaveLength(1);
     expect(s.discord.validationErrors).toEqual([]);
-  }, 180_000);
+  }, 400_000);
 });
