@@ -58,30 +58,39 @@ export interface StartOptions {
 }
 
 /** Starts `redis-server` from the PATH as a child process and resolves once it accepts connections. */
-export async function startPrivateRedis(options: StartOptions = {}): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: StartOptions = {}, attempt = 0): Promise<PrivateRedis> {
   const port = options.port ?? (await freePort());
   const dir = options.ephemeral ? mkdtempSync(join(tmpdir(), 'atelier-redis-')) : resolve(options.dataDir ?? 'data/redis');
   mkdirSync(dir, { recursive: true });
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--protected-mode', 'yes'];
   args.push('--appendonly', options.appendOnly === false || (options.ephemeral && options.appendOnly !== true) ? 'no' : 'yes');
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const spawnError = new Promise<never>((_, fail) =>
     child.once('error', (error: NodeJS.ErrnoException) => fail(error.code === 'ENOENT' ? new RedisServerMissingError() : error)),
   );
   const exited = new Promise<never>((_, fail) =>
     child.once('exit', (code) => fail(new Error(`redis-server exited with code ${code} before accepting connections`))),
   );
-  const ready = (async () => {
-    for (let attempt = 0; attempt < 200; attempt += 1) {
-      if (await isListening(port)) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error('redis-server did not start listening within 5 s');
-  })();
+  // Ready when this redis-server says so, not when something answers on the port: between
+  // freePort() and the bind another process may take the port, and a client would then talk to it.
+  let timer: NodeJS.Timeout | undefined;
+  const ready = new Promise<void>((resolve, fail) => {
+    let seen = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      seen = (seen + chunk.toString('utf8')).slice(-4096);
+      if (/ready to accept connections/i.test(seen)) resolve();
+    });
+    timer = setTimeout(() => fail(new Error('redis-server did not start listening within 10 s')), 10_000);
+  }).finally(() => clearTimeout(timer));
+  ready.catch(() => undefined);
   try {
     await Promise.race([ready, spawnError, exited]);
   } catch (error) {
+    clearTimeout(timer);
     child.kill('SIGKILL');
+    if (options.ephemeral) rmSync(dir, { recursive: true, force: true });
+    // A port chosen here and taken by someone else before the bind: try another one.
+    if (options.port === undefined && attempt < 3 && !(error instanceof RedisServerMissingError)) return startPrivateRedis(options, attempt + 1);
     throw error;
   }
   exited.catch(() => undefined);
