@@ -1,6 +1,6 @@
 import type { BotContext } from '../../bot/context.js';
 import type { Database } from '../../db/connection.js';
-import type { ImageRecord } from '../pictures/images.js';
+import { toImageRecord, type ImageRecord } from '../pictures/images.js';
 
 /** The first picture of each result, as /top and /profile show it: from the archive in PostgreSQL. */
 export async function firstPictures(ctx: BotContext, jobIds: readonly string[]): Promise<Map<string, ImageRecord>> {
@@ -18,30 +18,7 @@ export async function archivedFirstPictures(db: Database, jobIds: readonly strin
     .where('position', '=', 0)
     .execute();
   for (const row of rows) {
-    found.set(row.request_id!, {
-      id: row.id,
-      jobId: row.request_id!,
-      index: row.position + 1,
-      kind: row.kind,
-      prompt: row.prompt ?? '',
-      negative: row.negative ?? undefined,
-      seed: row.seed ?? 0,
-      model: row.model ?? '',
-      aspect: row.aspect ?? '',
-      width: row.width,
-      height: row.height,
-      contentType: row.content_type,
-      userId: row.user_id ?? '',
-      guildId: row.guild_id ?? undefined,
-      channelId: row.channel_id,
-      messageId: row.message_id ?? undefined,
-      parentId: row.parent_id ?? undefined,
-      createdAt: row.created_at.getTime(),
-      attachmentUrl: row.attachment_url ?? undefined,
-      deletedAt: row.deleted_at?.getTime(),
-      deletedBy: row.deleted_by ?? undefined,
-      nsfw: row.age_restricted,
-    });
+    found.set(row.request_id!, toImageRecord(row));
   }
   return found;
 }
