@@ -18,7 +18,10 @@ import { SettingsStore } from '../../src/features/settings/store.js';
 import { QueueStats } from '../../src/store/stats.js';
 import { VoteStore } from '../../src/features/votes/store.js';
 
-export const quietLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+export const quietLogger = () =>
+  process.env.TEST_LOG_FILE
+    ? pino({ level: process.env.TEST_LOG_LEVEL ?? 'debug' }, pino.destination({ dest: `${process.env.TEST_LOG_FILE}.${process.pid}`, append: true }))
+    : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** A bot context on real Redis, BullMQ and database, for handlers tested without Discord. */
 export function makeBotContext(redis: Redis, prefix: string, imageDir: string, db: Database, overrides: Partial<BotContext> = {}): BotContext {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/connection.js';
+import { isUniqueViolation, type Database } from '../../db/connection.js';
 import type { DB, GenerationKind, NewRow, RequestStatus } from '../../db/schema.js';
 import type { JobArchive, JobRecord } from '../../store/jobs.js';
 
@@ -114,6 +114,25 @@ export interface ArchivedImage {
 /** Records pictures that reached Discord; a repeat only fills in where they were posted. */
 export async function recordImages(db: Kysely<DB>, images: readonly ArchivedImage[]): Promise<void> {
   if (images.length === 0) return;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await insertImages(db, images);
+      return;
+    } catch (error) {
+      // Two writers of the same pictures at once (a double-submitted interaction): ON CONFLICT
+      // arbitrates on `id` only, so the later writer can trip over another unique index
+      // (storage_key, request and position), or deadlock with the first on them. Once the
+      // first writer's rows are committed, another try finds them and updates them.
+      if (attempt >= 5 || !(isUniqueViolation(error) || isDeadlock(error))) throw error;
+    }
+  }
+}
+
+function isDeadlock(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '40P01';
+}
+
+async function insertImages(db: Kysely<DB>, images: readonly ArchivedImage[]): Promise<void> {
   await db
     .insertInto('images')
     .values(imageRows(images))

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordImages, recordRequest, type ArchivedImage } from '../../src/features/pictures/store.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+
+let database: TestDatabase;
+
+beforeAll(async () => {
+  // Enough connections for every writer below to really run at once.
+  database = await createTestDatabase({ migrated: true, maxConnections: 12 });
+});
+
+afterAll(() => database.drop());
+
+const GUILD = '300000000000000001';
+const CHANNEL = '400000000000000001';
+const AUTHOR = '200000000000000001';
+
+function image(requestId: string, index: number, messageId?: string): ArchivedImage {
+  return {
+    id: `${requestId}-${index}`,
+    requestId,
+    index,
+    kind: 'txt2img',
+    prompt: 'a storm',
+    seed: 7,
+    width: 64,
+    height: 64,
+    contentType: 'image/png',
+    userId: AUTHOR,
+    guildId: GUILD,
+    channelId: CHANNEL,
+    createdAt: Date.now(),
+    ...(messageId ? { messageId } : {}),
+  };
+}
+
+describe('picture rows on real PostgreSQL', () => {
+  it('writes the same pictures from many writers at once as one set of rows, without an error', async () => {
+    for (let round = 0; round < 60; round++) {
+      const requestId = `${1_310_000_000_000_000_000n + BigInt(round)}`;
+      await recordRequest(database.db, {
+        id: requestId,
+        kind: 'txt2img',
+        prompt: 'a storm',
+        aspect: '1:1',
+        seed: 7,
+        count: 2,
+        model: 'painterly',
+        userId: AUTHOR,
+        guildId: GUILD,
+        channelId: CHANNEL,
+        createdAt: Date.now(),
+      });
+      const writers = Array.from({ length: 10 }, (_, n) =>
+        recordImages(database.db, [image(requestId, 1, n === 3 ? '500000000000000001' : undefined), image(requestId, 2)]),
+      );
+      await Promise.all(writers);
+      const rows = await database.db
+        .selectFrom('images')
+        .select(['id', 'position', 'message_id'])
+        .where('request_id', '=', requestId)
+        .orderBy('position')
+        .execute();
+      expect(rows.map((row) => [row.id, row.position])).toEqual([
+        [`${requestId}-1`, 0],
+        [`${requestId}-2`, 1],
+      ]);
+      // Whichever writer came last, the message a writer knew is kept.
+      expect(rows[0]!.message_id).toBe('500000000000000001');
+    }
+  });
+});
