@@ -109,6 +109,9 @@ describe('the archive outlives Redis', () => {
       ]),
     });
     await create.response();
+    // The thread shows on Discord a moment before the series is recorded with it: its panels are
+    // taken once the create reply says the series is open.
+    await s.discord.waitFor(() => ((create.original()?.edits ?? 0) > 0 ? true : undefined), 20_000, 'the create reply');
     const thread = await s.discord.waitFor(() => s.discord.threads(channel).at(-1), 10_000, 'the series thread');
     for (const [userId, prompt] of [
       [ADA, 'a lamp is lit on the quay'],
