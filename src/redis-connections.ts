@@ -150,6 +150,9 @@ export function isRedisUnavailable(error: unknown): boolean {
   return (
     error.name === 'MaxRetriesPerRequestError' ||
     /^(Command timed out|Connection is closed\.|Stream isn't writeable and enableOfflineQueue options is false)$/.test(error.message) ||
-    /\b(ECONNREFUSED|ECONNRESET|EPIPE)\b/.test(error.message)
+    /\b(ECONNREFUSED|ECONNRESET|EPIPE)\b/.test(error.message) ||
+    // A failover under way: the server is a replica for now, still loading, or the cluster is
+    // moving slots. Asking again in a moment works.
+    /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN) /.test(error.message)
   );
 }

@@ -107,7 +107,8 @@ export async function startPrivateRedis(options: StartOptions = {}, attempt = 0)
     port,
     process: child,
     async stop() {
-      if (child.exitCode === null) {
+      // A process killed by a signal has no exit code, only the signal.
+      if (child.exitCode === null && child.signalCode === null) {
         const gone = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await gone;
