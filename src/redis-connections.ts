@@ -153,6 +153,8 @@ export function isRedisUnavailable(error: unknown): boolean {
     /\b(ECONNREFUSED|ECONNRESET|EPIPE)\b/.test(error.message) ||
     // A failover under way: the server is a replica for now, still loading, or the cluster is
     // moving slots. Asking again in a moment works.
-    /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN) /.test(error.message)
+    /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN) /.test(error.message) ||
+    // No sentinel could name a primary that answers (yet): ioredis keeps asking them.
+    /^All sentinels are unreachable\. Retrying/.test(error.message)
   );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { describeTarget } from '../../src/redis-connections.js';
+import { describeTarget, isRedisUnavailable } from '../../src/redis-connections.js';
 import { configuredRedis } from '../../src/runtime.js';
 
 describe('REDIS_SENTINELS, REDIS_CLUSTER_NODES and REDIS_PREFIX', () => {
@@ -54,5 +54,21 @@ describe('REDIS_SENTINELS, REDIS_CLUSTER_NODES and REDIS_PREFIX', () => {
     const described = describeTarget({ sentinels: [{ host: 'a', port: 1 }], name: 'm', password: 's3cret', sentinelPassword: 'other' });
     expect(described).toBe('sentinels a:1 (m)');
     expect(describeTarget({ cluster: [{ host: 'a', port: 1 }], password: 's3cret' })).not.toContain('s3cret');
+  });
+
+  it('counts the errors of a failover under way as "Redis could not be asked", not as Redis saying no', () => {
+    for (const message of [
+      "READONLY You can't write against a read only replica.",
+      'LOADING Redis is loading the dataset in memory',
+      'MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no.',
+      'CLUSTERDOWN The cluster is down',
+      'TRYAGAIN Multiple keys request during rehashing of slot',
+      'All sentinels are unreachable. Retrying from scratch after 10ms.',
+    ]) {
+      expect(isRedisUnavailable(new Error(message)), message).toBe(true);
+    }
+    for (const message of ['ERR wrong number of arguments', 'WRONGTYPE Operation against a key holding the wrong kind of value', 'NOSCRIPT']) {
+      expect(isRedisUnavailable(new Error(message)), message).toBe(false);
+    }
   });
 });
