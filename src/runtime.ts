@@ -62,6 +62,8 @@ export interface RedisChoice {
   embedded: boolean;
   port?: number;
   dataDir?: string;
+  /** Look at the Redis to choose the prefix (default); off for tools that never use it, so they need not wait for Redis. */
+  choosePrefix?: boolean;
 }
 
 export interface ResolvedRedis {
@@ -78,12 +80,14 @@ export interface ResolvedRedis {
  * line when none of those can be had.
  */
 export async function resolveRedis(config: Config, logger: Logger, choice: RedisChoice): Promise<ResolvedRedis> {
+  const prefixFor = (target: RedisTarget) =>
+    choice.choosePrefix === false ? (config.REDIS_PREFIX ?? REDIS_PREFIX) : chooseRedisPrefix(config, target, logger);
   const given = configuredRedis(config);
-  if (given) return { target: given, prefix: await chooseRedisPrefix(config, given, logger) };
+  if (given) return { target: given, prefix: await prefixFor(given) };
   const port = choice.port ?? 6379;
   if (await isListening(port)) {
     const target = `redis://127.0.0.1:${port}`;
-    return { target, prefix: await chooseRedisPrefix(config, target, logger) };
+    return { target, prefix: await prefixFor(target) };
   }
   if (!choice.embedded) {
     throw new StartupError(`REDIS_URL is not set and nothing answers on 127.0.0.1:${port}. Start Redis or set REDIS_URL (see README).`);
@@ -95,7 +99,7 @@ export async function resolveRedis(config: Config, logger: Logger, choice: Redis
     // (and that they go wherever that folder goes), rather than assume a Redis of their own.
     const dir = resolve(dataDir);
     logger.warn({ port: server.port, dir }, `REDIS_URL is not set: started a private redis-server, keeping its data in ${dir}`);
-    return { target: server.url, prefix: await chooseRedisPrefix(config, server.url, logger), server };
+    return { target: server.url, prefix: await prefixFor(server.url), server };
   } catch (error) {
     if (error instanceof RedisServerMissingError) throw new StartupError(error.message);
     throw error;

@@ -8,7 +8,7 @@ import { copyFromRedis, copyIncomplete, describeCopy } from './from-redis.js';
  * Safe to run again, and while the bot runs: nothing already in the database is overwritten.
  */
 const { config, logger } = await loadConfigOrExit();
-const { target } = await orExit(() => resolveRedis(config, logger, { embedded: false }));
+const { target } = await orExit(() => resolveRedis(config, logger, { embedded: false, choosePrefix: false }));
 const database = await orExit(() => openBotDatabase(config, logger));
 const redis = openRedis(target, { maxRetriesPerRequest: 1, lazyConnect: true });
 try {

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { GENERATE_QUEUE } from '../../src/queues.js';
-import { startPrivateRedis, type PrivateRedis } from '../../src/redis-server.js';
+import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/redis-server.js';
 import { chooseRedisPrefix, LEGACY_REDIS_PREFIX, REDIS_PREFIX, resolveRedis } from '../../src/runtime.js';
 import { quietLogger } from '../support/context.js';
 
@@ -78,5 +78,14 @@ describe('the Redis prefix at start-up', () => {
       server = undefined;
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+
+  it('is not looked up for a tool that never uses it (npm run migrate-from-redis): no waiting for Redis', async () => {
+    const port = await freePort();
+    const config = parseConfig({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    expect(await resolveRedis(config, quietLogger(), { embedded: false, choosePrefix: false })).toEqual({
+      target: `redis://127.0.0.1:${port}`,
+      prefix: '{atelier}',
+    });
   });
 });
