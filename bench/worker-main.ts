@@ -1,4 +1,4 @@
-import { loadConfigOrExit, onShutdown, orExit, REDIS_PREFIX, resolveRedis } from '../src/runtime.js';
+import { loadConfigOrExit, onShutdown, orExit, resolveRedis } from '../src/runtime.js';
 import { startWorker } from '../src/worker/worker.js';
 import { createFixedDelayProvider } from './provider.js';
 
@@ -14,8 +14,8 @@ const provider = await createFixedDelayProvider({
   size: Number(process.env.BENCH_IMAGE_SIZE ?? 512),
 });
 const worker = await startWorker({
-  redisUrl: redis.url,
-  prefix: REDIS_PREFIX,
+  redisUrl: redis.target,
+  prefix: redis.prefix,
   provider,
   concurrency: config.WORKER_CONCURRENCY,
   imageStoreDir: config.IMAGE_STORE_DIR,

@@ -34,6 +34,28 @@ const envSchema = z.object({
   /** Requests per second the bot allows itself (Discord's global limit); raise it behind a rate-limiting REST proxy. */
   DISCORD_GLOBAL_RATE_LIMIT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(50)),
   REDIS_URL: optionalUrl,
+  /** Redis Sentinel instead of REDIS_URL: the sentinels (`host:port,…`), watching REDIS_SENTINEL_NAME. */
+  REDIS_SENTINELS: z.preprocess(emptyAsUndefined, z.string().transform(redisNodes).optional()),
+  REDIS_SENTINEL_NAME: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[\w.-]{1,100}$/, 'must be a Sentinel master name')
+      .default('mymaster'),
+  ),
+  REDIS_SENTINEL_PASSWORD: optionalString,
+  /** Redis Cluster instead of REDIS_URL: some of its nodes (`host:port,…`); the others are discovered. */
+  REDIS_CLUSTER_NODES: z.preprocess(emptyAsUndefined, z.string().transform(redisNodes).optional()),
+  /** Password of the Redis servers found through REDIS_SENTINELS or REDIS_CLUSTER_NODES (REDIS_URL carries its own). */
+  REDIS_PASSWORD: optionalString,
+  /** Namespace of every Redis key and BullMQ queue; default `{atelier}` (see README: Redis Cluster / Sentinel). */
+  REDIS_PREFIX: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[\w{}.-]{1,64}$/, 'must be letters, digits, braces, dots, dashes or underscores')
+      .optional(),
+  ),
   /** Where the bot hears interactions: `gateway` (default, sharded) or `http` (Discord POSTs them to /interactions). */
   INTERACTIONS: z.preprocess(emptyAsUndefined, z.enum(['gateway', 'http']).default('gateway')),
   /** The application's public key (developer portal), which signs the POSTs of INTERACTIONS=http. */
@@ -262,6 +284,12 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     const outside = values.SHARD_IDS.filter((id) => id >= values.SHARD_COUNT!);
     if (outside.length > 0) throw new ConfigError(`SHARD_IDS: shard ${outside.join(', ')} is not below SHARD_COUNT (${values.SHARD_COUNT})`);
   }
+  const redisTargets = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((name) => values[name]);
+  if (redisTargets.length > 1) throw new ConfigError(`${redisTargets[1]}: set only one of ${redisTargets.join(' and ')}`);
+  if (values.REDIS_CLUSTER_NODES && values.REDIS_PREFIX && !/\{[^{}]+\}/.test(values.REDIS_PREFIX)) {
+    // Without a hash tag BullMQ's scripts and Atelier's would touch keys in several slots.
+    throw new ConfigError(`REDIS_PREFIX: with REDIS_CLUSTER_NODES it needs a hash tag, like {${values.REDIS_PREFIX}}`);
+  }
   if (values.INTERACTIONS === 'http' && !values.DISCORD_PUBLIC_KEY) {
     throw new ConfigError('DISCORD_PUBLIC_KEY: required when INTERACTIONS=http (developer portal → General Information → Public Key)');
   }
@@ -274,6 +302,28 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     rateLimit: parseRateLimit(values.COMMAND_RATE_LIMIT, 'COMMAND_RATE_LIMIT'),
     interactionRateLimit: parseRateLimit(values.INTERACTION_RATE_LIMIT, 'INTERACTION_RATE_LIMIT'),
   };
+}
+
+/** `host:port,host:port` (REDIS_SENTINELS, REDIS_CLUSTER_NODES). */
+function redisNodes(raw: string, context: z.RefinementCtx<string>): Array<{ host: string; port: number }> {
+  const nodes: Array<{ host: string; port: number }> = [];
+  for (const part of raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
+    const match = /^([\w.-]{1,253}|\[[0-9a-fA-F:]{2,39}\]):(\d{1,5})$/.exec(part);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65_535) {
+      context.addIssue({ code: 'custom', message: `must be host:port pairs separated by commas (not "${part}")` });
+      return z.NEVER;
+    }
+    nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ''), port });
+  }
+  if (nodes.length === 0) {
+    context.addIssue({ code: 'custom', message: 'names no node' });
+    return z.NEVER;
+  }
+  return nodes;
 }
 
 /**

@@ -24,10 +24,10 @@ const database = await orExit(() => openBotDatabase(config, logger));
 const metrics = createMetrics();
 // One process, one folder: the worker's result files are the bot's, no bytes travel through Redis.
 const worker = await orExit(() =>
-  startWorker({ ...workerOptionsFrom(config, redis.url, logger.child({ part: 'worker' }), metrics), transferBlobs: false }),
+  startWorker({ ...workerOptionsFrom(config, redis, logger.child({ part: 'worker' }), metrics), transferBlobs: false }),
 );
-const bot = await startBot(botOptionsFrom(config, redis.url, database.db, logger.child({ part: 'bot' }), metrics));
-const gallery = galleryFrom(config, database.db, bot.ctx.redis, bot.ctx.settings);
+const bot = await startBot(botOptionsFrom(config, redis, database.db, logger.child({ part: 'bot' }), metrics));
+const gallery = galleryFrom(config, database.db, bot.ctx.redis, bot.ctx.prefix, bot.ctx.settings);
 const web = await orExit(() =>
   serveWeb(
     {

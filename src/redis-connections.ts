@@ -1,6 +1,75 @@
 import { once } from 'node:events';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where Atelier's Redis is. Every connection of the bot, the workers and the web server is opened
+ * from one of these, here and nowhere else:
+ *
+ * - a `redis://` URL: one server;
+ * - Sentinel: the sentinels that know which server is the primary now, and the name they watch it
+ *   under; after a failover every connection finds the promoted replica through them;
+ * - Cluster: some of its nodes (the others are discovered). Every key Atelier and BullMQ use
+ *   carries the prefix's hash tag (`{atelier}`), so each script and transaction stays in one slot.
+ */
+export type RedisTarget =
+  string | { sentinels: RedisNode[]; name: string; password?: string; sentinelPassword?: string } | { cluster: RedisNode[]; password?: string };
+
+/** A replica that used to be the primary answers writes with READONLY: reconnect (through the sentinels) and send the command again. */
+function reconnectOnReadOnly(error: Error): 2 | false {
+  return error.message.startsWith('READONLY') ? 2 : false;
+}
+
+/**
+ * Opens a connection to `target` with these client options.
+ *
+ * A Cluster is returned typed as a Redis: it takes the same commands, and the code above treats
+ * both alike (BullMQ recognises the cluster on its own). Only commands that span several slots
+ * would differ, and Atelier sends none: its keys share the prefix's hash tag.
+ */
+export function openRedis(target: RedisTarget, options: RedisOptions = {}): Redis {
+  if (typeof target === 'string') return new Redis(target, options);
+  if ('sentinels' in target) {
+    return new Redis({
+      ...options,
+      sentinels: target.sentinels,
+      name: target.name,
+      password: target.password,
+      sentinelPassword: target.sentinelPassword,
+      role: 'master',
+      // Told by the sentinels the moment the primary changes, rather than at the next failed command.
+      failoverDetector: true,
+      reconnectOnError: reconnectOnReadOnly,
+    });
+  }
+  const { enableOfflineQueue, retryStrategy: _ignored, ...nodeOptions } = options;
+  const cluster = new Cluster(target.cluster, {
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    redisOptions: { ...nodeOptions, password: target.password, reconnectOnError: reconnectOnReadOnly },
+  });
+  return cluster as unknown as Redis;
+}
+
+/** Where the target is, for logs and errors: never a password. */
+export function describeTarget(target: RedisTarget): string {
+  const nodes = (list: RedisNode[]) => list.map((node) => `${node.host}:${node.port}`).join(',');
+  if (typeof target !== 'string') {
+    return 'sentinels' in target ? `sentinels ${nodes(target.sentinels)} (${target.name})` : `cluster ${nodes(target.cluster)}`;
+  }
+  try {
+    const url = new URL(target);
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return 'redis';
+  }
+}
 
 /**
  * The two kinds of Redis connection Atelier opens.
@@ -20,9 +89,9 @@ import type { Logger } from 'pino';
  */
 export const COMMAND_TIMEOUT_MS = 1_500;
 
-export function commandConnection(url: string, logger: Logger, name: string, commandTimeoutMs = COMMAND_TIMEOUT_MS): Redis {
+export function commandConnection(target: RedisTarget, logger: Logger, name: string, commandTimeoutMs = COMMAND_TIMEOUT_MS): Redis {
   return watchConnection(
-    new Redis(url, {
+    openRedis(target, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
@@ -40,8 +109,8 @@ export function commandConnection(url: string, logger: Logger, name: string, com
  */
 export const WORKER_RUN_RETRY_MS = 1_000;
 
-export function waitingConnection(url: string, logger: Logger, name: string): Redis {
-  return watchConnection(new Redis(url, { maxRetriesPerRequest: null }), logger, name);
+export function waitingConnection(target: RedisTarget, logger: Logger, name: string): Redis {
+  return watchConnection(openRedis(target, { maxRetriesPerRequest: null }), logger, name);
 }
 
 /** Logs an outage once when it starts and once when the connection is back (ioredis retries meanwhile). */
@@ -81,6 +150,11 @@ export function isRedisUnavailable(error: unknown): boolean {
   return (
     error.name === 'MaxRetriesPerRequestError' ||
     /^(Command timed out|Connection is closed\.|Stream isn't writeable and enableOfflineQueue options is false)$/.test(error.message) ||
-    /\b(ECONNREFUSED|ECONNRESET|EPIPE)\b/.test(error.message)
+    /\b(ECONNREFUSED|ECONNRESET|EPIPE)\b/.test(error.message) ||
+    // A failover under way: the server is a replica for now, still loading, or the cluster is
+    // moving slots. Asking again in a moment works.
+    /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN) /.test(error.message) ||
+    // No sentinel could name a primary that answers (yet): ioredis keeps asking them.
+    /^All sentinels are unreachable\. Retrying/.test(error.message)
   );
 }

@@ -55,6 +55,8 @@ export interface StartOptions {
   port?: number;
   /** Append-only file on: a restart keeps every job. */
   appendOnly?: boolean;
+  /** More redis-server arguments (a replica's `--replicaof`, a cluster node's settings). */
+  extraArgs?: string[];
 }
 
 /** Starts `redis-server` from the PATH as a child process and resolves once it accepts connections. */
@@ -64,6 +66,7 @@ export async function startPrivateRedis(options: StartOptions = {}, attempt = 0)
   mkdirSync(dir, { recursive: true });
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--protected-mode', 'yes'];
   args.push('--appendonly', options.appendOnly === false || (options.ephemeral && options.appendOnly !== true) ? 'no' : 'yes');
+  args.push(...(options.extraArgs ?? []));
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const spawnError = new Promise<never>((_, fail) =>
     child.once('error', (error: NodeJS.ErrnoException) => fail(error.code === 'ENOENT' ? new RedisServerMissingError() : error)),
@@ -104,7 +107,8 @@ export async function startPrivateRedis(options: StartOptions = {}, attempt = 0)
     port,
     process: child,
     async stop() {
-      if (child.exitCode === null) {
+      // A process killed by a signal has no exit code, only the signal.
+      if (child.exitCode === null && child.signalCode === null) {
         const gone = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await gone;

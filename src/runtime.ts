@@ -18,9 +18,17 @@ import type { WorkerOptions } from './worker/worker.js';
 import { loadEnvFile } from './env-file.js';
 import { createLogger } from './logger.js';
 import { isListening, RedisServerMissingError, startPrivateRedis, type PrivateRedis } from './redis-server.js';
+import { describeTarget, openRedis, type RedisTarget } from './redis-connections.js';
+import { GENERATE_QUEUE } from './queues.js';
 
-/** Namespace of Atelier's Redis keys and BullMQ queues in production. */
-export const REDIS_PREFIX = 'atelier';
+/**
+ * Namespace of Atelier's Redis keys and BullMQ queues in production (REDIS_PREFIX changes it). The
+ * braces make it a hash tag: with Redis Cluster every key lands in one slot, so every script and
+ * transaction can run.
+ */
+export const REDIS_PREFIX = '{atelier}';
+/** The prefix before there was a hash tag: installations that still have keys under it keep it. */
+export const LEGACY_REDIS_PREFIX = 'atelier';
 
 /** Reads `.env`, parses the configuration or exits with one line naming the bad variable, and logs crashes. */
 export async function loadConfigOrExit(): Promise<{ config: Config; logger: Logger }> {
@@ -54,17 +62,33 @@ export interface RedisChoice {
   embedded: boolean;
   port?: number;
   dataDir?: string;
+  /** Look at the Redis to choose the prefix (default); off for tools that never use it, so they need not wait for Redis. */
+  choosePrefix?: boolean;
+}
+
+export interface ResolvedRedis {
+  target: RedisTarget;
+  /** The namespace of every key and queue (see `chooseRedisPrefix`). */
+  prefix: string;
+  server?: PrivateRedis;
 }
 
 /**
- * REDIS_URL when given; otherwise the Redis on 127.0.0.1:6379; otherwise (when `embedded`, as for
- * `npm start`) a private redis-server child with its data in ./data/redis and the append-only file
- * on. Throws a StartupError with one clear line when none of those can be had.
+ * REDIS_SENTINELS or REDIS_CLUSTER_NODES when given, else REDIS_URL; otherwise the Redis on
+ * 127.0.0.1:6379; otherwise (when `embedded`, as for `npm start`) a private redis-server child
+ * with its data in ./data/redis and the append-only file on. Throws a StartupError with one clear
+ * line when none of those can be had.
  */
-export async function resolveRedis(config: Config, logger: Logger, choice: RedisChoice): Promise<{ url: string; server?: PrivateRedis }> {
-  if (config.REDIS_URL) return { url: config.REDIS_URL };
+export async function resolveRedis(config: Config, logger: Logger, choice: RedisChoice): Promise<ResolvedRedis> {
+  const prefixFor = (target: RedisTarget) =>
+    choice.choosePrefix === false ? (config.REDIS_PREFIX ?? REDIS_PREFIX) : chooseRedisPrefix(config, target, logger);
+  const given = configuredRedis(config);
+  if (given) return { target: given, prefix: await prefixFor(given) };
   const port = choice.port ?? 6379;
-  if (await isListening(port)) return { url: `redis://127.0.0.1:${port}` };
+  if (await isListening(port)) {
+    const target = `redis://127.0.0.1:${port}`;
+    return { target, prefix: await prefixFor(target) };
+  }
   if (!choice.embedded) {
     throw new StartupError(`REDIS_URL is not set and nothing answers on 127.0.0.1:${port}. Start Redis or set REDIS_URL (see README).`);
   }
@@ -75,10 +99,55 @@ export async function resolveRedis(config: Config, logger: Logger, choice: Redis
     // (and that they go wherever that folder goes), rather than assume a Redis of their own.
     const dir = resolve(dataDir);
     logger.warn({ port: server.port, dir }, `REDIS_URL is not set: started a private redis-server, keeping its data in ${dir}`);
-    return { url: server.url, server };
+    return { target: server.url, prefix: await prefixFor(server.url), server };
   } catch (error) {
     if (error instanceof RedisServerMissingError) throw new StartupError(error.message);
     throw error;
+  }
+}
+
+/** The Redis the configuration names, if it names one. */
+export function configuredRedis(config: Config): RedisTarget | undefined {
+  if (config.REDIS_SENTINELS) {
+    return {
+      sentinels: config.REDIS_SENTINELS,
+      name: config.REDIS_SENTINEL_NAME,
+      password: config.REDIS_PASSWORD,
+      sentinelPassword: config.REDIS_SENTINEL_PASSWORD,
+    };
+  }
+  if (config.REDIS_CLUSTER_NODES) return { cluster: config.REDIS_CLUSTER_NODES, password: config.REDIS_PASSWORD };
+  return config.REDIS_URL;
+}
+
+/**
+ * REDIS_PREFIX when set. Otherwise `{atelier}`, unless this Redis already holds an installation
+ * under the prefix of earlier versions (`atelier`, its generate queue) and none under the new one:
+ * that installation keeps its prefix, so nothing queued or in flight is left behind by an upgrade.
+ * Bot, workers and web server look at the same Redis, so they all make the same choice.
+ */
+export async function chooseRedisPrefix(config: Config, target: RedisTarget, logger: Logger): Promise<string> {
+  if (config.REDIS_PREFIX) return config.REDIS_PREFIX;
+  // Earlier versions never ran on a cluster (their scripts would not have).
+  if (typeof target !== 'string' && 'cluster' in target) return REDIS_PREFIX;
+  // Waits for Redis like a worker does: a process started before Redis is up simply waits.
+  const redis = openRedis(target, { maxRetriesPerRequest: null });
+  redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis not reachable yet'));
+  try {
+    const [legacy, current] = await Promise.all([
+      redis.exists(`${LEGACY_REDIS_PREFIX}:${GENERATE_QUEUE}:meta`),
+      redis.exists(`${REDIS_PREFIX}:${GENERATE_QUEUE}:meta`),
+    ]);
+    if (legacy === 1 && current === 0) {
+      logger.warn(
+        { redis: describeTarget(target), prefix: LEGACY_REDIS_PREFIX },
+        `this Redis holds an installation under the earlier prefix "${LEGACY_REDIS_PREFIX}": keeping it. Set REDIS_PREFIX to choose (see README: Redis Cluster / Sentinel)`,
+      );
+      return LEGACY_REDIS_PREFIX;
+    }
+    return REDIS_PREFIX;
+  } finally {
+    redis.disconnect();
   }
 }
 
@@ -154,6 +223,8 @@ export function createWebLogin(
   config: Config,
   /** Asked only when the login is on (a bot's Redis may not exist before then). */
   redis: () => Redis,
+  /** The Redis key prefix (sessions live under it). */
+  prefix: string,
   logger: Logger,
   whatIsOff = 'login with Discord is off',
 ): WebLogin | undefined {
@@ -172,7 +243,7 @@ export function createWebLogin(
     botToken: token,
     adminUserIds: config.ADMIN_USER_IDS,
     redis: redis(),
-    prefix: REDIS_PREFIX,
+    prefix,
     logger: logger.child({ part: 'web' }),
   });
   logger.info({ redirectUrl: `${config.WEB_PUBLIC_URL}/auth/callback` }, 'login with Discord is on');
@@ -184,7 +255,7 @@ export function createWebLogin(
  * (it holds the queues and the bot token). Off unless the login's settings are all given.
  */
 export function webLoginFrom(config: Config, bot: RunningBot, logger: Logger): Pick<WebContext, 'login' | 'queues'> {
-  const login = createWebLogin(config, () => bot.ctx.redis, logger, 'login with Discord and the queue dashboard are off');
+  const login = createWebLogin(config, () => bot.ctx.redis, bot.ctx.prefix, logger, 'login with Discord and the queue dashboard are off');
   if (!login) return {};
   logger.info('the queue dashboard is at /admin/queues');
   return { login, queues: [bot.ctx.generateQueue, bot.ctx.deliverQueue, bot.ctx.challengeQueue] };
@@ -199,9 +270,10 @@ export function galleryFrom(
   config: Config,
   db: Database,
   redis: Redis,
+  prefix: string,
   settings: SettingsStore = new SettingsStore(db),
 ): { gallery: GalleryContext; close(): Promise<void> } {
-  const voteLabels = voteLabelQueue(redis, REDIS_PREFIX);
+  const voteLabels = voteLabelQueue(redis, prefix);
   return {
     gallery: { db, storage: createImageStorage(config), settings, refreshVoteLabel: (requestId) => requestVoteLabelRefresh(voteLabels, requestId) },
     close: () => voteLabels.close(),
@@ -209,14 +281,14 @@ export function galleryFrom(
 }
 
 /** The bot's options as the environment configures them. */
-export function botOptionsFrom(config: Config, redisUrl: string, db: Database, logger: Logger, metrics?: Metrics): BotOptions {
+export function botOptionsFrom(config: Config, redis: ResolvedRedis, db: Database, logger: Logger, metrics?: Metrics): BotOptions {
   return {
     ...requireDiscord(config),
     apiUrl: config.DISCORD_API_URL,
     cdnUrl: config.DISCORD_CDN_URL,
-    redisUrl,
+    redisUrl: redis.target,
     db,
-    prefix: REDIS_PREFIX,
+    prefix: redis.prefix,
     models: config.models,
     imageStoreDir: config.IMAGE_STORE_DIR,
     imageStorage: createImageStorage(config),
@@ -235,10 +307,10 @@ export function botOptionsFrom(config: Config, redisUrl: string, db: Database, l
 }
 
 /** A worker's options as the environment configures them. */
-export function workerOptionsFrom(config: Config, redisUrl: string, logger: Logger, metrics?: Metrics): WorkerOptions {
+export function workerOptionsFrom(config: Config, redis: ResolvedRedis, logger: Logger, metrics?: Metrics): WorkerOptions {
   return {
-    redisUrl,
-    prefix: REDIS_PREFIX,
+    redisUrl: redis.target,
+    prefix: redis.prefix,
     provider: createProvider(config),
     concurrency: config.WORKER_CONCURRENCY,
     imageStoreDir: config.IMAGE_STORE_DIR,

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { commands } from '../../commands/index.js';
 import type { ModelChoice } from '../config.js';
 import { finishesWithin } from '../grace.js';
-import { commandConnection, connectionReady, logErrors, waitingConnection, WORKER_RUN_RETRY_MS } from '../redis-connections.js';
+import { commandConnection, connectionReady, logErrors, waitingConnection, WORKER_RUN_RETRY_MS, type RedisTarget } from '../redis-connections.js';
 import type { Database } from '../db/connection.js';
 import { observeDiscordRest, type Metrics } from '../metrics.js';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, queueStreams, type DeliverJob, type GenerateJob } from '../queues.js';
@@ -45,7 +45,8 @@ export interface BotOptions {
   applicationId: string;
   apiUrl: string;
   cdnUrl: string;
-  redisUrl: string;
+  /** A redis:// URL, or the sentinels or cluster nodes to reach Redis through (see RedisTarget). */
+  redisUrl: RedisTarget;
   /** The migrated database; the caller opens it before the bot and closes it after. */
   db: Database;
   prefix: string;

@@ -19,8 +19,8 @@ await orExit(() => requireDiscord(config));
 const redis = await orExit(() => resolveRedis(config, logger, { embedded: false }));
 const database = await orExit(() => openBotDatabase(config, logger));
 const metrics = createMetrics();
-const bot = await startBot(botOptionsFrom(config, redis.url, database.db, logger, metrics));
-const gallery = galleryFrom(config, database.db, bot.ctx.redis, bot.ctx.settings);
+const bot = await startBot(botOptionsFrom(config, redis, database.db, logger, metrics));
+const gallery = galleryFrom(config, database.db, bot.ctx.redis, bot.ctx.prefix, bot.ctx.settings);
 const web = await orExit(() =>
   serveWeb(
     { logger, metrics, readiness: bot.readiness, interactions: bot.interactions, ...webLoginFrom(config, bot, logger), gallery: gallery.gallery },

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
-import { loadConfigOrExit, openBotDatabase, orExit, REDIS_PREFIX, resolveRedis } from '../runtime.js';
+import { openRedis } from '../redis-connections.js';
+import { LEGACY_REDIS_PREFIX, loadConfigOrExit, openBotDatabase, orExit, resolveRedis } from '../runtime.js';
 import { copyFromRedis, copyIncomplete, describeCopy } from './from-redis.js';
 
 /**
@@ -8,12 +8,13 @@ import { copyFromRedis, copyIncomplete, describeCopy } from './from-redis.js';
  * Safe to run again, and while the bot runs: nothing already in the database is overwritten.
  */
 const { config, logger } = await loadConfigOrExit();
-const { url } = await orExit(() => resolveRedis(config, logger, { embedded: false }));
+const { target } = await orExit(() => resolveRedis(config, logger, { embedded: false, choosePrefix: false }));
 const database = await orExit(() => openBotDatabase(config, logger));
-const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+const redis = openRedis(target, { maxRetriesPerRequest: 1, lazyConnect: true });
 try {
   await redis.connect();
-  const report = await copyFromRedis(redis, REDIS_PREFIX, database.db);
+  // Version 0.1 kept its records under "atelier" (it had no REDIS_PREFIX); the copy reads them there.
+  const report = await copyFromRedis(redis, config.REDIS_PREFIX ?? LEGACY_REDIS_PREFIX, database.db);
   console.log(describeCopy(report));
   if (copyIncomplete(report)) process.exitCode = 1;
 } catch (error) {

@@ -145,11 +145,13 @@ return 1
 /**
  * A running slot is a job id in the member's set. Ids whose BullMQ lock is gone belong to a worker
  * that died without saying so; they are dropped so that a crash cannot block a member for good.
+ * KEYS: the member's set, then the lock of each id in ARGV[3…] (read from the set just before:
+ * a script names every key it touches, for Redis Cluster). ARGV: job id, limit, the ids.
  */
 const ACQUIRE_RUN_SLOT = `
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', ARGV[3] .. id .. ':lock') == 0 then redis.call('SREM', KEYS[1], id) end
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('SREM', KEYS[1], ARGV[i + 1]) end
 end
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('SADD', KEYS[1], ARGV[1])
@@ -272,8 +274,11 @@ export class FairQueue {
 
   /** Takes one of the member's running slots on that server for this job, unless they already use `limit`. */
   async acquireRunSlot(guildId: string | undefined, userId: string, jobId: string, limit: number): Promise<boolean> {
-    const lockPrefix = `${this.prefix}:${GENERATE_QUEUE}:`;
-    return (await runScript(this.redis, ACQUIRE_RUN_SLOT, 1, this.runningKey(guildId, userId), jobId, limit, lockPrefix)) === 1;
+    const slots = this.runningKey(guildId, userId);
+    // An id that joins after this read is a job just started, holding its lock: nothing to drop.
+    const holders = (await this.redis.smembers(slots)).filter((id) => id !== jobId);
+    const locks = holders.map((id) => `${this.prefix}:${GENERATE_QUEUE}:${id}:lock`);
+    return (await runScript(this.redis, ACQUIRE_RUN_SLOT, 1 + locks.length, slots, ...locks, jobId, limit, ...holders)) === 1;
   }
 
   async releaseRunSlot(guildId: string | undefined, userId: string, jobId: string): Promise<void> {

@@ -142,10 +142,11 @@ export const SETTLED_TTL_SECONDS = 3600;
 export const INTERACTION_TOKEN_TTL_MS = 15 * 60 * 1000;
 
 /**
- * KEYS: record, open index, and when the move may refund, the four keys of the refund (see
- * REFUND_FUNCTION). ARGV: n, n statuses it may move from, id, member index key prefix, '1' to
- * leave the member's index, '1' to leave the open index, the refund ('always', 'if-queued' when
- * only a move from queued refunds, 'never'), images, cost, marker TTL, then field/value pairs.
+ * KEYS: record, open index, the member's index when ARGV says to leave it, and when the move may
+ * refund, the four keys of the refund (see REFUND_FUNCTION). ARGV: n, n statuses it may move
+ * from, id, '1' to leave the member's index, '1' to leave the open index, the refund ('always',
+ * 'if-queued' when only a move from queued refunds, 'never'), images, cost, marker TTL, then
+ * field/value pairs. Every key it touches is named in KEYS (Redis Cluster routes by them).
  */
 const TRANSITION = `${REFUND_FUNCTION}
 local current = redis.call('HGET', KEYS[1], 'status')
@@ -154,18 +155,19 @@ local n = tonumber(ARGV[1])
 for i = 1, n do
   if ARGV[1 + i] == current then
     local id = ARGV[n + 2]
-    for j = n + 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
-    if ARGV[n + 4] == '1' then
-      local userId = redis.call('HGET', KEYS[1], 'userId')
-      if userId then redis.call('ZREM', ARGV[n + 3] .. userId .. ':jobs', id) end
+    for j = n + 9, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
+    local refundKeys = 3
+    if ARGV[n + 3] == '1' then
+      redis.call('ZREM', KEYS[3], id)
+      refundKeys = 4
     end
-    if ARGV[n + 5] == '1' then
+    if ARGV[n + 4] == '1' then
       redis.call('ZREM', KEYS[2], id)
       redis.call('EXPIRE', KEYS[1], ${SETTLED_TTL_SECONDS})
     end
-    local mode = ARGV[n + 6]
-    if #KEYS == 6 and (mode == 'always' or (mode == 'if-queued' and current == 'queued')) then
-      refund(KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[n + 7], ARGV[n + 8], ARGV[n + 9])
+    local mode = ARGV[n + 5]
+    if #KEYS == refundKeys + 3 and (mode == 'always' or (mode == 'if-queued' and current == 'queued')) then
+      refund(KEYS[refundKeys], KEYS[refundKeys + 1], KEYS[refundKeys + 2], KEYS[refundKeys + 3], ARGV[n + 6], ARGV[n + 7], ARGV[n + 8])
     end
     return {1, current}
   end
@@ -347,23 +349,24 @@ export class JobStore {
     // is, and its marker makes a repeated move refund nothing more. Who was charged, where and
     // how much is written once, with the record, so reading it first is safe.
     const refundMode = to === 'failed' ? 'always' : to === 'cancelled' ? 'if-queued' : 'never';
+    // The member's index and the refund's keys are named to the script, so they are read first.
     let plan: RefundPlan | undefined;
-    if (refundMode !== 'never') {
+    let memberIndex: string | undefined;
+    if (finished || refundMode !== 'never') {
       const [userId, guildId, charge] = await this.redis.hmget(this.key(id), 'userId', 'guildId', 'charge');
-      if (userId && charge) plan = fair.refundPlan(id, userId, guildId ?? undefined, charge);
+      if (userId && finished) memberIndex = this.userKey(userId);
+      if (userId && charge && refundMode !== 'never') plan = fair.refundPlan(id, userId, guildId ?? undefined, charge);
     }
+    const keys = [this.key(id), this.openKey, ...(memberIndex ? [memberIndex] : []), ...(plan?.keys ?? [])];
     const [ok, previous] = (await runScript(
       this.redis,
       TRANSITION,
-      plan ? 6 : 2,
-      this.key(id),
-      this.openKey,
-      ...(plan?.keys ?? []),
+      keys.length,
+      ...keys,
       from.length,
       ...from,
       id,
-      `${this.prefix}:user:`,
-      finished ? '1' : '0',
+      memberIndex ? '1' : '0',
       settled ? '1' : '0',
       plan ? refundMode : 'never',
       ...(plan?.args ?? [0, 0, 0]),

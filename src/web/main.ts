@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
 import { createMetrics } from '../metrics.js';
 import { createWebLogin, galleryFrom, loadConfigOrExit, onShutdown, openBotDatabase, orExit, resolveRedis, serveWeb } from '../runtime.js';
+import { waitingConnection } from '../redis-connections.js';
 import { databaseReadiness, redisReadiness } from './readiness.js';
 
 /**
@@ -11,11 +11,12 @@ import { databaseReadiness, redisReadiness } from './readiness.js';
  */
 const { config, logger } = await loadConfigOrExit();
 const redisChoice = await orExit(() => resolveRedis(config, logger, { embedded: false }));
-const redis = new Redis(redisChoice.url, { maxRetriesPerRequest: null });
+// Waits out an outage (or a failover) rather than fail: sessions and the vote-label queue come back with it.
+const redis = waitingConnection(redisChoice.target, logger, 'web');
 const database = await orExit(() => openBotDatabase(config, logger));
-const login = await orExit(() => createWebLogin(config, () => redis, logger));
+const login = await orExit(() => createWebLogin(config, () => redis, redisChoice.prefix, logger));
 if (!login) logger.warn('without login, only galleries made public with /config gallery public:true can be seen');
-const gallery = galleryFrom(config, database.db, redis);
+const gallery = galleryFrom(config, database.db, redis, redisChoice.prefix);
 const web = await orExit(() =>
   serveWeb(
     {

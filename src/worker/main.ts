@@ -6,7 +6,7 @@ import { startWorker } from './worker.js';
 const { config, logger } = await loadConfigOrExit();
 const redis = await orExit(() => resolveRedis(config, logger, { embedded: false }));
 const metrics = createMetrics();
-const worker = await orExit(() => startWorker(workerOptionsFrom(config, redis.url, logger, metrics)));
+const worker = await orExit(() => startWorker(workerOptionsFrom(config, redis, logger, metrics)));
 const web = await orExit(() => serveWeb({ logger, metrics, readiness: worker.readiness }, config.METRICS_PORT, 'METRICS_PORT'));
 onShutdown(logger, async () => {
   await web.close();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { finishesWithin } from '../grace.js';
-import { logErrors, waitingConnection, WORKER_RUN_RETRY_MS } from '../redis-connections.js';
+import { logErrors, waitingConnection, WORKER_RUN_RETRY_MS, type RedisTarget } from '../redis-connections.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, queueStreams, cancelChannel, generationKinds, type DeliverJob } from '../queues.js';
@@ -16,7 +16,8 @@ import { failGeneration, processGenerate } from './generate.js';
 import { ProviderRateLimitedError, type ImageProvider } from './providers/types.js';
 
 export interface WorkerOptions {
-  redisUrl: string;
+  /** A redis:// URL, or the sentinels or cluster nodes to reach Redis through (see RedisTarget). */
+  redisUrl: RedisTarget;
   /** Namespace for BullMQ queues and Atelier's own keys (tests use a unique one each). */
   prefix: string;
   provider: ImageProvider;

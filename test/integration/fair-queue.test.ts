@@ -1,6 +1,6 @@
 import { SnowflakeUtil } from 'discord.js';
 import type { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { generateJobId } from '../../src/queues.js';
 import { cancelJob } from '../../src/bot/components/generation.js';
 import type { BotContext } from '../../src/bot/context.js';
@@ -12,7 +12,7 @@ import { ProviderRefusedError } from '../../src/worker/providers/types.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
 import { eventually, quietLogger } from '../support/context.js';
-import { redisUrl } from '../support/redis.js';
+import { describeOnRedis, redisTarget } from '../support/redis.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
 
 const GUILD = '300000000000000001';
@@ -55,7 +55,7 @@ function imagine(userId: string, prompt: string, options: { count?: number; requ
 
 async function worker(concurrency: number, runSlotRetryMs?: number) {
   const running = await startWorker({
-    redisUrl: redisUrl(),
+    redisUrl: redisTarget(),
     prefix,
     provider,
     concurrency,
@@ -92,7 +92,7 @@ beforeEach(async () => {
 
 afterEach(() => closeTestBed(bed, workers));
 
-describe('fair queue on real Redis and BullMQ', () => {
+describeOnRedis('fair queue on real Redis and BullMQ', () => {
   it('serves members round-robin: every first request before anyone’s second', async () => {
     for (let i = 1; i <= 5; i++) await imagine(member(1), `a${i}`);
     const b = await imagine(member(2), 'b1');

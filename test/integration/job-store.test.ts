@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { tokenAlive } from '../../src/bot/discord-messages.js';
 import { FairQueue, quotaDay } from '../../src/store/fair-queue.js';
 import { INTERACTION_TOKEN_TTL_MS, JobStore, SETTLED_TTL_SECONDS, type NewJobRecord } from '../../src/store/jobs.js';
 import { deliveredArchive } from '../../src/bot/delivery.js';
 import { archiveDelivery, recordRequest } from '../../src/features/pictures/store.js';
 import { closeTestBed, openTestBed, type TestBed } from '../support/test-bed.js';
+import { describeOnRedis } from '../support/redis.js';
 
 let bed: TestBed;
 
@@ -55,7 +56,7 @@ function dyingAfterOneCommand(redis: Redis, commands = 1): Redis {
   });
 }
 
-describe('the job record store', () => {
+describeOnRedis('the job record store', () => {
   it('gives the quota back in the very step that marks a request failed, whenever the process dies, and only once', async () => {
     const { redis, prefix } = bed;
     const store = new JobStore(redis, prefix);
@@ -162,7 +163,7 @@ describe('the job record store', () => {
   });
 });
 
-describe('settled records leave Redis; the archive answers for them', () => {
+describeOnRedis('settled records leave Redis; the archive answers for them', () => {
   it('a delivered record is forgotten by Redis and read back from PostgreSQL with its pictures and outcome', async () => {
     const { ctx, redis } = bed;
     const record = newRecord('150000000000000010');

@@ -9,7 +9,7 @@ import { LineageStore } from '../../src/features/lineage/store.js';
 import { archivedJob } from '../../src/features/pictures/store.js';
 import { SettingsStore } from '../../src/features/settings/store.js';
 import { startPrivateRedis, type PrivateRedis } from '../../src/redis-server.js';
-import { REDIS_PREFIX } from '../../src/runtime.js';
+import { LEGACY_REDIS_PREFIX } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { ProcessGroup, spawnAtelier } from '../support/processes.js';
 import { connect, dropPrefix, uniquePrefix } from '../support/redis.js';
@@ -201,7 +201,7 @@ describe('copying settings and bans from Redis to PostgreSQL', () => {
     const redis = new Redis(server.url);
     cleanups.push(() => redis.quit());
     const target = await database();
-    await writeRedisRecords(redis, REDIS_PREFIX);
+    await writeRedisRecords(redis, LEGACY_REDIS_PREFIX);
 
     const run = async () => {
       const child = processes.add(

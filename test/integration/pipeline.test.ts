@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { SnowflakeUtil } from 'discord.js';
 import sharp from 'sharp';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { cancelJob } from '../../src/bot/components/generation.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
@@ -11,7 +11,7 @@ import { ProviderRateLimitedError, ProviderRefusedError } from '../../src/worker
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
 import { eventually, quietLogger } from '../support/context.js';
-import { redisUrl } from '../support/redis.js';
+import { describeOnRedis, redisTarget } from '../support/redis.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
 
 let bed: TestBed;
@@ -37,7 +37,7 @@ function requester(overrides: Partial<Requester> = {}): Requester {
 
 async function worker(options: { concurrency?: number; shutdownGraceMs?: number } = {}) {
   const running = await startWorker({
-    redisUrl: redisUrl(),
+    redisUrl: redisTarget(),
     prefix,
     provider,
     concurrency: options.concurrency ?? 1,
@@ -61,7 +61,7 @@ beforeEach(async () => {
 
 afterEach(() => closeTestBed(bed, workers));
 
-describe('generation pipeline on real Redis and BullMQ', () => {
+describeOnRedis('generation pipeline on real Redis and BullMQ', () => {
   it('turns a queued request into stored images and a delivery job', async () => {
     await worker();
     const { record, place } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options: { ...options, seed: 42 } });

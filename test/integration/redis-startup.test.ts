@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { freePort, type PrivateRedis } from '../../src/redis-server.js';
-import { resolveRedis, StartupError } from '../../src/runtime.js';
+import { REDIS_PREFIX, resolveRedis, StartupError } from '../../src/runtime.js';
 import { quietLogger } from '../support/context.js';
 import { redisUrl } from '../support/redis.js';
 
@@ -23,13 +23,13 @@ afterEach(async () => {
 describe('finding a Redis at start-up', () => {
   it('uses REDIS_URL when it is set', async () => {
     const result = await resolveRedis(parseConfig({ REDIS_URL: redisUrl() }), quietLogger(), { embedded: true });
-    expect(result).toEqual({ url: redisUrl() });
+    expect(result).toEqual({ target: redisUrl(), prefix: REDIS_PREFIX });
   });
 
   it('uses a Redis that answers on the default port', async () => {
     const port = Number(new URL(redisUrl()).port);
     const result = await resolveRedis(parseConfig({}), quietLogger(), { embedded: true, port });
-    expect(result.url).toBe(`redis://127.0.0.1:${port}`);
+    expect(result.target).toBe(`redis://127.0.0.1:${port}`);
     expect(result.server).toBeUndefined();
   });
 
@@ -38,7 +38,7 @@ describe('finding a Redis at start-up', () => {
     dirs.push(dataDir);
     const result = await resolveRedis(parseConfig({}), quietLogger(), { embedded: true, port: await freePort(), dataDir });
     started.push(result.server!);
-    const client = new Redis(result.url);
+    const client = new Redis(result.server!.url);
     expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
     expect(await client.config('GET', 'dir')).toEqual(['dir', dataDir]);
     await client.quit();

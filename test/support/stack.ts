@@ -14,7 +14,7 @@ import { startWorker, type RunningWorker, type WorkerOptions } from '../../src/w
 import { quietLogger } from './context.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { FakeDiscord } from './fake-discord.js';
-import { connect, dropPrefix, redisUrl, uniquePrefix } from './redis.js';
+import { connect, dropPrefix, redisTarget, uniquePrefix } from './redis.js';
 
 export interface StackOptions {
   provider?: ImageProvider;
@@ -66,7 +66,7 @@ export class Stack {
       applicationId: stack.discord.applicationId,
       apiUrl: stack.discord.apiUrl,
       cdnUrl: stack.discord.cdnUrl,
-      redisUrl: redisUrl(),
+      redisUrl: redisTarget(),
       db: stack.database.db,
       prefix: stack.prefix,
       models: [
@@ -91,7 +91,7 @@ export class Stack {
 
   async startWorker(provider: ImageProvider, options: Partial<WorkerOptions> = {}): Promise<RunningWorker> {
     const worker = await startWorker({
-      redisUrl: redisUrl(),
+      redisUrl: redisTarget(),
       prefix: this.prefix,
       provider,
       concurrency: 2,
