@@ -29,7 +29,30 @@ export const PROMPT_MAX = 1000;
 export const aspectRatios = ['1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3'] as const;
 export type AspectRatio = (typeof aspectRatios)[number];
 
-export const generationKinds = ['txt2img', 'img2img', 'variation', 'upscale'] as const;
+export const generationKinds = ['txt2img', 'img2img', 'variation', 'upscale', 'outpaint', 'inpaint'] as const;
+
+/**
+ * A pixel rectangle an edit works with. Outpaint (pan, zoom out, make square): where the source
+ * picture sits on the new canvas (the job's width × height), scaled to w × h. Inpaint (Vary
+ * (Region)): the part of the picture (the job's width × height) that is drawn again.
+ */
+export const editAreaSchema = z.object({
+  x: z.number().int().min(0).max(4096),
+  y: z.number().int().min(0).max(4096),
+  w: z.number().int().min(1).max(4096),
+  h: z.number().int().min(1).max(4096),
+});
+export type EditArea = z.infer<typeof editAreaSchema>;
+
+/** How an area travels in the job record and the archive: "x,y,w,h". */
+export const formatEditArea = (area: EditArea): string => `${area.x},${area.y},${area.w},${area.h}`;
+
+export function parseEditArea(text: string | undefined): EditArea | undefined {
+  if (!text) return undefined;
+  const [x, y, w, h] = text.split(',').map(Number);
+  const parsed = editAreaSchema.safeParse({ x, y, w, h });
+  return parsed.success ? parsed.data : undefined;
+}
 
 const snowflake = z.string().regex(/^\d{1,20}$/);
 
@@ -37,27 +60,38 @@ const snowflake = z.string().regex(/^\d{1,20}$/);
  * What a GPU worker needs to make one set of images. Deliberately free of Discord credentials:
  * workers may run on other machines with nothing but Redis and a provider key.
  */
-export const generateJobSchema = z.object({
-  jobId: snowflake,
-  kind: z.enum(generationKinds),
-  prompt: z.string().min(1).max(PROMPT_MAX),
-  negative: z.string().max(PROMPT_MAX).optional(),
-  aspect: z.enum(aspectRatios),
-  width: z.number().int().min(64).max(4096),
-  height: z.number().int().min(64).max(4096),
-  seed: z.number().int().min(0).max(4_294_967_295),
-  count: z.number().int().min(1).max(4),
-  /** The name members picked, and what the provider runs for it. */
-  model: z.string().min(1).max(50),
-  modelRef: z.string().min(1).max(200),
-  parentImageId: z.string().max(40).optional(),
-  strength: z.number().min(0.1).max(1).optional(),
-  userId: snowflake,
-  /** The server it was asked on: the member's running limit counts per server. */
-  guildId: snowflake.optional(),
-  /** Jobs of this member that may run at once (the server's setting when it was queued); absent: no cap. */
-  maxRunning: z.number().int().min(1).max(64).optional(),
-});
+export const generateJobSchema = z
+  .object({
+    jobId: snowflake,
+    kind: z.enum(generationKinds),
+    prompt: z.string().min(1).max(PROMPT_MAX),
+    negative: z.string().max(PROMPT_MAX).optional(),
+    aspect: z.enum(aspectRatios),
+    width: z.number().int().min(64).max(4096),
+    height: z.number().int().min(64).max(4096),
+    seed: z.number().int().min(0).max(4_294_967_295),
+    count: z.number().int().min(1).max(4),
+    /** The name members picked, and what the provider runs for it. */
+    model: z.string().min(1).max(50),
+    modelRef: z.string().min(1).max(200),
+    parentImageId: z.string().max(40).optional(),
+    strength: z.number().min(0.1).max(1).optional(),
+    userId: snowflake,
+    /** The server it was asked on: the member's running limit counts per server. */
+    guildId: snowflake.optional(),
+    /** Jobs of this member that may run at once (the server's setting when it was queued); absent: no cap. */
+    maxRunning: z.number().int().min(1).max(64).optional(),
+    /** Outpaint and inpaint: the rectangle they work with (see editAreaSchema), inside width × height. */
+    area: editAreaSchema.optional(),
+  })
+  .refine((job) => (job.kind === 'outpaint' || job.kind === 'inpaint') === (job.area !== undefined), {
+    message: 'outpaint and inpaint jobs, and only they, carry an area',
+    path: ['area'],
+  })
+  .refine((job) => !job.area || (job.area.x + job.area.w <= job.width && job.area.y + job.area.h <= job.height), {
+    message: 'the area lies outside the picture',
+    path: ['area'],
+  });
 export type GenerateJob = z.infer<typeof generateJobSchema>;
 
 /** A finished (or failed) generation that the bot must bring to Discord. */
