@@ -155,7 +155,7 @@ export function regionModal(jobId: string): APIModalInteractionResponseCallbackD
     custom_id: regionFormId(jobId),
     title: 'Vary (Region)',
     components: [
-      input('region', 'Region: grid cell, or x, y, width, height in %', TextInputStyle.Short, {
+      input('region', 'Region (grid cell, or x, y, w, h in %)', TextInputStyle.Short, {
         placeholder: 'top-left … centre … bottom-right, or 10, 20, 50, 40',
         required: true,
         max_length: 100,
