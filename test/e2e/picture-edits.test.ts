@@ -268,6 +268,11 @@ describe('hostile clicks', () => {
     expect(await refusal(s.discord.button({ customId: `edit:panl:${first.id}`, message: gridMessage }))).toMatch(/does not belong to this message/);
     // Make Square on a square picture.
     expect(await refusal(s.discord.button({ customId: `edit:square:${first.id}`, message: result }))).toMatch(/square already/);
+    // A deleted picture: its buttons are gone, and a replayed click reaches nothing.
+    expect((await s.discord.button({ customId: `img:delete:${first.id}`, message: result, userId: ANA }).response()).type).toBe(
+      InteractionResponseType.UpdateMessage,
+    );
+    expect(await refusal(s.discord.button({ customId: `edit:zoom15:${first.id}`, message: result }))).toMatch(/deleted/);
     expect(await requestCount(s)).toBe(before);
   });
 
