@@ -56,42 +56,45 @@ export function parseEditArea(text: string | undefined): EditArea | undefined {
 
 const snowflake = z.string().regex(/^\d{1,20}$/);
 
+/** Outpaint and inpaint jobs, and only they, carry an area, and it lies inside their picture. */
+function checkEditArea(job: { kind: (typeof generationKinds)[number]; width: number; height: number; area?: EditArea }, ctx: z.RefinementCtx): void {
+  const edit = job.kind === 'outpaint' || job.kind === 'inpaint';
+  if (edit !== (job.area !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['area'], message: 'outpaint and inpaint jobs, and only they, carry an area' });
+  } else if (job.area && (job.area.x + job.area.w > job.width || job.area.y + job.area.h > job.height)) {
+    ctx.addIssue({ code: 'custom', path: ['area'], message: 'the area lies outside the picture' });
+  }
+}
+
 /**
  * What a GPU worker needs to make one set of images. Deliberately free of Discord credentials:
  * workers may run on other machines with nothing but Redis and a provider key.
  */
-export const generateJobSchema = z
-  .object({
-    jobId: snowflake,
-    kind: z.enum(generationKinds),
-    prompt: z.string().min(1).max(PROMPT_MAX),
-    negative: z.string().max(PROMPT_MAX).optional(),
-    aspect: z.enum(aspectRatios),
-    width: z.number().int().min(64).max(4096),
-    height: z.number().int().min(64).max(4096),
-    seed: z.number().int().min(0).max(4_294_967_295),
-    count: z.number().int().min(1).max(4),
-    /** The name members picked, and what the provider runs for it. */
-    model: z.string().min(1).max(50),
-    modelRef: z.string().min(1).max(200),
-    parentImageId: z.string().max(40).optional(),
-    strength: z.number().min(0.1).max(1).optional(),
-    userId: snowflake,
-    /** The server it was asked on: the member's running limit counts per server. */
-    guildId: snowflake.optional(),
-    /** Jobs of this member that may run at once (the server's setting when it was queued); absent: no cap. */
-    maxRunning: z.number().int().min(1).max(64).optional(),
-    /** Outpaint and inpaint: the rectangle they work with (see editAreaSchema), inside width × height. */
-    area: editAreaSchema.optional(),
-  })
-  .refine((job) => (job.kind === 'outpaint' || job.kind === 'inpaint') === (job.area !== undefined), {
-    message: 'outpaint and inpaint jobs, and only they, carry an area',
-    path: ['area'],
-  })
-  .refine((job) => !job.area || (job.area.x + job.area.w <= job.width && job.area.y + job.area.h <= job.height), {
-    message: 'the area lies outside the picture',
-    path: ['area'],
-  });
+export const generateJobSchema = z.object({
+  jobId: snowflake,
+  kind: z.enum(generationKinds),
+  prompt: z.string().min(1).max(PROMPT_MAX),
+  negative: z.string().max(PROMPT_MAX).optional(),
+  aspect: z.enum(aspectRatios),
+  width: z.number().int().min(64).max(4096),
+  height: z.number().int().min(64).max(4096),
+  seed: z.number().int().min(0).max(4_294_967_295),
+  count: z.number().int().min(1).max(4),
+  /** The name members picked, and what the provider runs for it. */
+  model: z.string().min(1).max(50),
+  modelRef: z.string().min(1).max(200),
+  parentImageId: z.string().max(40).optional(),
+  strength: z.number().min(0.1).max(1).optional(),
+  userId: snowflake,
+  /** The server it was asked on: the member's running limit counts per server. */
+  guildId: snowflake.optional(),
+  /** Jobs of this member that may run at once (the server's setting when it was queued); absent: no cap. */
+  maxRunning: z.number().int().min(1).max(64).optional(),
+  /** Outpaint and inpaint: the rectangle they work with (see editAreaSchema), inside width × height. */
+  area: editAreaSchema.optional(),
+});
+/** The payload as the worker checks it: its fields, and then that an edit's area fits its picture. */
+export const checkedGenerateJobSchema = generateJobSchema.superRefine(checkEditArea);
 export type GenerateJob = z.infer<typeof generateJobSchema>;
 
 /** A finished (or failed) generation that the bot must bring to Discord. */

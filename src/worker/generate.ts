@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { deliverJobOptions, generateJobSchema, type DeliverJob, type GenerateJob } from '../queues.js';
+import { checkedGenerateJobSchema, deliverJobOptions, type DeliverJob, type GenerateJob } from '../queues.js';
 import type { ImageBytes } from '../features/pictures/images.js';
 import type { ImageFacts, JobStore } from '../store/jobs.js';
 import type { QueueStats } from '../store/stats.js';
@@ -39,7 +39,7 @@ export const imageIdFor = (jobId: string, index: number) => `${jobId}-${index + 
  * the same job (a crash after generating re-runs it): a finished record only re-announces delivery.
  */
 export async function processGenerate(job: Job, ctx: GenerateContext): Promise<GenerateResult> {
-  const parsed = generateJobSchema.safeParse(job.data);
+  const parsed = checkedGenerateJobSchema.safeParse(job.data);
   if (!parsed.success) {
     throw new UnrecoverableError(`invalid job payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
   }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { panPlan, parseRegion, planRefusal, regionPlan, squarePlan, zoomPlan, type EditPlan } from '../../src/features/edits/geometry.js';
 import { parseEditId } from '../../src/features/edits/ids.js';
 import { keepOriginal, prepareEdit } from '../../src/features/edits/render.js';
-import { generateJobSchema } from '../../src/queues.js';
+import { checkedGenerateJobSchema } from '../../src/queues.js';
 import { createLocalProvider } from '../../src/worker/providers/local.js';
 import type { GenerationRequest } from '../../src/worker/providers/types.js';
 
@@ -223,9 +223,9 @@ describe('edit custom_ids and job payloads', () => {
       modelRef: 'painterly',
       userId: '123',
     };
-    expect(generateJobSchema.safeParse({ ...base, kind: 'outpaint', area: { x: 0, y: 0, w: 50, h: 100 } }).success).toBe(true);
-    expect(generateJobSchema.safeParse({ ...base, kind: 'outpaint' }).success).toBe(false);
-    expect(generateJobSchema.safeParse({ ...base, kind: 'inpaint', area: { x: 60, y: 0, w: 50, h: 10 } }).success).toBe(false);
-    expect(generateJobSchema.safeParse({ ...base, kind: 'txt2img', area: { x: 0, y: 0, w: 5, h: 5 } }).success).toBe(false);
+    expect(checkedGenerateJobSchema.safeParse({ ...base, kind: 'outpaint', area: { x: 0, y: 0, w: 50, h: 100 } }).success).toBe(true);
+    expect(checkedGenerateJobSchema.safeParse({ ...base, kind: 'outpaint' }).success).toBe(false);
+    expect(checkedGenerateJobSchema.safeParse({ ...base, kind: 'inpaint', area: { x: 60, y: 0, w: 50, h: 10 } }).success).toBe(false);
+    expect(checkedGenerateJobSchema.safeParse({ ...base, kind: 'txt2img', area: { x: 0, y: 0, w: 5, h: 5 } }).success).toBe(false);
   });
 });
