@@ -26,6 +26,7 @@ export function helpText(modelNames: string[]): string {
     '**Buttons on a result:** 🔁 **Reroll** (same prompt, new seed) · **U1–U4** send one picture alone, upscaled · ' +
       '**V1–V4** make variations of one picture · ✖ **Cancel** while it is waiting or drawing (you or a moderator).',
     'Buttons keep working for days; anyone in the channel can reroll, upscale or vary.',
+    'One picture: ⬅➡⬆⬇ pan · 🔍 zoom out · ⬛ square · **Vary** (Subtle, Strong, Region).',
     '**👍 Vote** (one per picture set; not your own) · **🔀 Remix** (new prompt and strength from a picture) · **🌳 Family** (its family tree) · **🗑** (you or a moderator). ' +
       'Right-click any message with a picture → Apps → **Remix this image**. `/top`, `/profile` and `/lineage` show the best, the numbers and the trees.',
     '**`/queue`** lists your waiting and running pictures, with Cancel buttons; **`/quota`** shows what you can still make today; **`/gallery`** links to the server’s gallery on the web.',

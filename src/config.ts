@@ -110,6 +110,8 @@ const envSchema = z.object({
   REPLICATE_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.replicate.com/v1')),
   REPLICATE_IMG2IMG_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-dev')),
   REPLICATE_UPSCALE_MODEL: z.preprocess(emptyAsUndefined, z.string().default('nightmareai/real-esrgan')),
+  /** Pan, zoom out, make square and Vary (Region): an inpainting model (image + mask + prompt). */
+  REPLICATE_INPAINT_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-fill-dev')),
   REPLICATE_POLL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10).max(60_000).default(1000)),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.openai.com/v1')),

@@ -29,9 +29,42 @@ export const PROMPT_MAX = 1000;
 export const aspectRatios = ['1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3'] as const;
 export type AspectRatio = (typeof aspectRatios)[number];
 
-export const generationKinds = ['txt2img', 'img2img', 'variation', 'upscale'] as const;
+export const generationKinds = ['txt2img', 'img2img', 'variation', 'upscale', 'outpaint', 'inpaint'] as const;
+
+/**
+ * A pixel rectangle an edit works with. Outpaint (pan, zoom out, make square): where the source
+ * picture sits on the new canvas (the job's width × height), scaled to w × h. Inpaint (Vary
+ * (Region)): the part of the picture (the job's width × height) that is drawn again.
+ */
+export const editAreaSchema = z.object({
+  x: z.number().int().min(0).max(4096),
+  y: z.number().int().min(0).max(4096),
+  w: z.number().int().min(1).max(4096),
+  h: z.number().int().min(1).max(4096),
+});
+export type EditArea = z.infer<typeof editAreaSchema>;
+
+/** How an area travels in the job record and the archive: "x,y,w,h". */
+export const formatEditArea = (area: EditArea): string => `${area.x},${area.y},${area.w},${area.h}`;
+
+export function parseEditArea(text: string | undefined): EditArea | undefined {
+  if (!text) return undefined;
+  const [x, y, w, h] = text.split(',').map(Number);
+  const parsed = editAreaSchema.safeParse({ x, y, w, h });
+  return parsed.success ? parsed.data : undefined;
+}
 
 const snowflake = z.string().regex(/^\d{1,20}$/);
+
+/** Outpaint and inpaint jobs, and only they, carry an area, and it lies inside their picture. */
+function checkEditArea(job: { kind: (typeof generationKinds)[number]; width: number; height: number; area?: EditArea }, ctx: z.RefinementCtx): void {
+  const edit = job.kind === 'outpaint' || job.kind === 'inpaint';
+  if (edit !== (job.area !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['area'], message: 'outpaint and inpaint jobs, and only they, carry an area' });
+  } else if (job.area && (job.area.x + job.area.w > job.width || job.area.y + job.area.h > job.height)) {
+    ctx.addIssue({ code: 'custom', path: ['area'], message: 'the area lies outside the picture' });
+  }
+}
 
 /**
  * What a GPU worker needs to make one set of images. Deliberately free of Discord credentials:
@@ -57,7 +90,11 @@ export const generateJobSchema = z.object({
   guildId: snowflake.optional(),
   /** Jobs of this member that may run at once (the server's setting when it was queued); absent: no cap. */
   maxRunning: z.number().int().min(1).max(64).optional(),
+  /** Outpaint and inpaint: the rectangle they work with (see editAreaSchema), inside width × height. */
+  area: editAreaSchema.optional(),
 });
+/** The payload as the worker checks it: its fields, and then that an edit's area fits its picture. */
+export const checkedGenerateJobSchema = generateJobSchema.superRefine(checkEditArea);
 export type GenerateJob = z.infer<typeof generateJobSchema>;
 
 /** A finished (or failed) generation that the bot must bring to Discord. */

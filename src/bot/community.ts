@@ -35,7 +35,7 @@ export async function resultExtras(ctx: BotContext, record: JobRecord): Promise<
 export function recordInFamily(ctx: BotContext) {
   return async (record: JobRecord, _message: DeliveredMessage): Promise<void> => {
     const parent = record.parentImageId ? await ctx.images.getRecord(record.parentImageId) : undefined;
-    const madeFrom = parent && (record.kind === 'img2img' || record.kind === 'variation') ? parent : undefined;
+    const madeFrom = parent && ['img2img', 'variation', 'outpaint', 'inpaint'].includes(record.kind) ? parent : undefined;
     await ctx.votes.recordMade({ jobId: record.id, guildId: record.guildId, userId: record.userId, images: record.imageIds.length }, madeFrom);
   };
 }

@@ -12,6 +12,7 @@ import { DELETED_MEMBER } from '../features/former-member.js';
 import type { JobRecord } from '../store/jobs.js';
 import { communityButtonId } from './components/community-ids.js';
 import { generationButtonId, seriesAddButtonId } from './components/ids.js';
+import { editRows } from '../features/edits/ids.js';
 
 /**
  * Every message Atelier shows for a generation, in one place. All of them echo member text, so
@@ -43,6 +44,8 @@ const kindLabels: Record<string, string> = {
   img2img: 'Remix',
   variation: 'Variation',
   upscale: 'Upscale',
+  outpaint: 'Zoom / pan',
+  inpaint: 'Vary (Region)',
 };
 
 /** "**prompt**\nseed `42` · painterly · 16:9 · by <@123>" */
@@ -157,6 +160,8 @@ export function resultComponents(
   } else {
     rows.push(row(community));
   }
+  // A single picture (a one-picture result or an upscale): pan, zoom out, make square, vary.
+  if (images === 1) rows.push(...editRows(id));
   // The final row: what can be done with the result beyond generating more.
   const share: APIButtonComponent[] = [button(seriesAddButtonId(id), '📚 Add to series'), button(challengeSubmitId(id), '🏆 Submit to challenge')];
   if (webUrl) share.push({ type: ComponentType.Button, style: ButtonStyle.Link, label: '🌐 Web', url: webUrl });

@@ -1,5 +1,14 @@
 import { SnowflakeUtil } from 'discord.js';
-import { generateJobId, aspectSizes, generateJobOptions, type AspectRatio, type GenerateJob } from '../queues.js';
+import {
+  generateJobId,
+  aspectSizes,
+  generateJobOptions,
+  formatEditArea,
+  parseEditArea,
+  type AspectRatio,
+  type EditArea,
+  type GenerateJob,
+} from '../queues.js';
 import type { JobRecord } from '../store/jobs.js';
 import { estimateWait } from '../store/stats.js';
 import { inputBlobId } from '../worker/generate.js';
@@ -33,8 +42,10 @@ export interface GenerationInput {
   strength?: number;
   /** Source bytes for img2img, variation and upscale. */
   input?: Buffer;
-  /** Upscales keep the parent's size (the provider doubles it). */
+  /** Upscales keep the parent's size (the provider doubles it); edits give their canvas. */
   size?: { width: number; height: number };
+  /** Outpaint and inpaint: the rectangle they work with, inside `size`. */
+  area?: EditArea;
   /**
    * What the request keeps only once it is admitted (a member's upload becoming a family root):
    * run after every rule passed and before the request is recorded, so a refusal leaves nothing.
@@ -100,6 +111,7 @@ export async function enqueueGeneration(
     channelId: requester.channelId,
     parentImageId: input.parentImageId,
     strength: input.strength,
+    area: input.area && formatEditArea(input.area),
     createdAt: ctx.now(),
   });
   if (!recorded) {
@@ -128,6 +140,7 @@ export async function enqueueGeneration(
     createdAt: ctx.now(),
     parentImageId: input.parentImageId,
     strength: input.strength,
+    area: input.area && formatEditArea(input.area),
     width: size.width,
     height: size.height,
     priority,
@@ -187,6 +200,7 @@ export async function addGenerateJob(ctx: BotContext, record: JobRecord, maxRunn
     modelRef: model.ref,
     parentImageId: record.parentImageId,
     strength: record.strength,
+    area: parseEditArea(record.area),
     userId: record.userId,
     guildId: record.guildId,
     maxRunning,

@@ -16,7 +16,7 @@ export interface MemberNamesTable {
 }
 
 export type RequestStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'delivered';
-export type GenerationKind = 'txt2img' | 'img2img' | 'variation' | 'upscale';
+export type GenerationKind = 'txt2img' | 'img2img' | 'variation' | 'upscale' | 'outpaint' | 'inpaint';
 
 export interface RequestsTable {
   id: string;
@@ -33,6 +33,8 @@ export interface RequestsTable {
   channel_id: string;
   parent_image_id: string | null;
   strength: number | null;
+  /** Outpaint and inpaint: "x,y,w,h" (migration 0009). */
+  edit_area: ColumnType<string | null, string | null | undefined, string | null>;
   cost: Generated<number>;
   refunded_at: Timestamp | null;
   error: string | null;

@@ -42,6 +42,8 @@ export const jobRecordSchema = z.object({
   createdAt: numeric,
   parentImageId: optionalText,
   strength: numeric.optional(),
+  /** Outpaint and inpaint: the rectangle they work with, "x,y,w,h" (see editAreaSchema). */
+  area: optionalText,
   /** Pixel size and fair-queue priority it was queued with: enough to queue it again. */
   width: numeric.optional(),
   height: numeric.optional(),

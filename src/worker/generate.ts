@@ -1,11 +1,12 @@
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { deliverJobOptions, generateJobSchema, type DeliverJob, type GenerateJob } from '../queues.js';
+import { checkedGenerateJobSchema, deliverJobOptions, type DeliverJob, type GenerateJob } from '../queues.js';
 import type { ImageBytes } from '../features/pictures/images.js';
 import type { ImageFacts, JobStore } from '../store/jobs.js';
 import type { QueueStats } from '../store/stats.js';
 import { GenerationCancelledError, ProviderRefusedError, type GeneratedImage, type ImageProvider } from './providers/types.js';
 import { imageInfo, MAX_INPUT_PIXELS, TooManyPixelsError } from './providers/shared.js';
+import { keepOriginal, prepareEdit, type PreparedEdit } from '../features/edits/render.js';
 
 export interface GenerateContext {
   jobs: JobStore;
@@ -38,7 +39,7 @@ export const imageIdFor = (jobId: string, index: number) => `${jobId}-${index + 
  * the same job (a crash after generating re-runs it): a finished record only re-announces delivery.
  */
 export async function processGenerate(job: Job, ctx: GenerateContext): Promise<GenerateResult> {
-  const parsed = generateJobSchema.safeParse(job.data);
+  const parsed = checkedGenerateJobSchema.safeParse(job.data);
   if (!parsed.success) {
     throw new UnrecoverableError(`invalid job payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
   }
@@ -59,6 +60,8 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
   const startedAt = Date.now();
   const init = data.kind === 'txt2img' ? undefined : await loadInput(ctx, data);
   if (init) await checkSource(data.kind, init);
+  // Pan, zoom out, make square and Vary (Region): the provider paints on a prepared canvas.
+  const edit = (data.kind === 'outpaint' || data.kind === 'inpaint') && init ? await prepareEditOrRefuse(data, init) : undefined;
   let lastReport = 0;
   const interval = ctx.progressIntervalMs ?? 1000;
 
@@ -73,7 +76,8 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
       seed: data.seed,
       count: data.kind === 'upscale' ? 1 : data.count,
       model: data.modelRef,
-      init,
+      init: edit?.canvas ?? init,
+      mask: edit?.mask,
       strength: data.strength,
       signal: ctx.signal,
       run: {
@@ -101,6 +105,7 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
     throw error;
   }
   if (generated.length === 0) throw new Error('the provider returned no image');
+  if (edit) generated = await Promise.all(generated.map(async (image) => ({ ...(await keepOriginal(image.data, edit)), contentType: 'image/png' })));
 
   const imageIds = generated.map((_, index) => imageIdFor(data.jobId, index));
   // The bytes go to image storage (the key follows from the id); a worker whose folder the bot
@@ -133,6 +138,15 @@ async function loadInput(ctx: GenerateContext, data: GenerateJob): Promise<Buffe
   const fromStore = data.parentImageId ? await ctx.images.bytes(data.parentImageId) : undefined;
   if (fromStore) return fromStore;
   throw new UnrecoverableError('the source image is no longer available');
+}
+
+async function prepareEditOrRefuse(data: GenerateJob, source: Buffer): Promise<PreparedEdit> {
+  try {
+    return await prepareEdit(data.kind as 'outpaint' | 'inpaint', source, data.width, data.height, data.area!);
+  } catch (error) {
+    // The bytes passed checkSource, so sharp failing on them is not going to change on a retry.
+    throw new UnrecoverableError(`The source picture could not be prepared: ${(error as Error).message}`);
+  }
 }
 
 /** The longest side an upscale may produce: an upscale of an upscale stops here. */

@@ -29,6 +29,7 @@ const typed: ColumnsOf = {
     'channel_id',
     'parent_image_id',
     'strength',
+    'edit_area',
     'cost',
     'refunded_at',
     'error',

@@ -233,9 +233,11 @@ describe('ComfyUI provider', () => {
     expect(order.indexOf('/upload/image')).toBeLessThan(order.indexOf('/prompt'));
   });
 
-  it('uses the img2img template with a low denoise for variations', async () => {
-    await provider().generate(request({ kind: 'variation', init: await png(256, 256), strength: 0.9, count: 1 }));
+  it('uses the img2img template for variations: a low denoise, or the strength Vary (Subtle / Strong) asks for', async () => {
+    await provider().generate(request({ kind: 'variation', init: await png(256, 256), count: 1 }));
     expect(nodesOf(fake.accepted[0]!, 'KSampler')[0]!.inputs.denoise).toBe(0.35);
+    await provider().generate(request({ kind: 'variation', init: await png(256, 256), strength: 0.75, count: 1 }));
+    expect(nodesOf(fake.accepted[1]!, 'KSampler')[0]!.inputs.denoise).toBe(0.75);
   });
 
   it('upscales the uploaded image by 2', async () => {

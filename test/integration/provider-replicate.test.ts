@@ -155,9 +155,11 @@ describe('Replicate provider', () => {
     expect(creations()[0]!.body.input.image).toBe(`${fake.baseUrl}/files/${id}`);
   });
 
-  it('uses a fixed low strength for variations', async () => {
-    await provider().generate(request({ kind: 'variation', init: await png(256, 256), strength: 0.9, count: 1 }));
+  it('uses a low strength for variations, or the one Vary (Subtle / Strong) asks for', async () => {
+    await provider().generate(request({ kind: 'variation', init: await png(256, 256), count: 1 }));
     expect(creations()[0]!.body.input.prompt_strength).toBe(0.35);
+    await provider().generate(request({ kind: 'variation', init: await png(256, 256), strength: 0.75, count: 1 }));
+    expect(creations()[1]!.body.input.prompt_strength).toBe(0.75);
   });
 
   it('upscales by 2 through the upscale model (which answers with a single URL, not a list)', async () => {

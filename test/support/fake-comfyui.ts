@@ -95,6 +95,17 @@ const NODES: Record<string, NodeSpec> = {
   VAEEncode: { inputs: { pixels: { type: 'IMAGE' }, vae: { type: 'VAE' } }, outputs: ['LATENT'] },
   RepeatLatentBatch: { inputs: { samples: { type: 'LATENT' }, amount: { type: 'INT', min: 1, max: 64 } }, outputs: ['LATENT'] },
   LoadImage: { inputs: { image: { type: 'COMBO', options: (fake) => [...fake.uploads.keys()] } }, outputs: ['IMAGE', 'MASK'] },
+  LoadImageMask: {
+    inputs: {
+      image: { type: 'COMBO', options: (fake) => [...fake.uploads.keys()] },
+      channel: { type: 'COMBO', options: () => ['alpha', 'red', 'green', 'blue'] },
+    },
+    outputs: ['MASK'],
+  },
+  VAEEncodeForInpaint: {
+    inputs: { pixels: { type: 'IMAGE' }, vae: { type: 'VAE' }, mask: { type: 'MASK' }, grow_mask_by: { type: 'INT', min: 0, max: 64 } },
+    outputs: ['LATENT'],
+  },
   ImageScale: {
     inputs: {
       image: { type: 'IMAGE' },
@@ -359,6 +370,7 @@ export class FakeComfyUI {
         case 'KSampler':
           return { ...evaluate(inputs.latent_image), seed: Number(inputs.seed) };
         case 'VAEEncode':
+        case 'VAEEncodeForInpaint':
           return evaluate(inputs.pixels);
         case 'VAEDecode':
           return evaluate(inputs.samples);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeNow, listenOnLoopback } from './loopback.js';
 import { gradient } from './fake-replicate.js';
+import sharp from 'sharp';
 
 /**
  * A local stand-in for OpenAI's Images API, close enough that the official `openai` client talks
@@ -125,6 +126,9 @@ export class FakeOpenAI {
     const problem = validate(model, body, edit);
     if (problem) return fail(res, 400, problem.message, 'invalid_request_error', problem.param);
 
+    const maskProblem = edit && body.mask ? await checkMask(body.image.data as Buffer, body.mask) : undefined;
+    if (maskProblem) return fail(res, 400, maskProblem, 'invalid_request_error', 'invalid_image_mask');
+
     const n = Number(body.n ?? 1);
     const size = String(body.size ?? '1024x1024');
     const [width, height] = (size === 'auto' ? '1024x1024' : size).split('x').map(Number) as [number, number];
@@ -160,6 +164,17 @@ export class FakeOpenAI {
       }),
     );
   }
+}
+
+/** Like OpenAI: the mask is a PNG with an alpha channel, exactly the size of the image. */
+async function checkMask(image: Buffer, mask: { type?: string; data?: Buffer }): Promise<string | undefined> {
+  if (mask.type !== 'image/png' || !mask.data) return "Invalid file 'mask': the mask must be a PNG.";
+  const [imageMeta, maskMeta] = await Promise.all([sharp(image).metadata(), sharp(mask.data).metadata()]);
+  if (!maskMeta.hasAlpha) return "Invalid file 'mask': the mask must have an alpha channel.";
+  if (imageMeta.width !== maskMeta.width || imageMeta.height !== maskMeta.height) {
+    return 'Invalid mask image: the mask and the image must have the same dimensions.';
+  }
+  return undefined;
 }
 
 function validate(model: string, body: any, edit: boolean): { message: string; param: string } | undefined {

@@ -28,7 +28,7 @@ export interface RecordedRequest {
 }
 
 export interface FakeModel {
-  kind: 'image' | 'upscale';
+  kind: 'image' | 'upscale' | 'inpaint';
   /** Version ids (64 hex characters) that POST /v1/predictions accepts; the first is the latest. */
   versions: string[];
   /** Official models alone may be run by name (POST /v1/models/{owner}/{name}/predictions). */
@@ -79,6 +79,7 @@ export class FakeReplicate {
     ['black-forest-labs/flux-schnell', { kind: 'image', versions: [hex64('flux-schnell')], official: true }],
     ['black-forest-labs/flux-dev', { kind: 'image', versions: [hex64('flux-dev')], official: true }],
     ['stability-ai/sdxl', { kind: 'image', versions: ['7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc'] }],
+    ['black-forest-labs/flux-fill-dev', { kind: 'inpaint', versions: [hex64('flux-fill-dev')], official: true }],
     ['nightmareai/real-esrgan', { kind: 'upscale', versions: ['f121d640bd286e1fdc67f9799164c1d5be36ff74576ee11c803ae5b665dd46aa'] }],
   ]);
 
@@ -275,7 +276,8 @@ export class FakeReplicate {
       return invalid(res, [{ type: 'required', field: 'input', description: 'input is required' }]);
     }
     const input = body.input as Record<string, any>;
-    const errors = known.kind === 'upscale' ? validateUpscaleInput(input) : validateImageInput(input);
+    const errors =
+      known.kind === 'upscale' ? validateUpscaleInput(input) : known.kind === 'inpaint' ? validateInpaintInput(input) : validateImageInput(input);
     if (errors.length > 0) return invalid(res, errors);
 
     const failureIndex = this.failures.findIndex((f) => f.kind === 'nsfw' || f.kind === 'failed');
@@ -441,6 +443,25 @@ function validateImageInput(input: Record<string, any>): InvalidField[] {
   return errors;
 }
 
+/** Flux Fill's inputs: prompt, image and mask (white: fill), no width or height (the image says). */
+function validateInpaintInput(input: Record<string, any>): InvalidField[] {
+  const errors: InvalidField[] = [];
+  if (typeof input.prompt !== 'string') errors.push({ type: 'required', field: 'input.prompt', description: 'prompt is required' });
+  for (const name of ['image', 'mask']) {
+    if (input[name] === undefined) errors.push({ type: 'required', field: `input.${name}`, description: `${name} is required` });
+    else if (!isFileUri(input[name])) errors.push({ type: 'format', field: `input.${name}`, description: "Does not match format 'uri'" });
+  }
+  for (const name of ['width', 'height', 'aspect_ratio', 'prompt_strength']) {
+    if (input[name] !== undefined) errors.push({ type: 'additional', field: `input.${name}`, description: `${name} is not an input of this model` });
+  }
+  checkInteger(errors, input, 'num_outputs', 1, 4);
+  checkInteger(errors, input, 'seed', 0, 2 ** 53);
+  if (input.output_format !== undefined && !['webp', 'jpg', 'png'].includes(input.output_format)) {
+    errors.push({ type: 'enum', field: 'input.output_format', description: 'output_format must be one of the following: "webp", "jpg", "png"' });
+  }
+  return errors;
+}
+
 function validateUpscaleInput(input: Record<string, any>): InvalidField[] {
   const errors: InvalidField[] = [];
   if (input.image === undefined) errors.push({ type: 'required', field: 'input.image', description: 'image is required' });
@@ -502,8 +523,15 @@ async function renderOutputs(kind: FakeModel['kind'], input: Record<string, any>
   }
   const format = input.output_format === 'jpg' ? 'jpeg' : input.output_format === 'png' ? 'png' : 'webp';
   const extension = format === 'jpeg' ? 'jpg' : format;
-  const width = input.width ?? 1024;
-  const height = input.height ?? 1024;
+  let width = input.width ?? 1024;
+  let height = input.height ?? 1024;
+  if (kind === 'inpaint') {
+    // Like Flux Fill: the image's size, rounded down to multiples of 16.
+    const [image, mask] = await Promise.all([sharp(bytesOf(input.image)).metadata(), sharp(bytesOf(input.mask)).metadata()]);
+    if (image.width !== mask.width || image.height !== mask.height) throw new Error('the mask and the image differ in size');
+    width = Math.max(16, Math.floor(image.width! / 16) * 16);
+    height = Math.max(16, Math.floor(image.height! / 16) * 16);
+  }
   const seed = input.seed ?? 0;
   return Promise.all(
     Array.from({ length: input.num_outputs ?? 1 }, async (_, i) => ({

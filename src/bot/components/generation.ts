@@ -1,6 +1,6 @@
 import { PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
 import type { JobRecord } from '../../store/jobs.js';
-import { cancelChannel, generateJobId } from '../../queues.js';
+import { cancelChannel, generateJobId, parseEditArea } from '../../queues.js';
 import { downloadImage } from '../attachments.js';
 import type { BotContext } from '../context.js';
 import { editJobMessage, withMessageLock } from '../discord-messages.js';
@@ -88,6 +88,15 @@ async function reroll(interaction: ButtonInteraction, record: JobRecord, ctx: Bo
   if (record.kind !== 'txt2img' && record.parentImageId) {
     input.parentImageId = record.parentImageId;
     input.input = await imageBytes(ctx, record.parentImageId);
+    if (record.kind === 'outpaint' || record.kind === 'inpaint') {
+      // An edit rerolled is the same edit again (same canvas, same area) with a new seed.
+      const area = parseEditArea(record.area);
+      const size = record.width && record.height ? { width: record.width, height: record.height } : record.images[0];
+      if (!area || !size) throw new InvalidRequestError('I no longer know how that picture was made; use the buttons on its parent instead.');
+      input.area = area;
+      input.size = { width: size.width, height: size.height };
+      input.options.count = 1;
+    }
   } else {
     input.kind = 'txt2img';
   }

@@ -30,6 +30,8 @@ export interface ArchivedRequest {
   channelId: string;
   parentImageId?: string;
   strength?: number;
+  /** Outpaint and inpaint: "x,y,w,h". */
+  area?: string;
   createdAt: number;
 }
 
@@ -52,6 +54,7 @@ export async function recordRequest(db: Database, request: ArchivedRequest): Pro
       channel_id: request.channelId,
       parent_image_id: request.parentImageId ?? null,
       strength: request.strength ?? null,
+      edit_area: request.area ?? null,
       created_at: new Date(request.createdAt),
     })
     .onConflict((conflict) => conflict.column('id').doNothing())
@@ -282,6 +285,7 @@ export async function archivedJob(db: Database, id: string, applicationId: strin
     createdAt,
     parentImageId: row.parent_image_id ?? undefined,
     strength: row.strength ?? undefined,
+    area: row.edit_area ?? undefined,
     startedAt: row.started_at?.getTime(),
     finishedAt: row.finished_at?.getTime(),
     imageIds: images.map((image) => image.id),

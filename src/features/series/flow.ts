@@ -202,7 +202,15 @@ export async function ensureArchivedPicture(ctx: BotContext, imageId: string): P
   return true;
 }
 
-const archivedKinds: readonly string[] = ['txt2img', 'img2img', 'variation', 'upscale', 'upload'] satisfies ArchivedImage['kind'][];
+const archivedKinds: readonly string[] = [
+  'txt2img',
+  'img2img',
+  'variation',
+  'upscale',
+  'outpaint',
+  'inpaint',
+  'upload',
+] satisfies ArchivedImage['kind'][];
 
 /**
  * The panels' pictures, in order, with their number and contributor as caption. A panel whose

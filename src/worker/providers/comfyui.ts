@@ -25,7 +25,7 @@ import {
 export interface ComfyProviderOptions {
   /** Base URL of the ComfyUI server, e.g. http://gpu-box:8188 */
   url: string;
-  /** Folder holding txt2img.json, img2img.json and upscale.json (relative to the working directory). */
+  /** Folder holding txt2img.json, img2img.json, upscale.json, outpaint.json and inpaint.json (relative to the working directory). */
   workflowDir: string;
   pollMs: number;
   /** How long one prompt may take, queue included, before it is taken back and retried (default 15 min). */
@@ -51,6 +51,8 @@ const TEMPLATE_FOR: Record<GenerationKind, string> = {
   img2img: 'img2img.json',
   variation: 'img2img.json',
   upscale: 'upscale.json',
+  outpaint: 'outpaint.json',
+  inpaint: 'inpaint.json',
 };
 
 /**
@@ -229,12 +231,17 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
       width: request.width,
       height: request.height,
       count: request.kind === 'upscale' ? 1 : request.count,
-      strength: request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1),
+      strength: clamp(request.strength ?? (request.kind === 'variation' ? VARIATION_STRENGTH : DEFAULT_STRENGTH), 0.1, 1),
       image: undefined, // set below once uploaded
+      mask: undefined,
     };
     if (request.kind !== 'txt2img') {
       if (!request.init) throw new ProviderRefusedError(`a ${request.kind} job needs a source image`, 'invalid_input');
       values.image = await upload(request.init, signal);
+    }
+    if (request.kind === 'outpaint' || request.kind === 'inpaint') {
+      if (!request.mask) throw new ProviderRefusedError(`a ${request.kind} job needs a mask`, 'invalid_input');
+      values.mask = await upload(request.mask, signal);
     }
     const workflow = fillTemplate(template.workflow, values, template.file);
 

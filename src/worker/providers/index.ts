@@ -16,6 +16,7 @@ export function createProvider(config: Config): ImageProvider {
         models: config.models.map((model) => model.ref),
         img2imgModel: config.REPLICATE_IMG2IMG_MODEL,
         upscaleModel: config.REPLICATE_UPSCALE_MODEL,
+        inpaintModel: config.REPLICATE_INPAINT_MODEL,
         pollMs: config.REPLICATE_POLL_MS,
       });
     case 'comfyui':

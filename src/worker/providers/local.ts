@@ -52,7 +52,7 @@ async function renderBatch(request: GenerationRequest): Promise<GeneratedImage[]
   let extraColours: Rgb[] = [];
   if (request.kind === 'img2img' || request.kind === 'variation') {
     const init = requireInit(request);
-    strength = request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1);
+    strength = clamp(request.strength ?? (request.kind === 'variation' ? VARIATION_STRENGTH : DEFAULT_STRENGTH), 0.1, 1);
     // The parent, cropped to the requested frame, as raw RGB to blend with (transparent
     // areas on black, like the renders themselves).
     const prepared = sharp(init).rotate().resize(width, height, { fit: 'cover', position: 'centre' }).flatten({ background: '#000000' });
@@ -62,6 +62,22 @@ async function renderBatch(request: GenerationRequest): Promise<GeneratedImage[]
       const { dominant } = await prepared.stats();
       extraColours = [[dominant.r, dominant.g, dominant.b]];
     }
+    checkAborted(signal);
+  }
+  // Outpaint and inpaint: new paint where the mask is white, the canvas where it is black. The
+  // canvas's colours join the palette, so the new part belongs to the picture it extends.
+  let masked: { canvas: Buffer; mask: Buffer } | undefined;
+  if (request.kind === 'outpaint' || request.kind === 'inpaint') {
+    const init = requireInit(request);
+    if (!request.mask) throw new ProviderRefusedError(`${request.kind} needs a mask`, 'invalid_input');
+    const canvas = sharp(init).resize(width, height, { fit: 'fill' }).flatten({ background: '#000000' }).removeAlpha();
+    const [pixels, mask, stats] = await Promise.all([
+      canvas.clone().raw().toBuffer(),
+      sharp(request.mask).resize(width, height, { fit: 'fill', kernel: 'nearest' }).greyscale().extractChannel(0).raw().toBuffer(),
+      canvas.clone().stats(),
+    ]).catch(refuseUndecodable);
+    masked = { canvas: pixels, mask };
+    extraColours = [[stats.dominant.r, stats.dominant.g, stats.dominant.b]];
     checkAborted(signal);
   }
 
@@ -81,6 +97,7 @@ async function renderBatch(request: GenerationRequest): Promise<GeneratedImage[]
     // Flat geometric shapes show grain more, so they get less of it.
     addGrain(pixels, mulberry32(rand() * 2 ** 32), style === 'geometric' ? 14 : 20);
     if (parent) blendInto(pixels, parent, strength);
+    if (masked) keepUnmasked(pixels, masked.canvas, masked.mask);
     checkAborted(signal);
     progress(2);
 
@@ -545,5 +562,16 @@ function blendInto(pixels: Buffer, parent: Buffer, strength: number): void {
   const keep = 1 - strength;
   for (let i = 0; i < pixels.length; i++) {
     pixels[i] = parent[i]! * keep + pixels[i]! * strength + 0.5;
+  }
+}
+
+/** Where the mask is black (below half), the canvas's pixel replaces the new one. */
+function keepUnmasked(pixels: Buffer, canvas: Buffer, mask: Buffer): void {
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i]! >= 128) continue;
+    const p = i * 3;
+    pixels[p] = canvas[p]!;
+    pixels[p + 1] = canvas[p + 1]!;
+    pixels[p + 2] = canvas[p + 2]!;
   }
 }

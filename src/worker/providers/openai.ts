@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError, toFile } from 'openai';
 import type { ImagesResponse } from 'openai/resources/images';
 import { createLocalProvider } from './local.js';
@@ -46,7 +47,7 @@ const SIZES: Record<string, Array<[number, number]>> = {
 /**
  * Runs jobs on OpenAI's Images API through the official client: text to image with
  * images.generate, remixes and variations with images.edit (the picture as input, the prompt as
- * the change). OpenAI has no upscaler, so upscales use the offline resize. The client's own
+ * the change), pan, zoom out and Vary (Region) with images.edit and a mask. OpenAI has no upscaler, so upscales use the offline resize. The client's own
  * retries are off: a 429 pauses the queue for its Retry-After, a 5xx fails the attempt and the
  * queue retries it with backoff, as for the other providers.
  */
@@ -92,6 +93,11 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ImageProvi
         if (!request.init) throw new ProviderRefusedError(`a ${request.kind} job needs a source image`, 'invalid_input');
         const type = sniffContentType(request.init) ?? 'image/png';
         const image = await toFile(request.init, `source.${type.split('/')[1]}`, { type });
+        if (request.kind === 'outpaint' || request.kind === 'inpaint') {
+          if (!request.mask) throw new ProviderRefusedError(`a ${request.kind} job needs a mask`, 'invalid_input');
+          const mask = await toFile(await transparentWhereDrawn(request.mask), 'mask.png', { type: 'image/png' });
+          return client.images.edit({ ...params, image, mask }, { signal });
+        }
         return client.images.edit({ ...params, image }, { signal });
       });
       images.push(...(await decode(response)));
@@ -103,6 +109,19 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ImageProvi
   }
 
   return { name: 'openai', generate };
+}
+
+/**
+ * OpenAI reads an edit's mask from its alpha channel: fully transparent where it may draw. Ours
+ * is greyscale, white where the provider draws; same size as the image, as OpenAI requires.
+ */
+async function transparentWhereDrawn(mask: Buffer): Promise<Buffer> {
+  const { data, info } = await sharp(mask).greyscale().extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  const rgba = Buffer.alloc(info.width * info.height * 4);
+  for (let i = 0; i < data.length; i++) rgba[i * 4 + 3] = data[i]! >= 128 ? 0 : 255;
+  return sharp(rgba, { raw: { width: info.width, height: info.height, channels: 4 } })
+    .png()
+    .toBuffer();
 }
 
 function isDallE(model: string): boolean {

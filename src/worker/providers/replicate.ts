@@ -32,6 +32,8 @@ export interface ReplicateProviderOptions {
   models?: string[];
   img2imgModel: string;
   upscaleModel: string;
+  /** Pan, zoom out, make square and Vary (Region): a model taking `image`, `mask` and `prompt` (Flux Fill and the like). */
+  inpaintModel?: string;
   pollMs: number;
   /** How long one prediction may take before it is cancelled and retried (default 15 min). */
   timeoutMs?: number;
@@ -67,7 +69,7 @@ const SAFETY_ERROR = /nsfw|safety|sensitive/i;
 export function createReplicateProvider(options: ReplicateProviderOptions): ImageProvider {
   // Without a token the client silently falls back to process.env.REPLICATE_API_TOKEN.
   if (!options.apiToken) throw new Error('REPLICATE_API_TOKEN is not set');
-  for (const ref of [options.txt2imgModel, options.img2imgModel, options.upscaleModel]) {
+  for (const ref of [options.txt2imgModel, options.img2imgModel, options.upscaleModel, ...(options.inpaintModel ? [options.inpaintModel] : [])]) {
     if (!parseModelRef(ref)) throw new Error(`"${ref}" is not a Replicate model ref (owner/name or owner/name:version)`);
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
@@ -112,7 +114,13 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
 
     // A retry of this job picks up the prediction an earlier attempt started, if it is still usable.
     let prediction: Prediction =
-      (await resumable(request)) ?? (await createPrediction(request, modelRef, ref, buildInput(request, init && (await fileInput(init)))));
+      (await resumable(request)) ??
+      (await createPrediction(
+        request,
+        modelRef,
+        ref,
+        buildInput(request, init && (await fileInput(init)), request.mask && (await fileInput(request.mask))),
+      ));
     request.onProgress(0);
 
     let reported = 0;
@@ -223,6 +231,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
   /** Resolves every configured model, so a model that cannot be run stops start-up, naming it. */
   async function start(): Promise<void> {
     const configured = new Set([...(options.models ?? []), options.txt2imgModel, options.img2imgModel, options.upscaleModel]);
+    if (options.inpaintModel) configured.add(options.inpaintModel);
     for (const modelRef of configured) {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -230,7 +239,9 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
           break;
         } catch (error) {
           if (error instanceof ProviderRefusedError) {
-            throw new ConfigError(`${error.message} (check IMAGE_MODELS, REPLICATE_IMG2IMG_MODEL and REPLICATE_UPSCALE_MODEL)`);
+            throw new ConfigError(
+              `${error.message} (check IMAGE_MODELS, REPLICATE_IMG2IMG_MODEL, REPLICATE_UPSCALE_MODEL and REPLICATE_INPAINT_MODEL)`,
+            );
           }
           // Replicate briefly unreachable is not a configuration mistake: ask a few times.
           if (attempt >= START_LOOKUP_TRIES) {
@@ -301,6 +312,10 @@ function modelFor(request: GenerationRequest, options: ReplicateProviderOptions)
       return options.img2imgModel;
     case 'upscale':
       return options.upscaleModel;
+    case 'outpaint':
+    case 'inpaint':
+      if (!options.inpaintModel) throw new ProviderRefusedError('no inpainting model is configured (REPLICATE_INPAINT_MODEL)', 'invalid_input');
+      return options.inpaintModel;
   }
 }
 
@@ -308,8 +323,22 @@ function modelFor(request: GenerationRequest, options: ReplicateProviderOptions)
  * Input names follow the common image models (Flux, SDXL, Real-ESRGAN); models ignore inputs they
  * lack. `image` is the source as Replicate takes it (a data URI or a file URL).
  */
-function buildInput(request: GenerationRequest, image: string | undefined): Record<string, unknown> {
+function buildInput(request: GenerationRequest, image: string | undefined, mask: string | undefined): Record<string, unknown> {
   if (request.kind === 'upscale') return { image, scale: 2 };
+  if (request.kind === 'outpaint' || request.kind === 'inpaint') {
+    // Fill models take their size from the image (the prepared canvas) and draw where the mask is white.
+    if (!mask) throw new ProviderRefusedError(`a ${request.kind} job needs a mask`, 'invalid_input');
+    const input: Record<string, unknown> = {
+      prompt: request.prompt,
+      image,
+      mask,
+      seed: request.seed,
+      num_outputs: request.count,
+      output_format: 'png',
+    };
+    if (request.negative) input.negative_prompt = request.negative;
+    return input;
+  }
 
   const input: Record<string, unknown> = { prompt: request.prompt };
   if (request.negative) input.negative_prompt = request.negative;
@@ -323,7 +352,7 @@ function buildInput(request: GenerationRequest, image: string | undefined): Reco
   });
   if (request.kind === 'img2img' || request.kind === 'variation') {
     input.image = image;
-    input.prompt_strength = request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1);
+    input.prompt_strength = clamp(request.strength ?? (request.kind === 'variation' ? VARIATION_STRENGTH : DEFAULT_STRENGTH), 0.1, 1);
   }
   return input;
 }

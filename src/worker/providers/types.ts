@@ -1,7 +1,7 @@
 /**
  * The one interface every image backend implements. The worker knows nothing else about them.
  */
-export type GenerationKind = 'txt2img' | 'img2img' | 'variation' | 'upscale';
+export type GenerationKind = 'txt2img' | 'img2img' | 'variation' | 'upscale' | 'outpaint' | 'inpaint';
 
 export interface GenerationRequest {
   kind: GenerationKind;
@@ -17,8 +17,14 @@ export interface GenerationRequest {
   model: string;
   /** Source image for img2img, variation and upscale (PNG/JPEG/WebP bytes). */
   init?: Buffer;
-  /** img2img: how far to move from the source, 0.1–1.0. */
+  /** img2img and variation: how far to move from the source, 0.1–1.0. */
   strength?: number;
+  /**
+   * Outpaint and inpaint: a greyscale PNG the size of `init` (which is then the prepared canvas),
+   * white where the provider draws and black where the picture stays. The worker puts the kept
+   * pixels back afterwards, so a provider may return the whole canvas redrawn, at any size.
+   */
+  mask?: Buffer;
   /** Aborted when the job is cancelled or the worker shuts down. */
   signal: AbortSignal;
   /** Fraction done in [0, 1]; providers call it as often as they like, the worker throttles. */
