@@ -75,6 +75,10 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
       model: data.modelRef,
       init,
       strength: data.strength,
+      chaos: data.chaos,
+      stylize: data.stylize,
+      tile: data.tile,
+      draft: data.draft,
       signal: ctx.signal,
       run: {
         load: async () => (await ctx.jobs.get(data.jobId))?.remoteRun,
