@@ -160,7 +160,6 @@ export function resultComponents(
       rows.push(row(numbers.map((n) => button(generationButtonId('vary', id, n), `V${n}`))));
     }
     const actions = [button(generationButtonId('reroll', id), '🔁 Reroll', ButtonStyle.Primary)];
-    if (result.draft) actions.push(button(generationButtonId('enhance', id), '🔍 Enhance', ButtonStyle.Success));
     if (images === 1) {
       actions.push(button(generationButtonId('upscale', id, 1), '⤴ Upscale'));
       actions.push(button(generationButtonId('vary', id, 1), '🎲 Vary'));
@@ -173,6 +172,8 @@ export function resultComponents(
   }
   // The final row: what can be done with the result beyond generating more.
   const share: APIButtonComponent[] = [button(seriesAddButtonId(id), '📚 Add to series'), button(challengeSubmitId(id), '🏆 Submit to challenge')];
+  // In the last row, which has room for it whatever the number of pictures.
+  if (result.draft && result.kind !== 'upscale') share.unshift(button(generationButtonId('enhance', id), '🔍 Enhance', ButtonStyle.Success));
   if (webUrl) share.push({ type: ComponentType.Button, style: ButtonStyle.Link, label: '🌐 Web', url: webUrl });
   rows.push(row(share));
   return rows;

@@ -438,6 +438,12 @@ export interface ModalSubmitOptions extends InteractionActorOptions, Interaction
   fields: Record<string, string | string[]>;
   /** The message whose component opened the modal, if any. */
   message?: MessageRef;
+  /**
+   * Files put into File Upload components, by the component's custom_id. As Discord does, they are
+   * stored as ephemeral attachments, the component carries their ids as `values`, and the
+   * interaction's `data.resolved.attachments` describes them.
+   */
+  uploads?: Record<string, Array<{ filename: string; data: Buffer; contentType?: string }>>;
 }
 
 export interface MessageContextMenuOptions extends InteractionActorOptions {
@@ -2141,9 +2147,20 @@ export class FakeDiscord extends EventEmitter {
   modalSubmit(options: ModalSubmitOptions): FakeInteraction {
     const message = options.message ? this.resolveMessage(options.message) : undefined;
     const place = message ? this.placeOfMessage(message) : this.place(options);
+    const fields = { ...options.fields };
+    const attachments: Record<string, APIAttachment> = {};
+    for (const [customId, files] of Object.entries(options.uploads ?? {})) {
+      const stored = files.map((file) => this.createAttachment(file));
+      fields[customId] = stored.map((attachment) => attachment.id);
+      for (const attachment of stored) attachments[attachment.id] = this.toAPIAttachment(attachment);
+    }
     return this.dispatchInteraction(InteractionType.ModalSubmit, options, place, {
       ...(message ? { message: this.toAPIMessage(message) } : {}),
-      data: { custom_id: options.customId, components: this.modalSubmitComponents(options.customId, options.fields) },
+      data: {
+        custom_id: options.customId,
+        components: this.modalSubmitComponents(options.customId, fields),
+        ...(Object.keys(attachments).length > 0 ? { resolved: { attachments } } : {}),
+      },
     });
   }
 
