@@ -143,7 +143,7 @@ const REFERENCE_TYPES = /^image\/(png|jpeg|webp)$/;
  * and size as Discord reports them) and again once downloaded (only Discord's CDN, bounded).
  */
 async function uploadedReference(interaction: ModalSubmitInteraction, ctx: BotContext): Promise<Buffer | undefined> {
-  let files: ReturnType<ModalSubmitInteraction['fields']['getUploadedFiles']> = null;
+  let files: ReturnType<ModalSubmitInteraction['fields']['getUploadedFiles']>;
   try {
     files = interaction.fields.getUploadedFiles(REFERENCE_FIELD, false);
   } catch {
