@@ -88,6 +88,9 @@ const envSchema = z.object({
   REPLICATE_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.replicate.com/v1')),
   REPLICATE_IMG2IMG_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-dev')),
   REPLICATE_UPSCALE_MODEL: z.preprocess(emptyAsUndefined, z.string().default('nightmareai/real-esrgan')),
+  /** --draft runs here (a fast model); --tile runs on a model made for seamless textures. */
+  REPLICATE_DRAFT_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-schnell')),
+  REPLICATE_TILE_MODEL: z.preprocess(emptyAsUndefined, z.string().default('tstramer/material-diffusion')),
   REPLICATE_POLL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10).max(60_000).default(1000)),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.openai.com/v1')),

@@ -16,6 +16,8 @@ export function createProvider(config: Config): ImageProvider {
         models: config.models.map((model) => model.ref),
         img2imgModel: config.REPLICATE_IMG2IMG_MODEL,
         upscaleModel: config.REPLICATE_UPSCALE_MODEL,
+        draftModel: config.REPLICATE_DRAFT_MODEL,
+        tileModel: config.REPLICATE_TILE_MODEL,
         pollMs: config.REPLICATE_POLL_MS,
       });
     case 'comfyui':

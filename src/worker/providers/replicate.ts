@@ -12,6 +12,7 @@ import {
   clamp,
   contentTypeFor,
   describe,
+  guidanceFor,
   imageInfo,
   MAX_DOWNLOAD_BYTES,
   MAX_OUTPUT_PIXELS,
@@ -32,6 +33,10 @@ export interface ReplicateProviderOptions {
   models?: string[];
   img2imgModel: string;
   upscaleModel: string;
+  /** txt2img with --draft (a fast model); unset: the request's own model, at the smaller draft size. */
+  draftModel?: string;
+  /** txt2img with --tile (a model that makes seamless textures); unset: the request's own model. */
+  tileModel?: string;
   pollMs: number;
   /** How long one prediction may take before it is cancelled and retried (default 15 min). */
   timeoutMs?: number;
@@ -47,6 +52,10 @@ export interface ReplicateProviderOptions {
 const DEFAULT_STRENGTH = 0.6;
 const VARIATION_STRENGTH = 0.35;
 const DEFAULT_RETRY_AFTER_MS = 10_000;
+const FLUX_GUIDANCE = 3.5;
+const SD_GUIDANCE = 7.5;
+/** Steps of a --draft: what fast models (Flux Schnell) use anyway, and a quick pass for others. */
+const DRAFT_STEPS = 4;
 const DEFAULT_TIMEOUT_MS = 15 * 60_000;
 const DEFAULT_POLL_OUTAGE_MS = 60_000;
 /** One API request may take this long; a hung connection is a transient failure, not a hang. */
@@ -222,7 +231,11 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
 
   /** Resolves every configured model, so a model that cannot be run stops start-up, naming it. */
   async function start(): Promise<void> {
-    const configured = new Set([...(options.models ?? []), options.txt2imgModel, options.img2imgModel, options.upscaleModel]);
+    const configured = new Set(
+      [...(options.models ?? []), options.txt2imgModel, options.img2imgModel, options.upscaleModel, options.draftModel, options.tileModel].filter(
+        (ref): ref is string => ref !== undefined,
+      ),
+    );
     for (const modelRef of configured) {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -230,7 +243,9 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
           break;
         } catch (error) {
           if (error instanceof ProviderRefusedError) {
-            throw new ConfigError(`${error.message} (check IMAGE_MODELS, REPLICATE_IMG2IMG_MODEL and REPLICATE_UPSCALE_MODEL)`);
+            throw new ConfigError(
+              `${error.message} (check IMAGE_MODELS, REPLICATE_IMG2IMG_MODEL, REPLICATE_UPSCALE_MODEL, REPLICATE_DRAFT_MODEL and REPLICATE_TILE_MODEL)`,
+            );
           }
           // Replicate briefly unreachable is not a configuration mistake: ask a few times.
           if (attempt >= START_LOOKUP_TRIES) {
@@ -295,6 +310,9 @@ function parseModelRef(ref: string): ModelRef | undefined {
 function modelFor(request: GenerationRequest, options: ReplicateProviderOptions): string {
   switch (request.kind) {
     case 'txt2img':
+      // A seamless texture needs a model made for it; a draft, a fast one.
+      if (request.tile && options.tileModel) return options.tileModel;
+      if (request.draft && options.draftModel) return options.draftModel;
       return request.model || options.txt2imgModel;
     case 'img2img':
     case 'variation':
@@ -321,6 +339,13 @@ function buildInput(request: GenerationRequest, image: string | undefined): Reco
     num_outputs: request.count,
     output_format: 'png',
   });
+  // --stylize and --chaos move the guidance: Flux names it `guidance` (usually 3.5), SD-style
+  // models `guidance_scale` (usually 7.5).
+  if (request.stylize !== undefined || request.chaos !== undefined) {
+    input.guidance = guidanceFor(FLUX_GUIDANCE, request.stylize, request.chaos);
+    input.guidance_scale = guidanceFor(SD_GUIDANCE, request.stylize, request.chaos);
+  }
+  if (request.draft) input.num_inference_steps = DRAFT_STEPS;
   if (request.kind === 'img2img' || request.kind === 'variation') {
     input.image = image;
     input.prompt_strength = request.kind === 'variation' ? VARIATION_STRENGTH : clamp(request.strength ?? DEFAULT_STRENGTH, 0.1, 1);
