@@ -281,6 +281,25 @@ describe('/settings: personal defaults and remix mode', () => {
   });
 });
 
+describe('/settings and /privacy', () => {
+  it('/privacy delete-my-data deletes the personal defaults too', async () => {
+    const s = await start();
+    const settings = s.discord.slashCommand({ name: 'settings', userId: BEA });
+    await settings.response();
+    const panel = await s.discord.waitFor(() => settings.original());
+    await s.discord.stringSelect({ customId: `prefs:remix:${BEA}`, values: ['on'], message: panel, userId: BEA }).response();
+    const rows = () => s.database.db.selectFrom('member_preferences').select('user_id').execute();
+    expect(await rows()).toEqual([{ user_id: BEA }]);
+
+    const ask = s.discord.slashCommand({ name: 'privacy', userId: BEA, options: [{ name: 'delete-my-data', type: 1 }] });
+    await ask.response();
+    s.discord.button({ customId: 'privacy:delete-my-data', message: ask.original()!, userId: BEA });
+    await s.discord.waitFor(() => ask.original()?.content.startsWith('🗑 Done') || undefined);
+    expect(ask.original()!.content).toContain('personal defaults deleted: 1');
+    expect(await rows()).toEqual([]);
+  });
+});
+
 describe('🔀 Remix form with a reference image', () => {
   it('mixes an uploaded reference into the source, and refuses non-images and oversized files', async () => {
     const provider = new ScriptedProvider();

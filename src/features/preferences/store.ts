@@ -18,9 +18,7 @@ export const NO_PREFERENCES: Preferences = { remix: false };
 
 /** What /settings may change: one field at a time, null to clear it. */
 export type PreferenceChange =
-  | { field: 'model' | 'aspect' | 'styleCode'; value: string | null }
-  | { field: 'count'; value: number | null }
-  | { field: 'remix'; value: boolean };
+  { field: 'model' | 'aspect' | 'styleCode'; value: string | null } | { field: 'count'; value: number | null } | { field: 'remix'; value: boolean };
 
 const columns = { model: 'model', aspect: 'aspect', count: 'image_count', styleCode: 'style_code', remix: 'remix' } as const;
 
@@ -53,7 +51,8 @@ export async function remixModeOn(db: Database, userId: string): Promise<boolean
   return row?.remix ?? false;
 }
 
-/** /privacy delete-my-data: the member's defaults go. */
-export async function deletePreferences(db: Database, userId: string): Promise<void> {
-  await db.deleteFrom('member_preferences').where('user_id', '=', userId).execute();
+/** /privacy delete-my-data: the member's defaults go. Returns how many rows went (0 or 1). */
+export async function deletePreferences(db: Database, userId: string): Promise<number> {
+  const result = await db.deleteFrom('member_preferences').where('user_id', '=', userId).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
