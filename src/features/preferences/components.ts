@@ -24,8 +24,7 @@ import { readPreferences, writePreference, type PreferenceChange, type Preferenc
  * the member the panel belongs to ("prefs:<field>:<user id>"); a click or a form from anyone else
  * (a forged custom_id) is refused, and every value is checked again here, whatever Discord sent.
  */
-const fields = ['model', 'aspect', 'count', 'remix', 'style', 'clearstyle', 'stylecode'] as const;
-type PanelField = (typeof fields)[number];
+type PanelField = 'model' | 'aspect' | 'count' | 'remix' | 'style' | 'clearstyle' | 'stylecode';
 
 const panelId = (field: PanelField, userId: string) => `prefs:${field}:${userId}`;
 const idPattern = /^prefs:(model|aspect|count|remix|style|clearstyle|stylecode):(\d{15,20})$/;
