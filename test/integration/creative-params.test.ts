@@ -47,7 +47,13 @@ describe('creative parameters and personal defaults in PostgreSQL', () => {
     await writePreference(database.db, member, { field: 'remix', value: true });
     await writePreference(database.db, member, { field: 'styleCode', value: 'k7-moss' });
     await writePreference(database.db, member, { field: 'aspect', value: null });
-    expect(await readPreferences(database.db, member)).toEqual({ remix: true, styleCode: 'k7-moss', model: undefined, aspect: undefined, count: undefined });
+    expect(await readPreferences(database.db, member)).toEqual({
+      remix: true,
+      styleCode: 'k7-moss',
+      model: undefined,
+      aspect: undefined,
+      count: undefined,
+    });
     expect(await remixModeOn(database.db, member)).toBe(true);
     expect(await remixModeOn(database.db, '700000000000000005')).toBe(false);
   });

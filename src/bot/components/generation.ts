@@ -96,7 +96,10 @@ export async function handleEditedPrompt(interaction: ModalSubmitInteraction, bu
     throw new InvalidRequestError('The form came back without a prompt.');
   }
   // The edited prompt is checked like any other (length, emptiness); its inline flags apply too.
-  const edited = resolvePromptOptions({ prompt }, ctx.models.map((model) => model.name));
+  const edited = resolvePromptOptions(
+    { prompt },
+    ctx.models.map((model) => model.name),
+  );
   const options: GenerationInput['options'] = {
     ...optionsOf(record),
     prompt: edited.prompt,

@@ -32,4 +32,11 @@ const generation: ComponentHandler = {
   },
 };
 
-export const componentHandlers: ComponentHandler[] = [generation, seriesComponents, communityComponents, challengeComponents, privacyComponents, preferencesComponents];
+export const componentHandlers: ComponentHandler[] = [
+  generation,
+  seriesComponents,
+  communityComponents,
+  challengeComponents,
+  privacyComponents,
+  preferencesComponents,
+];

@@ -67,7 +67,10 @@ export function preferencesPanel(ctx: BotContext, userId: string, prefs: Prefere
     allowedMentions: noMentions,
     components: [
       select('model', 'Default model', [option("The server's default", NONE, prefs.model), ...models.map((name) => option(name, name, prefs.model))]),
-      select('aspect', 'Default aspect', [option('No default (1:1)', NONE, prefs.aspect), ...aspectRatios.map((ratio) => option(ratio, ratio, prefs.aspect))]),
+      select('aspect', 'Default aspect', [
+        option('No default (1:1)', NONE, prefs.aspect),
+        ...aspectRatios.map((ratio) => option(ratio, ratio, prefs.aspect)),
+      ]),
       select('count', 'Default number of pictures', [
         option('No default (1)', NONE, prefs.count?.toString()),
         ...[1, 2, 3, 4].map((n) => option(`${n} ${n === 1 ? 'picture' : 'pictures'}`, String(n), prefs.count?.toString())),

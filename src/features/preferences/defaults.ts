@@ -19,7 +19,12 @@ export function withPreferences(
     filled.model = prefs.model;
     applied.push(`model \`${prefs.model}\``);
   }
-  if ((options.aspect ?? undefined) === undefined && flags.aspect === undefined && prefs.aspect && (aspectRatios as readonly string[]).includes(prefs.aspect)) {
+  if (
+    (options.aspect ?? undefined) === undefined &&
+    flags.aspect === undefined &&
+    prefs.aspect &&
+    (aspectRatios as readonly string[]).includes(prefs.aspect)
+  ) {
     filled.aspect = prefs.aspect;
     applied.push(`aspect ${prefs.aspect}`);
   }
