@@ -217,7 +217,8 @@ describe('/settings: personal defaults and remix mode', () => {
   });
 
   it('remix mode: V1 and Reroll open a form to edit the prompt first', async () => {
-    const s = await start();
+    const provider = new ScriptedProvider();
+    const s = await start({ provider });
     const { panel } = await openPanel(s);
     await pick(s, panel, 'remix', 'on');
 
@@ -243,6 +244,7 @@ describe('/settings: personal defaults and remix mode', () => {
     expect(variation.content).toContain('blue fox in snow @everyone');
     expect(variation.content).toContain('chaos 40');
     expect(variation.allowedMentions).toEqual({ parse: [] });
+    expect(provider.requests.at(-1)).toMatchObject({ kind: 'variation', prompt: 'blue fox in snow @everyone', chaos: 40 });
 
     const reroll = await s.discord.button({ customId: `gen:reroll:${first.id}`, message: original, userId: BEA }).response();
     expect(reroll.type).toBe(InteractionResponseType.Modal);
@@ -255,6 +257,7 @@ describe('/settings: personal defaults and remix mode', () => {
     const again = await resultOf(s, rerolled.id);
     expect(again.content).toContain('fox at night');
     expect(again.content).toContain('tile');
+    expect(provider.requests.at(-1)).toMatchObject({ kind: 'txt2img', prompt: 'fox at night', chaos: 40, tile: true, count: 2 });
 
     // Cy has remix mode off: the same button queues straight away.
     expect((await s.discord.button({ customId: `gen:reroll:${first.id}`, message: original, userId: CY }).response()).data.content).toMatch(/Queued/);
