@@ -129,11 +129,13 @@ describe('--chaos, --stylize, --tile and --draft on Replicate (request shapes ch
     expect(draft.path).toBe('/v1/models/black-forest-labs/flux-schnell/predictions');
     expect(draft.body.input).toMatchObject({ num_inference_steps: 4, width: 672, height: 384 });
 
-    const images = await replicate().generate(request({ ...base, tile: true }));
+    const images = await replicate().generate(request({ ...base, tile: true, width: 1344, height: 768 }));
     expect(images).toHaveLength(2);
     const tile = lastCreation();
     expect(tile.path).toBe('/v1/predictions');
     expect(tile.body.version).toBe(fake.models.get('tstramer/material-diffusion')!.versions[0]);
+    // The texture model draws up to 1024 a side: the 16:9 frame is scaled down, keeping its shape.
+    expect([tile.body.input.width, tile.body.input.height]).toEqual([1024, 576]);
   });
 
   it('start-up checks the draft and tile models too', async () => {

@@ -121,7 +121,8 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
 
     // A retry of this job picks up the prediction an earlier attempt started, if it is still usable.
     let prediction: Prediction =
-      (await resumable(request)) ?? (await createPrediction(request, modelRef, ref, buildInput(request, init && (await fileInput(init)))));
+      (await resumable(request)) ??
+      (await createPrediction(request, modelRef, ref, buildInput(sizedFor(request, modelRef, options), init && (await fileInput(init)))));
     request.onProgress(0);
 
     let reported = 0;
@@ -320,6 +321,18 @@ function modelFor(request: GenerationRequest, options: ReplicateProviderOptions)
     case 'upscale':
       return options.upscaleModel;
   }
+}
+
+/**
+ * Texture models (SD 1.5 class, like the default REPLICATE_TILE_MODEL) draw at most 1024 pixels a
+ * side: a --tile request is scaled down to that, keeping its shape, in multiples of 64.
+ */
+const TILE_MAX_SIDE = 1024;
+function sizedFor(request: GenerationRequest, modelRef: string, options: ReplicateProviderOptions): GenerationRequest {
+  if (!request.tile || modelRef !== options.tileModel) return request;
+  const scale = Math.min(1, TILE_MAX_SIDE / Math.max(request.width, request.height));
+  const side = (value: number) => Math.max(64, Math.floor((value * scale) / 64) * 64);
+  return { ...request, width: side(request.width), height: side(request.height) };
 }
 
 /**
