@@ -1066,6 +1066,12 @@ function checkModal(check: Checker, data: Json): void {
       customIds.add(input.custom_id);
     }
     if (input.type === ComponentType.TextInput) checkTextInput(check, input, inputPath, component.type === ComponentType.ActionRow);
+    if (input.type === ComponentType.FileUpload) {
+      // A File Upload lives only inside a Label; it takes 0–10 files.
+      if (component.type !== ComponentType.Label) check.add([...path, 'type'], 'COMPONENT_TYPE_INVALID', 'File Upload must be inside a Label');
+      check.range([...inputPath, 'min_values'], input.min_values, 0, 10);
+      check.range([...inputPath, 'max_values'], input.max_values, 1, 10);
+    }
   });
   if (inputs < 1 || inputs > LIMITS.modalInputs) {
     check.add(['data', 'components'], 'BASE_TYPE_BAD_LENGTH', `Must contain between 1 and ${LIMITS.modalInputs} inputs.`);
