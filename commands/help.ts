@@ -21,7 +21,8 @@ export function helpText(modelNames: string[]): string {
     '## Atelier — pictures, made together',
     '**`/imagine prompt:`** turns your words into pictures. Options: `negative` (what to leave out), ' +
       `\`aspect\` (${aspectRatios.join(', ')}), \`seed\` (repeat a picture), \`count\` (1–4), \`model\` (${modelNames.join(', ')}).`,
-    'Midjourney-style flags work inside the prompt too: `--ar 16:9`, `--seed 42`, `--no trees` (a slash option wins over a flag).',
+    'Midjourney-style flags work inside the prompt too: `--ar 16:9`, `--seed 42`, `--no trees`, `--chaos`, `--stylize`, `--tile`, `--draft` (a slash option wins). ' +
+      '`/settings`: your defaults, remix mode.',
     'You get a visible **Queued** message with your position; it fills in with progress, then with the picture.',
     '**Buttons on a result:** 🔁 **Reroll** (same prompt, new seed) · **U1–U4** send one picture alone, upscaled · ' +
       '**V1–V4** make variations of one picture · ✖ **Cancel** while it is waiting or drawing (you or a moderator).',

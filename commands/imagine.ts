@@ -3,10 +3,11 @@ import {
   ApplicationCommandType,
   ApplicationIntegrationType,
   InteractionContextType,
+  MessageFlags,
   type ChatInputCommandInteraction,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
-import { aspectRatios, PROMPT_MAX } from '../src/queues.js';
+import { aspectRatios, CHAOS_MAX, PROMPT_MAX, STYLIZE_MAX } from '../src/queues.js';
 import type { ChatInputCommand, CommandSettings } from '../src/bot/command.js';
 import { queuedMessage } from '../src/bot/messages.js';
 import { resolvePromptOptions } from '../src/bot/prompt.js';
@@ -14,6 +15,8 @@ import { requesterOf } from '../src/bot/requester.js';
 import { replyQueued } from '../src/bot/queued-reply.js';
 import { enqueueGeneration } from '../src/bot/requests.js';
 import type { BotContext } from '../src/bot/context.js';
+import { appliedDefaultsNote, withPreferences } from '../src/features/preferences/defaults.js';
+import { readPreferences } from '../src/features/preferences/store.js';
 
 const data = ({ models }: CommandSettings) =>
   ({
@@ -25,7 +28,7 @@ const data = ({ models }: CommandSettings) =>
     options: [
       {
         name: 'prompt',
-        description: 'What to draw. Inline --ar 16:9, --seed 42 and --no trees work too.',
+        description: 'What to draw. Inline --ar 16:9, --seed 42, --no trees, --chaos 50, --tile… work too.',
         type: ApplicationCommandOptionType.String,
         required: true,
         max_length: PROMPT_MAX,
@@ -62,11 +65,37 @@ const data = ({ models }: CommandSettings) =>
         type: ApplicationCommandOptionType.String,
         choices: models.map((model) => ({ name: model.name, value: model.name })),
       },
+      {
+        name: 'chaos',
+        description: 'How different the pictures are from each other (0–100)',
+        type: ApplicationCommandOptionType.Integer,
+        min_value: 0,
+        max_value: CHAOS_MAX,
+      },
+      {
+        name: 'stylize',
+        description: "How strongly the model's own style is applied (0–1000, usual 100)",
+        type: ApplicationCommandOptionType.Integer,
+        min_value: 0,
+        max_value: STYLIZE_MAX,
+      },
+      {
+        name: 'tile',
+        description: 'Make a picture that repeats seamlessly',
+        type: ApplicationCommandOptionType.Boolean,
+      },
+      {
+        name: 'draft',
+        description: 'A fast, smaller preview; 🔍 Enhance renders it in full',
+        type: ApplicationCommandOptionType.Boolean,
+      },
     ],
   }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
-  const options = resolvePromptOptions(
+  const modelNames = ctx.models.map((model) => model.name);
+  // The member's /settings defaults fill what neither a slash option nor an inline flag gave.
+  const { options: asked, applied } = withPreferences(
     {
       prompt: interaction.options.getString('prompt', true),
       negative: interaction.options.getString('negative'),
@@ -74,12 +103,23 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       seed: interaction.options.getInteger('seed'),
       count: interaction.options.getInteger('count'),
       model: interaction.options.getString('model'),
+      chaos: interaction.options.getInteger('chaos'),
+      stylize: interaction.options.getInteger('stylize'),
+      tile: interaction.options.getBoolean('tile'),
+      draft: interaction.options.getBoolean('draft'),
     },
-    ctx.models.map((model) => model.name),
+    await readPreferences(ctx.db, interaction.user.id),
+    modelNames,
   );
+  const options = resolvePromptOptions(asked, modelNames);
   const { record, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), { kind: 'txt2img', options });
   if (duplicate) return;
   await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
+  if (applied.length > 0) {
+    await interaction
+      .followUp({ content: appliedDefaultsNote(applied), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } })
+      .catch((error: unknown) => ctx.logger.debug({ err: error }, 'could not say which defaults were applied'));
+  }
 }
 
 export default { data, execute } satisfies ChatInputCommand;

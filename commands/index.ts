@@ -13,6 +13,7 @@ import queue from './queue.js';
 import quota from './quota.js';
 import remixImage from './remix-image.js';
 import series from './series.js';
+import settings from './settings.js';
 import top from './top.js';
 
 /** Every command: the router and the deploy script both read this list. */
@@ -33,5 +34,6 @@ export const commands: Command<any>[] = [
   config,
   mod,
   privacy,
+  settings,
   help,
 ];

@@ -112,6 +112,9 @@ const envSchema = z.object({
   REPLICATE_UPSCALE_MODEL: z.preprocess(emptyAsUndefined, z.string().default('nightmareai/real-esrgan')),
   /** Pan, zoom out, make square and Vary (Region): an inpainting model (image + mask + prompt). */
   REPLICATE_INPAINT_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-fill-dev')),
+  /** --draft runs here (a fast model); --tile runs on a model made for seamless textures. */
+  REPLICATE_DRAFT_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-schnell')),
+  REPLICATE_TILE_MODEL: z.preprocess(emptyAsUndefined, z.string().default('tstramer/material-diffusion')),
   REPLICATE_POLL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10).max(60_000).default(1000)),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.openai.com/v1')),

@@ -66,6 +66,29 @@ function checkEditArea(job: { kind: (typeof generationKinds)[number]; width: num
   }
 }
 
+/** Ranges of the Midjourney-style parameters (`--chaos`, `--stylize`). */
+export const CHAOS_MAX = 100;
+export const STYLIZE_MAX = 1000;
+
+/**
+ * The creative parameters a request may carry besides its prompt: how different its pictures are
+ * (chaos), how strongly the model's own style shows (stylize), a seamlessly repeating picture
+ * (tile), and a fast smaller preview (draft). Absent means the provider's usual behaviour.
+ */
+export const generationParamsShape = {
+  chaos: z.number().int().min(0).max(CHAOS_MAX).optional(),
+  stylize: z.number().int().min(0).max(STYLIZE_MAX).optional(),
+  tile: z.boolean().optional(),
+  draft: z.boolean().optional(),
+};
+export type GenerationParams = { chaos?: number; stylize?: number; tile?: boolean; draft?: boolean };
+
+/** A draft is rendered at this fraction of each side (a quarter of the pixels), in multiples of 32. */
+export function draftSize(size: { width: number; height: number }): { width: number; height: number } {
+  const half = (side: number) => Math.max(64, Math.round(side / 2 / 32) * 32);
+  return { width: half(size.width), height: half(size.height) };
+}
+
 /**
  * What a GPU worker needs to make one set of images. Deliberately free of Discord credentials:
  * workers may run on other machines with nothing but Redis and a provider key.
@@ -92,6 +115,7 @@ export const generateJobSchema = z.object({
   maxRunning: z.number().int().min(1).max(64).optional(),
   /** Outpaint and inpaint: the rectangle they work with (see editAreaSchema), inside width × height. */
   area: editAreaSchema.optional(),
+  ...generationParamsShape,
 });
 /** The payload as the worker checks it: its fields, and then that an edit's area fits its picture. */
 export const checkedGenerateJobSchema = generateJobSchema.superRefine(checkEditArea);

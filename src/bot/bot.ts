@@ -38,6 +38,7 @@ import { memberDataDeleters, PRIVACY_QUEUE, startPrivacyWorker, type PrivacyQueu
 import { communityDataDeleter, recordInFamily } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
 import { attachDeliveredPanel, seriesDataDeleter } from '../features/series/flow.js';
+import { preferencesDataDeleter } from '../features/preferences/privacy.js';
 import { databaseReadiness, NotReadyError, redisReadiness, type ReadinessCheck } from '../web/readiness.js';
 
 export interface BotOptions {
@@ -181,7 +182,14 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     interactionRateLimit: options.interactionRateLimit,
     operatorDailyBudget: options.operatorDailyBudget,
     webPublicUrl: options.webPublicUrl,
-    dataDeleters: [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter, challengeVoteDeleter],
+    dataDeleters: [
+      ...memberDataDeleters,
+      communityDataDeleter,
+      seriesDataDeleter,
+      challengeDataDeleter,
+      challengeVoteDeleter,
+      preferencesDataDeleter,
+    ],
     onDelivered: [],
     metrics: options.metrics,
   };

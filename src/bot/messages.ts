@@ -52,11 +52,22 @@ const kindLabels: Record<string, string> = {
 export function describeRequest(record: JobRecord): string {
   const details = [`seed \`${record.seed}\``, escapeMarkdown(record.model), record.aspect];
   if (record.count > 1 && record.kind !== 'upscale') details.push(`${record.count} images`);
+  details.push(...parameterLabels(record));
   const kind = kindLabels[record.kind];
   const negative = record.negative ? `\n*without:* ${quotePrompt(record.negative, 200)}` : '';
   const lines = `${kind ? `${kind} · ` : ''}${details.join(' · ')} · by <@${record.userId}>`;
   const head = `**${quotePrompt(record.prompt)}**`;
   return clip(`${head}${negative}\n${lines}`, CONTENT_MAX - 120);
+}
+
+/** "chaos 40", "stylize 250", "tile", "draft": the creative parameters a request carried. */
+export function parameterLabels(params: { chaos?: number; stylize?: number; tile?: boolean; draft?: boolean }): string[] {
+  const labels: string[] = [];
+  if (params.chaos !== undefined) labels.push(`chaos ${params.chaos}`);
+  if (params.stylize !== undefined) labels.push(`stylize ${params.stylize}`);
+  if (params.tile) labels.push('tile');
+  if (params.draft) labels.push('draft');
+  return labels;
 }
 
 type ActionStyle = ButtonStyle.Primary | ButtonStyle.Secondary | ButtonStyle.Success | ButtonStyle.Danger;
@@ -128,6 +139,8 @@ export interface ResultShape {
   id: string;
   kind: string;
   images: number;
+  /** A --draft preview: 🔍 Enhance renders it in full. */
+  draft?: boolean;
 }
 
 /**
@@ -164,6 +177,8 @@ export function resultComponents(
   if (images === 1) rows.push(...editRows(id));
   // The final row: what can be done with the result beyond generating more.
   const share: APIButtonComponent[] = [button(seriesAddButtonId(id), '📚 Add to series'), button(challengeSubmitId(id), '🏆 Submit to challenge')];
+  // In the last row, which has room for it whatever the number of pictures.
+  if (result.draft && result.kind !== 'upscale') share.unshift(button(generationButtonId('enhance', id), '🔍 Enhance', ButtonStyle.Success));
   if (webUrl) share.push({ type: ComponentType.Button, style: ButtonStyle.Link, label: '🌐 Web', url: webUrl });
   rows.push(row(share));
   return rows;
@@ -171,7 +186,11 @@ export function resultComponents(
 
 /** The finished result: the files are attached by the caller in the same order as `filenames`. */
 export function resultMessage(record: JobRecord, filenames: string[], extras: ResultExtras = {}): MessageBody {
-  const rows = resultComponents({ id: record.id, kind: record.kind, images: record.imageIds.length }, extras.votes ?? 0, extras.webUrl);
+  const rows = resultComponents(
+    { id: record.id, kind: record.kind, images: record.imageIds.length, draft: record.draft },
+    extras.votes ?? 0,
+    extras.webUrl,
+  );
   return {
     content: clip(`✅ ${describeRequest(record)}${extras.note ? `\n${extras.note}` : ''}`, CONTENT_MAX),
     components: rows,

@@ -1,7 +1,7 @@
-import { PROMPT_MAX, aspectRatios, type AspectRatio } from '../queues.js';
+import { CHAOS_MAX, PROMPT_MAX, STYLIZE_MAX, aspectRatios, type AspectRatio, type GenerationParams } from '../queues.js';
 
 /** What a member asked for, from slash options and Midjourney-style inline flags together. */
-export interface PromptOptions {
+export interface PromptOptions extends GenerationParams {
   prompt: string;
   negative?: string;
   aspect: AspectRatio;
@@ -17,6 +17,10 @@ export interface SlashOptions {
   seed?: number | null;
   count?: number | null;
   model?: string | null;
+  chaos?: number | null;
+  stylize?: number | null;
+  tile?: boolean | null;
+  draft?: boolean | null;
 }
 
 /** A request a member can fix; the message is shown to them, ephemerally. */
@@ -30,6 +34,41 @@ interface InlineFlags {
   aspect?: string;
   seed?: string;
   negative?: string;
+  chaos?: string;
+  stylize?: string;
+  tile?: boolean;
+  draft?: boolean;
+}
+
+/**
+ * Pulls `--chaos 40` (`--c`), `--stylize 250` (`--s`), `--tile` and `--draft` out of a prompt. A
+ * flag name must stand alone (`--sref` is not `--s`); the two switches take no value, so the word
+ * after them stays in the prompt.
+ */
+function extractParamFlags(text: string, flags: InlineFlags): string {
+  const pattern = /(?:^|\s)--(?:(tile|draft)|(chaos|c|stylize|s))(?=\s|$)(?:\s+(?!--)(\S+))?/gi;
+  return text.replace(pattern, (_match, toggle: string | undefined, name: string | undefined, value: string | undefined) => {
+    if (toggle) {
+      flags[toggle.toLowerCase() as 'tile' | 'draft'] = true;
+      return value === undefined ? ' ' : ` ${value} `;
+    }
+    const key = name!.toLowerCase();
+    // A missing value is kept as '' so that validation names the flag.
+    flags[key === 'c' || key === 'chaos' ? 'chaos' : 'stylize'] = value ?? '';
+    return ' ';
+  });
+}
+
+/** A whole number from 0 to max, from a slash option or inline text; anything else is refused by name. */
+function wholeNumber(slash: number | null | undefined, inline: string | undefined, max: number, flag: string): number | undefined {
+  const refuse = () => new InvalidRequestError(`\`--${flag}\` takes a whole number from 0 to ${max}.`);
+  if (slash !== undefined && slash !== null) {
+    if (!Number.isInteger(slash) || slash < 0 || slash > max) throw refuse();
+    return slash;
+  }
+  if (inline === undefined) return undefined;
+  if (!/^\d{1,4}$/.test(inline) || Number(inline) > max) throw refuse();
+  return Number(inline);
 }
 
 /**
@@ -39,7 +78,7 @@ interface InlineFlags {
 export function extractInlineFlags(text: string): { prompt: string; flags: InlineFlags } {
   const flags: InlineFlags = {};
   const pattern = /(?:^|\s)--(ar|aspect|seed|no)(?:\s+((?:(?!\s--\S).)*))?/gis;
-  const prompt = text.replace(pattern, (_match, name: string, value: string | undefined) => {
+  const prompt = extractParamFlags(text, flags).replace(pattern, (_match, name: string, value: string | undefined) => {
     const trimmed = (value ?? '').trim();
     const key = name.toLowerCase();
     if (key === 'ar' || key === 'aspect') {
@@ -94,7 +133,12 @@ export function resolvePromptOptions(options: SlashOptions, modelNames: readonly
   if (model !== undefined && !modelNames.includes(model)) {
     throw new InvalidRequestError(`There is no model called "${model}" here. Pick one of: ${modelNames.join(', ')}.`);
   }
-  return { prompt, negative, aspect: aspect as AspectRatio, seed, count, model };
+  const chaos = wholeNumber(options.chaos, flags.chaos, CHAOS_MAX, 'chaos');
+  const stylize = wholeNumber(options.stylize, flags.stylize, STYLIZE_MAX, 'stylize');
+  // A slash option wins, also when it says false: `tile: False` beats an inline `--tile`.
+  const tile = (options.tile ?? flags.tile) || undefined;
+  const draft = (options.draft ?? flags.draft) || undefined;
+  return { prompt, negative, aspect: aspect as AspectRatio, seed, count, model, chaos, stylize, tile, draft };
 }
 
 export function randomSeed(): number {

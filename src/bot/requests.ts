@@ -2,12 +2,14 @@ import { SnowflakeUtil } from 'discord.js';
 import {
   generateJobId,
   aspectSizes,
+  draftSize,
   generateJobOptions,
   formatEditArea,
   parseEditArea,
   type AspectRatio,
   type EditArea,
   type GenerateJob,
+  type GenerationParams,
 } from '../queues.js';
 import type { JobRecord } from '../store/jobs.js';
 import { estimateWait } from '../store/stats.js';
@@ -89,8 +91,13 @@ export async function enqueueGeneration(
   const model = ctx.models.find((m) => m.name === wanted) ?? ctx.models[0]!;
   const seed = input.options.seed ?? randomSeed();
   const aspect: AspectRatio = input.options.aspect;
-  const size = input.size ?? aspectSizes[aspect];
   const count = input.kind === 'upscale' ? 1 : input.options.count;
+  // An upscale keeps its parent's look: the creative parameters shape new pictures only.
+  const params: GenerationParams =
+    input.kind === 'upscale'
+      ? {}
+      : { chaos: input.options.chaos, stylize: input.options.stylize, tile: input.options.tile, draft: input.options.draft };
+  const size = input.size ?? (params.draft ? draftSize(aspectSizes[aspect]) : aspectSizes[aspect]);
   const nsfw = await madeAgeRestricted(ctx, requester, input.parentImageId);
   const { priority, charge } = await admitGeneration(ctx, requester, { prompt: input.options.prompt, model, images: count }, settings);
   await input.onAdmitted?.();
@@ -112,6 +119,7 @@ export async function enqueueGeneration(
     parentImageId: input.parentImageId,
     strength: input.strength,
     area: input.area && formatEditArea(input.area),
+    ...params,
     createdAt: ctx.now(),
   });
   if (!recorded) {
@@ -146,6 +154,7 @@ export async function enqueueGeneration(
     priority,
     charge,
     nsfw,
+    ...params,
   });
   const record = (await ctx.jobs.live(jobId))!;
   if (!created) return { record, place: await queuePlace(ctx, jobId), duplicate: true };
@@ -204,6 +213,10 @@ export async function addGenerateJob(ctx: BotContext, record: JobRecord, maxRunn
     userId: record.userId,
     guildId: record.guildId,
     maxRunning,
+    chaos: record.chaos,
+    stylize: record.stylize,
+    tile: record.tile,
+    draft: record.draft,
   };
   await ctx.generateQueue.add('generate', payload, {
     ...generateJobOptions,

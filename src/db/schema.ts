@@ -49,6 +49,10 @@ export interface RequestsTable {
   vote_count: Generated<number>;
   votes_closed_at: Timestamp | null;
   profile_counted: Generated<boolean>;
+  chaos: number | null;
+  stylize: number | null;
+  tile: Generated<boolean>;
+  draft: Generated<boolean>;
 }
 
 export interface ImagesTable {
@@ -242,6 +246,16 @@ export interface BansTable {
   banned_at: CreatedAt;
 }
 
+export interface MemberPreferencesTable {
+  user_id: string;
+  model: string | null;
+  aspect: string | null;
+  image_count: number | null;
+  style_code: string | null;
+  remix: Generated<boolean>;
+  updated_at: CreatedAt;
+}
+
 export interface DB {
   member_names: MemberNamesTable;
   requests: RequestsTable;
@@ -259,6 +273,7 @@ export interface DB {
   challenge_schedules: ChallengeSchedulesTable;
   guild_settings: GuildSettingsTable;
   bans: BansTable;
+  member_preferences: MemberPreferencesTable;
 }
 
 export type Row<T extends keyof DB> = Selectable<DB[T]>;

@@ -84,6 +84,17 @@ export const jobRecordSchema = z.object({
   charge: optionalText,
   /** '0' from delivery until every post-delivery hook (lineage, series…) has run; then '1'. */
   hooksDone: optionalText,
+  /** Creative parameters (see generationParamsShape); absent: the provider's usual. */
+  chaos: numeric.optional(),
+  stylize: numeric.optional(),
+  tile: z
+    .enum(['true', 'false'])
+    .transform((flag) => flag === 'true')
+    .optional(),
+  draft: z
+    .enum(['true', 'false'])
+    .transform((flag) => flag === 'true')
+    .optional(),
   /** Asked for in an age-restricted channel (or made from such a picture): its pictures carry the flag. */
   nsfw: z
     .enum(['true', 'false'])

@@ -79,6 +79,10 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
       init: edit?.canvas ?? init,
       mask: edit?.mask,
       strength: data.strength,
+      chaos: data.chaos,
+      stylize: data.stylize,
+      tile: data.tile,
+      draft: data.draft,
       signal: ctx.signal,
       run: {
         load: async () => (await ctx.jobs.get(data.jobId))?.remoteRun,

@@ -119,11 +119,14 @@ describe('votes, remixes and lineage end to end', () => {
 
     const open = await s.discord.button({ customId: `img:remix:${first.id}`, message: parent, userId: BEA }).response();
     expect(open.type).toBe(InteractionResponseType.Modal);
-    const inputs = (open.data.components as Row[]).map((row) => row.components![0] as { custom_id: string; value?: string });
+    // Text inputs in action rows, then the optional reference upload in a label.
+    type Field = { custom_id: string; value?: string };
+    const inputs = (open.data.components as Array<Row & { component?: Field }>).map((row) => (row.components?.[0] ?? row.component) as Field);
     expect(inputs.map((i) => [i.custom_id, i.value])).toEqual([
       ['prompt', 'red fox in snow'],
       ['strength', '0.6'],
       ['image', '1'],
+      ['reference', undefined],
     ]);
 
     const refused = s.discord.modalSubmit({

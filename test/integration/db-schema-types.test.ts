@@ -39,6 +39,10 @@ const typed: ColumnsOf = {
     'result_message_id',
     'created_at',
     'started_at',
+    'chaos',
+    'stylize',
+    'tile',
+    'draft',
     'finished_at',
     'deleted_at',
     'vote_count',
@@ -158,6 +162,7 @@ const typed: ColumnsOf = {
   challenge_schedules: all('guild_id', 'channel_id', 'weekday', 'at_time', 'timezone', 'submit_days', 'vote_days', 'updated_by', 'updated_at'),
   guild_settings: all('guild_id', 'settings', 'version', 'updated_by', 'updated_at'),
   bans: all('guild_id', 'user_id', 'banned_by', 'banned_at'),
+  member_preferences: all('user_id', 'model', 'aspect', 'image_count', 'style_code', 'remix', 'updated_at'),
 };
 
 describe('table types', () => {

@@ -342,13 +342,13 @@ describe('ComfyUI provider', () => {
     const dir = await scratchWorkflows();
     const file = join(dir, 'txt2img.json');
     const workflow = JSON.parse(await readFile(file, 'utf8'));
-    workflow['3'].inputs.steps = '{{steps}}';
+    workflow['3'].inputs.sampler_name = '{{sampler}}';
     await writeFile(file, JSON.stringify(workflow));
 
     const error = await provider({ workflowDir: dir })
       .generate(request())
       .catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/unknown placeholder \{\{steps\}\}/);
+    expect((error as Error).message).toMatch(/unknown placeholder \{\{sampler\}\}/);
     expect(fake.requestsTo('POST', /^\/prompt$/)).toHaveLength(0);
   });
 
@@ -400,6 +400,8 @@ describe('FakeComfyUI itself', () => {
     workflow['6'].inputs.text = 'x';
     workflow['7'].inputs.text = '{{negative}}';
     workflow['3'].inputs.seed = 1;
+    Object.assign(workflow['3'].inputs, { steps: 20, cfg: 7 });
+    workflow['10'].inputs.seed_behavior = 'random';
     workflow['8'].inputs.vae = ['99', 0];
 
     const response = await post(workflow);

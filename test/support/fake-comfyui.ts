@@ -60,6 +60,7 @@ const SAMPLERS = ['euler', 'euler_ancestral', 'dpmpp_2m', 'dpmpp_2m_sde', 'dpmpp
 const SCHEDULERS = ['normal', 'karras', 'exponential', 'sgm_uniform', 'simple', 'ddim_uniform', 'beta'];
 const UPSCALE_METHODS = ['nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos'];
 const MAX_SIZE = 16384;
+const TILINGS = ['enable', 'x_only', 'y_only', 'disable'];
 
 /** The subset of ComfyUI's node library the Atelier workflows use. */
 const NODES: Record<string, NodeSpec> = {
@@ -122,6 +123,24 @@ const NODES: Record<string, NodeSpec> = {
       upscale_method: { type: 'COMBO', options: () => UPSCALE_METHODS },
       scale_by: { type: 'FLOAT', min: 0.01, max: 8 },
     },
+    outputs: ['IMAGE'],
+  },
+  /** Core node: 'fixed' gives every latent of the batch the same noise. */
+  LatentBatchSeedBehavior: {
+    inputs: { samples: { type: 'LATENT' }, seed_behavior: { type: 'COMBO', options: () => ['random', 'fixed'] } },
+    outputs: ['LATENT'],
+  },
+  /** From the ComfyUI-seamless-tiling custom nodes (the --tile template). */
+  SeamlessTile: {
+    inputs: {
+      model: { type: 'MODEL' },
+      tiling: { type: 'COMBO', options: () => TILINGS },
+      copy_model: { type: 'COMBO', options: () => ['Make a copy', 'Modify in place'] },
+    },
+    outputs: ['MODEL'],
+  },
+  CircularVAEDecode: {
+    inputs: { samples: { type: 'LATENT' }, vae: { type: 'VAE' }, tiling: { type: 'COMBO', options: () => TILINGS } },
     outputs: ['IMAGE'],
   },
   SaveImage: { inputs: { images: { type: 'IMAGE' }, filename_prefix: { type: 'STRING' } }, outputs: [], output: true },
@@ -373,7 +392,10 @@ export class FakeComfyUI {
         case 'VAEEncodeForInpaint':
           return evaluate(inputs.pixels);
         case 'VAEDecode':
+        case 'CircularVAEDecode':
           return evaluate(inputs.samples);
+        case 'LatentBatchSeedBehavior':
+          return { ...evaluate(inputs.samples), sameNoise: inputs.seed_behavior === 'fixed' };
         case 'RepeatLatentBatch': {
           const samples = evaluate(inputs.samples);
           return { ...samples, batch: samples.batch * inputs.amount };
@@ -617,6 +639,8 @@ interface Picture {
   /** Uploaded bytes when the path starts at LoadImage. */
   source?: Buffer;
   scaleBy?: number;
+  /** LatentBatchSeedBehavior 'fixed': every picture of the batch comes from the same noise. */
+  sameNoise?: boolean;
 }
 
 async function render(picture: Picture, index: number): Promise<Buffer> {
@@ -632,7 +656,7 @@ async function render(picture: Picture, index: number): Promise<Buffer> {
   if (picture.seed === undefined && picture.source) {
     return sharp(picture.source).resize(width, height, { fit: 'cover', kernel: 'lanczos3' }).png().toBuffer();
   }
-  return gradient(width, height, (picture.seed ?? 0) + index)
+  return gradient(width, height, (picture.seed ?? 0) + (picture.sameNoise ? 0 : index))
     .png()
     .toBuffer();
 }

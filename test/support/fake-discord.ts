@@ -438,6 +438,12 @@ export interface ModalSubmitOptions extends InteractionActorOptions, Interaction
   fields: Record<string, string | string[]>;
   /** The message whose component opened the modal, if any. */
   message?: MessageRef;
+  /**
+   * Files put into File Upload components, by the component's custom_id. As Discord does, they are
+   * stored as ephemeral attachments, the component carries their ids as `values`, and the
+   * interaction's `data.resolved.attachments` describes them.
+   */
+  uploads?: Record<string, Array<{ filename: string; data: Buffer; contentType?: string }>>;
 }
 
 export interface MessageContextMenuOptions extends InteractionActorOptions {
@@ -1060,6 +1066,12 @@ function checkModal(check: Checker, data: Json): void {
       customIds.add(input.custom_id);
     }
     if (input.type === ComponentType.TextInput) checkTextInput(check, input, inputPath, component.type === ComponentType.ActionRow);
+    if (input.type === ComponentType.FileUpload) {
+      // A File Upload lives only inside a Label; it takes 0–10 files.
+      if (component.type !== ComponentType.Label) check.add([...path, 'type'], 'COMPONENT_TYPE_INVALID', 'File Upload must be inside a Label');
+      check.range([...inputPath, 'min_values'], input.min_values, 0, 10);
+      check.range([...inputPath, 'max_values'], input.max_values, 1, 10);
+    }
   });
   if (inputs < 1 || inputs > LIMITS.modalInputs) {
     check.add(['data', 'components'], 'BASE_TYPE_BAD_LENGTH', `Must contain between 1 and ${LIMITS.modalInputs} inputs.`);
@@ -2141,9 +2153,20 @@ export class FakeDiscord extends EventEmitter {
   modalSubmit(options: ModalSubmitOptions): FakeInteraction {
     const message = options.message ? this.resolveMessage(options.message) : undefined;
     const place = message ? this.placeOfMessage(message) : this.place(options);
+    const fields = { ...options.fields };
+    const attachments: Record<string, APIAttachment> = {};
+    for (const [customId, files] of Object.entries(options.uploads ?? {})) {
+      const stored = files.map((file) => this.createAttachment(file));
+      fields[customId] = stored.map((attachment) => attachment.id);
+      for (const attachment of stored) attachments[attachment.id] = this.toAPIAttachment(attachment);
+    }
     return this.dispatchInteraction(InteractionType.ModalSubmit, options, place, {
       ...(message ? { message: this.toAPIMessage(message) } : {}),
-      data: { custom_id: options.customId, components: this.modalSubmitComponents(options.customId, options.fields) },
+      data: {
+        custom_id: options.customId,
+        components: this.modalSubmitComponents(options.customId, fields),
+        ...(Object.keys(attachments).length > 0 ? { resolved: { attachments } } : {}),
+      },
     });
   }
 

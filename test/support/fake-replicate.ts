@@ -78,6 +78,8 @@ export class FakeReplicate {
   readonly models = new Map<string, FakeModel>([
     ['black-forest-labs/flux-schnell', { kind: 'image', versions: [hex64('flux-schnell')], official: true }],
     ['black-forest-labs/flux-dev', { kind: 'image', versions: [hex64('flux-dev')], official: true }],
+    // Seamless textures (--tile): an SD 1.5 model, run by version like any community model.
+    ['tstramer/material-diffusion', { kind: 'image', versions: ['a42692c54c0f407f803a0a8a9066160976baedb77c91171a01730f9b0d7beeff'] }],
     ['stability-ai/sdxl', { kind: 'image', versions: ['7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc'] }],
     ['black-forest-labs/flux-fill-dev', { kind: 'inpaint', versions: [hex64('flux-fill-dev')], official: true }],
     ['nightmareai/real-esrgan', { kind: 'upscale', versions: ['f121d640bd286e1fdc67f9799164c1d5be36ff74576ee11c803ae5b665dd46aa'] }],
@@ -427,6 +429,9 @@ function validateImageInput(input: Record<string, any>): InvalidField[] {
   checkInteger(errors, input, 'height', 256, 1440);
   checkInteger(errors, input, 'seed', 0, 2 ** 53);
   checkNumber(errors, input, 'prompt_strength', 0, 1);
+  checkNumber(errors, input, 'guidance', 0, 10);
+  checkNumber(errors, input, 'guidance_scale', 1, 50);
+  checkInteger(errors, input, 'num_inference_steps', 1, 50);
   if (input.aspect_ratio !== undefined && !ASPECT_RATIOS.includes(input.aspect_ratio)) {
     errors.push({
       type: 'enum',

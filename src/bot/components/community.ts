@@ -9,6 +9,7 @@ import {
   type ModalSubmitInteraction,
 } from 'discord.js';
 import { imageSize } from '../../images/meta.js';
+import { mixReference, UnreadableReferenceError } from '../../images/reference.js';
 import { assertDownloadableImage, downloadImage } from '../attachments.js';
 import { fetchChannelMessage } from '../discord-messages.js';
 import type { ImageRecord } from '../../features/pictures/images.js';
@@ -121,7 +122,42 @@ export function remixModal(customId: string, prompt: string, images: number): AP
   if (images > 1) {
     components.push(input('image', `Which picture (1–${images})`, TextInputStyle.Short, { value: '1', required: true, max_length: 1 }));
   }
-  return { custom_id: customId, title: 'Remix', components };
+  // Discord's File Upload component (inside a Label): an optional picture to mix in.
+  const reference = {
+    type: ComponentType.Label as const,
+    label: 'Reference image (optional)',
+    description: `A PNG, JPEG or WebP of up to ${MAX_REFERENCE_BYTES / 1024 / 1024} MB, mixed into the picture to guide the remix.`,
+    component: { type: ComponentType.FileUpload as const, custom_id: REFERENCE_FIELD, required: false, min_values: 0, max_values: 1 },
+  };
+  return { custom_id: customId, title: 'Remix', components: [...components, reference] };
+}
+
+/** The remix form's File Upload component. */
+export const REFERENCE_FIELD = 'reference';
+/** Largest reference image the remix form takes. */
+export const MAX_REFERENCE_BYTES = 8 * 1024 * 1024;
+const REFERENCE_TYPES = /^image\/(png|jpeg|webp)$/;
+
+/**
+ * The reference image uploaded in a remix form, if any, checked before anything is fetched (type
+ * and size as Discord reports them) and again once downloaded (only Discord's CDN, bounded).
+ */
+async function uploadedReference(interaction: ModalSubmitInteraction, ctx: BotContext): Promise<Buffer | undefined> {
+  let files: ReturnType<ModalSubmitInteraction['fields']['getUploadedFiles']>;
+  try {
+    files = interaction.fields.getUploadedFiles(REFERENCE_FIELD, false);
+  } catch {
+    return undefined; // a form sent before the upload existed
+  }
+  if (!files || files.size === 0) return undefined;
+  if (files.size > 1) throw new InvalidRequestError('Upload one reference image at most.');
+  const file = files.first()!;
+  const type = (file.contentType ?? '').split(';')[0]!.trim();
+  if (!REFERENCE_TYPES.test(type)) throw new InvalidRequestError('The reference must be a PNG, JPEG or WebP image.');
+  if (file.size > MAX_REFERENCE_BYTES) {
+    throw new InvalidRequestError(`The reference image is too large: at most ${MAX_REFERENCE_BYTES / 1024 / 1024} MB.`);
+  }
+  return downloadImage(file.url, ctx.cdnHosts, MAX_REFERENCE_BYTES);
 }
 
 export function parseStrength(raw: string): number {
@@ -183,7 +219,14 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: R
   if (parent.deletedAt) throw new InvalidRequestError('That picture was deleted; it cannot be remixed.');
   const strength = parseStrength(field('strength') ?? '');
   const prompt = field('prompt') ?? '';
-  const input = upload?.bytes ?? (await imageBytes(ctx, parent.id));
+  const reference = await uploadedReference(interaction, ctx);
+  const original = upload?.bytes ?? (await imageBytes(ctx, parent.id));
+  const input = reference
+    ? await mixReference(original, reference).catch((error: unknown) => {
+        if (error instanceof UnreadableReferenceError) throw new InvalidRequestError('The reference image could not be read as a picture.');
+        throw error;
+      })
+    : original;
   const shape = job ? undefined : await imageSize(input).catch(() => undefined);
   const options = resolvePromptOptions(
     {
@@ -195,7 +238,7 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: R
     },
     ctx.models.map((model) => model.name),
   );
-  const original = parent;
+  const parentRecord = parent;
   const keepSource = async () => {
     if (upload) {
       // The member's picture becomes the root of a family only now that a remix of it was admitted.
@@ -203,7 +246,7 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: R
       await ctx.lineage.rememberName(upload.record.userId, upload.authorName);
     }
     // Keep the bot's own copy: later rerolls and family thumbnails read it (CDN links expire).
-    if (!(await ctx.images.readFile(original.id))) await ctx.images.writeFile(original.id, input);
+    if (!(await ctx.images.readFile(parentRecord.id))) await ctx.images.writeFile(parentRecord.id, original);
   };
   const { record, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), {
     kind: 'img2img',

@@ -1,17 +1,54 @@
-import { PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
+import {
+  ComponentType,
+  PermissionFlagsBits,
+  TextInputStyle,
+  type APIModalInteractionResponseCallbackData,
+  type ButtonInteraction,
+  type ModalSubmitInteraction,
+} from 'discord.js';
 import type { JobRecord } from '../../store/jobs.js';
-import { cancelChannel, generateJobId, parseEditArea } from '../../queues.js';
+import { PROMPT_MAX, cancelChannel, generateJobId, parseEditArea } from '../../queues.js';
 import { downloadImage } from '../attachments.js';
 import type { BotContext } from '../context.js';
 import { editJobMessage, withMessageLock } from '../discord-messages.js';
 import { cancelledMessage, queuedMessage } from '../messages.js';
-import { InvalidRequestError } from '../prompt.js';
+import { InvalidRequestError, resolvePromptOptions } from '../prompt.js';
 import { replyQueued } from '../queued-reply.js';
 import { requesterOf } from '../requester.js';
 import { enqueueGeneration, type GenerationInput } from '../requests.js';
 import { inThisServer } from '../server-scope.js';
-import type { GenerationButton } from './ids.js';
+import { editPromptModalId, type GenerationButton } from './ids.js';
+import { remixModeOn } from '../../features/preferences/store.js';
 import { upscaleRefusal } from '../../worker/generate.js';
+
+type Answerable = ButtonInteraction | ModalSubmitInteraction;
+
+/** The remix-mode form's one field. */
+const EDITED_PROMPT_FIELD = 'prompt';
+
+/** Remix mode: the prompt to edit before a reroll or a variation goes ahead. */
+function editPromptModal(button: GenerationButton, prompt: string): APIModalInteractionResponseCallbackData {
+  const what = button.action === 'reroll' ? 'Reroll' : `Variation of picture ${button.image}`;
+  return {
+    custom_id: editPromptModalId(button),
+    title: `${what}: edit the prompt`,
+    components: [
+      {
+        type: ComponentType.Label,
+        label: 'Prompt',
+        description: 'Inline --chaos, --stylize, --tile and --draft work here too.',
+        component: {
+          type: ComponentType.TextInput,
+          custom_id: EDITED_PROMPT_FIELD,
+          style: TextInputStyle.Paragraph,
+          value: prompt.slice(0, PROMPT_MAX) || undefined,
+          required: true,
+          max_length: PROMPT_MAX,
+        },
+      },
+    ],
+  };
+}
 
 /** Moderators (Manage Messages) may cancel and delete what others made. */
 export function isModerator(interaction: { memberPermissions: { has(flag: bigint): boolean } | null }): boolean {
@@ -29,12 +66,52 @@ export async function handleGenerationButton(interaction: ButtonInteraction, but
   switch (button.action) {
     case 'cancel':
       return cancel(interaction, record, ctx);
-    case 'reroll':
-      return reroll(interaction, record, ctx);
+    case 'enhance':
+      return enhance(interaction, record, ctx);
     case 'upscale':
-    case 'vary':
       return fromImage(interaction, record, button.action, button.image!, ctx);
+    case 'reroll':
+    case 'vary':
+      break;
   }
+  // With remix mode on, a reroll or a variation first opens a form to edit the prompt.
+  if (await remixModeOn(ctx.db, interaction.user.id)) {
+    if (button.action === 'vary') checkImage(record, button.image!);
+    if (button.action === 'reroll') checkRerollable(record);
+    return interaction.showModal(editPromptModal(button, record.prompt));
+  }
+  return button.action === 'reroll' ? reroll(interaction, record, ctx) : fromImage(interaction, record, 'vary', button.image!, ctx);
+}
+
+/** The remix-mode form, sent: the reroll or variation the button asked for, with the edited prompt. */
+export async function handleEditedPrompt(interaction: ModalSubmitInteraction, button: GenerationButton, ctx: BotContext) {
+  const record = await ctx.jobs.get(button.jobId);
+  if (!record || !inThisServer(record, interaction)) {
+    throw new InvalidRequestError('I no longer know that picture (it may be too old). Try `/imagine` again.');
+  }
+  let prompt: string;
+  try {
+    prompt = interaction.fields.getTextInputValue(EDITED_PROMPT_FIELD);
+  } catch {
+    throw new InvalidRequestError('The form came back without a prompt.');
+  }
+  // The edited prompt is checked like any other (length, emptiness); its inline flags apply too.
+  const edited = resolvePromptOptions(
+    { prompt },
+    ctx.models.map((model) => model.name),
+  );
+  const options: GenerationInput['options'] = {
+    ...optionsOf(record),
+    prompt: edited.prompt,
+    negative: edited.negative ?? record.negative,
+    ...withoutUndefined({ chaos: edited.chaos, stylize: edited.stylize, tile: edited.tile, draft: edited.draft }),
+  };
+  if (button.action === 'reroll') return reroll(interaction, record, ctx, options);
+  return fromImage(interaction, record, 'vary', button.image!, ctx, options);
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 async function cancel(interaction: ButtonInteraction, record: JobRecord, ctx: BotContext) {
@@ -71,6 +148,7 @@ export async function cancelJob(ctx: BotContext, jobId: string, byUserId: string
   ctx.logger.info({ jobId, by: byUserId }, 'job cancelled');
 }
 
+/** What a request asked for, to ask again (its creative parameters included). */
 function optionsOf(record: JobRecord, seed?: number): GenerationInput['options'] {
   return {
     prompt: record.prompt,
@@ -79,12 +157,20 @@ function optionsOf(record: JobRecord, seed?: number): GenerationInput['options']
     count: record.count,
     model: record.model,
     seed,
+    chaos: record.chaos,
+    stylize: record.stylize,
+    tile: record.tile,
+    draft: record.draft,
   };
 }
 
-async function reroll(interaction: ButtonInteraction, record: JobRecord, ctx: BotContext) {
+function checkRerollable(record: JobRecord): void {
   if (record.kind === 'upscale') throw new InvalidRequestError('An upscale cannot be rerolled; reroll the original instead.');
-  const input: GenerationInput = { kind: record.kind, options: optionsOf(record), strength: record.strength };
+}
+
+async function reroll(interaction: Answerable, record: JobRecord, ctx: BotContext, options = optionsOf(record)) {
+  checkRerollable(record);
+  const input: GenerationInput = { kind: record.kind, options, strength: record.strength };
   if (record.kind !== 'txt2img' && record.parentImageId) {
     input.parentImageId = record.parentImageId;
     input.input = await imageBytes(ctx, record.parentImageId);
@@ -103,9 +189,33 @@ async function reroll(interaction: ButtonInteraction, record: JobRecord, ctx: Bo
   await queueFromButton(interaction, ctx, input);
 }
 
-async function fromImage(interaction: ButtonInteraction, record: JobRecord, action: 'upscale' | 'vary', number: number, ctx: BotContext) {
+/** 🔍 Enhance on a --draft result: the same request (same seed) again, in full size. */
+async function enhance(interaction: ButtonInteraction, record: JobRecord, ctx: BotContext) {
+  if (!record.draft || record.kind === 'upscale') throw new InvalidRequestError('Only a draft (`--draft`) can be enhanced.');
+  if (record.status !== 'delivered') throw new InvalidRequestError('That draft is not finished yet.');
+  const input: GenerationInput = { kind: record.kind, options: { ...optionsOf(record, record.seed), draft: undefined }, strength: record.strength };
+  if (record.kind !== 'txt2img' && record.parentImageId) {
+    input.parentImageId = record.parentImageId;
+    input.input = await imageBytes(ctx, record.parentImageId);
+  }
+  await queueFromButton(interaction, ctx, input);
+}
+
+function checkImage(record: JobRecord, number: number): string {
   const imageId = record.imageIds[number - 1];
   if (!imageId || record.status !== 'delivered') throw new InvalidRequestError(`There is no picture ${number} on that message.`);
+  return imageId;
+}
+
+async function fromImage(
+  interaction: Answerable,
+  record: JobRecord,
+  action: 'upscale' | 'vary',
+  number: number,
+  ctx: BotContext,
+  options = optionsOf(record),
+) {
+  const imageId = checkImage(record, number);
   const image = await ctx.images.getRecord(imageId);
   if (!image) throw new InvalidRequestError('I no longer know that picture.');
   const tooLarge = action === 'upscale' ? upscaleRefusal(image.width, image.height) : undefined;
@@ -118,7 +228,7 @@ async function fromImage(interaction: ButtonInteraction, record: JobRecord, acti
           options: { ...optionsOf(record, image.seed), count: 1 },
           size: { width: image.width, height: image.height },
         }
-      : { kind: 'variation', options: optionsOf(record), strength: 0.35 };
+      : { kind: 'variation', options, strength: 0.35 };
   input.parentImageId = imageId;
   input.input = bytes;
   await queueFromButton(interaction, ctx, input);
@@ -134,7 +244,7 @@ export async function imageBytes(ctx: BotContext, imageId: string): Promise<Buff
   throw new InvalidRequestError('That picture is no longer available to work from.');
 }
 
-async function queueFromButton(interaction: ButtonInteraction, ctx: BotContext, input: GenerationInput) {
+async function queueFromButton(interaction: Answerable, ctx: BotContext, input: GenerationInput) {
   const { record, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), input);
   if (duplicate) return;
   await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));

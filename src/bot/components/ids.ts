@@ -2,7 +2,7 @@
  * custom_id formats. A custom_id comes back from Discord as member-controlled input: it is parsed
  * strictly here, and every handler re-checks the records it names before doing anything.
  */
-export const generationActions = ['reroll', 'cancel', 'upscale', 'vary'] as const;
+export const generationActions = ['reroll', 'cancel', 'upscale', 'vary', 'enhance'] as const;
 export type GenerationAction = (typeof generationActions)[number];
 
 export interface GenerationButton {
@@ -16,7 +16,7 @@ export function generationButtonId(action: GenerationAction, jobId: string, imag
   return image === undefined ? `gen:${action}:${jobId}` : `gen:${action}:${jobId}:${image}`;
 }
 
-const pattern = /^gen:(reroll|cancel|upscale|vary):(\d{15,20})(?::([1-4]))?$/;
+const pattern = /^gen:(reroll|cancel|upscale|vary|enhance):(\d{15,20})(?::([1-4]))?$/;
 
 export function parseGenerationButton(customId: string): GenerationButton | undefined {
   const match = pattern.exec(customId);
@@ -25,6 +25,23 @@ export function parseGenerationButton(customId: string): GenerationButton | unde
   const image = match[3] === undefined ? undefined : Number(match[3]);
   const needsImage = action === 'upscale' || action === 'vary';
   if (needsImage !== (image !== undefined)) return undefined;
+  return { action, jobId: match[2]!, image };
+}
+
+/**
+ * Remix mode's form before a reroll or a variation: it names the button that opened it
+ * ("gen:edit:reroll:<job>" or "gen:edit:vary:<job>:<n>").
+ */
+export const editPromptModalId = (button: GenerationButton) => `gen:edit:${button.action}:${button.jobId}${button.image ? `:${button.image}` : ''}`;
+
+const editPattern = /^gen:edit:(reroll|vary):(\d{15,20})(?::([1-4]))?$/;
+
+export function parseEditPromptModal(customId: string): GenerationButton | undefined {
+  const match = editPattern.exec(customId);
+  if (!match) return undefined;
+  const action = match[1] as 'reroll' | 'vary';
+  const image = match[3] === undefined ? undefined : Number(match[3]);
+  if ((action === 'vary') !== (image !== undefined)) return undefined;
   return { action, jobId: match[2]!, image };
 }
 

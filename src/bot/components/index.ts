@@ -2,8 +2,9 @@ import type { MessageComponentInteraction, ModalSubmitInteraction } from 'discor
 import type { BotContext } from '../context.js';
 import { challengeComponents } from '../../features/challenges/components.js';
 import { communityComponents } from './community.js';
-import { handleGenerationButton } from './generation.js';
-import { parseGenerationButton } from './ids.js';
+import { handleEditedPrompt, handleGenerationButton } from './generation.js';
+import { parseEditPromptModal, parseGenerationButton } from './ids.js';
+import { preferencesComponents } from '../../features/preferences/components.js';
 import { privacyComponents } from './privacy.js';
 import { seriesComponents } from '../../features/series/components.js';
 import { editComponents } from '../../features/edits/components.js';
@@ -20,6 +21,11 @@ export interface ComponentHandler {
 const generation: ComponentHandler = {
   prefix: 'gen',
   async handle(interaction, ctx) {
+    const edited = parseEditPromptModal(interaction.customId);
+    if (edited && interaction.isModalSubmit()) {
+      await handleEditedPrompt(interaction, edited, ctx);
+      return true;
+    }
     const button = parseGenerationButton(interaction.customId);
     if (!button || !interaction.isButton()) return false;
     await handleGenerationButton(interaction, button, ctx);
@@ -34,4 +40,5 @@ export const componentHandlers: ComponentHandler[] = [
   challengeComponents,
   privacyComponents,
   editComponents,
+  preferencesComponents,
 ];

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { isUniqueViolation, type Database } from '../../db/connection.js';
 import type { DB, GenerationKind, NewRow, RequestStatus } from '../../db/schema.js';
 import type { JobArchive, JobRecord } from '../../store/jobs.js';
+import type { GenerationParams } from '../../queues.js';
 
 /**
  * The archive of requests and pictures in PostgreSQL. A request's row is written when the bot
@@ -16,7 +17,7 @@ export const FORMER_MEMBER = 'deleted';
 /** Where a picture's bytes live in image storage (the same layout the folder backend always had). */
 export const imageStorageKey = (imageId: string): string => `${imageId.slice(-2)}/${imageId}.png`;
 
-export interface ArchivedRequest {
+export interface ArchivedRequest extends GenerationParams {
   id: string;
   kind: GenerationKind;
   prompt: string;
@@ -55,6 +56,10 @@ export async function recordRequest(db: Database, request: ArchivedRequest): Pro
       parent_image_id: request.parentImageId ?? null,
       strength: request.strength ?? null,
       edit_area: request.area ?? null,
+      chaos: request.chaos ?? null,
+      stylize: request.stylize ?? null,
+      tile: request.tile ?? false,
+      draft: request.draft ?? false,
       created_at: new Date(request.createdAt),
     })
     .onConflict((conflict) => conflict.column('id').doNothing())
@@ -286,6 +291,10 @@ export async function archivedJob(db: Database, id: string, applicationId: strin
     parentImageId: row.parent_image_id ?? undefined,
     strength: row.strength ?? undefined,
     area: row.edit_area ?? undefined,
+    chaos: row.chaos ?? undefined,
+    stylize: row.stylize ?? undefined,
+    tile: row.tile || undefined,
+    draft: row.draft || undefined,
     startedAt: row.started_at?.getTime(),
     finishedAt: row.finished_at?.getTime(),
     imageIds: images.map((image) => image.id),

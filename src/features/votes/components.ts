@@ -49,6 +49,7 @@ function fromArchive(request: VotedRequest, resultMessageId: string, images: num
     id: request.id,
     kind: request.kind,
     images,
+    draft: request.draft,
     userId: request.userId,
     guildId: request.guildId,
     resultChannelId: request.resultChannelId ?? request.channelId,

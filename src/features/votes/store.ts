@@ -55,6 +55,8 @@ export interface VotedRequest {
   resultMessageId?: string;
   closed: boolean;
   votes: number;
+  /** A --draft preview: its buttons include 🔍 Enhance. */
+  draft: boolean;
 }
 
 /** Outside a server, numbers are kept under this guild id. */
@@ -95,6 +97,7 @@ export class VoteStore {
         'result_message_id',
         'votes_closed_at',
         'vote_count',
+        'draft',
       ])
       .where('id', '=', jobId)
       .executeTakeFirst();
@@ -111,6 +114,7 @@ export class VoteStore {
       resultMessageId: row.result_message_id ?? undefined,
       closed: row.votes_closed_at !== null,
       votes: row.vote_count,
+      draft: row.draft,
     };
   }
 

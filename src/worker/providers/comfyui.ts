@@ -14,6 +14,7 @@ import {
   clamp,
   contentTypeFor,
   describe,
+  guidanceFor,
   imageInfo,
   MAX_DOWNLOAD_BYTES,
   MAX_OUTPUT_PIXELS,
@@ -44,7 +45,14 @@ const DEFAULT_TIMEOUT_MS = 15 * 60_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 const PLACEHOLDER = /^\{\{(\w+)\}\}$/;
-const NUMERIC_PLACEHOLDERS = new Set(['seed', 'width', 'height', 'count', 'strength']);
+const NUMERIC_PLACEHOLDERS = new Set(['seed', 'width', 'height', 'count', 'strength', 'steps', 'cfg', 'chaos', 'stylize']);
+/** Sampler steps of a full render and of a --draft. */
+const STEPS = 30;
+const DRAFT_STEPS = 12;
+/** The templates' usual CFG, which --stylize and --chaos move (see guidanceFor). */
+const BASE_CFG = 7;
+/** A --tile txt2img uses this template (seamless-tiling nodes) instead of txt2img.json. */
+const TILE_TEMPLATE = 'txt2img-tile.json';
 
 const TEMPLATE_FOR: Record<GenerationKind, string> = {
   txt2img: 'txt2img.json',
@@ -221,7 +229,7 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
     if (signal.aborted) throw new GenerationCancelledError('cancelled before it started');
     const resumed = await resumablePrompt(request);
     if (resumed) return finish(resumed, request);
-    const template = await loadTemplate(options.workflowDir, TEMPLATE_FOR[request.kind]);
+    const template = await loadTemplate(options.workflowDir, request.tile && request.kind === 'txt2img' ? TILE_TEMPLATE : TEMPLATE_FOR[request.kind]);
 
     const values: Record<string, string | number | undefined> = {
       prompt: request.prompt,
@@ -234,6 +242,12 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
       strength: clamp(request.strength ?? (request.kind === 'variation' ? VARIATION_STRENGTH : DEFAULT_STRENGTH), 0.1, 1),
       image: undefined, // set below once uploaded
       mask: undefined,
+      steps: request.draft ? DRAFT_STEPS : STEPS,
+      cfg: guidanceFor(BASE_CFG, request.stylize, request.chaos),
+      chaos: request.chaos ?? 100,
+      stylize: request.stylize ?? 100,
+      // Low chaos: every picture of the batch starts from the same noise (LatentBatchSeedBehavior).
+      batch_seeds: request.chaos !== undefined && request.chaos < 50 ? 'fixed' : 'random',
     };
     if (request.kind !== 'txt2img') {
       if (!request.init) throw new ProviderRefusedError(`a ${request.kind} job needs a source image`, 'invalid_input');

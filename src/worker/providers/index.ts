@@ -17,6 +17,8 @@ export function createProvider(config: Config): ImageProvider {
         img2imgModel: config.REPLICATE_IMG2IMG_MODEL,
         upscaleModel: config.REPLICATE_UPSCALE_MODEL,
         inpaintModel: config.REPLICATE_INPAINT_MODEL,
+        draftModel: config.REPLICATE_DRAFT_MODEL,
+        tileModel: config.REPLICATE_TILE_MODEL,
         pollMs: config.REPLICATE_POLL_MS,
       });
     case 'comfyui':

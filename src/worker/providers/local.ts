@@ -83,20 +83,31 @@ async function renderBatch(request: GenerationRequest): Promise<GeneratedImage[]
 
   const palette = paletteFromPrompt(request.prompt, request.negative ?? '', extraColours);
   const steps = 3; // render, grain/blend, encode
-  const results: GeneratedImage[] = [];
-  for (let i = 0; i < count; i++) {
-    const progress = (step: number) => request.onProgress((i + step / steps) / count);
-    const seed = request.seed + i;
+  /** One picture's pixels before the request-wide passes (chaos, stylize, tile). */
+  const renderPixels = async (seed: number): Promise<Buffer> => {
     const rand = mulberry32(hashString([request.prompt, request.negative ?? '', style, seed].join('\u0000')));
-
     const svg = (style === 'geometric' ? geometricSvg : painterlySvg)(rand, palette, width, height);
     const pixels = await sharp(Buffer.from(svg)).flatten({ background: '#000000' }).raw().toBuffer();
     checkAborted(signal);
-    progress(1);
-
     // Flat geometric shapes show grain more, so they get less of it.
     addGrain(pixels, mulberry32(rand() * 2 ** 32), style === 'geometric' ? 14 : 20);
     if (parent) blendInto(pixels, parent, strength);
+    return pixels;
+  };
+
+  const results: GeneratedImage[] = [];
+  let first: Buffer | undefined;
+  for (let i = 0; i < count; i++) {
+    const progress = (step: number) => request.onProgress((i + step / steps) / count);
+    let pixels = await renderPixels(request.seed + i);
+    progress(1);
+    first ??= Buffer.from(pixels);
+    // Chaos: how far pictures 2–4 move from the first. At 0 they keep a tenth of their own
+    // composition (similar, not identical); at 100 they are entirely their own.
+    if (request.chaos !== undefined && i > 0) pixels = mixPixels(first, pixels, 0.1 + 0.9 * (request.chaos / 100));
+    if (request.stylize !== undefined) stylizePixels(pixels, request.stylize);
+    if (request.tile) pixels = makeSeamless(pixels, width, height);
+    // Last, so that outpaint and inpaint keep the canvas exactly where the mask is black.
     if (masked) keepUnmasked(pixels, masked.canvas, masked.mask);
     checkAborted(signal);
     progress(2);
@@ -574,4 +585,54 @@ function keepUnmasked(pixels: Buffer, canvas: Buffer, mask: Buffer): void {
     pixels[p + 1] = canvas[p + 1]!;
     pixels[p + 2] = canvas[p + 2]!;
   }
+}
+
+
+/** a·(1−own) + b·own, pixel by pixel, into a new buffer. */
+function mixPixels(a: Buffer, b: Buffer, own: number): Buffer {
+  const out = Buffer.allocUnsafe(b.length);
+  for (let i = 0; i < b.length; i++) out[i] = a[i]! * (1 - own) + b[i]! * own + 0.5;
+  return out;
+}
+
+/**
+ * Stylize as colour intensity around each pixel's grey: 100 (the usual) leaves the picture as
+ * rendered, 0 washes it out to 40% saturation, 1000 pushes it to 180%.
+ */
+function stylizePixels(pixels: Buffer, stylize: number): void {
+  const factor = stylize <= 100 ? 0.4 + 0.6 * (stylize / 100) : 1 + 0.8 * ((stylize - 100) / 900);
+  if (factor === 1) return;
+  for (let i = 0; i < pixels.length; i += 3) {
+    const grey = 0.299 * pixels[i]! + 0.587 * pixels[i + 1]! + 0.114 * pixels[i + 2]!;
+    for (let c = 0; c < 3; c++) pixels[i + c] = clamp(grey + (pixels[i + c]! - grey) * factor + 0.5, 0, 255);
+  }
+}
+
+/**
+ * Makes a picture repeat seamlessly, one axis at a time: near each edge it fades into a copy of
+ * itself shifted by half the frame. At the edges only the shifted copy shows, and there its
+ * columns (rows) w−1 and 0 are neighbours from the middle of the original, so the wrap-around
+ * continues; the shifted copy's own seam sits in the middle, where only the original shows.
+ */
+function makeSeamless(pixels: Buffer, width: number, height: number): Buffer {
+  const horizontal = seamlessPass(pixels, width, height, 'x');
+  return seamlessPass(horizontal, width, height, 'y');
+}
+
+function seamlessPass(src: Buffer, width: number, height: number, axis: 'x' | 'y'): Buffer {
+  const out = Buffer.allocUnsafe(src.length);
+  const side = axis === 'x' ? width : height;
+  const fade = side / 4;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const t = axis === 'x' ? x : y;
+      const keep = Math.min(1, Math.min(t, side - 1 - t) / fade);
+      const sx = axis === 'x' ? (x + Math.floor(width / 2)) % width : x;
+      const sy = axis === 'y' ? (y + Math.floor(height / 2)) % height : y;
+      const at = (y * width + x) * 3;
+      const from = (sy * width + sx) * 3;
+      for (let c = 0; c < 3; c++) out[at + c] = src[at + c]! * keep + src[from + c]! * (1 - keep) + 0.5;
+    }
+  }
+  return out;
 }

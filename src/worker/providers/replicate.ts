@@ -12,6 +12,7 @@ import {
   clamp,
   contentTypeFor,
   describe,
+  guidanceFor,
   imageInfo,
   MAX_DOWNLOAD_BYTES,
   MAX_OUTPUT_PIXELS,
@@ -34,6 +35,10 @@ export interface ReplicateProviderOptions {
   upscaleModel: string;
   /** Pan, zoom out, make square and Vary (Region): a model taking `image`, `mask` and `prompt` (Flux Fill and the like). */
   inpaintModel?: string;
+  /** txt2img with --draft (a fast model); unset: the request's own model, at the smaller draft size. */
+  draftModel?: string;
+  /** txt2img with --tile (a model that makes seamless textures); unset: the request's own model. */
+  tileModel?: string;
   pollMs: number;
   /** How long one prediction may take before it is cancelled and retried (default 15 min). */
   timeoutMs?: number;
@@ -49,6 +54,10 @@ export interface ReplicateProviderOptions {
 const DEFAULT_STRENGTH = 0.6;
 const VARIATION_STRENGTH = 0.35;
 const DEFAULT_RETRY_AFTER_MS = 10_000;
+const FLUX_GUIDANCE = 3.5;
+const SD_GUIDANCE = 7.5;
+/** Steps of a --draft: what fast models (Flux Schnell) use anyway, and a quick pass for others. */
+const DRAFT_STEPS = 4;
 const DEFAULT_TIMEOUT_MS = 15 * 60_000;
 const DEFAULT_POLL_OUTAGE_MS = 60_000;
 /** One API request may take this long; a hung connection is a transient failure, not a hang. */
@@ -69,7 +78,8 @@ const SAFETY_ERROR = /nsfw|safety|sensitive/i;
 export function createReplicateProvider(options: ReplicateProviderOptions): ImageProvider {
   // Without a token the client silently falls back to process.env.REPLICATE_API_TOKEN.
   if (!options.apiToken) throw new Error('REPLICATE_API_TOKEN is not set');
-  for (const ref of [options.txt2imgModel, options.img2imgModel, options.upscaleModel, ...(options.inpaintModel ? [options.inpaintModel] : [])]) {
+  const refs = [options.txt2imgModel, options.img2imgModel, options.upscaleModel, options.inpaintModel, options.draftModel, options.tileModel];
+  for (const ref of refs.filter((r): r is string => r !== undefined)) {
     if (!parseModelRef(ref)) throw new Error(`"${ref}" is not a Replicate model ref (owner/name or owner/name:version)`);
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
@@ -119,7 +129,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
         request,
         modelRef,
         ref,
-        buildInput(request, init && (await fileInput(init)), request.mask && (await fileInput(request.mask))),
+        buildInput(sizedFor(request, modelRef, options), init && (await fileInput(init)), request.mask && (await fileInput(request.mask))),
       ));
     request.onProgress(0);
 
@@ -230,8 +240,19 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
 
   /** Resolves every configured model, so a model that cannot be run stops start-up, naming it. */
   async function start(): Promise<void> {
-    const configured = new Set([...(options.models ?? []), options.txt2imgModel, options.img2imgModel, options.upscaleModel]);
-    if (options.inpaintModel) configured.add(options.inpaintModel);
+    const configured = new Set(
+      [
+        ...(options.models ?? []),
+        options.txt2imgModel,
+        options.img2imgModel,
+        options.upscaleModel,
+        options.inpaintModel,
+        options.draftModel,
+        options.tileModel,
+      ].filter(
+        (ref): ref is string => ref !== undefined,
+      ),
+    );
     for (const modelRef of configured) {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -240,7 +261,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
         } catch (error) {
           if (error instanceof ProviderRefusedError) {
             throw new ConfigError(
-              `${error.message} (check IMAGE_MODELS, REPLICATE_IMG2IMG_MODEL, REPLICATE_UPSCALE_MODEL and REPLICATE_INPAINT_MODEL)`,
+              `${error.message} (check IMAGE_MODELS, REPLICATE_IMG2IMG_MODEL, REPLICATE_UPSCALE_MODEL, REPLICATE_INPAINT_MODEL, REPLICATE_DRAFT_MODEL and REPLICATE_TILE_MODEL)`,
             );
           }
           // Replicate briefly unreachable is not a configuration mistake: ask a few times.
@@ -306,6 +327,9 @@ function parseModelRef(ref: string): ModelRef | undefined {
 function modelFor(request: GenerationRequest, options: ReplicateProviderOptions): string {
   switch (request.kind) {
     case 'txt2img':
+      // A seamless texture needs a model made for it; a draft, a fast one.
+      if (request.tile && options.tileModel) return options.tileModel;
+      if (request.draft && options.draftModel) return options.draftModel;
       return request.model || options.txt2imgModel;
     case 'img2img':
     case 'variation':
@@ -317,6 +341,18 @@ function modelFor(request: GenerationRequest, options: ReplicateProviderOptions)
       if (!options.inpaintModel) throw new ProviderRefusedError('no inpainting model is configured (REPLICATE_INPAINT_MODEL)', 'invalid_input');
       return options.inpaintModel;
   }
+}
+
+/**
+ * Texture models (SD 1.5 class, like the default REPLICATE_TILE_MODEL) draw at most 1024 pixels a
+ * side: a --tile request is scaled down to that, keeping its shape, in multiples of 64.
+ */
+const TILE_MAX_SIDE = 1024;
+function sizedFor(request: GenerationRequest, modelRef: string, options: ReplicateProviderOptions): GenerationRequest {
+  if (!request.tile || modelRef !== options.tileModel) return request;
+  const scale = Math.min(1, TILE_MAX_SIDE / Math.max(request.width, request.height));
+  const side = (value: number) => Math.max(64, Math.floor((value * scale) / 64) * 64);
+  return { ...request, width: side(request.width), height: side(request.height) };
 }
 
 /**
@@ -350,6 +386,13 @@ function buildInput(request: GenerationRequest, image: string | undefined, mask:
     num_outputs: request.count,
     output_format: 'png',
   });
+  // --stylize and --chaos move the guidance: Flux names it `guidance` (usually 3.5), SD-style
+  // models `guidance_scale` (usually 7.5).
+  if (request.stylize !== undefined || request.chaos !== undefined) {
+    input.guidance = guidanceFor(FLUX_GUIDANCE, request.stylize, request.chaos);
+    input.guidance_scale = guidanceFor(SD_GUIDANCE, request.stylize, request.chaos);
+  }
+  if (request.draft) input.num_inference_steps = DRAFT_STEPS;
   if (request.kind === 'img2img' || request.kind === 'variation') {
     input.image = image;
     input.prompt_strength = clamp(request.strength ?? (request.kind === 'variation' ? VARIATION_STRENGTH : DEFAULT_STRENGTH), 0.1, 1);

@@ -155,3 +155,15 @@ export class TooManyPixelsError extends Error {
     super(`the image has more than the ${maxPixels} pixels allowed`);
   }
 }
+
+/**
+ * Guidance (CFG) for a request's --stylize and --chaos, from the model's usual value. Lower
+ * guidance lets a model follow its own taste more and the prompt less, and spreads a batch wider:
+ * stylize 100 (the usual) keeps `base`, 0 raises it by 30%, 1000 lowers it to 40%; chaos lowers it
+ * by up to 40% more. Rounded to hundredths so requests stay reproducible.
+ */
+export function guidanceFor(base: number, stylize: number | undefined, chaos: number | undefined): number {
+  const style = stylize === undefined ? 1 : stylize <= 100 ? 1.3 - 0.3 * (stylize / 100) : 1 - 0.6 * ((stylize - 100) / 900);
+  const spread = chaos === undefined ? 1 : 1 - 0.4 * (chaos / 100);
+  return Math.round(base * style * spread * 100) / 100;
+}

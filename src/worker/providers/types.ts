@@ -25,6 +25,14 @@ export interface GenerationRequest {
    * pixels back afterwards, so a provider may return the whole canvas redrawn, at any size.
    */
   mask?: Buffer;
+  /** 0–100: how different the pictures of one request are from each other (absent: the provider's usual). */
+  chaos?: number;
+  /** 0–1000: how strongly the model's own style is applied (100 is the usual strength). */
+  stylize?: number;
+  /** The picture repeats seamlessly: its left edge continues its right, its top its bottom. */
+  tile?: boolean;
+  /** A fast preview: fewer steps (the size is already the smaller draft size). */
+  draft?: boolean;
   /** Aborted when the job is cancelled or the worker shuts down. */
   signal: AbortSignal;
   /** Fraction done in [0, 1]; providers call it as often as they like, the worker throttles. */
