@@ -14,6 +14,7 @@ import { requesterOf } from '../src/bot/requester.js';
 import { replyQueued } from '../src/bot/queued-reply.js';
 import { enqueueGeneration } from '../src/bot/requests.js';
 import type { BotContext } from '../src/bot/context.js';
+import { enterSession, sessionOfThread } from '../src/features/sessions/entries.js';
 
 const data = ({ models }: CommandSettings) =>
   ({
@@ -66,6 +67,18 @@ const data = ({ models }: CommandSettings) =>
   }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
+  const requester = requesterOf(interaction);
+  // Inside a live session's thread, /imagine is an entry (only threads are looked up: no cost elsewhere).
+  const session = requester.parentChannelId ? await sessionOfThread(ctx, interaction.channelId) : undefined;
+  if (session) {
+    return enterSession(interaction, ctx, session, {
+      prompt: interaction.options.getString('prompt', true),
+      negative: interaction.options.getString('negative'),
+      aspect: interaction.options.getString('aspect'),
+      seed: interaction.options.getInteger('seed'),
+      model: interaction.options.getString('model'),
+    });
+  }
   const options = resolvePromptOptions(
     {
       prompt: interaction.options.getString('prompt', true),
@@ -77,7 +90,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     },
     ctx.models.map((model) => model.name),
   );
-  const { record, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), { kind: 'txt2img', options });
+  const { record, place, duplicate } = await enqueueGeneration(ctx, requester, { kind: 'txt2img', options });
   if (duplicate) return;
   await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
 }

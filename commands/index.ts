@@ -13,6 +13,7 @@ import queue from './queue.js';
 import quota from './quota.js';
 import remixImage from './remix-image.js';
 import series from './series.js';
+import session from './session.js';
 import top from './top.js';
 
 /** Every command: the router and the deploy script both read this list. */
@@ -27,6 +28,7 @@ export const commands: Command<any>[] = [
   lineage,
   remixImage,
   challenge,
+  session,
   leaderboard,
   gallery,
   quota,
