@@ -28,8 +28,10 @@ export interface WinnerPicture {
 
 /** The winning chain, round 1 to N, as an animated WebP that loops. */
 export function winnerChain(winners: WinnerPicture[]): Promise<Buffer> {
+  // Joining takes two frames at least: a lone winner is given twice (a still picture comes out).
+  const frames = winners.length === 1 ? [winners[0]!, winners[0]!] : winners;
   return composeSlideshow(
-    winners.map((winner) => ({ image: winner.image, number: winner.round, caption: `Round ${winner.round} · ${winner.name}` })),
+    frames.map((winner) => ({ image: winner.image, number: winner.round, caption: `Round ${winner.round} · ${winner.name}` })),
     'webp',
     { panelSize: 480, delayMs: 1200 },
   );
