@@ -111,7 +111,8 @@ describe('recap pictures', () => {
       image: red,
     }));
     const tree = await sharp(await sessionTree('a night market', crowded)).metadata();
-    // Five entries and a "+25 more" box a round: the picture stays a size Discord takes.
-    expect(tree.width).toBeLessThan(1400);
+    // At most five entries and a "+25 more" box a round (168 px a box), not sixty boxes.
+    expect(tree.width).toBeLessThanOrEqual(2 * 6 * 168 + 48);
+    expect(tree.height).toBeLessThan(1000);
   });
 });
