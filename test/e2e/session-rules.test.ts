@@ -1,5 +1,6 @@
 import { ApplicationCommandOptionType } from 'discord.js';
 import { describe, expect, it } from 'vitest';
+import { runSessionJob } from '../../src/features/sessions/jobs.js';
 import { twoServers } from '../support/fake-discord.js';
 import { eventually } from '../support/context.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
@@ -112,6 +113,52 @@ describe('/session refuses what it should, privately, and changes nothing', () =
     expect(recap.content).toContain('No round had a winner this time.');
     expect(recap.content).toContain(`<@${BEA}>: 1 entry, 0 votes received, 0 rounds won`);
     expect((await s.ctx.sessions.get(id))!.phase).toBe('ended');
+  });
+});
+
+describe('/session timers and records', () => {
+  it('changes a phase once when its timer fires twice at the same moment, and refuses a forged payload', async () => {
+    const s = await start();
+    const { id, thread } = await startSession(s, { theme: 'bridges', rounds: 2, mode: 'fresh' });
+    const job = { name: 'phase', data: { sessionId: id, round: 1, phase: 'entries', epoch: 0 } };
+    const outcomes = await Promise.all([runSessionJob(s.ctx, job), runSessionJob(s.ctx, job), runSessionJob(s.ctx, job)]);
+    expect(outcomes.filter((outcome) => outcome === 'moved')).toHaveLength(1);
+    await botPost(s, thread.id, /Round 2 of 2/);
+    expect(s.discord.messages(thread.id).filter((m) => /Round 1 had no entries/.test(m.content))).toHaveLength(1);
+    expect((await s.ctx.sessions.get(id))!.round).toBe(2);
+    // A deadline of a phase that is over changes nothing.
+    expect(await runSessionJob(s.ctx, job)).toBe('unchanged');
+    await expect(runSessionJob(s.ctx, { name: 'phase', data: { sessionId: id, round: 99, phase: 'entries', epoch: 0 } })).rejects.toThrow(
+      'invalid session phase payload',
+    );
+  });
+
+  it('/privacy delete-my-data removes the member’s session votes, and their name from their entries and the sessions they host', async () => {
+    const s = await start();
+    const { id, thread } = await startSession(s, { theme: 'kites', rounds: 1, mode: 'fresh' });
+    await enter(s, thread.id, ADA, 'a red kite');
+    await eventually(async () => (await s.ctx.sessions.entries(id, 1))[0]?.state === 'ready');
+    await privateAnswer(session(s, 'next', {}, { userId: ADA, channelId: thread.id }));
+    const voting = await votingMessage(s, thread.id, 1);
+    expect(await vote(s, voting, id, 1, 1, BEA)).toContain('is in');
+    const deleteMyData = async (userId: string) => {
+      const ask = s.discord.slashCommand({
+        name: 'privacy',
+        userId,
+        options: [{ name: 'delete-my-data', type: ApplicationCommandOptionType.Subcommand }],
+      });
+      const question = await ask.response();
+      s.discord.button({ customId: question.data.components[0].components[0].custom_id, message: ask.original()!, userId });
+      await s.discord.waitFor(() => ask.original()?.content.startsWith('🗑 Done') || undefined, 20_000, 'the deletion');
+    };
+    await deleteMyData(BEA);
+    expect(await s.ctx.sessions.tally(id, 1)).toEqual(new Map());
+    expect(await s.ctx.sessions.votes(id)).toEqual([]);
+    await deleteMyData(ADA);
+    const [entry] = await s.ctx.sessions.entries(id, 1);
+    expect(entry!.userId).toBeUndefined();
+    expect(entry!.userName).toBe('a former member');
+    expect((await s.ctx.sessions.get(id))!.hostId).toBeUndefined();
   });
 });
 
