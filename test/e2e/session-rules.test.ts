@@ -160,6 +160,19 @@ describe('/session timers and records', () => {
     expect(entry!.userName).toBe('a former member');
     expect((await s.ctx.sessions.get(id))!.hostId).toBeUndefined();
   });
+
+  it('ends the running sessions of a server that removed the bot, silently', async () => {
+    const s = await start();
+    const { id, thread } = await startSession(s, { theme: 'clouds', rounds: 2 });
+    await enter(s, thread.id, BEA, 'a cloud');
+    const posted = s.discord.messages(thread.id).length;
+    s.discord.removeBotFromGuild(s.discord.defaultGuildId);
+    await eventually(async () => (await s.ctx.sessions.get(id))!.phase === 'ended');
+    const job = await s.ctx.sessionQueue.getJob(`session-${id}-r1-entries-e0`);
+    expect(job).toBeUndefined();
+    expect(s.discord.messages(thread.id)).toHaveLength(posted);
+    expect((await s.ctx.sessions.get(id))!.recapMessageId).toBeUndefined();
+  });
 });
 
 describe('/session under load', () => {

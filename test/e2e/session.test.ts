@@ -188,5 +188,5 @@ describe('/session end to end (real discord.js client, fake Discord, real worker
       return current.embeds[0]!.fields!.find((f) => f.name === 'Phase')!.value.includes('Ended');
     });
     expect(await privateAnswer(s.discord.button({ customId: `session:enter:${id}`, message: panel, userId: CY }))).toContain('has ended');
-  });
+  }, 180_000);
 });

@@ -4,7 +4,7 @@ import type { BotContext } from '../../bot/context.js';
 import type { MemberDataDeleter } from '../../bot/privacy.js';
 import { WORKER_RUN_RETRY_MS } from '../../redis-connections.js';
 import { SESSION_QUEUE, sessionJobSchema, type SessionJob } from '../../queues.js';
-import { scheduleCurrentPhase } from './timers.js';
+import { removeCurrentPhase, scheduleCurrentPhase } from './timers.js';
 import { catchUp, endPhase, type PhaseOutcome } from './transitions.js';
 
 /** What one session job does; the worker calls it, and tests may call it directly. */
@@ -43,6 +43,16 @@ export async function resumeSessions(ctx: BotContext): Promise<void> {
       ctx.logger.error({ err: error, sessionId: session.id }, 'could not resume a session');
     }
   }
+}
+
+/** The bot was removed from the server: its running sessions end there, silently (no recap). */
+export async function stopSessionsOfGuild(ctx: BotContext, guildId: string): Promise<number> {
+  let stopped = 0;
+  for (const session of await ctx.sessions.runningInGuild(guildId)) {
+    await removeCurrentPhase(ctx.sessionQueue, session);
+    if (await ctx.sessions.endSilently(session.id, ctx.now())) stopped += 1;
+  }
+  return stopped;
 }
 
 /** /privacy: votes removed, entries and hosted sessions kept without the member's name. */

@@ -546,6 +546,23 @@ export class SessionStore {
     return row ? toSession(row) : undefined;
   }
 
+  /** The server's running sessions (the bot was removed from it). */
+  async runningInGuild(guildId: string): Promise<Session[]> {
+    const rows = await this.db.selectFrom('sessions').selectAll().where('guild_id', '=', guildId).where('phase', '<>', 'ended').execute();
+    return rows.map(toSession);
+  }
+
+  /** Ends a session without a recap: nothing more is posted for it. */
+  async endSilently(sessionId: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('sessions')
+      .set({ phase: 'ended', phase_ends_at: null, ended_at: new Date(now), paused_at: null, paused_left_ms: null, recap_done: true })
+      .where('id', '=', sessionId)
+      .where('phase', '<>', 'ended')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   /** The session's winners, in round order, saved as a finished series in the session's thread. */
   async saveAsSeries(
     session: Session,
