@@ -162,7 +162,8 @@ describe('/session timers and records', () => {
   });
 
   it('ends the running sessions of a server that removed the bot, silently', async () => {
-    const s = await start();
+    // Removal is a gateway event: HTTP interactions alone never hear of it.
+    const s = await start({ interactions: 'gateway' });
     const { id, thread } = await startSession(s, { theme: 'clouds', rounds: 2 });
     await enter(s, thread.id, BEA, 'a cloud');
     const posted = s.discord.messages(thread.id).length;

@@ -118,7 +118,6 @@ describe('/session end to end (real discord.js client, fake Discord, real worker
 
     // A bot restart mid-round: the votes are kept, and voting goes on.
     await s.restartBot();
-    await s.discord.waitFor(() => s.discord.gatewayConnected || undefined);
     expect(await vote(s, voting2, id, 2, 2, BEA)).toContain('is in');
     expect(await vote(s, voting2, id, 2, 1, ADA)).toContain('already voted');
     await privateAnswer(session(s, 'next', {}, { userId: ADA, channelId: thread.id }));
@@ -132,7 +131,6 @@ describe('/session end to end (real discord.js client, fake Discord, real worker
     await botPost(s, thread.id, /Round 3 of 3/);
     await enter(s, thread.id, DEE, 'the lighthouse, sunrise');
     await s.restartBot();
-    await s.discord.waitFor(() => s.discord.gatewayConnected || undefined);
     await enter(s, thread.id, ADA, 'the lighthouse, storm');
     expect(await s.ctx.sessions.entries(id, 3)).toHaveLength(2);
     await privateAnswer(session(s, 'next', {}, { userId: ADA, channelId: thread.id }));

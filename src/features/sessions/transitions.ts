@@ -62,12 +62,11 @@ export async function endPhase(ctx: BotContext, job: SessionJob, now = ctx.now()
   if (before.epoch === job.epoch && before.round === job.round && before.phase === job.phase && !before.pausedAt) {
     if (job.phase === 'entries') await dropDeadEntries(ctx, before);
     moved = await ctx.sessions.advance(job.sessionId, job, async (trx, session) => {
-      const all = await trx
-        .selectFrom('session_entries')
-        .select('state')
-        .where('session_id', '=', session.id)
-        .where('round', '=', session.round)
-        .execute();
+      // Read after each change: a picture arriving meanwhile (fillEntry) is seen, not skipped.
+      const states = async () =>
+        (
+          await trx.selectFrom('session_entries').select('state').where('session_id', '=', session.id).where('round', '=', session.round).execute()
+        ).map((entry) => entry.state);
       if (job.phase === 'voting') {
         const entries = await ctx.sessions.readyEntries(trx, session.id, session.round);
         const winner = winnerOf(entries, await ctx.sessions.tally(session.id, session.round, trx));
@@ -88,11 +87,10 @@ export async function endPhase(ctx: BotContext, job: SessionJob, now = ctx.now()
           .where('round', '=', session.round)
           .where('state', '=', 'drawing')
           .execute();
-      } else if (all.some((entry) => entry.state === 'drawing')) {
+      } else if ((await states()).includes('drawing')) {
         return { round: session.round, phase: 'drawing', phaseEndsAt: now + STRAGGLER_WAIT_MS };
       }
-      // (`all` was read before the straggler update: those entries were 'drawing', never 'ready'.)
-      if (!all.some((entry) => entry.state === 'ready')) {
+      if (!(await states()).includes('ready')) {
         await ctx.sessions.closeRound(trx, session.id, session.round, { skipped: true });
         return nextRound(ctx, trx, session, (await roundBase(trx, session)) ?? undefined, now);
       }
@@ -103,6 +101,10 @@ export async function endPhase(ctx: BotContext, job: SessionJob, now = ctx.now()
   // The next deadline comes with the phase change, before any post: a post that keeps failing must
   // not leave the session stuck (adding the same job again is a no-op).
   await scheduleCurrentPhase(ctx.sessionQueue, session, now);
+  // The last straggler may have arrived while the round was moving to its wait: no need to wait then.
+  if (moved?.phase === 'drawing' && (await ctx.sessions.drawing(session.id, session.round)).length === 0) {
+    await endPhaseNow(ctx.sessionQueue, session);
+  }
   if (moved) ctx.logger.info({ sessionId: session.id, round: session.round, phase: session.phase }, 'session phase changed');
   await catchUp(ctx, session.id);
   return moved ? 'moved' : 'unchanged';
