@@ -31,6 +31,7 @@ export async function sessionsScenario({ quick, redisUrl }: BenchOptions): Promi
   const db = new pg.Client({ connectionString: installation.database!.url });
   await db.connect();
   let polling = true;
+  let watcher: Promise<void> = Promise.resolve();
   try {
     const discord = installation.discord;
     const guild = discord.guilds[0]!;
@@ -60,7 +61,7 @@ export async function sessionsScenario({ quick, redisUrl }: BenchOptions): Promi
 
     // The bench watches the session row: each change of (round, phase) against the deadline it ended.
     const changes: PhaseChange[] = [];
-    const watcher = (async () => {
+    watcher = (async () => {
       let last: { round: number; phase: string; deadline: number } | undefined;
       while (polling) {
         const { rows } = await db.query<{ round: number; phase: string; phase_ends_at: Date | null }>(
@@ -78,7 +79,10 @@ export async function sessionsScenario({ quick, redisUrl }: BenchOptions): Promi
         }
         await sleep(25);
       }
-    })();
+    })().catch((error: unknown) => {
+      // The connection closes when the scenario ends early; its own error is the one to report.
+      if (polling) throw error;
+    });
 
     const tallies: Array<{ round: number; expected: Record<number, number>; stored: Record<number, number>; accepted: number }> = [];
     const voteLatencies: number[] = [];
@@ -172,6 +176,7 @@ export async function sessionsScenario({ quick, redisUrl }: BenchOptions): Promi
     };
   } finally {
     polling = false;
+    await watcher.catch(() => undefined);
     await db.end().catch(() => undefined);
     await installation.close();
   }

@@ -256,6 +256,7 @@ export interface SessionsTable {
   round_seconds: number;
   vote_seconds: number;
   entries_per_round: number;
+  age_restricted: boolean | null;
   round: Generated<number>;
   phase: Generated<SessionPhase>;
   phase_ends_at: Timestamp | null;

@@ -170,6 +170,7 @@ const typed: ColumnsOf = {
     'round_seconds',
     'vote_seconds',
     'entries_per_round',
+    'age_restricted',
     'round',
     'phase',
     'phase_ends_at',

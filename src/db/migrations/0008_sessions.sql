@@ -15,6 +15,8 @@ CREATE TABLE sessions (
   round_seconds      integer NOT NULL CHECK (round_seconds BETWEEN 60 AND 1800),
   vote_seconds       integer NOT NULL CHECK (vote_seconds BETWEEN 30 AND 300),
   entries_per_round  smallint NOT NULL CHECK (entries_per_round BETWEEN 1 AND 4),
+  -- Whether the channel was age-restricted when the session started (NULL: the start could not tell).
+  age_restricted     boolean,
   round              smallint NOT NULL DEFAULT 1 CHECK (round BETWEEN 1 AND 10),
   phase              text NOT NULL DEFAULT 'entries' CHECK (phase IN ('entries', 'drawing', 'voting', 'ended')),
   phase_ends_at      timestamptz,

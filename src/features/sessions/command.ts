@@ -16,6 +16,7 @@ import { assertPublicTextAllowed } from '../../bot/admission.js';
 import type { BotContext } from '../../bot/context.js';
 import { postChannelMessage } from '../../bot/discord-messages.js';
 import { noMentions } from '../../bot/messages.js';
+import { requesterOf } from '../../bot/requester.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
 import { ROUNDS_MAX, THEME_MAX, TWIST_MAX, clip, text, timestamp, twistsFor } from './model.js';
 import { sessionModes, type Session, type SessionMode } from './store.js';
@@ -221,6 +222,8 @@ async function start(interaction: ChatInputCommandInteraction, ctx: BotContext, 
       roundSeconds: roundMinutes * 60,
       voteSeconds,
       entriesPerRound,
+      // From the command's own payload: entries in the thread need not ask Discord about its parent each time.
+      ageRestricted: requesterOf(interaction).channelNsfw,
       createdAt: now,
       twists: twistsFor(interaction.id, rounds),
       phaseEndsAt: now + roundMinutes * 60_000,

@@ -74,7 +74,11 @@ export async function enterSession(
   try {
     // Evolve mode: from round 2 on, the entry remixes the last winner (lineage records the link).
     const base = reserved.baseImageId;
-    queued = await enqueueGeneration(ctx, requesterOf(interaction), {
+    const requester = requesterOf(interaction);
+    // A thread's payload does not say whether it is age-restricted; the session noted its channel's
+    // flag when it started, so a burst of entries does not ask Discord once each.
+    if (requester.channelNsfw === undefined && session.ageRestricted !== undefined) requester.channelNsfw = session.ageRestricted;
+    queued = await enqueueGeneration(ctx, requester, {
       kind: base ? 'img2img' : 'txt2img',
       options,
       urgent: true,

@@ -24,6 +24,8 @@ export interface Session {
   roundSeconds: number;
   voteSeconds: number;
   entriesPerRound: number;
+  /** Whether its channel was age-restricted at the start (undefined: unknown, asked per entry). */
+  ageRestricted?: boolean;
   round: number;
   phase: SessionPhase;
   phaseEndsAt?: number;
@@ -64,7 +66,18 @@ export interface SessionEntry {
 
 export type NewSession = Pick<
   Session,
-  'id' | 'guildId' | 'channelId' | 'threadId' | 'theme' | 'mode' | 'rounds' | 'roundSeconds' | 'voteSeconds' | 'entriesPerRound' | 'createdAt'
+  | 'id'
+  | 'guildId'
+  | 'channelId'
+  | 'threadId'
+  | 'theme'
+  | 'mode'
+  | 'rounds'
+  | 'roundSeconds'
+  | 'voteSeconds'
+  | 'entriesPerRound'
+  | 'ageRestricted'
+  | 'createdAt'
 > & { hostId: string; twists: string[]; phaseEndsAt: number };
 
 export type ReserveResult =
@@ -97,6 +110,7 @@ function toSession(row: Row<'sessions'>): Session {
     roundSeconds: row.round_seconds,
     voteSeconds: row.vote_seconds,
     entriesPerRound: row.entries_per_round,
+    ageRestricted: row.age_restricted ?? undefined,
     round: row.round,
     phase: row.phase,
     phaseEndsAt: ms(row.phase_ends_at),
@@ -168,6 +182,7 @@ export class SessionStore {
           round_seconds: session.roundSeconds,
           vote_seconds: session.voteSeconds,
           entries_per_round: session.entriesPerRound,
+          age_restricted: session.ageRestricted ?? null,
           phase_ends_at: new Date(session.phaseEndsAt),
           created_at: new Date(session.createdAt),
         })
