@@ -215,9 +215,14 @@ export class SessionStore {
     return row ? toSession(row) : undefined;
   }
 
-  /** Every session not ended yet (the restart sweep sets their timers again). */
+  /** Every session not ended yet, or ended with its recap still owed (the restart sweep catches them up). */
   async running(): Promise<Session[]> {
-    const rows = await this.db.selectFrom('sessions').selectAll().where('phase', '<>', 'ended').orderBy('created_at').execute();
+    const rows = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where((eb) => eb.or([eb('phase', '<>', 'ended'), eb('recap_done', '=', false)]))
+      .orderBy('created_at')
+      .execute();
     return rows.map(toSession);
   }
 
