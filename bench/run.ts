@@ -11,6 +11,7 @@ import { memoryScenario } from './memory.js';
 import { sharedLimitScenario } from './shared-limit.js';
 import { overheadScenario } from './overhead.js';
 import { rankingsScenario } from './rankings.js';
+import { sessionsScenario } from './sessions.js';
 import { redisPerJobScenario } from './redis-per-job.js';
 import { throughputScenario } from './throughput.js';
 import { votesScenario } from './votes.js';
@@ -57,6 +58,7 @@ const scenarios: Record<string, Scenario> = {
   'shared-rate-limit': sharedLimitScenario,
   images: imagesScenario,
   gallery: galleryScenario,
+  sessions: sessionsScenario,
 };
 
 const { values } = parseArgs({

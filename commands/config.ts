@@ -158,6 +158,14 @@ const data = ({ models }: CommandSettings) =>
         options: [{ name: 'allowed', description: 'Allowed?', type: Bool, required: true }],
       },
       {
+        name: 'sessions',
+        description: 'How many live sessions (/session) may run at once',
+        type: Subcommand,
+        options: [
+          { name: 'max_running', description: 'Sessions at once (1–20, default 3)', type: Integer, required: true, min_value: 1, max_value: 20 },
+        ],
+      },
+      {
         name: 'gallery',
         description: 'Who may browse the server’s web gallery',
         type: Subcommand,
@@ -280,6 +288,11 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       const allowed = interaction.options.getBoolean('allowed', true);
       return save({ allowSelfVote: allowed }, allowed ? 'Members may vote for their own pictures.' : 'Members may not vote for their own pictures.');
     }
+    case 'sessions': {
+      const max = interaction.options.getInteger('max_running', true);
+      if (!Number.isInteger(max) || max < 1 || max > 20) throw new InvalidRequestError('From 1 to 20 sessions may run at once.');
+      return save({ maxSessions: max }, `Up to ${max} live ${max === 1 ? 'session' : 'sessions'} may run at once.`);
+    }
     case 'gallery': {
       const open = interaction.options.getBoolean('public', true);
       return save(
@@ -317,6 +330,7 @@ export function describeSettings(settings: GuildSettings, ctx: Pick<BotContext, 
     `**Blocklist:** the built-in list, plus the server's own (entries: ${settings.blocklist.length})`,
     `**NSFW prompts:** ${nsfw}`,
     `**Self-voting:** ${settings.allowSelfVote ? 'allowed' : 'not allowed'}`,
+    `**Live sessions at once:** ${settings.maxSessions}`,
     `**Web gallery:** ${settings.galleryPublic ? 'public (read-only for everyone)' : 'members only'}`,
   ].join('\n');
 }

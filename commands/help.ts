@@ -32,7 +32,8 @@ export function helpText(modelNames: string[]): string {
       'Right-click any message with a picture → Apps → **Remix this image**. `/top`, `/profile` and `/lineage` show the best, the numbers and the trees.',
     '**`/queue`** lists your waiting and running pictures, with Cancel buttons; **`/quota`** shows what you can still make today; **`/gallery`** links to the server’s gallery on the web.',
     '**Together:** `/series create` starts a comic strip, storyboard or exquisite corpse in a thread; `/series add` or **📚 Add to series** adds panels. ' +
-      '`/challenge status` shows the weekly theme challenge; enter with **🏆 Submit to challenge**, and `/leaderboard` keeps the season score.',
+      '`/challenge status` shows the weekly theme challenge; enter with **🏆 Submit to challenge**, and `/leaderboard` keeps the season score. ' +
+      '`/session start` runs a live jam in a thread.',
     '**Admins:** `/config` (Manage Server) sets channels, limits, the blocklist and the NSFW policy; `/mod` (Manage Messages) bans a member from the bot. ' +
       '`/privacy delete-my-data` removes everything of yours.',
     'Prompts are limited to 1,000 characters. Mentions in prompts never ping anyone.',

@@ -17,6 +17,7 @@ import { enqueueGeneration } from '../src/bot/requests.js';
 import type { BotContext } from '../src/bot/context.js';
 import { appliedDefaultsNote, withPreferences } from '../src/features/preferences/defaults.js';
 import { readPreferences } from '../src/features/preferences/store.js';
+import { enterSession, sessionOfThread } from '../src/features/sessions/entries.js';
 
 const data = ({ models }: CommandSettings) =>
   ({
@@ -93,6 +94,18 @@ const data = ({ models }: CommandSettings) =>
   }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
+  const requester = requesterOf(interaction);
+  // Inside a live session's thread, /imagine is an entry (only threads are looked up: no cost elsewhere).
+  const session = requester.parentChannelId ? await sessionOfThread(ctx, interaction.channelId) : undefined;
+  if (session) {
+    return enterSession(interaction, ctx, session, {
+      prompt: interaction.options.getString('prompt', true),
+      negative: interaction.options.getString('negative'),
+      aspect: interaction.options.getString('aspect'),
+      seed: interaction.options.getInteger('seed'),
+      model: interaction.options.getString('model'),
+    });
+  }
   const modelNames = ctx.models.map((model) => model.name);
   // The member's /settings defaults fill what neither a slash option nor an inline flag gave.
   const { options: asked, applied } = withPreferences(
@@ -112,7 +125,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     modelNames,
   );
   const options = resolvePromptOptions(asked, modelNames);
-  const { record, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), { kind: 'txt2img', options });
+  const { record, place, duplicate } = await enqueueGeneration(ctx, requester, { kind: 'txt2img', options });
   if (duplicate) return;
   await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
   if (applied.length > 0) {

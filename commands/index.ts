@@ -13,6 +13,7 @@ import queue from './queue.js';
 import quota from './quota.js';
 import remixImage from './remix-image.js';
 import series from './series.js';
+import session from './session.js';
 import settings from './settings.js';
 import top from './top.js';
 
@@ -28,6 +29,7 @@ export const commands: Command<any>[] = [
   lineage,
   remixImage,
   challenge,
+  session,
   leaderboard,
   gallery,
   quota,

@@ -156,3 +156,15 @@ export const deliverJobOptions = {
   removeOnComplete: { age: 3600, count: 20 },
   removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
 };
+
+/** Live sessions' phase deadlines (consumed by the bot: a phase change posts to Discord). */
+export const SESSION_QUEUE = 'session';
+
+/** One phase deadline of a live session: `epoch` names the run of the phase (a resumed phase is a new one). */
+export const sessionJobSchema = z.object({
+  sessionId: snowflake,
+  round: z.number().int().min(1).max(10),
+  phase: z.enum(['entries', 'drawing', 'voting']),
+  epoch: z.number().int().min(0).max(1_000_000),
+});
+export type SessionJob = z.infer<typeof sessionJobSchema>;

@@ -8,7 +8,11 @@ import { finishesWithin } from '../grace.js';
 import { commandConnection, connectionReady, logErrors, waitingConnection, WORKER_RUN_RETRY_MS, type RedisTarget } from '../redis-connections.js';
 import type { Database } from '../db/connection.js';
 import { observeDiscordRest, type Metrics } from '../metrics.js';
-import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, queueStreams, type DeliverJob, type GenerateJob } from '../queues.js';
+import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, SESSION_QUEUE, queueStreams, type DeliverJob, type GenerateJob } from '../queues.js';
+import { resumeSessions, sessionDataDeleter, startSessionWorker } from '../features/sessions/jobs.js';
+import { SessionStore } from '../features/sessions/store.js';
+import type { SessionQueue } from '../features/sessions/timers.js';
+import { recordDeliveredEntry } from '../features/sessions/transitions.js';
 import { challengeDataDeleter, challengeVoteDeleter } from '../features/challenges/actions.js';
 import { startChallengeWorker } from '../features/challenges/jobs.js';
 import { ChallengeStore } from '../features/challenges/store.js';
@@ -174,6 +178,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       logger,
       'challenge queue',
     ) as ChallengeQueue,
+    sessions: new SessionStore(options.db),
+    sessionQueue: logErrors(new Queue(SESSION_QUEUE, { connection: redis, prefix, streams: queueStreams }), logger, 'session queue') as SessionQueue,
     cdnHosts: cdnHostsFor(options.cdnUrl),
     now: options.now ?? Date.now,
     answers: new EventEmitter().setMaxListeners(0),
@@ -189,16 +195,18 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       challengeDataDeleter,
       challengeVoteDeleter,
       preferencesDataDeleter,
+      sessionDataDeleter,
     ],
     onDelivered: [],
     metrics: options.metrics,
   };
   if (options.metrics) {
     observeDiscordRest(client.rest, options.metrics);
-    options.metrics.watchQueues([generateQueue, deliverQueue, ctx.challengeQueue]);
+    options.metrics.watchQueues([generateQueue, deliverQueue, ctx.challengeQueue, ctx.sessionQueue]);
   }
   ctx.onDelivered!.push(attachDeliveredPanel(ctx));
   ctx.onDelivered!.push(recordInFamily(ctx));
+  ctx.onDelivered!.push(recordDeliveredEntry(ctx));
   const settings = { models: options.models };
   const route = createInteractionRouter(ctx, commands, settings);
   // Channel facts travel with each interaction's payload; discord.js keeps them only in the
@@ -266,6 +274,10 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   // Challenge phases post to Discord, so their jobs run here too (one process handles each).
   const challengeConnection = waitingConnection(options.redisUrl, logger, 'challenge worker');
   const challengeWorker = startChallengeWorker(ctx, challengeConnection);
+  // Live sessions' phase deadlines likewise; running sessions get their timers and owed posts back.
+  const sessionConnection = waitingConnection(options.redisUrl, logger, 'session worker');
+  const sessionWorker = startSessionWorker(ctx, sessionConnection);
+  void resumeSessions(ctx).catch((error) => logger.error({ err: error }, 'could not resume sessions'));
 
   // Votes cast on the web gallery: their labels are redrawn here, where the Discord token is.
   const voteLabelConnection = waitingConnection(options.redisUrl, logger, 'vote label worker');
@@ -315,14 +327,35 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       // Deliveries under way may finish, then the queues close. Past the grace (a stop during a
       // Redis outage can leave BullMQ waiting for a connection that never returns) the connections
       // are dropped anyway, and an unfinished delivery is retried by the next bot process.
-      const queuesClosed = Promise.all([deliverWorker.close(), challengeWorker.close(), voteLabelWorker.close(), privacyWorker.close()]).then(() =>
-        Promise.all([ctx.challengeQueue.close(), queueEvents.close(), generateQueue.close(), deliverQueue.close(), privacyQueue.close()]),
+      const queuesClosed = Promise.all([
+        deliverWorker.close(),
+        challengeWorker.close(),
+        sessionWorker.close(),
+        voteLabelWorker.close(),
+        privacyWorker.close(),
+      ]).then(() =>
+        Promise.all([
+          ctx.challengeQueue.close(),
+          ctx.sessionQueue.close(),
+          queueEvents.close(),
+          generateQueue.close(),
+          deliverQueue.close(),
+          privacyQueue.close(),
+        ]),
       );
       if (!(await finishesWithin(queuesClosed, options.shutdownGraceMs ?? 10_000)))
         logger.warn('queues did not close within the grace period; dropping their connections');
       await client.destroy();
       // QUIT waits for an answer; a connection that is not up has nobody to answer it.
-      for (const connection of [deliverConnection, challengeConnection, voteLabelConnection, privacyConnection, eventsConnection, redis]) {
+      for (const connection of [
+        deliverConnection,
+        challengeConnection,
+        sessionConnection,
+        voteLabelConnection,
+        privacyConnection,
+        eventsConnection,
+        redis,
+      ]) {
         if (connection.status === 'ready') await connection.quit().catch(() => undefined);
         else connection.disconnect();
       }

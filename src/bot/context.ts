@@ -15,6 +15,8 @@ import type { ImageStore } from '../features/pictures/images.js';
 import type { JobRecord, JobStore } from '../store/jobs.js';
 import type { LineageStore } from '../features/lineage/store.js';
 import type { SeriesStore } from '../features/series/store.js';
+import type { SessionStore } from '../features/sessions/store.js';
+import type { SessionQueue } from '../features/sessions/timers.js';
 import type { SettingsStore } from '../features/settings/store.js';
 import type { RateLimit } from '../store/rate-limit.js';
 import type { QueueStats } from '../store/stats.js';
@@ -47,6 +49,9 @@ export interface BotContext {
   challenges: ChallengeStore;
   /** Weekly starts and phase deadlines of challenges (consumed by the bot: transitions post to Discord). */
   challengeQueue: ChallengeQueue;
+  /** Live sessions (src/features/sessions) and their phase deadlines (consumed by the bot). */
+  sessions: SessionStore;
+  sessionQueue: SessionQueue;
   /** Hosts the bot may download attachments from (Discord's CDN and DISCORD_CDN_URL). */
   cdnHosts: readonly string[];
   now: () => number;

@@ -1,5 +1,6 @@
 import { openPhases } from '../features/challenges/model.js';
 import { removeTransitions, scheduleWeekly, unscheduleWeekly, weeklySchedulerId } from '../features/challenges/timers.js';
+import { stopSessionsOfGuild } from '../features/sessions/jobs.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';
 import { cancelJob } from './components/generation.js';
@@ -30,6 +31,8 @@ export async function leaveGuild(ctx: BotContext, guildId: string): Promise<{ ca
     await ctx.challenges.advance(running.id, openPhases, 'cancelled', { cancelledAt: ctx.now(), cancelledBy: ctx.applicationId });
     await removeTransitions(ctx.challengeQueue, running.id);
   }
+  // Live sessions likewise end there, without a recap.
+  await stopSessionsOfGuild(ctx, guildId);
   const records: JobRecord[] = [];
   for await (const page of ctx.jobs.unsettledBefore(Number.POSITIVE_INFINITY)) {
     for (const id of page) {

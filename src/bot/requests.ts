@@ -53,6 +53,11 @@ export interface GenerationInput {
    * run after every rule passed and before the request is recorded, so a refusal leaves nothing.
    */
   onAdmitted?: () => Promise<void>;
+  /**
+   * Queued ahead of ordinary requests (a live session's entries, which a round waits for): BullMQ
+   * serves its plain waiting list before any prioritized job, and a job without priority goes there.
+   */
+  urgent?: boolean;
 }
 
 export interface QueuePlace {
@@ -151,7 +156,7 @@ export async function enqueueGeneration(
     area: input.area && formatEditArea(input.area),
     width: size.width,
     height: size.height,
-    priority,
+    priority: input.urgent ? 0 : priority,
     charge,
     nsfw,
     ...params,

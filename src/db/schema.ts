@@ -256,6 +256,71 @@ export interface MemberPreferencesTable {
   updated_at: CreatedAt;
 }
 
+export type SessionMode = 'evolve' | 'fresh';
+export type SessionPhase = 'entries' | 'drawing' | 'voting' | 'ended';
+
+export interface SessionsTable {
+  id: string;
+  guild_id: string;
+  channel_id: string;
+  thread_id: string;
+  panel_message_id: string | null;
+  host_id: string | null;
+  theme: string;
+  mode: SessionMode;
+  rounds: number;
+  round_seconds: number;
+  vote_seconds: number;
+  entries_per_round: number;
+  age_restricted: boolean | null;
+  round: Generated<number>;
+  phase: Generated<SessionPhase>;
+  phase_ends_at: Timestamp | null;
+  epoch: Generated<number>;
+  paused_at: Timestamp | null;
+  paused_left_ms: number | null;
+  series_id: string | null;
+  recap_message_id: string | null;
+  recap_done: Generated<boolean>;
+  created_at: CreatedAt;
+  ended_at: Timestamp | null;
+}
+
+export interface SessionRoundsTable {
+  session_id: string;
+  number: number;
+  twist: string;
+  base_image_id: string | null;
+  entry_count: Generated<number>;
+  winner_entry: number | null;
+  winner_votes: number | null;
+  skipped: Generated<boolean>;
+  opened_message_id: string | null;
+  voting_posted: Generated<boolean>;
+  result_message_id: string | null;
+}
+
+export interface SessionEntriesTable {
+  session_id: string;
+  round: number;
+  number: number;
+  id: string;
+  user_id: string | null;
+  user_name: string | null;
+  prompt: string | null;
+  image_id: string | null;
+  state: Generated<'drawing' | 'ready' | 'missed'>;
+  created_at: CreatedAt;
+}
+
+export interface SessionVotesTable {
+  session_id: string;
+  round: number;
+  voter_id: string;
+  entry: number;
+  created_at: CreatedAt;
+}
+
 export interface DB {
   member_names: MemberNamesTable;
   requests: RequestsTable;
@@ -274,6 +339,10 @@ export interface DB {
   guild_settings: GuildSettingsTable;
   bans: BansTable;
   member_preferences: MemberPreferencesTable;
+  sessions: SessionsTable;
+  session_rounds: SessionRoundsTable;
+  session_entries: SessionEntriesTable;
+  session_votes: SessionVotesTable;
 }
 
 export type Row<T extends keyof DB> = Selectable<DB[T]>;

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { BotContext } from '../../src/bot/context.js';
 import type { Database } from '../../src/db/connection.js';
-import { DELIVER_QUEUE, GENERATE_QUEUE, type DeliverJob, type GenerateJob } from '../../src/queues.js';
+import { DELIVER_QUEUE, GENERATE_QUEUE, SESSION_QUEUE, type DeliverJob, type GenerateJob } from '../../src/queues.js';
 import { ChallengeStore } from '../../src/features/challenges/store.js';
 import { CHALLENGE_QUEUE, type ChallengeQueue } from '../../src/features/challenges/timers.js';
 import { ImageStore } from '../../src/features/pictures/images.js';
@@ -14,6 +14,8 @@ import { FsImageStorage } from '../../src/storage/index.js';
 import { JobStore } from '../../src/store/jobs.js';
 import { LineageStore } from '../../src/features/lineage/store.js';
 import { SeriesStore } from '../../src/features/series/store.js';
+import { SessionStore } from '../../src/features/sessions/store.js';
+import type { SessionQueue } from '../../src/features/sessions/timers.js';
 import { SettingsStore } from '../../src/features/settings/store.js';
 import { QueueStats } from '../../src/store/stats.js';
 import { VoteStore } from '../../src/features/votes/store.js';
@@ -47,6 +49,8 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, d
     deliverQueue: new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix }),
     challenges: new ChallengeStore(db),
     challengeQueue: new Queue(CHALLENGE_QUEUE, { connection: redis, prefix }) as ChallengeQueue,
+    sessions: new SessionStore(db),
+    sessionQueue: new Queue(SESSION_QUEUE, { connection: redis, prefix }) as SessionQueue,
     cdnHosts: ['cdn.discordapp.com'],
     now: Date.now,
     answers: new EventEmitter().setMaxListeners(0),

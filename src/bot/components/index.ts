@@ -8,6 +8,7 @@ import { preferencesComponents } from '../../features/preferences/components.js'
 import { privacyComponents } from './privacy.js';
 import { seriesComponents } from '../../features/series/components.js';
 import { editComponents } from '../../features/edits/components.js';
+import { sessionComponents } from '../../features/sessions/components.js';
 
 /**
  * Buttons, select menus and modals, routed by the first segment of their custom_id ("gen:…").
@@ -41,4 +42,5 @@ export const componentHandlers: ComponentHandler[] = [
   privacyComponents,
   editComponents,
   preferencesComponents,
+  sessionComponents,
 ];

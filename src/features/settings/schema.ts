@@ -32,5 +32,7 @@ export const guildSettingsSchema = z.object({
   nsfw: z.enum(['age-restricted', 'everywhere', 'nowhere']).default('age-restricted'),
   /** The web gallery is open read-only to everyone, not only to the server's members. */
   galleryPublic: z.boolean().default(false),
+  /** Live sessions (/session) that may run at once on the server. */
+  maxSessions: z.number().int().min(1).max(20).default(3),
 });
 export type GuildSettings = z.infer<typeof guildSettingsSchema>;
