@@ -587,7 +587,6 @@ function keepUnmasked(pixels: Buffer, canvas: Buffer, mask: Buffer): void {
   }
 }
 
-
 /** a·(1−own) + b·own, pixel by pixel, into a new buffer. */
 function mixPixels(a: Buffer, b: Buffer, own: number): Buffer {
   const out = Buffer.allocUnsafe(b.length);

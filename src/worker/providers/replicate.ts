@@ -249,9 +249,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
         options.inpaintModel,
         options.draftModel,
         options.tileModel,
-      ].filter(
-        (ref): ref is string => ref !== undefined,
-      ),
+      ].filter((ref): ref is string => ref !== undefined),
     );
     for (const modelRef of configured) {
       for (let attempt = 1; ; attempt++) {
