@@ -14,6 +14,7 @@ import { requesterOf } from '../src/bot/requester.js';
 import { replyQueued } from '../src/bot/queued-reply.js';
 import { enqueueGeneration } from '../src/bot/requests.js';
 import type { BotContext } from '../src/bot/context.js';
+import { borrowStyle, extractStyleFlags, resolveStyle } from '../src/features/styles/flags.js';
 
 const data = ({ models }: CommandSettings) =>
   ({
@@ -66,9 +67,12 @@ const data = ({ models }: CommandSettings) =>
   }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
+  // --sref/--sw name a picture: checked here, before anything is queued.
+  const styleFlags = extractStyleFlags(interaction.options.getString('prompt', true));
+  const style = await resolveStyle(ctx, styleFlags, interaction);
   const options = resolvePromptOptions(
     {
-      prompt: interaction.options.getString('prompt', true),
+      prompt: styleFlags.prompt,
       negative: interaction.options.getString('negative'),
       aspect: interaction.options.getString('aspect'),
       seed: interaction.options.getInteger('seed'),
@@ -77,7 +81,11 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     },
     ctx.models.map((model) => model.name),
   );
-  const { record, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), { kind: 'txt2img', options });
+  const { record, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), {
+    kind: 'txt2img',
+    options,
+    ...(style && borrowStyle(ctx, interaction, style)),
+  });
   if (duplicate) return;
   await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
 }

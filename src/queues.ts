@@ -57,8 +57,29 @@ export const generateJobSchema = z.object({
   guildId: snowflake.optional(),
   /** Jobs of this member that may run at once (the server's setting when it was queued); absent: no cap. */
   maxRunning: z.number().int().min(1).max(64).optional(),
+  /** /blend: every source picture in order (the first is also parentImageId); read from image storage. */
+  blendImageIds: z.array(z.string().max(40)).min(2).max(5).optional(),
+  /** --sref: the picture whose style to draw in (read from image storage), and --sw. */
+  styleImageId: z.string().max(40).optional(),
+  styleWeight: z.number().int().min(0).max(1000).optional(),
 });
 export type GenerateJob = z.infer<typeof generateJobSchema>;
+
+/** `/describe`: the worker reads the picture (transfer blob `describe-<id>`) and suggests prompts. */
+export const DESCRIBE_QUEUE = 'describe';
+/** The worker's answer to a /describe, brought to Discord by the bot. */
+export const DESCRIBED_QUEUE = 'described';
+
+export const describeJobSchema = z.object({ id: snowflake });
+export type DescribeJob = z.infer<typeof describeJobSchema>;
+
+/** Four suggestions, or why there are none (shown to the member who asked). */
+export const describedJobSchema = z.object({
+  id: snowflake,
+  suggestions: z.array(z.string().min(1).max(PROMPT_MAX)).max(4),
+  error: z.string().max(500).optional(),
+});
+export type DescribedJob = z.infer<typeof describedJobSchema>;
 
 /** A finished (or failed) generation that the bot must bring to Discord. */
 export const deliverJobSchema = z.object({ jobId: snowflake });

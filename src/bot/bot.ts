@@ -9,6 +9,10 @@ import { commandConnection, connectionReady, logErrors, waitingConnection, WORKE
 import type { Database } from '../db/connection.js';
 import { observeDiscordRest, type Metrics } from '../metrics.js';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, queueStreams, type DeliverJob, type GenerateJob } from '../queues.js';
+import { DESCRIBE_QUEUE, type DescribeJob } from '../queues.js';
+import { stylesDataDeleter } from '../features/styles/privacy.js';
+import { describeDataDeleter } from '../features/describe/privacy.js';
+import { startDescribedWorker } from '../features/describe/jobs.js';
 import { challengeDataDeleter, challengeVoteDeleter } from '../features/challenges/actions.js';
 import { startChallengeWorker } from '../features/challenges/jobs.js';
 import { ChallengeStore } from '../features/challenges/store.js';
@@ -146,6 +150,11 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger,
     'privacy queue',
   ) as PrivacyQueue;
+  const describeQueue = logErrors(
+    new Queue<DescribeJob>(DESCRIBE_QUEUE, { connection: redis, prefix, streams: queueStreams }),
+    logger,
+    'describe queue',
+  );
   const imageStorage = options.imageStorage ?? new FsImageStorage(options.imageStoreDir);
   const ctx: BotContext = {
     redis,
@@ -166,6 +175,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     generateQueue,
     deliverQueue,
     privacyQueue,
+    describeQueue,
     challenges: new ChallengeStore(options.db),
     challengeQueue: logErrors(
       new Queue(CHALLENGE_QUEUE, { connection: redis, prefix, streams: queueStreams }),
@@ -180,7 +190,15 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     interactionRateLimit: options.interactionRateLimit,
     operatorDailyBudget: options.operatorDailyBudget,
     webPublicUrl: options.webPublicUrl,
-    dataDeleters: [...memberDataDeleters, communityDataDeleter, seriesDataDeleter, challengeDataDeleter, challengeVoteDeleter],
+    dataDeleters: [
+      ...memberDataDeleters,
+      communityDataDeleter,
+      seriesDataDeleter,
+      challengeDataDeleter,
+      challengeVoteDeleter,
+      stylesDataDeleter,
+      describeDataDeleter,
+    ],
     onDelivered: [],
     metrics: options.metrics,
   };
@@ -264,6 +282,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   // /privacy delete-my-data runs as a job (it deletes Discord messages: the bot holds the token).
   const privacyConnection = waitingConnection(options.redisUrl, logger, 'privacy worker');
   const privacyWorker = startPrivacyWorker(ctx, privacyConnection);
+  // /describe's answers (suggestions from a worker) are posted from here, where the token is.
+  const describedConnection = waitingConnection(options.redisUrl, logger, 'describe answer worker');
+  const describedWorker = startDescribedWorker(ctx, describedConnection);
 
   const eventsConnection = waitingConnection(options.redisUrl, logger, 'queue events');
   const queueEvents = new QueueEvents(GENERATE_QUEUE, { connection: eventsConnection, prefix });
@@ -306,14 +327,35 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       // Deliveries under way may finish, then the queues close. Past the grace (a stop during a
       // Redis outage can leave BullMQ waiting for a connection that never returns) the connections
       // are dropped anyway, and an unfinished delivery is retried by the next bot process.
-      const queuesClosed = Promise.all([deliverWorker.close(), challengeWorker.close(), voteLabelWorker.close(), privacyWorker.close()]).then(() =>
-        Promise.all([ctx.challengeQueue.close(), queueEvents.close(), generateQueue.close(), deliverQueue.close(), privacyQueue.close()]),
+      const queuesClosed = Promise.all([
+        deliverWorker.close(),
+        challengeWorker.close(),
+        voteLabelWorker.close(),
+        privacyWorker.close(),
+        describedWorker.close(),
+      ]).then(() =>
+        Promise.all([
+          ctx.challengeQueue.close(),
+          queueEvents.close(),
+          generateQueue.close(),
+          deliverQueue.close(),
+          privacyQueue.close(),
+          describeQueue.close(),
+        ]),
       );
       if (!(await finishesWithin(queuesClosed, options.shutdownGraceMs ?? 10_000)))
         logger.warn('queues did not close within the grace period; dropping their connections');
       await client.destroy();
       // QUIT waits for an answer; a connection that is not up has nobody to answer it.
-      for (const connection of [deliverConnection, challengeConnection, voteLabelConnection, privacyConnection, eventsConnection, redis]) {
+      for (const connection of [
+        deliverConnection,
+        challengeConnection,
+        voteLabelConnection,
+        privacyConnection,
+        describedConnection,
+        eventsConnection,
+        redis,
+      ]) {
         if (connection.status === 'ready') await connection.quit().catch(() => undefined);
         else connection.disconnect();
       }

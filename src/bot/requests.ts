@@ -33,6 +33,10 @@ export interface GenerationInput {
   strength?: number;
   /** Source bytes for img2img, variation and upscale. */
   input?: Buffer;
+  /** /blend: every source picture (stored images) in order; the first is also parentImageId. */
+  blendImageIds?: string[];
+  /** --sref: the stored picture whose style to draw in, and --sw. */
+  style?: { imageId: string; weight: number };
   /** Upscales keep the parent's size (the provider doubles it). */
   size?: { width: number; height: number };
   /**
@@ -133,6 +137,9 @@ export async function enqueueGeneration(
     priority,
     charge,
     nsfw,
+    blendImageIds: input.blendImageIds,
+    styleImageId: input.style?.imageId,
+    styleWeight: input.style?.weight,
   });
   const record = (await ctx.jobs.live(jobId))!;
   if (!created) return { record, place: await queuePlace(ctx, jobId), duplicate: true };
@@ -190,6 +197,9 @@ export async function addGenerateJob(ctx: BotContext, record: JobRecord, maxRunn
     userId: record.userId,
     guildId: record.guildId,
     maxRunning,
+    blendImageIds: record.blendImageIds,
+    styleImageId: record.styleImageId,
+    styleWeight: record.styleWeight,
   };
   await ctx.generateQueue.add('generate', payload, {
     ...generateJobOptions,

@@ -82,6 +82,13 @@ export const jobRecordSchema = z.object({
   charge: optionalText,
   /** '0' from delivery until every post-delivery hook (lineage, series…) has run; then '1'. */
   hooksDone: optionalText,
+  /** /blend: every source picture in order, and --sref's style picture and weight (see GenerateJob). */
+  blendImageIds: z
+    .string()
+    .transform((raw) => JSON.parse(raw) as string[])
+    .optional(),
+  styleImageId: optionalText,
+  styleWeight: numeric.optional(),
   /** Asked for in an age-restricted channel (or made from such a picture): its pictures carry the flag. */
   nsfw: z
     .enum(['true', 'false'])

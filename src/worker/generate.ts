@@ -4,7 +4,13 @@ import { deliverJobOptions, generateJobSchema, type DeliverJob, type GenerateJob
 import type { ImageBytes } from '../features/pictures/images.js';
 import type { ImageFacts, JobStore } from '../store/jobs.js';
 import type { QueueStats } from '../store/stats.js';
-import { GenerationCancelledError, ProviderRefusedError, type GeneratedImage, type ImageProvider } from './providers/types.js';
+import {
+  GenerationCancelledError,
+  ProviderRefusedError,
+  type GeneratedImage,
+  type GenerationRequest,
+  type ImageProvider,
+} from './providers/types.js';
 import { imageInfo, MAX_INPUT_PIXELS, TooManyPixelsError } from './providers/shared.js';
 
 export interface GenerateContext {
@@ -59,6 +65,7 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
   const startedAt = Date.now();
   const init = data.kind === 'txt2img' ? undefined : await loadInput(ctx, data);
   if (init) await checkSource(data.kind, init);
+  const references = await loadReferences(ctx, data);
   let lastReport = 0;
   const interval = ctx.progressIntervalMs ?? 1000;
 
@@ -75,6 +82,7 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
       model: data.modelRef,
       init,
       strength: data.strength,
+      ...references,
       signal: ctx.signal,
       run: {
         load: async () => (await ctx.jobs.get(data.jobId))?.remoteRun,
@@ -133,6 +141,22 @@ async function loadInput(ctx: GenerateContext, data: GenerateJob): Promise<Buffe
   const fromStore = data.parentImageId ? await ctx.images.bytes(data.parentImageId) : undefined;
   if (fromStore) return fromStore;
   throw new UnrecoverableError('the source image is no longer available');
+}
+
+/**
+ * A blend's pictures and a --sref style picture, from image storage: the bot keeps a copy of
+ * each before it queues the job, so a retry finds them too.
+ */
+async function loadReferences(ctx: GenerateContext, data: GenerateJob): Promise<Pick<GenerationRequest, 'blend' | 'style'>> {
+  const load = async (id: string) => {
+    const bytes = await ctx.images.bytes(id);
+    if (!bytes) throw new UnrecoverableError('A picture this request works from is no longer available.');
+    await checkSource('img2img', bytes);
+    return bytes;
+  };
+  const blend = data.blendImageIds ? await Promise.all(data.blendImageIds.map(load)) : undefined;
+  const style = data.styleImageId ? { image: await load(data.styleImageId), weight: data.styleWeight ?? 100 } : undefined;
+  return { blend, style };
 }
 
 /** The longest side an upscale may produce: an upscale of an upscale stops here. */

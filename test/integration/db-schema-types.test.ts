@@ -157,6 +157,9 @@ const typed: ColumnsOf = {
   challenge_schedules: all('guild_id', 'channel_id', 'weekday', 'at_time', 'timezone', 'submit_days', 'vote_days', 'updated_by', 'updated_at'),
   guild_settings: all('guild_id', 'settings', 'version', 'updated_by', 'updated_at'),
   bans: all('guild_id', 'user_id', 'banned_by', 'banned_at'),
+  style_borrows: all('request_id', 'style_image_id', 'author_id', 'borrower_id', 'guild_id', 'weight', 'created_at'),
+  blend_parents: all('request_id', 'position', 'image_id'),
+  describe_suggestions: all('id', 'guild_id', 'channel_id', 'user_id', 'suggestions', 'created_at'),
 };
 
 describe('table types', () => {

@@ -6,6 +6,7 @@ import { handleGenerationButton } from './generation.js';
 import { parseGenerationButton } from './ids.js';
 import { privacyComponents } from './privacy.js';
 import { seriesComponents } from '../../features/series/components.js';
+import { describeComponents } from '../../features/describe/components.js';
 
 /**
  * Buttons, select menus and modals, routed by the first segment of their custom_id ("gen:…").
@@ -26,4 +27,11 @@ const generation: ComponentHandler = {
   },
 };
 
-export const componentHandlers: ComponentHandler[] = [generation, seriesComponents, communityComponents, challengeComponents, privacyComponents];
+export const componentHandlers: ComponentHandler[] = [
+  generation,
+  seriesComponents,
+  communityComponents,
+  challengeComponents,
+  privacyComponents,
+  describeComponents,
+];

@@ -21,6 +21,7 @@ import {
   sniffContentType,
   type DownloadLimits,
 } from './shared.js';
+import { withReferences } from './references.js';
 
 export interface ComfyProviderOptions {
   /** Base URL of the ComfyUI server, e.g. http://gpu-box:8188 */
@@ -214,7 +215,9 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
     return known ? promptId : undefined;
   }
 
-  async function generate(request: GenerationRequest): Promise<GeneratedImage[]> {
+  async function generate(asked: GenerationRequest): Promise<GeneratedImage[]> {
+    // Stock ComfyUI has no multi-image or style-reference nodes: blends and --sref run through img2img.json.
+    const request = await withReferences(asked, false);
     const { signal } = request;
     if (signal.aborted) throw new GenerationCancelledError('cancelled before it started');
     const resumed = await resumablePrompt(request);

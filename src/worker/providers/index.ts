@@ -16,6 +16,8 @@ export function createProvider(config: Config): ImageProvider {
         models: config.models.map((model) => model.ref),
         img2imgModel: config.REPLICATE_IMG2IMG_MODEL,
         upscaleModel: config.REPLICATE_UPSCALE_MODEL,
+        blendModel: config.REPLICATE_BLEND_MODEL,
+        captionModel: config.REPLICATE_CAPTION_MODEL,
         pollMs: config.REPLICATE_POLL_MS,
       });
     case 'comfyui':
