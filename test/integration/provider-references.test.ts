@@ -143,6 +143,28 @@ describe('ComfyUI: blends and styles through img2img.json', () => {
   });
 });
 
+describe('ComfyUI: /describe through describe.json', () => {
+  let fake: FakeComfyUI;
+  beforeEach(async () => {
+    fake = new FakeComfyUI();
+    fake.delayMs = 20;
+    await fake.start();
+  });
+  afterEach(() => fake.close());
+
+  it('uploads the picture, runs the captioning workflow the validator accepts, and makes four prompts of its text', async () => {
+    const comfy = createComfyProvider({ url: fake.url, workflowDir: 'workflows', pollMs: 10 });
+    const picture = await solid('#335577', 90, 300);
+    const suggestions = await comfy.describe!({ image: picture, signal: new AbortController().signal });
+    expect(suggestions).toHaveLength(4);
+    expect(suggestions[0]).toBe('A tall photograph of a harbour at night, boats resting on calm water.');
+    expect(fake.accepted).toHaveLength(1);
+    const classes = Object.values(fake.accepted[0]!).map((node) => node.class_type);
+    expect(classes).toEqual(['LoadImage', 'DownloadAndLoadFlorence2Model', 'Florence2Run', 'ShowText|pysssss']);
+    expect([...fake.uploads.values()]).toEqual([picture]);
+  });
+});
+
 describe('offline: blends, styles and descriptions you can see', () => {
   const local = createLocalProvider();
 
