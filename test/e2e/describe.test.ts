@@ -3,6 +3,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { twoServers, type FakeInteraction, type FakeMessage } from '../support/fake-discord.js';
 import { useStack, type Stack } from '../support/stack.js';
+import { eventually } from '../support/context.js';
+import { createLocalProvider } from '../../src/worker/providers/local.js';
 
 const start = useStack();
 
@@ -119,5 +121,31 @@ describe('/describe end to end (real client, fake Discord, offline provider)', (
     const requests = await s.ctx.db.selectFrom('requests').select('id').execute();
     expect(requests).toEqual([]);
     expect(await s.ctx.generateQueue.count()).toBe(0);
+  });
+
+  it('answers after a bot restart while the picture waited for a worker', async () => {
+    const s = await start({ noWorker: true });
+    const file = s.discord.createAttachment({ filename: 'gold.png', data: await png('#d4af37'), contentType: 'image/png' });
+    const asked = s.discord.slashCommand({ name: 'describe', userId: BEA, options: { image: file.id } });
+    expect((await asked.response()).type).toBe(InteractionResponseType.DeferredChannelMessageWithSource);
+    await eventually(async () => (await s.ctx.describeQueue!.getJobCounts('waiting'))['waiting'] === 1);
+    await s.restartBot();
+    await s.startWorker(createLocalProvider());
+    const answer = await suggestionsOf(s, asked);
+    expect(buttonsOf(answer)).toHaveLength(4);
+    // Answered once: the reply was edited, nothing else was posted.
+    expect(s.discord.messages(s.discord.defaultChannelId).filter((m) => m.content.includes('Four prompts'))).toHaveLength(1);
+  });
+
+  it('tells the member when the provider cannot describe pictures', async () => {
+    const s = await start({ provider: { name: 'plain', generate: async () => [] } });
+    const file = s.discord.createAttachment({ filename: 'x.png', data: await png('#445566'), contentType: 'image/png' });
+    const asked = s.discord.slashCommand({ name: 'describe', userId: BEA, options: { image: file.id } });
+    const answer = await s.discord.waitFor(() => {
+      const reply = asked.original();
+      return reply?.content.includes('Could not describe') ? reply : undefined;
+    }, 20_000);
+    expect(answer.content).toContain('The plain image provider cannot describe pictures.');
+    expect(buttonsOf(answer)).toEqual([]);
   });
 });
