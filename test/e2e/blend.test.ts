@@ -108,6 +108,13 @@ describe('/blend end to end (real client, fake Discord, offline provider)', () =
     });
     expect(theirs.content).toContain('2 pictures');
     expect(theirs.content).toContain('blend of');
+
+    // 🔁 Reroll blends the same three pictures again, with a new seed.
+    const reroll = s.discord.button({ customId: `gen:reroll:${blend.id}`, message: result, userId: CY });
+    const rerolled = await resultOf(s, reroll.id);
+    expect(rerolled.content).toContain('🧪 blend of 3 pictures');
+    const again = await s.ctx.db.selectFrom('blend_parents').select('image_id').where('request_id', '=', reroll.id).orderBy('position').execute();
+    expect(again.map((p) => p.image_id)).toEqual(parents.map((p) => p.image_id));
   });
 
   it('refuses 1 or 6 pictures, other servers’ links, unknown links, non-images and huge pictures, changing nothing', async () => {

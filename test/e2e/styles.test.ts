@@ -79,8 +79,12 @@ describe('style codes and --sref end to end', () => {
     expect(tree.content).toContain(`style from <@${BEA}>`);
     expect(tree.content).toMatch(/🎨 `[0-9a-f]{10}`/);
 
+    // 🔁 Reroll keeps the borrowed style, and credits it again.
+    const reroll = s.discord.button({ customId: `gen:reroll:${styled.id}`, message: styledResult, userId: CY });
+    expect((await resultOf(s, reroll.id)).content).toContain(`by <@${BEA}> (--sw 1000)`);
+
     const profile = s.discord.slashCommand({ name: 'profile', userId: CY, options: { user: BEA } });
-    expect((await replyOf(s, profile, 'Profile of')).content).toContain('🎨 2 styles borrowed by others');
+    expect((await replyOf(s, profile, 'Profile of')).content).toContain('🎨 3 styles borrowed by others');
     const own = s.discord.slashCommand({ name: 'profile', userId: CY });
     expect((await replyOf(s, own, 'Profile of')).content).toContain('🎨 0 styles borrowed by others');
   });

@@ -12,6 +12,7 @@ import { enqueueGeneration, type GenerationInput } from '../requests.js';
 import { inThisServer } from '../server-scope.js';
 import type { GenerationButton } from './ids.js';
 import { upscaleRefusal } from '../../worker/generate.js';
+import { carriedReferences } from '../../features/styles/reroll.js';
 
 /** Moderators (Manage Messages) may cancel and delete what others made. */
 export function isModerator(interaction: { memberPermissions: { has(flag: bigint): boolean } | null }): boolean {
@@ -85,9 +86,8 @@ function optionsOf(record: JobRecord, seed?: number): GenerationInput['options']
 async function reroll(interaction: ButtonInteraction, record: JobRecord, ctx: BotContext) {
   if (record.kind === 'upscale') throw new InvalidRequestError('An upscale cannot be rerolled; reroll the original instead.');
   const input: GenerationInput = { kind: record.kind, options: optionsOf(record), strength: record.strength };
-  // A blend rerolls as a blend, a --sref picture in the same style (both known while the record is live).
-  input.blendImageIds = record.blendImageIds;
-  if (record.styleImageId) input.style = { imageId: record.styleImageId, weight: record.styleWeight ?? 100 };
+  // A blend rerolls as a blend, a --sref picture in the same style.
+  Object.assign(input, await carriedReferences(ctx, record, interaction));
   if (record.kind !== 'txt2img' && record.parentImageId) {
     input.parentImageId = record.parentImageId;
     input.input = await imageBytes(ctx, record.parentImageId);
