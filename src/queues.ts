@@ -65,6 +65,12 @@ export const generateJobSchema = z.object({
 });
 export type GenerateJob = z.infer<typeof generateJobSchema>;
 
+/**
+ * A blend's or a --sref's picture handed to the worker through Redis as well as image storage: a
+ * worker with a folder of its own cannot read the bot's.
+ */
+export const referenceBlobId = (jobId: string, imageId: string) => `ref-${jobId}-${imageId}`;
+
 /** `/describe`: the worker reads the picture (transfer blob `describe-<id>`) and suggests prompts. */
 export const DESCRIBE_QUEUE = 'describe';
 /** The worker's answer to a /describe, brought to Discord by the bot. */

@@ -10,6 +10,7 @@ import type { BotContext } from './context.js';
 import { fetchChannelMessage } from './discord-messages.js';
 import { InvalidRequestError } from './prompt.js';
 import { imageOfThisServer, inThisServer } from './server-scope.js';
+import { referenceBlobId } from '../queues.js';
 
 /**
  * Pictures members point at by an attachment or a message link (/blend, /describe). A link must
@@ -148,12 +149,22 @@ export const uploadId = (attachmentId: string) => `upload-${attachmentId}`;
  * Once a request from these pictures is admitted: members' uploads become family roots, and the
  * bot keeps its own copy of every picture (the worker reads them from image storage; CDN links expire).
  */
-export async function keepSources(ctx: BotContext, sources: readonly ImageSource[]): Promise<void> {
+export async function keepSources(ctx: BotContext, jobId: string, sources: readonly ImageSource[]): Promise<void> {
   for (const source of sources) {
     if (source.upload) {
       await ctx.images.saveRecord(source.record);
       await ctx.lineage.rememberName(source.record.userId, source.upload.authorName);
     }
-    if (!(await ctx.images.readFile(source.record.id))) await ctx.images.writeFile(source.record.id, source.bytes);
+    await keepReference(ctx, jobId, source.record.id, source.bytes);
   }
+}
+
+/**
+ * A picture a job works from (blend, --sref): kept in image storage for later rerolls and
+ * thumbnails, and handed to the worker through Redis (a worker's own folder is not the bot's).
+ */
+export async function keepReference(ctx: BotContext, jobId: string, imageId: string, bytes?: Buffer): Promise<void> {
+  const data = bytes ?? (await imageBytes(ctx, imageId));
+  if (!(await ctx.images.readFile(imageId))) await ctx.images.writeFile(imageId, data);
+  await ctx.images.putBlob(referenceBlobId(jobId, imageId), data);
 }

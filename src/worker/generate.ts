@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { deliverJobOptions, generateJobSchema, type DeliverJob, type GenerateJob } from '../queues.js';
+import { deliverJobOptions, generateJobSchema, referenceBlobId, type DeliverJob, type GenerateJob } from '../queues.js';
 import type { ImageBytes } from '../features/pictures/images.js';
 import type { ImageFacts, JobStore } from '../store/jobs.js';
 import type { QueueStats } from '../store/stats.js';
@@ -129,14 +129,16 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
     return { outcome: 'skipped', reason: finished.previous ?? 'missing' };
   }
   await ctx.stats.recordDuration(Date.now() - startedAt);
-  await ctx.images.deleteBlobs([inputBlobId(data.jobId)]);
+  await ctx.images.deleteBlobs([inputBlobId(data.jobId), ...referenceIds(data).map((id) => referenceBlobId(data.jobId, id))]);
   await announceDelivery(ctx, data.jobId);
   ctx.logger.info({ images: imageIds.length, ms: Date.now() - startedAt }, 'generated');
   return { outcome: 'done', imageIds, images };
 }
 
 async function loadInput(ctx: GenerateContext, data: GenerateJob): Promise<Buffer> {
-  const fromBlob = await ctx.images.getBlob(inputBlobId(data.jobId));
+  const fromBlob =
+    (await ctx.images.getBlob(inputBlobId(data.jobId))) ??
+    (data.parentImageId && data.blendImageIds ? await ctx.images.getBlob(referenceBlobId(data.jobId, data.parentImageId)) : undefined);
   if (fromBlob) return fromBlob;
   const fromStore = data.parentImageId ? await ctx.images.bytes(data.parentImageId) : undefined;
   if (fromStore) return fromStore;
@@ -149,7 +151,7 @@ async function loadInput(ctx: GenerateContext, data: GenerateJob): Promise<Buffe
  */
 async function loadReferences(ctx: GenerateContext, data: GenerateJob): Promise<Pick<GenerationRequest, 'blend' | 'style'>> {
   const load = async (id: string) => {
-    const bytes = await ctx.images.bytes(id);
+    const bytes = (await ctx.images.getBlob(referenceBlobId(data.jobId, id))) ?? (await ctx.images.bytes(id));
     if (!bytes) throw new UnrecoverableError('A picture this request works from is no longer available.');
     await checkSource('img2img', bytes);
     return bytes;
@@ -158,6 +160,8 @@ async function loadReferences(ctx: GenerateContext, data: GenerateJob): Promise<
   const style = data.styleImageId ? { image: await load(data.styleImageId), weight: data.styleWeight ?? 100 } : undefined;
   return { blend, style };
 }
+
+const referenceIds = (data: GenerateJob) => [...(data.blendImageIds ?? []), ...(data.styleImageId ? [data.styleImageId] : [])];
 
 /** The longest side an upscale may produce: an upscale of an upscale stops here. */
 export const MAX_UPSCALE_SIDE = 4096;

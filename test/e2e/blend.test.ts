@@ -3,6 +3,9 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { twoServers, type FakeInteraction, type FakeMessage } from '../support/fake-discord.js';
 import { useStack, type Stack } from '../support/stack.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const start = useStack();
 
@@ -151,5 +154,26 @@ describe('/blend end to end (real client, fake Discord, offline provider)', () =
     await expectPrivateError(blend({ file1: huge.id, file2: file() }), /5000×4000; I work from pictures of up to 4096×4096/);
 
     await expectNothingQueued(s);
+  });
+
+  it('works with a worker whose image folder is not the bot’s: the pictures travel through Redis and are cleared after', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'atelier-worker-'));
+    try {
+      const s = await start({ worker: { imageStoreDir: own, transferBlobs: true } });
+      const files = await Promise.all(
+        ['#ff0000', '#0000ff'].map(async (c, i) =>
+          s.discord.createAttachment({ filename: `${i}.png`, data: await solid(80, 80, c), contentType: 'image/png' }),
+        ),
+      );
+      const blend = s.discord.slashCommand({ name: 'blend', userId: BEA, options: { file1: files[0]!.id, file2: files[1]!.id } });
+      const blended = await resultOf(s, blend.id);
+      expect(blended.content).toContain('🧪 blend of 2 pictures');
+      const code = /🎨 style `([0-9a-f]{10})`/.exec(blended.content)![1]!;
+      const styled = s.discord.slashCommand({ name: 'imagine', userId: CY, options: { prompt: `a harbour --sref ${code}` } });
+      expect((await resultOf(s, styled.id)).content).toContain('🎨 style from');
+      expect(await s.redis.keys(`${s.prefix}:blob:ref-*`)).toEqual([]);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
   });
 });

@@ -56,7 +56,7 @@ export async function runBlend(interaction: ChatInputCommandInteraction, ctx: Bo
     parentImageId: parents[0],
     blendImageIds: parents,
     onAdmitted: async () => {
-      await keepSources(ctx, sources);
+      await keepSources(ctx, interaction.id, sources);
       await blends.recordParents(interaction.id, parents);
     },
   });

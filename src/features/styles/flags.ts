@@ -2,7 +2,7 @@ import type { BaseInteraction } from 'discord.js';
 import type { ImageRecord } from '../pictures/images.js';
 import { ageRestriction } from '../../bot/age-restriction.js';
 import type { BotContext } from '../../bot/context.js';
-import { imageBytes } from '../../bot/components/generation.js';
+import { keepReference } from '../../bot/image-sources.js';
 import type { GenerationInput } from '../../bot/requests.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
 import { imageOfThisServer } from '../../bot/server-scope.js';
@@ -89,7 +89,7 @@ export function borrowStyle(ctx: BotContext, interaction: BaseInteraction, style
   return {
     style: { imageId: style.image.id, weight: style.weight },
     onAdmitted: async () => {
-      if (!(await ctx.images.readFile(style.image.id))) await ctx.images.writeFile(style.image.id, await imageBytes(ctx, style.image.id));
+      await keepReference(ctx, interaction.id, style.image.id);
       await new StyleStore(ctx.db).recordBorrow({
         requestId: interaction.id,
         styleImageId: style.image.id,

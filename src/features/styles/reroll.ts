@@ -1,5 +1,6 @@
 import type { BaseInteraction } from 'discord.js';
 import type { BotContext } from '../../bot/context.js';
+import { keepReference } from '../../bot/image-sources.js';
 import type { GenerationInput } from '../../bot/requests.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { BlendStore } from '../blend/store.js';
@@ -28,6 +29,7 @@ export async function carriedReferences(
     blendImageIds: parents,
     style,
     onAdmitted: async () => {
+      for (const id of [...(parents ?? []), ...(style ? [style.imageId] : [])]) await keepReference(ctx, interaction.id, id);
       if (parents) await blends.recordParents(interaction.id, parents);
       if (style) {
         const author = (await ctx.images.getRecord(style.imageId))?.userId;
