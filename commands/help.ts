@@ -30,6 +30,7 @@ export function helpText(modelNames: string[]): string {
     'One picture: ⬅➡⬆⬇ pan · 🔍 zoom out · ⬛ square · **Vary** (Subtle, Strong, Region).',
     '**👍 Vote** (one per picture set; not your own) · **🔀 Remix** (new prompt and strength from a picture) · **🌳 Family** (its family tree) · **🗑** (you or a moderator). ' +
       'Right-click any message with a picture → Apps → **Remix this image**. `/top`, `/profile` and `/lineage` show the best, the numbers and the trees.',
+    '`/blend` mixes 2–5 pictures; `/describe` suggests prompts; `--sref <code>` borrows a style.',
     '**`/queue`** lists your waiting and running pictures, with Cancel buttons; **`/quota`** shows what you can still make today; **`/gallery`** links to the server’s gallery on the web.',
     '**Together:** `/series create` starts a comic strip, storyboard or exquisite corpse in a thread; `/series add` or **📚 Add to series** adds panels. ' +
       '`/challenge status` shows the weekly theme challenge; enter with **🏆 Submit to challenge**, and `/leaderboard` keeps the season score. ' +

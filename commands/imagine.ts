@@ -18,6 +18,7 @@ import type { BotContext } from '../src/bot/context.js';
 import { appliedDefaultsNote, withPreferences } from '../src/features/preferences/defaults.js';
 import { readPreferences } from '../src/features/preferences/store.js';
 import { enterSession, sessionOfThread } from '../src/features/sessions/entries.js';
+import { borrowStyle, extractStyleFlags, resolveStyle } from '../src/features/styles/flags.js';
 
 const data = ({ models }: CommandSettings) =>
   ({
@@ -106,11 +107,14 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       model: interaction.options.getString('model'),
     });
   }
+  // --sref/--sw name a picture: checked here, before anything is queued.
+  const styleFlags = extractStyleFlags(interaction.options.getString('prompt', true));
+  const style = await resolveStyle(ctx, styleFlags, interaction);
   const modelNames = ctx.models.map((model) => model.name);
   // The member's /settings defaults fill what neither a slash option nor an inline flag gave.
   const { options: asked, applied } = withPreferences(
     {
-      prompt: interaction.options.getString('prompt', true),
+      prompt: styleFlags.prompt,
       negative: interaction.options.getString('negative'),
       aspect: interaction.options.getString('aspect'),
       seed: interaction.options.getInteger('seed'),
@@ -125,7 +129,11 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     modelNames,
   );
   const options = resolvePromptOptions(asked, modelNames);
-  const { record, place, duplicate } = await enqueueGeneration(ctx, requester, { kind: 'txt2img', options });
+  const { record, place, duplicate } = await enqueueGeneration(ctx, requester, {
+    kind: 'txt2img',
+    options,
+    ...(style && borrowStyle(ctx, interaction, style)),
+  });
   if (duplicate) return;
   await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
   if (applied.length > 0) {

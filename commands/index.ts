@@ -1,6 +1,8 @@
 import type { Command } from '../src/bot/command.js';
+import blend from './blend.js';
 import challenge from './challenge.js';
 import config from './config.js';
+import describe from './describe.js';
 import gallery from './gallery.js';
 import help from './help.js';
 import imagine from './imagine.js';
@@ -22,6 +24,8 @@ import top from './top.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: Command<any>[] = [
   imagine,
+  blend,
+  describe,
   queue,
   series,
   top,

@@ -115,6 +115,10 @@ const envSchema = z.object({
   /** --draft runs here (a fast model); --tile runs on a model made for seamless textures. */
   REPLICATE_DRAFT_MODEL: z.preprocess(emptyAsUndefined, z.string().default('black-forest-labs/flux-schnell')),
   REPLICATE_TILE_MODEL: z.preprocess(emptyAsUndefined, z.string().default('tstramer/material-diffusion')),
+  /** /blend with multi-image conditioning (a model taking `image_input`: a list); unset: an averaged init and img2img. */
+  REPLICATE_BLEND_MODEL: optionalString,
+  /** /describe: an image captioning model (takes `image`, answers text); unset: /describe is not offered. */
+  REPLICATE_CAPTION_MODEL: optionalString,
   REPLICATE_POLL_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(10).max(60_000).default(1000)),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://api.openai.com/v1')),

@@ -116,10 +116,37 @@ export const generateJobSchema = z.object({
   /** Outpaint and inpaint: the rectangle they work with (see editAreaSchema), inside width × height. */
   area: editAreaSchema.optional(),
   ...generationParamsShape,
+  /** /blend: every source picture in order (the first is also parentImageId); read from image storage. */
+  blendImageIds: z.array(z.string().max(40)).min(2).max(5).optional(),
+  /** --sref: the picture whose style to draw in (read from image storage), and --sw. */
+  styleImageId: z.string().max(40).optional(),
+  styleWeight: z.number().int().min(0).max(1000).optional(),
 });
 /** The payload as the worker checks it: its fields, and then that an edit's area fits its picture. */
 export const checkedGenerateJobSchema = generateJobSchema.superRefine(checkEditArea);
 export type GenerateJob = z.infer<typeof generateJobSchema>;
+
+/**
+ * A blend's or a --sref's picture handed to the worker through Redis as well as image storage: a
+ * worker with a folder of its own cannot read the bot's.
+ */
+export const referenceBlobId = (jobId: string, imageId: string) => `ref-${jobId}-${imageId}`;
+
+/** `/describe`: the worker reads the picture (transfer blob `describe-<id>`) and suggests prompts. */
+export const DESCRIBE_QUEUE = 'describe';
+/** The worker's answer to a /describe, brought to Discord by the bot. */
+export const DESCRIBED_QUEUE = 'described';
+
+export const describeJobSchema = z.object({ id: snowflake });
+export type DescribeJob = z.infer<typeof describeJobSchema>;
+
+/** Four suggestions, or why there are none (shown to the member who asked). */
+export const describedJobSchema = z.object({
+  id: snowflake,
+  suggestions: z.array(z.string().min(1).max(PROMPT_MAX)).max(4),
+  error: z.string().max(500).optional(),
+});
+export type DescribedJob = z.infer<typeof describedJobSchema>;
 
 /** A finished (or failed) generation that the bot must bring to Discord. */
 export const deliverJobSchema = z.object({ jobId: snowflake });

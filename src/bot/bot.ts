@@ -8,11 +8,14 @@ import { finishesWithin } from '../grace.js';
 import { commandConnection, connectionReady, logErrors, waitingConnection, WORKER_RUN_RETRY_MS, type RedisTarget } from '../redis-connections.js';
 import type { Database } from '../db/connection.js';
 import { observeDiscordRest, type Metrics } from '../metrics.js';
-import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, SESSION_QUEUE, queueStreams, type DeliverJob, type GenerateJob } from '../queues.js';
+import { recordIdOf, DELIVER_QUEUE, DESCRIBE_QUEUE, GENERATE_QUEUE, SESSION_QUEUE, queueStreams, type DeliverJob, type DescribeJob, type GenerateJob } from '../queues.js';
 import { resumeSessions, sessionDataDeleter, startSessionWorker } from '../features/sessions/jobs.js';
 import { SessionStore } from '../features/sessions/store.js';
 import type { SessionQueue } from '../features/sessions/timers.js';
 import { recordDeliveredEntry } from '../features/sessions/transitions.js';
+import { stylesDataDeleter } from '../features/styles/privacy.js';
+import { describeDataDeleter } from '../features/describe/privacy.js';
+import { startDescribedWorker } from '../features/describe/jobs.js';
 import { challengeDataDeleter, challengeVoteDeleter } from '../features/challenges/actions.js';
 import { startChallengeWorker } from '../features/challenges/jobs.js';
 import { ChallengeStore } from '../features/challenges/store.js';
@@ -152,6 +155,11 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger,
     'privacy queue',
   ) as PrivacyQueue;
+  const describeQueue = logErrors(
+    new Queue<DescribeJob>(DESCRIBE_QUEUE, { connection: redis, prefix, streams: queueStreams }),
+    logger,
+    'describe queue',
+  );
   const imageStorage = options.imageStorage ?? new FsImageStorage(options.imageStoreDir);
   const ctx: BotContext = {
     redis,
@@ -172,6 +180,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     generateQueue,
     deliverQueue,
     privacyQueue,
+    describeQueue,
     challenges: new ChallengeStore(options.db),
     challengeQueue: logErrors(
       new Queue(CHALLENGE_QUEUE, { connection: redis, prefix, streams: queueStreams }),
@@ -196,6 +205,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       challengeVoteDeleter,
       preferencesDataDeleter,
       sessionDataDeleter,
+      stylesDataDeleter,
+      describeDataDeleter,
     ],
     onDelivered: [],
     metrics: options.metrics,
@@ -285,6 +296,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   // /privacy delete-my-data runs as a job (it deletes Discord messages: the bot holds the token).
   const privacyConnection = waitingConnection(options.redisUrl, logger, 'privacy worker');
   const privacyWorker = startPrivacyWorker(ctx, privacyConnection);
+  // /describe's answers (suggestions from a worker) are posted from here, where the token is.
+  const describedConnection = waitingConnection(options.redisUrl, logger, 'describe answer worker');
+  const describedWorker = startDescribedWorker(ctx, describedConnection);
 
   const eventsConnection = waitingConnection(options.redisUrl, logger, 'queue events');
   const queueEvents = new QueueEvents(GENERATE_QUEUE, { connection: eventsConnection, prefix });
@@ -333,6 +347,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
         sessionWorker.close(),
         voteLabelWorker.close(),
         privacyWorker.close(),
+        describedWorker.close(),
       ]).then(() =>
         Promise.all([
           ctx.challengeQueue.close(),
@@ -341,6 +356,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
           generateQueue.close(),
           deliverQueue.close(),
           privacyQueue.close(),
+          describeQueue.close(),
         ]),
       );
       if (!(await finishesWithin(queuesClosed, options.shutdownGraceMs ?? 10_000)))
@@ -353,6 +369,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
         sessionConnection,
         voteLabelConnection,
         privacyConnection,
+        describedConnection,
         eventsConnection,
         redis,
       ]) {

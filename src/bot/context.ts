@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ModelChoice } from '../config.js';
 import type { Database } from '../db/connection.js';
 import type { Metrics } from '../metrics.js';
-import type { DeliverJob, GenerateJob, generateJobOptions } from '../queues.js';
+import type { DeliverJob, DescribeJob, GenerateJob, generateJobOptions } from '../queues.js';
 import type { ChallengeStore } from '../features/challenges/store.js';
 import type { ChallengeQueue } from '../features/challenges/timers.js';
 import type { ImageStore } from '../features/pictures/images.js';
@@ -44,6 +44,8 @@ export interface BotContext {
   generateQueue: Queue<GenerateJob>;
   /** Where finished generations wait to be posted (the recovery sweep re-announces from here). */
   deliverQueue: Queue<DeliverJob>;
+  /** `/describe`: pictures for the workers to suggest prompts for (absent: /describe is not offered). */
+  describeQueue?: Queue<DescribeJob>;
   /** `/privacy delete-my-data` runs as a job here (absent: it runs at once, in the interaction). */
   privacyQueue?: PrivacyQueue;
   challenges: ChallengeStore;

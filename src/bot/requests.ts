@@ -44,6 +44,10 @@ export interface GenerationInput {
   strength?: number;
   /** Source bytes for img2img, variation and upscale. */
   input?: Buffer;
+  /** /blend: every source picture (stored images) in order; the first is also parentImageId. */
+  blendImageIds?: string[];
+  /** --sref: the stored picture whose style to draw in, and --sw. */
+  style?: { imageId: string; weight: number };
   /** Upscales keep the parent's size (the provider doubles it); edits give their canvas. */
   size?: { width: number; height: number };
   /** Outpaint and inpaint: the rectangle they work with, inside `size`. */
@@ -160,6 +164,9 @@ export async function enqueueGeneration(
     charge,
     nsfw,
     ...params,
+    blendImageIds: input.blendImageIds,
+    styleImageId: input.style?.imageId,
+    styleWeight: input.style?.weight,
   });
   const record = (await ctx.jobs.live(jobId))!;
   if (!created) return { record, place: await queuePlace(ctx, jobId), duplicate: true };
@@ -222,6 +229,9 @@ export async function addGenerateJob(ctx: BotContext, record: JobRecord, maxRunn
     stylize: record.stylize,
     tile: record.tile,
     draft: record.draft,
+    blendImageIds: record.blendImageIds,
+    styleImageId: record.styleImageId,
+    styleWeight: record.styleWeight,
   };
   await ctx.generateQueue.add('generate', payload, {
     ...generateJobOptions,

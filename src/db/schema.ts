@@ -321,6 +321,34 @@ export interface SessionVotesTable {
   created_at: CreatedAt;
 }
 
+/** A request that drew in another picture's style (--sref). */
+export interface StyleBorrowsTable {
+  request_id: string;
+  style_image_id: string;
+  author_id: string | null;
+  borrower_id: string | null;
+  guild_id: string | null;
+  weight: number;
+  created_at: CreatedAt;
+}
+
+/** Every parent of a blend, in order. */
+export interface BlendParentsTable {
+  request_id: string;
+  position: number;
+  image_id: string;
+}
+
+/** The prompts /describe offered for a picture. */
+export interface DescribeSuggestionsTable {
+  id: string;
+  guild_id: string | null;
+  channel_id: string;
+  user_id: string | null;
+  suggestions: string[];
+  created_at: CreatedAt;
+}
+
 export interface DB {
   member_names: MemberNamesTable;
   requests: RequestsTable;
@@ -343,6 +371,9 @@ export interface DB {
   session_rounds: SessionRoundsTable;
   session_entries: SessionEntriesTable;
   session_votes: SessionVotesTable;
+  style_borrows: StyleBorrowsTable;
+  blend_parents: BlendParentsTable;
+  describe_suggestions: DescribeSuggestionsTable;
 }
 
 export type Row<T extends keyof DB> = Selectable<DB[T]>;

@@ -95,6 +95,13 @@ export const jobRecordSchema = z.object({
     .enum(['true', 'false'])
     .transform((flag) => flag === 'true')
     .optional(),
+  /** /blend: every source picture in order, and --sref's style picture and weight (see GenerateJob). */
+  blendImageIds: z
+    .string()
+    .transform((raw) => JSON.parse(raw) as string[])
+    .optional(),
+  styleImageId: optionalText,
+  styleWeight: numeric.optional(),
   /** Asked for in an age-restricted channel (or made from such a picture): its pictures carry the flag. */
   nsfw: z
     .enum(['true', 'false'])

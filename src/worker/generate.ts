@@ -1,10 +1,16 @@
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { checkedGenerateJobSchema, deliverJobOptions, type DeliverJob, type GenerateJob } from '../queues.js';
+import { checkedGenerateJobSchema, deliverJobOptions, referenceBlobId, type DeliverJob, type GenerateJob } from '../queues.js';
 import type { ImageBytes } from '../features/pictures/images.js';
 import type { ImageFacts, JobStore } from '../store/jobs.js';
 import type { QueueStats } from '../store/stats.js';
-import { GenerationCancelledError, ProviderRefusedError, type GeneratedImage, type ImageProvider } from './providers/types.js';
+import {
+  GenerationCancelledError,
+  ProviderRefusedError,
+  type GeneratedImage,
+  type GenerationRequest,
+  type ImageProvider,
+} from './providers/types.js';
 import { imageInfo, MAX_INPUT_PIXELS, TooManyPixelsError } from './providers/shared.js';
 import { keepOriginal, prepareEdit, type PreparedEdit } from '../features/edits/render.js';
 
@@ -62,6 +68,7 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
   if (init) await checkSource(data.kind, init);
   // Pan, zoom out, make square and Vary (Region): the provider paints on a prepared canvas.
   const edit = (data.kind === 'outpaint' || data.kind === 'inpaint') && init ? await prepareEditOrRefuse(data, init) : undefined;
+  const references = await loadReferences(ctx, data);
   let lastReport = 0;
   const interval = ctx.progressIntervalMs ?? 1000;
 
@@ -83,6 +90,7 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
       stylize: data.stylize,
       tile: data.tile,
       draft: data.draft,
+      ...references,
       signal: ctx.signal,
       run: {
         load: async () => (await ctx.jobs.get(data.jobId))?.remoteRun,
@@ -130,14 +138,16 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
     return { outcome: 'skipped', reason: finished.previous ?? 'missing' };
   }
   await ctx.stats.recordDuration(Date.now() - startedAt);
-  await ctx.images.deleteBlobs([inputBlobId(data.jobId)]);
+  await ctx.images.deleteBlobs([inputBlobId(data.jobId), ...referenceIds(data).map((id) => referenceBlobId(data.jobId, id))]);
   await announceDelivery(ctx, data.jobId);
   ctx.logger.info({ images: imageIds.length, ms: Date.now() - startedAt }, 'generated');
   return { outcome: 'done', imageIds, images };
 }
 
 async function loadInput(ctx: GenerateContext, data: GenerateJob): Promise<Buffer> {
-  const fromBlob = await ctx.images.getBlob(inputBlobId(data.jobId));
+  const fromBlob =
+    (await ctx.images.getBlob(inputBlobId(data.jobId))) ??
+    (data.parentImageId && data.blendImageIds ? await ctx.images.getBlob(referenceBlobId(data.jobId, data.parentImageId)) : undefined);
   if (fromBlob) return fromBlob;
   const fromStore = data.parentImageId ? await ctx.images.bytes(data.parentImageId) : undefined;
   if (fromStore) return fromStore;
@@ -152,6 +162,24 @@ async function prepareEditOrRefuse(data: GenerateJob, source: Buffer): Promise<P
     throw new UnrecoverableError(`The source picture could not be prepared: ${(error as Error).message}`);
   }
 }
+
+/**
+ * A blend's pictures and a --sref style picture, from image storage: the bot keeps a copy of
+ * each before it queues the job, so a retry finds them too.
+ */
+async function loadReferences(ctx: GenerateContext, data: GenerateJob): Promise<Pick<GenerationRequest, 'blend' | 'style'>> {
+  const load = async (id: string) => {
+    const bytes = (await ctx.images.getBlob(referenceBlobId(data.jobId, id))) ?? (await ctx.images.bytes(id));
+    if (!bytes) throw new UnrecoverableError('A picture this request works from is no longer available.');
+    await checkSource('img2img', bytes);
+    return bytes;
+  };
+  const blend = data.blendImageIds ? await Promise.all(data.blendImageIds.map(load)) : undefined;
+  const style = data.styleImageId ? { image: await load(data.styleImageId), weight: data.styleWeight ?? 100 } : undefined;
+  return { blend, style };
+}
+
+const referenceIds = (data: GenerateJob) => [...(data.blendImageIds ?? []), ...(data.styleImageId ? [data.styleImageId] : [])];
 
 /** The longest side an upscale may produce: an upscale of an upscale stops here. */
 export const MAX_UPSCALE_SIDE = 4096;

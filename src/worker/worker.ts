@@ -13,6 +13,8 @@ import { JobStore } from '../store/jobs.js';
 import { QueueStats } from '../store/stats.js';
 import { redisReadiness, type ReadinessCheck } from '../web/readiness.js';
 import { failGeneration, processGenerate } from './generate.js';
+import { failDescribe, processDescribe } from './describe.js';
+import { DESCRIBE_QUEUE, DESCRIBED_QUEUE, type DescribedJob } from '../queues.js';
 import { ProviderRateLimitedError, type ImageProvider } from './providers/types.js';
 
 export interface WorkerOptions {
@@ -159,6 +161,39 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
   logErrors(worker, logger, 'generate worker');
 
+  // /describe: short jobs of their own, so a long queue of pictures never delays them.
+  const describeConnection = waitingConnection(options.redisUrl, logger, 'describe worker');
+  const describedQueue = logErrors(
+    new Queue<DescribedJob>(DESCRIBED_QUEUE, { connection: redis, prefix, streams: queueStreams }),
+    logger,
+    'described queue',
+  );
+  const describeStop = new AbortController();
+  const describeWorker = new Worker(
+    DESCRIBE_QUEUE,
+    (job: Job) =>
+      processDescribe(job, {
+        images,
+        provider: options.provider,
+        describedQueue,
+        logger: logger.child({ describeId: job.id }),
+        signal: describeStop.signal,
+      }),
+    { connection: describeConnection, prefix, concurrency: options.concurrency, runRetryDelay: WORKER_RUN_RETRY_MS },
+  );
+  describeWorker.on('failed', (job, error) => {
+    if (!job) return;
+    logger.warn({ err: error, job: job.id }, 'describe attempt failed');
+    const id = (job.data as { id?: unknown }).id;
+    job
+      .isFailed()
+      .then((final) => (final && typeof id === 'string' ? failDescribe(describedQueue, id) : undefined))
+      .catch((failure) => logger.error({ err: failure, job: job.id }, 'could not report a failed describe'));
+  });
+  logErrors(describeWorker, logger, 'describe worker');
+  // Running before start-up resolves: what follows may count on this worker's keys being there.
+  await describeWorker.waitUntilReady();
+
   await stats.heartbeat(workerId, options.concurrency);
   const heartbeat = setInterval(() => {
     stats.heartbeat(workerId, options.concurrency).catch(() => undefined);
@@ -177,6 +212,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         for (const controller of running.values()) controller.abort();
         await worker.close(true);
       }
+      if (!(await finishesWithin(describeWorker.close(), options.shutdownGraceMs ?? 25_000))) {
+        describeStop.abort();
+        await describeWorker.close(true);
+      }
+      await describedQueue.close();
+      await describeConnection.quit().catch(() => undefined);
       await stats.removeWorker(workerId).catch(() => undefined);
       await generateQueue.close();
       await deliverQueue.close();

@@ -204,6 +204,9 @@ const typed: ColumnsOf = {
   ),
   session_entries: all('session_id', 'round', 'number', 'id', 'user_id', 'user_name', 'prompt', 'image_id', 'state', 'created_at'),
   session_votes: all('session_id', 'round', 'voter_id', 'entry', 'created_at'),
+  style_borrows: all('request_id', 'style_image_id', 'author_id', 'borrower_id', 'guild_id', 'weight', 'created_at'),
+  blend_parents: all('request_id', 'position', 'image_id'),
+  describe_suggestions: all('id', 'guild_id', 'channel_id', 'user_id', 'suggestions', 'created_at'),
 };
 
 describe('table types', () => {

@@ -47,8 +47,9 @@ interface StoredFile {
 type InputSpec =
   | { type: 'INT' | 'FLOAT'; min: number; max: number }
   | { type: 'STRING' }
+  | { type: 'BOOLEAN' }
   | { type: 'COMBO'; options: (fake: FakeComfyUI) => string[] }
-  | { type: 'MODEL' | 'CLIP' | 'VAE' | 'CONDITIONING' | 'LATENT' | 'IMAGE' | 'MASK' };
+  | { type: 'MODEL' | 'CLIP' | 'VAE' | 'CONDITIONING' | 'LATENT' | 'IMAGE' | 'MASK' | 'FL2MODEL' };
 
 interface NodeSpec {
   inputs: Record<string, InputSpec>;
@@ -144,6 +145,35 @@ const NODES: Record<string, NodeSpec> = {
     outputs: ['IMAGE'],
   },
   SaveImage: { inputs: { images: { type: 'IMAGE' }, filename_prefix: { type: 'STRING' } }, outputs: [], output: true },
+  // Captioning for /describe: ComfyUI-Florence2's nodes, and pysssss' ShowText to bring the text out.
+  DownloadAndLoadFlorence2Model: {
+    inputs: {
+      model: {
+        type: 'COMBO',
+        options: () => ['microsoft/Florence-2-base', 'microsoft/Florence-2-large', 'MiaoshouAI/Florence-2-base-PromptGen-v2.0'],
+      },
+      precision: { type: 'COMBO', options: () => ['fp16', 'bf16', 'fp32'] },
+      attention: { type: 'COMBO', options: () => ['flash_attention_2', 'sdpa', 'eager'] },
+    },
+    outputs: ['FL2MODEL'],
+  },
+  Florence2Run: {
+    inputs: {
+      image: { type: 'IMAGE' },
+      florence2_model: { type: 'FL2MODEL' },
+      text_input: { type: 'STRING' },
+      task: { type: 'COMBO', options: () => ['caption', 'detailed_caption', 'more_detailed_caption', 'prompt_gen_tags'] },
+      fill_mask: { type: 'BOOLEAN' },
+      keep_model_loaded: { type: 'BOOLEAN' },
+      max_new_tokens: { type: 'INT', min: 1, max: 4096 },
+      num_beams: { type: 'INT', min: 1, max: 64 },
+      do_sample: { type: 'BOOLEAN' },
+      output_mask_select: { type: 'STRING' },
+      seed: { type: 'INT', min: 1, max: 0xffffffffffffffff },
+    },
+    outputs: ['IMAGE', 'MASK', 'STRING', 'JSON'],
+  },
+  'ShowText|pysssss': { inputs: { text: { type: 'STRING' } }, outputs: ['STRING'], output: true },
   PreviewImage: { inputs: { images: { type: 'IMAGE' } }, outputs: [], output: true },
 };
 
@@ -340,10 +370,14 @@ export class FakeComfyUI {
       this.record(item, 'error', {}, [start, ['execution_error', executionError(item, EXECUTION_ERROR)]]);
       return;
     }
-    const outputs: Record<string, { images: Array<{ filename: string; subfolder: string; type: string }> }> = {};
+    const outputs: Record<string, { images?: Array<{ filename: string; subfolder: string; type: string }>; text?: string[] }> = {};
     const evaluate = this.evaluator(item.prompt);
     for (const id of item.outputs) {
       const node = item.prompt[id]!;
+      if (node.class_type === 'ShowText|pysssss') {
+        outputs[id] = { text: [await this.caption(item.prompt, node.inputs.text)] };
+        continue;
+      }
       const picture = evaluate(node.inputs.images);
       const temp = node.class_type === 'PreviewImage';
       const prefix = temp ? 'ComfyUI_temp' : String(node.inputs.filename_prefix ?? 'ComfyUI');
@@ -373,6 +407,16 @@ export class FakeComfyUI {
         Object.keys(outputs as object).map((id) => [id, { node_id: id, display_node: id, parent_node: null, real_node_id: id }]),
       ),
     });
+  }
+
+  /** What Florence2Run "sees": the shape of the uploaded picture its caption link leads back to. */
+  private async caption(prompt: Workflow, link: unknown): Promise<string> {
+    const [runId] = link as [string, number];
+    const [loadId] = prompt[runId]!.inputs.image as [string, number];
+    const source = this.uploads.get(String(prompt[loadId]!.inputs.image));
+    const meta = source ? await sharp(source).metadata() : undefined;
+    const shape = !meta ? 'blank' : meta.width! > meta.height! ? 'wide' : meta.width! < meta.height! ? 'tall' : 'square';
+    return `A ${shape} photograph of a harbour at night, boats resting on calm water.`;
   }
 
   /** Follows links back from an output to work out the size, batch and content of its images. */
@@ -548,6 +592,13 @@ function validateNode(prompt: Workflow, node: Workflow[string], fake: FakeComfyU
           errors.push(problem('value_smaller_than_min', `Value ${value} smaller than min of ${spec.min}`, name, extra));
         } else if (value > spec.max) {
           errors.push(problem('value_bigger_than_max', `Value ${value} bigger than max of ${spec.max}`, name, extra));
+        }
+        break;
+      case 'BOOLEAN':
+        if (typeof value !== 'boolean') {
+          errors.push(
+            problem('invalid_input_type', 'Failed to convert an input value to a BOOLEAN value', `${name}, ${JSON.stringify(value)}`, extra),
+          );
         }
         break;
       case 'STRING':

@@ -28,7 +28,8 @@ export interface RecordedRequest {
 }
 
 export interface FakeModel {
-  kind: 'image' | 'upscale' | 'inpaint';
+  /** 'caption': an image captioning model (takes `image`, answers text, as BLIP does). */
+  kind: 'image' | 'upscale' | 'inpaint' | 'caption';
   /** Version ids (64 hex characters) that POST /v1/predictions accepts; the first is the latest. */
   versions: string[];
   /** Official models alone may be run by name (POST /v1/models/{owner}/{name}/predictions). */
@@ -83,6 +84,9 @@ export class FakeReplicate {
     ['stability-ai/sdxl', { kind: 'image', versions: ['7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc'] }],
     ['black-forest-labs/flux-fill-dev', { kind: 'inpaint', versions: [hex64('flux-fill-dev')], official: true }],
     ['nightmareai/real-esrgan', { kind: 'upscale', versions: ['f121d640bd286e1fdc67f9799164c1d5be36ff74576ee11c803ae5b665dd46aa'] }],
+    // A model with multi-image conditioning (`image_input`: a list of pictures), and a captioner.
+    ['google/nano-banana', { kind: 'image', versions: [hex64('nano-banana')], official: true }],
+    ['salesforce/blip', { kind: 'caption', versions: [hex64('blip')] }],
   ]);
 
   private server: Server | undefined;
@@ -279,7 +283,13 @@ export class FakeReplicate {
     }
     const input = body.input as Record<string, any>;
     const errors =
-      known.kind === 'upscale' ? validateUpscaleInput(input) : known.kind === 'inpaint' ? validateInpaintInput(input) : validateImageInput(input);
+      known.kind === 'upscale'
+        ? validateUpscaleInput(input)
+        : known.kind === 'inpaint'
+          ? validateInpaintInput(input)
+          : known.kind === 'caption'
+            ? validateCaptionInput(input)
+            : validateImageInput(input);
     if (errors.length > 0) return invalid(res, errors);
 
     const failureIndex = this.failures.findIndex((f) => f.kind === 'nsfw' || f.kind === 'failed');
@@ -329,7 +339,8 @@ export class FakeReplicate {
       const files = await p.files;
       const urls = files.map((f) => `${this.origin}/files/${p.id}/${f.name}`);
       // Image models return a list of URLs, upscalers a single URL: the provider must take both.
-      output = this.models.get(p.model)?.kind === 'upscale' ? urls[0] : urls;
+      const kind = this.models.get(p.model)?.kind;
+      output = kind === 'upscale' ? urls[0] : kind === 'caption' ? files[0]!.data.toString() : urls;
       if (this.outputOverride) output = this.outputOverride(this.origin, p.id);
     } else if (status === 'failed') {
       error = p.outcome === 'nsfw' ? NSFW_ERROR : GENERIC_ERROR;
@@ -445,6 +456,9 @@ function validateImageInput(input: Record<string, any>): InvalidField[] {
   if (input.image !== undefined && !isFileUri(input.image)) {
     errors.push({ type: 'format', field: 'input.image', description: "Does not match format 'uri'" });
   }
+  if (input.image_input !== undefined && (!Array.isArray(input.image_input) || !input.image_input.every(isFileUri))) {
+    errors.push({ type: 'format', field: 'input.image_input', description: "Expected: array of items matching format 'uri'" });
+  }
   return errors;
 }
 
@@ -465,6 +479,10 @@ function validateInpaintInput(input: Record<string, any>): InvalidField[] {
     errors.push({ type: 'enum', field: 'input.output_format', description: 'output_format must be one of the following: "webp", "jpg", "png"' });
   }
   return errors;
+}
+
+function validateCaptionInput(input: Record<string, any>): InvalidField[] {
+  return validateUpscaleInput(input);
 }
 
 function validateUpscaleInput(input: Record<string, any>): InvalidField[] {
@@ -516,6 +534,12 @@ function invalid(res: ServerResponse, fields: InvalidField[]): void {
 // Rendering
 
 async function renderOutputs(kind: FakeModel['kind'], input: Record<string, any>, bytesOf: (uri: string) => Buffer) {
+  if (kind === 'caption') {
+    // BLIP's answer shape: "Caption: …", here naming the picture's shape so tests can tell pictures apart.
+    const meta = await sharp(bytesOf(input.image)).metadata();
+    const shape = meta.width! > meta.height! ? 'wide' : meta.width! < meta.height! ? 'tall' : 'square';
+    return [{ name: 'caption', data: Buffer.from(`Caption: a ${shape} picture of a lighthouse on a cliff`), contentType: 'text/plain' }];
+  }
   if (kind === 'upscale') {
     const source = bytesOf(input.image);
     const meta = await sharp(source).metadata();

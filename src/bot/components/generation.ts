@@ -20,6 +20,7 @@ import { inThisServer } from '../server-scope.js';
 import { editPromptModalId, type GenerationButton } from './ids.js';
 import { remixModeOn } from '../../features/preferences/store.js';
 import { upscaleRefusal } from '../../worker/generate.js';
+import { carriedReferences } from '../../features/styles/reroll.js';
 
 type Answerable = ButtonInteraction | ModalSubmitInteraction;
 
@@ -171,6 +172,8 @@ function checkRerollable(record: JobRecord): void {
 async function reroll(interaction: Answerable, record: JobRecord, ctx: BotContext, options = optionsOf(record)) {
   checkRerollable(record);
   const input: GenerationInput = { kind: record.kind, options, strength: record.strength };
+  // A blend rerolls as a blend, a --sref picture in the same style.
+  Object.assign(input, await carriedReferences(ctx, record, interaction));
   if (record.kind !== 'txt2img' && record.parentImageId) {
     input.parentImageId = record.parentImageId;
     input.input = await imageBytes(ctx, record.parentImageId);

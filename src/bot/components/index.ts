@@ -9,6 +9,7 @@ import { privacyComponents } from './privacy.js';
 import { seriesComponents } from '../../features/series/components.js';
 import { editComponents } from '../../features/edits/components.js';
 import { sessionComponents } from '../../features/sessions/components.js';
+import { describeComponents } from '../../features/describe/components.js';
 
 /**
  * Buttons, select menus and modals, routed by the first segment of their custom_id ("gen:…").
@@ -43,4 +44,5 @@ export const componentHandlers: ComponentHandler[] = [
   editComponents,
   preferencesComponents,
   sessionComponents,
+  describeComponents,
 ];

@@ -7,6 +7,8 @@ import { imageLink } from '../../bot/community.js';
 import type { BotContext } from '../../bot/context.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
 import { imageOfThisServer } from '../../bot/server-scope.js';
+import { BlendStore } from '../blend/store.js';
+import { StyleStore, styleCodeOf } from '../styles/store.js';
 
 /**
  * A picture's family: its ancestors up to the root, and its descendants. A node is one result
@@ -25,6 +27,10 @@ export interface FamilyNode {
   restricted?: boolean;
   /** For "more": how many pictures were left out here. */
   hidden: number;
+  /** A picture drawn in another's style (--sref): that picture, and its author. */
+  styleFrom?: { image?: ImageRecord; authorId?: string };
+  /** A blend: every parent, in order. */
+  blendOf?: ImageRecord[];
   children: FamilyNode[];
 }
 
@@ -156,7 +162,23 @@ export async function loadFamily(
   const all = flatten(root);
   const names = await ctx.lineage.names(all.flatMap((node) => (node.record ? [node.record.userId] : [])));
   for (const node of all) if (node.record) node.name = names.get(node.record.userId) ?? 'someone';
+  await annotateFamily(ctx, all);
   return { root, size: all.filter((node) => node.kind === 'picture').length };
+}
+
+/** Fills in whose style each picture borrowed and every parent of each blend. */
+async function annotateFamily(ctx: BotContext, nodes: FamilyNode[]): Promise<void> {
+  const pictures = nodes.filter((node) => node.record && node.record.kind !== 'upload');
+  const requestIds = pictures.map((node) => node.record!.jobId);
+  const [borrows, blends] = await Promise.all([new StyleStore(ctx.db).borrowsOf(requestIds), new BlendStore(ctx.db).parentsOf(requestIds)]);
+  const wanted = [...new Set([...[...borrows.values()].map((b) => b.styleImageId), ...[...blends.values()].flat()])];
+  const records = new Map((await ctx.images.getRecords(wanted)).map((record) => [record.id, record]));
+  for (const node of pictures) {
+    const borrow = borrows.get(node.record!.jobId);
+    if (borrow) node.styleFrom = { image: records.get(borrow.styleImageId), authorId: borrow.authorId };
+    const parents = blends.get(node.record!.jobId);
+    if (parents) node.blendOf = parents.flatMap((id) => records.get(id) ?? []);
+  }
 }
 
 /** Marks the pictures that may not be shown in the tree's channel (see AgeRestriction). */
@@ -200,10 +222,30 @@ function describeNode(node: FamilyNode): string {
   const here = node.focus ? ' ⬅' : '';
   if (node.deleted) return `🪦 deleted picture by <@${record.userId}>${here}`;
   if (node.restricted) return `🔞 picture by <@${record.userId}>, shown only in age-restricted channels${here}`;
-  const icon = record.kind === 'upload' ? '📎' : record.parentId ? '🔀' : '🖼';
+  const icon = record.kind === 'upload' ? '📎' : node.blendOf ? '🧪' : record.parentId ? '🔀' : '🖼';
   const link = imageLink(record);
   const votes = record.kind === 'upload' ? '' : ` · 👍 ${node.votes}`;
-  return `${icon} <@${record.userId}>${votes}${link ? ` · [open](${link})` : ''}${here}`;
+  const code = record.kind === 'upload' ? '' : ` · 🎨 \`${styleCodeOf(record.id)}\``;
+  return `${icon} <@${record.userId}>${votes}${link ? ` · [open](${link})` : ''}${code}${blendText(node)}${styleText(node)}${here}`;
+}
+
+/** " · blend of [1](…) + [2](…)": every parent, also those the tree shows elsewhere or not at all. */
+function blendText(node: FamilyNode): string {
+  if (!node.blendOf) return '';
+  const parts = node.blendOf.map((parent, i) => {
+    const link = parent.deletedAt ? undefined : imageLink(parent);
+    return link ? `[${i + 1}](${link})` : `${i + 1}`;
+  });
+  return ` · blend of ${parts.join(' + ')}`;
+}
+
+/** " · style from <@author>": who lent the picture its style (--sref). */
+function styleText(node: FamilyNode): string {
+  if (!node.styleFrom) return '';
+  const { image, authorId } = node.styleFrom;
+  const link = image && !image.deletedAt ? imageLink(image) : undefined;
+  const who = authorId ? `<@${authorId}>` : 'a former member';
+  return ` · style from ${who}${link ? ` ([picture](${link}))` : ''}`;
 }
 
 /** The tree as a picture: thumbnails (from the bot's copy, else Discord's CDN), lines, labels. */

@@ -1,4 +1,5 @@
 import type { Database } from '../../db/connection.js';
+import { blendChildrenOf } from '../blend/store.js';
 
 /**
  * Families in PostgreSQL. The way up is `images.parent_id`; the way down is the same column read
@@ -15,7 +16,7 @@ export class LineageStore {
     if (imageIds.length === 0) return [];
     const rows = await this.db
       .selectFrom('images')
-      .select('id')
+      .select(['id', 'created_at'])
       .where('parent_id', 'in', [...imageIds])
       // A child set is shown by its first picture (uploads are roots, never children), once it
       // reached Discord.
@@ -24,7 +25,12 @@ export class LineageStore {
       .orderBy('created_at')
       .orderBy('id')
       .execute();
-    return rows.map((row) => row.id);
+    // A blend hangs below each of its parents, not only the first.
+    const blends = await blendChildrenOf(this.db, imageIds);
+    if (blends.length === 0) return rows.map((row) => row.id);
+    const all = [...rows.map((row) => ({ id: row.id, createdAt: row.created_at })), ...blends];
+    all.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
+    return [...new Set(all.map((row) => row.id))];
   }
 
   /** The pictures a message shows, in their order. */

@@ -6,6 +6,7 @@ import { imageBytes } from '../../bot/components/generation.js';
 import type { BotContext } from '../../bot/context.js';
 import { noMentions } from '../../bot/messages.js';
 import { firstPictures } from './pictures.js';
+import { StyleStore } from '../styles/store.js';
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
@@ -15,6 +16,7 @@ export async function showProfile(interaction: ChatInputCommandInteraction, ctx:
   await interaction.deferReply();
   const user = interaction.options.getUser('user') ?? interaction.user;
   const numbers = await ctx.votes.profile(interaction.guildId ?? undefined, user.id);
+  const borrowed = await new StyleStore(ctx.db).borrowedFrom(interaction.guildId ?? undefined, user.id);
   const found = numbers.best ? (await firstPictures(ctx, [numbers.best.jobId])).get(numbers.best.jobId) : undefined;
   const restriction = ageRestriction(ctx);
   // A best picture from an age-restricted channel is named only in age-restricted channels.
@@ -24,6 +26,7 @@ export async function showProfile(interaction: ChatInputCommandInteraction, ctx:
   const lines = [
     `🎨 **Profile of <@${user.id}>**`,
     `${plural(numbers.images, 'picture', 'pictures')} made · 👍 ${plural(numbers.votes, 'vote', 'votes')} received · 🔀 ${plural(numbers.remixes, 'remix', 'remixes')} by others`,
+    `🎨 ${plural(borrowed, 'style', 'styles')} borrowed by others`,
     hidden
       ? `Best picture: shown only in age-restricted channels (👍 ${numbers.best!.votes})`
       : best && link

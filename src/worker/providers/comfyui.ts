@@ -5,6 +5,7 @@ import {
   GenerationCancelledError,
   ProviderRefusedError,
   type GeneratedImage,
+  type DescribeRequest,
   type GenerationKind,
   type GenerationRequest,
   type ImageProvider,
@@ -22,6 +23,7 @@ import {
   sniffContentType,
   type DownloadLimits,
 } from './shared.js';
+import { suggestionsFromCaption, withReferences } from './references.js';
 
 export interface ComfyProviderOptions {
   /** Base URL of the ComfyUI server, e.g. http://gpu-box:8188 */
@@ -135,7 +137,7 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
     return body.prompt_id;
   }
 
-  async function waitForHistory(promptId: string, request: GenerationRequest): Promise<HistoryEntry> {
+  async function waitForHistory(promptId: string, request: Pick<GenerationRequest, 'signal' | 'onProgress'>): Promise<HistoryEntry> {
     const { signal } = request;
     let running = false;
     let missing = 0;
@@ -224,7 +226,9 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
     return known ? promptId : undefined;
   }
 
-  async function generate(request: GenerationRequest): Promise<GeneratedImage[]> {
+  async function generate(asked: GenerationRequest): Promise<GeneratedImage[]> {
+    // Stock ComfyUI has no multi-image or style-reference nodes: blends and --sref run through img2img.json.
+    const request = await withReferences(asked, false);
     const { signal } = request;
     if (signal.aborted) throw new GenerationCancelledError('cancelled before it started');
     const resumed = await resumablePrompt(request);
@@ -279,7 +283,24 @@ export function createComfyProvider(options: ComfyProviderOptions): ImageProvide
     return results;
   }
 
-  return { name: 'comfyui', generate };
+  /**
+   * /describe: describe.json (a captioning workflow; its text output nodes, e.g. ShowText, carry the
+   * caption) run on the picture; the caption becomes four prompts.
+   */
+  async function describeImage(request: DescribeRequest): Promise<string[]> {
+    const { signal } = request;
+    const template = await loadTemplate(options.workflowDir, 'describe.json');
+    const workflow = fillTemplate(template.workflow, { image: await upload(request.image, signal) }, template.file);
+    if (signal.aborted) throw new GenerationCancelledError('cancelled before it was queued');
+    const promptId = await submit(workflow);
+    const entry = await waitForHistory(promptId, { signal, onProgress: () => undefined });
+    if (entry.status?.status_str === 'error') throw executionFailure(promptId, entry, signal);
+    const caption = outputTexts(entry.outputs).join(' ').trim();
+    if (!caption) throw new Error(`ComfyUI prompt ${promptId} finished without text (does describe.json end in a text output node?)`);
+    return suggestionsFromCaption(caption);
+  }
+
+  return { name: 'comfyui', generate, describe: describeImage };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,7 +356,7 @@ interface OutputImage {
 }
 
 interface HistoryEntry {
-  outputs?: Record<string, { images?: OutputImage[] }>;
+  outputs?: Record<string, { images?: OutputImage[]; text?: unknown }>;
   status?: { status_str?: string; completed?: boolean; messages?: Array<[string, Record<string, unknown>]> };
 }
 
@@ -381,6 +402,12 @@ function executionFailure(promptId: string, entry: HistoryEntry, signal: AbortSi
     return new Error(`ComfyUI prompt ${promptId} was interrupted on the server`);
   }
   return new Error(`ComfyUI prompt ${promptId} failed without an error message`);
+}
+
+/** Text from every output node that shows text (ShowText and the like), in node order. */
+function outputTexts(outputs: HistoryEntry['outputs']): string[] {
+  const nodes = Object.entries(outputs ?? {}).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }));
+  return nodes.flatMap(([, node]) => (Array.isArray(node.text) ? node.text : [node.text])).filter((text): text is string => typeof text === 'string');
 }
 
 /**

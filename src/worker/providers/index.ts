@@ -19,6 +19,8 @@ export function createProvider(config: Config): ImageProvider {
         inpaintModel: config.REPLICATE_INPAINT_MODEL,
         draftModel: config.REPLICATE_DRAFT_MODEL,
         tileModel: config.REPLICATE_TILE_MODEL,
+        blendModel: config.REPLICATE_BLEND_MODEL,
+        captionModel: config.REPLICATE_CAPTION_MODEL,
         pollMs: config.REPLICATE_POLL_MS,
       });
     case 'comfyui':

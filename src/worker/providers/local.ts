@@ -1,7 +1,15 @@
 import sharp from 'sharp';
 import { upscaleImage } from '../../images/fit.js';
 import { imageSize } from '../../images/meta.js';
-import { GenerationCancelledError, ProviderRefusedError, type GeneratedImage, type GenerationRequest, type ImageProvider } from './types.js';
+import { applyStyleColours, blendComposite, styleAmount } from '../../images/references.js';
+import {
+  GenerationCancelledError,
+  ProviderRefusedError,
+  type DescribeRequest,
+  type GeneratedImage,
+  type GenerationRequest,
+  type ImageProvider,
+} from './types.js';
 
 /**
  * The built-in offline renderer: no network, no key, no GPU. It paints procedural abstract
@@ -22,6 +30,7 @@ export function createLocalProvider(): ImageProvider {
       request.onProgress(1);
       return images;
     },
+    describe: describeOffline,
   };
 }
 
@@ -51,8 +60,10 @@ async function renderBatch(request: GenerationRequest): Promise<GeneratedImage[]
   let strength = 1;
   let extraColours: Rgb[] = [];
   if (request.kind === 'img2img' || request.kind === 'variation') {
-    const init = requireInit(request);
+    // A blend starts from all its pictures averaged, and takes a colour from each.
+    const init = request.blend ? await blendComposite(request.blend, width, height).catch(refuseUndecodable) : requireInit(request);
     strength = clamp(request.strength ?? (request.kind === 'variation' ? VARIATION_STRENGTH : DEFAULT_STRENGTH), 0.1, 1);
+    if (request.blend) extraColours = await Promise.all(request.blend.map(dominantColour));
     // The parent, cropped to the requested frame, as raw RGB to blend with (transparent
     // areas on black, like the renders themselves).
     const prepared = sharp(init).rotate().resize(width, height, { fit: 'cover', position: 'centre' }).flatten({ background: '#000000' });
@@ -92,6 +103,7 @@ async function renderBatch(request: GenerationRequest): Promise<GeneratedImage[]
     // Flat geometric shapes show grain more, so they get less of it.
     addGrain(pixels, mulberry32(rand() * 2 ** 32), style === 'geometric' ? 14 : 20);
     if (parent) blendInto(pixels, parent, strength);
+    if (request.style) await applyStyleColours(pixels, request.style.image, styleAmount(request.style.weight)).catch(refuseUndecodable);
     return pixels;
   };
 
@@ -123,6 +135,86 @@ async function renderBatch(request: GenerationRequest): Promise<GeneratedImage[]
     results.push({ data, contentType: 'image/png', width, height });
   }
   return results;
+}
+
+async function dominantColour(image: Buffer): Promise<Rgb> {
+  const { dominant } = await sharp(image).stats().catch(refuseUndecodable);
+  return [dominant.r, dominant.g, dominant.b];
+}
+
+/**
+ * /describe offline: four prompts read from the picture itself: its main colours (named with the
+ * palette's own colour words), how light, vivid and contrasty it is, its shape, and where its
+ * light sits. The same picture always gets the same four.
+ */
+async function describeOffline(request: DescribeRequest): Promise<string[]> {
+  checkAborted(request.signal);
+  const small = await sharp(request.image, { limitInputPixels: 4096 * 4096 })
+    .rotate()
+    .resize(48, 48, { fit: 'fill' })
+    .flatten({ background: '#000000' })
+    .removeAlpha()
+    .raw()
+    .toBuffer()
+    .catch(refuseUndecodable);
+  const meta = await sharp(request.image).metadata();
+  const width = meta.width ?? 1;
+  const height = meta.height ?? 1;
+
+  // Colour words by how much of the picture is nearest to them.
+  const named = Object.entries(COLOUR_WORDS).map(([word, hexes]) => ({ word, colours: hexes.map(hexToRgb) }));
+  const votes = new Map<string, number>();
+  let light = 0;
+  let lightX = 0;
+  let lightY = 0;
+  let vivid = 0;
+  const lumas: number[] = [];
+  for (let i = 0, p = 0; i < small.length; i += 3, p++) {
+    const rgb: Rgb = [small[i]!, small[i + 1]!, small[i + 2]!];
+    let best = named[0]!.word;
+    let bestDistance = Infinity;
+    for (const { word, colours } of named) {
+      for (const c of colours) {
+        const d = (c[0] - rgb[0]) ** 2 + (c[1] - rgb[1]) ** 2 + (c[2] - rgb[2]) ** 2;
+        if (d < bestDistance) [best, bestDistance] = [word, d];
+      }
+    }
+    votes.set(best, (votes.get(best) ?? 0) + 1);
+    const luma = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+    lumas.push(luma);
+    light += luma;
+    lightX += luma * (p % 48);
+    lightY += luma * Math.floor(p / 48);
+    vivid += saturation(rgb);
+  }
+  const pixels = lumas.length;
+  const mean = light / pixels;
+  const contrast = Math.sqrt(lumas.reduce((sum, l) => sum + (l - mean) ** 2, 0) / pixels);
+  const colours = [...votes.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([word]) => word)
+    .slice(0, 3);
+  const [first, second = first, third = second] = colours as [string, string?, string?];
+
+  const mood = mean < 70 ? 'dark' : mean > 180 ? 'bright' : 'softly lit';
+  const tone = vivid / pixels > 0.45 ? 'vivid' : vivid / pixels < 0.2 ? 'muted' : 'rich';
+  const edges = contrast > 60 ? 'bold contrast' : contrast < 25 ? 'gentle gradients' : 'layered depth';
+  const shape = width > height * 1.15 ? 'wide panorama' : height > width * 1.15 ? 'tall portrait' : 'square composition';
+  const cx = light > 0 ? lightX / light / 47 : 0.5;
+  const cy = light > 0 ? lightY / light / 47 : 0.5;
+  const vertical = cy < 0.42 ? 'upper' : cy > 0.58 ? 'lower' : 'middle';
+  const horizontal = cx < 0.42 ? 'left' : cx > 0.58 ? 'right' : 'centre';
+  const where =
+    vertical === 'middle' && horizontal === 'centre'
+      ? 'the centre'
+      : `the ${vertical === 'middle' ? '' : `${vertical} `}${horizontal === 'centre' ? 'middle' : horizontal}`;
+
+  return [
+    `a ${mood} ${shape} in ${first} and ${second}, ${tone} colours, light gathering in ${where}`,
+    `${tone} abstract painting of ${first} ${second === first ? 'tones' : `and ${second}`}, ${edges}, ${shape}`,
+    `${mood} landscape, ${first} sky over ${third} ground, ${edges}, painterly brush strokes`,
+    `geometric shapes in ${colours.join(', ')}, ${tone} palette, ${edges}, focus on ${where}`,
+  ];
 }
 
 function requireInit(request: GenerationRequest): Buffer {

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError, toFile } from 'openai';
 import type { ImagesResponse } from 'openai/resources/images';
+import { withReferences } from './references.js';
 import { createLocalProvider } from './local.js';
 import { contentTypeFor, describe, imageInfo, MAX_OUTPUT_PIXELS, retryAfterMs, sniffContentType } from './shared.js';
 import {
@@ -65,7 +66,9 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ImageProvi
   });
   const offline = createLocalProvider();
 
-  async function generate(request: GenerationRequest): Promise<GeneratedImage[]> {
+  async function generate(asked: GenerationRequest): Promise<GeneratedImage[]> {
+    // Blends (averaged) and --sref styles (the style picture) reach images.edit as one source picture.
+    const request = await withReferences(asked, false);
     const { signal } = request;
     if (signal.aborted) throw new GenerationCancelledError('cancelled before it started');
     if (request.kind === 'upscale') return offline.generate(request);

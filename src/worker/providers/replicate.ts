@@ -4,9 +4,11 @@ import {
   ProviderRateLimitedError,
   ProviderRefusedError,
   type GeneratedImage,
+  type DescribeRequest,
   type GenerationRequest,
   type ImageProvider,
 } from './types.js';
+import { suggestionsFromCaption, withReferences } from './references.js';
 import {
   boundedDownload,
   clamp,
@@ -39,6 +41,10 @@ export interface ReplicateProviderOptions {
   draftModel?: string;
   /** txt2img with --tile (a model that makes seamless textures); unset: the request's own model. */
   tileModel?: string;
+  /** /blend: a model with multi-image conditioning (`image_input`); without one, blends run on img2imgModel. */
+  blendModel?: string;
+  /** /describe: an image captioning model; without one, describe is not offered. */
+  captionModel?: string;
   pollMs: number;
   /** How long one prediction may take before it is cancelled and retried (default 15 min). */
   timeoutMs?: number;
@@ -78,7 +84,16 @@ const SAFETY_ERROR = /nsfw|safety|sensitive/i;
 export function createReplicateProvider(options: ReplicateProviderOptions): ImageProvider {
   // Without a token the client silently falls back to process.env.REPLICATE_API_TOKEN.
   if (!options.apiToken) throw new Error('REPLICATE_API_TOKEN is not set');
-  const refs = [options.txt2imgModel, options.img2imgModel, options.upscaleModel, options.inpaintModel, options.draftModel, options.tileModel];
+  const refs = [
+    options.txt2imgModel,
+    options.img2imgModel,
+    options.upscaleModel,
+    options.inpaintModel,
+    options.draftModel,
+    options.tileModel,
+    options.blendModel,
+    options.captionModel,
+  ];
   for (const ref of refs.filter((r): r is string => r !== undefined)) {
     if (!parseModelRef(ref)) throw new Error(`"${ref}" is not a Replicate model ref (owner/name or owner/name:version)`);
   }
@@ -115,7 +130,8 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     }
   }
 
-  async function generate(request: GenerationRequest): Promise<GeneratedImage[]> {
+  async function generate(asked: GenerationRequest): Promise<GeneratedImage[]> {
+    const request = await withReferences(asked, Boolean(options.blendModel));
     const { signal } = request;
     throwIfCancelled(signal);
     const modelRef = modelFor(request, options);
@@ -129,7 +145,11 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
         request,
         modelRef,
         ref,
-        buildInput(sizedFor(request, modelRef, options), init && (await fileInput(init)), request.mask && (await fileInput(request.mask))),
+        {
+          ...buildInput(sizedFor(request, modelRef, options), init && (await fileInput(init)), request.mask && (await fileInput(request.mask))),
+          // Multi-image conditioning: every picture of the blend, in order.
+          ...(request.blend ? { image_input: await Promise.all(request.blend.map(fileInput)) } : {}),
+        },
       ));
     request.onProgress(0);
 
@@ -249,6 +269,8 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
         options.inpaintModel,
         options.draftModel,
         options.tileModel,
+        options.blendModel,
+        options.captionModel,
       ].filter((ref): ref is string => ref !== undefined),
     );
     for (const modelRef of configured) {
@@ -304,7 +326,38 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     throw new GenerationCancelledError(`cancelled; Replicate prediction ${id} was cancelled`);
   }
 
-  return { name: 'replicate', generate, start };
+  /**
+   * /describe: one prediction on the captioning model, polled to its end. Its caption (text, or a
+   * list of text) becomes the first suggestion; the others are the same subject in three looks.
+   */
+  async function describeImage(request: DescribeRequest): Promise<string[]> {
+    const modelRef = options.captionModel;
+    if (!modelRef) throw new ProviderRefusedError('describing pictures needs REPLICATE_CAPTION_MODEL', 'invalid_input');
+    const ref = await runnable(modelRef);
+    const input = { image: await fileInput(request.image) };
+    let prediction: Prediction = await api(
+      (client) => client.predictions.create(ref.version ? { version: ref.version, input } : { model: ref.model, input }),
+      `creating a prediction on ${modelRef}`,
+      () => new ProviderRefusedError(`Replicate has no model "${modelRef}"`, 'invalid_input'),
+    );
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    while (!TERMINAL.has(prediction.status)) {
+      await sleep(options.pollMs, request.signal);
+      if (request.signal.aborted) await cancelAndThrow(prediction.id);
+      if (Date.now() > deadline) {
+        await api((client) => client.predictions.cancel(prediction.id), 'cancelling').catch(() => undefined);
+        throw new Error(`Replicate prediction ${prediction.id} did not finish in time; cancelled it`);
+      }
+      const id: string = prediction.id;
+      prediction = await api((client) => client.predictions.get(id), `polling prediction ${id}`);
+    }
+    if (prediction.status !== 'succeeded') throw predictionFailure(prediction, request.signal);
+    const caption = captionText(prediction.output);
+    if (!caption) throw new Error(`Replicate prediction ${prediction.id} succeeded without a caption`);
+    return suggestionsFromCaption(caption);
+  }
+
+  return { name: 'replicate', generate, start, ...(options.captionModel ? { describe: describeImage } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,6 +376,7 @@ function parseModelRef(ref: string): ModelRef | undefined {
 }
 
 function modelFor(request: GenerationRequest, options: ReplicateProviderOptions): string {
+  if (request.blend && options.blendModel) return options.blendModel;
   switch (request.kind) {
     case 'txt2img':
       // A seamless texture needs a model made for it; a draft, a fast one.
@@ -416,6 +470,17 @@ export function aspectRatioFor(width: number, height: number): string {
     if (Math.abs(Math.log(candidate[1]) - target) < Math.abs(Math.log(best[1]) - target)) best = candidate;
   }
   return best[0];
+}
+
+/** A caption model answers with text, a list of text, or {caption}/{text}. */
+function captionText(output: unknown): string | undefined {
+  if (typeof output === 'string') return output.replace(/^caption:\s*/i, '').trim() || undefined;
+  if (Array.isArray(output)) return captionText(output.filter((item) => typeof item === 'string').join(' '));
+  if (output && typeof output === 'object') {
+    const { caption, text } = output as { caption?: unknown; text?: unknown };
+    return captionText(caption ?? text);
+  }
+  return undefined;
 }
 
 function requireInit(request: GenerationRequest): Buffer {

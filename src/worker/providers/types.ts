@@ -33,6 +33,13 @@ export interface GenerationRequest {
   tile?: boolean;
   /** A fast preview: fewer steps (the size is already the smaller draft size). */
   draft?: boolean;
+  /**
+   * A blend: every source picture in order (2–5; `init` is the first). Providers with multi-image
+   * conditioning take them all; the others work from blendComposite(...) as an img2img init.
+   */
+  blend?: Buffer[];
+  /** --sref: draw in this picture's style, `weight` 0–1000 (--sw; 100 is the usual). */
+  style?: { image: Buffer; weight: number };
   /** Aborted when the job is cancelled or the worker shuts down. */
   signal: AbortSignal;
   /** Fraction done in [0, 1]; providers call it as often as they like, the worker throttles. */
@@ -63,6 +70,13 @@ export interface ImageProvider {
   /** Checks what can be checked before the first job (e.g. that the configured models exist); throws to stop start-up. */
   start?(): Promise<void>;
   generate(request: GenerationRequest): Promise<GeneratedImage[]>;
+  /** /describe: about four prompts that would draw something like this picture (absent: not offered). */
+  describe?(request: DescribeRequest): Promise<string[]>;
+}
+
+export interface DescribeRequest {
+  image: Buffer;
+  signal: AbortSignal;
 }
 
 /** The provider refused the request (safety checker, invalid input): retrying cannot help. */
