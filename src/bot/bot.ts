@@ -271,9 +271,22 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     showProgress(ctx, jobId, percent, minRunningMs).catch((error) => logger.debug({ err: error, jobId }, 'progress edit failed'));
   // A job that finishes within a second goes from "Queued" straight to its result: the first
   // progress edit comes a second after the job started, later ones as the worker reports.
+  // A job that ends before its first edit is due needs none: its timer goes (no lock, no record read).
+  const firstEdits = new Map<string, NodeJS.Timeout>();
   queueEvents.on('active', ({ jobId }) => {
-    setTimeout(() => void onProgress(recordIdOf(jobId), 0, 0), PROGRESS_FIRST_EDIT_MS).unref();
+    clearTimeout(firstEdits.get(jobId));
+    const timer = setTimeout(() => {
+      firstEdits.delete(jobId);
+      void onProgress(recordIdOf(jobId), 0, 0);
+    }, PROGRESS_FIRST_EDIT_MS).unref();
+    firstEdits.set(jobId, timer);
   });
+  const ended = ({ jobId }: { jobId: string }) => {
+    clearTimeout(firstEdits.get(jobId));
+    firstEdits.delete(jobId);
+  };
+  queueEvents.on('completed', ended);
+  queueEvents.on('failed', ended);
   queueEvents.on('progress', ({ jobId, data }) => void onProgress(recordIdOf(jobId), typeof data === 'number' ? data : 0, PROGRESS_FIRST_EDIT_MS));
   logErrors(queueEvents, logger, 'queue events');
 

@@ -121,7 +121,8 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
     return { outcome: 'skipped', reason: finished.previous ?? 'missing' };
   }
   await ctx.stats.recordDuration(Date.now() - startedAt);
-  await ctx.images.deleteBlobs([inputBlobId(data.jobId)]);
+  // Only work from a picture had its source handed over as a blob.
+  if (data.kind !== 'txt2img') await ctx.images.deleteBlobs([inputBlobId(data.jobId)]);
   await announceDelivery(ctx, data.jobId);
   ctx.logger.info({ images: imageIds.length, ms: Date.now() - startedAt }, 'generated');
   return { outcome: 'done', imageIds, images };
