@@ -19,6 +19,8 @@ const worker = await startWorker({
   provider,
   concurrency: config.WORKER_CONCURRENCY,
   imageStoreDir: config.IMAGE_STORE_DIR,
+  // As `npm run worker` does: a folder shared with the bot needs no copy of the bytes in Redis.
+  transferBlobs: !config.S3_BUCKET && !config.IMAGE_STORE_SHARED,
   lockDurationMs: config.WORKER_LOCK_MS,
   logger,
 });

@@ -8,7 +8,17 @@ import { finishesWithin } from '../grace.js';
 import { commandConnection, connectionReady, logErrors, waitingConnection, WORKER_RUN_RETRY_MS, type RedisTarget } from '../redis-connections.js';
 import type { Database } from '../db/connection.js';
 import { observeDiscordRest, type Metrics } from '../metrics.js';
-import { recordIdOf, DELIVER_QUEUE, DESCRIBE_QUEUE, GENERATE_QUEUE, SESSION_QUEUE, queueStreams, type DeliverJob, type DescribeJob, type GenerateJob } from '../queues.js';
+import {
+  recordIdOf,
+  DELIVER_QUEUE,
+  DESCRIBE_QUEUE,
+  GENERATE_QUEUE,
+  SESSION_QUEUE,
+  queueStreams,
+  type DeliverJob,
+  type DescribeJob,
+  type GenerateJob,
+} from '../queues.js';
 import { resumeSessions, sessionDataDeleter, startSessionWorker } from '../features/sessions/jobs.js';
 import { SessionStore } from '../features/sessions/store.js';
 import type { SessionQueue } from '../features/sessions/timers.js';
@@ -306,9 +316,22 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     showProgress(ctx, jobId, percent, minRunningMs).catch((error) => logger.debug({ err: error, jobId }, 'progress edit failed'));
   // A job that finishes within a second goes from "Queued" straight to its result: the first
   // progress edit comes a second after the job started, later ones as the worker reports.
+  // A job that ends before its first edit is due needs none: its timer goes (no lock, no record read).
+  const firstEdits = new Map<string, NodeJS.Timeout>();
   queueEvents.on('active', ({ jobId }) => {
-    setTimeout(() => void onProgress(recordIdOf(jobId), 0, 0), PROGRESS_FIRST_EDIT_MS).unref();
+    clearTimeout(firstEdits.get(jobId));
+    const timer = setTimeout(() => {
+      firstEdits.delete(jobId);
+      void onProgress(recordIdOf(jobId), 0, 0);
+    }, PROGRESS_FIRST_EDIT_MS).unref();
+    firstEdits.set(jobId, timer);
   });
+  const ended = ({ jobId }: { jobId: string }) => {
+    clearTimeout(firstEdits.get(jobId));
+    firstEdits.delete(jobId);
+  };
+  queueEvents.on('completed', ended);
+  queueEvents.on('failed', ended);
   queueEvents.on('progress', ({ jobId, data }) => void onProgress(recordIdOf(jobId), typeof data === 'number' ? data : 0, PROGRESS_FIRST_EDIT_MS));
   logErrors(queueEvents, logger, 'queue events');
 

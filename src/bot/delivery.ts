@@ -40,7 +40,7 @@ async function answered(ctx: BotContext, jobId: string, timeoutMs: number): Prom
   let timer: NodeJS.Timeout | undefined;
   try {
     // Registered first, then checked: an answer between the two cannot be missed.
-    const record = await ctx.jobs.get(jobId);
+    const record = await ctx.jobs.peek(jobId);
     if (record?.ackedAt || record?.ackFailed) return true;
     return await Promise.race([heard, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
   } finally {
@@ -58,9 +58,14 @@ export async function processDeliver(job: Job, token: string | undefined, ctx: B
   const parsed = deliverJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError('invalid delivery payload');
   const { jobId } = parsed.data;
-  const first = await ctx.jobs.get(jobId);
+  // A cheap look first (the whole record is read under the lock below); a record no longer in
+  // Redis is looked up in the archive as before.
+  const first = (await ctx.jobs.peek(jobId)) ?? (await ctx.jobs.get(jobId));
   if (first?.status === 'delivered' && first.hooksDone === '0' && first.resultMessageId) {
-    await runDeliveredHooks(ctx, first, { id: first.resultMessageId, channel_id: first.resultChannelId ?? first.channelId });
+    const delivered = await ctx.jobs.get(jobId);
+    if (delivered?.status === 'delivered' && delivered.hooksDone === '0' && delivered.resultMessageId) {
+      await runDeliveredHooks(ctx, delivered, { id: delivered.resultMessageId, channel_id: delivered.resultChannelId ?? delivered.channelId });
+    }
     return 'skipped';
   }
   if (!first || first.status === 'delivered' || first.status === 'cancelled') return 'skipped';

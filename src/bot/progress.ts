@@ -50,7 +50,17 @@ export async function showProgress(ctx: BotContext, jobId: string, percent: numb
  * catch up with where the job is.
  */
 export async function catchUpProgress(ctx: BotContext, jobId: string): Promise<void> {
-  const job = await ctx.generateQueue.getJob(generateJobId(jobId));
-  if (!job || !(await job.isActive())) return;
-  await showProgress(ctx, jobId, typeof job.progress === 'number' ? job.progress : 0, PROGRESS_FIRST_EDIT_MS);
+  // One read of the BullMQ job's own fields (processedOn, finishedOn, progress) instead of loading
+  // the whole job: on the hot path the answer is "not started" or "already finished". A job that
+  // started less than PROGRESS_FIRST_EDIT_MS ago gets its first edit from the 'active' event's
+  // timer, which fires after this answer exists.
+  const [processedOn, finishedOn, progress] = await ctx.redis.hmget(
+    ctx.generateQueue.toKey(generateJobId(jobId)),
+    'processedOn',
+    'finishedOn',
+    'progress',
+  );
+  if (!processedOn || finishedOn || ctx.now() - Number(processedOn) < PROGRESS_FIRST_EDIT_MS) return;
+  const percent = Number(progress);
+  await showProgress(ctx, jobId, Number.isFinite(percent) ? percent : 0, PROGRESS_FIRST_EDIT_MS);
 }

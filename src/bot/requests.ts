@@ -92,7 +92,7 @@ export async function enqueueGeneration(
   const jobId = requester.interactionId;
   // Only Redis is asked: a double-submitted interaction arrives within seconds, and a new request
   // (the hot path) costs no database read.
-  const existing = await ctx.jobs.live(jobId);
+  const existing = (await ctx.jobs.exists(jobId)) ? await ctx.jobs.live(jobId) : undefined;
   if (existing) return { record: existing, place: await queuePlace(ctx, jobId), duplicate: true };
 
   const settings = await ctx.settings.get(requester.guildId);
@@ -137,7 +137,7 @@ export async function enqueueGeneration(
     if (settled && settled.status !== 'queued') return { record: settled, place: await queuePlace(ctx, jobId), duplicate: true };
   }
   // Admission is idempotent per job id, so a twin of this interaction racing us was not charged twice.
-  const created = await ctx.jobs.create({
+  const created = await ctx.jobs.createRecord({
     id: jobId,
     kind: input.kind,
     prompt: input.options.prompt,
@@ -168,7 +168,8 @@ export async function enqueueGeneration(
     styleImageId: input.style?.imageId,
     styleWeight: input.style?.weight,
   });
-  const record = (await ctx.jobs.live(jobId))!;
+  // Created: the record is what was just written. Not created: a twin of this interaction won, read its record.
+  const record = created ?? (await ctx.jobs.live(jobId))!;
   if (!created) return { record, place: await queuePlace(ctx, jobId), duplicate: true };
 
   if (input.input) await ctx.images.putBlob(inputBlobId(jobId), input.input);

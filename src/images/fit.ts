@@ -48,12 +48,25 @@ const CONTENT_TYPES: Record<string, { contentType: string; ext: string }> = {
   gif: { contentType: 'image/gif', ext: 'gif' },
 };
 
+/** The format a file's first bytes announce (PNG, JPEG, WebP, GIF), or undefined. */
+export function signatureFormat(image: Buffer): 'png' | 'jpeg' | 'webp' | 'gif' | undefined {
+  if (image.length >= 8 && image.readUInt32BE(0) === 0x89504e47 && image.readUInt32BE(4) === 0x0d0a1a0a) return 'png';
+  if (image.length >= 3 && image[0] === 0xff && image[1] === 0xd8 && image[2] === 0xff) return 'jpeg';
+  if (image.length >= 12 && image.toString('latin1', 0, 4) === 'RIFF' && image.toString('latin1', 8, 12) === 'WEBP') return 'webp';
+  if (image.length >= 6 && /^GIF8[79]a$/.test(image.toString('latin1', 0, 6))) return 'gif';
+  return undefined;
+}
+
 /**
  * Makes an image small enough for a Discord attachment (the guild's attachment_size_limit).
  * Returns the original bytes when they already fit; otherwise the first encoding from
  * LADDER that fits, then JPEG at shrinking sizes down to FLOOR_LONG_SIDE.
  */
 export async function fitToSize(image: Buffer, limitBytes: number, baseName: string): Promise<FittedImage> {
+  // Every result passes here and nearly all fit as they are: their signature says what they are,
+  // without asking libvips. Anything else (too large, or not recognised) goes the long way.
+  const signed = image.length <= limitBytes ? CONTENT_TYPES[signatureFormat(image) ?? ''] : undefined;
+  if (signed) return { data: image, contentType: signed.contentType, filename: `${baseName}.${signed.ext}` };
   const meta = await sharp(image).metadata();
   const original = CONTENT_TYPES[meta.format ?? ''];
   if (image.length <= limitBytes && original) {

@@ -133,13 +133,24 @@ export interface RefundPlan {
   args: [images: number, cost: number, markerTtlSeconds: number];
 }
 
-/** Idempotent: a job leaves once, however many paths report it. */
-const RELEASE = `
-local userId = redis.call('HGET', KEYS[2], ARGV[1])
-if not userId then return 0 end
-redis.call('HDEL', KEYS[2], ARGV[1])
-if redis.call('HINCRBY', KEYS[1], userId, -1) <= 0 then redis.call('HDEL', KEYS[1], userId) end
-return 1
+/**
+ * A job leaves the queue: its member's turn counter drops. Idempotent: a job leaves once, however
+ * many paths report it. A Lua function, also run by the job store inside the status change that
+ * ends the job (see `releaseKeys`): one round trip, and nobody sees the status without the release.
+ * Arguments: outstanding counters, admitted jobs (keys), job id.
+ */
+export const RELEASE_FUNCTION = `
+local function release(outstanding, admitted, jobId)
+  local userId = redis.call('HGET', admitted, jobId)
+  if not userId then return 0 end
+  redis.call('HDEL', admitted, jobId)
+  if redis.call('HINCRBY', outstanding, userId, -1) <= 0 then redis.call('HDEL', outstanding, userId) end
+  return 1
+end
+`;
+
+const RELEASE = `${RELEASE_FUNCTION}
+return release(KEYS[1], KEYS[2], ARGV[1])
 `;
 
 /**
@@ -244,6 +255,11 @@ export class FairQueue {
       ],
       args: [images, cost, QUOTA_TTL_SECONDS],
     };
+  }
+
+  /** The keys RELEASE_FUNCTION takes, in its order. */
+  get releaseKeys(): [outstanding: string, admitted: string] {
+    return [this.outstandingKey, this.admittedKey];
   }
 
   /** The job left the queue (finished, failed or cancelled): the member's next request moves up a turn. */

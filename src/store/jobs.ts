@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { aspectRatios, generationKinds } from '../queues.js';
-import { FairQueue, REFUND_FUNCTION, type RefundPlan } from './fair-queue.js';
+import { FairQueue, REFUND_FUNCTION, RELEASE_FUNCTION, type RefundPlan } from './fair-queue.js';
 import { runScript } from '../redis-scripts.js';
 
 /**
@@ -110,6 +110,9 @@ export const jobRecordSchema = z.object({
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 
+/** Where a live record stands (see JobStore.peek). */
+export type RecordState = Pick<JobRecord, 'status' | 'ackedAt' | 'ackFailed' | 'interactionAt' | 'hooksDone' | 'resultMessageId'>;
+
 /** One picture's facts as the worker hands them over. */
 export interface ImageFacts {
   width: number;
@@ -162,24 +165,26 @@ export const SETTLED_TTL_SECONDS = 3600;
 export const INTERACTION_TOKEN_TTL_MS = 15 * 60 * 1000;
 
 /**
- * KEYS: record, open index, the member's index when ARGV says to leave it, and when the move may
- * refund, the four keys of the refund (see REFUND_FUNCTION). ARGV: n, n statuses it may move
- * from, id, '1' to leave the member's index, '1' to leave the open index, the refund ('always',
- * 'if-queued' when only a move from queued refunds, 'never'), images, cost, marker TTL, then
+ * KEYS: record, open index, the two keys of the fair queue's release (see RELEASE_FUNCTION), the
+ * member's index when ARGV says to leave it, and when the move may refund, the four keys of the
+ * refund (see REFUND_FUNCTION). ARGV: n, n statuses it may move from, id, '1' to leave the
+ * member's index, '1' to leave the open index, the refund ('always', 'if-queued' when only a move
+ * from queued refunds, 'never'), images, cost, marker TTL, '1' to release the job's turn, then
  * field/value pairs. Every key it touches is named in KEYS (Redis Cluster routes by them).
  */
 const TRANSITION = `${REFUND_FUNCTION}
+${RELEASE_FUNCTION}
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {0, ''} end
 local n = tonumber(ARGV[1])
 for i = 1, n do
   if ARGV[1 + i] == current then
     local id = ARGV[n + 2]
-    for j = n + 9, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
-    local refundKeys = 3
+    for j = n + 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
+    local refundKeys = 5
     if ARGV[n + 3] == '1' then
-      redis.call('ZREM', KEYS[3], id)
-      refundKeys = 4
+      redis.call('ZREM', KEYS[5], id)
+      refundKeys = 6
     end
     if ARGV[n + 4] == '1' then
       redis.call('ZREM', KEYS[2], id)
@@ -189,6 +194,7 @@ for i = 1, n do
     if #KEYS == refundKeys + 3 and (mode == 'always' or (mode == 'if-queued' and current == 'queued')) then
       refund(KEYS[refundKeys], KEYS[refundKeys + 1], KEYS[refundKeys + 2], KEYS[refundKeys + 3], ARGV[n + 6], ARGV[n + 7], ARGV[n + 8])
     end
+    if ARGV[n + 9] == '1' then release(KEYS[3], KEYS[4], id) end
     return {1, current}
   end
 end
@@ -210,6 +216,19 @@ redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[3], ARGV[1])
 if tonumber(ARGV[5]) > 0 then redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5]) end
+return 1
+`;
+
+/**
+ * KEYS: record, token. The record's fields (flat) and its token, in one command: records are read
+ * several times per job, and a MULTI costs four commands each time.
+ */
+const READ = `return {redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[2])}`;
+
+/** KEYS: open index, record, token. ARGV: id. As a MULTI would, in one command instead of four. */
+const FORGET = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2], KEYS[3])
 return 1
 `;
 
@@ -274,7 +293,7 @@ export class JobStore {
 
   /** A delivered record whose follow-ups all ran: the archive answers for it from now on. */
   async forget(id: string): Promise<void> {
-    await this.redis.multi().zrem(this.openKey, id).del(this.key(id), this.tokenKey(id)).exec();
+    await runScript(this.redis, FORGET, 3, this.openKey, this.key(id), this.tokenKey(id), id);
   }
 
   /** Drops live records outright (the member's data is being deleted). */
@@ -298,6 +317,14 @@ export class JobStore {
 
   /** Creates the record unless one exists (a double-submitted interaction is one job). */
   async create(record: NewJobRecord, now = Date.now()): Promise<boolean> {
+    return (await this.createRecord(record, now)) !== undefined;
+  }
+
+  /**
+   * As `create`, returning the record as a read would now give it (undefined when one existed
+   * already): the caller needs no second round trip, nor a parse, for what it just wrote.
+   */
+  async createRecord(record: NewJobRecord, now = Date.now()): Promise<JobRecord | undefined> {
     const { interactionToken, ...fields } = record;
     const tokenTtlMs = Math.floor(record.interactionAt + INTERACTION_TOKEN_TTL_MS - now);
     const created = await runScript(
@@ -315,7 +342,13 @@ export class JobStore {
       tokenTtlMs,
       ...toFields(fields),
     );
-    return created === 1;
+    if (created !== 1) return undefined;
+    return { ...fields, status: 'queued', imageIds: [], images: [], interactionToken: tokenTtlMs > 0 ? interactionToken : undefined };
+  }
+
+  /** Whether a live record exists (one command, nothing parsed: the usual answer is no). */
+  async exists(id: string): Promise<boolean> {
+    return (await this.redis.exists(this.key(id))) === 1;
   }
 
   /** The record, with its interaction token while that still works; a settled one from the archive. */
@@ -325,10 +358,9 @@ export class JobStore {
 
   /** The record while it is in Redis (in flight, or just settled). */
   async live(id: string): Promise<JobRecord | undefined> {
-    const [[, raw], [, token]] = (await this.redis.multi().hgetall(this.key(id)).get(this.tokenKey(id)).exec()) as [
-      [Error | null, Record<string, string>],
-      [Error | null, string | null],
-    ];
+    const [flat, token] = (await runScript(this.redis, READ, 2, this.key(id), this.tokenKey(id))) as [string[], string | null];
+    const raw: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) raw[flat[i]!] = flat[i + 1]!;
     if (!raw.status) return undefined;
     let legacy = raw.interactionToken;
     if (legacy !== undefined && Date.now() - Number(raw.interactionAt) >= INTERACTION_TOKEN_TTL_MS) {
@@ -337,6 +369,32 @@ export class JobStore {
       legacy = undefined;
     }
     return jobRecordSchema.parse({ ...raw, interactionToken: token ?? legacy });
+  }
+
+  /**
+   * The few fields that say where a live record stands, in one command and without parsing the
+   * whole record: for checks on the hot path that usually end in "go ahead" (delivery reads the
+   * whole record under its lock right after). Undefined when the record is not in Redis.
+   */
+  async peek(id: string): Promise<RecordState | undefined> {
+    const [status, ackedAt, ackFailed, interactionAt, hooksDone, resultMessageId] = await this.redis.hmget(
+      this.key(id),
+      'status',
+      'ackedAt',
+      'ackFailed',
+      'interactionAt',
+      'hooksDone',
+      'resultMessageId',
+    );
+    if (!status || !(jobStatuses as readonly string[]).includes(status)) return undefined;
+    return {
+      status: status as JobStatus,
+      ackedAt: ackedAt ? Number(ackedAt) : undefined,
+      ackFailed: ackFailed ?? undefined,
+      interactionAt: Number(interactionAt),
+      hooksDone: hooksDone ?? undefined,
+      resultMessageId: resultMessageId ?? undefined,
+    };
   }
 
   /**
@@ -377,7 +435,11 @@ export class JobStore {
       if (userId && finished) memberIndex = this.userKey(userId);
       if (userId && charge && refundMode !== 'never') plan = fair.refundPlan(id, userId, guildId ?? undefined, charge);
     }
-    const keys = [this.key(id), this.openKey, ...(memberIndex ? [memberIndex] : []), ...(plan?.keys ?? [])];
+    // Every way out of the queue passes here, and the compare-and-set lets exactly one through:
+    // the member's turn counter drops as soon as the GPU is done with the job (release is
+    // idempotent), in the same script as the status change.
+    const leaves = to === 'done' || finished;
+    const keys = [this.key(id), this.openKey, ...fair.releaseKeys, ...(memberIndex ? [memberIndex] : []), ...(plan?.keys ?? [])];
     const [ok, previous] = (await runScript(
       this.redis,
       TRANSITION,
@@ -390,13 +452,9 @@ export class JobStore {
       settled ? '1' : '0',
       plan ? refundMode : 'never',
       ...(plan?.args ?? [0, 0, 0]),
+      leaves ? '1' : '0',
       ...fields,
     )) as [number, string];
-    // Every way out of the queue passes here, and the compare-and-set lets exactly one through:
-    // the member's turn counter drops as soon as the GPU is done with the job (release is idempotent).
-    if (ok === 1 && (to === 'done' || to === 'delivered' || to === 'cancelled' || to === 'failed')) {
-      await fair.release(id);
-    }
     if (ok === 1 && to === 'cancelled') await this.archive?.cancelled(id, values.cancelledBy as string | undefined, Date.now());
     // Not in Redis any more: the archive knows how it ended (a cancel of a finished picture says so).
     const archived = !previous && ok !== 1 ? (await this.archive?.load(id))?.status : undefined;

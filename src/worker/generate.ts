@@ -138,7 +138,9 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
     return { outcome: 'skipped', reason: finished.previous ?? 'missing' };
   }
   await ctx.stats.recordDuration(Date.now() - startedAt);
-  await ctx.images.deleteBlobs([inputBlobId(data.jobId), ...referenceIds(data).map((id) => referenceBlobId(data.jobId, id))]);
+  // Only work from a picture had its source handed over as a blob, and a blend or a --sref its references.
+  const blobs = [...(data.kind !== 'txt2img' ? [inputBlobId(data.jobId)] : []), ...referenceIds(data).map((id) => referenceBlobId(data.jobId, id))];
+  if (blobs.length > 0) await ctx.images.deleteBlobs(blobs);
   await announceDelivery(ctx, data.jobId);
   ctx.logger.info({ images: imageIds.length, ms: Date.now() - startedAt }, 'generated');
   return { outcome: 'done', imageIds, images };

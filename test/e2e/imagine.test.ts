@@ -1,6 +1,7 @@
 import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags, Routes } from 'discord.js';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { catchUpProgress } from '../../src/bot/progress.js';
 import { GENERATE_QUEUE } from '../../src/queues.js';
 import { ProviderRefusedError } from '../../src/worker/providers/types.js';
 import type { FakeMessage } from '../support/fake-discord.js';
@@ -161,6 +162,27 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     hold.release();
     const result = await resultOf(s, interaction.id);
     expect(result.attachments).toHaveLength(1);
+  });
+
+  it('catches up with a job that runs longer than a second when asked, and leaves a finished one alone', async () => {
+    const provider = new ScriptedProvider();
+    const hold = provider.holdNext();
+    const s = await start({ provider });
+    const interaction = imagine(s, [option('prompt', 'slow painting')]);
+    await interaction.response();
+    const progressEdits = () =>
+      s.discord.requests.filter((r) => r.method === 'PATCH' && r.path.includes(interaction.token) && /Generating/.test(r.json?.content ?? ''));
+    await eventually(() => progressEdits().length === 1, 20_000, 'the first progress edit');
+    // Once the edit throttle lets go, an answer arriving now (as one that came late would) shows progress again.
+    await eventually(async () => (await s.ctx.redis.exists(`${s.ctx.prefix}:throttle:progress:${interaction.id}`)) === 0, 20_000, 'the throttle');
+    await catchUpProgress(s.ctx, interaction.id);
+    expect(progressEdits()).toHaveLength(2);
+    hold.release();
+    await resultOf(s, interaction.id);
+    await catchUpProgress(s.ctx, interaction.id);
+    expect(progressEdits()).toHaveLength(2);
+    const edits = s.discord.requests.filter((r) => r.method === 'PATCH' && r.path.includes(interaction.token));
+    expect(edits.at(-1)?.json?.content ?? '').toMatch(/^✅/);
   });
 
   it('goes from "Queued" straight to the result when the job is quick, without a progress edit', async () => {

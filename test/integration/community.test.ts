@@ -182,6 +182,23 @@ describe('votes on real PostgreSQL', () => {
     expect(await ctx.votes.profile(GUILD, ADA)).toEqual({ images: 0, votes: 1, remixes: 0, best: undefined });
   });
 
+  it("counts a delivered result on its author's profile and a remix on the parent's author's, once however often delivery repeats", async () => {
+    const made = await admitted(job({ jobId: '500000000000000031', userId: BEA }));
+    const remix = await admitted(job({ jobId: '500000000000000032', userId: CY }));
+    const own = await admitted(job({ jobId: '500000000000000033', userId: BEA }));
+    await Promise.all([1, 2, 3].map(() => ctx.votes.recordMade({ jobId: made.jobId, guildId: GUILD, userId: BEA, images: 3 })));
+    await ctx.votes.recordMade({ jobId: remix.jobId, guildId: GUILD, userId: CY, images: 1 }, { userId: BEA });
+    await ctx.votes.recordMade({ jobId: remix.jobId, guildId: GUILD, userId: CY, images: 1 }, { userId: BEA });
+    // Remixing one's own picture is no remix received.
+    await ctx.votes.recordMade({ jobId: own.jobId, guildId: GUILD, userId: BEA, images: 2 }, { userId: BEA });
+    expect(await ctx.votes.profile(GUILD, BEA)).toMatchObject({ images: 5, remixes: 1 });
+    expect(await ctx.votes.profile(GUILD, CY)).toMatchObject({ images: 1, remixes: 0 });
+    // A request the archive does not know counts nothing.
+    await ctx.votes.recordMade({ jobId: '500000000000000039', guildId: GUILD, userId: ADA, images: 4 }, { userId: BEA });
+    expect(await ctx.votes.profile(GUILD, ADA)).toMatchObject({ images: 0, remixes: 0 });
+    expect((await ctx.votes.profile(GUILD, BEA)).remixes).toBe(1);
+  });
+
   it('refuses a vote on a result the archive does not know', async () => {
     expect(await ctx.votes.toggle(job({ jobId: '500000000000000077' }), BEA, 1)).toEqual({ outcome: 'closed', votes: 0 });
     expect(await voteCount(ctx.db, '500000000000000077')).toBe(0);

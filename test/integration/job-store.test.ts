@@ -112,6 +112,81 @@ describeOnRedis('the job record store', () => {
     expect(await bed.redis.ttl(store.key(id))).toBeGreaterThan(0);
   });
 
+  it('createRecord returns exactly the record a read gives afterwards, and nothing for a second create', async () => {
+    const store = bed.ctx.jobs;
+    const plain = '900000000000000011';
+    const full = '900000000000000012';
+    const created = await store.createRecord(newRecord(plain));
+    expect(created).toEqual(await store.get(plain));
+    const withEverything = await store.createRecord({
+      ...newRecord(full),
+      negative: 'fog',
+      parentImageId: '900000000000000001-1',
+      strength: 0.35,
+      width: 1344,
+      height: 768,
+      priority: 3,
+      charge: '20000:1:1',
+      nsfw: true,
+    });
+    expect(withEverything).toEqual(await store.get(full));
+    expect(withEverything).toMatchObject({ status: 'queued', imageIds: [], images: [], interactionToken: 'interaction-token', nsfw: true });
+    expect(await store.createRecord({ ...newRecord(plain), prompt: 'something else' })).toBeUndefined();
+    // A request whose token already died is recorded without one, and said so.
+    const late = '900000000000000013';
+    const old = Date.now() - INTERACTION_TOKEN_TTL_MS - 1000;
+    const lateRecord = await store.createRecord({ ...newRecord(late), interactionAt: old });
+    expect(lateRecord?.interactionToken).toBeUndefined();
+    expect(lateRecord).toEqual(await store.get(late));
+  });
+
+  it('peek says where a live record stands, and nothing for one that is not in Redis', async () => {
+    const store = bed.ctx.jobs;
+    const id = '900000000000000014';
+    expect(await store.peek(id)).toBeUndefined();
+    const record = newRecord(id);
+    await store.create(record);
+    expect(await store.peek(id)).toEqual({
+      status: 'queued',
+      ackedAt: undefined,
+      ackFailed: undefined,
+      interactionAt: record.interactionAt,
+      hooksDone: undefined,
+      resultMessageId: undefined,
+    });
+    await store.update(id, { ackedAt: 1234, status: 'done', resultMessageId: '500000000000000001', hooksDone: '0' });
+    expect(await store.peek(id)).toMatchObject({ status: 'done', ackedAt: 1234, resultMessageId: '500000000000000001', hooksDone: '0' });
+    await store.forget(id);
+    expect(await store.peek(id)).toBeUndefined();
+  });
+
+  it("gives the member's turn back in the very step that finishes a job, even when the process dies right after", async () => {
+    const { redis, prefix } = bed;
+    const store = new JobStore(redis, prefix);
+    const fair = new FairQueue(redis, prefix);
+    const now = Date.now();
+    const { userId, guildId } = newRecord('0');
+    const limits = { maxQueued: 10, dailyImages: 0, dailyBudget: 0 };
+    const first = '900000000000000015';
+    const second = '900000000000000016';
+    expect(await fair.admit({ jobId: first, userId, guildId, images: 1, cost: 0, limits, now })).toEqual({ admitted: true, priority: 1 });
+    expect(await fair.admit({ jobId: second, userId, guildId, images: 1, cost: 0, limits, now })).toEqual({ admitted: true, priority: 2 });
+    await store.create(newRecord(first));
+    await store.transition(first, ['queued'], 'running');
+    // One command, the status change itself, and the process is gone.
+    const moved = await new JobStore(dyingAfterOneCommand(redis), prefix).transition(first, ['running'], 'done').catch(() => 'died');
+    expect(moved).not.toBe('died');
+    expect((await store.peek(first))?.status).toBe('done');
+    expect((await fair.usage(userId, guildId, now)).outstanding).toBe(1);
+    // Only once: finishing again (delivered) releases nothing more, and a failed move releases nothing.
+    await store.transition(first, ['done'], 'delivered');
+    expect(await store.transition(first, ['queued'], 'failed')).toEqual({ ok: false, previous: 'delivered' });
+    expect((await fair.usage(userId, guildId, now)).outstanding).toBe(1);
+    // A third request now gets the turn after the one still waiting.
+    const third = '900000000000000017';
+    expect(await fair.admit({ jobId: third, userId, guildId, images: 1, cost: 0, limits, now })).toEqual({ admitted: true, priority: 2 });
+  });
+
   it('updating a record that is gone does not bring it back (as a hash without a TTL)', async () => {
     const store = bed.ctx.jobs;
     const id = '900000000000000003';

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import sharp from 'sharp';
 import { composeGrid } from '../../src/images/grid.js';
-import { fitToSize, ImageTooLargeError, upscaleImage } from '../../src/images/fit.js';
+import { fitToSize, ImageTooLargeError, signatureFormat, upscaleImage } from '../../src/images/fit.js';
 import { imageSize } from '../../src/images/meta.js';
 
 const solid = (width: number, height: number, colour: { r: number; g: number; b: number }) =>
@@ -93,6 +93,22 @@ describe('fitToSize', () => {
     const fitted = await fitToSize(png, 8 * 1024 * 1024, 'atelier-42');
     expect(fitted.data).toBe(png);
     expect(fitted).toMatchObject({ contentType: 'image/png', filename: 'atelier-42.png' });
+  });
+
+  it('names JPEG, WebP and GIF files that fit by what they are, and re-encodes bytes that are no picture it knows', async () => {
+    const picture = sharp({ create: { width: 64, height: 48, channels: 3, background: '#3a6ea5' } });
+    const jpeg = await picture.clone().jpeg().toBuffer();
+    const webp = await picture.clone().webp().toBuffer();
+    const gif = await picture.clone().gif().toBuffer();
+    expect(await fitToSize(jpeg, 1_000_000, 'a')).toEqual({ data: jpeg, contentType: 'image/jpeg', filename: 'a.jpg' });
+    expect(await fitToSize(webp, 1_000_000, 'b')).toEqual({ data: webp, contentType: 'image/webp', filename: 'b.webp' });
+    expect(await fitToSize(gif, 1_000_000, 'c')).toEqual({ data: gif, contentType: 'image/gif', filename: 'c.gif' });
+    expect([jpeg, webp, gif].map(signatureFormat)).toEqual(['jpeg', 'webp', 'gif']);
+    // Bytes that only start like a WebP are none: the long way finds they are no picture at all.
+    const fake = Buffer.concat([Buffer.from('RIFF0000WEBX'), Buffer.alloc(32)]);
+    expect(signatureFormat(fake)).toBeUndefined();
+    await expect(fitToSize(fake, 1_000_000, 'd')).rejects.toThrow();
+    expect(signatureFormat(Buffer.from([0x89, 0x50]))).toBeUndefined();
   });
 
   it('re-encodes a PNG that is too big to under the limit', async () => {

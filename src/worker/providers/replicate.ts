@@ -141,16 +141,11 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     // A retry of this job picks up the prediction an earlier attempt started, if it is still usable.
     let prediction: Prediction =
       (await resumable(request)) ??
-      (await createPrediction(
-        request,
-        modelRef,
-        ref,
-        {
-          ...buildInput(sizedFor(request, modelRef, options), init && (await fileInput(init)), request.mask && (await fileInput(request.mask))),
-          // Multi-image conditioning: every picture of the blend, in order.
-          ...(request.blend ? { image_input: await Promise.all(request.blend.map(fileInput)) } : {}),
-        },
-      ));
+      (await createPrediction(request, modelRef, ref, {
+        ...buildInput(sizedFor(request, modelRef, options), init && (await fileInput(init)), request.mask && (await fileInput(request.mask))),
+        // Multi-image conditioning: every picture of the blend, in order.
+        ...(request.blend ? { image_input: await Promise.all(request.blend.map(fileInput)) } : {}),
+      }));
     request.onProgress(0);
 
     let reported = 0;
