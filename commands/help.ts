@@ -17,27 +17,26 @@ const data = () =>
   }) satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 export function helpText(modelNames: string[]): string {
+  // Discord takes 2,000 characters; the model list is the only part that grows with the setup.
+  const models = modelNames.join(', ');
   return [
     '## Atelier — pictures, made together',
-    '**`/imagine prompt:`** turns your words into pictures. Options: `negative` (what to leave out), ' +
-      `\`aspect\` (${aspectRatios.join(', ')}), \`seed\` (repeat a picture), \`count\` (1–4), \`model\` (${modelNames.join(', ')}).`,
-    'Midjourney-style flags work inside the prompt too: `--ar 16:9`, `--seed 42`, `--no trees`, `--chaos`, `--stylize`, `--tile`, `--draft` (a slash option wins). ' +
-      '`/settings`: your defaults, remix mode.',
-    'You get a visible **Queued** message with your position; it fills in with progress, then with the picture.',
-    '**Buttons on a result:** 🔁 **Reroll** (same prompt, new seed) · **U1–U4** send one picture alone, upscaled · ' +
-      '**V1–V4** make variations of one picture · ✖ **Cancel** while it is waiting or drawing (you or a moderator).',
-    'Buttons keep working for days; anyone in the channel can reroll, upscale or vary.',
-    'One picture: ⬅➡⬆⬇ pan · 🔍 zoom out · ⬛ square · **Vary** (Subtle, Strong, Region).',
-    '**👍 Vote** (one per picture set; not your own) · **🔀 Remix** (new prompt and strength from a picture) · **🌳 Family** (its family tree) · **🗑** (you or a moderator). ' +
-      'Right-click any message with a picture → Apps → **Remix this image**. `/top`, `/profile` and `/lineage` show the best, the numbers and the trees.',
-    '`/blend` mixes 2–5 pictures; `/describe` suggests prompts; `--sref <code>` borrows a style.',
-    '**`/queue`** lists your waiting and running pictures, with Cancel buttons; **`/quota`** shows what you can still make today; **`/gallery`** links to the server’s gallery on the web.',
-    '**Together:** `/series create` starts a comic strip, storyboard or exquisite corpse in a thread; `/series add` or **📚 Add to series** adds panels. ' +
-      '`/challenge status` shows the weekly theme challenge; enter with **🏆 Submit to challenge**, and `/leaderboard` keeps the season score. ' +
-      '`/session start` runs a live jam in a thread.',
-    '**Admins:** `/config` (Manage Server) sets channels, limits, the blocklist and the NSFW policy; `/mod` (Manage Messages) bans a member from the bot. ' +
+    '**`/imagine prompt:`** turns words into pictures: `negative`, ' +
+      `\`aspect\` (${aspectRatios.join(', ')}), \`seed\`, \`count\` (1–4), \`model\` (${models.length > 300 ? `${models.slice(0, 297)}…` : models}).`,
+    'Flags in the prompt: `--ar 16:9`, `--seed 42`, `--no trees`, `--chaos`, `--stylize`, `--tile`, `--draft`, `--sref <code>` (a slash option wins). ' +
+      '`/settings`: your defaults and remix mode.',
+    'A visible **Queued** message shows your place, then progress, then the picture.',
+    '**On a result:** 🔁 **Reroll** · **U1–U4** one picture, upscaled · **V1–V4** variations · ✖ **Cancel** (you or a moderator). ' +
+      'On one picture: ⬅➡⬆⬇ pan · 🔍 zoom out · ⬛ square · **Vary** (Subtle, Strong, Region).',
+    '**👍 Vote** (not your own) · **🔀 Remix** · **🌳 Family** · **🗑** (you or a moderator). Any picture: right-click → Apps → **Remix this image**. ' +
+      '`/top`, `/profile`, `/lineage`: the best, the numbers, the trees.',
+    '`/blend` mixes 2–5 pictures; `/describe` suggests prompts for one.',
+    '`/queue` (your pictures, with Cancel) · `/quota` (what is left today) · `/gallery` (the server’s gallery on the web).',
+    '**Together:** `/series create` starts a strip or storyboard in a thread (`/series add`, **📚 Add to series**); ' +
+      '`/challenge status`, **🏆 Submit to challenge** and `/leaderboard` for the weekly theme; `/session start` runs a live jam.',
+    '**Admins:** `/config` (Manage Server): channels, limits, blocklist, NSFW; `/mod` (Manage Messages) bans a member. ' +
       '`/privacy delete-my-data` removes everything of yours.',
-    'Prompts are limited to 1,000 characters. Mentions in prompts never ping anyone.',
+    'Prompts: up to 1,000 characters. Mentions in prompts never ping anyone.',
   ].join('\n');
 }
 

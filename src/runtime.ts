@@ -221,10 +221,8 @@ export async function serveWeb(ctx: WebContext, port: number, portVariable: stri
  */
 export function createWebLogin(
   config: Config,
-  /** Asked only when the login is on (a bot's Redis may not exist before then). */
-  redis: () => Redis,
-  /** The Redis key prefix (sessions live under it). */
-  prefix: string,
+  /** Asked only when the login is on (a bot's Redis may not exist before then), with the key prefix sessions live under. */
+  redis: () => { redis: Redis; prefix: string },
   logger: Logger,
   whatIsOff = 'login with Discord is off',
 ): WebLogin | undefined {
@@ -242,8 +240,7 @@ export function createWebLogin(
     sessionSecret: config.SESSION_SECRET!,
     botToken: token,
     adminUserIds: config.ADMIN_USER_IDS,
-    redis: redis(),
-    prefix,
+    ...redis(),
     logger: logger.child({ part: 'web' }),
   });
   logger.info({ redirectUrl: `${config.WEB_PUBLIC_URL}/auth/callback` }, 'login with Discord is on');
@@ -255,7 +252,12 @@ export function createWebLogin(
  * (it holds the queues and the bot token). Off unless the login's settings are all given.
  */
 export function webLoginFrom(config: Config, bot: RunningBot, logger: Logger): Pick<WebContext, 'login' | 'queues'> {
-  const login = createWebLogin(config, () => bot.ctx.redis, bot.ctx.prefix, logger, 'login with Discord and the queue dashboard are off');
+  const login = createWebLogin(
+    config,
+    () => ({ redis: bot.ctx.redis, prefix: bot.ctx.prefix }),
+    logger,
+    'login with Discord and the queue dashboard are off',
+  );
   if (!login) return {};
   logger.info('the queue dashboard is at /admin/queues');
   return { login, queues: [bot.ctx.generateQueue, bot.ctx.deliverQueue, bot.ctx.challengeQueue] };
@@ -307,11 +309,17 @@ export function botOptionsFrom(config: Config, redis: ResolvedRedis, db: Databas
 }
 
 /** A worker's options as the environment configures them. */
-export function workerOptionsFrom(config: Config, redis: ResolvedRedis, logger: Logger, metrics?: Metrics): WorkerOptions {
+export function workerOptionsFrom(
+  config: Config,
+  redis: ResolvedRedis,
+  logger: Logger,
+  metrics?: Metrics,
+  provider = createProvider(config),
+): WorkerOptions {
   return {
     redisUrl: redis.target,
     prefix: redis.prefix,
-    provider: createProvider(config),
+    provider,
     concurrency: config.WORKER_CONCURRENCY,
     imageStoreDir: config.IMAGE_STORE_DIR,
     imageStorage: createImageStorage(config),

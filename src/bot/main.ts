@@ -16,8 +16,10 @@ import { startBot } from './bot.js';
 /** `npm run bot`: the Discord side alone (GPU workers run elsewhere with `npm run worker`). */
 const { config, logger } = await loadConfigOrExit();
 await orExit(() => requireDiscord(config));
-const redis = await orExit(() => resolveRedis(config, logger, { embedded: false }));
+// The database first: a mistake there is named at once, whatever Redis is doing (the Redis key
+// prefix may need Redis to answer before it is known).
 const database = await orExit(() => openBotDatabase(config, logger));
+const redis = await orExit(() => resolveRedis(config, logger, { embedded: false }));
 const metrics = createMetrics();
 const bot = await startBot(botOptionsFrom(config, redis, database.db, logger, metrics));
 const gallery = galleryFrom(config, database.db, bot.ctx.redis, bot.ctx.prefix, bot.ctx.settings);

@@ -14,7 +14,7 @@ const redisChoice = await orExit(() => resolveRedis(config, logger, { embedded: 
 // Waits out an outage (or a failover) rather than fail: sessions and the vote-label queue come back with it.
 const redis = waitingConnection(redisChoice.target, logger, 'web');
 const database = await orExit(() => openBotDatabase(config, logger));
-const login = await orExit(() => createWebLogin(config, () => redis, redisChoice.prefix, logger));
+const login = await orExit(() => createWebLogin(config, () => ({ redis, prefix: redisChoice.prefix }), logger));
 if (!login) logger.warn('without login, only galleries made public with /config gallery public:true can be seen');
 const gallery = galleryFrom(config, database.db, redis, redisChoice.prefix);
 const web = await orExit(() =>

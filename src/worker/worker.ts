@@ -45,6 +45,8 @@ export interface WorkerOptions {
    * killed worker's job goes to another one within about 1.5× this.
    */
   lockDurationMs?: number;
+  /** The provider's start() already ran (the process checked it before anything else). */
+  providerStarted?: boolean;
   /** Where job counts and generation times are reported (the process's /metrics). */
   metrics?: Metrics;
 }
@@ -60,7 +62,7 @@ export interface RunningWorker {
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { logger, prefix } = options;
   // Before any connection: a provider that cannot work (an unknown model) stops start-up here.
-  await options.provider.start?.();
+  if (!options.providerStarted) await options.provider.start?.();
   // A GPU worker is not answering anyone: through an outage its commands wait for Redis to return.
   const redis = waitingConnection(options.redisUrl, logger, 'worker commands');
   const subscriber = waitingConnection(options.redisUrl, logger, 'cancel subscriber');

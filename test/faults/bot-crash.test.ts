@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DELIVER_QUEUE } from '../../src/queues.js';
 import { REDIS_PREFIX } from '../../src/runtime.js';
+import { pictureArchive } from '../../src/features/pictures/store.js';
 import { JobStore } from '../../src/store/jobs.js';
 import { eventually } from '../support/context.js';
 import { FAULT_TIMEOUT_MS, FaultHarness, WAIT_MS } from './harness.js';
@@ -20,7 +21,8 @@ describe('the bot killed after a result was recorded and before it was posted', 
   it('posts it on restart, once', { timeout: FAULT_TIMEOUT_MS }, async () => {
     const h = (harness = await FaultHarness.start());
     const queue = (deliverQueue = new Queue(DELIVER_QUEUE, { connection: h.redis, prefix: REDIS_PREFIX }));
-    const jobs = new JobStore(h.redis, REDIS_PREFIX);
+    // With the archive behind it, as the bot reads records: a delivered one soon leaves Redis.
+    const jobs = new JobStore(h.redis, REDIS_PREFIX, pictureArchive(h.database.db, h.discord.applicationId));
     const bot = await h.startBot();
     h.startWorker();
 

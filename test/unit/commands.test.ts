@@ -1,5 +1,6 @@
 import { ApplicationCommandType } from 'discord.js';
 import { describe, expect, it } from 'vitest';
+import { helpText } from '../../commands/help.js';
 import { commands } from '../../commands/index.js';
 import { commandsDiffer } from '../../src/bot/commands-sync.js';
 
@@ -45,5 +46,15 @@ describe('command definitions', () => {
     const changed = fromDiscord.map((body) => (body.name === 'help' ? { ...body, description: 'old text' } : body));
     expect(commandsDiffer(bodies, changed)).toBe(true);
     expect(commandsDiffer(bodies, fromDiscord.slice(1))).toBe(true);
+  });
+});
+
+describe('/help', () => {
+  it('fits in one Discord message, whatever the models are called', () => {
+    expect(helpText(['painterly', 'geometric'])).toContain('painterly, geometric');
+    const many = Array.from({ length: 25 }, (_, n) => `a-rather-long-model-name-${n}`);
+    const text = helpText(many);
+    expect(text.length).toBeLessThanOrEqual(2000);
+    expect(text).toContain('a-rather-long-model-name-0');
   });
 });
