@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { generateJobId } from '../queues.js';
 import type { JobRecord } from '../store/jobs.js';
-import { announceDelivery, failGeneration } from '../worker/generate.js';
+import { announceDelivery, failGeneration } from '../generation.js';
 import type { BotContext } from './context.js';
 import { addGenerateJob } from './requests.js';
 import { runScript } from '../redis-scripts.js';

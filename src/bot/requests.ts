@@ -13,7 +13,7 @@ import {
 } from '../queues.js';
 import type { JobRecord } from '../store/jobs.js';
 import { estimateWait } from '../store/stats.js';
-import { inputBlobId } from '../worker/generate.js';
+import { inputBlobId } from '../generation.js';
 import { admitGeneration } from './admission.js';
 import { ageRestriction } from './age-restriction.js';
 import type { BotContext } from './context.js';

@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { checkedGenerateJobSchema, deliverJobOptions, referenceBlobId, type DeliverJob, type GenerateJob } from '../queues.js';
+import { checkedGenerateJobSchema, referenceBlobId, type DeliverJob, type GenerateJob } from '../queues.js';
+import { announceDelivery, inputBlobId, upscaleRefusal } from '../generation.js';
 import type { ImageBytes } from '../features/pictures/images.js';
 import type { ImageFacts, JobStore } from '../store/jobs.js';
 import type { QueueStats } from '../store/stats.js';
@@ -33,9 +34,6 @@ export interface GenerateContext {
 }
 
 export type GenerateResult = { outcome: 'done'; imageIds: string[]; images: ImageFacts[] } | { outcome: 'skipped'; reason: string };
-
-/** The input image for img2img, variation and upscale travels as a blob under this id. */
-export const inputBlobId = (jobId: string) => `input-${jobId}`;
 
 /** Ids are derived from the job, so a retried job overwrites rather than duplicates. */
 export const imageIdFor = (jobId: string, index: number) => `${jobId}-${index + 1}`;
@@ -183,15 +181,6 @@ async function loadReferences(ctx: GenerateContext, data: GenerateJob): Promise<
 
 const referenceIds = (data: GenerateJob) => [...(data.blendImageIds ?? []), ...(data.styleImageId ? [data.styleImageId] : [])];
 
-/** The longest side an upscale may produce: an upscale of an upscale stops here. */
-export const MAX_UPSCALE_SIDE = 4096;
-
-/** Why this picture cannot be upscaled (by 2) any further, or undefined when it can. */
-export function upscaleRefusal(width: number, height: number): string | undefined {
-  if (Math.max(width, height) * 2 <= MAX_UPSCALE_SIDE) return undefined;
-  return `This picture is already ${width}×${height}; upscaling it again would pass ${MAX_UPSCALE_SIDE} pixels, the largest Atelier makes.`;
-}
-
 /**
  * A source image is read from its header, with a pixel limit, before any provider decodes it or
  * pays to upload it: a small file claiming a gigantic picture is refused, as is an upscale past
@@ -210,32 +199,8 @@ async function checkSource(kind: GenerateJob['kind'], init: Buffer): Promise<voi
   if (refusal) throw new UnrecoverableError(refusal);
 }
 
-/** Deterministic delivery job id: announcing twice is one delivery. */
-export async function announceDelivery(ctx: Pick<GenerateContext, 'deliverQueue'>, jobId: string): Promise<void> {
-  await ctx.deliverQueue.add('deliver', { jobId }, { ...deliverJobOptions, jobId: `deliver-${jobId}` });
-}
-
 export function refusalMessage(error: ProviderRefusedError): string {
   if (error.reason !== 'safety') return `The image provider could not use this request: ${error.message}`;
   const why = error.memberReason ? ` It said: “${error.memberReason}”` : '';
   return `The image provider's safety filter refused this prompt. Try rephrasing it.${why}`;
-}
-
-/**
- * Called when BullMQ gives up on a job (refused, out of attempts, or stalled too often): the
- * record becomes `failed` and delivery tells the author why.
- */
-export async function failGeneration(
-  ctx: Pick<GenerateContext, 'jobs' | 'deliverQueue'>,
-  jobId: string,
-  message: string,
-  kind: 'refused' | 'provider_down' | 'internal',
-): Promise<boolean> {
-  const moved = await ctx.jobs.transition(jobId, ['queued', 'running'], 'failed', {
-    error: message.slice(0, 500),
-    errorKind: kind,
-    finishedAt: Date.now(),
-  });
-  if (moved.ok) await announceDelivery(ctx, jobId);
-  return moved.ok;
 }

@@ -19,7 +19,7 @@ import { enqueueGeneration, type GenerationInput } from '../requests.js';
 import { inThisServer } from '../server-scope.js';
 import { editPromptModalId, type GenerationButton } from './ids.js';
 import { remixModeOn } from '../../features/preferences/store.js';
-import { upscaleRefusal } from '../../worker/generate.js';
+import { upscaleRefusal } from '../../generation.js';
 import { carriedReferences } from '../../features/styles/reroll.js';
 
 type Answerable = ButtonInteraction | ModalSubmitInteraction;

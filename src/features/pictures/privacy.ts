@@ -3,7 +3,7 @@ import { cancelJob } from '../../bot/components/generation.js';
 import type { BotContext } from '../../bot/context.js';
 import type { MemberDataDeleter } from '../../bot/privacy.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
-import { inputBlobId } from '../../worker/generate.js';
+import { inputBlobId } from '../../generation.js';
 import { anonymiseRequests, imagesOfMember, requestsOfMember } from './store.js';
 
 /**
