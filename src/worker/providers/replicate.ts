@@ -84,7 +84,8 @@ const SAFETY_ERROR = /nsfw|safety|sensitive/i;
 export function createReplicateProvider(options: ReplicateProviderOptions): ImageProvider {
   // Without a token the client silently falls back to process.env.REPLICATE_API_TOKEN.
   if (!options.apiToken) throw new Error('REPLICATE_API_TOKEN is not set');
-  const refs = [
+  // Every model the configuration names, beside the members' choices (IMAGE_MODELS).
+  const configuredRefs = [
     options.txt2imgModel,
     options.img2imgModel,
     options.upscaleModel,
@@ -93,8 +94,8 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
     options.tileModel,
     options.blendModel,
     options.captionModel,
-  ];
-  for (const ref of refs.filter((r): r is string => r !== undefined)) {
+  ].filter((ref): ref is string => ref !== undefined);
+  for (const ref of configuredRefs) {
     if (!parseModelRef(ref)) throw new Error(`"${ref}" is not a Replicate model ref (owner/name or owner/name:version)`);
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
@@ -255,19 +256,7 @@ export function createReplicateProvider(options: ReplicateProviderOptions): Imag
 
   /** Resolves every configured model, so a model that cannot be run stops start-up, naming it. */
   async function start(): Promise<void> {
-    const configured = new Set(
-      [
-        ...(options.models ?? []),
-        options.txt2imgModel,
-        options.img2imgModel,
-        options.upscaleModel,
-        options.inpaintModel,
-        options.draftModel,
-        options.tileModel,
-        options.blendModel,
-        options.captionModel,
-      ].filter((ref): ref is string => ref !== undefined),
-    );
+    const configured = new Set([...(options.models ?? []), ...configuredRefs]);
     for (const modelRef of configured) {
       for (let attempt = 1; ; attempt++) {
         try {
