@@ -10,7 +10,7 @@ import {
 import { aspectRatios, CHAOS_MAX, PROMPT_MAX, STYLIZE_MAX } from '../src/queues.js';
 import type { ChatInputCommand, CommandSettings } from '../src/bot/command.js';
 import { queuedMessage } from '../src/bot/messages.js';
-import { resolvePromptOptions } from '../src/bot/prompt.js';
+import { InvalidRequestError, resolvePromptOptions } from '../src/bot/prompt.js';
 import { requesterOf } from '../src/bot/requester.js';
 import { replyQueued } from '../src/bot/queued-reply.js';
 import { enqueueGeneration } from '../src/bot/requests.js';
@@ -110,6 +110,15 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   // --sref/--sw name a picture: checked here, before anything is queued.
   const styleFlags = extractStyleFlags(interaction.options.getString('prompt', true));
   const style = await resolveStyle(ctx, styleFlags, interaction);
+  const preferences = await readPreferences(ctx.db, interaction.user.id);
+  // A personal default style code stands in for a --sref not given, where this server knows it.
+  const defaultStyle =
+    style || !preferences.styleCode
+      ? undefined
+      : await resolveStyle(ctx, { sref: preferences.styleCode, sw: styleFlags.sw }, interaction).catch((error: unknown) => {
+          if (error instanceof InvalidRequestError) return undefined;
+          throw error;
+        });
   const modelNames = ctx.models.map((model) => model.name);
   // The member's /settings defaults fill what neither a slash option nor an inline flag gave.
   const { options: asked, applied } = withPreferences(
@@ -125,14 +134,16 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       tile: interaction.options.getBoolean('tile'),
       draft: interaction.options.getBoolean('draft'),
     },
-    await readPreferences(ctx.db, interaction.user.id),
+    preferences,
     modelNames,
   );
+  if (defaultStyle) applied.push(`style \`${preferences.styleCode}\``);
+  const borrowed = style ?? defaultStyle;
   const options = resolvePromptOptions(asked, modelNames);
   const { record, place, duplicate } = await enqueueGeneration(ctx, requester, {
     kind: 'txt2img',
     options,
-    ...(style && borrowStyle(ctx, interaction, style)),
+    ...(borrowed && borrowStyle(ctx, interaction, borrowed)),
   });
   if (duplicate) return;
   await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));

@@ -116,4 +116,34 @@ describe('style codes and --sref end to end', () => {
     expect(await s.ctx.db.selectFrom('requests').select('id').execute()).toEqual(before);
     expect(await s.ctx.db.selectFrom('style_borrows').selectAll().execute()).toEqual([]);
   });
+
+  it('a style code saved in /settings is borrowed when no --sref is given, and said so; one this server does not know is left out', async () => {
+    const s = await start();
+    const lent = await resultOf(
+      s,
+      s.discord.slashCommand({ name: 'imagine', userId: BEA, options: { prompt: 'crimson fire and lava', seed: 11 } }).id,
+    );
+    const code = codeOf(lent)!;
+    const save = (value: string) => s.discord.modalSubmit({ customId: `prefs:stylecode:${CY}`, fields: { code: value }, userId: CY }).response();
+
+    expect((await save(code)).data.content).toContain(`Style code: \`${code}\``);
+    const styled = s.discord.slashCommand({ name: 'imagine', userId: CY, options: { prompt: 'a quiet lake in snow and ice', seed: 5 } });
+    const styledResult = await resultOf(s, styled.id);
+    expect(styledResult.content).toMatch(new RegExp(`🎨 style from https://discord.com/channels/\\d+/\\d+/${lent.id} by <@${BEA}>`));
+    const note = await s.discord.waitFor(() => styled.followUps()[0]);
+    expect(note.ephemeral).toBe(true);
+    expect(note.content).toContain(`style \`${code}\``);
+
+    // A --sref given in the prompt wins over the saved one.
+    const own = s.discord.slashCommand({ name: 'imagine', userId: CY, options: { prompt: `a quiet lake --sref ${codeOf(styledResult)!}`, seed: 5 } });
+    expect((await resultOf(s, own.id)).content).toContain(`by <@${CY}>`);
+
+    // A saved code no picture of this server has: the picture is drawn without a style, nothing is said of it.
+    await save('0000000000');
+    const plain = s.discord.slashCommand({ name: 'imagine', userId: CY, options: { prompt: 'a quiet lake in snow and ice', seed: 5 } });
+    const plainResult = await resultOf(s, plain.id);
+    expect(plainResult.content).not.toContain('style from');
+    expect(plain.followUps()).toEqual([]);
+    expect(s.discord.validationErrors).toEqual([]);
+  });
 });
