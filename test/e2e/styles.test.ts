@@ -2,6 +2,7 @@ import { MessageFlags } from 'discord.js';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { twoServers, type FakeInteraction, type FakeMessage } from '../support/fake-discord.js';
+import { eventually } from '../support/context.js';
 import { useStack, type Stack } from '../support/stack.js';
 
 const start = useStack();
@@ -82,6 +83,9 @@ describe('style codes and --sref end to end', () => {
     // 🔁 Reroll keeps the borrowed style, and credits it again.
     const reroll = s.discord.button({ customId: `gen:reroll:${styled.id}`, message: styledResult, userId: CY });
     expect((await resultOf(s, reroll.id)).content).toContain(`by <@${BEA}> (--sw 1000)`);
+    // A borrow counts once its request is archived as delivered, a moment after the post shows.
+    const delivered = async () => (await s.ctx.db.selectFrom('requests').select('status').where('id', '=', reroll.id).executeTakeFirst())?.status;
+    await eventually(async () => (await delivered()) === 'delivered', 10_000, 'the reroll archived as delivered');
 
     const profile = s.discord.slashCommand({ name: 'profile', userId: CY, options: { user: BEA } });
     expect((await replyOf(s, profile, 'Profile of')).content).toContain('🎨 3 styles borrowed by others');
