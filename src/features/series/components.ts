@@ -54,7 +54,10 @@ async function deliveredResult(ctx: BotContext, jobId: string, guildId: string |
   const unknown = () => new InvalidRequestError('I no longer know that picture (it may be too old).');
   const record = await ctx.jobs.get(jobId);
   if (record) {
-    if (record.status !== 'delivered' || record.imageIds.length === 0 || !inThisServer(record, { guildId })) throw unknown();
+    // 'done' too: a click on the result can come in the moment between its post and the record
+    // saying so (the click itself shows the post is there).
+    const shown = record.status === 'delivered' || record.status === 'done';
+    if (!shown || record.imageIds.length === 0 || !inThisServer(record, { guildId })) throw unknown();
     return { id: record.id, prompt: record.prompt, imageIds: record.imageIds };
   }
   const request = await ctx.db.selectFrom('requests').select(['id', 'prompt', 'guild_id', 'status']).where('id', '=', jobId).executeTakeFirst();
