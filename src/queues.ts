@@ -163,6 +163,19 @@ export const aspectSizes: Record<AspectRatio, { width: number; height: number }>
   '2:3': { width: 832, height: 1216 },
 };
 
+/** The ratio closest to a picture's shape (uploads come in any size). */
+export function nearestAspect(width: number, height: number): AspectRatio {
+  if (!(width > 0 && height > 0)) return '1:1';
+  const ratio = Math.log(width / height);
+  let best: AspectRatio = '1:1';
+  for (const aspect of aspectRatios) {
+    const size = aspectSizes[aspect];
+    if (Math.abs(Math.log(size.width / size.height) - ratio) < Math.abs(Math.log(aspectSizes[best].width / aspectSizes[best].height) - ratio))
+      best = aspect;
+  }
+  return best;
+}
+
 /** Default retry policy for generation: transient provider faults back off exponentially. */
 export const generateJobOptions: {
   attempts: number;

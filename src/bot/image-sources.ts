@@ -5,12 +5,11 @@ import { ageRestriction } from './age-restriction.js';
 import { assertDownloadableImage, downloadImage, AttachmentRefusedError } from './attachments.js';
 import { imageIdPattern } from './components/community-ids.js';
 import { imageBytes } from './components/generation.js';
-import { nearestAspect } from './components/community.js';
 import type { BotContext } from './context.js';
 import { fetchChannelMessage } from './discord-messages.js';
 import { InvalidRequestError } from './prompt.js';
 import { imageOfThisServer, inThisServer } from './server-scope.js';
-import { referenceBlobId } from '../queues.js';
+import { nearestAspect, referenceBlobId } from '../queues.js';
 
 /**
  * Pictures members point at by an attachment or a message link (/blend, /describe). A link must
@@ -104,28 +103,46 @@ async function uploadSource(
   assertDownloadableImage(attachment.url, ctx.cdnHosts, { contentType: attachment.content_type, size: attachment.size });
   const bytes = await checked(await downloadImage(attachment.url, ctx.cdnHosts));
   const { width = 0, height = 0 } = await sharp(bytes).metadata();
-  const record: ImageRecord = {
+  const record = await uploadRecord(ctx, interaction, attachment, {
+    authorId: author.id,
+    width,
+    height,
+    channelId: interaction.channelId!,
+    messageId: where.messageId,
+    createdAt: Number.isFinite(where.createdAt) ? where.createdAt : Date.now(),
+    attachmentUrl: where.messageId ? attachment.url : undefined,
+  });
+  return { record, bytes, upload: { authorName: author.name } };
+}
+
+/** The image record a member's upload gets when a request starts from it (a family root). */
+export async function uploadRecord(
+  ctx: BotContext,
+  interaction: BaseInteraction,
+  attachment: APIAttachment,
+  facts: { authorId: string; width: number; height: number; channelId: string; messageId?: string; createdAt: number; attachmentUrl?: string },
+): Promise<ImageRecord> {
+  return {
     id: uploadId(attachment.id),
-    jobId: where.messageId ?? attachment.id,
+    jobId: facts.messageId ?? attachment.id,
     index: 1,
     kind: 'upload',
     prompt: '',
     seed: 0,
     model: 'upload',
-    aspect: nearestAspect(width, height),
-    width,
-    height,
+    aspect: nearestAspect(facts.width, facts.height),
+    width: facts.width,
+    height: facts.height,
     contentType: attachment.content_type ?? 'image/png',
-    userId: author.id,
+    userId: facts.authorId,
     guildId: interaction.guildId ?? undefined,
-    channelId: interaction.channelId!,
-    messageId: where.messageId,
-    createdAt: Number.isFinite(where.createdAt) ? where.createdAt : Date.now(),
-    attachmentUrl: where.messageId ? attachment.url : undefined,
+    channelId: facts.channelId,
+    messageId: facts.messageId,
+    createdAt: facts.createdAt,
+    attachmentUrl: facts.attachmentUrl,
     // The upload is in this channel: it is as restricted as the channel (unknown: restricted).
     nsfw: await ageRestriction(ctx).ofInteraction(interaction, true),
   };
-  return { record, bytes, upload: { authorName: author.name } };
 }
 
 /** A picture the providers can read: PNG, JPEG, WebP or GIF, at most 4096×4096 pixels. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { nearestAspect, parseStrength } from '../../src/bot/components/community.js';
+import { parseStrength } from '../../src/bot/components/community.js';
+import { nearestAspect } from '../../src/queues.js';
 import {
   communityButtonId,
   parseCommunityId,

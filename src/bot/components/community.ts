@@ -14,7 +14,8 @@ import { assertDownloadableImage, downloadImage } from '../attachments.js';
 import { fetchChannelMessage } from '../discord-messages.js';
 import type { ImageRecord } from '../../features/pictures/images.js';
 import type { JobRecord } from '../../store/jobs.js';
-import { PROMPT_MAX, aspectRatios, aspectSizes, type AspectRatio } from '../../queues.js';
+import { PROMPT_MAX, nearestAspect } from '../../queues.js';
+import { uploadId, uploadRecord } from '../image-sources.js';
 import type { BotContext } from '../context.js';
 import { ageRestriction } from '../age-restriction.js';
 import { familyPicture, familyText, hideAgeRestricted, loadFamily } from '../../features/lineage/family.js';
@@ -168,19 +169,6 @@ export function parseStrength(raw: string): number {
   return value;
 }
 
-/** The ratio closest to a picture's shape (uploads come in any size). */
-export function nearestAspect(width: number, height: number): AspectRatio {
-  if (!(width > 0 && height > 0)) return '1:1';
-  const ratio = Math.log(width / height);
-  let best: AspectRatio = '1:1';
-  for (const aspect of aspectRatios) {
-    const size = aspectSizes[aspect];
-    if (Math.abs(Math.log(size.width / size.height) - ratio) < Math.abs(Math.log(aspectSizes[best].width / aspectSizes[best].height) - ratio))
-      best = aspect;
-  }
-  return best;
-}
-
 /** Which picture a remix form is about: a result's (picked in the form), a known image, or a member's upload. */
 export type RemixSource = { jobId: string } | { imageId: string } | { upload: { messageId: string; attachmentId: string } };
 
@@ -204,7 +192,7 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: R
     }
     parent = await imageOfThisServer(ctx, job.imageIds[number - 1]!, interaction);
   } else if ('upload' in source) {
-    const known = await ctx.images.getRecord(uploadImageId(source.upload.attachmentId));
+    const known = await ctx.images.getRecord(uploadId(source.upload.attachmentId));
     parent = known && inThisServer(known, interaction) ? known : undefined;
     if (!known) {
       // Checked before anything is fetched: a bad strength costs no download.
@@ -261,7 +249,6 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: R
 }
 
 /** A member's upload is known by its attachment. */
-const uploadImageId = (attachmentId: string) => `upload-${attachmentId}`;
 
 const isImageAttachment = (attachment: APIAttachment) =>
   /^image\//.test(attachment.content_type ?? '') || /\.(png|jpe?g|webp|gif)$/i.test(attachment.filename);
@@ -281,29 +268,15 @@ async function readUpload(
   if (!message || !attachment) return undefined;
   assertDownloadableImage(attachment.url, ctx.cdnHosts, { contentType: attachment.content_type, size: attachment.size });
   const bytes = await downloadImage(attachment.url, ctx.cdnHosts);
-  const width = attachment.width ?? 0;
-  const height = attachment.height ?? 0;
-  const record: ImageRecord = {
-    id: uploadImageId(attachment.id),
-    jobId: message.id,
-    index: 1,
-    kind: 'upload',
-    prompt: '',
-    seed: 0,
-    model: 'upload',
-    aspect: nearestAspect(width, height),
-    width,
-    height,
-    contentType: attachment.content_type ?? 'image/png',
-    userId: message.author.id,
-    guildId: interaction.guildId ?? undefined,
+  const record = await uploadRecord(ctx, interaction, attachment, {
+    authorId: message.author.id,
+    width: attachment.width ?? 0,
+    height: attachment.height ?? 0,
     channelId: message.channel_id,
     messageId: message.id,
     createdAt: Date.parse(message.timestamp),
     attachmentUrl: attachment.url,
-    // The upload is in this channel: it is as restricted as the channel (unknown: restricted).
-    nsfw: await ageRestriction(ctx).ofInteraction(interaction, true),
-  };
+  });
   return { record, bytes, authorName: message.author.global_name ?? message.author.username };
 }
 

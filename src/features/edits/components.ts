@@ -8,7 +8,7 @@ import {
 import type { BotContext } from '../../bot/context.js';
 import type { ComponentHandler } from '../../bot/components/index.js';
 import { imageBytes } from '../../bot/components/generation.js';
-import { nearestAspect } from '../../bot/components/community.js';
+import { nearestAspect } from '../../queues.js';
 import { queuedMessage } from '../../bot/messages.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
 import { replyQueued } from '../../bot/queued-reply.js';
