@@ -6,6 +6,7 @@ import Cursor from 'pg-cursor';
 import type { Logger } from 'pino';
 import { lockDataDir } from './embedded-lock.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { preparingClient, StatementNames } from './prepared.js';
 import type { DB } from './schema.js';
 
 export type Database = Kysely<DB>;
@@ -41,6 +42,8 @@ function parseInt8(value: string): number | bigint {
 export async function openDatabase(target: DatabaseTarget): Promise<OpenDatabase> {
   if ('url' in target) {
     const pool = new pg.Pool({
+      // Parameterised statements are prepared once per connection (see src/db/prepared.ts).
+      Client: preparingClient(new StatementNames()),
       connectionString: target.url,
       max: target.maxConnections ?? 10,
       // Per pool, not pg's global type registry: nothing else in the process is affected.
