@@ -1,6 +1,5 @@
 import type { ModelChoice } from '../config.js';
 import { SCREENED_MAX, compileBlocklist, screenPrompt } from '../moderation/blocklist.js';
-import { BanList } from '../features/moderation/store.js';
 import { FairQueue, quotaDay, type AdmissionRefusal } from '../store/fair-queue.js';
 import { CommandRateLimiter, defaultRateLimit } from '../store/rate-limit.js';
 import type { GuildSettings } from '../features/settings/schema.js';
@@ -37,9 +36,10 @@ export function dailyQuotaFor(settings: GuildSettings, roleIds: readonly string[
 
 /**
  * Every rule a server sets for generating, in the order a member can do something about it:
- * bans, channels, the blocklist and NSFW policy, then (atomically, and charged only when all
- * pass) the member's queue limit, daily quota and the server's budget. Throws the member-facing
- * refusal; returns the job's fair-share priority.
+ * channels, the blocklist and NSFW policy, then (atomically, and charged only when all pass) the
+ * member's queue limit, daily quota and the server's budget. Throws the member-facing refusal;
+ * returns the job's fair-share priority. (Bans were checked already: the interaction router
+ * refuses a banned member's every interaction before any command or button runs.)
  */
 export async function admitGeneration(
   ctx: BotContext,
@@ -56,9 +56,6 @@ export async function admitGeneration(
     throw new InvalidRequestError(
       `Slow down a little: you can ask for pictures again in ${Math.max(1, Math.ceil(allowance.retryAfterMs / 1000))} s.`,
     );
-  }
-  if (await new BanList(ctx.db).isBanned(requester.guildId, requester.userId)) {
-    throw new InvalidRequestError('A moderator has stopped you from making pictures with Atelier on this server.');
   }
   const channel = requester.parentChannelId ?? requester.channelId;
   if (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(channel)) {

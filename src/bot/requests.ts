@@ -57,6 +57,8 @@ export interface GenerationInput {
    * run after every rule passed and before the request is recorded, so a refusal leaves nothing.
    */
   onAdmitted?: () => Promise<void>;
+  /** The feature waiting for this picture (see JobRecord.partOf). */
+  partOf?: 'series' | 'session';
   /**
    * Queued ahead of ordinary requests (a live session's entries, which a round waits for): BullMQ
    * serves its plain waiting list before any prioritized job, and a job without priority goes there.
@@ -80,7 +82,7 @@ export function interactionCreatedAt(interactionId: string): number {
 
 /**
  * Records a request and queues it, with the interaction id as job id: a double-submitted
- * interaction is one job. Every server rule is checked here first (bans, channels, blocklist,
+ * interaction is one job. Every server rule is checked here first (channels, blocklist,
  * NSFW policy, queue limits, quotas; see admitGeneration), so a refused request changes nothing.
  * Returns where it stands in the queue.
  */
@@ -163,6 +165,7 @@ export async function enqueueGeneration(
     priority: input.urgent ? 0 : priority,
     charge,
     nsfw,
+    partOf: input.partOf ?? 'none',
     ...params,
     blendImageIds: input.blendImageIds,
     styleImageId: input.style?.imageId,

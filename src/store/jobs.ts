@@ -102,6 +102,12 @@ export const jobRecordSchema = z.object({
     .optional(),
   styleImageId: optionalText,
   styleWeight: numeric.optional(),
+  /**
+   * The feature the request was made for, when one waits for its picture (a series panel, a live
+   * session's entry), else 'none': the other features' post-delivery hooks skip it without asking
+   * the database. Absent (a record from an older version): every hook looks.
+   */
+  partOf: z.enum(['none', 'series', 'session']).optional(),
   /** Asked for in an age-restricted channel (or made from such a picture): its pictures carry the flag. */
   nsfw: z
     .enum(['true', 'false'])

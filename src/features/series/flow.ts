@@ -412,7 +412,7 @@ async function postCompletion(ctx: BotContext, series: SeriesRecord): Promise<vo
 export function attachDeliveredPanel(ctx: BotContext) {
   return async (record: JobRecord, message: DeliveredMessage): Promise<void> => {
     const imageId = record.imageIds[0];
-    if (!imageId) return;
+    if (!imageId || (record.partOf !== undefined && record.partOf !== 'series')) return;
     const filled = await ctx.series.fillFromDelivery(record.id, imageId, message.channel_id ?? record.channelId);
     if (filled) await postSeriesNews(ctx, filled.seriesId);
   };

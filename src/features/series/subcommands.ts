@@ -197,6 +197,7 @@ async function add(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     queued = await enqueueGeneration(ctx, requesterOf(interaction), {
       kind: 'txt2img',
       options: { ...options, prompt, seed: options.seed ?? series.seed, count: 1 },
+      partOf: 'series',
     });
   } catch (error) {
     await ctx.series.releasePending(series.id, interaction.id);

@@ -82,6 +82,7 @@ export async function enterSession(
       kind: base ? 'img2img' : 'txt2img',
       options,
       urgent: true,
+      partOf: 'session',
       ...(base ? { parentImageId: base, input: await imageBytes(ctx, base), strength: DEFAULT_STRENGTH } : {}),
     });
   } catch (error) {

@@ -128,7 +128,7 @@ async function roundBase(trx: Transaction<DB>, session: Session): Promise<string
 export function recordDeliveredEntry(ctx: BotContext) {
   return async (record: JobRecord): Promise<void> => {
     const imageId = record.imageIds[0];
-    if (!imageId) return;
+    if (!imageId || (record.partOf !== undefined && record.partOf !== 'session')) return;
     const filled = await ctx.sessions.fillEntry(record.id, imageId);
     if (!filled) return;
     const session = await ctx.sessions.get(filled.sessionId);
