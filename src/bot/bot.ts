@@ -332,7 +332,11 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   };
   queueEvents.on('completed', ended);
   queueEvents.on('failed', ended);
-  queueEvents.on('progress', ({ jobId, data }) => void onProgress(recordIdOf(jobId), typeof data === 'number' ? data : 0, PROGRESS_FIRST_EDIT_MS));
+  queueEvents.on('progress', ({ jobId, data }) => {
+    // Until its first edit is due, a job's progress needs no look at its record: the timer shows it then.
+    if (firstEdits.has(jobId)) return;
+    void onProgress(recordIdOf(jobId), typeof data === 'number' ? data : 0, PROGRESS_FIRST_EDIT_MS);
+  });
   logErrors(queueEvents, logger, 'queue events');
 
   // The safety net for requests stranded between two steps by a crash: now, then every few minutes.

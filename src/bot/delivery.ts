@@ -175,11 +175,13 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
   }
   const { message, outcome } = placed;
 
-  await ctx.jobs.transition(record.id, ['done'], 'delivered', {
-    resultMessageId: message.id,
-    resultChannelId: message.channel_id ?? record.channelId,
-    hooksDone: '0',
-  });
+  await ctx.jobs.transition(
+    record.id,
+    ['done'],
+    'delivered',
+    { resultMessageId: message.id, resultChannelId: message.channel_id ?? record.channelId, hooksDone: '0' },
+    record,
+  );
   ctx.metrics?.deliverySeconds.observe({ kind: record.kind }, Math.max(0, ctx.now() - record.interactionAt) / 1000);
   // The grid, when there is one, comes first; the single images follow in order.
   const firstImage = files.length - record.imageIds.length;

@@ -291,6 +291,9 @@ export class FairQueue {
   /** Takes one of the member's running slots on that server for this job, unless they already use `limit`. */
   async acquireRunSlot(guildId: string | undefined, userId: string, jobId: string, limit: number): Promise<boolean> {
     const slots = this.runningKey(guildId, userId);
+    // Nearly always the member holds fewer slots than the limit: one command takes one. Only a
+    // member at the limit has their holders looked at, to drop any a dead worker left behind.
+    if ((await runScript(this.redis, ACQUIRE_RUN_SLOT, 1, slots, jobId, limit)) === 1) return true;
     // An id that joins after this read is a job just started, holding its lock: nothing to drop.
     const holders = (await this.redis.smembers(slots)).filter((id) => id !== jobId);
     const locks = holders.map((id) => `${this.prefix}:${GENERATE_QUEUE}:${id}:lock`);

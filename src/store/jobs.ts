@@ -415,13 +415,15 @@ export class JobStore {
 
   /**
    * Moves the record to `to` only if its status is one of `from`; sets `values` in the same step.
-   * Returns whether it moved and the status it found.
+   * Returns whether it moved and the status it found. A caller that holds the record passes it as
+   * `known`: who asked and what was charged never change once written, so they need no read.
    */
   async transition(
     id: string,
     from: readonly JobStatus[],
     to: JobStatus,
     values: Partial<Record<keyof JobRecord, unknown>> = {},
+    known?: Pick<JobRecord, 'userId' | 'guildId' | 'charge'>,
   ): Promise<{ ok: boolean; previous: JobStatus | undefined }> {
     const fields = toFields({ ...values, status: to });
     const finished = to === 'delivered' || to === 'cancelled' || to === 'failed';
@@ -437,7 +439,9 @@ export class JobStore {
     let plan: RefundPlan | undefined;
     let memberIndex: string | undefined;
     if (finished || refundMode !== 'never') {
-      const [userId, guildId, charge] = await this.redis.hmget(this.key(id), 'userId', 'guildId', 'charge');
+      const [userId, guildId, charge] = known
+        ? [known.userId, known.guildId ?? null, known.charge ?? null]
+        : await this.redis.hmget(this.key(id), 'userId', 'guildId', 'charge');
       if (userId && finished) memberIndex = this.userKey(userId);
       if (userId && charge && refundMode !== 'never') plan = fair.refundPlan(id, userId, guildId ?? undefined, charge);
     }

@@ -48,18 +48,16 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
     throw new UnrecoverableError(`invalid job payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
   }
   const data = parsed.data;
-  const record = await ctx.jobs.get(data.jobId);
-  if (!record) throw new UnrecoverableError('the job record is missing');
-
-  if (record.status === 'cancelled' || record.status === 'failed' || record.status === 'delivered') {
-    return { outcome: 'skipped', reason: record.status };
-  }
-  if (record.status === 'done') {
+  // The status change is the first look at the record: only a job that cannot start reads it.
+  const started = await ctx.jobs.transition(data.jobId, ['queued', 'running'], 'running', { startedAt: Date.now() });
+  if (!started.ok) {
+    if (started.previous === undefined) throw new UnrecoverableError('the job record is missing');
+    const record = started.previous === 'done' ? await ctx.jobs.get(data.jobId) : undefined;
+    if (!record || record.status !== 'done') return { outcome: 'skipped', reason: started.previous };
+    // Generated already (a crash before delivery was announced): announce it again.
     await announceDelivery(ctx, data.jobId);
     return { outcome: 'done', imageIds: record.imageIds, images: record.images };
   }
-  const started = await ctx.jobs.transition(data.jobId, ['queued', 'running'], 'running', { startedAt: Date.now() });
-  if (!started.ok) return { outcome: 'skipped', reason: started.previous ?? 'missing' };
 
   const startedAt = Date.now();
   const init = data.kind === 'txt2img' ? undefined : await loadInput(ctx, data);
@@ -96,7 +94,8 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
       },
       onProgress: (fraction) => {
         const now = Date.now();
-        if (now - lastReport < interval || fraction >= 1) return;
+        // Nothing to show at 0 % (the bot's first edit comes from the job starting) nor at 100 % (the result follows).
+        if (now - lastReport < interval || fraction <= 0 || fraction >= 1) return;
         lastReport = now;
         job.updateProgress(Math.round(Math.min(Math.max(fraction, 0), 1) * 100)).catch(() => undefined);
       },

@@ -186,6 +186,24 @@ describeOnRedis('fair queue on real Redis and BullMQ', () => {
     expect((await ctx.generateQueue.getJob(generateJobId(second.record.id)))?.attemptsMade).toBe(1);
   });
 
+  it('frees a running slot a dead worker left behind only when the member is at their limit, and never one still held', async () => {
+    const fair = new FairQueue(redis, prefix);
+    const userId = member(9);
+    const lockOf = (jobId: string) => `${prefix}:generate:${jobId}:lock`;
+    expect(await fair.acquireRunSlot(GUILD, userId, 'g-1', 2)).toBe(true);
+    expect(await fair.acquireRunSlot(GUILD, userId, 'g-2', 2)).toBe(true);
+    // Both holders are alive (their BullMQ locks exist): a third waits.
+    await redis.set(lockOf('g-1'), 'worker-a', 'PX', 60_000);
+    await redis.set(lockOf('g-2'), 'worker-b', 'PX', 60_000);
+    expect(await fair.acquireRunSlot(GUILD, userId, 'g-3', 2)).toBe(false);
+    // The worker running g-2 died: its lock lapsed, and its slot goes to the next job.
+    await redis.del(lockOf('g-2'));
+    expect(await fair.acquireRunSlot(GUILD, userId, 'g-3', 2)).toBe(true);
+    expect((await redis.smembers(`${prefix}:fair:running:${GUILD}:${userId}`)).sort()).toEqual(['g-1', 'g-3']);
+    // A job asking again for the slot it holds keeps it.
+    expect(await fair.acquireRunSlot(GUILD, userId, 'g-1', 2)).toBe(true);
+  });
+
   it('counts a member’s running and waiting requests per server: server A’s do not hold them back on server B', async () => {
     const OTHER = '300000000000000002';
     await configure({ maxRunning: 1, maxQueued: 1 });

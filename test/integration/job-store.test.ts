@@ -88,6 +88,36 @@ describeOnRedis('the job record store', () => {
     }
   });
 
+  it('a status change told who asked and what was charged refunds and tidies the same, in one command', async () => {
+    const { redis, prefix } = bed;
+    const store = new JobStore(redis, prefix);
+    const fair = new FairQueue(redis, prefix);
+    const now = Date.now();
+    const id = '900000000000000301';
+    const record = { ...newRecord(id), charge: `${quotaDay(now).day}:2:3` };
+    const limits = { maxQueued: 10, dailyImages: 100, dailyBudget: 100, operatorBudget: 1000 };
+    const before = await fair.usage(record.userId, record.guildId, now);
+    expect(await fair.admit({ jobId: id, userId: record.userId, guildId: record.guildId, images: 2, cost: 3, limits, now })).toMatchObject({
+      admitted: true,
+    });
+    await store.create(record);
+    expect((await store.openJobsOf(record.userId)).map((open) => open.id)).toEqual([id]);
+
+    // Redis learns the script first (a cluster node that does not know it yet is sent its text).
+    await store.create(newRecord('900000000000000302'));
+    await store.transition('900000000000000302', ['queued'], 'failed');
+    // The one command it may send is the status change itself.
+    const moved = await new JobStore(dyingAfterOneCommand(redis), prefix).transition(id, ['queued'], 'failed', { error: 'broke' }, record);
+    expect(moved).toEqual({ ok: true, previous: 'queued' });
+    const after = await fair.usage(record.userId, record.guildId, now);
+    expect({ images: after.imagesToday, spent: after.budgetSpent, outstanding: after.outstanding }).toEqual({
+      images: before.imagesToday,
+      spent: before.budgetSpent,
+      outstanding: before.outstanding,
+    });
+    expect(await store.openJobsOf(record.userId)).toEqual([]);
+  });
+
   it('a process that dies while creating a record leaves all of it or nothing, never a record without TTL or index', async () => {
     const { redis, prefix } = bed;
     const store = new JobStore(dyingAfterOneCommand(redis), prefix);
