@@ -16,9 +16,12 @@ export function imageLink(image: ImageRecord): string | undefined {
   return image.messageId ? messageLink(image.guildId, image.channelId, image.messageId) : undefined;
 }
 
-/** The live vote count, what a remix or blend was made from, and the pictures' style codes. */
-export async function resultExtras(ctx: BotContext, record: JobRecord): Promise<ResultExtras> {
-  const votes = await ctx.votes.count(record.id);
+/**
+ * The live vote count (none for a result never shown yet), what a remix or blend was made from,
+ * and the pictures' style codes.
+ */
+export async function resultExtras(ctx: BotContext, record: JobRecord, neverShown = false): Promise<ResultExtras> {
+  const votes = neverShown ? 0 : await ctx.votes.count(record.id);
   const webUrl = pictureWebUrl(ctx.webPublicUrl, record);
   const notes = [
     record.blendImageIds ? await blendNote(ctx, record.blendImageIds) : await remixNote(ctx, record),

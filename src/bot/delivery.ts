@@ -93,7 +93,7 @@ export async function processDeliver(job: Job, token: string | undefined, ctx: B
       return 'skipped';
     }
     try {
-      return record.status === 'failed' ? await deliverFailure(ctx, record) : await deliverResult(ctx, record);
+      return record.status === 'failed' ? await deliverFailure(ctx, record) : await deliverResult(ctx, record, neverShown(ctx, job, record));
     } catch (error) {
       const reason = permanentFailure(error);
       if (!reason) throw error;
@@ -144,7 +144,19 @@ async function tellAuthorPrivately(ctx: BotContext, record: JobRecord, text: str
   }
 }
 
-async function deliverResult(ctx: BotContext, record: JobRecord): Promise<DeliveryOutcome> {
+/** How soon after a picture was drawn its first delivery attempt runs, at most, on a bot that did not stop. */
+const FIRST_DELIVERY_WINDOW_MS = 60_000;
+
+/**
+ * Whether no earlier attempt can have put this result on Discord: the first attempt of its
+ * delivery, soon after it was drawn (a delivery the recovery sweep queued again after a restart
+ * comes later). Such a result has no votes yet, and none are asked for.
+ */
+export function neverShown(ctx: Pick<BotContext, 'now'>, job: Pick<Job, 'attemptsStarted'>, record: Pick<JobRecord, 'finishedAt'>): boolean {
+  return job.attemptsStarted <= 1 && record.finishedAt !== undefined && ctx.now() - record.finishedAt < FIRST_DELIVERY_WINDOW_MS;
+}
+
+async function deliverResult(ctx: BotContext, record: JobRecord, firstShowing = false): Promise<DeliveryOutcome> {
   let files: RawFile[];
   try {
     files = await resultFiles(ctx, record);
@@ -158,7 +170,10 @@ async function deliverResult(ctx: BotContext, record: JobRecord): Promise<Delive
   }
   // The pictures' rows exist before anyone can see the result (and click on it); the message they
   // are in is filled in with the request's outcome once the post is there.
-  const [extras] = await Promise.all([resultExtras(ctx, record), recordImages(ctx.db, archivedImages(record, undefined, [], ctx.now()))]);
+  const [extras] = await Promise.all([
+    resultExtras(ctx, record, firstShowing),
+    recordImages(ctx.db, archivedImages(record, undefined, [], ctx.now())),
+  ]);
   const body = resultMessage(
     record,
     files.map((file) => file.name),
