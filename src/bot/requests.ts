@@ -253,12 +253,11 @@ export async function addGenerateJob(ctx: BotContext, record: JobRecord, maxRunn
 export async function queuePlace(ctx: BotContext, jobId: string): Promise<QueuePlace> {
   const queue = ctx.generateQueue;
   const bullmqId = generateJobId(jobId);
-  const [counts, waitIndex, priorityRank, capacity, typical] = await Promise.all([
+  const [counts, waitIndex, priorityRank, { capacity, typicalMs: typical }] = await Promise.all([
     queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed'),
     ctx.redis.lpos(queue.toKey('wait'), bullmqId) as Promise<number | null>,
     ctx.redis.zrank(queue.toKey('prioritized'), bullmqId),
-    ctx.stats.capacity(),
-    ctx.stats.typicalDurationMs(),
+    ctx.stats.forEstimate(),
   ]);
   const active = counts.active ?? 0;
   const waiting = counts.waiting ?? 0;

@@ -8,6 +8,12 @@ import { runScript } from '../redis-scripts.js';
 const SAMPLES = 50;
 const WORKER_TTL_MS = 30_000;
 
+/**
+ * How long the bot reuses what it read for a wait estimate: "about 40 s" is rough anyway, and a
+ * burst of requests need not read every worker and the last 50 durations once each.
+ */
+export const ESTIMATE_REUSE_MS = 2_000;
+
 /** How long recent job durations are kept after the last job. */
 const STATS_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -20,10 +26,25 @@ return 1
 `;
 
 export class QueueStats {
+  private estimateInputs?: { at: number; read: Promise<{ capacity: number; typicalMs: number | undefined }> };
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {}
+
+  /** capacity() and typicalDurationMs() for a wait estimate, read at most once per ESTIMATE_REUSE_MS. */
+  forEstimate(now = Date.now()): Promise<{ capacity: number; typicalMs: number | undefined }> {
+    if (this.estimateInputs && now - this.estimateInputs.at < ESTIMATE_REUSE_MS) return this.estimateInputs.read;
+    const read = Promise.all([this.capacity(now), this.typicalDurationMs()]).then(([capacity, typicalMs]) => ({ capacity, typicalMs }));
+    const entry = { at: now, read };
+    this.estimateInputs = entry;
+    // A failed read is not reused.
+    read.catch(() => {
+      if (this.estimateInputs === entry) this.estimateInputs = undefined;
+    });
+    return read;
+  }
 
   async recordDuration(ms: number): Promise<void> {
     const key = `${this.prefix}:stats:durations`;
