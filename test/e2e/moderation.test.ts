@@ -125,7 +125,7 @@ describe('server settings, limits and moderation end to end', () => {
 
   it('lets moderators ban and unban a member; others cannot', async () => {
     const moderators = { id: '810000000000000001', name: 'Moderators', permissions: PermissionFlagsBits.ManageMessages, position: 2 };
-    const s = await start({ noWorker: true, discord: { guilds: [{ roles: [moderators] }] } });
+    const s = await start({ noWorker: true, discord: { guilds: [{ roles: [moderators] }, {}] } });
     // Like Discord's own bans: the moderator's highest role must be above the member's.
     s.discord.member('210000000000000002', { roles: [moderators.id] });
     const troll = s.discord.user({ username: 'troll' }).id;
@@ -140,6 +140,9 @@ describe('server settings, limits and moderation end to end', () => {
     const refused = imagine(s, 'a cat', { userId: troll });
     expect(await privateAnswer(refused)).toMatch(/moderator has stopped you/);
     await expectNothingQueued(s, refused, 0);
+    // The ban is this server's: on another server the member still makes pictures.
+    const elsewhere = imagine(s, 'a cat', { userId: troll, channelId: s.discord.guilds[1]!.channels[0]!.id });
+    expect((await elsewhere.response()).data.content).toMatch(/Queued/);
     // A ban covers the whole bot, not just /imagine, but the member can still delete their data.
     expect(await privateAnswer(s.discord.slashCommand({ name: 'quota', userId: troll }))).toMatch(/moderator has stopped you/);
     expect(await privateAnswer(s.discord.slashCommand({ name: 'help', userId: troll }))).toMatch(/Atelier/);
