@@ -31,11 +31,15 @@ export class FsImageStorage implements ImageStorage {
     if (contentType !== expected) {
       throw new InvalidKeyError(`storage key ${key} holds ${expected}, not ${contentType}: give it the matching extension`);
     }
-    await mkdir(dirname(path), { recursive: true });
     // Written beside the target under a name no key can have (keys never start with a dot), made
     // durable, then renamed over it: readers see the old file or the new one, never half of it.
     const temporary = join(dirname(path), `.${randomUUID()}.partial`);
-    const handle = await open(temporary, 'wx');
+    // The folder usually exists already (pictures share a few): it is made only when missing.
+    const handle = await open(temporary, 'wx').catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      await mkdir(dirname(path), { recursive: true });
+      return open(temporary, 'wx');
+    });
     try {
       await handle.writeFile(body);
       await handle.sync();
