@@ -1,31 +1,43 @@
 import pg from 'pg';
 
-/** Distinct statements prepared per process at most; any beyond are sent as before (parsed each time). */
-export const MAX_PREPARED_STATEMENTS = 1_000;
+/**
+ * Distinct statements prepared per process at most; any beyond are sent as before (parsed each
+ * time). Each connection keeps a plan for each one it ran, so this bounds the server's memory too.
+ */
+export const MAX_PREPARED_STATEMENTS = 300;
+/** Texts remembered as seen once (a text is prepared on its second use); forgotten all at once when full. */
+const SEEN_ONCE_LIMIT = 2_000;
 
 const CACHED_PLAN_CHANGED = 'cached plan must not change result type';
 
 /**
- * Names for SQL texts. Every query with parameters is sent as a named prepared statement: each
- * connection parses and plans a text once, then only binds and executes it. The hot path runs the
- * same few statements for every picture, and parsing and planning them each time was most of the
- * database server's work.
+ * Names for SQL texts. A query with parameters that runs again is sent as a named prepared
+ * statement: each connection parses and plans its text once, then only binds and executes it. The
+ * hot path runs the same few statements for every picture, and parsing and planning them each
+ * time was most of the database server's work. A text used once (a rare query, an id list of an
+ * unusual length) is never prepared.
  */
 export class StatementNames {
   private readonly names = new Map<string, string>();
+  private readonly seenOnce = new Set<string>();
   private issued = 0;
 
   constructor(private readonly max = MAX_PREPARED_STATEMENTS) {}
 
-  /** The text's statement name, or undefined once `max` texts have one (then it runs unprepared). */
+  /** The text's statement name from its second use on, or undefined (then it runs unprepared). */
   nameOf(text: string): string | undefined {
-    let name = this.names.get(text);
-    if (name === undefined && this.names.size < this.max) {
-      this.issued += 1;
-      name = `atelier_${this.issued}`;
-      this.names.set(text, name);
+    const name = this.names.get(text);
+    if (name !== undefined || this.names.size >= this.max) return name;
+    if (!this.seenOnce.has(text)) {
+      if (this.seenOnce.size >= SEEN_ONCE_LIMIT) this.seenOnce.clear();
+      this.seenOnce.add(text);
+      return undefined;
     }
-    return name;
+    this.seenOnce.delete(text);
+    this.issued += 1;
+    const issued = `atelier_${this.issued}`;
+    this.names.set(text, issued);
+    return issued;
   }
 
   /** The next use of the text prepares it again, under a new name. */

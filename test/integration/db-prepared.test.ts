@@ -20,7 +20,7 @@ describe('prepared statements on a PostgreSQL server', () => {
   const prepared = async () =>
     (await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(database.db)).rows.map((row) => row.statement);
 
-  it('prepares a query with parameters once and runs it again with other values', async () => {
+  it('prepares a query with parameters on its second use, once, and runs it with other values', async () => {
     const read = (id: number) =>
       database.db
         .selectFrom('notes' as never)
@@ -45,6 +45,8 @@ describe('prepared statements on a PostgreSQL server', () => {
   it('answers with the new shape after the table changed under a prepared statement', async () => {
     const read = async (id: number) => (await sql<Record<string, unknown>>`select * from notes where id = ${id}`.execute(database.db)).rows[0];
     expect(await read(1)).toEqual({ id: 1, body: 'one' });
+    expect(await read(2)).toEqual({ id: 2, body: 'two' });
+    expect((await prepared()).some((text) => text.includes('from notes'))).toBe(true);
     await sql`alter table notes add column stars int not null default 5`.execute(database.db);
     expect(await read(1)).toEqual({ id: 1, body: 'one', stars: 5 });
     expect(await read(2)).toEqual({ id: 2, body: 'two', stars: 5 });
@@ -60,19 +62,26 @@ describe('prepared statements on a PostgreSQL server', () => {
 });
 
 describe('StatementNames', () => {
-  it('gives each text one name, and none past its limit', () => {
+  it('names a text from its second use on, one name each, and none past its limit', () => {
     const names = new StatementNames(2);
+    expect(names.nameOf('select $1')).toBeUndefined();
     const first = names.nameOf('select $1');
+    expect(first).toBeDefined();
     expect(names.nameOf('select $1')).toBe(first);
+    expect(names.nameOf('select $1, $2')).toBeUndefined();
     const second = names.nameOf('select $1, $2');
+    expect(second).toBeDefined();
     expect(second).not.toBe(first);
+    names.nameOf('select $1, $2, $3');
     expect(names.nameOf('select $1, $2, $3')).toBeUndefined();
   });
 
   it('names a forgotten text anew', () => {
     const names = new StatementNames();
+    names.nameOf('select $1');
     const first = names.nameOf('select $1');
     names.forget('select $1');
+    names.nameOf('select $1');
     const again = names.nameOf('select $1');
     expect(again).toBeDefined();
     expect(again).not.toBe(first);
