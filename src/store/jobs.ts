@@ -116,6 +116,11 @@ export const jobRecordSchema = z.object({
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 
+/** Whether a feature's post-delivery hook must look at this request: it was made for it, or its record predates `partOf`. */
+export function mayBePartOf(record: Pick<JobRecord, 'partOf'>, feature: 'series' | 'session'): boolean {
+  return record.partOf === undefined || record.partOf === feature;
+}
+
 /** Where a live record stands (see JobStore.peek). */
 export type RecordState = Pick<JobRecord, 'status' | 'ackedAt' | 'ackFailed' | 'interactionAt' | 'hooksDone' | 'resultMessageId'>;
 

@@ -10,7 +10,7 @@ import type { MemberDataDeleter } from '../../bot/privacy.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../../bot/requests.js';
 import { fitToSize } from '../../images/fit.js';
-import type { JobRecord } from '../../store/jobs.js';
+import { mayBePartOf, type JobRecord } from '../../store/jobs.js';
 import { recordImages, type ArchivedImage } from '../pictures/store.js';
 import { composeSeries, deletedPanelTile, gridColumns, type SeriesPanelImage } from './render.js';
 import type { AddResult, NumberedPanel, SeriesRecord } from './store.js';
@@ -412,7 +412,7 @@ async function postCompletion(ctx: BotContext, series: SeriesRecord): Promise<vo
 export function attachDeliveredPanel(ctx: BotContext) {
   return async (record: JobRecord, message: DeliveredMessage): Promise<void> => {
     const imageId = record.imageIds[0];
-    if (!imageId || (record.partOf !== undefined && record.partOf !== 'series')) return;
+    if (!imageId || !mayBePartOf(record, 'series')) return;
     const filled = await ctx.series.fillFromDelivery(record.id, imageId, message.channel_id ?? record.channelId);
     if (filled) await postSeriesNews(ctx, filled.seriesId);
   };

@@ -8,7 +8,7 @@ import { DEFAULT_ATTACHMENT_LIMIT } from '../../bot/requests.js';
 import type { DB } from '../../db/schema.js';
 import { fitToSize } from '../../images/fit.js';
 import type { SessionJob } from '../../queues.js';
-import type { JobRecord } from '../../store/jobs.js';
+import { mayBePartOf, type JobRecord } from '../../store/jobs.js';
 import { ensureArchivedPicture } from '../series/flow.js';
 import { sessionEnterId, sessionVoteId } from './ids.js';
 import { STRAGGLER_WAIT_MS, clip, text, timestamp, winnerOf } from './model.js';
@@ -128,7 +128,7 @@ async function roundBase(trx: Transaction<DB>, session: Session): Promise<string
 export function recordDeliveredEntry(ctx: BotContext) {
   return async (record: JobRecord): Promise<void> => {
     const imageId = record.imageIds[0];
-    if (!imageId || (record.partOf !== undefined && record.partOf !== 'session')) return;
+    if (!imageId || !mayBePartOf(record, 'session')) return;
     const filled = await ctx.sessions.fillEntry(record.id, imageId);
     if (!filled) return;
     const session = await ctx.sessions.get(filled.sessionId);

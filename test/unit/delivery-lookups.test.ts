@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { neverShown } from '../../src/bot/delivery.js';
+import { mayBePartOf } from '../../src/store/jobs.js';
 
 describe('whether a result can have been shown before its delivery', () => {
   const now = 1_800_000_000_000;
@@ -19,5 +20,16 @@ describe('whether a result can have been shown before its delivery', () => {
 
   it('counts as shown when the record does not say when it was drawn', () => {
     expect(neverShown(ctx, { attemptsStarted: 1 }, { finishedAt: undefined })).toBe(false);
+  });
+});
+
+describe("which features' post-delivery hooks look at a request", () => {
+  it('only the feature it was made for, or every one for a record from before requests said so', () => {
+    expect(mayBePartOf({ partOf: 'series' }, 'series')).toBe(true);
+    expect(mayBePartOf({ partOf: 'series' }, 'session')).toBe(false);
+    expect(mayBePartOf({ partOf: 'none' }, 'series')).toBe(false);
+    expect(mayBePartOf({ partOf: 'none' }, 'session')).toBe(false);
+    expect(mayBePartOf({ partOf: undefined }, 'series')).toBe(true);
+    expect(mayBePartOf({ partOf: undefined }, 'session')).toBe(true);
   });
 });
