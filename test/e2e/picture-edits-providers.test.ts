@@ -7,29 +7,17 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createComfyProvider } from '../../src/worker/providers/comfyui.js';
 import { createOpenAIProvider } from '../../src/worker/providers/openai.js';
-import { createReplicateProvider } from '../../src/worker/providers/replicate.js';
 import type { ImageProvider } from '../../src/worker/providers/types.js';
 import { FakeComfyUI } from '../support/fake-comfyui.js';
 import { FakeOpenAI } from '../support/fake-openai.js';
 import { FakeReplicate } from '../support/fake-replicate.js';
-import type { FakeMessage } from '../support/fake-discord.js';
-import { Stack } from '../support/stack.js';
+import { replicateProviderOn } from '../support/replicate-provider.js';
+import { finishedResult, Stack } from '../support/stack.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function resultIn(stack: Stack, interactionId: string): Promise<FakeMessage> {
-  return stack.discord.waitFor(
-    () => {
-      const message = stack.discord.messages(stack.discord.defaultChannelId).find((m) => m.interactionId === interactionId);
-      return message && /^(✅|❌)/.test(message.content) ? message : undefined;
-    },
-    30_000,
-    `the result of ${interactionId}`,
-  );
-}
 
 const raw = (png: Buffer) => sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
 
@@ -40,12 +28,12 @@ async function panAndRegion(provider: ImageProvider, model: string) {
   await stack.discord.ready;
 
   const imagine = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'a harbour', count: 1 } });
-  const original = await resultIn(stack, imagine.id);
+  const original = await finishedResult(stack, imagine.id, 30_000);
   expect(original.content).toMatch(/^✅/);
   const source = await raw(original.attachments[0]!.data);
 
   const pan = stack.discord.button({ customId: `edit:panr:${imagine.id}`, message: original });
-  const panned = await resultIn(stack, pan.id);
+  const panned = await finishedResult(stack, pan.id, 30_000);
   expect(panned.content, panned.content).toMatch(/^✅/);
   const wide = await raw(panned.attachments[0]!.data);
   expect([wide.info.width, wide.info.height]).toEqual([source.info.width * 1.5, source.info.height]);
@@ -61,7 +49,7 @@ async function panAndRegion(provider: ImageProvider, model: string) {
     fields: { region: 'centre', prompt: 'a boat' },
     message: original,
   });
-  const redrawn = await resultIn(stack, region.id);
+  const redrawn = await finishedResult(stack, region.id, 30_000);
   expect(redrawn.content, redrawn.content).toMatch(/^✅/);
   const after = await raw(redrawn.attachments[0]!.data);
   expect([after.info.width, after.info.height]).toEqual([source.info.width, source.info.height]);
@@ -87,14 +75,8 @@ describe('pan and Vary (Region) on each provider', () => {
     replicate.delayMs = 30;
     await replicate.start();
     cleanups.push(() => replicate.close());
-    const provider = createReplicateProvider({
-      apiToken: replicate.token,
-      baseUrl: replicate.baseUrl,
-      txt2imgModel: 'black-forest-labs/flux-schnell',
-      img2imgModel: 'black-forest-labs/flux-dev',
-      upscaleModel: 'nightmareai/real-esrgan',
+    const provider = replicateProviderOn(replicate, {
       inpaintModel: 'black-forest-labs/flux-fill-dev',
-      pollMs: 20,
     });
     await panAndRegion(provider, 'black-forest-labs/flux-schnell');
     expect(replicate.requestsTo('POST', /\/models\/black-forest-labs\/flux-fill-dev\/predictions$/)).toHaveLength(2);

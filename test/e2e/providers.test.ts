@@ -3,26 +3,19 @@ import { MessageFlags } from 'discord.js';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createComfyProvider } from '../../src/worker/providers/comfyui.js';
-import { createReplicateProvider } from '../../src/worker/providers/replicate.js';
 import { FakeComfyUI } from '../support/fake-comfyui.js';
 import { FakeReplicate } from '../support/fake-replicate.js';
+import { replicateProviderOn } from '../support/replicate-provider.js';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger.js';
 import { createOpenAIProvider } from '../../src/worker/providers/openai.js';
 import { FakeOpenAI, MODERATION_MESSAGE } from '../support/fake-openai.js';
-import { Stack } from '../support/stack.js';
+import { finishedResult, Stack } from '../support/stack.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function resultIn(stack: Stack, interactionId: string) {
-  return stack.discord.waitFor(() => {
-    const message = stack.discord.messages(stack.discord.defaultChannelId).find((m) => m.interactionId === interactionId);
-    return message && /^(✅|❌)/.test(message.content) ? message : undefined;
-  }, 20_000);
-}
 
 describe('/imagine through each provider (fake provider servers speaking the real APIs)', () => {
   it('Replicate: the prediction runs on the configured model and its outputs reach the channel', async () => {
@@ -30,14 +23,7 @@ describe('/imagine through each provider (fake provider servers speaking the rea
     replicate.delayMs = 30;
     await replicate.start();
     cleanups.push(() => replicate.close());
-    const provider = createReplicateProvider({
-      apiToken: replicate.token,
-      baseUrl: replicate.baseUrl,
-      txt2imgModel: 'black-forest-labs/flux-schnell',
-      img2imgModel: 'black-forest-labs/flux-dev',
-      upscaleModel: 'nightmareai/real-esrgan',
-      pollMs: 20,
-    });
+    const provider = replicateProviderOn(replicate);
     const stack = await Stack.start({
       provider,
       bot: { models: [{ name: 'schnell', ref: 'black-forest-labs/flux-schnell' }] },
@@ -46,7 +32,7 @@ describe('/imagine through each provider (fake provider servers speaking the rea
     await stack.discord.ready;
 
     const interaction = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'neon koi', count: 2, seed: 9 } });
-    const result = await resultIn(stack, interaction.id);
+    const result = await finishedResult(stack, interaction.id);
     expect(result.content).toMatch(/^✅/);
     expect(result.content).toContain('schnell');
     expect(result.attachments).toHaveLength(3);
@@ -56,7 +42,7 @@ describe('/imagine through each provider (fake provider servers speaking the rea
 
     // U1 goes to the upscale model with the first image.
     const upscale = stack.discord.button({ customId: `gen:upscale:${interaction.id}:1`, message: result });
-    const upscaled = await resultIn(stack, upscale.id);
+    const upscaled = await finishedResult(stack, upscale.id);
     expect(upscaled.attachments).toHaveLength(1);
     expect(replicate.requestsTo('POST', /real-esrgan\/predictions$|\/predictions$/).length).toBeGreaterThanOrEqual(2);
     expect(stack.discord.validationErrors).toEqual([]);
@@ -68,19 +54,14 @@ describe('/imagine through each provider (fake provider servers speaking the rea
     await replicate.start();
     cleanups.push(() => replicate.close());
     replicate.failNext(1, 'nsfw');
-    const provider = createReplicateProvider({
-      apiToken: replicate.token,
-      baseUrl: replicate.baseUrl,
-      txt2imgModel: 'black-forest-labs/flux-schnell',
-      img2imgModel: 'black-forest-labs/flux-dev',
-      upscaleModel: 'nightmareai/real-esrgan',
+    const provider = replicateProviderOn(replicate, {
       pollMs: 10,
     });
     const stack = await Stack.start({ provider, bot: { models: [{ name: 'schnell', ref: 'black-forest-labs/flux-schnell' }] } });
     cleanups.push(() => stack.close());
     await stack.discord.ready;
     const interaction = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'forbidden' } });
-    const result = await resultIn(stack, interaction.id);
+    const result = await finishedResult(stack, interaction.id);
     expect(result.content).toMatch(/^❌.*safety filter/);
     const privately = await stack.discord.waitFor(() =>
       interaction.followUps().find((m) => m.flags === MessageFlags.Ephemeral && /safety filter/.test(m.content)),
@@ -99,7 +80,7 @@ describe('/imagine through each provider (fake provider servers speaking the rea
     await stack.discord.ready;
 
     const interaction = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'moss temple', aspect: '3:2' } });
-    const result = await resultIn(stack, interaction.id);
+    const result = await finishedResult(stack, interaction.id);
     expect(result.content).toMatch(/^✅/);
     const image = await sharp(result.attachments[0]!.data).metadata();
     expect([image.width, image.height]).toEqual([1216, 832]);
@@ -135,7 +116,7 @@ describe('/imagine through each provider (fake provider servers speaking the rea
     it('draws /imagine at the nearest supported size, remixes through images.edit, and upscales offline', async () => {
       const { openai, stack } = await openAIStack();
       const interaction = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'paper boats', aspect: '9:16', count: 2 } });
-      const result = await resultIn(stack, interaction.id);
+      const result = await finishedResult(stack, interaction.id);
       expect(result.content).toMatch(/^✅/);
       // The grid first, then each picture.
       const image = await sharp(result.attachments[1]!.data).metadata();
@@ -145,11 +126,11 @@ describe('/imagine through each provider (fake provider servers speaking the rea
       ]);
 
       const vary = stack.discord.button({ customId: `gen:vary:${interaction.id}:1`, message: result });
-      expect((await resultIn(stack, vary.id)).content).toMatch(/^✅/);
+      expect((await finishedResult(stack, vary.id)).content).toMatch(/^✅/);
       expect(openai.requestsTo(/edits$/)).toHaveLength(1);
 
       const upscale = stack.discord.button({ customId: `gen:upscale:${interaction.id}:2`, message: result });
-      const upscaled = await resultIn(stack, upscale.id);
+      const upscaled = await finishedResult(stack, upscale.id);
       const big = await sharp(upscaled.attachments[0]!.data).metadata();
       expect([big.width, big.height]).toEqual([2048, 3072]);
       expect(openai.requests).toHaveLength(2);
@@ -160,7 +141,7 @@ describe('/imagine through each provider (fake provider servers speaking the rea
       const { openai, stack } = await openAIStack();
       openai.failNext(1, 'moderation');
       const interaction = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'forbidden' } });
-      const result = await resultIn(stack, interaction.id);
+      const result = await finishedResult(stack, interaction.id);
       expect(result.content).toMatch(/^❌.*safety filter/);
       const privately = await stack.discord.waitFor(() =>
         interaction.followUps().find((m) => m.flags === MessageFlags.Ephemeral && m.content.includes(MODERATION_MESSAGE)),
@@ -175,7 +156,7 @@ describe('/imagine through each provider (fake provider servers speaking the rea
       openai.failNext(1, 'http429');
       openai.failNext(1, 'http500');
       const interaction = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'a slow tide' } });
-      const result = await resultIn(stack, interaction.id);
+      const result = await finishedResult(stack, interaction.id);
       expect(result.content).toMatch(/^✅/);
 
       const [{ at, retryAfterMs }] = openai.throttled as [{ at: number; retryAfterMs: number }];
@@ -196,9 +177,9 @@ describe('/imagine through each provider (fake provider servers speaking the rea
     cleanups.push(() => stack.close());
     await stack.discord.ready;
     const interaction = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'harbour lights', aspect: '16:9', count: 1 } });
-    const result = await resultIn(stack, interaction.id);
+    const result = await finishedResult(stack, interaction.id);
     const upscale = stack.discord.button({ customId: `gen:upscale:${interaction.id}:1`, message: result });
-    const upscaled = await resultIn(stack, upscale.id);
+    const upscaled = await finishedResult(stack, upscale.id);
     const big = await sharp(upscaled.attachments[0]!.data).metadata();
     expect(big.width).toBeGreaterThan(2048);
 

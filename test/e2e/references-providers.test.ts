@@ -5,11 +5,10 @@
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createComfyProvider } from '../../src/worker/providers/comfyui.js';
-import { createReplicateProvider } from '../../src/worker/providers/replicate.js';
 import { FakeComfyUI } from '../support/fake-comfyui.js';
 import { FakeReplicate } from '../support/fake-replicate.js';
-import type { FakeMessage } from '../support/fake-discord.js';
-import { Stack } from '../support/stack.js';
+import { replicateProviderOn } from '../support/replicate-provider.js';
+import { finishedResult, Stack } from '../support/stack.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -21,25 +20,13 @@ const solid = (background: string) =>
     .png()
     .toBuffer();
 
-function resultIn(stack: Stack, interactionId: string): Promise<FakeMessage> {
-  return stack.discord.waitFor(() => {
-    const message = stack.discord.messages(stack.discord.defaultChannelId).find((m) => m.interactionId === interactionId);
-    return message && /^(✅|❌)/.test(message.content) ? message : undefined;
-  }, 20_000);
-}
-
 describe('blend, describe and styles through the real provider APIs', () => {
   it('Replicate: /blend sends every picture to the blend model, /describe asks the captioner, --sref goes to img2img', async () => {
     const replicate = new FakeReplicate();
     replicate.delayMs = 20;
     await replicate.start();
     cleanups.push(() => replicate.close());
-    const provider = createReplicateProvider({
-      apiToken: replicate.token,
-      baseUrl: replicate.baseUrl,
-      txt2imgModel: 'black-forest-labs/flux-schnell',
-      img2imgModel: 'black-forest-labs/flux-dev',
-      upscaleModel: 'nightmareai/real-esrgan',
+    const provider = replicateProviderOn(replicate, {
       blendModel: 'google/nano-banana',
       captionModel: 'salesforce/blip',
       pollMs: 10,
@@ -54,7 +41,7 @@ describe('blend, describe and styles through the real provider APIs', () => {
       ),
     );
     const blend = stack.discord.slashCommand({ name: 'blend', options: { file1: files[0]!.id, file2: files[1]!.id } });
-    const blended = await resultIn(stack, blend.id);
+    const blended = await finishedResult(stack, blend.id);
     expect(blended.content).toContain('🧪 blend of 2 pictures');
     const [call] = replicate.requestsTo('POST', /nano-banana\/predictions$/);
     expect(call!.body.input.image_input).toHaveLength(2);
@@ -68,7 +55,7 @@ describe('blend, describe and styles through the real provider APIs', () => {
 
     const code = /🎨 style `([0-9a-f]{10})`/.exec(blended.content)![1]!;
     const styled = stack.discord.slashCommand({ name: 'imagine', options: { prompt: `a harbour --sref ${code} --sw 1000` } });
-    expect((await resultIn(stack, styled.id)).content).toContain('🎨 style from');
+    expect((await finishedResult(stack, styled.id)).content).toContain('🎨 style from');
     const img2img = replicate.requestsTo('POST', /flux-dev\/predictions$/);
     expect(img2img).toHaveLength(1);
     expect(img2img[0]!.body.input).toMatchObject({ prompt: 'a harbour', prompt_strength: 0.4 });
@@ -91,7 +78,7 @@ describe('blend, describe and styles through the real provider APIs', () => {
       ),
     );
     const blend = stack.discord.slashCommand({ name: 'blend', options: { file1: files[0]!.id, file2: files[1]!.id } });
-    const blended = await resultIn(stack, blend.id);
+    const blended = await finishedResult(stack, blend.id);
     expect(blended.content).toContain('🧪 blend of 2 pictures');
 
     const describeIt = stack.discord.slashCommand({ name: 'describe', options: { image: files[1]!.id } });
@@ -103,7 +90,7 @@ describe('blend, describe and styles through the real provider APIs', () => {
 
     const code = /🎨 style `([0-9a-f]{10})`/.exec(blended.content)![1]!;
     const styled = stack.discord.slashCommand({ name: 'imagine', options: { prompt: `a harbour --sref ${code}` } });
-    expect((await resultIn(stack, styled.id)).content).toContain('🎨 style from');
+    expect((await finishedResult(stack, styled.id)).content).toContain('🎨 style from');
     const classes = comfy.accepted.map((workflow) =>
       Object.values(workflow)
         .map((node) => node.class_type)

@@ -10,11 +10,11 @@ import { panPlan, regionPlan, zoomPlan, type EditPlan } from '../../src/features
 import { keepOriginal, prepareEdit } from '../../src/features/edits/render.js';
 import { createComfyProvider } from '../../src/worker/providers/comfyui.js';
 import { createOpenAIProvider } from '../../src/worker/providers/openai.js';
-import { createReplicateProvider } from '../../src/worker/providers/replicate.js';
 import { ProviderRefusedError, type GenerationRequest, type ImageProvider } from '../../src/worker/providers/types.js';
 import { FakeComfyUI } from '../support/fake-comfyui.js';
 import { FakeOpenAI } from '../support/fake-openai.js';
 import { FakeReplicate, gradient } from '../support/fake-replicate.js';
+import { replicateProviderOn } from '../support/replicate-provider.js';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -116,14 +116,8 @@ describe('Replicate', () => {
     fake.delayMs = 60;
     await fake.start();
     closers.push(() => fake.close());
-    const provider = createReplicateProvider({
-      apiToken: fake.token,
-      baseUrl: fake.baseUrl,
-      txt2imgModel: 'black-forest-labs/flux-schnell',
-      img2imgModel: 'black-forest-labs/flux-dev',
-      upscaleModel: 'nightmareai/real-esrgan',
+    const provider = replicateProviderOn(fake, {
       inpaintModel: withInpaintModel ? 'black-forest-labs/flux-fill-dev' : undefined,
-      pollMs: 20,
     });
     return { fake, provider };
   }

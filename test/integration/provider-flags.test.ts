@@ -1,11 +1,11 @@
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createComfyProvider } from '../../src/worker/providers/comfyui.js';
-import { createReplicateProvider } from '../../src/worker/providers/replicate.js';
 import { guidanceFor } from '../../src/worker/providers/shared.js';
 import type { GenerationRequest } from '../../src/worker/providers/types.js';
 import { FakeComfyUI } from '../support/fake-comfyui.js';
 import { FakeReplicate } from '../support/fake-replicate.js';
+import { replicateProviderOn } from '../support/replicate-provider.js';
 
 type Workflow = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
 const nodesOf = (workflow: Workflow, type: string) => Object.values(workflow).filter((node) => node.class_type === type);
@@ -94,15 +94,10 @@ describe('--chaos, --stylize, --tile and --draft on Replicate (request shapes ch
   afterEach(() => fake.close());
 
   const replicate = () =>
-    createReplicateProvider({
-      apiToken: fake.token,
-      baseUrl: fake.baseUrl,
+    replicateProviderOn(fake, {
       txt2imgModel: 'black-forest-labs/flux-dev',
-      img2imgModel: 'black-forest-labs/flux-dev',
-      upscaleModel: 'nightmareai/real-esrgan',
       draftModel: 'black-forest-labs/flux-schnell',
       tileModel: 'tstramer/material-diffusion',
-      pollMs: 20,
     });
   const lastCreation = () => fake.requestsTo('POST', /predictions$/).at(-1)!;
   const base = { model: 'black-forest-labs/flux-dev', width: 576, height: 320 };

@@ -8,10 +8,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { blendComposite } from '../../src/images/references.js';
 import { createComfyProvider } from '../../src/worker/providers/comfyui.js';
 import { createLocalProvider } from '../../src/worker/providers/local.js';
-import { createReplicateProvider, type ReplicateProviderOptions } from '../../src/worker/providers/replicate.js';
+import type { ReplicateProviderOptions } from '../../src/worker/providers/replicate.js';
 import type { GenerationRequest } from '../../src/worker/providers/types.js';
 import { FakeComfyUI } from '../support/fake-comfyui.js';
 import { FakeReplicate } from '../support/fake-replicate.js';
+import { replicateProviderOn } from '../support/replicate-provider.js';
 
 const solid = (background: string, width = 96, height = 64) =>
   sharp({ create: { width, height, channels: 3, background } })
@@ -49,16 +50,7 @@ describe('Replicate: blends, styles and captions', () => {
   });
   afterEach(() => fake.close());
 
-  const provider = (overrides: Partial<ReplicateProviderOptions> = {}) =>
-    createReplicateProvider({
-      apiToken: fake.token,
-      baseUrl: fake.baseUrl,
-      txt2imgModel: 'black-forest-labs/flux-schnell',
-      img2imgModel: 'black-forest-labs/flux-dev',
-      upscaleModel: 'nightmareai/real-esrgan',
-      pollMs: 10,
-      ...overrides,
-    });
+  const provider = (overrides: Partial<ReplicateProviderOptions> = {}) => replicateProviderOn(fake, { pollMs: 10, ...overrides });
   const created = () => fake.requestsTo('POST', /predictions$/);
 
   it('sends every picture of a blend as image_input to the blend model', async () => {

@@ -13,7 +13,7 @@ import type { ImageProvider } from '../../src/worker/providers/types.js';
 import { startWorker, type RunningWorker, type WorkerOptions } from '../../src/worker/worker.js';
 import { quietLogger } from './context.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
-import { FakeDiscord } from './fake-discord.js';
+import { FakeDiscord, type FakeMessage } from './fake-discord.js';
 import { connect, dropPrefix, redisTarget, uniquePrefix } from './redis.js';
 
 export interface StackOptions {
@@ -169,4 +169,16 @@ export function useStack(): (options?: StackOptions) => Promise<Stack> {
     await current.discord.ready;
     return current;
   };
+}
+
+/** The result (✅) or failure (❌) an interaction ended with in the stack's default channel. */
+export function finishedResult(stack: Stack, interactionId: string, timeoutMs = 20_000): Promise<FakeMessage> {
+  return stack.discord.waitFor(
+    () => {
+      const message = stack.discord.messages(stack.discord.defaultChannelId).find((m) => m.interactionId === interactionId);
+      return message && /^(✅|❌)/.test(message.content) ? message : undefined;
+    },
+    timeoutMs,
+    `the result of ${interactionId}`,
+  );
 }
