@@ -1,15 +1,13 @@
 import sharp from 'sharp';
-import { SnowflakeUtil } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BotContext } from '../../src/bot/context.js';
 import { recoverStrandedJobs } from '../../src/bot/recovery.js';
 import { formatEditArea } from '../../src/queues.js';
-import type { NewJobRecord } from '../../src/store/jobs.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { eventually, quietLogger } from '../support/context.js';
 import { redisUrl } from '../support/redis.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
-import { closeTestBed, openTestBed, type TestBed } from '../support/test-bed.js';
+import { closeTestBed, openTestBed, recordLeftBehind, type TestBed } from '../support/test-bed.js';
 
 /**
  * An edit survives a crash between being recorded and being queued: the recovery sweep queues it
@@ -36,32 +34,17 @@ describe('a stranded edit', () => {
       .toBuffer();
     await ctx.images.writeFile(parentId, parent);
 
-    const createdAt = Date.now() - 3 * 60_000;
-    const id = SnowflakeUtil.generate({ timestamp: createdAt }).toString();
-    const record: NewJobRecord = {
-      id,
+    const record = recordLeftBehind(ctx, {
       kind: 'outpaint',
       prompt: 'more sky',
       aspect: '3:2',
-      seed: 7,
-      count: 1,
-      model: 'painterly',
-      userId: '200000000000000001',
-      userName: 'ada',
-      guildId: '300000000000000001',
-      channelId: '400000000000000001',
-      applicationId: ctx.applicationId,
-      interactionToken: 'token',
-      interactionAt: createdAt,
-      attachmentSizeLimit: 10 * 1024 * 1024,
-      createdAt,
       parentImageId: parentId,
       // Pan left: 192 × 96, the picture on the right.
       width: 192,
       height: 96,
       area: formatEditArea({ x: 64, y: 0, w: 128, h: 96 }),
-      priority: 1,
-    };
+    });
+    const { id } = record;
     await ctx.jobs.create(record);
     expect((await recoverStrandedJobs(ctx)).get(id)).toBe('requeued');
 

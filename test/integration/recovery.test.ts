@@ -1,14 +1,13 @@
 import type { Redis } from 'ioredis';
 import { UnrecoverableError, Worker } from 'bullmq';
-import { SnowflakeUtil } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BotContext } from '../../src/bot/context.js';
 import { RECOVERY_GRACE_MS, recoverStrandedJobs } from '../../src/bot/recovery.js';
 import { addGenerateJob } from '../../src/bot/requests.js';
 import { DELIVER_QUEUE, generateJobId } from '../../src/queues.js';
-import type { JobStatus, NewJobRecord } from '../../src/store/jobs.js';
+import type { JobStatus } from '../../src/store/jobs.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
-import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
+import { openTestBed, closeTestBed, recordLeftBehind, type TestBed } from '../support/test-bed.js';
 import { eventually, quietLogger } from '../support/context.js';
 import { connect, redisUrl } from '../support/redis.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
@@ -33,29 +32,8 @@ afterEach(async () => {
 
 /** A request recorded three minutes ago, in the given state, as a crash would have left it. */
 async function stranded(status: JobStatus, ageMs = 3 * 60_000): Promise<string> {
-  const createdAt = Date.now() - ageMs;
-  const id = SnowflakeUtil.generate({ timestamp: createdAt }).toString();
-  const record: NewJobRecord = {
-    id,
-    kind: 'txt2img',
-    prompt: 'left behind',
-    aspect: '1:1',
-    seed: 7,
-    count: 1,
-    model: 'painterly',
-    userId: '200000000000000001',
-    userName: 'ada',
-    guildId: '300000000000000001',
-    channelId: '400000000000000001',
-    applicationId: ctx.applicationId,
-    interactionToken: 'token',
-    interactionAt: createdAt,
-    attachmentSizeLimit: 10 * 1024 * 1024,
-    createdAt,
-    width: 512,
-    height: 512,
-    priority: 1,
-  };
+  const record = recordLeftBehind(ctx, {}, ageMs);
+  const { id } = record;
   await ctx.jobs.create(record);
   if (status !== 'queued') await ctx.jobs.update(id, { status, imageIds: status === 'done' ? [`${id}-1`] : undefined });
   return id;
