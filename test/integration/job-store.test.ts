@@ -5,7 +5,7 @@ import { FairQueue, quotaDay } from '../../src/store/fair-queue.js';
 import { INTERACTION_TOKEN_TTL_MS, JobStore, SETTLED_TTL_SECONDS, type NewJobRecord } from '../../src/store/jobs.js';
 import { deliveredArchive } from '../../src/bot/delivery.js';
 import { archiveDelivery, recordRequest } from '../../src/features/pictures/store.js';
-import { closeTestBed, openTestBed, type TestBed } from '../support/test-bed.js';
+import { closeTestBed, openTestBed, requestRecord, type TestBed } from '../support/test-bed.js';
 import { describeOnRedis } from '../support/redis.js';
 
 let bed: TestBed;
@@ -19,25 +19,7 @@ afterEach(async () => {
 });
 
 function newRecord(id: string): NewJobRecord {
-  const now = Date.now();
-  return {
-    id,
-    kind: 'txt2img',
-    prompt: 'a lighthouse',
-    aspect: '1:1',
-    seed: 1,
-    count: 1,
-    model: 'painterly',
-    userId: '200000000000000001',
-    userName: 'ada',
-    guildId: '300000000000000001',
-    channelId: '400000000000000001',
-    applicationId: bed.ctx.applicationId,
-    interactionToken: 'interaction-token',
-    interactionAt: now,
-    attachmentSizeLimit: 10 * 1024 * 1024,
-    createdAt: now,
-  };
+  return requestRecord(bed.ctx, { id, prompt: 'a lighthouse', seed: 1, interactionToken: 'interaction-token' }, 0);
 }
 
 /** A connection that carries `commands` commands (one unless told), then is gone, as when the process dies mid-way. */

@@ -7,7 +7,7 @@ import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { eventually, quietLogger } from '../support/context.js';
 import { redisUrl } from '../support/redis.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
-import { closeTestBed, openTestBed, recordLeftBehind, type TestBed } from '../support/test-bed.js';
+import { closeTestBed, openTestBed, requestRecord, type TestBed } from '../support/test-bed.js';
 
 /**
  * An edit survives a crash between being recorded and being queued: the recovery sweep queues it
@@ -34,7 +34,7 @@ describe('a stranded edit', () => {
       .toBuffer();
     await ctx.images.writeFile(parentId, parent);
 
-    const record = recordLeftBehind(ctx, {
+    const record = requestRecord(ctx, {
       kind: 'outpaint',
       prompt: 'more sky',
       aspect: '3:2',

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { aspectRatioFor, createReplicateProvider, type ReplicateProviderOptions } from '../../src/worker/providers/replicate.js';
+import { aspectRatioFor, type ReplicateProviderOptions } from '../../src/worker/providers/replicate.js';
 import {
   GenerationCancelledError,
   ProviderRateLimitedError,
@@ -11,6 +11,7 @@ import {
   type ImageProvider,
 } from '../../src/worker/providers/types.js';
 import { FakeReplicate, gradient, NSFW_ERROR } from '../support/fake-replicate.js';
+import { replicateProviderOn } from '../support/replicate-provider.js';
 import { ConfigError } from '../../src/config.js';
 import { spawnAtelier } from '../support/processes.js';
 import { SnowflakeUtil } from 'discord.js';
@@ -35,15 +36,7 @@ afterEach(async () => {
 });
 
 function provider(overrides: Partial<ReplicateProviderOptions> = {}): ImageProvider {
-  return createReplicateProvider({
-    apiToken: fake.token,
-    baseUrl: fake.baseUrl,
-    txt2imgModel: 'black-forest-labs/flux-schnell',
-    img2imgModel: 'black-forest-labs/flux-dev',
-    upscaleModel: 'nightmareai/real-esrgan',
-    pollMs: 20,
-    ...overrides,
-  });
+  return replicateProviderOn(fake, overrides);
 }
 
 function request(overrides: Partial<GenerationRequest> = {}): GenerationRequest & { progress: number[] } {

@@ -7,7 +7,7 @@ import { addGenerateJob } from '../../src/bot/requests.js';
 import { DELIVER_QUEUE, generateJobId } from '../../src/queues.js';
 import type { JobStatus } from '../../src/store/jobs.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
-import { openTestBed, closeTestBed, recordLeftBehind, type TestBed } from '../support/test-bed.js';
+import { openTestBed, closeTestBed, requestRecord, type TestBed } from '../support/test-bed.js';
 import { eventually, quietLogger } from '../support/context.js';
 import { connect, redisUrl } from '../support/redis.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
@@ -32,7 +32,7 @@ afterEach(async () => {
 
 /** A request recorded three minutes ago, in the given state, as a crash would have left it. */
 async function stranded(status: JobStatus, ageMs = 3 * 60_000): Promise<string> {
-  const record = recordLeftBehind(ctx, {}, ageMs);
+  const record = requestRecord(ctx, {}, ageMs);
   const { id } = record;
   await ctx.jobs.create(record);
   if (status !== 'queued') await ctx.jobs.update(id, { status, imageIds: status === 'done' ? [`${id}-1`] : undefined });

@@ -39,10 +39,11 @@ export async function closeTestBed(bed: TestBed, workers: RunningWorker[] = []):
 }
 
 /**
- * A request's record as a crash would have left it: created `ageMs` ago (its id a snowflake of
- * that time) by member 200000000000000001 on server 300000000000000001; `overrides` say what it asked for.
+ * A request's record, created `ageMs` ago (its id a snowflake of that time; by default 3 minutes,
+ * as a crash would have left it) by member 200000000000000001 on server 300000000000000001;
+ * `overrides` say what it asked for.
  */
-export function recordLeftBehind(ctx: BotContext, overrides: Partial<NewJobRecord> = {}, ageMs = 3 * 60_000): NewJobRecord {
+export function requestRecord(ctx: BotContext, overrides: Partial<NewJobRecord> = {}, ageMs = 3 * 60_000): NewJobRecord {
   const createdAt = Date.now() - ageMs;
   return {
     id: SnowflakeUtil.generate({ timestamp: createdAt }).toString(),
