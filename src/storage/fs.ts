@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, fsync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdir as mkdirPromise, open as openPromise, readdir, readFile, rename as renamePromise, rm, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { assertValidKey, assertValidPrefix, contentTypeOfKey, InvalidKeyError, type ImageStorage, type StoredObject } from './storage.js';
 
@@ -13,7 +14,17 @@ export class FsImageStorage implements ImageStorage {
   readonly kind = 'fs' as const;
   readonly root: string;
 
-  constructor(root: string) {
+  /**
+   * @param directUpTo Files up to this many bytes are written and read with direct system calls,
+   *   and only the fsync goes to libuv's thread pool. Each trip through the pool costs more CPU than
+   *   the call it makes on a file this size (a picture is a few of them: open, write, sync, close,
+   *   rename), while the calls themselves take microseconds on the page cache. Larger files go
+   *   through the pool throughout, so the event loop never copies megabytes in one go.
+   */
+  constructor(
+    root: string,
+    private readonly directUpTo = DIRECT_IO_LIMIT,
+  ) {
     this.root = resolve(root);
   }
 
@@ -34,11 +45,28 @@ export class FsImageStorage implements ImageStorage {
     // Written beside the target under a name no key can have (keys never start with a dot), made
     // durable, then renamed over it: readers see the old file or the new one, never half of it.
     const temporary = join(dirname(path), `.${randomUUID()}.partial`);
-    // The folder usually exists already (pictures share a few): it is made only when missing.
-    const handle = await open(temporary, 'wx').catch(async (error: NodeJS.ErrnoException) => {
+    if (body.length > this.directUpTo) return this.putThroughPool(path, temporary, body);
+    const fd = openCreating(temporary, path);
+    try {
+      try {
+        for (let written = 0; written < body.length; ) written += writeSync(fd, body, written);
+        await fsyncOf(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temporary, path);
+    } catch (error) {
+      rmSync(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  /** As put, every step in the thread pool: for files too large to copy on the event loop. */
+  private async putThroughPool(path: string, temporary: string, body: Uint8Array): Promise<void> {
+    const handle = await openPromise(temporary, 'wx').catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
-      await mkdir(dirname(path), { recursive: true });
-      return open(temporary, 'wx');
+      await mkdirPromise(dirname(path), { recursive: true });
+      return openPromise(temporary, 'wx');
     });
     try {
       await handle.writeFile(body);
@@ -47,7 +75,7 @@ export class FsImageStorage implements ImageStorage {
       await handle.close();
     }
     try {
-      await rename(temporary, path);
+      await renamePromise(temporary, path);
     } catch (error) {
       await rm(temporary, { force: true });
       throw error;
@@ -61,9 +89,39 @@ export class FsImageStorage implements ImageStorage {
   }
 
   async get(key: string): Promise<(StoredObject & { body: Buffer }) | undefined> {
-    const body = await readFile(this.pathOf(key)).catch(missing);
+    const path = this.pathOf(key);
+    const body = this.readDirect(path) ?? (await readFile(path).catch(missing));
     if (!body) return undefined;
     return { key, size: body.length, contentType: contentTypeOfKey(key), body };
+  }
+
+  /**
+   * A small file's bytes by direct calls; null when it is larger than directUpTo (read it through
+   * the pool), undefined when there is no such file.
+   */
+  private readDirect(path: string): Buffer | undefined | null {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (error) {
+      return missing(error);
+    }
+    try {
+      const { size } = fstatSync(fd);
+      if (size > this.directUpTo) return null;
+      const body = Buffer.allocUnsafe(size);
+      let read = 0;
+      while (read < size) {
+        const n = readSync(fd, body, read, size - read, read);
+        if (n === 0) break;
+        read += n;
+      }
+      return read === size ? body : body.subarray(0, read);
+    } catch (error) {
+      return missing(error);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   async getStream(key: string) {
@@ -90,6 +148,22 @@ export class FsImageStorage implements ImageStorage {
     };
     await walk(this.root);
     yield* keys.filter((key) => key.startsWith(prefix)).sort();
+  }
+}
+
+/** See the FsImageStorage constructor: a large picture is a few MB, so nearly every picture is read and written directly. */
+const DIRECT_IO_LIMIT = 8 * 1024 * 1024;
+
+const fsyncOf = promisify(fsync);
+
+/** Opens a new file for writing, making its folder when missing (it usually exists: pictures share a few). */
+function openCreating(temporary: string, path: string): number {
+  try {
+    return openSync(temporary, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(dirname(path), { recursive: true });
+    return openSync(temporary, 'wx');
   }
 }
 

@@ -21,6 +21,12 @@ storageContract('filesystem', async () => {
   return { storage: new FsImageStorage(dir), close: () => rm(dir, { recursive: true, force: true }) };
 });
 
+// Files above the direct-I/O size go through the thread pool at every step: the same contract holds.
+storageContract('filesystem, files above the direct-I/O size', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'atelier-storage-'));
+  return { storage: new FsImageStorage(dir, 0), close: () => rm(dir, { recursive: true, force: true }) };
+});
+
 describe('filesystem image storage', () => {
   it('is the default, in IMAGE_STORE_DIR', () => {
     const storage = createImageStorage(parseConfig({ IMAGE_STORE_DIR: '/srv/atelier/images' }));
