@@ -247,23 +247,18 @@ export async function addGenerateJob(ctx: BotContext, record: JobRecord, maxRunn
 
 /**
  * 1-based position among running and waiting jobs, and a rough wait from recent durations. Asked
- * for on every request, so it reads ranks from BullMQ's own structures (O(log n)) instead of
- * listing the queue: the plain waiting list is served first, then prioritized jobs lowest first.
+ * for on every request: one command reads the queue's sizes and the job's rank (see
+ * QueueStats.standing). The plain waiting list is served first, then prioritized jobs lowest first.
  */
 export async function queuePlace(ctx: BotContext, jobId: string): Promise<QueuePlace> {
-  const queue = ctx.generateQueue;
-  const bullmqId = generateJobId(jobId);
-  const [counts, waitIndex, priorityRank, { capacity, typicalMs: typical }] = await Promise.all([
-    queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed'),
-    ctx.redis.lpos(queue.toKey('wait'), bullmqId) as Promise<number | null>,
-    ctx.redis.zrank(queue.toKey('prioritized'), bullmqId),
+  const [standing, { capacity, typicalMs: typical }] = await Promise.all([
+    ctx.stats.standing(ctx.generateQueue, generateJobId(jobId)),
     ctx.stats.forEstimate(),
   ]);
-  const active = counts.active ?? 0;
-  const waiting = counts.waiting ?? 0;
-  const total = active + waiting + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+  const { active, waiting, waitIndex, priorityRank } = standing;
+  const total = active + waiting + standing.prioritized + standing.delayed;
   // The wait list is pushed on the left and served from the right.
-  const ahead = waitIndex !== null ? waiting - 1 - waitIndex : priorityRank !== null ? waiting + priorityRank : undefined;
+  const ahead = waitIndex !== undefined ? waiting - 1 - waitIndex : priorityRank !== undefined ? waiting + priorityRank : undefined;
   const position = ahead === undefined ? Math.max(1, total) : active + ahead + 1;
   return { position, total: Math.max(total, position), etaMs: estimateWait(position, capacity, typical) };
 }

@@ -25,6 +25,30 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 `;
 
+/**
+ * KEYS: a BullMQ queue's active list, wait list, prioritized set and delayed set. ARGV: a job id.
+ * The four sizes, then the job's index in the wait list and its rank among prioritized jobs (-1:
+ * not there).
+ */
+const STANDING = `
+local waitIndex = redis.call('LPOS', KEYS[2], ARGV[1])
+local rank = false
+if not waitIndex then rank = redis.call('ZRANK', KEYS[3], ARGV[1]) end
+return {redis.call('LLEN', KEYS[1]), redis.call('LLEN', KEYS[2]), redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]), waitIndex or -1, rank or -1}
+`;
+
+/** A queue's sizes and where one job is in it (see QueueStats.standing). */
+export interface QueueStanding {
+  active: number;
+  waiting: number;
+  prioritized: number;
+  delayed: number;
+  /** Index in the wait list (pushed on the left, served from the right), when it is there. */
+  waitIndex?: number;
+  /** Rank among prioritized jobs (served lowest first), when it is there. */
+  priorityRank?: number;
+}
+
 export class QueueStats {
   private estimateInputs?: { at: number; read: Promise<{ capacity: number; typicalMs: number | undefined }> };
 
@@ -44,6 +68,23 @@ export class QueueStats {
       if (this.estimateInputs === entry) this.estimateInputs = undefined;
     });
     return read;
+  }
+
+  /**
+   * The sizes of a BullMQ queue and the ranks of one job in it, read from BullMQ's own structures
+   * (O(log n), never a listing) in one command: asked for on every request.
+   */
+  async standing(queue: { toKey(type: string): string }, jobId: string): Promise<QueueStanding> {
+    const keys = ['active', 'wait', 'prioritized', 'delayed'].map((type) => queue.toKey(type));
+    const [active, waiting, prioritized, delayed, waitIndex, priorityRank] = (await runScript(this.redis, STANDING, 4, ...keys, jobId)) as number[];
+    return {
+      active: active ?? 0,
+      waiting: waiting ?? 0,
+      prioritized: prioritized ?? 0,
+      delayed: delayed ?? 0,
+      waitIndex: waitIndex !== undefined && waitIndex >= 0 ? waitIndex : undefined,
+      priorityRank: priorityRank !== undefined && priorityRank >= 0 ? priorityRank : undefined,
+    };
   }
 
   async recordDuration(ms: number): Promise<void> {

@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ESTIMATE_REUSE_MS, QueueStats } from '../../src/store/stats.js';
 import { closeTestBed, openTestBed, type TestBed } from '../support/test-bed.js';
@@ -37,5 +38,29 @@ describeOnRedis('the numbers behind a wait estimate', () => {
     await bed.redis.del(`${bed.prefix}:workers`);
     await broken.heartbeat('gpu-a', 1, now);
     expect(await broken.forEstimate(now)).toEqual({ capacity: 1, typicalMs: undefined });
+  });
+
+  it("reads a queue's sizes and a job's rank in it from BullMQ's own lists", async () => {
+    const stats = new QueueStats(bed.redis, bed.prefix);
+    const queue = new Queue('standing', { connection: bed.redis, prefix: bed.prefix });
+    try {
+      await queue.add('plain', {}, { jobId: 'plain-1' });
+      await queue.add('plain', {}, { jobId: 'plain-2' });
+      await queue.add('ranked', {}, { jobId: 'ranked-1', priority: 2 });
+      await queue.add('ranked', {}, { jobId: 'ranked-2', priority: 1 });
+      await queue.add('later', {}, { jobId: 'later-1', delay: 60_000 });
+      const sizes = { active: 0, waiting: 2, prioritized: 2, delayed: 1 };
+      // The wait list is pushed on the left: the first job added is served first, from the right.
+      expect(await stats.standing(queue, 'plain-1')).toEqual({ ...sizes, waitIndex: 1, priorityRank: undefined });
+      expect(await stats.standing(queue, 'plain-2')).toEqual({ ...sizes, waitIndex: 0, priorityRank: undefined });
+      expect(await stats.standing(queue, 'ranked-2')).toEqual({ ...sizes, waitIndex: undefined, priorityRank: 0 });
+      expect(await stats.standing(queue, 'ranked-1')).toEqual({ ...sizes, waitIndex: undefined, priorityRank: 1 });
+      // A delayed job, or one that is not there at all, has no rank: only the sizes.
+      expect(await stats.standing(queue, 'later-1')).toEqual({ ...sizes, waitIndex: undefined, priorityRank: undefined });
+      expect(await stats.standing(queue, 'nobody')).toEqual({ ...sizes, waitIndex: undefined, priorityRank: undefined });
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
   });
 });
