@@ -49,7 +49,7 @@ export class FsImageStorage implements ImageStorage {
     const fd = openCreating(temporary, path);
     try {
       try {
-        for (let written = 0; written < body.length; ) written += writeSync(fd, body, written);
+        for (let written = 0; written < body.length;) written += writeSync(fd, body, written);
         await fsyncOf(fd);
       } finally {
         closeSync(fd);

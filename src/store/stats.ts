@@ -17,11 +17,11 @@ export const ESTIMATE_REUSE_MS = 2_000;
 /** How long recent job durations are kept after the last job. */
 const STATS_TTL_SECONDS = 7 * 24 * 3600;
 
-/** KEYS: durations. ARGV: duration (ms), last index kept, TTL (s). */
-const RECORD_DURATION = `
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+/** KEYS: durations. ARGV: last index kept, TTL (s), then the durations (ms), oldest first. */
+const RECORD_DURATIONS = `
+redis.call('LPUSH', KEYS[1], unpack(ARGV, 3))
+redis.call('LTRIM', KEYS[1], 0, ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 `;
 
@@ -87,11 +87,18 @@ export class QueueStats {
     };
   }
 
-  async recordDuration(ms: number): Promise<void> {
+  /** Adds finished jobs' durations (oldest first) to the recent ones. */
+  async recordDurations(ms: readonly number[]): Promise<void> {
+    if (ms.length === 0) return;
     const key = `${this.prefix}:stats:durations`;
-    // One script rather than a MULTI of three (every finished job passes here). A cache of recent
-    // work: after a week without jobs it says nothing useful any more.
-    await runScript(this.redis, RECORD_DURATION, 1, key, Math.round(ms), SAMPLES - 1, STATS_TTL_SECONDS);
+    // One script rather than a MULTI of three. A cache of recent work: after a week without jobs
+    // it says nothing useful any more. Only the latest SAMPLES matter, so no more are sent.
+    const latest = ms.slice(-SAMPLES).map(Math.round);
+    await runScript(this.redis, RECORD_DURATIONS, 1, key, SAMPLES - 1, STATS_TTL_SECONDS, ...latest);
+  }
+
+  async recordDuration(ms: number): Promise<void> {
+    await this.recordDurations([ms]);
   }
 
   /** Median of recent durations, or undefined before the first job finished. */
@@ -125,6 +132,36 @@ export class QueueStats {
       else await this.redis.hdel(`${this.prefix}:workers`, workerId);
     }
     return total;
+  }
+}
+
+/**
+ * The durations a worker measures, sent on at most once per `intervalMs`, in one command: a busy
+ * worker finishes many jobs a second, and a rough wait estimate needs no command for each.
+ */
+export class DurationReport {
+  private pending: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly stats: QueueStats,
+    private readonly onError: (error: unknown) => void,
+    private readonly intervalMs = 1_000,
+  ) {}
+
+  add(ms: number): void {
+    this.pending.push(ms);
+    if (this.timer) return;
+    this.timer = setTimeout(() => void this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Sends what is pending now (a stopping worker calls it last). */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending.splice(0);
+    await this.stats.recordDurations(batch).catch(this.onError);
   }
 }
 

@@ -4,7 +4,6 @@ import { checkedGenerateJobSchema, referenceBlobId, type DeliverJob, type Genera
 import { announceDelivery, inputBlobId, upscaleRefusal } from '../generation.js';
 import type { ImageBytes } from '../features/pictures/images.js';
 import type { ImageFacts, JobStore } from '../store/jobs.js';
-import type { QueueStats } from '../store/stats.js';
 import {
   GenerationCancelledError,
   ProviderRefusedError,
@@ -23,7 +22,8 @@ export interface GenerateContext {
    * whose folder the bot cannot read. With S3, or a shared folder, the storage key is enough.
    */
   transferBlobs: boolean;
-  stats: QueueStats;
+  /** Where the generation time of each finished job goes (see DurationReport). */
+  durations: { add(ms: number): void };
   provider: ImageProvider;
   deliverQueue: Queue<DeliverJob>;
   logger: Logger;
@@ -134,7 +134,7 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
     await ctx.images.deleteBytes(imageIds);
     return { outcome: 'skipped', reason: finished.previous ?? 'missing' };
   }
-  await ctx.stats.recordDuration(Date.now() - startedAt);
+  ctx.durations.add(Date.now() - startedAt);
   // Only work from a picture had its source handed over as a blob, and a blend or a --sref its references.
   const blobs = [...(data.kind !== 'txt2img' ? [inputBlobId(data.jobId)] : []), ...referenceIds(data).map((id) => referenceBlobId(data.jobId, id))];
   if (blobs.length > 0) await ctx.images.deleteBlobs(blobs);

@@ -10,7 +10,7 @@ import { FairQueue } from '../store/fair-queue.js';
 import { ImageBytes } from '../features/pictures/images.js';
 import { FsImageStorage, type ImageStorage } from '../storage/index.js';
 import { JobStore } from '../store/jobs.js';
-import { QueueStats } from '../store/stats.js';
+import { DurationReport, QueueStats } from '../store/stats.js';
 import { redisReadiness, type ReadinessCheck } from '../web/readiness.js';
 import { failGeneration } from '../generation.js';
 import { processGenerate } from './generate.js';
@@ -73,6 +73,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const images = new ImageBytes(storage, redis, prefix);
   const transferBlobs = options.transferBlobs ?? storage.kind === 'fs';
   const stats = new QueueStats(redis, prefix);
+  const durations = new DurationReport(stats, (error) => logger.warn({ err: error }, 'could not report job durations'));
   const deliverQueue = logErrors(new Queue<DeliverJob>(DELIVER_QUEUE, { connection: redis, prefix, streams: queueStreams }), logger, 'deliver queue');
   const fair = new FairQueue(redis, prefix);
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -106,7 +107,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           jobs,
           images,
           transferBlobs,
-          stats,
+          durations,
           provider: options.provider,
           deliverQueue,
           logger: jobLogger,
@@ -221,6 +222,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       }
       await describedQueue.close();
       await describeConnection.quit().catch(() => undefined);
+      await durations.flush();
       await stats.removeWorker(workerId).catch(() => undefined);
       await generateQueue.close();
       await deliverQueue.close();

@@ -1,8 +1,9 @@
 import { Queue } from 'bullmq';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { ESTIMATE_REUSE_MS, QueueStats } from '../../src/store/stats.js';
+import { DurationReport, ESTIMATE_REUSE_MS, QueueStats } from '../../src/store/stats.js';
 import { closeTestBed, openTestBed, type TestBed } from '../support/test-bed.js';
 import { describeOnRedis } from '../support/redis.js';
+import { eventually } from '../support/context.js';
 
 let bed: TestBed;
 
@@ -62,5 +63,36 @@ describeOnRedis('the numbers behind a wait estimate', () => {
       await queue.obliterate({ force: true });
       await queue.close();
     }
+  });
+
+  it('sends the durations a worker measured together, once per interval, keeping the latest 50', async () => {
+    const stats = new QueueStats(bed.redis, bed.prefix);
+    const errors: unknown[] = [];
+    const report = new DurationReport(stats, (error) => errors.push(error), 20);
+    report.add(1_000);
+    report.add(3_000);
+    report.add(2_000);
+    expect(await stats.typicalDurationMs()).toBeUndefined();
+    // Sent by the report's own timer, all three at once.
+    await eventually(async () => (await bed.redis.llen(`${bed.prefix}:stats:durations`)) === 3, 5000, 'the reported durations');
+    expect(await stats.typicalDurationMs()).toBe(2_000);
+
+    for (let i = 0; i < 80; i += 1) report.add(9_000);
+    await report.flush();
+    expect(await bed.redis.llen(`${bed.prefix}:stats:durations`)).toBe(50);
+    expect(await stats.typicalDurationMs()).toBe(9_000);
+    // Nothing pending: a flush sends nothing, and nothing failed.
+    await report.flush();
+    expect(errors).toEqual([]);
+  });
+
+  it('reports a failed send to its owner instead of throwing at the worker', async () => {
+    const stats = new QueueStats(bed.redis, bed.prefix);
+    await bed.redis.set(`${bed.prefix}:stats:durations`, 'not a list');
+    const errors: unknown[] = [];
+    const report = new DurationReport(stats, (error) => errors.push(error));
+    report.add(1_000);
+    await report.flush();
+    expect(String(errors[0])).toMatch(/WRONGTYPE/);
   });
 });
