@@ -170,6 +170,15 @@ redis.call('EXPIRE', KEYS[1], 86400)
 return 1
 `;
 
+/** A running slot a worker took for a job (see FairQueue.acquireRunSlot); `released` once given back. */
+export interface HeldRunSlot {
+  guildId?: string;
+  userId: string;
+  /** The BullMQ job id the slot is held under. */
+  jobId: string;
+  released: boolean;
+}
+
 export class FairQueue {
   constructor(
     private readonly redis: Redis,
@@ -184,7 +193,8 @@ export class FairQueue {
     return `${this.prefix}:fair:jobs`;
   }
 
-  private runningKey(guildId: string | undefined, userId: string) {
+  /** The member's running slots on that server: BullMQ ids of their jobs a worker is running. */
+  runningKey(guildId: string | undefined, userId: string) {
     return `${this.prefix}:fair:running:${memberKey(guildId, userId)}`;
   }
 

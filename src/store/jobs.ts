@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { aspectRatios, generationKinds } from '../queues.js';
-import { FairQueue, REFUND_FUNCTION, RELEASE_FUNCTION, type RefundPlan } from './fair-queue.js';
+import { FairQueue, REFUND_FUNCTION, RELEASE_FUNCTION, type HeldRunSlot, type RefundPlan } from './fair-queue.js';
 import { runScript } from '../redis-scripts.js';
 
 /**
@@ -176,12 +176,14 @@ export const SETTLED_TTL_SECONDS = 3600;
 export const INTERACTION_TOKEN_TTL_MS = 15 * 60 * 1000;
 
 /**
- * KEYS: record, open index, the two keys of the fair queue's release (see RELEASE_FUNCTION), the
- * member's index when ARGV says to leave it, and when the move may refund, the four keys of the
- * refund (see REFUND_FUNCTION). ARGV: n, n statuses it may move from, id, '1' to leave the
- * member's index, '1' to leave the open index, the refund ('always', 'if-queued' when only a move
- * from queued refunds, 'never'), images, cost, marker TTL, '1' to release the job's turn, then
- * field/value pairs. Every key it touches is named in KEYS (Redis Cluster routes by them).
+ * KEYS: record, open index, the two keys of the fair queue's release (see RELEASE_FUNCTION), then
+ * the optional ones, each at the position ARGV gives (0: not there): the member's index, the four
+ * keys of a refund (see REFUND_FUNCTION), the member's running slots. ARGV: n, n statuses it may
+ * move from, id, the member index's position, '1' to leave the open index, the refund ('always',
+ * 'if-queued' when only a move from queued refunds, 'never'), images, cost, marker TTL, '1' to
+ * release the job's turn, the refund keys' position, the running slots' position, the slot's
+ * member, then field/value pairs. Every key it touches is named in KEYS (Redis Cluster routes by
+ * them).
  */
 const TRANSITION = `${REFUND_FUNCTION}
 ${RELEASE_FUNCTION}
@@ -191,21 +193,21 @@ local n = tonumber(ARGV[1])
 for i = 1, n do
   if ARGV[1 + i] == current then
     local id = ARGV[n + 2]
-    for j = n + 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
-    local refundKeys = 5
-    if ARGV[n + 3] == '1' then
-      redis.call('ZREM', KEYS[5], id)
-      refundKeys = 6
-    end
+    for j = n + 13, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
+    local memberAt = tonumber(ARGV[n + 3])
+    if memberAt > 0 then redis.call('ZREM', KEYS[memberAt], id) end
     if ARGV[n + 4] == '1' then
       redis.call('ZREM', KEYS[2], id)
       redis.call('EXPIRE', KEYS[1], ${SETTLED_TTL_SECONDS})
     end
     local mode = ARGV[n + 5]
-    if #KEYS == refundKeys + 3 and (mode == 'always' or (mode == 'if-queued' and current == 'queued')) then
-      refund(KEYS[refundKeys], KEYS[refundKeys + 1], KEYS[refundKeys + 2], KEYS[refundKeys + 3], ARGV[n + 6], ARGV[n + 7], ARGV[n + 8])
+    local refundAt = tonumber(ARGV[n + 10])
+    if refundAt > 0 and (mode == 'always' or (mode == 'if-queued' and current == 'queued')) then
+      refund(KEYS[refundAt], KEYS[refundAt + 1], KEYS[refundAt + 2], KEYS[refundAt + 3], ARGV[n + 6], ARGV[n + 7], ARGV[n + 8])
     end
     if ARGV[n + 9] == '1' then release(KEYS[3], KEYS[4], id) end
+    local slotAt = tonumber(ARGV[n + 11])
+    if slotAt > 0 then redis.call('SREM', KEYS[slotAt], ARGV[n + 12]) end
     return {1, current}
   end
 end
@@ -421,7 +423,9 @@ export class JobStore {
   /**
    * Moves the record to `to` only if its status is one of `from`; sets `values` in the same step.
    * Returns whether it moved and the status it found. A caller that holds the record passes it as
-   * `known`: who asked and what was charged never change once written, so they need no read.
+   * `known`: who asked and what was charged never change once written, so they need no read. A
+   * worker that holds a running slot for the job passes it as `runSlot`: the move gives it back
+   * (and marks it released) in the same command.
    */
   async transition(
     id: string,
@@ -429,6 +433,7 @@ export class JobStore {
     to: JobStatus,
     values: Partial<Record<keyof JobRecord, unknown>> = {},
     known?: Pick<JobRecord, 'userId' | 'guildId' | 'charge'>,
+    runSlot?: HeldRunSlot,
   ): Promise<{ ok: boolean; previous: JobStatus | undefined }> {
     const fields = toFields({ ...values, status: to });
     const finished = to === 'delivered' || to === 'cancelled' || to === 'failed';
@@ -454,7 +459,11 @@ export class JobStore {
     // the member's turn counter drops as soon as the GPU is done with the job (release is
     // idempotent), in the same script as the status change.
     const leaves = to === 'done' || finished;
-    const keys = [this.key(id), this.openKey, ...fair.releaseKeys, ...(memberIndex ? [memberIndex] : []), ...(plan?.keys ?? [])];
+    const keys = [this.key(id), this.openKey, ...fair.releaseKeys];
+    // Array.push answers the new length: the (1-based) position of the key just added.
+    const memberAt = memberIndex ? keys.push(memberIndex) : 0;
+    const refundAt = plan ? keys.push(...plan.keys) - plan.keys.length + 1 : 0;
+    const slotAt = runSlot && !runSlot.released ? keys.push(fair.runningKey(runSlot.guildId, runSlot.userId)) : 0;
     const [ok, previous] = (await runScript(
       this.redis,
       TRANSITION,
@@ -463,13 +472,17 @@ export class JobStore {
       from.length,
       ...from,
       id,
-      memberIndex ? '1' : '0',
+      memberAt,
       settled ? '1' : '0',
       plan ? refundMode : 'never',
       ...(plan?.args ?? [0, 0, 0]),
       leaves ? '1' : '0',
+      refundAt,
+      slotAt,
+      runSlot?.jobId ?? '',
       ...fields,
     )) as [number, string];
+    if (ok === 1 && slotAt > 0) runSlot!.released = true;
     if (ok === 1 && to === 'cancelled') await this.archive?.cancelled(id, values.cancelledBy as string | undefined, Date.now());
     // Not in Redis any more: the archive knows how it ended (a cancel of a finished picture says so).
     const archived = !previous && ok !== 1 ? (await this.archive?.load(id))?.status : undefined;

@@ -4,6 +4,7 @@ import { checkedGenerateJobSchema, referenceBlobId, type DeliverJob, type Genera
 import { announceDelivery, inputBlobId, upscaleRefusal } from '../generation.js';
 import type { ImageBytes } from '../features/pictures/images.js';
 import type { ImageFacts, JobStore } from '../store/jobs.js';
+import type { HeldRunSlot } from '../store/fair-queue.js';
 import {
   GenerationCancelledError,
   ProviderRefusedError,
@@ -22,6 +23,8 @@ export interface GenerateContext {
    * whose folder the bot cannot read. With S3, or a shared folder, the storage key is enough.
    */
   transferBlobs: boolean;
+  /** The member's running slot this attempt holds, if any: the status change to done gives it back. */
+  runSlot?: HeldRunSlot;
   /** Where the generation time of each finished job goes (see DurationReport). */
   durations: { add(ms: number): void };
   provider: ImageProvider;
@@ -128,7 +131,7 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
   );
   const images: ImageFacts[] = generated.map((image) => ({ width: image.width, height: image.height, contentType: image.contentType }));
 
-  const finished = await ctx.jobs.transition(data.jobId, ['running'], 'done', { imageIds, images, finishedAt: Date.now() });
+  const finished = await ctx.jobs.transition(data.jobId, ['running'], 'done', { imageIds, images, finishedAt: Date.now() }, undefined, ctx.runSlot);
   if (!finished.ok) {
     // Cancelled while the provider worked: the pictures are never posted, so their bytes go.
     await ctx.images.deleteBytes(imageIds);

@@ -6,7 +6,7 @@ import { logErrors, waitingConnection, WORKER_RUN_RETRY_MS, type RedisTarget } f
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import { recordIdOf, DELIVER_QUEUE, GENERATE_QUEUE, queueStreams, cancelChannel, generationKinds, type DeliverJob } from '../queues.js';
-import { FairQueue } from '../store/fair-queue.js';
+import { FairQueue, type HeldRunSlot } from '../store/fair-queue.js';
 import { ImageBytes } from '../features/pictures/images.js';
 import { FsImageStorage, type ImageStorage } from '../storage/index.js';
 import { JobStore } from '../store/jobs.js';
@@ -108,6 +108,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           images,
           transferBlobs,
           durations,
+          runSlot: slot,
           provider: options.provider,
           deliverQueue,
           logger: jobLogger,
@@ -131,7 +132,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         throw error;
       } finally {
         running.delete(recordId);
-        if (slot) await fair.releaseRunSlot(slot.guildId, slot.userId, job.id!).catch(() => undefined);
+        // Usually given back already, by the status change to done.
+        if (slot && !slot.released) await fair.releaseRunSlot(slot.guildId, slot.userId, slot.jobId).catch(() => undefined);
       }
     },
     {
@@ -238,11 +240,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
  * Claims a running slot for the job's member when the job carries a cap. Undefined: no cap (or a
  * payload processGenerate will refuse); 'full': the member is at their cap.
  */
-async function takeRunSlot(fair: FairQueue, job: Job): Promise<{ guildId?: string; userId: string } | 'full' | undefined> {
+async function takeRunSlot(fair: FairQueue, job: Job): Promise<HeldRunSlot | 'full' | undefined> {
   const { userId, guildId: rawGuildId, maxRunning } = (job.data ?? {}) as { userId?: unknown; guildId?: unknown; maxRunning?: unknown };
   if (typeof userId !== 'string' || typeof maxRunning !== 'number') return undefined;
   const guildId = typeof rawGuildId === 'string' ? rawGuildId : undefined;
-  return (await fair.acquireRunSlot(guildId, userId, job.id!, maxRunning)) ? { guildId, userId } : 'full';
+  return (await fair.acquireRunSlot(guildId, userId, job.id!, maxRunning)) ? { guildId, userId, jobId: job.id!, released: false } : 'full';
 }
 
 /** A job's kind as a metrics label: one of the known kinds, whatever a payload says. */

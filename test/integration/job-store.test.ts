@@ -39,6 +39,32 @@ function dyingAfterOneCommand(redis: Redis, commands = 1): Redis {
 }
 
 describeOnRedis('the job record store', () => {
+  it('gives a worker’s running slot back in the status change to done, and only when the status moved', async () => {
+    const { redis, prefix } = bed;
+    const store = new JobStore(redis, prefix);
+    const fair = new FairQueue(redis, prefix);
+    const { userId, guildId } = newRecord('0');
+    const slots = () => redis.smembers(fair.runningKey(guildId, userId));
+    for (const id of ['900000000000000301', '900000000000000302']) {
+      await store.create(newRecord(id));
+      expect(await fair.acquireRunSlot(guildId, userId, `gen-${id}`, 2)).toBe(true);
+    }
+    const first = { guildId, userId, jobId: 'gen-900000000000000301', released: false };
+    const second = { guildId, userId, jobId: 'gen-900000000000000302', released: false };
+
+    // Not running (still queued): the move does not happen, and the slot stays held.
+    expect((await store.transition('900000000000000301', ['running'], 'done', {}, undefined, first)).ok).toBe(false);
+    expect(first.released).toBe(false);
+    expect((await slots()).sort()).toEqual(['gen-900000000000000301', 'gen-900000000000000302']);
+
+    await store.transition('900000000000000301', ['queued'], 'running');
+    expect((await store.transition('900000000000000301', ['running'], 'done', { imageIds: ['a'] }, undefined, first)).ok).toBe(true);
+    expect(first.released).toBe(true);
+    // Only that job's slot went; the member's other job still holds its own.
+    expect(await slots()).toEqual(['gen-900000000000000302']);
+    expect(second.released).toBe(false);
+  });
+
   it('gives the quota back in the very step that marks a request failed, whenever the process dies, and only once', async () => {
     const { redis, prefix } = bed;
     const store = new JobStore(redis, prefix);
