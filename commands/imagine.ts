@@ -146,7 +146,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     ...(borrowed && borrowStyle(ctx, interaction, borrowed)),
   });
   if (duplicate) return;
-  await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
+  await replyQueued(interaction, ctx, record, queuedMessage(record, place));
   if (applied.length > 0) {
     await interaction
       .followUp({ content: appliedDefaultsNote(applied), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } })

@@ -5,9 +5,10 @@ import {
   type MessageContextMenuCommandInteraction,
   type ModalSubmitInteraction,
 } from 'discord.js';
+import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';
 import type { MessageBody } from './messages.js';
-import { catchUpProgress } from './progress.js';
+import { catchUpProgress, PROGRESS_FIRST_EDIT_MS } from './progress.js';
 
 type Answerable = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction | MessageContextMenuCommandInteraction;
 
@@ -16,7 +17,13 @@ type Answerable = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitI
  * delivery waits for. If Discord refuses the answer (expired interaction), delivery is told to go
  * straight to the channel instead.
  */
-export async function replyQueued(interaction: Answerable, ctx: BotContext, jobId: string, body: MessageBody): Promise<void> {
+export async function replyQueued(
+  interaction: Answerable,
+  ctx: BotContext,
+  queued: Pick<JobRecord, 'id' | 'createdAt'>,
+  body: MessageBody,
+): Promise<void> {
+  const jobId = queued.id;
   try {
     const response = await interaction.reply({
       content: body.content,
@@ -33,5 +40,8 @@ export async function replyQueued(interaction: Answerable, ctx: BotContext, jobI
   } finally {
     ctx.answers.emit(jobId);
   }
+  // A job starts after it was queued, so an answer within PROGRESS_FIRST_EDIT_MS of that has no
+  // progress to catch up with (the 'active' event's timer makes the first edit): nothing to ask.
+  if (ctx.now() - queued.createdAt < PROGRESS_FIRST_EDIT_MS) return;
   await catchUpProgress(ctx, jobId).catch((error) => ctx.logger.debug({ err: error, jobId }, 'progress catch-up failed'));
 }

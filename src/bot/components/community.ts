@@ -245,7 +245,7 @@ export async function submitRemix(interaction: ModalSubmitInteraction, source: R
     onAdmitted: keepSource,
   });
   if (duplicate) return;
-  await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
+  await replyQueued(interaction, ctx, record, queuedMessage(record, place));
 }
 
 /** A member's upload is known by its attachment. */

@@ -250,5 +250,5 @@ export async function imageBytes(ctx: BotContext, imageId: string): Promise<Buff
 async function queueFromButton(interaction: Answerable, ctx: BotContext, input: GenerationInput) {
   const { record, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), input);
   if (duplicate) return;
-  await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
+  await replyQueued(interaction, ctx, record, queuedMessage(record, place));
 }

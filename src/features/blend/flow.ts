@@ -61,5 +61,5 @@ export async function runBlend(interaction: ChatInputCommandInteraction, ctx: Bo
     },
   });
   if (duplicate) return;
-  await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
+  await replyQueued(interaction, ctx, record, queuedMessage(record, place));
 }

@@ -55,7 +55,7 @@ export const describeComponents: ComponentHandler = {
       ctx.models.map((model) => model.name),
     );
     const { record, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), { kind: 'txt2img', options });
-    if (!duplicate) await replyQueued(interaction, ctx, record.id, queuedMessage(record, place));
+    if (!duplicate) await replyQueued(interaction, ctx, record, queuedMessage(record, place));
     return true;
   },
 };

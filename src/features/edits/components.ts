@@ -141,7 +141,7 @@ async function queue(
   }
   const { record: queued, place, duplicate } = await enqueueGeneration(ctx, requesterOf(interaction), input);
   if (duplicate) return;
-  await replyQueued(interaction, ctx, queued.id, queuedMessage(queued, place));
+  await replyQueued(interaction, ctx, queued, queuedMessage(queued, place));
 }
 
 // ---- Vary (Region) -----------------------------------------------------------------------------

@@ -208,7 +208,7 @@ async function add(interaction: ChatInputCommandInteraction, ctx: BotContext) {
   const body = queuedMessage(queued.record, queued.place);
   body.content = `📚 Panel ${reserved.number} of ${series.panelCount} · ${seriesTitle(series)}\n${body.content}`.slice(0, 2000);
   if (series.mode === 'corpse') body.flags = MessageFlags.Ephemeral;
-  await replyQueued(interaction, ctx, queued.record.id, body);
+  await replyQueued(interaction, ctx, queued.record, body);
 
   if (series.mode === 'corpse') {
     // The contributor sees the panel before theirs, and nothing else.

@@ -94,7 +94,7 @@ export async function enterSession(
   const answer = queuedMessage(queued.record, queued.place);
   const round = (await ctx.sessions.get(session.id))?.round ?? session.round;
   const remix = reserved.baseImageId ? " (a remix of last round's winner)" : '';
-  await replyQueued(interaction, ctx, queued.record.id, {
+  await replyQueued(interaction, ctx, queued.record, {
     ...answer,
     content: `🎨 **Entry #${reserved.number}** for round ${round}${remix}\n${answer.content}`,
   });
