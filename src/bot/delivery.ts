@@ -204,7 +204,8 @@ async function deliverResult(ctx: BotContext, record: JobRecord, firstShowing = 
     const filename = files[firstImage + index]?.name;
     return message.attachments?.find((a) => a.filename === filename)?.url;
   });
-  await ctx.images.deleteBlobs(record.imageIds);
+  // Bytes a worker handed over in Redis are not needed there any more (none travel when the folder is shared, or with S3).
+  if (record.bytesInRedis !== false) await ctx.images.deleteBlobs(record.imageIds);
   await runDeliveredHooks(ctx, { ...record, status: 'delivered', resultMessageId: message.id }, message, attachmentUrls);
   return outcome;
 }

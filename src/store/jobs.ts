@@ -69,6 +69,14 @@ export const jobRecordSchema = z.object({
     .string()
     .optional()
     .transform((raw) => (raw ? (JSON.parse(raw) as ImageFacts[]) : [])),
+  /**
+   * Whether the worker also handed the pictures' bytes over in Redis (a folder the bot cannot
+   * read): delivery then deletes them there. Absent (a record from an older version): it may have.
+   */
+  bytesInRedis: z
+    .enum(['true', 'false'])
+    .transform((flag) => flag === 'true')
+    .optional(),
   error: optionalText,
   errorKind: optionalText,
   cancelledBy: optionalText,
@@ -163,6 +171,7 @@ export type NewJobRecord = Omit<
   | 'uploadShrink'
   | 'remoteRun'
   | 'hooksDone'
+  | 'bytesInRedis'
 > & { interactionToken: string };
 
 /**

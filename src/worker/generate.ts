@@ -131,7 +131,14 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
   );
   const images: ImageFacts[] = generated.map((image) => ({ width: image.width, height: image.height, contentType: image.contentType }));
 
-  const finished = await ctx.jobs.transition(data.jobId, ['running'], 'done', { imageIds, images, finishedAt: Date.now() }, undefined, ctx.runSlot);
+  const finished = await ctx.jobs.transition(
+    data.jobId,
+    ['running'],
+    'done',
+    { imageIds, images, finishedAt: Date.now(), bytesInRedis: ctx.transferBlobs },
+    undefined,
+    ctx.runSlot,
+  );
   if (!finished.ok) {
     // Cancelled while the provider worked: the pictures are never posted, so their bytes go.
     await ctx.images.deleteBytes(imageIds);

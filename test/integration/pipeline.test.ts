@@ -35,7 +35,7 @@ function requester(overrides: Partial<Requester> = {}): Requester {
   };
 }
 
-async function worker(options: { concurrency?: number; shutdownGraceMs?: number } = {}) {
+async function worker(options: { concurrency?: number; shutdownGraceMs?: number; transferBlobs?: boolean } = {}) {
   const running = await startWorker({
     redisUrl: redisTarget(),
     prefix,
@@ -45,6 +45,7 @@ async function worker(options: { concurrency?: number; shutdownGraceMs?: number 
     logger: quietLogger(),
     progressIntervalMs: 0,
     shutdownGraceMs: options.shutdownGraceMs,
+    transferBlobs: options.transferBlobs,
   });
   workers.push(running);
   return running;
@@ -86,6 +87,7 @@ describeOnRedis('generation pipeline on real Redis and BullMQ', () => {
       // The bytes also travel through Redis for a bot on another machine, until delivery.
       expect(await ctx.images.getBlob(id)).toEqual(file);
     }
+    expect(done.bytesInRedis).toBe(true);
     const delivery = await eventually(() => deliverQueue.getJob(`deliver-${record.id}`), 5000, 'the delivery job');
     expect(delivery.data).toEqual({ jobId: record.id });
     // The worker reports its durations shortly after, in one command for all it finished meanwhile.
@@ -98,6 +100,20 @@ describeOnRedis('generation pipeline on real Redis and BullMQ', () => {
       'a recorded duration',
     );
     expect(typical.ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('hands no bytes over in Redis when the folder is shared with the bot, and the record says so', async () => {
+    await worker({ transferBlobs: false });
+    const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    const done = await eventually(async () => {
+      const current = await ctx.jobs.get(record.id);
+      return current?.status === 'done' && current;
+    });
+    expect(done.bytesInRedis).toBe(false);
+    for (const id of done.imageIds) {
+      expect(await ctx.images.readFile(id)).toBeInstanceOf(Buffer);
+      expect(await ctx.images.getBlob(id)).toBeUndefined();
+    }
   });
 
   it('accepts interaction ids that read as exact integers (BullMQ refuses those as raw job ids)', async () => {
