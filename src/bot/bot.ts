@@ -52,7 +52,7 @@ import { httpInteractions, type InteractionEndpoint } from './http-interactions.
 import { PendingPayloads } from './interaction-payload.js';
 import { SharedGlobalLimit } from './rest-limit.js';
 import { memberDataDeleters, PRIVACY_QUEUE, startPrivacyWorker, type PrivacyQueue } from './privacy.js';
-import { communityDataDeleter, recordInFamily } from './community.js';
+import { communityDataDeleter } from './community.js';
 import { PROGRESS_FIRST_EDIT_MS, showProgress } from './progress.js';
 import { attachDeliveredPanel, seriesDataDeleter } from '../features/series/flow.js';
 import { preferencesDataDeleter } from '../features/preferences/privacy.js';
@@ -226,7 +226,6 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     options.metrics.watchQueues([generateQueue, deliverQueue, ctx.challengeQueue, ctx.sessionQueue]);
   }
   ctx.onDelivered!.push(attachDeliveredPanel(ctx));
-  ctx.onDelivered!.push(recordInFamily(ctx));
   ctx.onDelivered!.push(recordDeliveredEntry(ctx));
   const settings = { models: options.models };
   const route = createInteractionRouter(ctx, commands, settings);

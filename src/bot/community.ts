@@ -1,4 +1,3 @@
-import type { DeliveredMessage } from './delivery.js';
 import type { ImageRecord } from '../features/pictures/images.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';
@@ -49,19 +48,6 @@ async function blendNote(ctx: BotContext, imageIds: readonly string[]): Promise<
     return link ? `[${i + 1}](${link})` : `${i + 1}`;
   });
   return `🧪 blend of ${imageIds.length} pictures: ${links.join(' · ')}`;
-}
-
-/**
- * After a result reached Discord: the numbers on /profile. (Its place in the family, the message
- * it lives in and its author's name are in the archive already: delivery wrote the rows.) Every
- * step is idempotent, so a repeated delivery changes nothing.
- */
-export function recordInFamily(ctx: BotContext) {
-  return async (record: JobRecord, _message: DeliveredMessage): Promise<void> => {
-    const parent = record.parentImageId ? await ctx.images.getRecord(record.parentImageId) : undefined;
-    const madeFrom = parent && ['img2img', 'variation', 'outpaint', 'inpaint'].includes(record.kind) ? parent : undefined;
-    await ctx.votes.recordMade({ jobId: record.id, guildId: record.guildId, userId: record.userId, images: record.imageIds.length }, madeFrom);
-  };
 }
 
 /** For /privacy: the member's votes and profile numbers (see votesDataDeleter), and their name. */

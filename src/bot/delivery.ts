@@ -248,7 +248,7 @@ async function archiveDelivered(
   await archiveDelivery(ctx.db, deliveredArchive(record, message, attachmentUrls, ctx.now()));
 }
 
-/** What the archive keeps of a delivered result: its pictures (from the worker's facts), outcome and author. */
+/** What the archive keeps of a delivered result: its pictures (from the worker's facts), outcome, author and /profile numbers. */
 export function deliveredArchive(
   record: JobRecord,
   message: DeliveredMessage,
@@ -260,8 +260,16 @@ export function deliveredArchive(
     images: archivedImages(record, message.id, attachmentUrls, now),
     outcome: { status: 'delivered', resultChannelId: message.channel_id, resultMessageId: message.id, finishedAt: record.finishedAt },
     author: { userId: record.userId, name: record.userName },
+    made: {
+      guildId: record.guildId,
+      pictures: record.imageIds.length,
+      fromImageId: record.parentImageId && MADE_FROM_KINDS.includes(record.kind) ? record.parentImageId : undefined,
+    },
   };
 }
+
+/** Work from one picture that counts as a remix of it (an upscale is the same picture, larger). */
+const MADE_FROM_KINDS: readonly JobRecord['kind'][] = ['img2img', 'variation', 'outpaint', 'inpaint'];
 
 /** A result's pictures as archive rows, from the facts the worker handed over. */
 function archivedImages(

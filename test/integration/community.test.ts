@@ -4,11 +4,10 @@ import { deliveredArchive } from '../../src/bot/delivery.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { SnowflakeUtil, type APIMessage } from 'discord.js';
+import { SnowflakeUtil } from 'discord.js';
 import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recordInFamily } from '../../src/bot/community.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { familyPicture, familyText, flatten, loadFamily } from '../../src/features/lineage/family.js';
 import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
@@ -92,6 +91,34 @@ async function admitted(target: TestJob): Promise<TestJob> {
     createdAt: target.createdAt,
   });
   return target;
+}
+
+/**
+ * What delivery archives once a result is on Discord: its pictures, outcome, author and /profile
+ * numbers (a remix names the picture it was made from).
+ */
+async function archivedDelivery(target: TestJob, pictures: number, fromImageId?: string): Promise<void> {
+  await archiveDelivery(ctx.db, {
+    requestId: target.jobId,
+    outcome: { status: 'delivered', resultChannelId: target.channelId, resultMessageId: '700000000000000001', finishedAt: target.createdAt },
+    images: Array.from({ length: pictures }, (_, i) => ({
+      id: `${target.jobId}-${i + 1}`,
+      requestId: target.jobId,
+      index: i + 1,
+      kind: fromImageId ? ('img2img' as const) : ('txt2img' as const),
+      prompt: 'a lighthouse',
+      width: 512,
+      height: 512,
+      contentType: 'image/png',
+      userId: target.userId,
+      guildId: target.guildId,
+      channelId: target.channelId,
+      parentId: fromImageId,
+      createdAt: target.createdAt,
+    })),
+    author: { userId: target.userId, name: 'someone' },
+    made: { guildId: target.guildId, pictures, fromImageId },
+  });
 }
 
 const voter = (n: number) => `6000000000000${String(n).padStart(5, '0')}`;
@@ -186,17 +213,16 @@ describe('votes on real PostgreSQL', () => {
     const made = await admitted(job({ jobId: '500000000000000031', userId: BEA }));
     const remix = await admitted(job({ jobId: '500000000000000032', userId: CY }));
     const own = await admitted(job({ jobId: '500000000000000033', userId: BEA }));
-    await Promise.all([1, 2, 3].map(() => ctx.votes.recordMade({ jobId: made.jobId, guildId: GUILD, userId: BEA, images: 3 })));
-    await ctx.votes.recordMade({ jobId: remix.jobId, guildId: GUILD, userId: CY, images: 1 }, { userId: BEA });
-    await ctx.votes.recordMade({ jobId: remix.jobId, guildId: GUILD, userId: CY, images: 1 }, { userId: BEA });
+    // The same delivery three times at once (a retry racing the first attempt) counts once.
+    await Promise.all([1, 2, 3].map(() => archivedDelivery(made, 3)));
+    await archivedDelivery(remix, 1, `${made.jobId}-2`);
+    await archivedDelivery(remix, 1, `${made.jobId}-2`);
     // Remixing one's own picture is no remix received.
-    await ctx.votes.recordMade({ jobId: own.jobId, guildId: GUILD, userId: BEA, images: 2 }, { userId: BEA });
+    await archivedDelivery(own, 2, `${made.jobId}-1`);
     expect(await ctx.votes.profile(GUILD, BEA)).toMatchObject({ images: 5, remixes: 1 });
     expect(await ctx.votes.profile(GUILD, CY)).toMatchObject({ images: 1, remixes: 0 });
-    // A request the archive does not know counts nothing.
-    await ctx.votes.recordMade({ jobId: '500000000000000039', guildId: GUILD, userId: ADA, images: 4 }, { userId: BEA });
-    expect(await ctx.votes.profile(GUILD, ADA)).toMatchObject({ images: 0, remixes: 0 });
-    expect((await ctx.votes.profile(GUILD, BEA)).remixes).toBe(1);
+    // Numbers are per server: another server's profile of the same member is untouched.
+    expect(await ctx.votes.profile('300000000000000002', BEA)).toMatchObject({ images: 0, remixes: 0 });
   });
 
   it('refuses a vote on a result the archive does not know', async () => {
@@ -213,7 +239,7 @@ describe('forgetting a member', () => {
     await ctx.votes.toggle(a, BEA, 1);
     await ctx.votes.toggle(b, CY, 1);
     await ctx.votes.toggle(b, ADA, 1);
-    await ctx.votes.recordMade({ jobId: b.jobId, guildId: GUILD, userId: BEA, images: 1 });
+    await archivedDelivery(b, 1);
 
     expect(await ctx.votes.forgetMember(CY)).toBe(2);
     expect(await ctx.votes.hasVoted(a.jobId, CY)).toBe(false);
@@ -280,7 +306,6 @@ describe('lineage on real Redis and BullMQ', () => {
     const messageId = SnowflakeUtil.generate().toString();
     await ctx.jobs.transition(record.id, ['done'], 'delivered', { resultMessageId: messageId, resultChannelId: CHANNEL });
     await archiveDelivery(ctx.db, deliveredArchive(done, { id: messageId, channel_id: CHANNEL }));
-    await recordInFamily(ctx)({ ...done, status: 'delivered' }, { id: messageId, channel_id: CHANNEL } as APIMessage);
     return done;
   }
 
@@ -297,8 +322,8 @@ describe('lineage on real Redis and BullMQ', () => {
     const ada = await ctx.votes.profile(GUILD, ADA);
     expect(ada).toMatchObject({ images: 2, remixes: 1 });
     expect(await ctx.votes.profile(GUILD, BEA)).toMatchObject({ images: 1, remixes: 0 });
-    // Recording the same delivery again counts nothing twice.
-    await recordInFamily(ctx)({ ...remix, status: 'delivered' }, { id: '1', channel_id: CHANNEL } as APIMessage);
+    // Archiving the same delivery again counts nothing twice.
+    await archiveDelivery(ctx.db, deliveredArchive({ ...remix, status: 'delivered' }, { id: '1', channel_id: CHANNEL }));
     expect(await ctx.votes.profile(GUILD, ADA)).toMatchObject({ images: 2, remixes: 1 });
 
     // From either end, the family is the same two pictures.

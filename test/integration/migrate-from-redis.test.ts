@@ -6,7 +6,7 @@ import { recordImages, recordRequest } from '../../src/features/pictures/store.j
 import { VoteStore, voteCount } from '../../src/features/votes/store.js';
 import { BanList } from '../../src/features/moderation/store.js';
 import { LineageStore } from '../../src/features/lineage/store.js';
-import { archivedJob } from '../../src/features/pictures/store.js';
+import { archiveDelivery, archivedJob } from '../../src/features/pictures/store.js';
 import { SettingsStore } from '../../src/features/settings/store.js';
 import { startPrivateRedis, type PrivateRedis } from '../../src/redis-server.js';
 import { LEGACY_REDIS_PREFIX } from '../../src/runtime.js';
@@ -479,7 +479,13 @@ describe('copying votes from Redis to PostgreSQL', () => {
     expect(await votes.toggle({ jobId: jobs.deleted }, CY, now)).toEqual({ outcome: 'closed', votes: 1 });
     expect(await votes.profile(GUILD, ADA)).toEqual({ images: 5, votes: 3, remixes: 1, best: { jobId: jobs.voted, votes: 2 } });
     // A delivery repeated after the upgrade does not count the result on the profile again.
-    await votes.recordMade({ jobId: jobs.voted, guildId: GUILD, userId: ADA, images: 1 });
+    await archiveDelivery(db, {
+      requestId: jobs.voted,
+      outcome: { status: 'delivered', finishedAt: AT },
+      images: [],
+      author: { userId: ADA, name: 'ada' },
+      made: { guildId: GUILD, pictures: 1 },
+    });
     expect((await votes.profile(GUILD, ADA)).images).toBe(5);
 
     // Once the missing picture is in the database, a second run copies its vote and nothing else.

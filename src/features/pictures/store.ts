@@ -1,8 +1,9 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { isUniqueViolation, type Database } from '../../db/connection.js';
 import type { DB, GenerationKind, NewRow, RequestStatus } from '../../db/schema.js';
 import type { JobArchive, JobRecord } from '../../store/jobs.js';
 import type { GenerationParams } from '../../queues.js';
+import { NO_GUILD } from '../votes/store.js';
 
 /**
  * The archive of requests and pictures in PostgreSQL. A request's row is written when the bot
@@ -186,21 +187,33 @@ export interface DeliveredArchive {
   images: readonly ArchivedImage[];
   /** The author's name as Discord showed it when they asked (tree labels and credits). */
   author: { userId: string; name: string };
+  /**
+   * What the result adds to the numbers on /profile (member_stats, kept per server): its pictures
+   * for its author, and a remix received for the author of the picture it was made from.
+   */
+  made: { guildId?: string; pictures: number; fromImageId?: string };
 }
 
 /**
- * The pictures, the request's outcome and the author's name, in one statement (data-modifying
- * CTEs: atomic like a transaction, one round trip on the delivery hot path). After it, the archive
- * alone can answer every button on the result, and the live record in Redis may go.
+ * The pictures, the request's outcome, the author's name and the /profile numbers, in one
+ * statement (data-modifying CTEs: atomic like a transaction, one round trip on the delivery hot
+ * path). After it, the archive alone can answer every button on the result, and the live record
+ * in Redis may go. Repeating it (a retried delivery) changes nothing more: the numbers count a
+ * request once, by its profile_counted flag, read under the row's lock.
  */
 export async function archiveDelivery(db: Kysely<DB>, archive: DeliveredArchive): Promise<void> {
-  const { outcome } = archive;
+  const { outcome, made } = archive;
   const name = archive.author.name.trim().slice(0, 64);
+  const guildId = made.guildId ?? NO_GUILD;
   const query = db
+    // Locked first: two deliveries of one request at the same moment see each other's flag.
+    .with('before', (q) => q.selectFrom('requests').select(['id', 'profile_counted']).where('id', '=', archive.requestId).forUpdate())
     .with('outcome', (q) =>
       q
         .updateTable('requests')
+        .from('before')
         .set({
+          profile_counted: true,
           status: outcome.status,
           error: outcome.error ?? null,
           error_kind: outcome.errorKind ?? null,
@@ -209,8 +222,47 @@ export async function archiveDelivery(db: Kysely<DB>, archive: DeliveredArchive)
           result_message_id: outcome.resultMessageId ?? null,
           finished_at: new Date(outcome.finishedAt ?? Date.now()),
         })
-        .where('id', '=', archive.requestId)
-        .returning('id'),
+        .whereRef('requests.id', '=', 'before.id')
+        .returning(['requests.id', 'before.profile_counted as counted']),
+    )
+    .with('made', (q) =>
+      q
+        .insertInto('member_stats')
+        .columns(['user_id', 'guild_id', 'pictures'])
+        .expression((eb) =>
+          eb
+            .selectFrom('outcome')
+            .where('outcome.counted', '=', false)
+            .select([
+              sql<string>`${archive.author.userId}::text`.as('user_id'),
+              sql<string>`${guildId}::text`.as('guild_id'),
+              sql<number>`${made.pictures}::int`.as('pictures'),
+            ]),
+        )
+        .onConflict((conflict) =>
+          conflict
+            .columns(['user_id', 'guild_id'])
+            .doUpdateSet((eb) => ({ pictures: eb('member_stats.pictures', '+', eb.ref('excluded.pictures')) })),
+        )
+        .returning('user_id'),
+    )
+    // Remixing one's own picture is no remix received; a picture the archive lost counts for nobody.
+    .with('remixed', (q) =>
+      q
+        .insertInto('member_stats')
+        .columns(['user_id', 'guild_id', 'remixes_received'])
+        .expression((eb) =>
+          eb
+            .selectFrom(['outcome', 'images as parent'])
+            .where('outcome.counted', '=', false)
+            .where('parent.id', '=', made.fromImageId ?? null)
+            .where('parent.user_id', '<>', archive.author.userId)
+            .select(['parent.user_id', sql<string>`${guildId}::text`.as('guild_id'), sql<number>`1`.as('remixes_received')]),
+        )
+        .onConflict((conflict) =>
+          conflict.columns(['user_id', 'guild_id']).doUpdateSet((eb) => ({ remixes_received: eb('member_stats.remixes_received', '+', 1) })),
+        )
+        .returning('user_id'),
     )
     .with('named', (q) =>
       q

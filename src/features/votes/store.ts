@@ -60,7 +60,7 @@ export interface VotedRequest {
 }
 
 /** Outside a server, numbers are kept under this guild id. */
-const NO_GUILD = '';
+export const NO_GUILD = '';
 
 // KEYS: the member's last click on the result. ARGV: now, window (ms).
 // Compare-and-set on the time of the last click, so two clicks at the same moment let one through.
@@ -183,33 +183,7 @@ export class VoteStore {
       .execute();
   }
 
-  /**
-   * Counts a delivered result on its author's profile, and as a remix received on the parent's
-   * author's profile when someone else made it from their picture. Once per result, however
-   * often delivery is retried (the request's profile_counted flag is the compare-and-set).
-   */
-  async recordMade(job: { jobId: string; guildId?: string; userId: string; images: number }, remixOf?: { userId: string }): Promise<void> {
-    const guildId = job.guildId ?? NO_GUILD;
-    const remixed = remixOf && remixOf.userId !== job.userId ? remixOf.userId : null;
-    // One statement (data-modifying CTEs run atomically, like a transaction): this is on the
-    // delivery hot path, and a transaction would cost four round trips.
-    await sql`
-      WITH first AS (
-        UPDATE requests SET profile_counted = true WHERE id = ${job.jobId} AND profile_counted = false RETURNING id
-      ), made AS (
-        INSERT INTO member_stats (user_id, guild_id, pictures)
-        SELECT ${job.userId}::text, ${guildId}::text, ${job.images}::int FROM first
-        ON CONFLICT (user_id, guild_id) DO UPDATE SET pictures = member_stats.pictures + excluded.pictures
-        RETURNING 1
-      ), remix AS (
-        INSERT INTO member_stats (user_id, guild_id, remixes_received)
-        SELECT ${remixed}::text, ${guildId}::text, 1 FROM first WHERE ${remixed}::text IS NOT NULL
-        ON CONFLICT (user_id, guild_id) DO UPDATE SET remixes_received = member_stats.remixes_received + 1
-        RETURNING 1
-      )
-      SELECT count(*)::int AS counted FROM first
-    `.execute(this.db);
-  }
+
 
   /**
    * Forgets a member: their votes on every result (scores and the authors' numbers follow), and
