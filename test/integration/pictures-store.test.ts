@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordImages, recordRequest, type ArchivedImage } from '../../src/features/pictures/store.js';
+import { archiveDelivery, recordImages, recordRequest, type ArchivedImage } from '../../src/features/pictures/store.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 let database: TestDatabase;
@@ -68,5 +68,51 @@ describe('picture rows on real PostgreSQL', () => {
       // Whichever writer came last, the message a writer knew is kept.
       expect(rows[0]!.message_id).toBe('500000000000000001');
     }
+  });
+
+  it('keeps crafted text exactly as written, whatever an array literal would make of it', async () => {
+    const requestId = '1310000000000001000';
+    const prompt = 'he said "hi", {a,b} \\ \\" NULL\n\t🎨';
+    const negative = '}{,"\'; DROP TABLE images; --';
+    await recordRequest(database.db, {
+      id: requestId,
+      kind: 'txt2img',
+      prompt,
+      negative,
+      aspect: '1:1',
+      seed: 7,
+      count: 2,
+      model: 'painterly',
+      userId: AUTHOR,
+      guildId: GUILD,
+      channelId: CHANNEL,
+      createdAt: Date.now(),
+    });
+    const pictures = [1, 2].map((index) => ({ ...image(requestId, index), prompt, negative, model: 'NULL', aspect: undefined }));
+    await recordImages(database.db, pictures);
+    await archiveDelivery(database.db, {
+      requestId,
+      outcome: { status: 'delivered', resultChannelId: CHANNEL, resultMessageId: '500000000000000002' },
+      images: pictures.map((picture) => ({ ...picture, messageId: '500000000000000002', attachmentUrl: 'https://cdn.example/a,"b".png' })),
+      author: { userId: AUTHOR, name: '{"}' },
+      made: { guildId: GUILD, pictures: 2 },
+    });
+    const rows = await database.db
+      .selectFrom('images')
+      .select(['prompt', 'negative', 'model', 'aspect', 'message_id', 'attachment_url'])
+      .where('request_id', '=', requestId)
+      .execute();
+    expect(rows).toEqual(
+      [1, 2].map(() => ({
+        prompt,
+        negative,
+        model: 'NULL',
+        aspect: null,
+        message_id: '500000000000000002',
+        attachment_url: 'https://cdn.example/a,"b".png',
+      })),
+    );
+    const named = await database.db.selectFrom('member_names').select('name').where('user_id', '=', AUTHOR).executeTakeFirst();
+    expect(named?.name).toBe('{"}');
   });
 });

@@ -1,6 +1,6 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { isUniqueViolation, type Database } from '../../db/connection.js';
-import type { DB, GenerationKind, NewRow, RequestStatus } from '../../db/schema.js';
+import type { DB, GenerationKind, RequestStatus } from '../../db/schema.js';
 import type { JobArchive, JobRecord } from '../../store/jobs.js';
 import type { GenerationParams } from '../../queues.js';
 import { NO_GUILD } from '../votes/store.js';
@@ -142,42 +142,33 @@ function isDeadlock(error: unknown): boolean {
 }
 
 async function insertImages(db: Kysely<DB>, images: readonly ArchivedImage[]): Promise<void> {
-  await db
-    .insertInto('images')
-    .values(imageRows(images))
-    .onConflict((conflict) =>
-      conflict.column('id').doUpdateSet((eb) => ({
-        message_id: eb.fn.coalesce(eb.ref('excluded.message_id'), eb.ref('images.message_id')),
-        attachment_url: eb.fn.coalesce(eb.ref('excluded.attachment_url'), eb.ref('images.attachment_url')),
-      })),
-    )
-    .execute();
+  await upsertImages(images).execute(db);
 }
 
-function imageRows(images: readonly ArchivedImage[]): Array<NewRow<'images'>> {
-  return images.map((image) => ({
-    id: image.id,
-    request_id: image.requestId ?? null,
-    position: Math.max(0, image.index - 1),
-    kind: image.kind,
-    prompt: image.prompt,
-    negative: image.negative ?? null,
-    seed: image.seed ?? null,
-    model: image.model ?? null,
-    aspect: image.aspect ?? null,
-    width: image.width,
-    height: image.height,
-    content_type: image.contentType,
-    storage_key: imageStorageKey(image.id),
-    user_id: image.userId,
-    guild_id: image.guildId ?? null,
-    channel_id: image.channelId,
-    message_id: image.messageId ?? null,
-    attachment_url: image.attachmentUrl ?? null,
-    age_restricted: image.nsfw ?? false,
-    parent_id: image.parentId ?? null,
-    created_at: new Date(image.createdAt),
-  }));
+/**
+ * INSERT … ON CONFLICT of pictures, their columns passed as parallel arrays: the statement's text
+ * is the same however many pictures there are (one prepared statement), and writing it costs no
+ * query building. A repeat only fills in where they were posted.
+ */
+function upsertImages(images: readonly ArchivedImage[]): RawBuilder<unknown> {
+  const column = <T>(value: (image: ArchivedImage) => T) => images.map(value);
+  return sql`
+    INSERT INTO images (id, request_id, position, kind, prompt, negative, seed, model, aspect, width, height, content_type,
+      storage_key, user_id, guild_id, channel_id, message_id, attachment_url, age_restricted, parent_id, created_at)
+    SELECT * FROM unnest(
+      ${column((i) => i.id)}::text[], ${column((i) => i.requestId ?? null)}::text[], ${column((i) => Math.max(0, i.index - 1))}::smallint[],
+      ${column((i) => i.kind)}::text[], ${column((i) => i.prompt)}::text[], ${column((i) => i.negative ?? null)}::text[],
+      ${column((i) => i.seed ?? null)}::bigint[], ${column((i) => i.model ?? null)}::text[], ${column((i) => i.aspect ?? null)}::text[],
+      ${column((i) => i.width)}::integer[], ${column((i) => i.height)}::integer[], ${column((i) => i.contentType)}::text[],
+      ${column((i) => imageStorageKey(i.id))}::text[], ${column((i) => i.userId)}::text[], ${column((i) => i.guildId ?? null)}::text[],
+      ${column((i) => i.channelId)}::text[], ${column((i) => i.messageId ?? null)}::text[], ${column((i) => i.attachmentUrl ?? null)}::text[],
+      ${column((i) => i.nsfw ?? false)}::boolean[], ${column((i) => i.parentId ?? null)}::text[],
+      ${column((i) => new Date(i.createdAt).toISOString())}::timestamptz[]
+    )
+    ON CONFLICT (id) DO UPDATE SET
+      message_id = coalesce(excluded.message_id, images.message_id),
+      attachment_url = coalesce(excluded.attachment_url, images.attachment_url)
+    RETURNING id`;
 }
 
 /** What delivery archives about a request that reached Discord, in one transaction. */
@@ -202,99 +193,46 @@ export interface DeliveredArchive {
  * request once, by its profile_counted flag, read under the row's lock.
  */
 export async function archiveDelivery(db: Kysely<DB>, archive: DeliveredArchive): Promise<void> {
-  const { outcome, made } = archive;
-  const name = archive.author.name.trim().slice(0, 64);
+  const { outcome, made, author } = archive;
+  const name = author.name.trim().slice(0, 64) || 'someone';
   const guildId = made.guildId ?? NO_GUILD;
-  const query = db
-    // Locked first: two deliveries of one request at the same moment see each other's flag.
-    .with('before', (q) => q.selectFrom('requests').select(['id', 'profile_counted']).where('id', '=', archive.requestId).forUpdate())
-    .with('outcome', (q) =>
-      q
-        .updateTable('requests')
-        .from('before')
-        .set({
-          profile_counted: true,
-          status: outcome.status,
-          error: outcome.error ?? null,
-          error_kind: outcome.errorKind ?? null,
-          cancelled_by: outcome.cancelledBy ?? null,
-          result_channel_id: outcome.resultChannelId ?? null,
-          result_message_id: outcome.resultMessageId ?? null,
-          finished_at: new Date(outcome.finishedAt ?? Date.now()),
-        })
-        .whereRef('requests.id', '=', 'before.id')
-        .returning(['requests.id', 'before.profile_counted as counted']),
-    )
-    .with('made', (q) =>
-      q
-        .insertInto('member_stats')
-        .columns(['user_id', 'guild_id', 'pictures'])
-        .expression((eb) =>
-          eb
-            .selectFrom('outcome')
-            .where('outcome.counted', '=', false)
-            .select([
-              sql<string>`${archive.author.userId}::text`.as('user_id'),
-              sql<string>`${guildId}::text`.as('guild_id'),
-              sql<number>`${made.pictures}::int`.as('pictures'),
-            ]),
-        )
-        .onConflict((conflict) =>
-          conflict
-            .columns(['user_id', 'guild_id'])
-            .doUpdateSet((eb) => ({ pictures: eb('member_stats.pictures', '+', eb.ref('excluded.pictures')) })),
-        )
-        .returning('user_id'),
-    )
-    // Remixing one's own picture is no remix received; a picture the archive lost counts for nobody.
-    .with('remixed', (q) =>
-      q
-        .insertInto('member_stats')
-        .columns(['user_id', 'guild_id', 'remixes_received'])
-        .expression((eb) =>
-          eb
-            .selectFrom(['outcome', 'images as parent'])
-            .where('outcome.counted', '=', false)
-            .where('parent.id', '=', made.fromImageId ?? null)
-            .where('parent.user_id', '<>', archive.author.userId)
-            .select(['parent.user_id', sql<string>`${guildId}::text`.as('guild_id'), sql<number>`1`.as('remixes_received')]),
-        )
-        .onConflict((conflict) =>
-          conflict.columns(['user_id', 'guild_id']).doUpdateSet((eb) => ({ remixes_received: eb('member_stats.remixes_received', '+', 1) })),
-        )
-        .returning('user_id'),
-    )
-    .with('named', (q) =>
-      q
-        .insertInto('member_names')
-        .values({ user_id: archive.author.userId, name: name || 'someone', updated_at: new Date() })
-        .onConflict((conflict) =>
-          conflict
-            .column('user_id')
-            .doUpdateSet((eb) => ({ name: eb.ref('excluded.name'), updated_at: eb.ref('excluded.updated_at') }))
-            // An unchanged name (the usual case) writes nothing.
-            .where((eb) => eb('member_names.name', 'is distinct from', eb.ref('excluded.name'))),
-        )
-        .returning('user_id'),
-    );
-  if (archive.images.length > 0) {
-    const rows = imageRows(archive.images);
-    const withImages = query.with('pictures', (q) =>
-      q
-        .insertInto('images')
-        .values(rows)
-        .onConflict((conflict) =>
-          conflict.column('id').doUpdateSet((eb) => ({
-            message_id: eb.fn.coalesce(eb.ref('excluded.message_id'), eb.ref('images.message_id')),
-            attachment_url: eb.fn.coalesce(eb.ref('excluded.attachment_url'), eb.ref('images.attachment_url')),
-          })),
-        )
-        .returning('id'),
-    );
-    await withImages.selectFrom('outcome').select('id').execute();
-    return;
-  }
-  await query.selectFrom('outcome').select('id').execute();
+  // Written as SQL rather than built: it runs once per delivery, and its text never changes.
+  await sql`
+    WITH before AS (
+      -- Locked first: two deliveries of one request at the same moment see each other's flag.
+      SELECT id, profile_counted FROM requests WHERE id = ${archive.requestId} FOR UPDATE
+    ), outcome AS (
+      UPDATE requests SET
+        profile_counted = true,
+        status = ${outcome.status},
+        error = ${outcome.error ?? null},
+        error_kind = ${outcome.errorKind ?? null},
+        cancelled_by = ${outcome.cancelledBy ?? null},
+        result_channel_id = ${outcome.resultChannelId ?? null},
+        result_message_id = ${outcome.resultMessageId ?? null},
+        finished_at = ${new Date(outcome.finishedAt ?? Date.now()).toISOString()}::timestamptz
+      FROM before WHERE requests.id = before.id
+      RETURNING requests.id, before.profile_counted AS counted
+    ), made AS (
+      INSERT INTO member_stats (user_id, guild_id, pictures)
+      SELECT ${author.userId}::text, ${guildId}::text, ${made.pictures}::int FROM outcome WHERE NOT outcome.counted
+      ON CONFLICT (user_id, guild_id) DO UPDATE SET pictures = member_stats.pictures + excluded.pictures
+      RETURNING user_id
+    ), remixed AS (
+      -- Remixing one's own picture is no remix received; a picture the archive lost counts for nobody.
+      INSERT INTO member_stats (user_id, guild_id, remixes_received)
+      SELECT parent.user_id, ${guildId}::text, 1 FROM outcome, images parent
+      WHERE NOT outcome.counted AND parent.id = ${made.fromImageId ?? null}::text AND parent.user_id <> ${author.userId}::text
+      ON CONFLICT (user_id, guild_id) DO UPDATE SET remixes_received = member_stats.remixes_received + 1
+      RETURNING user_id
+    ), named AS (
+      INSERT INTO member_names (user_id, name, updated_at) VALUES (${author.userId}, ${name}, now())
+      ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at
+      -- An unchanged name (the usual case) writes nothing.
+      WHERE member_names.name IS DISTINCT FROM excluded.name
+      RETURNING user_id
+    ), pictures AS (${upsertImages(archive.images)})
+    SELECT id FROM outcome`.execute(db);
 }
 
 /** How much a result may upload when nothing else is known (Discord's limit without boosts). */
