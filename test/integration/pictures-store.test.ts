@@ -34,23 +34,29 @@ function image(requestId: string, index: number, messageId?: string): ArchivedIm
   };
 }
 
+/** The request's archive row, as admission writes it, for two pictures. */
+async function requested(id: string, text: { prompt?: string; negative?: string } = {}): Promise<void> {
+  await recordRequest(database.db, {
+    id,
+    kind: 'txt2img',
+    prompt: text.prompt ?? 'a storm',
+    negative: text.negative,
+    aspect: '1:1',
+    seed: 7,
+    count: 2,
+    model: 'painterly',
+    userId: AUTHOR,
+    guildId: GUILD,
+    channelId: CHANNEL,
+    createdAt: Date.now(),
+  });
+}
+
 describe('picture rows on real PostgreSQL', () => {
   it('writes the same pictures from many writers at once as one set of rows, without an error', async () => {
     for (let round = 0; round < 60; round++) {
       const requestId = `${1_310_000_000_000_000_000n + BigInt(round)}`;
-      await recordRequest(database.db, {
-        id: requestId,
-        kind: 'txt2img',
-        prompt: 'a storm',
-        aspect: '1:1',
-        seed: 7,
-        count: 2,
-        model: 'painterly',
-        userId: AUTHOR,
-        guildId: GUILD,
-        channelId: CHANNEL,
-        createdAt: Date.now(),
-      });
+      await requested(requestId);
       const writers = Array.from({ length: 10 }, (_, n) =>
         recordImages(database.db, [image(requestId, 1, n === 3 ? '500000000000000001' : undefined), image(requestId, 2)]),
       );
@@ -74,20 +80,7 @@ describe('picture rows on real PostgreSQL', () => {
     const requestId = '1310000000000001000';
     const prompt = 'he said "hi", {a,b} \\ \\" NULL\n\t🎨';
     const negative = '}{,"\'; DROP TABLE images; --';
-    await recordRequest(database.db, {
-      id: requestId,
-      kind: 'txt2img',
-      prompt,
-      negative,
-      aspect: '1:1',
-      seed: 7,
-      count: 2,
-      model: 'painterly',
-      userId: AUTHOR,
-      guildId: GUILD,
-      channelId: CHANNEL,
-      createdAt: Date.now(),
-    });
+    await requested(requestId, { prompt, negative });
     const pictures = [1, 2].map((index) => ({ ...image(requestId, index), prompt, negative, model: 'NULL', aspect: undefined }));
     await recordImages(database.db, pictures);
     await archiveDelivery(database.db, {

@@ -183,8 +183,6 @@ export class VoteStore {
       .execute();
   }
 
-
-
   /**
    * Forgets a member: their votes on every result (scores and the authors' numbers follow), and
    * their own profile numbers. Found through the member's id (votes_user, member_stats' key), never
