@@ -27,21 +27,26 @@ interface VoteResult extends ResultShape {
  * and to the message the button sits on. Unknown and other servers' results read alike.
  */
 async function votableResult(ctx: BotContext, jobId: string, interaction: ButtonInteraction): Promise<VoteResult> {
-  const archived = await ctx.votes.request(jobId);
-  let result: VoteResult | undefined;
-  if (archived?.status === 'delivered' && archived.resultMessageId) {
-    result = fromArchive(archived, archived.resultMessageId, await imagesOf(ctx, archived));
-  } else if (archived) {
-    // Posted a moment ago: the archive learns it was delivered right after the message exists.
-    const live = await ctx.jobs.get(jobId);
-    if (live?.status === 'delivered' && live.resultMessageId && live.imageIds.length > 0) {
-      result = { ...fromArchive(archived, live.resultMessageId, live.imageIds.length), resultChannelId: live.resultChannelId ?? live.channelId };
-    }
-  }
+  const result = await deliveredResult(ctx, jobId);
   if (!result || !inThisServer(result, interaction)) throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   // The button acts on the message it sits on: a custom_id replayed on another message is refused.
   if (interaction.message.id !== result.resultMessageId) throw new InvalidRequestError('That button does not belong to this message.');
   return result;
+}
+
+/**
+ * A delivered result and the message it is in, from the archive; in the moment between a result
+ * being posted and its archive row saying so, from the live record.
+ */
+async function deliveredResult(ctx: BotContext, jobId: string): Promise<VoteResult | undefined> {
+  const archived = await ctx.votes.request(jobId);
+  if (archived?.status === 'delivered' && archived.resultMessageId) {
+    return fromArchive(archived, archived.resultMessageId, await imagesOf(ctx, archived));
+  }
+  if (!archived) return undefined;
+  const live = await ctx.jobs.get(jobId);
+  if (live?.status !== 'delivered' || !live.resultMessageId || live.imageIds.length === 0) return undefined;
+  return { ...fromArchive(archived, live.resultMessageId, live.imageIds.length), resultChannelId: live.resultChannelId ?? live.channelId };
 }
 
 function fromArchive(request: VotedRequest, resultMessageId: string, images: number): VoteResult {
@@ -117,12 +122,12 @@ async function redrawVoteLabel(ctx: BotContext, result: VoteResult): Promise<voi
 
 /**
  * Brings a delivered result's label in line with the votes table after a vote cast outside
- * Discord (the web gallery). A result the archive does not know as delivered has no label.
+ * Discord (the web gallery). A result not delivered yet has no label; one posted a moment ago is
+ * found through its live record, as a click on it is.
  */
 export async function redrawVoteLabelOf(ctx: BotContext, requestId: string): Promise<void> {
-  const archived = await ctx.votes.request(requestId);
-  if (archived?.status !== 'delivered' || !archived.resultMessageId) return;
-  const result = fromArchive(archived, archived.resultMessageId, await imagesOf(ctx, archived));
+  const result = await deliveredResult(ctx, requestId);
+  if (!result) return;
   await ctx.redis.set(voteRedrawKey(ctx, result.id), '1', 'EX', 3600);
   await redrawVoteLabel(ctx, result);
 }
