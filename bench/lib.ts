@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -36,6 +36,8 @@ export interface BenchOptions {
   quick: boolean;
   /** The private redis-server of this run; scenarios start from an empty database. */
   redisUrl: string;
+  /** Its process, for the CPU it spends. */
+  redisPid?: number;
 }
 
 export type Scenario = (options: BenchOptions) => Promise<ScenarioResult>;
@@ -72,6 +74,30 @@ export function cpuMs(pid: number): number {
   // Fields after the command name in parentheses: utime and stime are the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+}
+
+/** CPU time (user + system) of every process with this command name (e.g. `postgres`), in milliseconds. */
+export function cpuMsOfCommand(command: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command) total += cpuMs(Number(entry));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return total;
+}
+
+/**
+ * CPU time the whole machine spent busy (every core, every process and the kernel; not time the
+ * hypervisor gave to other machines), in milliseconds, from /proc/stat.
+ */
+export function machineCpuMs(): number {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) * 1000) / ticksPerSecond;
 }
 
 export interface InstallationOptions {

@@ -77,7 +77,7 @@ console.error(`bench: ${values.quick ? 'quick' : 'full'} run on ${machine}`);
 const results: ScenarioResult[] = [];
 try {
   for (const name of names) {
-    const options: BenchOptions = { quick: values.quick ?? false, redisUrl: redis.url };
+    const options: BenchOptions = { quick: values.quick ?? false, redisUrl: redis.url, redisPid: redis.process.pid };
     const started = Date.now();
     let result: ScenarioResult;
     try {
