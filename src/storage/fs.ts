@@ -90,7 +90,8 @@ export class FsImageStorage implements ImageStorage {
 
   async get(key: string): Promise<(StoredObject & { body: Buffer }) | undefined> {
     const path = this.pathOf(key);
-    const body = this.readDirect(path) ?? (await readFile(path).catch(missing));
+    const direct = this.readDirect(path);
+    const body = direct === null ? await readFile(path).catch(missing) : direct;
     if (!body) return undefined;
     return { key, size: body.length, contentType: contentTypeOfKey(key), body };
   }
