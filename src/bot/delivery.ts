@@ -115,7 +115,13 @@ async function giveUp(ctx: BotContext, record: JobRecord, reason: string): Promi
     error = `Your picture was made, but I could not post it in <#${record.channelId}>: ${reason}`;
     await ctx.jobs.transition(record.id, ['done'], 'failed', { error, errorKind: 'discord' });
   }
-  await recordRequestOutcome(ctx.db, record.id, { status: 'failed', error, errorKind: record.errorKind ?? 'discord', finishedAt: record.finishedAt });
+  await recordRequestOutcome(ctx.db, record.id, {
+    status: 'failed',
+    error,
+    errorKind: record.errorKind ?? 'discord',
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+  });
   await tellAuthorPrivately(ctx, record, `⚠️ ${error ?? `Your request could not be completed: ${reason}`}`);
   await ctx.jobs.settle(record.id);
   // Never shown on Discord: its pictures are not kept (rows written just before the post become tombstones).
@@ -258,7 +264,13 @@ export function deliveredArchive(
   return {
     requestId: record.id,
     images: archivedImages(record, message.id, attachmentUrls, now),
-    outcome: { status: 'delivered', resultChannelId: message.channel_id, resultMessageId: message.id, finishedAt: record.finishedAt },
+    outcome: {
+      status: 'delivered',
+      resultChannelId: message.channel_id,
+      resultMessageId: message.id,
+      startedAt: record.startedAt,
+      finishedAt: record.finishedAt,
+    },
     author: { userId: record.userId, name: record.userName },
     made: {
       guildId: record.guildId,
@@ -423,6 +435,7 @@ async function deliverFailure(ctx: BotContext, record: JobRecord): Promise<Deliv
     status: 'failed',
     error: record.error,
     errorKind: record.errorKind,
+    startedAt: record.startedAt,
     finishedAt: record.finishedAt,
   });
   const { message } = await putOnDiscord(ctx, record, failedMessage(record));

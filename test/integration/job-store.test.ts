@@ -282,9 +282,11 @@ describeOnRedis('settled records leave Redis; the archive answers for them', () 
     const record = newRecord('150000000000000010');
     await recordRequest(ctx.db, { ...record, parentImageId: undefined });
     expect(await ctx.jobs.create(record)).toBe(true);
-    await ctx.jobs.transition(record.id, ['queued'], 'running');
+    const startedAt = Date.now() - 5_000;
+    const finishedAt = startedAt + 4_000;
+    await ctx.jobs.transition(record.id, ['queued'], 'running', { startedAt });
     const images = [{ width: 64, height: 48, contentType: 'image/png' }];
-    await ctx.jobs.transition(record.id, ['running'], 'done', { imageIds: [`${record.id}-1`], images, finishedAt: Date.now() });
+    await ctx.jobs.transition(record.id, ['running'], 'done', { imageIds: [`${record.id}-1`], images, finishedAt });
     await ctx.jobs.transition(record.id, ['done'], 'delivered', { resultMessageId: '900000000000000010', resultChannelId: record.channelId });
     // Settled: a short TTL until its follow-ups ran, then gone.
     expect(await redis.ttl(ctx.jobs.key(record.id))).toBeLessThanOrEqual(SETTLED_TTL_SECONDS);
@@ -303,6 +305,9 @@ describeOnRedis('settled records leave Redis; the archive answers for them', () 
       images,
       resultMessageId: '900000000000000010',
       hooksDone: '1',
+      // When it was drawn, as the worker said.
+      startedAt,
+      finishedAt,
     });
     expect(archived?.interactionToken).toBeUndefined();
     expect(await ctx.images.getRecord(`${record.id}-1`)).toMatchObject({ width: 64, height: 48, messageId: '900000000000000010' });

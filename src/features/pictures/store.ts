@@ -75,6 +75,8 @@ export interface RequestOutcome {
   cancelledBy?: string;
   resultChannelId?: string;
   resultMessageId?: string;
+  /** When a worker started drawing it (none for a request that never started). */
+  startedAt?: number;
   finishedAt?: number;
 }
 
@@ -89,6 +91,7 @@ export async function recordRequestOutcome(db: Kysely<DB>, id: string, outcome: 
       cancelled_by: outcome.cancelledBy ?? null,
       result_channel_id: outcome.resultChannelId ?? null,
       result_message_id: outcome.resultMessageId ?? null,
+      ...(outcome.startedAt === undefined ? {} : { started_at: new Date(outcome.startedAt) }),
       finished_at: new Date(outcome.finishedAt ?? Date.now()),
     })
     .where('id', '=', id)
@@ -210,6 +213,7 @@ export async function archiveDelivery(db: Kysely<DB>, archive: DeliveredArchive)
         cancelled_by = ${outcome.cancelledBy ?? null},
         result_channel_id = ${outcome.resultChannelId ?? null},
         result_message_id = ${outcome.resultMessageId ?? null},
+        started_at = coalesce(${outcome.startedAt === undefined ? null : new Date(outcome.startedAt).toISOString()}::timestamptz, requests.started_at),
         finished_at = ${new Date(outcome.finishedAt ?? Date.now()).toISOString()}::timestamptz
       FROM before WHERE requests.id = before.id
       RETURNING requests.id, before.profile_counted AS counted
