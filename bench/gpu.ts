@@ -1,7 +1,5 @@
-import { Redis } from 'ioredis';
-import { REDIS_PREFIX } from '../src/runtime.js';
-import { JobStore } from '../src/store/jobs.js';
-import { Installation, round, sendAsFastAsAcknowledged, type BenchOptions, type ScenarioResult } from './lib.js';
+import pg from 'pg';
+import { Installation, round, sendAsFastAsAcknowledged, sleep, type BenchOptions, type ScenarioResult } from './lib.js';
 
 const TARGET_RATIO = 0.95;
 const IMAGE_MS = 200;
@@ -18,16 +16,28 @@ export async function gpuScenario({ quick, redisUrl }: BenchOptions): Promise<Sc
   const jobs = capacity * (quick ? 15 : 50);
   const workerConcurrency = capacity + 1;
   const installation = await Installation.start({ redisUrl, workerConcurrency, providerDelayMs: IMAGE_MS, providerCapacity: capacity });
-  const redis = new Redis(redisUrl);
+  // Delivered requests leave Redis: when each was drawn is read from the archive.
+  const archive = new pg.Client({ connectionString: installation.database!.url });
+  await archive.connect();
   try {
     const sent = Installation.accepted(await sendAsFastAsAcknowledged(jobs, 16, (i) => installation.imagine(i)));
     installation.startWorker();
     await installation.discord.waitFor(() => sent.every((interaction) => installation.result(interaction.id)), 300_000, 'every result');
-    const store = new JobStore(redis, REDIS_PREFIX);
-    const records = await Promise.all(sent.map((interaction) => store.get(interaction.id)));
-    const started = Math.min(...records.map((r) => r!.startedAt ?? Infinity));
-    const finished = Math.max(...records.map((r) => r!.finishedAt ?? 0));
-    const rate = sent.length / ((finished - started) / 1000);
+    const ids = sent.map((interaction) => interaction.id);
+    // Archived once the result is posted; the last few may still be on their way.
+    const deadline = Date.now() + 30_000;
+    let drawn: { drawn: string; started: Date; finished: Date };
+    for (;;) {
+      const { rows } = await archive.query<{ drawn: string; started: Date; finished: Date }>(
+        'SELECT count(started_at) AS drawn, min(started_at) AS started, max(finished_at) AS finished FROM requests WHERE id = ANY($1)',
+        [ids],
+      );
+      drawn = rows[0]!;
+      if (Number(drawn.drawn) === ids.length) break;
+      if (Date.now() > deadline) throw new Error(`only ${drawn.drawn} of ${ids.length} requests were archived`);
+      await sleep(50);
+    }
+    const rate = sent.length / ((drawn.finished.getTime() - drawn.started.getTime()) / 1000);
     const ideal = capacity / (IMAGE_MS / 1000);
     return {
       name: 'gpu-busy',
@@ -42,7 +52,7 @@ export async function gpuScenario({ quick, redisUrl }: BenchOptions): Promise<Sc
       extra: { refused: jobs - sent.length },
     };
   } finally {
-    await redis.quit();
+    await archive.end();
     await installation.close();
   }
 }
