@@ -1,9 +1,7 @@
 import { Redis } from 'ioredis';
-import { CHALLENGE_QUEUE } from '../src/features/challenges/timers.js';
-import { VOTE_LABEL_QUEUE } from '../src/features/votes/jobs.js';
-import { DELIVER_QUEUE, DESCRIBE_QUEUE, DESCRIBED_QUEUE, GENERATE_QUEUE, PRIVACY_QUEUE, SESSION_QUEUE } from '../src/queues.js';
 import { REDIS_PREFIX } from '../src/runtime.js';
 import { Installation, sendAsFastAsAcknowledged, sleep, type BenchOptions, type ScenarioResult } from './lib.js';
+import { isBullmqKey } from '../test/support/queues.js';
 
 /** After 200 delivered jobs, Redis holds at most 1 KB per job. */
 const TARGET_BYTES = 1024;
@@ -87,17 +85,6 @@ async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
 }
 
-const bullmqQueues = [
-  GENERATE_QUEUE,
-  DELIVER_QUEUE,
-  PRIVACY_QUEUE,
-  CHALLENGE_QUEUE,
-  VOTE_LABEL_QUEUE,
-  SESSION_QUEUE,
-  DESCRIBE_QUEUE,
-  DESCRIBED_QUEUE,
-];
-
 async function keysWithoutTtl(redis: Redis): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
@@ -105,7 +92,7 @@ async function keysWithoutTtl(redis: Redis): Promise<string[]> {
     const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
     cursor = next;
     for (const key of keys) {
-      if (bullmqQueues.some((queue) => key.startsWith(`${REDIS_PREFIX}:${queue}:`))) continue;
+      if (isBullmqKey(REDIS_PREFIX, key)) continue;
       if ((await redis.ttl(key)) === -1) found.push(key);
     }
   } while (cursor !== '0');

@@ -1,14 +1,13 @@
 import { ApplicationCommandOptionType, MessageFlags } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import { imageStorageKey } from '../../src/features/pictures/store.js';
-import { CHALLENGE_QUEUE } from '../../src/features/challenges/timers.js';
-import { VOTE_LABEL_QUEUE } from '../../src/features/votes/jobs.js';
-import { DELIVER_QUEUE, DESCRIBE_QUEUE, DESCRIBED_QUEUE, GENERATE_QUEUE, PRIVACY_QUEUE, SESSION_QUEUE } from '../../src/queues.js';
+import { PRIVACY_QUEUE } from '../../src/queues.js';
 import { S3ImageStorage } from '../../src/storage/index.js';
 import type { FakeInteraction, FakeMessage } from '../support/fake-discord.js';
 import { startFakeS3 } from '../support/fake-s3.js';
 import { eventually } from '../support/context.js';
 import { dropPrefix } from '../support/redis.js';
+import { isBullmqKey } from '../support/queues.js';
 import { useStack, type Stack } from '../support/stack.js';
 
 const start = useStack();
@@ -144,19 +143,9 @@ describe('pictures and families outlive Redis', () => {
     await eventually(() => noLiveRecords(s), 15_000, 'the live records to settle');
     expect(await s.ctx.images.getRecord(`${child.id}-1`)).toBeDefined();
 
-    const bullmq = [
-      GENERATE_QUEUE,
-      DELIVER_QUEUE,
-      PRIVACY_QUEUE,
-      CHALLENGE_QUEUE,
-      VOTE_LABEL_QUEUE,
-      SESSION_QUEUE,
-      DESCRIBE_QUEUE,
-      DESCRIBED_QUEUE,
-    ].map((queue) => `${s.prefix}:${queue}:`);
     const withoutTtl: string[] = [];
     for (const key of await keysOf(s)) {
-      if (bullmq.some((prefix) => key.startsWith(prefix))) continue;
+      if (isBullmqKey(s.prefix, key)) continue;
       if ((await s.redis.ttl(key)) === -1) withoutTtl.push(key);
     }
     expect(withoutTtl).toEqual([]);
