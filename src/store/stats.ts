@@ -97,10 +97,6 @@ export class QueueStats {
     await runScript(this.redis, RECORD_DURATIONS, 1, key, SAMPLES - 1, STATS_TTL_SECONDS, ...latest);
   }
 
-  async recordDuration(ms: number): Promise<void> {
-    await this.recordDurations([ms]);
-  }
-
   /** Median of recent durations, or undefined before the first job finished. */
   async typicalDurationMs(): Promise<number | undefined> {
     const values = (await this.redis.lrange(`${this.prefix}:stats:durations`, 0, -1)).map(Number).sort((a, b) => a - b);

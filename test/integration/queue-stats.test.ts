@@ -20,13 +20,12 @@ describeOnRedis('the numbers behind a wait estimate', () => {
     const stats = new QueueStats(bed.redis, bed.prefix);
     const now = Date.now();
     await stats.heartbeat('gpu-a', 2, now);
-    await stats.recordDuration(4_000);
+    await stats.recordDurations([4_000]);
     expect(await stats.forEstimate(now)).toEqual({ capacity: 2, typicalMs: 4_000 });
 
     // A second worker and a slower job: within the reuse window the estimate does not ask again.
     await stats.heartbeat('gpu-b', 3, now);
-    await stats.recordDuration(8_000);
-    await stats.recordDuration(8_000);
+    await stats.recordDurations([8_000, 8_000]);
     expect(await stats.forEstimate(now + ESTIMATE_REUSE_MS - 1)).toEqual({ capacity: 2, typicalMs: 4_000 });
     expect(await stats.forEstimate(now + ESTIMATE_REUSE_MS)).toEqual({ capacity: 5, typicalMs: 8_000 });
   });
