@@ -3,6 +3,7 @@ import {
   ApplicationIntegrationType,
   InteractionContextType,
   type Attachment,
+  type Message,
   type MessageContextMenuCommandInteraction,
   type RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
@@ -11,6 +12,7 @@ import type { Command } from '../src/bot/command.js';
 import { remixModal } from '../src/bot/components/community.js';
 import { remixImageModalId, remixUploadModalId } from '../src/bot/components/community-ids.js';
 import type { BotContext } from '../src/bot/context.js';
+import { resultPictureIds } from '../src/bot/image-sources.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
 import { inThisServer } from '../src/bot/server-scope.js';
 
@@ -36,7 +38,7 @@ async function execute(interaction: MessageContextMenuCommandInteraction, ctx: B
   const attachments = [...message.attachments.values()].filter(isImage);
   if (attachments.length === 0) throw new InvalidRequestError('That message has no picture I could remix.');
 
-  const own = await atelierImageOf(ctx, message.id, attachments);
+  const own = await atelierImageOf(ctx, message, attachments);
   // Message ids are global: a picture recorded in another server stays out of reach from here.
   if (own && !inThisServer(own, interaction)) throw new InvalidRequestError('I no longer know that picture.');
   if (own) {
@@ -52,9 +54,17 @@ async function execute(interaction: MessageContextMenuCommandInteraction, ctx: B
 }
 
 /** The Atelier image a message shows, when it is one of our results (matched by file name). */
-async function atelierImageOf(ctx: BotContext, messageId: string, attachments: Attachment[]) {
-  const known = await ctx.lineage.imagesOfMessage(messageId);
-  if (known.length === 0) return undefined;
+async function atelierImageOf(ctx: BotContext, message: Message, attachments: Attachment[]) {
+  const known = await ctx.lineage.imagesOfMessage(message.id);
+  if (known.length === 0) {
+    // Posted a moment ago: the archive does not know its message yet, the message itself tells.
+    const [posted] = resultPictureIds(ctx, {
+      authorId: message.author.id,
+      webhookId: message.webhookId,
+      fileNames: attachments.map((attachment) => attachment.name),
+    });
+    return posted === undefined ? undefined : ctx.images.getRecord(posted);
+  }
   for (const attachment of attachments) {
     const match = /^atelier-(\d{15,20})-(\d)\./.exec(attachment.name);
     const id = match ? `${match[1]}-${match[2]}` : undefined;

@@ -58,12 +58,41 @@ export async function sourceFromLink(ctx: BotContext, interaction: BaseInteracti
   // A member's picture: only from this channel (see above), read from the message now.
   if ((channelId ?? interaction.channelId) !== interaction.channelId || !interaction.channelId) throw new InvalidRequestError(NOT_FOUND);
   const message = await fetchChannelMessage(ctx, interaction.channelId, messageId);
-  const attachment = message?.attachments.find(isImageAttachment);
-  if (!message || !attachment) throw new InvalidRequestError(NOT_FOUND);
+  if (!message) throw new InvalidRequestError(NOT_FOUND);
+  const posted = resultPictureIds(ctx, {
+    authorId: message.author.id,
+    webhookId: message.webhook_id,
+    fileNames: message.attachments.map((file) => file.filename),
+  })[0];
+  if (posted) return atelierSource(ctx, interaction, await imageOfThisServer(ctx, posted, place));
+  const attachment = message.attachments.find(isImageAttachment);
+  if (!attachment) throw new InvalidRequestError(NOT_FOUND);
   const known = await ctx.images.getRecord(uploadId(attachment.id));
   if (known) return atelierSource(ctx, interaction, inThisServer(known, place) ? known : undefined);
   const author = { id: message.author.id, name: message.author.global_name ?? message.author.username };
   return uploadSource(ctx, interaction, attachment, author, { messageId: message.id, createdAt: Date.parse(message.timestamp) });
+}
+
+/** How delivery names a result's files: `atelier-<request id>-<n>.png` (the grid is `-grid`). */
+const RESULT_FILE = /^atelier-(\d{15,20})-([1-4])\.[a-z]+$/;
+
+/**
+ * The pictures of one of Atelier's own results, read off its message: posted by this application
+ * (as the bot user, or as its interactions' webhook), with files named the way delivery names them.
+ * The archive learns which message a result is in only just after the post, and a member may point
+ * at it in that moment: it is still Atelier's picture, never a member's upload. Nobody else can
+ * post as the application, so a file name alone (in a member's or a webhook's message) counts for nothing.
+ */
+export function resultPictureIds(
+  ctx: Pick<BotContext, 'applicationId'>,
+  message: { authorId: string; webhookId?: string | null; fileNames: readonly string[] },
+): string[] {
+  const ours = message.authorId === ctx.applicationId || message.webhookId === ctx.applicationId;
+  if (!ours) return [];
+  return message.fileNames.flatMap((name) => {
+    const match = RESULT_FILE.exec(name);
+    return match ? [`${match[1]}-${match[2]}`] : [];
+  });
 }
 
 /** A file attached to the command itself: the member's own upload. */

@@ -1,4 +1,5 @@
 import { MessageFlags } from 'discord.js';
+import pg from 'pg';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { twoServers, type FakeInteraction, type FakeMessage } from '../support/fake-discord.js';
@@ -175,5 +176,51 @@ describe('/blend end to end (real client, fake Discord, offline provider)', () =
     } finally {
       rmSync(own, { recursive: true, force: true });
     }
+  });
+  it('takes a result linked the moment it is posted, before the archive knows its message, as Atelier’s picture; a file merely named like one stays an upload', async () => {
+    const s = await start();
+    const imagine = s.discord.slashCommand({ name: 'imagine', userId: CY, options: { prompt: 'a red kite', seed: 5 } });
+    expect((await imagine.response()).data.content).toMatch(/Queued/);
+    // Holds the archive's delivery statement (it locks the request's row) until the end: the
+    // result is on Discord, and the archive does not say yet which message it is in.
+    const hold = new pg.Client({ connectionString: s.database.url });
+    await hold.connect();
+    let blendId: string;
+    try {
+      await hold.query('BEGIN');
+      await hold.query('SELECT id FROM requests WHERE id = $1 FOR NO KEY UPDATE', [imagine.id]);
+      const original = await resultOf(s, imagine.id);
+      const row = await s.ctx.db.selectFrom('images').select('message_id').where('id', '=', `${imagine.id}-1`).executeTakeFirstOrThrow();
+      expect(row.message_id).toBeNull();
+
+      // A member's message with a file named like a result is still the member's picture.
+      const spoof = s.discord.createUserMessage({
+        authorId: BEA,
+        content: 'not really yours',
+        attachments: [{ filename: `atelier-${imagine.id}-1.png`, data: await solid(200, 200, '#00ff00'), contentType: 'image/png' }],
+      });
+      const blend = s.discord.slashCommand({ name: 'blend', userId: BEA, options: { images: `${linkTo(original)} ${linkTo(spoof)}` } });
+      blendId = blend.id;
+      expect((await blend.response()).data.content).toMatch(/Queued/);
+      const parents = await s.ctx.db.selectFrom('blend_parents').select('image_id').where('request_id', '=', blend.id).orderBy('position').execute();
+      expect(parents.map((p) => p.image_id)).toEqual([`${imagine.id}-1`, `upload-${spoof.attachments[0]!.id}`]);
+      expect(await s.ctx.images.getRecord(`upload-${spoof.attachments[0]!.id}`)).toMatchObject({ kind: 'upload', userId: BEA });
+
+      // "Remix this image" on it remixes the picture itself, not an upload of it.
+      const modal = await s.discord.messageContextMenu({ name: 'Remix this image', targetMessage: original, userId: BEA }).response();
+      expect(modal.data.custom_id).toBe(`img:remiximage:${imagine.id}-1`);
+      // On the member's look-alike it is their upload (recorded by the blend).
+      const spoofModal = await s.discord.messageContextMenu({ name: 'Remix this image', targetMessage: spoof, userId: CY }).response();
+      expect(spoofModal.data.custom_id).toBe(`img:remiximage:upload-${spoof.attachments[0]!.id}`);
+      expect(await s.ctx.images.getRecord(`upload-${original.attachments[0]!.id}`)).toBeUndefined();
+    } finally {
+      await hold.query('COMMIT').catch(() => undefined);
+      await hold.end();
+    }
+    // Let go, the archive fills in the message and the blend is delivered.
+    await resultOf(s, blendId);
+    const messageOf = async (imageId: string) =>
+      (await s.ctx.db.selectFrom('images').select('message_id').where('id', '=', imageId).executeTakeFirst())?.message_id;
+    await expect.poll(() => messageOf(`${imagine.id}-1`), { timeout: 10_000 }).toBe((await resultOf(s, imagine.id)).id);
   });
 });
