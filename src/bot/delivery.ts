@@ -81,11 +81,12 @@ export async function processDeliver(job: Job, token: string | undefined, ctx: B
   }
 
   const outcome = await withMessageLock(ctx, jobId, true, async (): Promise<DeliveryOutcome> => {
-    const record = await ctx.jobs.get(jobId);
+    // A record's server never changes, so whether the bot left it is asked together with the read.
+    const [record, left] = await Promise.all([ctx.jobs.get(jobId), hasLeftGuild(ctx, first.guildId)]);
     if (!record) return 'skipped';
     if (record.status === 'failed' && record.resultMessageId) return 'skipped';
     if (record.status !== 'failed' && record.status !== 'done') return 'skipped';
-    if (await hasLeftGuild(ctx, record.guildId)) {
+    if (left) {
       // The server removed the bot: nothing more is posted there.
       await ctx.jobs.transition(record.id, ['done'], 'cancelled', { cancelledBy: ctx.applicationId });
       await ctx.jobs.settle(record.id);

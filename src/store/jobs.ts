@@ -130,7 +130,7 @@ export function mayBePartOf(record: Pick<JobRecord, 'partOf'>, feature: 'series'
 }
 
 /** Where a live record stands (see JobStore.peek). */
-export type RecordState = Pick<JobRecord, 'status' | 'ackedAt' | 'ackFailed' | 'interactionAt' | 'hooksDone' | 'resultMessageId'>;
+export type RecordState = Pick<JobRecord, 'status' | 'ackedAt' | 'ackFailed' | 'interactionAt' | 'hooksDone' | 'resultMessageId' | 'guildId'>;
 
 /** One picture's facts as the worker hands them over. */
 export interface ImageFacts {
@@ -399,7 +399,7 @@ export class JobStore {
    * whole record under its lock right after). Undefined when the record is not in Redis.
    */
   async peek(id: string): Promise<RecordState | undefined> {
-    const [status, ackedAt, ackFailed, interactionAt, hooksDone, resultMessageId] = await this.redis.hmget(
+    const [status, ackedAt, ackFailed, interactionAt, hooksDone, resultMessageId, guildId] = await this.redis.hmget(
       this.key(id),
       'status',
       'ackedAt',
@@ -407,6 +407,7 @@ export class JobStore {
       'interactionAt',
       'hooksDone',
       'resultMessageId',
+      'guildId',
     );
     if (!status || !(jobStatuses as readonly string[]).includes(status)) return undefined;
     return {
@@ -416,6 +417,7 @@ export class JobStore {
       interactionAt: Number(interactionAt),
       hooksDone: hooksDone ?? undefined,
       resultMessageId: resultMessageId ?? undefined,
+      guildId: guildId ?? undefined,
     };
   }
 

@@ -191,6 +191,7 @@ describeOnRedis('the job record store', () => {
       interactionAt: record.interactionAt,
       hooksDone: undefined,
       resultMessageId: undefined,
+      guildId: record.guildId,
     });
     await store.update(id, { ackedAt: 1234, status: 'done', resultMessageId: '500000000000000001', hooksDone: '0' });
     expect(await store.peek(id)).toMatchObject({ status: 'done', ackedAt: 1234, resultMessageId: '500000000000000001', hooksDone: '0' });
