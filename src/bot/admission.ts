@@ -35,6 +35,19 @@ export function dailyQuotaFor(settings: GuildSettings, roleIds: readonly string[
 }
 
 /**
+ * A member's tight allowance for work a provider does (drawing, describing), on top of the
+ * generous one every interaction takes. Throws the member-facing refusal when it is spent.
+ */
+export async function takeProviderAllowance(ctx: BotContext, userId: string): Promise<void> {
+  const allowance = await new CommandRateLimiter(ctx.redis, ctx.prefix, ctx.rateLimit ?? defaultRateLimit, 'generate').take(userId, ctx.now());
+  if (!allowance.allowed) {
+    throw new InvalidRequestError(
+      `Slow down a little: you can ask for pictures again in ${Math.max(1, Math.ceil(allowance.retryAfterMs / 1000))} s.`,
+    );
+  }
+}
+
+/**
  * Every rule a server sets for generating, in the order a member can do something about it:
  * channels, the blocklist and NSFW policy, then (atomically, and charged only when all pass) the
  * member's queue limit, daily quota and the server's budget. Throws the member-facing refusal;
@@ -48,15 +61,7 @@ export async function admitGeneration(
   settings: GuildSettings,
 ): Promise<{ priority: number; charge: string }> {
   // Every way to ask for a picture passes here, so the tight allowance is taken here, first.
-  const allowance = await new CommandRateLimiter(ctx.redis, ctx.prefix, ctx.rateLimit ?? defaultRateLimit, 'generate').take(
-    requester.userId,
-    ctx.now(),
-  );
-  if (!allowance.allowed) {
-    throw new InvalidRequestError(
-      `Slow down a little: you can ask for pictures again in ${Math.max(1, Math.ceil(allowance.retryAfterMs / 1000))} s.`,
-    );
-  }
+  await takeProviderAllowance(ctx, requester.userId);
   const channel = requester.parentChannelId ?? requester.channelId;
   if (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(channel)) {
     const where = settings.allowedChannels.map((id) => `<#${id}>`).join(', ');

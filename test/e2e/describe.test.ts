@@ -123,6 +123,23 @@ describe('/describe end to end (real client, fake Discord, offline provider)', (
     expect(await s.ctx.generateQueue.count()).toBe(0);
   });
 
+  it('takes from the same allowance as asking for pictures: past it, a member is told privately to slow down, and nothing is queued', async () => {
+    const s = await start({ bot: { rateLimit: { burst: 2, refillMs: 600_000 } } });
+    const file = s.discord.createAttachment({ filename: 'green.png', data: await png('#16a34a'), contentType: 'image/png' });
+    const first = s.discord.slashCommand({ name: 'describe', userId: BEA, options: { image: file.id } });
+    await suggestionsOf(s, first);
+    const drawn = s.discord.slashCommand({ name: 'imagine', userId: BEA, options: { prompt: 'a green field' } });
+    expect((await drawn.response()).data.content).toMatch(/Queued/);
+
+    const queued = await s.ctx.describeQueue!.count();
+    await expectPrivateError(s.discord.slashCommand({ name: 'describe', userId: BEA, options: { image: file.id } }), /Slow down a little/);
+    await expectPrivateError(s.discord.slashCommand({ name: 'imagine', userId: BEA, options: { prompt: 'another field' } }), /Slow down a little/);
+    expect(await s.ctx.describeQueue!.count()).toBe(queued);
+    expect(await s.ctx.db.selectFrom('requests').select('id').execute()).toEqual([{ id: drawn.id }]);
+    // Another member's allowance is their own.
+    await suggestionsOf(s, s.discord.slashCommand({ name: 'describe', userId: CY, options: { image: file.id } }));
+  });
+
   it('answers after a bot restart while the picture waited for a worker', async () => {
     const s = await start({ noWorker: true });
     const file = s.discord.createAttachment({ filename: 'gold.png', data: await png('#d4af37'), contentType: 'image/png' });

@@ -1,4 +1,5 @@
 import { type Attachment, type ChatInputCommandInteraction } from 'discord.js';
+import { takeProviderAllowance } from '../../bot/admission.js';
 import type { BotContext } from '../../bot/context.js';
 import { linkTokens, sourceFromAttachment, sourceFromLink, type ImageSource } from '../../bot/image-sources.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
@@ -20,6 +21,8 @@ export async function runDescribe(
     throw new InvalidRequestError('Give me one picture: attach it as `image`, or paste one message link as `link`.');
   }
   if (!ctx.describeQueue) throw new InvalidRequestError('Describing pictures is not available here.');
+  // A provider reads the picture: the same tight allowance as asking for one, before anything is downloaded.
+  await takeProviderAllowance(ctx, interaction.user.id);
   const source: ImageSource = asked.file
     ? await sourceFromAttachment(ctx, interaction, asked.file)
     : await sourceFromLink(ctx, interaction, links[0]!);
