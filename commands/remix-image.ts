@@ -12,8 +12,8 @@ import type { Command } from '../src/bot/command.js';
 import { remixModal } from '../src/bot/components/community.js';
 import { remixImageModalId, remixUploadModalId } from '../src/bot/components/community-ids.js';
 import type { BotContext } from '../src/bot/context.js';
-import { resultPictureIds } from '../src/bot/image-sources.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
+import { resultPictureIds } from '../src/bot/result-files.js';
 import { inThisServer } from '../src/bot/server-scope.js';
 
 export const REMIX_IMAGE_COMMAND = 'Remix this image';

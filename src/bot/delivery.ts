@@ -20,6 +20,7 @@ import {
   withMessageLock,
 } from './discord-messages.js';
 import { ephemeral, failedMessage, noMentions, resultMessage, type MessageBody } from './messages.js';
+import { resultFileBase } from './result-files.js';
 
 /** What post-delivery hooks learn about the message: enough to find it again after a restart. */
 export type DeliveredMessage = Pick<APIMessage, 'id' | 'channel_id'>;
@@ -340,8 +341,8 @@ async function resultFiles(ctx: BotContext, record: JobRecord): Promise<RawFile[
       return bytes;
     }),
   );
-  const named = originals.map((data, index) => ({ data, base: `atelier-${record.id}-${index + 1}` }));
-  if (originals.length > 1) named.unshift({ data: await composeGrid(originals, { labels: true }), base: `atelier-${record.id}-grid` });
+  const named = originals.map((data, index) => ({ data, base: resultFileBase(record.id, index + 1) }));
+  if (originals.length > 1) named.unshift({ data: await composeGrid(originals, { labels: true }), base: resultFileBase(record.id, 'grid') });
   // The whole upload stays within the server's limit, shared among the files; after Discord still
   // refused an upload as too large (413), each retry halves the share again.
   const shrink = record.uploadShrink ?? 1;

@@ -8,6 +8,7 @@ import { imageBytes } from './components/generation.js';
 import type { BotContext } from './context.js';
 import { fetchChannelMessage } from './discord-messages.js';
 import { InvalidRequestError } from './prompt.js';
+import { resultPictureIds } from './result-files.js';
 import { imageOfThisServer, inThisServer } from './server-scope.js';
 import { nearestAspect, referenceBlobId } from '../queues.js';
 
@@ -71,28 +72,6 @@ export async function sourceFromLink(ctx: BotContext, interaction: BaseInteracti
   if (known) return atelierSource(ctx, interaction, inThisServer(known, place) ? known : undefined);
   const author = { id: message.author.id, name: message.author.global_name ?? message.author.username };
   return uploadSource(ctx, interaction, attachment, author, { messageId: message.id, createdAt: Date.parse(message.timestamp) });
-}
-
-/** How delivery names a result's files: `atelier-<request id>-<n>.png` (the grid is `-grid`). */
-const RESULT_FILE = /^atelier-(\d{15,20})-([1-4])\.[a-z]+$/;
-
-/**
- * The pictures of one of Atelier's own results, read off its message: posted by this application
- * (as the bot user, or as its interactions' webhook), with files named the way delivery names them.
- * The archive learns which message a result is in only just after the post, and a member may point
- * at it in that moment: it is still Atelier's picture, never a member's upload. Nobody else can
- * post as the application, so a file name alone (in a member's or a webhook's message) counts for nothing.
- */
-export function resultPictureIds(
-  ctx: Pick<BotContext, 'applicationId'>,
-  message: { authorId: string; webhookId?: string | null; fileNames: readonly string[] },
-): string[] {
-  const ours = message.authorId === ctx.applicationId || message.webhookId === ctx.applicationId;
-  if (!ours) return [];
-  return message.fileNames.flatMap((name) => {
-    const match = RESULT_FILE.exec(name);
-    return match ? [`${match[1]}-${match[2]}`] : [];
-  });
 }
 
 /** A file attached to the command itself: the member's own upload. */

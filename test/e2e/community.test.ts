@@ -112,6 +112,34 @@ describe('votes, remixes and lineage end to end', () => {
     expect(s.discord.message(result.id)!.edits - editsBefore).toBeLessThan(21);
   });
 
+  it('counts a vote clicked the moment a result is posted, before the bot has heard back from Discord', async () => {
+    const s = await start();
+    const other = await imagine(s, 'an earlier picture');
+    // The result is posted, but Discord's answer to the post is held: the bot has not recorded yet
+    // which message the result is in.
+    const held = s.discord.holdNextAnswer({ method: 'PATCH', path: /\/messages\/@original$/, when: (request) => request.files.length > 0 });
+    const interaction = s.discord.slashCommand({ name: 'imagine', options: { prompt: 'a quick vote' } });
+    let result: FakeMessage;
+    try {
+      await held.reached;
+      result = await resultOf(s, interaction.id);
+      const click = s.discord.button({ customId: `img:vote:${interaction.id}`, message: result, userId: BEA });
+      expect((await click.response()).type).toBe(InteractionResponseType.DeferredMessageUpdate);
+      expect(await s.ctx.votes.count(interaction.id)).toBe(1);
+      // Its vote button replayed on another result's message is still refused.
+      await expectPrivateError(
+        s.discord.button({ customId: `img:vote:${interaction.id}`, message: other.result, userId: CY }),
+        /no longer know that picture|does not belong to this message/,
+      );
+      expect(await s.ctx.votes.count(interaction.id)).toBe(1);
+    } finally {
+      held.release();
+    }
+    await s.discord.waitFor(() => voteLabel(s.discord.message(result.id)!) === '👍 1 Vote');
+    await eventually(async () => (await s.ctx.votes.request(interaction.id))?.status === 'delivered', 10_000, 'the delivery to be archived');
+    expect(await s.ctx.votes.count(interaction.id)).toBe(1);
+  });
+
   it('remixes through the modal, and the remix links to its parent without pinging', async () => {
     const provider = new ScriptedProvider();
     const s = await start({ provider });

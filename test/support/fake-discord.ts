@@ -354,6 +354,13 @@ export interface FaultRule {
   when?: (request: { method: string; path: string; json: unknown; files: RecordedFile[] }) => boolean;
 }
 
+/** Which request holdNextAnswer holds: by method and path (without /api/v10), and optionally by what it carried. */
+export interface HoldRule {
+  method?: string;
+  path: RegExp;
+  when?: (request: RecordedRequest) => boolean;
+}
+
 export interface FakeUserOptions {
   id?: string;
   username?: string;
@@ -1657,6 +1664,7 @@ export class FakeDiscord extends EventEmitter {
   private readonly interactionsByToken = new Map<string, FakeInteraction>();
   private readonly nonces = new Map<string, { messageId: string; at: number }>();
   private readonly faults: Array<FaultRule & { remaining: number }> = [];
+  private readonly holds: Array<HoldRule & { reached(request: RecordedRequest): void; released: Promise<void> }> = [];
   private readonly globalCommands: APIApplicationCommand[] = [];
   private readonly guildCommands = new Map<string, APIApplicationCommand[]>();
   /** Modals the bot showed, by custom_id, so modalSubmit can mirror their layout. */
@@ -1936,6 +1944,20 @@ export class FakeDiscord extends EventEmitter {
   }
 
   // ---- fault injection and waiting ----------------------------------------
+
+  /**
+   * The next matching request is carried out and recorded as usual (its message is there for
+   * everyone to see), but its answer reaches the bot only on `release()`: whatever the bot does once
+   * it has the answer waits meanwhile. `reached` resolves when the request arrived.
+   */
+  holdNextAnswer(rule: HoldRule): { reached: Promise<RecordedRequest>; release(): void } {
+    let reached!: (request: RecordedRequest) => void;
+    let release!: () => void;
+    const arrived = new Promise<RecordedRequest>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ ...rule, method: rule.method?.toUpperCase(), reached, released });
+    return { reached: arrived, release };
+  }
 
   /** The next `times` (default 1) matching requests get this answer instead of the real one. */
   failNext(rule: FaultRule): void {
@@ -3052,6 +3074,12 @@ export class FakeDiscord extends EventEmitter {
     this.requests.push(record);
     this.emit('request', record);
     this.notify();
+    const hold = this.holds.findIndex((h) => (!h.method || h.method === record.method) && h.path.test(record.path) && (!h.when || h.when(record)));
+    if (hold >= 0) {
+      const [held] = this.holds.splice(hold, 1);
+      held!.reached(record);
+      await held!.released;
+    }
     return reply;
   }
 

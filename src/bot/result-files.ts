@@ -1,0 +1,28 @@
+import type { BotContext } from './context.js';
+
+/**
+ * How a result's files are named on Discord, and how a result is recognised by them: each picture
+ * is `atelier-<request id>-<n>` (n from 1), a grid of several is `atelier-<request id>-grid`.
+ */
+export const resultFileBase = (requestId: string, picture: number | 'grid') => `atelier-${requestId}-${picture}`;
+
+const RESULT_FILE = /^atelier-(\d{15,20})-([1-4])\.[a-z]+$/;
+
+/**
+ * The pictures of one of Atelier's own results, read off its message: posted by this application
+ * (as the bot user, or as its interactions' webhook), with files named as above. The archive learns
+ * which message a result is in only just after the post, and its record says so a moment after
+ * that; a member may point at the message, or click on it, in that moment. Nobody else can post as
+ * the application, so a file name alone (in a member's or a webhook's message) counts for nothing.
+ */
+export function resultPictureIds(
+  ctx: Pick<BotContext, 'applicationId'>,
+  message: { authorId: string; webhookId?: string | null; fileNames: readonly string[] },
+): string[] {
+  const ours = message.authorId === ctx.applicationId || message.webhookId === ctx.applicationId;
+  if (!ours) return [];
+  return message.fileNames.flatMap((name) => {
+    const match = RESULT_FILE.exec(name);
+    return match ? [`${match[1]}-${match[2]}`] : [];
+  });
+}
