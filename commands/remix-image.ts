@@ -13,7 +13,7 @@ import { remixModal } from '../src/bot/components/community.js';
 import { remixImageModalId, remixUploadModalId } from '../src/bot/components/community-ids.js';
 import type { BotContext } from '../src/bot/context.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
-import { resultPictureIds } from '../src/bot/result-files.js';
+import { pictureIdOfFile, resultPictureIds } from '../src/bot/result-files.js';
 import { inThisServer } from '../src/bot/server-scope.js';
 
 export const REMIX_IMAGE_COMMAND = 'Remix this image';
@@ -66,8 +66,7 @@ async function atelierImageOf(ctx: BotContext, message: Message, attachments: At
     return posted === undefined ? undefined : ctx.images.getRecord(posted);
   }
   for (const attachment of attachments) {
-    const match = /^atelier-(\d{15,20})-(\d)\./.exec(attachment.name);
-    const id = match ? `${match[1]}-${match[2]}` : undefined;
+    const id = pictureIdOfFile(attachment.name);
     if (id && known.includes(id)) return ctx.images.getRecord(id);
   }
   return ctx.images.getRecord(known[0]!);

@@ -8,6 +8,12 @@ export const resultFileBase = (requestId: string, picture: number | 'grid') => `
 
 const RESULT_FILE = /^atelier-(\d{15,20})-([1-4])\.[a-z]+$/;
 
+/** The picture a result's file shows (`atelier-123…-2.png` → `123…-2`); undefined for a grid or any other name. */
+export function pictureIdOfFile(name: string): string | undefined {
+  const match = RESULT_FILE.exec(name);
+  return match ? `${match[1]}-${match[2]}` : undefined;
+}
+
 /**
  * The pictures of one of Atelier's own results, read off its message: posted by this application
  * (as the bot user, or as its interactions' webhook), with files named as above. The archive learns
@@ -21,8 +27,5 @@ export function resultPictureIds(
 ): string[] {
   const ours = message.authorId === ctx.applicationId || message.webhookId === ctx.applicationId;
   if (!ours) return [];
-  return message.fileNames.flatMap((name) => {
-    const match = RESULT_FILE.exec(name);
-    return match ? [`${match[1]}-${match[2]}`] : [];
-  });
+  return message.fileNames.flatMap((name) => pictureIdOfFile(name) ?? []);
 }
