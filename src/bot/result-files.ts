@@ -1,3 +1,5 @@
+import type { Message } from 'discord.js';
+import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';
 
 /**
@@ -28,4 +30,20 @@ export function resultPictureIds(
   const ours = message.authorId === ctx.applicationId || message.webhookId === ctx.applicationId;
   if (!ours) return [];
   return message.fileNames.flatMap((name) => pictureIdOfFile(name) ?? []);
+}
+
+/**
+ * A live record as the buttons on its result's message see it. A result that is done and already
+ * on this very message (posted, with the record not saying so yet) counts as delivered there, so a
+ * click in that moment works as one a moment later does. Anything else is returned as it is.
+ */
+export function asDeliveredOn(ctx: Pick<BotContext, 'applicationId'>, record: JobRecord, message: Message): JobRecord {
+  if (record.status !== 'done' || record.imageIds.length === 0) return record;
+  const shown = resultPictureIds(ctx, {
+    authorId: message.author.id,
+    webhookId: message.webhookId,
+    fileNames: [...message.attachments.values()].map((attachment) => attachment.name),
+  });
+  if (shown.length === 0 || shown.some((id) => !record.imageIds.includes(id))) return record;
+  return { ...record, status: 'delivered', resultMessageId: message.id, resultChannelId: message.channelId };
 }

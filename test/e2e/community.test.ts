@@ -112,7 +112,7 @@ describe('votes, remixes and lineage end to end', () => {
     expect(s.discord.message(result.id)!.edits - editsBefore).toBeLessThan(21);
   });
 
-  it('counts a vote clicked the moment a result is posted, before the bot has heard back from Discord', async () => {
+  it('counts a vote, and serves Remix, Family, V1 and Vary, clicked the moment a result is posted, before the bot has heard back from Discord', async () => {
     const s = await start();
     const other = await imagine(s, 'an earlier picture');
     // The result is posted, but Discord's answer to the post is held: the bot has not recorded yet
@@ -120,6 +120,7 @@ describe('votes, remixes and lineage end to end', () => {
     const held = s.discord.holdNextAnswer({ method: 'PATCH', path: /\/messages\/@original$/, when: (request) => request.files.length > 0 });
     const interaction = s.discord.slashCommand({ name: 'imagine', options: { prompt: 'a quick vote' } });
     let result: FakeMessage;
+    let variations: string[];
     try {
       await held.reached;
       result = await resultOf(s, interaction.id);
@@ -132,12 +133,31 @@ describe('votes, remixes and lineage end to end', () => {
         /no longer know that picture|does not belong to this message/,
       );
       expect(await s.ctx.votes.count(interaction.id)).toBe(1);
+      // Its other buttons work in that moment too.
+      const remix = await s.discord.button({ customId: `img:remix:${interaction.id}`, message: result, userId: CY }).response();
+      expect(remix.type).toBe(InteractionResponseType.Modal);
+      expect(remix.data.custom_id).toBe(`img:remixjob:${interaction.id}`);
+      const family = s.discord.button({ customId: `img:family:${interaction.id}`, message: result, userId: CY });
+      await family.response();
+      const tree = await s.discord.waitFor(() => (family.original()?.attachments.length ? family.original() : undefined));
+      expect(tree.ephemeral).toBe(true);
+      expect(tree.attachments[0]!.filename).toBe('family.png');
+      // So do the generation and edit controls: a variation from V1, and Vary (Subtle).
+      const vary = s.discord.button({ customId: `gen:vary:${interaction.id}:1`, message: result, userId: CY });
+      expect((await vary.response()).data.content).toMatch(/Queued/);
+      const subtle = s.discord.button({ customId: `edit:subtle:${interaction.id}`, message: result, userId: CY });
+      expect((await subtle.response()).data.content).toMatch(/Queued/);
+      variations = [vary.id, subtle.id];
     } finally {
       held.release();
     }
     await s.discord.waitFor(() => voteLabel(s.discord.message(result.id)!) === '👍 1 Vote');
     await eventually(async () => (await s.ctx.votes.request(interaction.id))?.status === 'delivered', 10_000, 'the delivery to be archived');
     expect(await s.ctx.votes.count(interaction.id)).toBe(1);
+    for (const id of variations) {
+      await resultOf(s, id);
+      expect((await s.ctx.images.getRecord(`${id}-1`))?.parentId).toBe(`${interaction.id}-1`);
+    }
   });
 
   it('remixes through the modal, and the remix links to its parent without pinging', async () => {

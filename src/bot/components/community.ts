@@ -23,6 +23,7 @@ import { noMentions, queuedMessage } from '../messages.js';
 import { InvalidRequestError, resolvePromptOptions } from '../prompt.js';
 import { replyQueued } from '../queued-reply.js';
 import { requesterOf } from '../requester.js';
+import { asDeliveredOn } from '../result-files.js';
 import { enqueueGeneration } from '../requests.js';
 import { imageOfThisServer, inThisServer } from '../server-scope.js';
 import { parseCommunityId, remixJobModalId, type CommunityButtonAction } from './community-ids.js';
@@ -36,7 +37,7 @@ export const DEFAULT_STRENGTH = 0.6;
 export async function handleCommunityButton(interaction: ButtonInteraction, action: CommunityButtonAction, jobId: string, ctx: BotContext) {
   // Votes are read from the archive alone, so the button on an old message keeps working.
   if (action === 'vote') return voteButton(interaction, jobId, ctx);
-  const record = await deliveredJob(ctx, jobId, interaction);
+  const record = await deliveredJob(ctx, jobId, interaction, action !== 'delete');
   // The buttons act on the message they sit on: a custom_id replayed on another message is refused.
   if (interaction.message.id !== record.resultMessageId) throw new InvalidRequestError('That button does not belong to this message.');
   switch (action) {
@@ -49,9 +50,20 @@ export async function handleCommunityButton(interaction: ButtonInteraction, acti
   }
 }
 
-/** The delivered result a custom_id names, if it belongs to the server the click came from. */
-async function deliveredJob(ctx: BotContext, jobId: string, place: { guildId: string | null }): Promise<JobRecord> {
-  const record = await ctx.jobs.get(jobId);
+/**
+ * The delivered result a custom_id names, if it belongs to the server the click came from. Remix
+ * and Family also take a result clicked the moment it was posted (see asDeliveredOn); a delete
+ * waits until its delivery has settled.
+ */
+async function deliveredJob(
+  ctx: BotContext,
+  jobId: string,
+  interaction: ButtonInteraction | ModalSubmitInteraction,
+  justPosted = true,
+): Promise<JobRecord> {
+  const place = interaction;
+  const found = await ctx.jobs.get(jobId);
+  const record = found && justPosted && interaction.message ? asDeliveredOn(ctx, found, interaction.message) : found;
   if (!record || record.status !== 'delivered' || record.imageIds.length === 0 || !inThisServer(record, place)) {
     throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   }

@@ -13,6 +13,7 @@ import { queuedMessage } from '../../bot/messages.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
 import { replyQueued } from '../../bot/queued-reply.js';
 import { requesterOf } from '../../bot/requester.js';
+import { asDeliveredOn } from '../../bot/result-files.js';
 import { enqueueGeneration, type GenerationInput } from '../../bot/requests.js';
 import { inThisServer } from '../../bot/server-scope.js';
 import { PROMPT_MAX } from '../../queues.js';
@@ -53,8 +54,15 @@ export const editComponents: ComponentHandler = {
  * The one picture a custom_id's job holds, if the job belongs to this server, was delivered, and
  * holds exactly one picture that still exists. Another server's job reads like an unknown one.
  */
-async function singlePicture(ctx: BotContext, jobId: string, place: { guildId: string | null }): Promise<{ record: JobRecord; image: ImageRecord }> {
-  const record = await ctx.jobs.get(jobId);
+async function singlePicture(
+  ctx: BotContext,
+  jobId: string,
+  interaction: ButtonInteraction | ModalSubmitInteraction,
+): Promise<{ record: JobRecord; image: ImageRecord }> {
+  const place = interaction;
+  const found = await ctx.jobs.get(jobId);
+  // Clicked the moment it was posted: the message shows it is delivered before the record says so.
+  const record = found && interaction.message ? asDeliveredOn(ctx, found, interaction.message) : found;
   if (!record || record.status !== 'delivered' || !inThisServer(record, place)) {
     throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   }
