@@ -13,7 +13,7 @@ import { remixModal } from '../src/bot/components/community.js';
 import { remixImageModalId, remixUploadModalId } from '../src/bot/components/community-ids.js';
 import type { BotContext } from '../src/bot/context.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
-import { pictureIdOfFile, resultPictureIds } from '../src/bot/result-files.js';
+import { pictureIdOfFile, picturesShownOn } from '../src/bot/result-files.js';
 import { inThisServer } from '../src/bot/server-scope.js';
 
 export const REMIX_IMAGE_COMMAND = 'Remix this image';
@@ -58,11 +58,7 @@ async function atelierImageOf(ctx: BotContext, message: Message, attachments: At
   const known = await ctx.lineage.imagesOfMessage(message.id);
   if (known.length === 0) {
     // Posted a moment ago: the archive does not know its message yet, the message itself tells.
-    const [posted] = resultPictureIds(ctx, {
-      authorId: message.author.id,
-      webhookId: message.webhookId,
-      fileNames: attachments.map((attachment) => attachment.name),
-    });
+    const [posted] = picturesShownOn(ctx, message);
     return posted === undefined ? undefined : ctx.images.getRecord(posted);
   }
   for (const attachment of attachments) {

@@ -32,6 +32,15 @@ export function resultPictureIds(
   return message.fileNames.flatMap((name) => pictureIdOfFile(name) ?? []);
 }
 
+/** resultPictureIds of a message discord.js hands over (a button's, a context menu's target). */
+export function picturesShownOn(ctx: Pick<BotContext, 'applicationId'>, message: Message): string[] {
+  return resultPictureIds(ctx, {
+    authorId: message.author.id,
+    webhookId: message.webhookId,
+    fileNames: [...message.attachments.values()].map((attachment) => attachment.name),
+  });
+}
+
 /**
  * A live record as the buttons on its result's message see it. A result that is done and already
  * on this very message (posted, with the record not saying so yet) counts as delivered there, so a
@@ -39,11 +48,7 @@ export function resultPictureIds(
  */
 export function asDeliveredOn(ctx: Pick<BotContext, 'applicationId'>, record: JobRecord, message: Message): JobRecord {
   if (record.status !== 'done' || record.imageIds.length === 0) return record;
-  const shown = resultPictureIds(ctx, {
-    authorId: message.author.id,
-    webhookId: message.webhookId,
-    fileNames: [...message.attachments.values()].map((attachment) => attachment.name),
-  });
+  const shown = picturesShownOn(ctx, message);
   if (shown.length === 0 || shown.some((id) => !record.imageIds.includes(id))) return record;
   return { ...record, status: 'delivered', resultMessageId: message.id, resultChannelId: message.channelId };
 }

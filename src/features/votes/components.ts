@@ -3,7 +3,7 @@ import { Routes, type ButtonInteraction } from 'discord.js';
 import type { BotContext } from '../../bot/context.js';
 import { pictureWebUrl, resultComponents, type ResultShape } from '../../bot/messages.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
-import { resultPictureIds } from '../../bot/result-files.js';
+import { picturesShownOn } from '../../bot/result-files.js';
 import { inThisServer } from '../../bot/server-scope.js';
 import { runScript } from '../../redis-scripts.js';
 import type { VotedRequest } from './store.js';
@@ -56,11 +56,7 @@ async function deliveredResult(ctx: BotContext, jobId: string): Promise<VoteResu
  */
 async function justPosted(ctx: BotContext, jobId: string, interaction: ButtonInteraction): Promise<VoteResult | undefined> {
   const { message } = interaction;
-  const pictures = resultPictureIds(ctx, {
-    authorId: message.author.id,
-    webhookId: message.webhookId,
-    fileNames: [...message.attachments.values()].map((attachment) => attachment.name),
-  });
+  const pictures = picturesShownOn(ctx, message);
   if (pictures.length === 0 || !pictures.every((id) => id.startsWith(`${jobId}-`))) return undefined;
   const archived = await ctx.votes.request(jobId);
   return archived && { ...fromArchive(archived, message.id, pictures.length), resultChannelId: message.channelId };
