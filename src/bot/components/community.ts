@@ -61,10 +61,9 @@ async function deliveredJob(
   interaction: ButtonInteraction | ModalSubmitInteraction,
   justPosted = true,
 ): Promise<JobRecord> {
-  const place = interaction;
   const found = await ctx.jobs.get(jobId);
   const record = found && justPosted && interaction.message ? asDeliveredOn(ctx, found, interaction.message) : found;
-  if (!record || record.status !== 'delivered' || record.imageIds.length === 0 || !inThisServer(record, place)) {
+  if (!record || record.status !== 'delivered' || record.imageIds.length === 0 || !inThisServer(record, interaction)) {
     throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   }
   return record;

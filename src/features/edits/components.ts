@@ -59,16 +59,15 @@ async function singlePicture(
   jobId: string,
   interaction: ButtonInteraction | ModalSubmitInteraction,
 ): Promise<{ record: JobRecord; image: ImageRecord }> {
-  const place = interaction;
   const found = await ctx.jobs.get(jobId);
   // Clicked the moment it was posted: the message shows it is delivered before the record says so.
   const record = found && interaction.message ? asDeliveredOn(ctx, found, interaction.message) : found;
-  if (!record || record.status !== 'delivered' || !inThisServer(record, place)) {
+  if (!record || record.status !== 'delivered' || !inThisServer(record, interaction)) {
     throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   }
   if (record.imageIds.length !== 1) throw new InvalidRequestError('These controls work on a single picture: upscale one first.');
   const image = await ctx.images.getRecord(record.imageIds[0]!);
-  if (!image || !inThisServer(image, place)) throw new InvalidRequestError('I no longer know that picture (it may be too old).');
+  if (!image || !inThisServer(image, interaction)) throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   if (image.deletedAt) throw new InvalidRequestError('That picture was deleted.');
   return { record, image };
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Routes, type ButtonInteraction } from 'discord.js';
+import { Routes, type ButtonInteraction, type Message } from 'discord.js';
 import type { BotContext } from '../../bot/context.js';
 import { pictureWebUrl, resultComponents, type ResultShape } from '../../bot/messages.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
-import { picturesShownOn } from '../../bot/result-files.js';
+import { asDeliveredOn } from '../../bot/result-files.js';
 import { inThisServer } from '../../bot/server-scope.js';
 import { runScript } from '../../redis-scripts.js';
 import type { VotedRequest } from './store.js';
@@ -28,7 +28,7 @@ interface VoteResult extends ResultShape {
  * and to the message the button sits on. Unknown and other servers' results read alike.
  */
 async function votableResult(ctx: BotContext, jobId: string, interaction: ButtonInteraction): Promise<VoteResult> {
-  const result = (await deliveredResult(ctx, jobId)) ?? (await justPosted(ctx, jobId, interaction));
+  const result = await deliveredResult(ctx, jobId, interaction.message);
   if (!result || !inThisServer(result, interaction)) throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   // The button acts on the message it sits on: a custom_id replayed on another message is refused.
   if (interaction.message.id !== result.resultMessageId) throw new InvalidRequestError('That button does not belong to this message.');
@@ -37,29 +37,19 @@ async function votableResult(ctx: BotContext, jobId: string, interaction: Button
 
 /**
  * A delivered result and the message it is in, from the archive; in the moment between a result
- * being posted and its archive row saying so, from the live record.
+ * being posted and its archive row saying so, from the live record, or from the message clicked
+ * on when the live record does not say so yet either (see asDeliveredOn).
  */
-async function deliveredResult(ctx: BotContext, jobId: string): Promise<VoteResult | undefined> {
+async function deliveredResult(ctx: BotContext, jobId: string, clickedOn?: Message): Promise<VoteResult | undefined> {
   const archived = await ctx.votes.request(jobId);
   if (archived?.status === 'delivered' && archived.resultMessageId) {
     return fromArchive(archived, archived.resultMessageId, await imagesOf(ctx, archived));
   }
   if (!archived) return undefined;
-  const live = await ctx.jobs.get(jobId);
+  const found = await ctx.jobs.get(jobId);
+  const live = found && clickedOn ? asDeliveredOn(ctx, found, clickedOn) : found;
   if (live?.status !== 'delivered' || !live.resultMessageId || live.imageIds.length === 0) return undefined;
   return { ...fromArchive(archived, live.resultMessageId, live.imageIds.length), resultChannelId: live.resultChannelId ?? live.channelId };
-}
-
-/**
- * A result clicked on in the moment between its post and its record saying where it is: the
- * message the button sits on tells, when Atelier posted it with this request's pictures.
- */
-async function justPosted(ctx: BotContext, jobId: string, interaction: ButtonInteraction): Promise<VoteResult | undefined> {
-  const { message } = interaction;
-  const pictures = picturesShownOn(ctx, message);
-  if (pictures.length === 0 || !pictures.every((id) => id.startsWith(`${jobId}-`))) return undefined;
-  const archived = await ctx.votes.request(jobId);
-  return archived && { ...fromArchive(archived, message.id, pictures.length), resultChannelId: message.channelId };
 }
 
 function fromArchive(request: VotedRequest, resultMessageId: string, images: number): VoteResult {
