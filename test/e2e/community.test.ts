@@ -160,6 +160,37 @@ describe('votes, remixes and lineage end to end', () => {
     }
   });
 
+  it('deletes a result clicked the moment it is posted, and the delivery that follows leaves it deleted', async () => {
+    const s = await start();
+    const held = s.discord.holdNextAnswer({ method: 'PATCH', path: /\/messages\/@original$/, when: (request) => request.files.length > 0 });
+    const interaction = s.discord.slashCommand({ name: 'imagine', options: { prompt: 'a picture regretted at once' } });
+    const imageId = `${interaction.id}-1`;
+    let result: FakeMessage;
+    try {
+      await held.reached;
+      result = await resultOf(s, interaction.id);
+      // Another member's click is refused, as it would be a moment later.
+      await expectPrivateError(s.discord.button({ customId: `img:delete:${interaction.id}`, message: result, userId: BEA }), /Only the person/);
+      expect((await s.ctx.images.getRecord(imageId))?.deletedAt).toBeUndefined();
+      const removal = await s.discord.button({ customId: `img:delete:${interaction.id}`, message: result }).response();
+      expect(removal.type).toBe(InteractionResponseType.UpdateMessage);
+      expect(removal.data.content).toMatch(/deleted by its author/);
+    } finally {
+      held.release();
+    }
+    // The delivery goes on to archive the post and settle; the picture stays deleted.
+    await eventually(async () => (await s.ctx.votes.request(interaction.id))?.status === 'delivered', 10_000, 'the delivery to be archived');
+    await eventually(async () => (await s.ctx.jobs.peek(interaction.id)) === undefined, 10_000, 'the delivery to settle');
+    const picture = await s.ctx.images.getRecord(imageId);
+    expect(picture?.deletedAt).toBeGreaterThan(0);
+    expect(picture?.attachmentUrl).toBeUndefined();
+    expect(await s.ctx.images.readFile(imageId)).toBeUndefined();
+    const message = s.discord.message(result.id)!;
+    expect(message.content).toMatch(/deleted by its author/);
+    expect(message.attachments).toEqual([]);
+    expect(message.components).toEqual([]);
+  });
+
   it('remixes through the modal, and the remix links to its parent without pinging', async () => {
     const provider = new ScriptedProvider();
     const s = await start({ provider });

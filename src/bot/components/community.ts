@@ -37,7 +37,7 @@ export const DEFAULT_STRENGTH = 0.6;
 export async function handleCommunityButton(interaction: ButtonInteraction, action: CommunityButtonAction, jobId: string, ctx: BotContext) {
   // Votes are read from the archive alone, so the button on an old message keeps working.
   if (action === 'vote') return voteButton(interaction, jobId, ctx);
-  const record = await deliveredJob(ctx, jobId, interaction, action !== 'delete');
+  const record = await deliveredJob(ctx, jobId, interaction);
   // The buttons act on the message they sit on: a custom_id replayed on another message is refused.
   if (interaction.message.id !== record.resultMessageId) throw new InvalidRequestError('That button does not belong to this message.');
   switch (action) {
@@ -51,25 +51,22 @@ export async function handleCommunityButton(interaction: ButtonInteraction, acti
 }
 
 /**
- * The delivered result a custom_id names, if it belongs to the server the click came from. Remix
- * and Family also take a result clicked the moment it was posted (see asDeliveredOn); a delete
- * waits until its delivery has settled.
+ * The delivered result a custom_id names, if it belongs to the server the click came from; that
+ * includes a result clicked the moment it was posted (see asDeliveredOn).
  */
-async function deliveredJob(
-  ctx: BotContext,
-  jobId: string,
-  interaction: ButtonInteraction | ModalSubmitInteraction,
-  justPosted = true,
-): Promise<JobRecord> {
+async function deliveredJob(ctx: BotContext, jobId: string, interaction: ButtonInteraction | ModalSubmitInteraction): Promise<JobRecord> {
   const found = await ctx.jobs.get(jobId);
-  const record = found && justPosted && interaction.message ? asDeliveredOn(ctx, found, interaction.message) : found;
+  const record = found && interaction.message ? asDeliveredOn(ctx, found, interaction.message) : found;
   if (!record || record.status !== 'delivered' || record.imageIds.length === 0 || !inThisServer(record, interaction)) {
     throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   }
   return record;
 }
 
-/** Author or moderator: the images leave the message and the store; the family keeps a tombstone. */
+/**
+ * Author or moderator: the images leave the message and the store; the family keeps a tombstone.
+ * A delivery still being archived when this runs leaves the tombstone as it is (see upsertImages).
+ */
 async function deleteResult(interaction: ButtonInteraction, record: JobRecord, ctx: BotContext) {
   if (interaction.user.id !== record.userId && !isModerator(interaction)) {
     throw new InvalidRequestError('Only the person who made this picture, or a moderator, can delete it.');

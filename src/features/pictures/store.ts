@@ -151,7 +151,7 @@ async function insertImages(db: Kysely<DB>, images: readonly ArchivedImage[]): P
 /**
  * INSERT … ON CONFLICT of pictures, their columns passed as parallel arrays: the statement's text
  * is the same however many pictures there are (one prepared statement), and writing it costs no
- * query building. A repeat only fills in where they were posted.
+ * query building. A repeat only fills in where they were posted, and never gives a deleted picture its link back.
  */
 function upsertImages(images: readonly ArchivedImage[]): RawBuilder<unknown> {
   const column = <T>(value: (image: ArchivedImage) => T) => images.map(value);
@@ -170,7 +170,8 @@ function upsertImages(images: readonly ArchivedImage[]): RawBuilder<unknown> {
     )
     ON CONFLICT (id) DO UPDATE SET
       message_id = coalesce(excluded.message_id, images.message_id),
-      attachment_url = coalesce(excluded.attachment_url, images.attachment_url)
+      -- A picture deleted before its delivery was archived (🗑 clicked the moment it was posted) keeps no link.
+      attachment_url = CASE WHEN images.deleted_at IS NULL THEN coalesce(excluded.attachment_url, images.attachment_url) END
     RETURNING id`;
 }
 
