@@ -1,4 +1,4 @@
-import type { APIAttachment, Attachment, BaseInteraction } from 'discord.js';
+import type { APIAttachment, APIMessage, Attachment, BaseInteraction } from 'discord.js';
 import sharp from 'sharp';
 import type { ImageRecord } from '../features/pictures/images.js';
 import { ageRestriction } from './age-restriction.js';
@@ -43,35 +43,53 @@ const isImageAttachment = (attachment: { content_type?: string | null; filename:
 
 /** The picture a link, a message id or an image id names. */
 export async function sourceFromLink(ctx: BotContext, interaction: BaseInteraction, token: string): Promise<ImageSource> {
-  const place = { guildId: interaction.guildId };
+  const place = { guildId: interaction.guildId, channelId: interaction.channelId };
   const trimmed = token.trim();
   if (imageIdPattern.test(trimmed)) return atelierSource(ctx, interaction, await imageOfThisServer(ctx, trimmed, place));
-  const link = LINK.exec(trimmed);
-  const [guildId, channelId, messageId] = link
-    ? [link[1], link[2], link[3]]
-    : [undefined, undefined, /^\d{15,20}$/.test(trimmed) ? trimmed : undefined];
-  if (!messageId) throw new InvalidRequestError(`“${trimmed.slice(0, 100)}” is not a message link. Copy it with “Copy Message Link”.`);
-  if (guildId !== undefined && guildId !== (interaction.guildId ?? '@me')) throw new InvalidRequestError(NOT_FOUND);
-
-  const atelier = (await ctx.lineage.imagesOfMessage(messageId))[0];
-  if (atelier) return atelierSource(ctx, interaction, await imageOfThisServer(ctx, atelier, place));
-
+  const ref = messageRef(trimmed);
+  if (!ref) throw new InvalidRequestError(`“${trimmed.slice(0, 100)}” is not a message link. Copy it with “Copy Message Link”.`);
+  const { imageId, message } = await pictureOfMessage(ctx, place, ref);
+  if (imageId) return atelierSource(ctx, interaction, await imageOfThisServer(ctx, imageId, place));
   // A member's picture: only from this channel (see above), read from the message now.
-  if ((channelId ?? interaction.channelId) !== interaction.channelId || !interaction.channelId) throw new InvalidRequestError(NOT_FOUND);
-  const message = await fetchChannelMessage(ctx, interaction.channelId, messageId);
-  if (!message) throw new InvalidRequestError(NOT_FOUND);
+  const attachment = message?.attachments.find(isImageAttachment);
+  if (!message || !attachment) throw new InvalidRequestError(NOT_FOUND);
+  const known = await ctx.images.getRecord(uploadId(attachment.id));
+  if (known) return atelierSource(ctx, interaction, inThisServer(known, place) ? known : undefined);
+  const author = { id: message.author.id, name: message.author.global_name ?? message.author.username };
+  return uploadSource(ctx, interaction, attachment, author, { messageId: message.id, createdAt: Date.parse(message.timestamp) });
+}
+
+/** A message link split into its server, channel and message, or a bare message id; undefined for any other text. */
+export function messageRef(text: string): { guildId?: string; channelId?: string; messageId: string } | undefined {
+  const link = LINK.exec(text.trim());
+  if (link) return { guildId: link[1], channelId: link[2], messageId: link[3]! };
+  return /^\d{15,20}$/.test(text.trim()) ? { messageId: text.trim() } : undefined;
+}
+
+/**
+ * The first Atelier picture a message shows, for a command used in `place`: the archive's answer
+ * (a result or a remixed upload), or else the message itself, read from Discord only when it is in
+ * the channel the command is used in: a result posted a moment ago (not placed in the archive yet)
+ * counts by its files (see resultPictureIds), and the message comes back for a member's picture.
+ * A message of another server gets the same answer as an unknown one.
+ */
+export async function pictureOfMessage(
+  ctx: BotContext,
+  place: { guildId: string | null; channelId?: string | null },
+  ref: { guildId?: string; channelId?: string; messageId: string },
+): Promise<{ imageId?: string; message?: APIMessage }> {
+  if (ref.guildId !== undefined && ref.guildId !== (place.guildId ?? '@me')) return {};
+  const archived = (await ctx.lineage.imagesOfMessage(ref.messageId))[0];
+  if (archived) return { imageId: archived };
+  if (!place.channelId || (ref.channelId ?? place.channelId) !== place.channelId) return {};
+  const message = await fetchChannelMessage(ctx, place.channelId, ref.messageId);
+  if (!message) return {};
   const posted = resultPictureIds(ctx, {
     authorId: message.author.id,
     webhookId: message.webhook_id,
     fileNames: message.attachments.map((file) => file.filename),
   })[0];
-  if (posted) return atelierSource(ctx, interaction, await imageOfThisServer(ctx, posted, place));
-  const attachment = message.attachments.find(isImageAttachment);
-  if (!attachment) throw new InvalidRequestError(NOT_FOUND);
-  const known = await ctx.images.getRecord(uploadId(attachment.id));
-  if (known) return atelierSource(ctx, interaction, inThisServer(known, place) ? known : undefined);
-  const author = { id: message.author.id, name: message.author.global_name ?? message.author.username };
-  return uploadSource(ctx, interaction, attachment, author, { messageId: message.id, createdAt: Date.parse(message.timestamp) });
+  return { imageId: posted, message };
 }
 
 /** A file attached to the command itself: the member's own upload. */

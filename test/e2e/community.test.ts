@@ -160,6 +160,57 @@ describe('votes, remixes and lineage end to end', () => {
     }
   });
 
+  it('takes a link to a result posted a moment ago in /lineage and --sref; a member’s file named like it is not taken for it', async () => {
+    const s = await start();
+    const linkTo = (message: FakeMessage) => `https://discord.com/channels/${message.guildId}/${message.channelId}/${message.id}`;
+    const held = s.discord.holdNextAnswer({ method: 'PATCH', path: /\/messages\/@original$/, when: (request) => request.files.length > 0 });
+    const interaction = s.discord.slashCommand({ name: 'imagine', options: { prompt: 'a kite over dunes' } });
+    try {
+      await held.reached;
+      const result = await resultOf(s, interaction.id);
+      expect(await s.ctx.lineage.imagesOfMessage(result.id)).toEqual([]);
+
+      const lineage = s.discord.slashCommand({ name: 'lineage', userId: BEA, options: { image: linkTo(result) } });
+      await lineage.response();
+      const tree = await s.discord.waitFor(() => (lineage.original()?.attachments.length ? lineage.original() : undefined));
+      expect(tree.content).toMatch(/Family tree\*\* · 1 picture/);
+      const styled = s.discord.slashCommand({ name: 'imagine', userId: BEA, options: { prompt: `a harbour --sref ${linkTo(result)}` } });
+      expect((await styled.response()).data.content).toMatch(/Queued/);
+      const borrowed = () => s.ctx.db.selectFrom('style_borrows').select('style_image_id').where('request_id', '=', styled.id).executeTakeFirst();
+      await expect.poll(borrowed, { timeout: 10_000 }).toEqual({ style_image_id: `${interaction.id}-1` });
+
+      // The same file name on a member's message names nothing of Atelier's.
+      const spoof = s.discord.createUserMessage({
+        authorId: CY,
+        content: 'mine, really',
+        attachments: [
+          {
+            filename: `atelier-${interaction.id}-1.png`,
+            contentType: 'image/png',
+            data: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#0f0' } })
+              .png()
+              .toBuffer(),
+          },
+        ],
+      });
+      await expectPrivateError(
+        s.discord.slashCommand({ name: 'lineage', userId: CY, options: { image: linkTo(spoof) } }),
+        /do not know that picture/,
+      );
+      await expectPrivateError(
+        s.discord.slashCommand({ name: 'imagine', userId: CY, options: { prompt: `a harbour --sref ${linkTo(spoof)}` } }),
+        /link to an Atelier picture of this server/,
+      );
+      // Nor is the result's link, pointed at from another server.
+      await expectPrivateError(
+        s.discord.slashCommand({ name: 'lineage', userId: CY, options: { image: linkTo({ ...result, guildId: '123456789012345678' }) } }),
+        /do not know that picture/,
+      );
+    } finally {
+      held.release();
+    }
+  });
+
   it('deletes a result clicked the moment it is posted, and the delivery that follows leaves it deleted', async () => {
     const s = await start();
     const held = s.discord.holdNextAnswer({ method: 'PATCH', path: /\/messages\/@original$/, when: (request) => request.files.length > 0 });

@@ -5,6 +5,7 @@ import { imageIdPattern } from '../../bot/components/community-ids.js';
 import { imageBytes } from '../../bot/components/generation.js';
 import { imageLink } from '../../bot/community.js';
 import type { BotContext } from '../../bot/context.js';
+import { messageRef, pictureOfMessage } from '../../bot/image-sources.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
 import { imageOfThisServer } from '../../bot/server-scope.js';
 import { BlendStore } from '../blend/store.js';
@@ -50,19 +51,22 @@ const ANCESTOR_WALK_MAX = 200;
 
 /**
  * "1234…-2", "upload-…", a message link or a message id → the image it names, if it was made in
- * this server (another server's picture gets the same answer as an unknown one).
+ * this server (another server's picture gets the same answer as an unknown one). A link to a
+ * result posted a moment ago in this channel works too (see pictureOfMessage).
  */
-export async function resolveImageRef(ctx: BotContext, ref: string, place: { guildId: string | null }): Promise<ImageRecord> {
+export async function resolveImageRef(
+  ctx: BotContext,
+  ref: string,
+  place: { guildId: string | null; channelId?: string | null },
+): Promise<ImageRecord> {
   const trimmed = ref.trim();
   let imageId: string | undefined;
   if (imageIdPattern.test(trimmed)) {
     imageId = trimmed;
   } else {
-    const link = /^<?https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/channels\/(?:\d{15,20}|@me)\/\d{15,20}\/(\d{15,20})>?$/.exec(trimmed);
-    const messageId = link?.[1] ?? (/^\d{15,20}$/.test(trimmed) ? trimmed : undefined);
-    if (!messageId)
-      throw new InvalidRequestError('Give me an image id (like `1234567890123456789-1`) or a link to a message with an Atelier picture.');
-    imageId = (await ctx.lineage.imagesOfMessage(messageId))[0];
+    const message = messageRef(trimmed);
+    if (!message) throw new InvalidRequestError('Give me an image id (like `1234567890123456789-1`) or a link to a message with an Atelier picture.');
+    imageId = (await pictureOfMessage(ctx, place, message)).imageId;
   }
   const record = imageId ? await imageOfThisServer(ctx, imageId, place) : undefined;
   if (!record)

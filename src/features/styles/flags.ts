@@ -57,7 +57,7 @@ export async function resolveStyle(
   }
   const ref = flags.sref.trim();
   if (!ref) throw new InvalidRequestError('`--sref` takes a style code (shown under every picture) or a link to a picture.');
-  const place = { guildId: interaction.guildId };
+  const place = { guildId: interaction.guildId, channelId: interaction.channelId };
   let image: ImageRecord | undefined;
   if (styleCodePattern.test(ref.toLowerCase())) {
     const ids = await new StyleStore(ctx.db).findByCode(ref.toLowerCase());
