@@ -8,7 +8,7 @@ import { imageBytes } from './components/generation.js';
 import type { BotContext } from './context.js';
 import { fetchChannelMessage } from './discord-messages.js';
 import { InvalidRequestError } from './prompt.js';
-import { resultPictureIds } from './result-files.js';
+import { picturesOfApiMessage } from './result-files.js';
 import { imageOfThisServer, inThisServer } from './server-scope.js';
 import { nearestAspect, referenceBlobId } from '../queues.js';
 
@@ -84,12 +84,7 @@ export async function pictureOfMessage(
   if (!place.channelId || (ref.channelId ?? place.channelId) !== place.channelId) return {};
   const message = await fetchChannelMessage(ctx, place.channelId, ref.messageId);
   if (!message) return {};
-  const posted = resultPictureIds(ctx, {
-    authorId: message.author.id,
-    webhookId: message.webhook_id,
-    fileNames: message.attachments.map((file) => file.filename),
-  })[0];
-  return { imageId: posted, message };
+  return { imageId: picturesOfApiMessage(ctx, message)[0], message };
 }
 
 /** A file attached to the command itself: the member's own upload. */

@@ -1,4 +1,4 @@
-import type { Message } from 'discord.js';
+import type { APIMessage, Message } from 'discord.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';
 
@@ -38,6 +38,15 @@ export function picturesShownOn(ctx: Pick<BotContext, 'applicationId'>, message:
     authorId: message.author.id,
     webhookId: message.webhookId,
     fileNames: [...message.attachments.values()].map((attachment) => attachment.name),
+  });
+}
+
+/** resultPictureIds of a message read from Discord's API (a link a member gave). */
+export function picturesOfApiMessage(ctx: Pick<BotContext, 'applicationId'>, message: APIMessage): string[] {
+  return resultPictureIds(ctx, {
+    authorId: message.author.id,
+    webhookId: message.webhook_id,
+    fileNames: message.attachments.map((attachment) => attachment.filename),
   });
 }
 

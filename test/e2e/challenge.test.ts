@@ -158,6 +158,34 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
     );
   });
 
+  it('enters a result by a link to its message; a member’s file named like one, or a link into another server, enters nothing', async () => {
+    const s = (stack = await Stack.start());
+    await s.discord.ready;
+    const admin = s.discord.user({ username: 'mod' }).id;
+    const [ada, bea] = ['ada5', 'bea5'].map((username) => s.discord.user({ username }).id) as [string, string];
+    await privateAnswer(challenge(s, 'start', admin, [{ name: 'theme', type: O.String, value: THEME }], true));
+    const made = await imagine(s, ada, 'a kelp forest library');
+    const linkTo = (message: FakeMessage, guildId = message.guildId) => `https://discord.com/channels/${guildId}/${message.channelId}/${message.id}`;
+    const submit = (userId: string, image: string) =>
+      privateAnswer(challenge(s, 'submit', userId, [{ name: 'image', type: O.String, value: image }]));
+
+    // A member's message whose file is named like Ada's result shows none of Atelier's pictures.
+    const lookAlike = s.discord.createUserMessage({
+      authorId: bea,
+      content: 'my entry',
+      attachments: [{ filename: made.attachments[0]!.filename, contentType: 'image/png', data: made.attachments[0]!.data }],
+    });
+    expect(await submit(bea, linkTo(lookAlike))).toContain('I found none of my pictures in that message');
+    expect(await submit(ada, linkTo(lookAlike))).toContain('I found none of my pictures in that message');
+    // The result's own link, pointed at from another server, is not read.
+    expect(await submit(ada, linkTo(made, '123456789012345678'))).toContain('I found none of my pictures in that message');
+    const running = (await s.ctx.challenges.active(s.discord.defaultGuildId))!;
+    expect(await s.ctx.challenges.entries(running.id)).toEqual([]);
+
+    expect(await submit(ada, linkTo(made))).toContain('Entered as **#1**');
+    expect((await s.ctx.challenges.entries(running.id)).map((entry) => entry.imageId)).toEqual([`${made.interactionId}-1`]);
+  });
+
   it('drops the votes of a member who deleted their data: the entry counts them no more and the challenge keeps no trace of them', async () => {
     const s = (stack = await Stack.start());
     await s.discord.ready;

@@ -3,6 +3,7 @@ import type { BotContext } from '../../bot/context.js';
 import { channelGuildId } from '../../bot/channels.js';
 import { fetchChannelMessage } from '../../bot/discord-messages.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
+import { picturesOfApiMessage } from '../../bot/result-files.js';
 import { inThisServer } from '../../bot/server-scope.js';
 import { ageRestriction } from '../../bot/age-restriction.js';
 import type { Challenge, Entry } from './model.js';
@@ -121,7 +122,6 @@ const UNKNOWN_PICTURE = 'I do not know that picture.';
 
 const imageIdPattern = /^(?:atelier-)?(\d{15,20})-([1-4])(?:\.(?:png|jpe?g|webp))?$/i;
 const messageLinkPattern = /^https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/channels\/(\d{1,20})\/(\d{1,20})\/(\d{1,20})\/?$/;
-const attachmentNamePattern = /^atelier-(\d{15,20})-([1-4])\./;
 
 /**
  * The picture a member points at: `atelier-<job>-<n>.png` (a result's file name), `<job>-<n>`,
@@ -139,10 +139,8 @@ export async function resolveImageReference(ctx: BotContext, reference: string, 
   // message without pictures, whatever that message holds.
   const inThisServer = link[1] === guildOf(member) && (await channelGuildId(ctx, link[2]!)) === link[1];
   const message = inThisServer ? await fetchChannelMessage(ctx, link[2]!, link[3]!) : undefined;
-  const pictures = (message?.attachments ?? []).flatMap((attachment) => {
-    const match = attachmentNamePattern.exec(attachment.filename);
-    return match ? [`${match[1]}-${match[2]}`] : [];
-  });
+  // Atelier's results only: a member's file named like one is not taken for it.
+  const pictures = message ? picturesOfApiMessage(ctx, message) : [];
   if (pictures.length === 0) throw new InvalidRequestError('I found none of my pictures in that message.');
   if (pictures.length > 1) {
     throw new InvalidRequestError(`That message shows ${pictures.length} pictures: give one by its file name, e.g. \`${pictures[1]}\`.`);
