@@ -31,7 +31,8 @@ export const NOT_FOUND =
 /** Source pictures larger than this are refused before they are decoded (the providers' own limit). */
 const MAX_SOURCE_PIXELS = 4096 * 4096;
 
-const LINK = /^<?https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/channels\/(\d{15,20}|@me)\/(\d{15,20})\/(\d{15,20})>?$/;
+/** A message link as Discord's “Copy Message Link” gives it (or wrapped in <…>, as a link without a preview is written). */
+const LINK = /^<?https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/channels\/(\d{15,20}|@me)\/(\d{15,20})\/(\d{15,20})\/?>?$/;
 
 /** Splits a list of links (spaces, commas or new lines between them). */
 export function linkTokens(text: string | null | undefined): string[] {

@@ -182,7 +182,8 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
     const running = (await s.ctx.challenges.active(s.discord.defaultGuildId))!;
     expect(await s.ctx.challenges.entries(running.id)).toEqual([]);
 
-    expect(await submit(ada, linkTo(made))).toContain('Entered as **#1**');
+    // Written as a link without a preview (<…>), as Discord members often paste one.
+    expect(await submit(ada, `<${linkTo(made)}>`)).toContain('Entered as **#1**');
     expect((await s.ctx.challenges.entries(running.id)).map((entry) => entry.imageId)).toEqual([`${made.interactionId}-1`]);
   });
 

@@ -2,6 +2,7 @@ import type { MemberDataDeleter } from '../../bot/privacy.js';
 import type { BotContext } from '../../bot/context.js';
 import { channelGuildId } from '../../bot/channels.js';
 import { fetchChannelMessage } from '../../bot/discord-messages.js';
+import { messageRef } from '../../bot/image-sources.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
 import { picturesOfApiMessage } from '../../bot/result-files.js';
 import { inThisServer } from '../../bot/server-scope.js';
@@ -121,7 +122,6 @@ export async function castVote(ctx: BotContext, member: Member, challengeId: str
 const UNKNOWN_PICTURE = 'I do not know that picture.';
 
 const imageIdPattern = /^(?:atelier-)?(\d{15,20})-([1-4])(?:\.(?:png|jpe?g|webp))?$/i;
-const messageLinkPattern = /^https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/channels\/(\d{1,20})\/(\d{1,20})\/(\d{1,20})\/?$/;
 
 /**
  * The picture a member points at: `atelier-<job>-<n>.png` (a result's file name), `<job>-<n>`,
@@ -131,14 +131,14 @@ export async function resolveImageReference(ctx: BotContext, reference: string, 
   const text = reference.trim();
   const direct = imageIdPattern.exec(text);
   if (direct) return `${direct[1]}-${direct[2]}`;
-  const link = messageLinkPattern.exec(text);
-  if (!link) {
+  const link = messageRef(text);
+  if (!link?.channelId) {
     throw new InvalidRequestError('Give the picture as its file name (like `atelier-1234…-2.png`) or as a link to its message.');
   }
   // Only messages of this server are looked at: a link into another server reads like one to a
   // message without pictures, whatever that message holds.
-  const inThisServer = link[1] === guildOf(member) && (await channelGuildId(ctx, link[2]!)) === link[1];
-  const message = inThisServer ? await fetchChannelMessage(ctx, link[2]!, link[3]!) : undefined;
+  const inThisServer = link.guildId === guildOf(member) && (await channelGuildId(ctx, link.channelId)) === link.guildId;
+  const message = inThisServer ? await fetchChannelMessage(ctx, link.channelId, link.messageId) : undefined;
   // Atelier's results only: a member's file named like one is not taken for it.
   const pictures = message ? picturesOfApiMessage(ctx, message) : [];
   if (pictures.length === 0) throw new InvalidRequestError('I found none of my pictures in that message.');
