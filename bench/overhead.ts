@@ -56,8 +56,12 @@ async function bareBullmqRoundTrips(redisUrl: string, runs: number, warmUp: numb
   try {
     for (let i = 0; i < warmUp + runs; i += 1) {
       const start = performance.now();
-      const job = await queue.add('job', { i }, { removeOnComplete: true });
-      await job.waitUntilFinished(events, 30_000);
+      // Listened for before the add: a job removed on completion may be gone by the time
+      // job.waitUntilFinished would first look at it ("Missing key for job … isFinished").
+      const jobId = `round-trip-${i}`;
+      const completed = completedEvent(events, jobId, 30_000);
+      await queue.add('job', { i }, { jobId, removeOnComplete: true });
+      await completed;
       if (i >= warmUp) times.push(performance.now() - start);
     }
   } finally {
@@ -67,4 +71,21 @@ async function bareBullmqRoundTrips(redisUrl: string, runs: number, warmUp: numb
     for (const connection of connections) await connection.quit().catch(() => undefined);
   }
   return times;
+}
+
+/** Resolves when `jobId`'s completed event arrives, rejects when it does not within `timeoutMs`. */
+function completedEvent(events: QueueEvents, jobId: string, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      events.off('completed', onCompleted);
+      reject(new Error(`job ${jobId} did not complete within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onCompleted = (event: { jobId: string }) => {
+      if (event.jobId !== jobId) return;
+      clearTimeout(timer);
+      events.off('completed', onCompleted);
+      resolve();
+    };
+    events.on('completed', onCompleted);
+  });
 }
