@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { SnowflakeUtil } from 'discord.js';
 import type { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import pg from 'pg';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BotContext } from '../../src/bot/context.js';
@@ -147,6 +149,39 @@ describe('votes on real PostgreSQL', () => {
     expect(await ctx.votes.top({ guildId: GUILD, channelId: CHANNEL }, 'day', now)).toEqual([{ jobId: job().jobId, votes: 50 }]);
     expect((await ctx.votes.profile(GUILD, ADA)).votes).toBe(50);
     expect((await ctx.votes.profile(GUILD, ADA)).best).toEqual({ jobId: job().jobId, votes: 50 });
+  });
+
+  it('keeps a burst of votes on one result from taking every database connection: two wait at its row lock, other queries go on', async () => {
+    await admitted(job());
+    const other = await admitted(job({ jobId: '500000000000000002' }));
+    const lockWaiters = async () =>
+      Number(
+        (
+          await sql<{
+            n: string;
+          }>`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(ctx.db)
+        ).rows[0]!.n,
+      );
+    // Holds the result's row, as a long burst of votes on it would.
+    const hold = new pg.Client({ connectionString: database.url });
+    await hold.connect();
+    let burst: Array<Promise<{ outcome: string }>>;
+    try {
+      await hold.query('BEGIN');
+      await hold.query('SELECT id FROM requests WHERE id = $1 FOR NO KEY UPDATE', [job().jobId]);
+      const now = Date.now();
+      burst = Array.from({ length: 20 }, (_, i) => ctx.votes.toggle(job(), voter(i), now));
+      await eventually(async () => (await lockWaiters()) === 2, 10_000, 'two votes at the row lock');
+      // The pool has 10 connections: the other 18 votes wait their turn in the store, not on one.
+      expect((await ctx.votes.toggle(other, voter(99), now)).outcome).toBe('added');
+      expect(await lockWaiters()).toBe(2);
+    } finally {
+      await hold.query('COMMIT').catch(() => undefined);
+      await hold.end();
+    }
+    expect((await Promise.all(burst)).map((r) => r.outcome)).toEqual(Array.from({ length: 20 }, () => 'added'));
+    expect(await ctx.votes.count(job().jobId)).toBe(20);
+    expect(await voteCount(ctx.db, job().jobId)).toBe(20);
   });
 
   it('50 clicks of one member at once are one vote, and its author receives it once', async () => {

@@ -81,15 +81,44 @@ export async function voteButton(interaction: ButtonInteraction, jobId: string, 
   if (interaction.user.id === result.userId && !(await ctx.settings.get(result.guildId)).allowSelfVote) {
     throw new InvalidRequestError('You cannot vote for your own pictures here.');
   }
-  const { outcome } = await ctx.votes.toggle({ jobId: result.id }, interaction.user.id, ctx.now());
-  if (outcome === 'added' || outcome === 'removed') ctx.metrics?.votes.inc({ outcome });
-  if (outcome === 'closed') throw new InvalidRequestError('That picture was deleted; it cannot be voted for any more.');
   // The click is acknowledged without an edit; the label is redrawn once for however many clicks
   // arrive meanwhile, always from the count the database holds at that moment. The redraw is owed
-  // before the click is acknowledged, so nobody can see the click counted and no redraw pending.
-  await ctx.redis.set(voteRedrawKey(ctx, result.id), '1', 'EX', 3600);
-  await interaction.deferUpdate();
+  // before the click is acknowledged, so nobody can see the click answered and no redraw pending.
+  const acknowledge = async () => {
+    await ctx.redis.set(voteRedrawKey(ctx, result.id), '1', 'EX', 3600);
+    await interaction.deferUpdate();
+  };
+  const toggled = ctx.votes.toggle({ jobId: result.id }, interaction.user.id, ctx.now());
+  // Clicks on one result take turns (its row is locked while a vote is counted). Discord waits 3 s
+  // for an answer: a click still waiting its turn near then is answered first, so that it does not
+  // show as failed (and get clicked again, which would take the vote back); a refusal follows privately.
+  if (!(await settlesWithin(toggled, interaction.createdTimestamp + ANSWER_WITHIN_MS - Date.now()))) await acknowledge();
+  const { outcome } = await toggled;
+  if (outcome === 'added' || outcome === 'removed') ctx.metrics?.votes.inc({ outcome });
+  if (outcome === 'closed') throw new InvalidRequestError('That picture was deleted; it cannot be voted for any more.');
+  if (!interaction.deferred) await acknowledge();
+  else await ctx.redis.set(voteRedrawKey(ctx, result.id), '1', 'EX', 3600);
   await redrawVoteLabel(ctx, result).catch((error) => ctx.logger.warn({ err: error, jobId: result.id }, 'vote label redraw failed'));
+}
+
+/** How long after a click its vote may take before the click is answered first (Discord allows 3 s). */
+const ANSWER_WITHIN_MS = 1_500;
+
+/** Whether `promise` settles (either way) within `ms`; it is not cancelled when it does not. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  // Handled here whatever happens, so a failure while the caller is busy is never an unhandled rejection.
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  if (ms <= 0) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -74,7 +74,18 @@ return 1
 /** Orders results best first; ties go to the newer result (a longer snowflake, then a larger one). */
 const RANK_ORDER = sql`vote_count DESC, length(id) DESC, id DESC`;
 
+/**
+ * Votes on one result counted at once by this process, at most. Each waits for the result's row
+ * lock on a pooled connection: a burst of clicks on one result would otherwise hold every
+ * connection and stall every other query (the next click's ban check included). Two keep the next
+ * one ready at the lock while the current one commits.
+ */
+const VOTES_AT_ONCE_PER_RESULT = 2;
+
 export class VoteStore {
+  /** Per result: how many of its votes are at the database, and those waiting their turn here. */
+  private readonly turns = new Map<string, { running: number; waiting: Array<() => void> }>();
+
   constructor(
     private readonly db: Database,
     private readonly redis: Redis,
@@ -129,8 +140,24 @@ export class VoteStore {
       const known = await this.request(target.jobId);
       return { outcome: !known || known.closed ? 'closed' : 'unchanged', votes: known?.votes ?? 0 };
     }
-    const { outcome, count } = await toggleVote(this.db, target.jobId, voterId, now);
+    const { outcome, count } = await this.inTurn(target.jobId, () => toggleVote(this.db, target.jobId, voterId, now));
     return { outcome, votes: count };
+  }
+
+  /** Runs `work` once fewer than VOTES_AT_ONCE_PER_RESULT of the result's votes are at the database. */
+  private async inTurn<T>(requestId: string, work: () => Promise<T>): Promise<T> {
+    let turn = this.turns.get(requestId);
+    if (!turn) this.turns.set(requestId, (turn = { running: 0, waiting: [] }));
+    if (turn.running >= VOTES_AT_ONCE_PER_RESULT) await new Promise<void>((resolve) => turn.waiting.push(resolve));
+    else turn.running += 1;
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next in line; the last one out forgets the result.
+      const next = turn.waiting.shift();
+      if (next) next();
+      else if (--turn.running === 0) this.turns.delete(requestId);
+    }
   }
 
   async count(jobId: string): Promise<number> {
