@@ -117,7 +117,17 @@ export function waitingConnection(target: RedisTarget, logger: Logger, name: str
   return watchConnection(openRedis(target, { maxRetriesPerRequest: null }), logger, name);
 }
 
-/** Logs an outage once when it starts and once when the connection is back (ioredis retries meanwhile). */
+/** How long a connection that ended without being closed waits before it is opened again. */
+export const REOPEN_AFTER_MS = 500;
+
+/**
+ * Logs an outage once when it starts and once when the connection is back (ioredis retries
+ * meanwhile), and keeps the connection open until Atelier itself closes it. ioredis gives up on a
+ * connection for good ("Connection is closed.") when it is told to disconnect while it is still
+ * connecting: under Sentinel, a failover announced while a reconnect asks the sentinels for the
+ * primary does exactly that. Such a connection is opened again, so a failover cannot leave the bot
+ * answering "try again" for ever.
+ */
 export function watchConnection(connection: Redis, logger: Logger, name: string): Redis {
   let down = false;
   connection.on('error', (error: Error) => {
@@ -127,6 +137,24 @@ export function watchConnection(connection: Redis, logger: Logger, name: string)
   connection.on('ready', () => {
     if (down) logger.info({ connection: name }, 'redis connection back');
     down = false;
+  });
+  // Closing it ourselves (quit, or disconnect without reconnecting) is the only way it may end.
+  let closing = false;
+  const { quit, disconnect } = connection;
+  connection.quit = function (this: Redis, ...args: Parameters<Redis['quit']>) {
+    closing = true;
+    return quit.apply(this, args);
+  } as Redis['quit'];
+  connection.disconnect = function (this: Redis, reconnect?: boolean) {
+    if (!reconnect) closing = true;
+    return disconnect.call(this, reconnect);
+  } as Redis['disconnect'];
+  connection.on('end', () => {
+    if (closing) return;
+    logger.warn({ connection: name }, 'redis connection ended without being closed; opening it again');
+    setTimeout(() => {
+      if (!closing && connection.status === 'end') connection.connect().catch(() => undefined);
+    }, REOPEN_AFTER_MS).unref();
   });
   return connection;
 }

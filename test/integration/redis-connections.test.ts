@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { commandConnection, connectionReady } from '../../src/redis-connections.js';
+import { commandConnection, connectionReady, waitingConnection } from '../../src/redis-connections.js';
 import { quietLogger } from '../support/context.js';
 import { dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js';
 
@@ -64,5 +64,24 @@ describe('the command connection', () => {
     expect(String((refused as PromiseRejectedResult).reason)).toMatch(/not an integer/);
     expect(counted).toEqual({ status: 'fulfilled', value: 1 });
     expect(read).toEqual({ status: 'fulfilled', value: 'not a number' });
+  });
+});
+
+describe('a connection ioredis gives up on', () => {
+  it('is opened again when it ended without being closed; closing it ends it', async () => {
+    for (const open of [commandConnection, waitingConnection]) {
+      const connection = open(redisUrl(), quietLogger(), 'test');
+      const ended = new Promise((resolve) => connection.once('end', resolve));
+      // Told to disconnect (and reconnect) while still connecting, as a Sentinel failover notice
+      // can do during a reconnect: ioredis ends the connection for good ("Connection is closed.").
+      connection.disconnect(true);
+      await ended;
+      await connectionReady(connection);
+      expect(await connection.ping()).toBe('PONG');
+      const closed = new Promise((resolve) => connection.once('end', resolve));
+      await connection.quit();
+      await closed;
+      expect(connection.status).toBe('end');
+    }
   });
 });
