@@ -97,7 +97,7 @@ export async function voteButton(interaction: ButtonInteraction, jobId: string, 
   if (outcome === 'added' || outcome === 'removed') ctx.metrics?.votes.inc({ outcome });
   if (outcome === 'closed') throw new InvalidRequestError('That picture was deleted; it cannot be voted for any more.');
   if (!interaction.deferred) await acknowledge();
-  else await ctx.redis.set(voteRedrawKey(ctx, result.id), '1', 'EX', 3600);
+  // Marks the redraw owed again: one run since an early answer may not have seen this vote.
   await redrawVoteLabel(ctx, result).catch((error) => ctx.logger.warn({ err: error, jobId: result.id }, 'vote label redraw failed'));
 }
 
