@@ -55,9 +55,22 @@ export function picturesOfApiMessage(ctx: Pick<BotContext, 'applicationId'>, mes
  * on this very message (posted, with the record not saying so yet) counts as delivered there, so a
  * click in that moment works as one a moment later does. Anything else is returned as it is.
  */
-export function asDeliveredOn(ctx: Pick<BotContext, 'applicationId'>, record: JobRecord, message: Message): JobRecord {
+function asDeliveredOn(ctx: Pick<BotContext, 'applicationId'>, record: JobRecord, message: Message): JobRecord {
   if (record.status !== 'done' || record.imageIds.length === 0) return record;
   const shown = picturesShownOn(ctx, message);
   if (shown.length === 0 || shown.some((id) => !record.imageIds.includes(id))) return record;
   return { ...record, status: 'delivered', resultMessageId: message.id, resultChannelId: message.channelId };
+}
+
+/**
+ * The live record of the job a button names, as the message clicked on sees it (see asDeliveredOn);
+ * without a message (a modal opened elsewhere), the record as it is. Undefined for an unknown job.
+ */
+export async function recordAsClicked(
+  ctx: Pick<BotContext, 'applicationId' | 'jobs'>,
+  jobId: string,
+  message: Message | null | undefined,
+): Promise<JobRecord | undefined> {
+  const found = await ctx.jobs.get(jobId);
+  return found && message ? asDeliveredOn(ctx, found, message) : found;
 }

@@ -23,7 +23,7 @@ import { noMentions, queuedMessage } from '../messages.js';
 import { InvalidRequestError, resolvePromptOptions } from '../prompt.js';
 import { replyQueued } from '../queued-reply.js';
 import { requesterOf } from '../requester.js';
-import { asDeliveredOn } from '../result-files.js';
+import { recordAsClicked } from '../result-files.js';
 import { enqueueGeneration } from '../requests.js';
 import { imageOfThisServer, inThisServer } from '../server-scope.js';
 import { parseCommunityId, remixJobModalId, type CommunityButtonAction } from './community-ids.js';
@@ -52,11 +52,10 @@ export async function handleCommunityButton(interaction: ButtonInteraction, acti
 
 /**
  * The delivered result a custom_id names, if it belongs to the server the click came from; that
- * includes a result clicked the moment it was posted (see asDeliveredOn).
+ * includes a result clicked the moment it was posted (see recordAsClicked).
  */
 async function deliveredJob(ctx: BotContext, jobId: string, interaction: ButtonInteraction | ModalSubmitInteraction): Promise<JobRecord> {
-  const found = await ctx.jobs.get(jobId);
-  const record = found && interaction.message ? asDeliveredOn(ctx, found, interaction.message) : found;
+  const record = await recordAsClicked(ctx, jobId, interaction.message);
   if (!record || record.status !== 'delivered' || record.imageIds.length === 0 || !inThisServer(record, interaction)) {
     throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   }

@@ -15,7 +15,7 @@ import { cancelledMessage, queuedMessage } from '../messages.js';
 import { InvalidRequestError, resolvePromptOptions } from '../prompt.js';
 import { replyQueued } from '../queued-reply.js';
 import { requesterOf } from '../requester.js';
-import { asDeliveredOn } from '../result-files.js';
+import { recordAsClicked } from '../result-files.js';
 import { enqueueGeneration, type GenerationInput } from '../requests.js';
 import { inThisServer } from '../server-scope.js';
 import { editPromptModalId, type GenerationButton } from './ids.js';
@@ -60,9 +60,8 @@ export function isModerator(interaction: { memberPermissions: { has(flag: bigint
 /** 🔁 Reroll, ✖ Cancel, U1–U4 and V1–V4 on a generation's message. */
 export async function handleGenerationButton(interaction: ButtonInteraction, button: GenerationButton, ctx: BotContext) {
   // The custom_id only names a job: everything else is read from the store. A result clicked the
-  // moment it was posted is delivered as far as its buttons go (see asDeliveredOn).
-  const found = await ctx.jobs.get(button.jobId);
-  const record = found && asDeliveredOn(ctx, found, interaction.message);
+  // moment it was posted is delivered as far as its buttons go (see recordAsClicked).
+  const record = await recordAsClicked(ctx, button.jobId, interaction.message);
   // The id must name a job of this server: a forged custom_id cannot reach another server's pictures.
   if (!record || !inThisServer(record, interaction)) {
     throw new InvalidRequestError('I no longer know that picture (it may be too old). Try `/imagine` again.');

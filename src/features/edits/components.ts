@@ -13,7 +13,7 @@ import { queuedMessage } from '../../bot/messages.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
 import { replyQueued } from '../../bot/queued-reply.js';
 import { requesterOf } from '../../bot/requester.js';
-import { asDeliveredOn } from '../../bot/result-files.js';
+import { recordAsClicked } from '../../bot/result-files.js';
 import { enqueueGeneration, type GenerationInput } from '../../bot/requests.js';
 import { inThisServer } from '../../bot/server-scope.js';
 import { PROMPT_MAX } from '../../queues.js';
@@ -59,9 +59,8 @@ async function singlePicture(
   jobId: string,
   interaction: ButtonInteraction | ModalSubmitInteraction,
 ): Promise<{ record: JobRecord; image: ImageRecord }> {
-  const found = await ctx.jobs.get(jobId);
   // Clicked the moment it was posted: the message shows it is delivered before the record says so.
-  const record = found && interaction.message ? asDeliveredOn(ctx, found, interaction.message) : found;
+  const record = await recordAsClicked(ctx, jobId, interaction.message);
   if (!record || record.status !== 'delivered' || !inThisServer(record, interaction)) {
     throw new InvalidRequestError('I no longer know that picture (it may be too old).');
   }

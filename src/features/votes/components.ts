@@ -3,7 +3,7 @@ import { Routes, type ButtonInteraction, type Message } from 'discord.js';
 import type { BotContext } from '../../bot/context.js';
 import { pictureWebUrl, resultComponents, type ResultShape } from '../../bot/messages.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
-import { asDeliveredOn } from '../../bot/result-files.js';
+import { recordAsClicked } from '../../bot/result-files.js';
 import { inThisServer } from '../../bot/server-scope.js';
 import { runScript } from '../../redis-scripts.js';
 import type { VotedRequest } from './store.js';
@@ -38,7 +38,7 @@ async function votableResult(ctx: BotContext, jobId: string, interaction: Button
 /**
  * A delivered result and the message it is in, from the archive; in the moment between a result
  * being posted and its archive row saying so, from the live record, or from the message clicked
- * on when the live record does not say so yet either (see asDeliveredOn).
+ * on when the live record does not say so yet either (see recordAsClicked).
  */
 async function deliveredResult(ctx: BotContext, jobId: string, clickedOn?: Message): Promise<VoteResult | undefined> {
   const archived = await ctx.votes.request(jobId);
@@ -46,8 +46,7 @@ async function deliveredResult(ctx: BotContext, jobId: string, clickedOn?: Messa
     return fromArchive(archived, archived.resultMessageId, await imagesOf(ctx, archived));
   }
   if (!archived) return undefined;
-  const found = await ctx.jobs.get(jobId);
-  const live = found && clickedOn ? asDeliveredOn(ctx, found, clickedOn) : found;
+  const live = await recordAsClicked(ctx, jobId, clickedOn);
   if (live?.status !== 'delivered' || !live.resultMessageId || live.imageIds.length === 0) return undefined;
   return { ...fromArchive(archived, live.resultMessageId, live.imageIds.length), resultChannelId: live.resultChannelId ?? live.channelId };
 }
