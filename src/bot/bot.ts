@@ -1,6 +1,17 @@
 import { EventEmitter, once } from 'node:events';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { Client, Events, GatewayDispatchEvents, GatewayIntentBits, REST, Status, type APIInteraction, type GatewayDispatchPayload } from 'discord.js';
+import {
+  Client,
+  Events,
+  GatewayDispatchEvents,
+  GatewayIntentBits,
+  REST,
+  Routes,
+  Status,
+  type APIInteraction,
+  type APIUser,
+  type GatewayDispatchPayload,
+} from 'discord.js';
 import type { Logger } from 'pino';
 import { commands } from '../../commands/index.js';
 import type { ModelChoice } from '../config.js';
@@ -176,6 +187,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     db: options.db,
     prefix,
     applicationId: options.applicationId,
+    // Until the bot knows its user (below): for applications made today, the same id.
+    botUserId: options.applicationId,
     rest: client.rest,
     logger,
     models: options.models,
@@ -256,12 +269,14 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   if (httpMode) {
     // No gateway: the token only signs REST requests; interactions arrive on the web server.
     client.rest.setToken(options.token);
+    ctx.botUserId = await botUserIdOverRest(client.rest, options.applicationId, logger);
     interactions = httpInteractions(client, options.publicKey!, payloads, logger);
     logger.info('receiving interactions over HTTP on /interactions; no gateway connection');
   } else {
     const ready = once(client, Events.ClientReady);
     await client.login(options.token);
     await ready;
+    ctx.botUserId = client.user?.id ?? options.applicationId;
     logger.info(
       { user: client.user?.tag, guilds: client.guilds.cache.size, shards: [...client.ws.shards.keys()], shardCount: client.options.shardCount },
       'connected to Discord',
@@ -405,4 +420,17 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       logger.info('bot stopped');
     },
   };
+}
+
+/**
+ * Who the bot user is, in HTTP mode (no gateway READY says so): GET /users/@me. Should Discord not
+ * answer at start, the application's id stands in, which is right for every application made today.
+ */
+async function botUserIdOverRest(rest: REST, applicationId: string, logger: Logger): Promise<string> {
+  try {
+    return ((await rest.get(Routes.user())) as APIUser).id;
+  } catch (error) {
+    logger.warn({ err: error }, 'could not ask Discord for the bot user; taking the application id for it');
+    return applicationId;
+  }
 }

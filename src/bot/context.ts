@@ -31,6 +31,12 @@ export interface BotContext {
   /** Namespace for Atelier's keys and BullMQ's queues. */
   prefix: string;
   applicationId: string;
+  /**
+   * The bot user's id: the author of what the bot posts (its interaction replies also carry the
+   * application's id as their webhook). The same as applicationId, except for some older
+   * applications; set once the bot knows who it is.
+   */
+  botUserId: string;
   rest: REST;
   logger: Logger;
   models: readonly ModelChoice[];

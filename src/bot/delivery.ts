@@ -426,7 +426,7 @@ async function findEarlierPost(
       : files.length > 0
         ? (message.attachments ?? []).some((a) => names.has(a.filename))
         : message.content === body.content;
-  return recent.find((message) => message.author?.id === ctx.applicationId && !message.webhook_id && sameJob(message));
+  return recent.find((message) => message.author?.id === ctx.botUserId && !message.webhook_id && sameJob(message));
 }
 
 /** The nonce of the job's channel post: a retry within Discord's memory of it gets the same message. */

@@ -24,16 +24,16 @@ export function pictureIdOfFile(name: string): string | undefined {
  * the application, so a file name alone (in a member's or a webhook's message) counts for nothing.
  */
 export function resultPictureIds(
-  ctx: Pick<BotContext, 'applicationId'>,
+  ctx: Pick<BotContext, 'applicationId' | 'botUserId'>,
   message: { authorId: string; webhookId?: string | null; fileNames: readonly string[] },
 ): string[] {
-  const ours = message.authorId === ctx.applicationId || message.webhookId === ctx.applicationId;
+  const ours = message.authorId === ctx.botUserId || message.webhookId === ctx.applicationId;
   if (!ours) return [];
   return message.fileNames.flatMap((name) => pictureIdOfFile(name) ?? []);
 }
 
 /** resultPictureIds of a message discord.js hands over (a button's, a context menu's target). */
-export function picturesShownOn(ctx: Pick<BotContext, 'applicationId'>, message: Message): string[] {
+export function picturesShownOn(ctx: Pick<BotContext, 'applicationId' | 'botUserId'>, message: Message): string[] {
   return resultPictureIds(ctx, {
     authorId: message.author.id,
     webhookId: message.webhookId,
@@ -42,7 +42,7 @@ export function picturesShownOn(ctx: Pick<BotContext, 'applicationId'>, message:
 }
 
 /** resultPictureIds of a message read from Discord's API (a link a member gave). */
-export function picturesOfApiMessage(ctx: Pick<BotContext, 'applicationId'>, message: APIMessage): string[] {
+export function picturesOfApiMessage(ctx: Pick<BotContext, 'applicationId' | 'botUserId'>, message: APIMessage): string[] {
   return resultPictureIds(ctx, {
     authorId: message.author.id,
     webhookId: message.webhook_id,
@@ -55,7 +55,7 @@ export function picturesOfApiMessage(ctx: Pick<BotContext, 'applicationId'>, mes
  * on this very message (posted, with the record not saying so yet) counts as delivered there, so a
  * click in that moment works as one a moment later does. Anything else is returned as it is.
  */
-function asDeliveredOn(ctx: Pick<BotContext, 'applicationId'>, record: JobRecord, message: Message): JobRecord {
+function asDeliveredOn(ctx: Pick<BotContext, 'applicationId' | 'botUserId'>, record: JobRecord, message: Message): JobRecord {
   if (record.status !== 'done' || record.imageIds.length === 0) return record;
   const shown = picturesShownOn(ctx, message);
   if (shown.length === 0 || shown.some((id) => !record.imageIds.includes(id))) return record;
@@ -67,7 +67,7 @@ function asDeliveredOn(ctx: Pick<BotContext, 'applicationId'>, record: JobRecord
  * without a message (a modal opened elsewhere), the record as it is. Undefined for an unknown job.
  */
 export async function recordAsClicked(
-  ctx: Pick<BotContext, 'applicationId' | 'jobs'>,
+  ctx: Pick<BotContext, 'applicationId' | 'botUserId' | 'jobs'>,
   jobId: string,
   message: Message | null | undefined,
 ): Promise<JobRecord | undefined> {

@@ -279,10 +279,8 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     expect(s.discord.messages(s.discord.defaultChannelId).filter((m) => m.attachments.length > 0)).toHaveLength(1);
   });
 
-  it('finds its own earlier channel post when a retry comes after Discord forgot the nonce', async () => {
-    const provider = new ScriptedProvider();
-    const hold = provider.holdNext();
-    const s = await start({ provider });
+  /** A result posted in the channel long ago, its answer lost: the retry must take that post for its own. */
+  async function findsEarlierChannelPost(s: Stack, hold: { release(): void }) {
     const interaction = imagine(s, [option('prompt', 'a long outage')]);
     await interaction.response();
     interaction.expire();
@@ -301,6 +299,20 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
     expect((await s.ctx.jobs.get(interaction.id))?.resultMessageId).toBe(earlier.id);
     const posts = s.discord.messages(s.discord.defaultChannelId).filter((m) => m.attachments.some((a) => a.filename === filename));
     expect(posts).toHaveLength(1);
+  }
+
+  it('finds its own earlier channel post when a retry comes after Discord forgot the nonce', async () => {
+    const provider = new ScriptedProvider();
+    const hold = provider.holdNext();
+    await findsEarlierChannelPost(await start({ provider }), hold);
+  });
+
+  it('finds its earlier channel post too when its bot user’s id is not the application’s (an older application)', async () => {
+    const provider = new ScriptedProvider();
+    const hold = provider.holdNext();
+    const s = await start({ provider, discord: { botUserId: '700000000000000777' } });
+    expect(s.discord.botUser.id).not.toBe(s.discord.applicationId);
+    await findsEarlierChannelPost(s, hold);
   });
 
   it('tells the author when the provider refuses the prompt, and does not retry', async () => {

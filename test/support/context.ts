@@ -32,6 +32,7 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, d
     db,
     prefix,
     applicationId: '100000000000000001',
+    botUserId: '100000000000000001',
     rest: new REST(),
     logger: quietLogger(),
     models: [

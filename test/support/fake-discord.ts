@@ -209,6 +209,11 @@ export function twoServers(): FakeGuildOptions[] {
 
 export interface FakeDiscordOptions {
   applicationId?: string;
+  /**
+   * The bot user's id. Default: the application's, as for applications made today; some older
+   * applications have a bot user with an id of its own.
+   */
+  botUserId?: string;
   /** The bot token the fake accepts (default: a random, realistic-looking token). */
   token?: string;
   botUsername?: string;
@@ -1676,7 +1681,9 @@ export class FakeDiscord extends EventEmitter {
   constructor(options: FakeDiscordOptions = {}) {
     super();
     this.applicationId = options.applicationId ?? snowflake(Date.now() - 400 * 24 * 3600_000);
-    this.token = options.token ?? `${Buffer.from(this.applicationId).toString('base64url')}.${randomToken(4)}.${randomToken(28)}`;
+    const botUserId = options.botUserId ?? this.applicationId;
+    // A bot token starts with its user's id, in base64.
+    this.token = options.token ?? `${Buffer.from(botUserId).toString('base64url')}.${randomToken(4)}.${randomToken(28)}`;
     this.options = {
       callbackWindowMs: options.callbackWindowMs ?? DEFAULT_CALLBACK_WINDOW_MS,
       tokenLifetimeMs: options.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS,
@@ -1685,7 +1692,7 @@ export class FakeDiscord extends EventEmitter {
     this.botPermissions = options.botPermissions ?? BOT_PERMISSIONS;
     this.recommendedShards = options.shards ?? 1;
     this.maxConcurrency = options.maxConcurrency ?? 1;
-    this.botUser = this.user({ id: this.applicationId, username: options.botUsername ?? 'Atelier', globalName: null, bot: true });
+    this.botUser = this.user({ id: botUserId, username: options.botUsername ?? 'Atelier', globalName: null, bot: true });
     this.botUser.discriminator = '4242'; // bots keep legacy discriminators
     this.defaultUser = this.user({ username: 'ada', globalName: 'Ada' });
     this.guilds = (options.guilds ?? [{}]).map((guild, i) => this.createGuild(guild, i));

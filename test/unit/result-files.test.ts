@@ -26,11 +26,22 @@ describe('result file names', () => {
 
   it('counts a message as a result only when this application posted it', () => {
     const fileNames = [`${resultFileBase(JOB, 'grid')}.png`, `${resultFileBase(JOB, 1)}.png`, `${resultFileBase(JOB, 2)}.png`];
-    const ctx = { applicationId: APP };
+    const ctx = { applicationId: APP, botUserId: APP };
     expect(resultPictureIds(ctx, { authorId: APP, fileNames })).toEqual([`${JOB}-1`, `${JOB}-2`]);
     expect(resultPictureIds(ctx, { authorId: '720000000000000002', webhookId: APP, fileNames })).toEqual([`${JOB}-1`, `${JOB}-2`]);
     // A member, or a channel webhook, uploading files named like a result.
     expect(resultPictureIds(ctx, { authorId: '720000000000000002', fileNames })).toEqual([]);
     expect(resultPictureIds(ctx, { authorId: '1432374592017666050', webhookId: '1432374592017666050', fileNames })).toEqual([]);
+  });
+
+  it('knows the bot user of an older application, whose id is not the application’s', () => {
+    const fileNames = [`${resultFileBase(JOB, 1)}.png`];
+    const botUser = '1432374592017666051';
+    const ctx = { applicationId: APP, botUserId: botUser };
+    // The bot's channel post, and its interaction reply (the application's webhook).
+    expect(resultPictureIds(ctx, { authorId: botUser, fileNames })).toEqual([`${JOB}-1`]);
+    expect(resultPictureIds(ctx, { authorId: botUser, webhookId: APP, fileNames })).toEqual([`${JOB}-1`]);
+    // A user whose id happens to be the application's is not the bot.
+    expect(resultPictureIds(ctx, { authorId: APP, fileNames })).toEqual([]);
   });
 });
