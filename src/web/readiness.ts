@@ -49,6 +49,17 @@ export interface CheckResult {
   error?: string;
 }
 
+/**
+ * Why a check failed, as /readyz (on the public port) says it: Atelier's own words, or the
+ * server's (PostgreSQL's, say); a connection error gives its code, not the address it tried.
+ */
+function publicReason(error: unknown): string {
+  if (error instanceof NotReadyError) return error.message;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return `unreachable (${code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Runs every check at once, each with a time limit. */
 export async function runReadinessChecks(checks: readonly ReadinessCheck[], timeoutMs = CHECK_TIMEOUT_MS): Promise<CheckResult[]> {
   return Promise.all(
@@ -61,7 +72,7 @@ export async function runReadinessChecks(checks: readonly ReadinessCheck[], time
         await Promise.race([Promise.resolve().then(check), timeout]);
         return { name, ok: true };
       } catch (error) {
-        return { name, ok: false, error: error instanceof Error ? error.message : String(error) };
+        return { name, ok: false, error: publicReason(error) };
       } finally {
         clearTimeout(timer);
       }

@@ -38,6 +38,14 @@ export async function createWebServer(ctx: WebContext): Promise<FastifyInstance>
     // Probes and scrapes arrive every few seconds: logging each one would drown everything else.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // A failure of Atelier's own answers a plain 500: its cause goes to the log (with the route, not
+  // the URL, whose query may hold a login code), never to the visitor. A request's own fault (a
+  // malformed body, say) keeps its 4xx and Fastify's explanation.
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error, method: request.method, route: request.routeOptions.url }, 'request failed');
+    return reply.code(status).send({ error: status === 500 ? 'Something went wrong on our side.' : error.message });
+  });
   await app.register(healthRoutes(ctx));
   await app.register(metricsRoutes(ctx));
   if (ctx.interactions) await app.register(interactionRoutes(ctx.interactions));

@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { useGallerySite, type GallerySite } from '../support/gallery-site.js';
 import { snowflake } from '../support/gallery-seed.js';
+import { adminQuery } from '../support/postgres.js';
 import { logIn, Visitor } from '../support/web-visitor.js';
 
 const open = useGallerySite();
@@ -172,6 +173,118 @@ describe('what never appears', () => {
   });
 });
 
+describe('failures', () => {
+  it('answers a plain 500 when the database fails, without the database’s words, and pages again once it is back', async () => {
+    const site = await open();
+    const ada = await member(site, 'ada', [GUILD]);
+    await site.seed.picture({ guildId: GUILD, userId: ada.id, prompt: 'a harbour at noon' });
+    const name = site.database.name;
+    await adminQuery(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+    try {
+      await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
+      const failed = await ada.visitor.request(`/g/${GUILD}`);
+      expect(failed.status).toBe(500);
+      const text = await failed.text();
+      expect(text).toContain('Something went wrong on our side.');
+      expect(text).not.toMatch(/accepting connections|terminat|postgres|database|127\.0\.0\.1|at .*\.ts/i);
+    } finally {
+      await adminQuery(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+    }
+    expect(await (await ada.visitor.request(`/g/${GUILD}`)).text()).toContain('a harbour at noon');
+  });
+});
+
+describe('what is not shown yet', () => {
+  it('keeps an exquisite corpse’s panels out of every page and download until it is complete', async () => {
+    const site = await open();
+    const ada = await member(site, 'ada', [GUILD]);
+    const first = await site.seed.picture({ guildId: GUILD, userId: ada.id, prompt: 'secret-head-panel' });
+    const second = await site.seed.picture({ guildId: GUILD, userId: ada.id, prompt: 'secret-tail-panel' });
+    const seriesId = await site.seed.series({
+      guildId: GUILD,
+      title: 'Corpse',
+      mode: 'corpse',
+      panels: [
+        { imageId: first.id, userId: ada.id, prompt: 'secret-head-panel' },
+        { imageId: second.id, userId: ada.id, prompt: 'secret-tail-panel' },
+      ],
+    });
+    const hidden = async () => {
+      for (const url of [
+        `/g/${GUILD}`,
+        `/g/${GUILD}?sort=top&period=all`,
+        `/g/${GUILD}?q=secret`,
+        `/g/${GUILD}/u/${ada.id}`,
+        `/g/${GUILD}/series/${seriesId}`,
+      ]) {
+        const html = await (await ada.visitor.request(url)).text();
+        for (const leak of ['secret-head-panel', 'secret-tail-panel', first.id, second.id]) expect([url, html.includes(leak)]).toEqual([url, false]);
+      }
+      for (const id of [first.id, second.id]) {
+        for (const url of [`/g/${GUILD}/p/${id}`, `/g/${GUILD}/i/${id}`, `/g/${GUILD}/t/${id}.webp`]) {
+          expect([url, (await ada.visitor.request(url)).status]).toEqual([url, 404]);
+        }
+      }
+      for (const file of ['strip.png', 'animation.gif', 'panels.zip']) {
+        const url = `/g/${GUILD}/series/${seriesId}/${file}`;
+        expect([url, (await ada.visitor.request(url)).status]).toEqual([url, 404]);
+      }
+    };
+    await hidden();
+    expect(await (await ada.visitor.request(`/g/${GUILD}/series/${seriesId}`)).text()).toContain('revealed when the last one is in');
+
+    // The last panel is in: the whole corpse is shown.
+    await site.database.db.updateTable('series').set({ status: 'complete' }).where('id', '=', seriesId).execute();
+    const page = await (await ada.visitor.request(`/g/${GUILD}/series/${seriesId}`)).text();
+    expect(page).toContain(`/t/${first.id}.webp`);
+    expect(page).toContain(`/t/${second.id}.webp`);
+    expect(await (await ada.visitor.request(`/g/${GUILD}`)).text()).toContain('secret-head-panel');
+    expect((await ada.visitor.request(`/g/${GUILD}/series/${seriesId}/strip.png`)).status).toBe(200);
+    expect((await ada.visitor.request(`/g/${GUILD}/p/${second.id}`)).status).toBe(200);
+  });
+
+  it('keeps challenge entries anonymous until the results, as on Discord', async () => {
+    const site = await open();
+    const ada = await member(site, 'ada', [GUILD]);
+    const grace = site.user('grace', [GUILD]);
+    await site.seed.name(grace, 'Grace Hopper');
+    const entry = await site.seed.picture({ guildId: GUILD, userId: grace, prompt: 'the entry prompt' });
+    const challengeId = await site.seed.challenge({
+      guildId: GUILD,
+      theme: 'Tides',
+      phase: 'voting',
+      entries: [{ imageId: entry.id, userId: grace }],
+    });
+
+    const page = await (await ada.visitor.request(`/g/${GUILD}/challenges/${challengeId}`)).text();
+    expect(page).toContain('Entry 1');
+    expect(page).toContain('anonymous until the results');
+    for (const leak of ['Grace Hopper', grace, entry.id, 'the entry prompt']) expect([leak, page.includes(leak)]).toEqual([leak, false]);
+    // The entry's picture comes by its number, with an ETag that is not the picture's own.
+    const picture = await ada.visitor.request(`/g/${GUILD}/challenges/${challengeId}/e/1.webp`);
+    expect(picture.status).toBe(200);
+    expect(picture.headers.get('content-type')).toBe('image/webp');
+    const thumb = await ada.visitor.request(`/g/${GUILD}/t/${entry.id}.webp`);
+    expect(picture.headers.get('etag')).not.toBe(thumb.headers.get('etag'));
+    // Its picture page does not point at the challenge either.
+    expect(await (await ada.visitor.request(`/g/${GUILD}/p/${entry.id}`)).text()).not.toContain(`/challenges/${challengeId}`);
+    for (const url of [
+      `/g/${GUILD}/challenges/${challengeId}/e/2.webp`,
+      `/g/${GUILD}/challenges/${challengeId}/e/0.webp`,
+      `/g/${GUILD}/challenges/${challengeId}/e/1.png`,
+      `/g/${OTHER}/challenges/${challengeId}/e/1.webp`,
+    ]) {
+      expect([url, (await ada.visitor.request(url)).status]).toEqual([url, 404]);
+    }
+
+    await site.database.db.updateTable('challenges').set({ phase: 'results', results_at: new Date() }).where('id', '=', challengeId).execute();
+    const results = await (await ada.visitor.request(`/g/${GUILD}/challenges/${challengeId}`)).text();
+    expect(results).toContain('Grace Hopper');
+    expect(results).toContain(`/p/${entry.id}`);
+    expect(await (await ada.visitor.request(`/g/${GUILD}/p/${entry.id}`)).text()).toContain(`/challenges/${challengeId}`);
+  });
+});
+
 describe('images', () => {
   it('serves the full picture and a WebP thumbnail made once and kept in storage, with ETag and 304', async () => {
     const site = await open();
@@ -229,6 +342,25 @@ describe('votes from the web', () => {
 
     expect((await post({ _csrf: token })).status).toBe(303);
     expect(await site.database.db.selectFrom('votes').selectAll().execute()).toEqual([]);
+  });
+
+  it('refuses the vote of a member a moderator banned, counting nothing', async () => {
+    const site = await open();
+    const ada = await member(site, 'ada', [GUILD]);
+    const grace = site.user('grace', [GUILD]);
+    const picture = await site.seed.picture({ guildId: GUILD, userId: grace });
+    const token = csrfOf(await (await ada.visitor.request(`/g/${GUILD}/p/${picture.id}`)).text())!;
+    await site.database.db.insertInto('bans').values({ guild_id: GUILD, user_id: ada.id, banned_by: grace, banned_at: new Date() }).execute();
+
+    const refused = await ada.visitor.request(`/g/${GUILD}/p/${picture.id}/vote`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: token }),
+    });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('A moderator has stopped you');
+    expect(await site.database.db.selectFrom('votes').selectAll().execute()).toEqual([]);
+    expect(await site.voteLabels.getJobs(['waiting'])).toEqual([]);
   });
 
   it('refuses a vote for one’s own picture unless the server allows self-votes', async () => {
@@ -305,6 +437,11 @@ describe('listing, search and paging', () => {
       `?cursor=${cursor({ id: picture.id, votes: -1 })}`,
       `?cursor=${cursor({ id: "x' or 1=1 --" })}`,
       `?cursor=${'A'.repeat(5000)}`,
+      // Control characters no prompt holds (PostgreSQL refuses a NUL outright).
+      '?q=%00',
+      '?q=a%00b',
+      '?model=%00',
+      '?q=%1b%5b31m',
     ];
     for (const query of bad) expect([query, (await ada.visitor.request(`/g/${GUILD}${query}`)).status]).toEqual([query, 400]);
     // Search text is data, never syntax.

@@ -54,6 +54,23 @@ describe('server settings in PostgreSQL', () => {
     expect(row).toEqual({ version: 1, updated_by: MOD });
   });
 
+  it('keeps the settings of a bounded number of servers, the least recently read going first', async () => {
+    const store = new SettingsStore(database.db, 2);
+    const [a, b, c] = ['300000000000000011', '300000000000000012', '300000000000000013'];
+    await store.update(a, { maxRunning: 1 });
+    await store.get(b);
+    await store.get(a);
+    await store.get(c); // b goes: a was read after it
+    // Another process changes all three.
+    const elsewhere = new SettingsStore(other.db);
+    for (const guild of [a, b, c]) await elsewhere.update(guild, { maxRunning: 5 });
+    expect((await store.get(a)).maxRunning).toBe(1);
+    expect((await store.get(c)).maxRunning).not.toBe(5);
+    // b was no longer kept: it is read afresh (and a, read longest ago, goes in its place).
+    expect((await store.get(b)).maxRunning).toBe(5);
+    expect((await store.get(a)).maxRunning).toBe(5);
+  });
+
   it('gives the defaults to a server that never changed anything, and to no server at all', async () => {
     const store = new SettingsStore(database.db);
     expect(await store.get(GUILD)).toEqual(await store.get(undefined));

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import sharp from 'sharp';
 import type { Database } from '../../src/db/connection.js';
-import type { ChallengePhase } from '../../src/db/schema.js';
+import type { ChallengePhase, SeriesMode, SeriesStatus } from '../../src/db/schema.js';
 import type { ImageStorage } from '../../src/storage/storage.js';
 
 /**
@@ -135,6 +135,8 @@ export class GallerySeed {
     guildId: string;
     title: string;
     creatorId?: string | null;
+    mode?: SeriesMode;
+    status?: SeriesStatus;
     panels: Array<{ imageId: string | null; userId: string | null; userName?: string; prompt?: string }>;
   }): Promise<string> {
     const id = snowflake();
@@ -146,7 +148,8 @@ export class GallerySeed {
         channel_id: '1100000000000000001',
         thread_id: snowflake(),
         title: options.title,
-        mode: 'open',
+        mode: options.mode ?? 'open',
+        status: options.status ?? 'open',
         max_panels: 24,
         panel_count: options.panels.length,
         creator_id: options.creatorId ?? null,

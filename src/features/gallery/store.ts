@@ -63,10 +63,32 @@ export interface GalleryQuery {
 
 type ImagesQuery<O> = SelectQueryBuilder<DB, 'images', O>;
 
-/** A server's pictures that may be shown: not deleted, not from an age-restricted channel. */
+/**
+ * A server's pictures that may be shown: not deleted, not from an age-restricted channel, and not
+ * a panel of an exquisite corpse still being made (nobody may look before it is revealed).
+ */
 function shown<O>(query: ImagesQuery<O>, guildId: string): ImagesQuery<O> {
-  return query.where('images.guild_id', '=', guildId).where('images.deleted_at', 'is', null).where('images.age_restricted', '=', false);
+  return query
+    .where('images.guild_id', '=', guildId)
+    .where('images.deleted_at', 'is', null)
+    .where('images.age_restricted', '=', false)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('series_panels')
+            .innerJoin('series', 'series.id', 'series_panels.series_id')
+            .select('series_panels.id')
+            .whereRef('series_panels.image_id', '=', 'images.id')
+            .where('series.mode', '=', 'corpse')
+            .where('series.status', '=', 'open'),
+        ),
+      ),
+    );
 }
+
+/** An exquisite corpse is seen only once complete (or closed): until then its panels stay hidden. */
+const sealed = (series: { mode: SeriesMode; status: SeriesStatus }) => series.mode === 'corpse' && series.status === 'open';
 
 const voteCount = (eb: ExpressionBuilder<DB, 'images'>) =>
   eb
@@ -422,15 +444,16 @@ export async function getSeries(
     .where('series_panels.series_id', '=', seriesId)
     .orderBy('series_panels.number')
     .execute();
+  const hidden = sealed(series);
   return {
     series: seriesSummary(series),
     panels: rows.map((row) => ({
       number: row.number,
       userId: row.user_id,
       authorName: row.user_id === null ? null : (row.name ?? row.user_name),
-      prompt: row.image_id ? row.prompt : null,
+      prompt: row.image_id && !hidden ? row.prompt : null,
       image:
-        row.image_id && row.storage_key && row.width && row.height
+        row.image_id && row.storage_key && row.width && row.height && !hidden
           ? { id: row.image_id, storageKey: row.storage_key, width: row.width, height: row.height }
           : undefined,
     })),
@@ -508,6 +531,7 @@ export async function listChallenges(db: Database, guildId: string, limit = 200)
 
 export interface ChallengeEntry {
   number: number;
+  /** Null until the results: entries stay anonymous until then (and for a member who left). */
   userId: string | null;
   authorName: string | null;
   /** Set once the results are in. */
@@ -559,8 +583,8 @@ export async function getChallenge(
     challenge: challengeSummary(row),
     entries: entries.map((entry) => ({
       number: entry.entry_number,
-      userId: entry.user_id,
-      authorName: entry.user_id === null ? null : entry.name,
+      userId: results ? entry.user_id : null,
+      authorName: results && entry.user_id !== null ? entry.name : null,
       // Counts are not shown while voting is open: they would sway the vote.
       votes: results ? entry.votes : null,
       place: results ? entry.place : null,
@@ -572,7 +596,10 @@ export async function getChallenge(
   };
 }
 
-/** The challenges of this server a picture was entered in (and not withdrawn from). */
+/**
+ * The challenges of this server a picture was entered in (and not withdrawn from), once their
+ * results are in: before that, who made which entry is not told.
+ */
 export async function challengesOfPicture(db: Database, guildId: string, imageId: string): Promise<ChallengeSummary[]> {
   const rows = await db
     .selectFrom('challenge_entries')
@@ -581,8 +608,32 @@ export async function challengesOfPicture(db: Database, guildId: string, imageId
     .where('challenge_entries.image_id', '=', imageId)
     .where('challenge_entries.withdrawn_at', 'is', null)
     .where('challenges.guild_id', '=', guildId)
+    .where('challenges.phase', '=', 'results')
     .execute();
   return rows.map(challengeSummary);
+}
+
+/**
+ * Where the picture of entry `number` is stored, if the entry is in this server's challenge and
+ * its picture may be shown. Before the results an entry's picture is reached this way, by its
+ * number: its picture page would name the author.
+ */
+export async function challengeEntryPicture(
+  db: Database,
+  guildId: string,
+  challengeId: string,
+  number: number,
+): Promise<{ storageKey: string } | undefined> {
+  const row = await shown(db.selectFrom('images'), guildId)
+    .innerJoin('challenge_entries', 'challenge_entries.image_id', 'images.id')
+    .innerJoin('challenges', 'challenges.id', 'challenge_entries.challenge_id')
+    .select('images.storage_key')
+    .where('challenges.id', '=', challengeId)
+    .where('challenges.guild_id', '=', guildId)
+    .where('challenge_entries.entry_number', '=', number)
+    .where('challenge_entries.withdrawn_at', 'is', null)
+    .executeTakeFirst();
+  return row?.storage_key ? { storageKey: row.storage_key } : undefined;
 }
 
 export async function seasons(db: Database, guildId: string): Promise<string[]> {

@@ -48,6 +48,11 @@ export async function writeSettings(
 
 /** How long a process trusts the settings it read: they are read on every click, and change rarely. */
 const CACHE_MS = 30_000;
+/**
+ * Servers whose settings a process keeps at once. The web gallery reads the settings of any server
+ * id a visitor types, so the cache must not grow with them: the least recently read go first.
+ */
+const CACHE_SERVERS = 10_000;
 
 /**
  * A server's settings as the bot uses them: validated (defaults where unset), cached briefly per
@@ -56,13 +61,21 @@ const CACHE_MS = 30_000;
 export class SettingsStore {
   private readonly cache = new Map<string, { value: GuildSettings; expires: number }>();
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cacheServers = CACHE_SERVERS,
+  ) {}
 
   /** The guild's settings (defaults where unset). Cached for 30 s: settings are read on every click. */
   async get(guildId: string | undefined | null): Promise<GuildSettings> {
     if (!guildId) return guildSettingsSchema.parse({});
     const cached = this.cache.get(guildId);
-    if (cached && cached.expires > Date.now()) return cached.value;
+    if (cached && cached.expires > Date.now()) {
+      // Read again: to the back of the line (a Map keeps insertion order).
+      this.cache.delete(guildId);
+      this.cache.set(guildId, cached);
+      return cached.value;
+    }
     return this.fresh(guildId);
   }
 
@@ -94,7 +107,12 @@ export class SettingsStore {
   }
 
   private remember(guildId: string, value: GuildSettings): GuildSettings {
+    this.cache.delete(guildId);
     this.cache.set(guildId, { value, expires: Date.now() + CACHE_MS });
+    for (const oldest of this.cache.keys()) {
+      if (this.cache.size <= this.cacheServers) break;
+      this.cache.delete(oldest);
+    }
     return value;
   }
 }

@@ -238,7 +238,9 @@ export function seriesPage(guildId: string, series: SeriesSummary, panels: Serie
       : '<div class="pic" role="img" aria-label="Panel not shown"></div>';
     return `<li class="card">${picture}<div class="meta"><p>Panel ${panel.number}</p><p>${author(guildId, panel.userId, panel.authorName)}</p></div></li>`;
   });
-  return `<p class="muted">${esc(series.mode)} · ${esc(series.status)} · started ${esc(isoDate(series.createdAt))}</p>${downloads}<ol class="grid">${items.join('')}</ol>`;
+  const sealed =
+    series.mode === 'corpse' && series.status === 'open' ? '<p>An exquisite corpse: its panels are revealed when the last one is in.</p>' : '';
+  return `<p class="muted">${esc(series.mode)} · ${esc(series.status)} · started ${esc(isoDate(series.createdAt))}</p>${sealed}${downloads}<ol class="grid">${items.join('')}</ol>`;
 }
 
 const phaseLabels: Record<string, string> = {
@@ -274,14 +276,22 @@ export function challengePage(guildId: string, challenge: ChallengeSummary, entr
         )
         .join('')}</ol>`
     : '';
+  // Until the results, entries are anonymous, as on Discord: a picture by its entry number, with
+  // no author and no link to its picture page (which names the author).
+  const anonymous = challenge.phase !== 'results';
   const items = entries.map((e) => {
-    const picture = e.image
-      ? `<a class="pic" href="${pictureUrl(guildId, e.image.id)}"><img src="${thumb(guildId, e.image.id)}" alt="Entry ${e.number}: ${esc(clip(e.image.prompt, 120))}" width="${e.image.width}" height="${e.image.height}" loading="lazy"></a>`
-      : '<div class="pic" role="img" aria-label="Entry not shown"></div>';
+    let picture = '<div class="pic" role="img" aria-label="Entry not shown"></div>';
+    if (e.image && anonymous) {
+      picture = `<div class="pic"><img src="/g/${esc(guildId)}/challenges/${esc(challenge.id)}/e/${e.number}.webp" alt="Entry ${e.number}" width="${e.image.width}" height="${e.image.height}" loading="lazy"></div>`;
+    } else if (e.image) {
+      picture = `<a class="pic" href="${pictureUrl(guildId, e.image.id)}"><img src="${thumb(guildId, e.image.id)}" alt="Entry ${e.number}: ${esc(clip(e.image.prompt, 120))}" width="${e.image.width}" height="${e.image.height}" loading="lazy"></a>`;
+    }
     const result = e.votes === null ? '' : `<p class="muted">${e.place ? `#${e.place} · ` : ''}${votesLabel(e.votes)}</p>`;
-    return `<li class="card">${picture}<div class="meta"><p>Entry ${e.number} by ${author(guildId, e.userId, e.authorName)}</p>${result}</div></li>`;
+    const by = anonymous ? '' : ` by ${author(guildId, e.userId, e.authorName)}`;
+    return `<li class="card">${picture}<div class="meta"><p>Entry ${e.number}${by}</p>${result}</div></li>`;
   });
-  return `${dates}${podiumHtml}<h2>Entries</h2>${items.length ? `<ul class="grid">${items.join('')}</ul>` : '<p class="muted">No entries.</p>'}`;
+  const note = anonymous && entries.length > 0 ? '<p class="muted">Entries stay anonymous until the results.</p>' : '';
+  return `${dates}${podiumHtml}<h2>Entries</h2>${note}${items.length ? `<ul class="grid">${items.join('')}</ul>` : '<p class="muted">No entries.</p>'}`;
 }
 
 export function leaderboardPage(

@@ -4,6 +4,7 @@ import { strToU8, zipSync } from 'fflate';
 import { z } from 'zod';
 import type { Database } from '../../db/connection.js';
 import {
+  challengeEntryPicture,
   challengesOfPicture,
   family,
   galleryFilters,
@@ -24,6 +25,7 @@ import {
 } from '../../features/gallery/store.js';
 import { Thumbnails } from '../../features/gallery/thumbnails.js';
 import type { SettingsStore } from '../../features/settings/store.js';
+import { BanList } from '../../features/moderation/store.js';
 import { toggleVote } from '../../features/votes/store.js';
 import { composeSeries, composeSlideshow } from '../../features/series/render.js';
 import type { ImageStorage } from '../../storage/storage.js';
@@ -60,6 +62,12 @@ const FILTERS_CACHE_MS = 60_000;
 
 const snowflake = /^\d{1,20}$/;
 const recordId = /^[A-Za-z0-9_-]{1,64}$/;
+/** Text a visitor types (a search, a model name): no control characters, which no prompt or name holds. */
+const typed = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((text) => !/\p{Cc}/u.test(text));
 
 /**
  * The query string of the gallery page. Anything unexpected (a repeated parameter, a value too
@@ -67,11 +75,11 @@ const recordId = /^[A-Za-z0-9_-]{1,64}$/;
  */
 const galleryQuery = z
   .object({
-    q: z.string().max(SEARCH_MAX).optional(),
+    q: typed(SEARCH_MAX).optional(),
     sort: z.enum(sortOrders).optional(),
     period: z.enum(topPeriods).optional(),
     member: z.union([z.literal(''), z.string().regex(snowflake)]).optional(),
-    model: z.string().max(50).optional(),
+    model: typed(50).optional(),
     cursor: z.string().max(200).optional(),
   })
   .strict();
@@ -125,6 +133,7 @@ export const galleryRoutes =
   (ctx: GalleryContext, login?: WebLogin) =>
   async (app: FastifyInstance): Promise<void> => {
     const thumbnails = new Thumbnails(ctx.storage);
+    const bans = new BanList(ctx.db);
     // The filter menus (models and members of a server) change slowly and cost a hundred index
     // probes each: they are read once a minute per server, not on every page.
     const filterCache = new Map<string, { value: Promise<Awaited<ReturnType<typeof galleryFilters>>>; expires: number }>();
@@ -268,6 +277,9 @@ export const galleryRoutes =
           const picture = recordId.test(request.params.imageId) ? await getPicture(ctx.db, v.guildId, request.params.imageId) : undefined;
           if (!picture) return notFound(request, reply, v.session);
           if (!v.member || !v.session) return renderPicture(request, reply, v, picture.id, 'Only members of this server can vote.', 403);
+          if (await bans.isBanned(v.guildId, v.session.userId)) {
+            return renderPicture(request, reply, v, picture.id, 'A moderator has stopped you from using Atelier on this server.', 403);
+          }
           if (!picture.requestId) return renderPicture(request, reply, v, picture.id, 'Uploads cannot be voted for.', 400);
           if (picture.userId === v.session.userId && !(await ctx.settings.get(v.guildId)).allowSelfVote) {
             return renderPicture(request, reply, v, picture.id, 'You cannot vote for your own pictures in this server.', 403);
@@ -392,6 +404,26 @@ export const galleryRoutes =
         layout(chrome(v, `Challenge: ${found.challenge.theme}`, request), challengePage(v.guildId, found.challenge, found.entries)),
       );
     });
+
+    // An entry's picture by its number, for a challenge whose results are not in yet (see challengePage).
+    app.get<{ Params: { guildId: string; challengeId: string; file: string } }>(
+      '/g/:guildId/challenges/:challengeId/e/:file',
+      async (request, reply) => {
+        const v = await viewer(request, reply, request.params.guildId);
+        if (!v) return reply;
+        const number = /^([1-9]\d{0,5})\.webp$/.exec(request.params.file)?.[1];
+        const entry =
+          number && recordId.test(request.params.challengeId)
+            ? await challengeEntryPicture(ctx.db, v.guildId, request.params.challengeId, Number(number))
+            : undefined;
+        if (!entry) return notFound(request, reply, v.session);
+        // An ETag of its own: the picture's thumbnail ETag would tell which picture (and author) it is.
+        return sendImage(request, reply, etagOf(`${request.params.challengeId}:${number}:${entry.storageKey}`, 'entry'), async () => {
+          const body = await thumbnails.get(entry.storageKey);
+          return body && { body, contentType: 'image/webp' };
+        });
+      },
+    );
 
     app.get<{ Params: { guildId: string }; Querystring: { season?: unknown } }>('/g/:guildId/leaderboard', async (request, reply) => {
       const v = await viewer(request, reply, request.params.guildId);
