@@ -140,8 +140,11 @@ export async function processGenerate(job: Job, ctx: GenerateContext): Promise<G
     ctx.runSlot,
   );
   if (!finished.ok) {
-    // Cancelled while the provider worked: the pictures are never posted, so their bytes go.
-    await ctx.images.deleteBytes(imageIds);
+    // Cancelled (or failed) while the provider worked: the pictures are never posted, so their
+    // bytes go. Any other state means another run of this job (its lock lapsed while Redis was
+    // away, and the job was handed out again) finished first: the bytes under these ids are its
+    // pictures, on their way to delivery, and stay.
+    if (finished.previous === 'cancelled' || finished.previous === 'failed') await ctx.images.deleteBytes(imageIds);
     return { outcome: 'skipped', reason: finished.previous ?? 'missing' };
   }
   ctx.durations.add(Date.now() - startedAt);

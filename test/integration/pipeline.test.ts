@@ -8,6 +8,7 @@ import { InvalidRequestError } from '../../src/bot/prompt.js';
 import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
 import { generateJobId } from '../../src/queues.js';
 import { ProviderRateLimitedError, ProviderRefusedError } from '../../src/worker/providers/types.js';
+import { processGenerate } from '../../src/worker/generate.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { openTestBed, closeTestBed, type TestBed } from '../support/test-bed.js';
 import { eventually, quietLogger } from '../support/context.js';
@@ -238,6 +239,68 @@ describeOnRedis('generation pipeline on real Redis and BullMQ', () => {
     expect(provider.requests).toHaveLength(2);
     // Delivery is announced right after the record says done.
     await eventually(async () => (await deliverQueue.getJobCounts()).waiting === 1, 5000, 'one delivery job');
+  });
+
+  it('keeps the pictures of a job that ran twice at once: the run that finishes second deletes nothing', async () => {
+    // As after a lock lapsed while Redis was away: the job was handed out again while its first run went on.
+    const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    const job = (await ctx.generateQueue.getJob(generateJobId(record.id)))!;
+    const first = provider.holdNext();
+    const second = provider.holdNext();
+    const run = () =>
+      processGenerate(job, {
+        jobs: ctx.jobs,
+        images: ctx.images,
+        transferBlobs: true,
+        durations: { add: () => undefined },
+        provider,
+        deliverQueue: ctx.deliverQueue,
+        logger: quietLogger(),
+        signal: new AbortController().signal,
+      });
+    const firstStarted = provider.nextRequest();
+    const firstRun = run();
+    await firstStarted;
+    const secondStarted = provider.nextRequest();
+    const secondRun = run();
+    await secondStarted;
+
+    first.release();
+    expect(await firstRun).toMatchObject({ outcome: 'done' });
+    second.release();
+    expect(await secondRun).toEqual({ outcome: 'skipped', reason: 'done' });
+    const done = await ctx.jobs.get(record.id);
+    expect(done?.status).toBe('done');
+    for (const id of done!.imageIds) {
+      expect(await ctx.images.readFile(id)).toBeInstanceOf(Buffer);
+      expect(await ctx.images.getBlob(id)).toBeInstanceOf(Buffer);
+    }
+  });
+
+  it('deletes the pictures of a job cancelled while its provider worked', async () => {
+    const { record } = await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options });
+    const job = (await ctx.generateQueue.getJob(generateJobId(record.id)))!;
+    const hold = provider.holdNext();
+    const started = provider.nextRequest();
+    const run = processGenerate(job, {
+      jobs: ctx.jobs,
+      images: ctx.images,
+      transferBlobs: true,
+      durations: { add: () => undefined },
+      provider,
+      deliverQueue: ctx.deliverQueue,
+      logger: quietLogger(),
+      // A cancel the worker did not hear (it was on another worker): the provider finishes.
+      signal: new AbortController().signal,
+    });
+    await started;
+    expect((await ctx.jobs.transition(record.id, ['running'], 'cancelled')).ok).toBe(true);
+    hold.release();
+    expect(await run).toEqual({ outcome: 'skipped', reason: 'cancelled' });
+    for (const index of [0, 1]) {
+      expect(await ctx.images.readFile(`${record.id}-${index + 1}`)).toBeUndefined();
+      expect(await ctx.images.getBlob(`${record.id}-${index + 1}`)).toBeUndefined();
+    }
   });
 
   it('reports queue positions in order of arrival', async () => {
