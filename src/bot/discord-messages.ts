@@ -44,6 +44,8 @@ const PERMANENT_ERRORS: Record<number, string> = {
   10003: 'That channel no longer exists.',
   50007: 'Discord does not let me send you a direct message.',
   10008: 'The message I had to answer no longer exists.',
+  50083: 'That thread is archived.',
+  160005: 'That thread is locked.',
 };
 
 /** What to tell the author when `error` is one Discord will repeat forever; undefined otherwise. */
@@ -106,9 +108,13 @@ export async function fetchChannelMessage(ctx: BotContext, channelId: string, me
   }
 }
 
+/** Discord's refusal of a reply from a bot that may not read the channel's history. */
+const CANNOT_REPLY_WITHOUT_HISTORY = 160002;
+
 /**
  * Posts in the channel with the bot token. `nonce` + `enforce_nonce` make a retried post after a
- * crash return the first message instead of creating a second one.
+ * crash return the first message instead of creating a second one. A reply needs Read Message
+ * History: without it, the post goes out as a plain message instead.
  */
 export async function postChannelMessage(
   ctx: BotContext,
@@ -116,13 +122,16 @@ export async function postChannelMessage(
   body: MessageBody,
   options: { files?: RawFile[]; replyTo?: string; nonce?: string } = {},
 ): Promise<APIMessage> {
-  const payload = {
-    ...body,
-    nonce: options.nonce ?? randomUUID().replaceAll('-', '').slice(0, 25),
-    enforce_nonce: true,
-    ...(options.replyTo ? { message_reference: { message_id: options.replyTo, fail_if_not_exists: false } } : {}),
-  };
-  return (await ctx.rest.post(Routes.channelMessages(channelId), { body: payload, files: options.files })) as APIMessage;
+  const payload = { ...body, nonce: options.nonce ?? randomUUID().replaceAll('-', '').slice(0, 25), enforce_nonce: true };
+  const post = async (reference: object) =>
+    (await ctx.rest.post(Routes.channelMessages(channelId), { body: { ...payload, ...reference }, files: options.files })) as APIMessage;
+  if (!options.replyTo) return post({});
+  try {
+    return await post({ message_reference: { message_id: options.replyTo, fail_if_not_exists: false } });
+  } catch (error) {
+    if (!(error instanceof DiscordAPIError) || Number(error.code) !== CANNOT_REPLY_WITHOUT_HISTORY) throw error;
+    return post({});
+  }
 }
 
 /**

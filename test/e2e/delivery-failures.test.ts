@@ -18,6 +18,8 @@ const permanent = [
   { code: 10003, status: 404, message: 'Unknown Channel', told: /channel no longer exists/ },
   { code: 50007, status: 403, message: 'Cannot send messages to this user', told: /direct message/ },
   { code: 10008, status: 404, message: 'Unknown Message', told: /no longer exists/ },
+  { code: 50083, status: 400, message: 'Thread is archived', told: /thread is archived/ },
+  { code: 160005, status: 400, message: 'Thread is locked', told: /thread is locked/ },
 ];
 
 /** Attempts to post this job's images in a channel (refused or not). */
@@ -137,5 +139,34 @@ describe('Discord refusing a delivery for good', () => {
     const attemptsToTell = s.discord.requests.filter((r) => r.method === 'POST' && channelPost.test(r.path) && toTheAuthor(r));
     expect(attemptsToTell).toHaveLength(1);
     expect(channelUploads(s, interaction.id)).toHaveLength(1);
+  });
+});
+
+describe('Discord refusing only part of a delivery', () => {
+  it('posts the result without replying when the bot may not read the channel’s history (160002)', async () => {
+    const s = await start({ noWorker: true });
+    const interaction = await queued(s);
+    interaction.expire();
+    // Replying needs Read Message History; a plain post does not.
+    s.discord.failNext({
+      method: 'POST',
+      path: channelPost,
+      status: 400,
+      body: { message: 'Cannot reply without permission to read message history', code: 160002 },
+      when: (r) => r.files.length > 0 && (r.json as { message_reference?: unknown }).message_reference !== undefined,
+      times: 100,
+    });
+    await s.startWorker(createLocalProvider());
+
+    const record = await eventually(async () => {
+      const current = await s.ctx.jobs.get(interaction.id);
+      return current?.status === 'delivered' && current;
+    });
+    const posted = s.discord.message(record.resultMessageId!)!;
+    expect(posted.attachments.some((a) => a.filename.startsWith(`atelier-${interaction.id}-`))).toBe(true);
+    expect(posted.messageReference).toBeUndefined();
+    expect(channelUploads(s, interaction.id)).toHaveLength(2);
+    expect(s.discord.messages(interaction.channelId).filter((m) => m.attachments.length > 0)).toHaveLength(1);
+    expect(directMessagesTo(s, interaction.payload.member.user.id)).toHaveLength(0);
   });
 });
