@@ -4,6 +4,9 @@ import pg from 'pg';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { FakeInteraction, FakeMessage } from '../support/fake-discord.js';
+import { Thumbnails } from '../../src/features/gallery/thumbnails.js';
+import { imageStorageKey, thumbnailKey } from '../../src/features/pictures/store.js';
+import { FsImageStorage } from '../../src/storage/index.js';
 import { eventually } from '../support/context.js';
 import { ScriptedProvider } from '../support/scripted-provider.js';
 import { useStack, type Stack } from '../support/stack.js';
@@ -461,6 +464,11 @@ describe('votes, remixes and lineage end to end', () => {
       userId: BEA,
     });
     const remix = await resultOf(s, submit.id);
+    // The web gallery has made its thumbnail, kept in the same image storage.
+    const storage = new FsImageStorage(s.imageDir);
+    const thumbnail = thumbnailKey(imageStorageKey(`${interaction.id}-1`));
+    expect(await new Thumbnails(storage).get(imageStorageKey(`${interaction.id}-1`))).toBeInstanceOf(Buffer);
+    expect(await storage.get(thumbnail)).toBeDefined();
 
     const removal = await s.discord.button({ customId: `img:delete:${interaction.id}`, message: result }).response();
     expect(removal.type).toBe(InteractionResponseType.UpdateMessage);
@@ -471,6 +479,7 @@ describe('votes, remixes and lineage end to end', () => {
     expect(deleted!.components).toEqual([]);
     expect((await s.ctx.images.getRecord(`${interaction.id}-1`))?.deletedAt).toBeGreaterThan(0);
     expect(await s.ctx.images.readFile(`${interaction.id}-1`)).toBeUndefined();
+    expect(await storage.get(thumbnail)).toBeUndefined();
     await expectPrivateError(s.discord.button({ customId: `img:vote:${interaction.id}`, message: result, userId: CY }), /deleted/);
 
     const lineage = s.discord.slashCommand({ name: 'lineage', options: { image: `${submit.id}-1` } });

@@ -1,14 +1,9 @@
-import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import type { ImageStorage } from '../../storage/storage.js';
+import { thumbnailKey } from '../pictures/store.js';
 
 /** Long side of a gallery thumbnail, in pixels. */
 export const THUMBNAIL_SIZE = 400;
-
-/** Where a picture's thumbnail is kept: derived from its storage key, so it is made once per picture. */
-export function thumbnailKey(storageKey: string): string {
-  return `thumbnails/${createHash('sha256').update(storageKey).digest('hex').slice(0, 40)}.webp`;
-}
 
 /**
  * A picture's WebP thumbnail: read from the image storage, or made from the full picture and

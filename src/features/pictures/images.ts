@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Database } from '../../db/connection.js';
 import type { Row } from '../../db/schema.js';
 import { contentTypeOfKey, type ImageStorage } from '../../storage/index.js';
-import { FORMER_MEMBER, imageStorageKey, recordImages, type ArchivedImage } from './store.js';
+import { FORMER_MEMBER, imageStorageKey, recordImages, thumbnailKey, type ArchivedImage } from './store.js';
 
 /**
  * A picture as features see it. Its lasting record is the `images` row in PostgreSQL (written by
@@ -71,9 +71,13 @@ export class ImageBytes {
     return (await this.storage.get(imageStorageKey(id)))?.body;
   }
 
-  /** Removes the picture's bytes from storage and any transfer blob (a deleted picture's bytes are not kept). */
+  /**
+   * Removes the picture's bytes from storage, its web thumbnail if one was made, and any transfer
+   * blob (a deleted picture's bytes are not kept, not even small).
+   */
   async deleteBytes(ids: readonly string[]): Promise<void> {
-    await Promise.all(ids.map((id) => this.storage.delete(imageStorageKey(id))));
+    const keys = ids.map(imageStorageKey);
+    await Promise.all([...keys, ...keys.map(thumbnailKey)].map((key) => this.storage.delete(key)));
     await this.deleteBlobs(ids);
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { isUniqueViolation, type Database } from '../../db/connection.js';
 import type { DB, GenerationKind, RequestStatus } from '../../db/schema.js';
@@ -17,6 +18,11 @@ export const FORMER_MEMBER = 'deleted';
 
 /** Where a picture's bytes live in image storage (the same layout the folder backend always had). */
 export const imageStorageKey = (imageId: string): string => `${imageId.slice(-2)}/${imageId}.png`;
+
+/** Where the web gallery keeps a picture's thumbnail: derived from its storage key, so it is made once per picture. */
+export function thumbnailKey(storageKey: string): string {
+  return `thumbnails/${createHash('sha256').update(storageKey).digest('hex').slice(0, 40)}.webp`;
+}
 
 export interface ArchivedRequest extends GenerationParams {
   id: string;
