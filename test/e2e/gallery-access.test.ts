@@ -194,6 +194,31 @@ describe('failures', () => {
   });
 });
 
+describe('series downloads', () => {
+  it('are built a few at a time: one more while they are busy gets a 503 with Retry-After, and the next one works', async () => {
+    const site = await open({ downloadsAtOnce: 1 });
+    const ada = await member(site, 'ada', [GUILD]);
+    const panel = await site.seed.picture({ guildId: GUILD, userId: ada.id });
+    const seriesId = await site.seed.series({ guildId: GUILD, title: 'Strip', panels: [{ imageId: panel.id, userId: ada.id }] });
+    const base = `/g/${GUILD}/series/${seriesId}`;
+
+    const hold = site.storage.hold(panel.storageKey);
+    const first = ada.visitor.request(`${base}/strip.png`);
+    await hold.reached;
+    const busy = await ada.visitor.request(`${base}/animation.gif`);
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get('retry-after')).toBe('10');
+    expect(await busy.text()).toContain('Try again in a few seconds');
+    hold.release();
+    const strip = await first;
+    expect(strip.status).toBe(200);
+    expect(strip.headers.get('content-type')).toBe('image/png');
+    const gif = await ada.visitor.request(`${base}/animation.gif`);
+    expect(gif.status).toBe(200);
+    expect(gif.headers.get('content-type')).toBe('image/gif');
+  });
+});
+
 describe('what is not shown yet', () => {
   it('keeps an exquisite corpse’s panels out of every page and download until it is complete', async () => {
     const site = await open();

@@ -19,6 +19,30 @@ import { connect, dropPrefix, uniquePrefix } from './redis.js';
 
 const SESSION_SECRET = 'a-gallery-test-session-secret-long-enough-0123456789';
 
+/** Image storage in a folder, whose next read of one key can be held: a request kept in flight. */
+export class HoldableStorage extends FsImageStorage {
+  private held?: { key: string; reached: () => void; released: Promise<void> };
+
+  hold(key: string): { reached: Promise<void>; release: () => void } {
+    let reached!: () => void;
+    let release!: () => void;
+    const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.held = { key, reached, released };
+    return { reached: reachedPromise, release };
+  }
+
+  override async get(key: string) {
+    const held = this.held;
+    if (held?.key === key) {
+      this.held = undefined;
+      held.reached();
+      await held.released;
+    }
+    return super.get(key);
+  }
+}
+
 /**
  * The web gallery alone, as `npm run web` serves it: a fresh migrated database, image storage in a
  * temporary folder, sessions in Redis, "Login with Discord" against the fake Discord, and the
@@ -30,17 +54,18 @@ export interface GallerySite {
   database: TestDatabase;
   seed: GallerySeed;
   settings: SettingsStore;
+  storage: HoldableStorage;
   voteLabels: VoteLabelQueue;
   /** A user of the fake Discord who is a member of exactly `guildIds`. */
   user(name: string, guildIds: string[]): string;
 }
 
-export function useGallerySite(): () => Promise<GallerySite> {
+export function useGallerySite(): (options?: { downloadsAtOnce?: number }) => Promise<GallerySite> {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
-  return async () => {
+  return async (options = {}) => {
     const discord = new FakeDiscord();
     await discord.start();
     cleanups.push(() => discord.close());
@@ -64,7 +89,7 @@ export function useGallerySite(): () => Promise<GallerySite> {
     const server = createServer();
     const base = await listenOnLoopback(server);
     discord.oauth2.redirectUris.add(`${base}/auth/callback`);
-    const storage = new FsImageStorage(dir);
+    const storage = new HoldableStorage(dir);
     const settings = new SettingsStore(database.db);
     const logger = quietLogger();
     const login = new WebLogin({
@@ -84,7 +109,13 @@ export function useGallerySite(): () => Promise<GallerySite> {
       metrics: createMetrics(),
       readiness: [],
       login,
-      gallery: { db: database.db, storage, settings, refreshVoteLabel: (requestId) => requestVoteLabelRefresh(voteLabels, requestId) },
+      gallery: {
+        db: database.db,
+        storage,
+        settings,
+        refreshVoteLabel: (requestId) => requestVoteLabelRefresh(voteLabels, requestId),
+        downloadsAtOnce: options.downloadsAtOnce,
+      },
     });
     await web.ready();
     server.on('request', web.routing);
@@ -98,6 +129,7 @@ export function useGallerySite(): () => Promise<GallerySite> {
       database,
       seed: new GallerySeed(database.db, storage),
       settings,
+      storage,
       voteLabels,
       user(name, guildIds) {
         const id = discord.user({ username: name }).id;

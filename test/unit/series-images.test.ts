@@ -82,4 +82,15 @@ describe('series composition', () => {
       expect(meta.loop).toBe(0);
     }
   });
+
+  it('writes a series of one panel so far as a single frame in the same format', async () => {
+    const list = await panels(1);
+    for (const format of ['gif', 'webp'] as const) {
+      const meta = await sharp(await composeSlideshow(list, format, { panelSize: 200 }), { animated: true }).metadata();
+      expect(meta.format).toBe(format);
+      expect(meta.pages ?? 1).toBe(1);
+      expect(meta.width).toBe(200);
+      expect(meta.height).toBe(120 + captionHeight(200));
+    }
+  });
 });

@@ -89,6 +89,9 @@ export async function composeSlideshow(
         .toBuffer();
     }),
   );
+  // A series of one panel so far is a still picture in the same format (sharp joins two or more).
+  if (frames.length === 1)
+    return format === 'gif' ? sharp(frames[0]).gif({ effort: 7 }).toBuffer() : sharp(frames[0]).webp({ quality: 85 }).toBuffer();
   const delay = panels.map(() => options.delayMs ?? 1500);
   const animation = sharp(frames, { join: { animated: true } });
   return format === 'gif' ? animation.gif({ loop: 0, delay, effort: 7 }).toBuffer() : animation.webp({ loop: 0, delay, quality: 85 }).toBuffer();

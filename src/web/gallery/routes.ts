@@ -54,6 +54,8 @@ export interface GalleryContext {
   /** Brings the Discord message's vote label in line after a web vote (a job the bot runs). */
   refreshVoteLabel?: (requestId: string) => Promise<void>;
   now?: () => Date;
+  /** Series downloads (strip, animation, zip) built at once by this process; more get a 503 (default 2). */
+  downloadsAtOnce?: number;
 }
 
 export const PAGE_SIZE = 48;
@@ -133,6 +135,8 @@ export const galleryRoutes =
   (ctx: GalleryContext, login?: WebLogin) =>
   async (app: FastifyInstance): Promise<void> => {
     const thumbnails = new Thumbnails(ctx.storage);
+    const downloadsAtOnce = ctx.downloadsAtOnce ?? 2;
+    let building = 0;
     const bans = new BanList(ctx.db);
     // The filter menus (models and members of a server) change slowly and cost a hundred index
     // probes each: they are read once a minute per server, not on every page.
@@ -361,6 +365,22 @@ export const galleryRoutes =
       const found =
         recordId.test(request.params.seriesId) && file in downloads ? await getSeries(ctx.db, v.guildId, request.params.seriesId) : undefined;
       if (!found) return notFound(request, reply, v.session);
+      // Each download is built from every panel (seconds of CPU for a long animation): a few at a
+      // time, so that a crowd (or a script) asking for them cannot starve every other page.
+      if (building >= downloadsAtOnce) {
+        reply.header('retry-after', '10');
+        return html(reply, 503, layout(chrome(v, 'Busy', request), '<p>Other downloads are being made right now. Try again in a few seconds.</p>'));
+      }
+      building += 1;
+      try {
+        // No panel drawn yet (or none that may be shown): nothing to download.
+        return (await sendDownload(reply, file, found)) ?? notFound(request, reply, v.session);
+      } finally {
+        building -= 1;
+      }
+    });
+
+    async function sendDownload(reply: FastifyReply, file: keyof typeof downloads, found: NonNullable<Awaited<ReturnType<typeof getSeries>>>) {
       const panels = (
         await Promise.all(
           found.panels.map(async (panel) => {
@@ -369,7 +389,7 @@ export const galleryRoutes =
           }),
         )
       ).filter((panel) => panel !== undefined);
-      if (panels.length === 0) return notFound(request, reply, v.session);
+      if (panels.length === 0) return undefined;
       let body: Buffer;
       if (file === 'strip.png') body = await composeSeries(panels, { columns: panels.length, panelSize: 384 });
       else if (file === 'animation.gif') body = await composeSlideshow(panels, 'gif');
@@ -385,7 +405,7 @@ export const galleryRoutes =
         .header('content-disposition', `attachment; filename="${name}"`)
         .type(downloads[file])
         .send(body);
-    });
+    }
 
     app.get<{ Params: { guildId: string } }>('/g/:guildId/challenges', async (request, reply) => {
       const v = await viewer(request, reply, request.params.guildId);
