@@ -19,7 +19,7 @@ import {
   tokenAlive,
   withMessageLock,
 } from './discord-messages.js';
-import { ephemeral, failedMessage, noMentions, resultMessage, type MessageBody } from './messages.js';
+import { ephemeral, failedMessage, failedNotice, noMentions, resultMessage, type MessageBody } from './messages.js';
 import { resultFileBase } from './result-files.js';
 
 /** What post-delivery hooks learn about the message: enough to find it again after a restart. */
@@ -443,11 +443,9 @@ async function deliverFailure(ctx: BotContext, record: JobRecord): Promise<Deliv
   const { message } = await putOnDiscord(ctx, record, failedMessage(record));
   // Recorded at once: a retry of a later step must not tell the author twice.
   await ctx.jobs.update(record.id, { resultMessageId: message.id, resultChannelId: message.channel_id });
-  if (tokenAlive(record, ctx.now())) {
-    await followUpPrivately(ctx, record, ephemeral(`Your request could not be completed: ${record.error ?? 'unknown error'}`)).catch((error) =>
-      ctx.logger.debug({ err: error, jobId: record.id }, 'private follow-up failed'),
-    );
-  }
+  // The channel is told what happened in general; the specific reason reaches the author alone, by
+  // a direct message once the interaction's token has lapsed.
+  await tellAuthorPrivately(ctx, record, failedNotice(record));
   await ctx.jobs.settle(record.id);
   await ctx.images.deleteBytes(record.imageIds);
   return 'notified';

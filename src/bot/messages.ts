@@ -34,9 +34,49 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** Prompt text as members see it: markdown escaped so it cannot format or hide anything. */
+/**
+ * An http(s) address where Discord would make one: up to a space or an angle bracket, without the
+ * punctuation that ends a sentence (Discord leaves that out of the link too).
+ */
+const ADDRESS = /(<?)(https?:\/\/[^\s<>]*[^\s<>.,:;"')\]])(>?)/gi;
+
+/** Markdown escaped, square brackets included: no `[text](address)` can form a masked link. */
+const inert = (text: string) => escapeMarkdown(text).replace(/[[\]]/g, '\\$&');
+
+/**
+ * Text a member wrote (a prompt, a title, a theme, a name) as Atelier echoes it: on one line,
+ * clipped to `max`, markdown escaped so it cannot format or hide anything, masked links shown as
+ * plain text, and each address wrapped in <…> so Discord links it without a preview. The address
+ * itself is left unescaped: inside <…> nothing formats, and a backslash would change the link.
+ */
+export function memberText(text: string, max?: number): string {
+  const line = text.replace(/\s+/g, ' ');
+  const clipped = max === undefined ? line : clip(line, max);
+  let shown = '';
+  let from = 0;
+  for (const match of clipped.matchAll(ADDRESS)) {
+    const [whole, open, address, close] = match;
+    // An address the member already wrapped in <…> keeps that one pair.
+    const wrapped = open && close ? `<${address}>` : `${open}<${address}>${close}`;
+    shown += `${inert(clipped.slice(from, match.index))}${wrapped}`;
+    from = match.index + whole.length;
+  }
+  return shown + inert(clipped.slice(from));
+}
+
+/**
+ * Member text inside the label of one of Atelier's own links (`[text](link)`): brackets are left
+ * out (a lone one would end the label early), and addresses lose their scheme, so the label holds
+ * no link of its own and shows no preview.
+ */
+export function memberLinkLabel(text: string, max?: number): string {
+  const plain = text.replace(/[[\]]/g, '').replace(/https?:\/\//gi, '');
+  return memberText(plain, max);
+}
+
+/** Prompt text as members see it: see memberText. */
 export function quotePrompt(prompt: string, max = 1200): string {
-  return escapeMarkdown(clip(prompt.replace(/\s+/g, ' '), max));
+  return memberText(prompt, max);
 }
 
 const kindLabels: Record<string, string> = {
@@ -199,13 +239,45 @@ export function resultMessage(record: JobRecord, filenames: string[], extras: Re
   };
 }
 
+/**
+ * How the worker words a safety refusal (refusalMessage); anything after this first sentence, such
+ * as the provider's own explanation, is for the author alone.
+ */
+const SAFETY_REFUSAL = "The image provider's safety filter refused this prompt.";
+
+/** What the channel is told about a failure of each kind (the record's errorKind). */
+const publicFailures: Record<string, string> = {
+  provider_down: 'The image provider is not answering right now. Please try again later.',
+  internal: 'Atelier stopped before this was finished. Please try again.',
+  delivery: 'The finished picture could not be posted here.',
+  discord: 'The finished picture could not be posted here.',
+};
+
+/**
+ * Why a request failed, in Atelier's own words, for everyone in the channel. The record's error
+ * can carry what the provider said (workflow node ids, model files, its own wording): that goes
+ * to the author privately (failedNotice), never to the channel.
+ */
+export function publicFailureReason(record: Pick<JobRecord, 'error' | 'errorKind'>): string {
+  if (record.errorKind === 'refused') {
+    return record.error?.startsWith(SAFETY_REFUSAL) ? SAFETY_REFUSAL : 'This request could not be made as asked; its author was told why.';
+  }
+  return publicFailures[record.errorKind ?? ''] ?? 'Something went wrong.';
+}
+
+/** The public message of a failed request: what happened in general, never the details. */
 export function failedMessage(record: JobRecord): MessageBody {
   return {
-    content: `❌ **Not generated.** ${escapeMarkdown(record.error ?? 'Something went wrong.')}\n${describeRequest(record)}`,
+    content: `❌ **Not generated.** ${publicFailureReason(record)}\n${describeRequest(record)}`,
     components: [],
     allowed_mentions: noMentions,
     attachments: [],
   };
+}
+
+/** What the author alone is told about their failed request: the specific reason, escaped. */
+export function failedNotice(record: Pick<JobRecord, 'error' | 'errorKind'>): string {
+  return `Your request could not be completed: ${memberText(record.error ?? publicFailureReason(record))}`;
 }
 
 export function cancelledMessage(record: JobRecord, byUserId: string): MessageBody {

@@ -44,6 +44,13 @@ async function resultOf(s: Stack, interactionId: string): Promise<FakeMessage> {
   }, 20_000);
 }
 
+/** A masked link Discord would render: `[text](` whose `[` no backslash escapes. */
+const activeMaskedLink = /(^|[^\\])(\\\\)*\[[^\]]*\]\(/;
+/** An address Discord would link with a preview: one not wrapped in <…>. */
+const previewedAddress = /(^|[^<])https?:\/\//;
+/** Message text as Discord shows it: each backslash escape replaced by the character it escapes. */
+const shown = (content: string) => content.replace(/\\(.)/g, '$1');
+
 describe('/imagine end to end (real discord.js client, fake Discord, real worker)', () => {
   it('answers within the 3-second window with the queue position, then shows the images and buttons', async () => {
     const s = await start();
@@ -332,6 +339,65 @@ describe('/imagine end to end (real discord.js client, fake Discord, real worker
         ?.content.startsWith('❌'),
     );
     expect(provider.requests).toHaveLength(1);
+  });
+
+  it('shows a prompt’s masked link as plain text and its addresses without a preview, queued and finished', async () => {
+    const s = await start();
+    const prompt = '[Claim your free Nitro](https://dlscord-gift.example/claim) a cat like https://example.org/cat_photo.png';
+    const interaction = imagine(s, [option('prompt', prompt), option('seed', 3)]);
+    const queued = (await interaction.response()).data;
+    const result = await resultOf(s, interaction.id);
+    for (const content of [String(queued.content), result.content]) {
+      expect(content).not.toMatch(activeMaskedLink);
+      expect(content).not.toMatch(previewedAddress);
+      expect(content).toContain('\\[Claim your free Nitro\\](<https://dlscord-gift.example/claim>) a cat like <https://example.org/cat_photo.png>');
+    }
+    expect(queued.allowed_mentions).toEqual({ parse: [] });
+    expect(result.allowedMentions).toEqual({ parse: [] });
+  });
+
+  it('keeps what the provider said about a rejected workflow out of the channel and tells the author privately', async () => {
+    const detail = 'ComfyUI rejected the workflow: node 4 (CheckpointLoaderSimple): ckpt_name not in list: internal_base_v7.safetensors';
+    const provider = new ScriptedProvider().failNext(new ProviderRefusedError(detail, 'invalid_input'));
+    const s = await start({ provider });
+    const interaction = imagine(s, [option('prompt', 'a lighthouse at night')]);
+    await interaction.response();
+    const privately = await s.discord.waitFor(() => interaction.followUps().find((m) => m.ephemeral));
+    expect(privately.flags & MessageFlags.Ephemeral).toBe(MessageFlags.Ephemeral);
+    expect(privately.allowedMentions).toEqual({ parse: [] });
+    expect(shown(privately.content)).toContain(`The image provider could not use this request: ${detail}`);
+    const failed = await s.discord.waitFor(() =>
+      s.discord.messages(s.discord.defaultChannelId).find((m) => m.interactionId === interaction.id && !m.ephemeral && m.content.startsWith('❌')),
+    );
+    expect(failed.content).toMatch(
+      /^❌ \*\*Not generated\.\*\* This request could not be made as asked; its author was told why\.\n\*\*a lighthouse at night\*\*/,
+    );
+    expect(failed.allowedMentions).toEqual({ parse: [] });
+    for (const message of s.discord.messages(s.discord.defaultChannelId).filter((m) => !m.ephemeral)) {
+      for (const secret of ['ComfyUI', 'CheckpointLoaderSimple', 'node 4', 'internal_base_v7', 'safetensors'])
+        expect(message.content).not.toContain(secret);
+    }
+    expect(provider.requests).toHaveLength(1);
+  });
+
+  it('tells the author of a refused prompt by direct message once the interaction can no longer take a follow-up', async () => {
+    const provider = new ScriptedProvider().failNext(
+      new ProviderRefusedError('Prompt flagged by moderation model v3 (score 0.97)', 'safety', 'Your prompt was flagged.'),
+    );
+    const s = await start({ noWorker: true });
+    const interaction = imagine(s, [option('prompt', 'something refused')]);
+    await interaction.response();
+    interaction.expire();
+    await s.startWorker(provider);
+    const userId = interaction.payload.member.user.id;
+    const dm = await s.discord.waitFor(() => s.discord.messages().find((m) => s.discord.channel(m.channelId)?.recipientId === userId));
+    expect(dm.content).toContain("The image provider's safety filter refused this prompt. Try rephrasing it. It said: “Your prompt was flagged.”");
+    expect(dm.allowedMentions).toEqual({ parse: [] });
+    const failed = await s.discord.waitFor(() =>
+      s.discord.messages(s.discord.defaultChannelId).find((m) => !m.ephemeral && m.content.startsWith('❌')),
+    );
+    expect(failed.content).toMatch(/^❌ \*\*Not generated\.\*\* The image provider's safety filter refused this prompt\.\n/);
+    expect(failed.content).not.toContain('flagged');
   });
 
   it('delivers once through Discord 500s and 429s on the result edit', async () => {

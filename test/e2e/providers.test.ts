@@ -17,6 +17,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** Message text as Discord shows it: each backslash escape replaced by the character it escapes. */
+const shown = (content: string) => content.replace(/\\(.)/g, '$1');
+
 describe('/imagine through each provider (fake provider servers speaking the real APIs)', () => {
   it('Replicate: the prediction runs on the configured model and its outputs reach the channel', async () => {
     const replicate = new FakeReplicate();
@@ -143,8 +146,10 @@ describe('/imagine through each provider (fake provider servers speaking the rea
       const interaction = stack.discord.slashCommand({ name: 'imagine', options: { prompt: 'forbidden' } });
       const result = await finishedResult(stack, interaction.id);
       expect(result.content).toMatch(/^❌.*safety filter/);
+      // What OpenAI said is for the author alone.
+      expect(result.content).not.toContain('safety system');
       const privately = await stack.discord.waitFor(() =>
-        interaction.followUps().find((m) => m.flags === MessageFlags.Ephemeral && m.content.includes(MODERATION_MESSAGE)),
+        interaction.followUps().find((m) => m.flags === MessageFlags.Ephemeral && shown(m.content).includes(MODERATION_MESSAGE)),
       );
       expect(privately.content).toContain('safety filter');
       expect(openai.requests).toHaveLength(1);

@@ -1,7 +1,7 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIComponentInMessageActionRow } from 'discord.js';
 import type { ComponentHandler } from '../../bot/components/index.js';
 import type { BotContext } from '../../bot/context.js';
-import { quotePrompt, queuedMessage, noMentions, type MessageBody } from '../../bot/messages.js';
+import { memberText, quotePrompt, queuedMessage, noMentions, type MessageBody } from '../../bot/messages.js';
 import { InvalidRequestError, resolvePromptOptions } from '../../bot/prompt.js';
 import { replyQueued } from '../../bot/queued-reply.js';
 import { requesterOf } from '../../bot/requester.js';
@@ -37,8 +37,9 @@ export function suggestionsMessage(id: string, suggestions: readonly string[]): 
   };
 }
 
+/** Why /describe has no suggestions; the reason can carry the provider's words, so it is escaped like member text. */
 export function describeFailedMessage(reason: string): MessageBody {
-  return { content: `❌ **Could not describe that picture.** ${reason}`, components: [], allowed_mentions: noMentions };
+  return { content: `❌ **Could not describe that picture.** ${memberText(reason, 500)}`, components: [], allowed_mentions: noMentions };
 }
 
 /** A click queues that suggestion as a new picture for whoever clicked (every server rule applies). */

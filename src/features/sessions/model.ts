@@ -1,4 +1,4 @@
-import { escapeMarkdown } from 'discord.js';
+import { memberText } from '../../bot/messages.js';
 import type { Session, SessionEntry } from './store.js';
 
 export const ROUNDS_MAX = 10;
@@ -31,7 +31,8 @@ export function twistsFor(sessionId: string, rounds: number): string[] {
   return Array.from({ length: rounds }, (_, index) => builtInTwists[(start + index) % builtInTwists.length]!);
 }
 
-export const text = (value: string) => escapeMarkdown(value);
+/** A theme, twist or name as a session post echoes it: see memberText. */
+export const text = (value: string) => memberText(value);
 
 export function clip(value: string, max: number): string {
   return value.length <= max ? value : `${value.slice(0, max - 1)}…`;

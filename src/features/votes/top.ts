@@ -3,7 +3,7 @@ import { ageRestriction } from '../../bot/age-restriction.js';
 import { imageLink } from '../../bot/community.js';
 import { imageBytes } from '../../bot/components/generation.js';
 import type { BotContext } from '../../bot/context.js';
-import { noMentions, quotePrompt } from '../../bot/messages.js';
+import { memberLinkLabel, noMentions, quotePrompt } from '../../bot/messages.js';
 import { inThisServer } from '../../bot/server-scope.js';
 import { composeGrid } from '../../images/grid.js';
 import { firstPictures } from './pictures.js';
@@ -44,9 +44,9 @@ export async function showTop(interaction: ChatInputCommandInteraction, ctx: Bot
     return;
   }
   const lines = entries.map(({ image, votes }, i) => {
-    const prompt = quotePrompt(image.prompt, 60).replace(/[[\]]/g, '');
     const link = imageLink(image);
-    return `**${i + 1}.** 👍 ${votes} · <@${image.userId}> · ${link ? `[${prompt}](${link})` : prompt}`;
+    const prompt = link ? `[${memberLinkLabel(image.prompt, 60)}](${link})` : quotePrompt(image.prompt, 60);
+    return `**${i + 1}.** 👍 ${votes} · <@${image.userId}> · ${prompt}`;
   });
   const grid = (await Promise.all(entries.slice(0, IN_GRID).map(({ image }) => imageBytes(ctx, image.id).catch(() => undefined)))).filter(
     (bytes): bytes is Buffer => bytes !== undefined,
