@@ -97,14 +97,18 @@ export function extractInlineFlags(text: string): { prompt: string; flags: Inlin
   return { prompt: prompt.replace(/\s+/g, ' ').trim(), flags };
 }
 
+/** Invisible characters (zero-width spaces, joiners, direction marks) alone do not make a prompt. */
+export function isBlankPrompt(prompt: string): boolean {
+  return !prompt.replace(/[\s\p{Cf}]/gu, '');
+}
+
 /** Merges slash options with inline flags (the slash option wins) and validates the result. */
 export function resolvePromptOptions(options: SlashOptions, modelNames: readonly string[]): PromptOptions {
   if (options.prompt.length > PROMPT_MAX) {
     throw new InvalidRequestError(`Your prompt is ${options.prompt.length} characters long; the limit is ${PROMPT_MAX}.`);
   }
   const { prompt, flags } = extractInlineFlags(options.prompt);
-  // Invisible characters (zero-width spaces, joiners, direction marks) alone do not make a prompt.
-  if (!prompt.replace(/[\s\p{Cf}]/gu, ''))
+  if (isBlankPrompt(prompt))
     throw new InvalidRequestError('Your prompt is empty. Describe the picture you want, e.g. `/imagine a lighthouse in fog`.');
 
   const aspect = options.aspect ?? flags.aspect ?? '1:1';

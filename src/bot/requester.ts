@@ -21,7 +21,8 @@ export function requesterOf(interaction: BaseInteraction): Requester {
 /**
  * The member's roles and the channel's age restriction: what server policies depend on. They come
  * from the interaction's own payload; a thread's carries no age restriction of its own, so its
- * parent is named and the flag stays undefined (see madeAgeRestricted).
+ * parent is named and the flag stays undefined: enqueueGeneration asks for the parent's, once, for
+ * both the server's NSFW policy and the pictures' marking.
  */
 function placeOf(interaction: BaseInteraction): Pick<Requester, 'roleIds' | 'channelNsfw' | 'parentChannelId'> {
   const member = interaction.member;

@@ -109,8 +109,16 @@ export async function enqueueGeneration(
       ? {}
       : { chaos: input.options.chaos, stylize: input.options.stylize, tile: input.options.tile, draft: input.options.draft };
   const size = input.size ?? (params.draft ? draftSize(aspectSizes[aspect]) : aspectSizes[aspect]);
-  const nsfw = await madeAgeRestricted(ctx, requester, input.parentImageId);
-  const { priority, charge } = await admitGeneration(ctx, requester, { prompt: input.options.prompt, model, images: count }, settings);
+  // A thread's payload carries no age restriction: its parent's is asked once and serves both the
+  // NSFW policy (unknown: not age-restricted) and the pictures' marking (unknown: restricted).
+  const channelNsfw = requester.channelNsfw ?? (await ageRestriction(ctx).channel(requester.parentChannelId ?? requester.channelId));
+  const nsfw = await madeAgeRestricted(ctx, channelNsfw ?? true, input.parentImageId);
+  const { priority, charge } = await admitGeneration(
+    ctx,
+    { ...requester, channelNsfw },
+    { prompt: input.options.prompt, model, images: count },
+    settings,
+  );
   await input.onAdmitted?.();
 
   // The archive's row comes first: everything that later refers to this request (votes, series
@@ -175,8 +183,8 @@ export async function enqueueGeneration(
   const record = created ?? (await ctx.jobs.live(jobId))!;
   if (!created) return { record, place: await queuePlace(ctx, jobId), duplicate: true };
 
-  if (input.input) await ctx.images.putBlob(inputBlobId(jobId), input.input);
   try {
+    if (input.input) await ctx.images.putBlob(inputBlobId(jobId), input.input);
     await addGenerateJob(ctx, record, settings.maxRunning);
   } catch (error) {
     await ctx.jobs.transition(jobId, ['queued'], 'failed', { error: 'could not be queued', errorKind: 'internal' }).catch(() => undefined);
@@ -187,18 +195,15 @@ export async function enqueueGeneration(
 
 /**
  * Whether the pictures of a request count as age-restricted: asked for in an age-restricted
- * channel. Work from an age-restricted picture (remix, variation, upscale, reroll) is refused in
- * an ordinary channel. When the client could not tell about the channel (a
- * thread whose parent it does not hold) Discord is asked, and if it cannot say either, the
- * pictures count as restricted: wrongly hiding a picture from ordinary channels is the lesser harm.
+ * channel (`here`; a channel nobody could tell about counts as restricted: wrongly hiding a picture
+ * from ordinary channels is the lesser harm). Work from an age-restricted picture (remix,
+ * variation, upscale, reroll) is refused in an ordinary channel.
  */
-async function madeAgeRestricted(ctx: BotContext, requester: Requester, parentImageId: string | undefined): Promise<boolean> {
-  const restriction = ageRestriction(ctx);
-  const here = requester.channelNsfw ?? (await restriction.channel(requester.parentChannelId ?? requester.channelId)) ?? true;
+async function madeAgeRestricted(ctx: BotContext, here: boolean, parentImageId: string | undefined): Promise<boolean> {
   const parent = parentImageId ? await ctx.images.getRecord(parentImageId) : undefined;
   // Made from an age-restricted picture, the result would show it again here: refused, before
   // anything is charged.
-  if (parent && !here && (await restriction.picture(parent))) {
+  if (parent && !here && (await ageRestriction(ctx).picture(parent))) {
     throw new InvalidRequestError('That picture was made in an age-restricted channel: work from it in one.');
   }
   return here;

@@ -1,4 +1,12 @@
-import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags, PermissionFlagsBits } from 'discord.js';
+import {
+  ApplicationCommandOptionType,
+  ChannelType,
+  ComponentType,
+  InteractionResponseType,
+  MessageFlags,
+  PermissionFlagsBits,
+  Routes,
+} from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import type { FakeInteraction, InteractionActorOptions, RawCommandOption } from '../support/fake-discord.js';
 import { generateJobId } from '../../src/queues.js';
@@ -121,6 +129,29 @@ describe('server settings, limits and moderation end to end', () => {
     const allowed = imagine(s, 'a nude marble statue', { channelId: adultChannel });
     expect((await allowed.response()).data.content).toMatch(/Queued/);
     expect(s.discord.messages(s.discord.defaultChannelId).filter((m) => !m.ephemeral)).toHaveLength(0);
+  });
+
+  it('a thread takes its parent channel’s age restriction: NSFW prompts are accepted in one of an age-restricted channel only', async () => {
+    const s = await start({
+      noWorker: true,
+      discord: { guilds: [{ channels: [{ name: 'general' }, { name: 'after-dark', nsfw: true }] }] },
+    });
+    await s.ctx.settings.update(s.discord.defaultGuildId, { nsfw: 'age-restricted' });
+    const [general, adult] = s.discord.guilds[0]!.channels;
+    const threadIn = async (parentId: string) =>
+      ((await s.ctx.rest.post(Routes.threads(parentId), { body: { name: 'a thread', type: ChannelType.PublicThread } })) as { id: string }).id;
+    const adultThread = await threadIn(adult!.id);
+    const plainThread = await threadIn(general!.id);
+
+    const allowed = imagine(s, 'a nude marble statue', { channelId: adultThread });
+    expect((await allowed.response()).data.content).toMatch(/Queued/);
+    expect((await s.ctx.jobs.get(allowed.id))?.nsfw).toBe(true);
+
+    const before = await queueSize(s);
+    const refused = imagine(s, 'a nude marble statue', { channelId: plainThread });
+    expect(await privateAnswer(refused)).toMatch(/only in age-restricted channels/);
+    await expectNothingQueued(s, refused, before);
+    expect(s.discord.messages(plainThread).filter((m) => !m.ephemeral)).toHaveLength(0);
   });
 
   it('lets moderators ban and unban a member; others cannot', async () => {

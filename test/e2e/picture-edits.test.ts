@@ -248,6 +248,26 @@ describe('Vary (Region)', () => {
     expect(await refusal(form({ prompt: 'a moon' }))).toMatch(/could not read that region/);
     expect(await requestCount(s)).toBe(before);
   });
+
+  it('checks what to draw like any prompt: invisible text and whole-picture flags are refused privately; --no and --seed apply', async () => {
+    const s = await start();
+    const { interaction: first, result } = await imagine(s, 'a forest');
+    const before = await requestCount(s);
+    const form = (prompt: string) =>
+      s.discord.modalSubmit({ customId: `edit:regionform:${first.id}`, fields: { region: 'top', prompt }, message: result, userId: BO });
+
+    expect(await refusal(form('\u200b\u200d\u2060'))).toMatch(/what to draw/i);
+    expect(await refusal(form('\u200b --no trees'))).toMatch(/what to draw/i);
+    expect(await refusal(form('a moon --ar 16:9'))).toMatch(/`--ar` cannot be used in Vary \(Region\)/);
+    expect(await refusal(form('a moon --tile --draft'))).toMatch(/`--tile`, `--draft` cannot be used in Vary \(Region\)/);
+    expect(await refusal(form('a moon --seed banana'))).toMatch(/`--seed` takes a whole number/);
+    expect(await refusal(form('a moon --chaos 500'))).toMatch(/`--chaos` takes a whole number/);
+    expect(await requestCount(s)).toBe(before);
+
+    const submit = form('a white moon --no clouds, fog --seed 7');
+    expect((await submit.response()).data.content).toMatch(/Queued/);
+    expect(await s.ctx.jobs.get(submit.id)).toMatchObject({ kind: 'inpaint', prompt: 'a white moon', negative: 'clouds, fog', seed: 7 });
+  });
 });
 
 describe('hostile clicks', () => {

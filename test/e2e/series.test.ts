@@ -284,6 +284,68 @@ describe('/series end to end (real discord.js client, fake Discord, real worker)
     expect(s.discord.threads()).toHaveLength(0);
   });
 
+  it('refuses a second open series with the same title, privately, making no thread; the title keeps naming the first', async () => {
+    const s = await start({ noWorker: true });
+    const { thread, id } = await createSeries(s, { title: 'The lighthouse keeper', panels: 3 });
+    const before = await s.ctx.db.selectFrom('series').select('id').execute();
+
+    const copy = series(s, 'create', { title: '  the LIGHTHOUSE   keeper ' }, { userId: BOB });
+    const refused = await copy.response();
+    expect(refused.data.flags).toBe(MessageFlags.Ephemeral);
+    expect(refused.data.content).toMatch(/already an open series called \*\*The lighthouse keeper\*\*/);
+    expect(refused.data.content).toContain(`<#${thread.id}>`);
+    expect(s.discord.threads()).toHaveLength(1);
+    expect(await s.ctx.db.selectFrom('series').select('id').execute()).toEqual(before);
+
+    // Named by its title from the channel, the series is still the first one.
+    const add = series(s, 'add', { series: 'the lighthouse keeper', prompt: 'a keeper climbs the stairs' }, { userId: CAROL });
+    expect((await add.response()).data.content).toMatch(/Panel 1 of 3 · \*\*The lighthouse keeper\*\*/);
+    expect((await s.ctx.series.panels(id)).map((panel) => panel.id)).toEqual([add.id]);
+  });
+
+  it('a title several series share names none of them: the member is shown them all, and nothing changes', async () => {
+    const s = await start({ noWorker: true });
+    const first = await createSeries(s, { title: 'Harbour tales', panels: 3 });
+    expect((await series(s, 'close', {}, { userId: ALICE, channelId: first.thread.id }).response()).data.content).toMatch(/is closed/);
+    // Once the first is closed, the title may be used again.
+    const second = await createSeries(s, { title: 'Harbour tales', panels: 3 }, BOB);
+    expect(second.reply.content).toContain('started **Harbour tales**');
+    // Older data may even hold two open ones.
+    const third = await s.ctx.series.create({
+      id: '990000000000000001',
+      guildId: s.discord.defaultGuildId,
+      channelId: s.discord.defaultChannelId,
+      threadId: '990000000000000002',
+      title: 'harbour TALES',
+      mode: 'open',
+      panelCount: 3,
+      creatorId: BOB,
+      createdAt: Date.now(),
+    });
+
+    const ambiguous = async (sub: string, values: Record<string, Value>, extra: { userId?: string; moderator?: boolean } = {}) => {
+      const answer = await series(s, sub, { series: 'Harbour Tales', ...values }, extra).response();
+      expect(answer.data.flags).toBe(MessageFlags.Ephemeral);
+      expect(answer.data.content).toMatch(/Several series here are called/);
+      for (const one of [first.id, second.id, third.id]) expect(answer.data.content).toContain(`\`${one}\``);
+      expect(answer.data.content).toContain(`<#${first.thread.id}>`);
+      expect(answer.data.content).toContain(`<#${second.thread.id}>`);
+    };
+    await ambiguous('add', { prompt: 'a boat' }, { userId: CAROL });
+    await ambiguous('join', {}, { userId: CAROL });
+    await ambiguous('close', {}, { userId: BOB, moderator: true });
+    await ambiguous('view', {}, { userId: CAROL });
+    for (const one of [first.id, second.id, third.id]) expect(await s.ctx.series.panels(one)).toEqual([]);
+    expect((await s.ctx.series.get(second.id))?.status).toBe('open');
+    expect((await s.ctx.series.get(third.id))?.status).toBe('open');
+    expect(await s.ctx.db.selectFrom('requests').select('id').execute()).toEqual([]);
+
+    // Its id names one for sure.
+    const add = series(s, 'add', { series: second.id, prompt: 'a boat' }, { userId: CAROL });
+    expect((await add.response()).data.content).toMatch(/Panel 1 of 3 · \*\*Harbour tales\*\*/);
+    expect((await s.ctx.series.panels(second.id)).map((panel) => panel.id)).toEqual([add.id]);
+  });
+
   it('keeps a corpse panel private when its interaction expired during generation: it arrives by direct message', async () => {
     const provider = new ScriptedProvider();
     const hold = provider.holdNext();

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { twoServers, type FakeInteraction, type FakeMessage } from '../support/fake-discord.js';
 import { eventually } from '../support/context.js';
 import { useStack, type Stack } from '../support/stack.js';
+import { generateJobId } from '../../src/queues.js';
 
 const start = useStack();
 
@@ -119,6 +120,44 @@ describe('style codes and --sref end to end', () => {
 
     expect(await s.ctx.db.selectFrom('requests').select('id').execute()).toEqual(before);
     expect(await s.ctx.db.selectFrom('style_borrows').selectAll().execute()).toEqual([]);
+  });
+
+  it('🔁 Reroll of a --sref or blend result whose picture was deleted since is refused privately, and charges nothing', async () => {
+    const s = await start();
+    const lender = s.discord.slashCommand({ name: 'imagine', userId: BEA, options: { prompt: 'crimson fire and lava', seed: 11 } });
+    const lent = await resultOf(s, lender.id);
+    const other = s.discord.slashCommand({ name: 'imagine', userId: BEA, options: { prompt: 'deep ocean blue', seed: 3 } });
+    const otherResult = await resultOf(s, other.id);
+    const styled = s.discord.slashCommand({ name: 'imagine', userId: CY, options: { prompt: `a quiet lake --sref ${codeOf(lent)!}`, seed: 5 } });
+    const styledResult = await resultOf(s, styled.id);
+    const link = (message: FakeMessage) => `https://discord.com/channels/${message.guildId}/${message.channelId}/${message.id}`;
+    const blend = s.discord.slashCommand({ name: 'blend', userId: CY, options: { images: `${link(otherResult)} ${link(lent)}` } });
+    const blendResult = await resultOf(s, blend.id);
+
+    // The lent picture (the style, and the blend's second picture) is deleted by its author.
+    await s.discord.button({ customId: `img:delete:${lender.id}`, message: lent, userId: BEA }).response();
+    await eventually(async () => Boolean((await s.ctx.images.getRecord(`${lender.id}-1`))?.deletedAt), 10_000, 'the picture deleted');
+
+    const quota = async () => {
+      const answer = await s.discord.slashCommand({ name: 'quota', userId: CY }).response();
+      expect(answer.data.flags).toBe(MessageFlags.Ephemeral);
+      return answer.data.content as string;
+    };
+    const requests = () => s.ctx.db.selectFrom('requests').select('id').orderBy('id').execute();
+    const before = { quota: await quota(), requests: await requests() };
+    expect(before.quota).toMatch(/Images today:\*\* 98 of 100 left/);
+
+    const rerollStyle = s.discord.button({ customId: `gen:reroll:${styled.id}`, message: styledResult, userId: CY });
+    await expectPrivateError(rerollStyle, /style this borrowed was deleted/);
+    const rerollBlend = s.discord.button({ customId: `gen:reroll:${blend.id}`, message: blendResult, userId: CY });
+    await expectPrivateError(rerollBlend, /pictures this blend was made from was deleted/);
+
+    expect({ quota: await quota(), requests: await requests() }).toEqual(before);
+    for (const refused of [rerollStyle, rerollBlend]) {
+      expect(await s.ctx.jobs.get(refused.id)).toBeUndefined();
+      expect(await s.ctx.generateQueue.getJob(generateJobId(refused.id))).toBeUndefined();
+    }
+    expect(await s.ctx.images.readFile(`${lender.id}-1`)).toBeUndefined();
   });
 
   it('a style code saved in /settings is borrowed when no --sref is given, and said so; one this server does not know is left out', async () => {

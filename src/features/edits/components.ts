@@ -10,7 +10,7 @@ import type { ComponentHandler } from '../../bot/components/index.js';
 import { imageBytes } from '../../bot/components/generation.js';
 import { nearestAspect } from '../../queues.js';
 import { queuedMessage } from '../../bot/messages.js';
-import { InvalidRequestError } from '../../bot/prompt.js';
+import { InvalidRequestError, extractInlineFlags, isBlankPrompt, resolvePromptOptions, type PromptOptions } from '../../bot/prompt.js';
 import { replyQueued } from '../../bot/queued-reply.js';
 import { requesterOf } from '../../bot/requester.js';
 import { recordAsClicked } from '../../bot/result-files.js';
@@ -112,7 +112,8 @@ type Edit = { kind: 'variation'; strength: number } | { kind: 'outpaint' | 'inpa
 
 /**
  * Queues the edit for the member who clicked, with every rule of the server applied (admission),
- * the picture as parent (its family records it), and the source prompt unless the form gave one.
+ * the picture as parent (its family records it), and the source prompt and negative unless the
+ * form gave its own (a `--no` in the form replaces the source's negative, as in the remix form).
  */
 async function queue(
   interaction: ButtonInteraction | ModalSubmitInteraction,
@@ -120,7 +121,7 @@ async function queue(
   record: JobRecord,
   image: ImageRecord,
   edit: Edit,
-  prompt = record.prompt,
+  asked?: RegionPrompt,
 ) {
   const plan = edit.kind === 'variation' ? undefined : edit.plan;
   const refusal = plan && planRefusal(plan);
@@ -128,8 +129,11 @@ async function queue(
   const input: GenerationInput = {
     kind: edit.kind,
     options: {
-      prompt,
-      negative: record.negative,
+      prompt: asked?.prompt ?? record.prompt,
+      negative: asked?.negative ?? record.negative,
+      seed: asked?.seed,
+      chaos: asked?.chaos,
+      stylize: asked?.stylize,
       aspect: plan ? nearestAspect(plan.width, plan.height) : record.aspect,
       // Variations of a single picture make as many as its request did; edits make one, so they chain.
       count: edit.kind === 'variation' && record.kind !== 'upscale' ? record.count : 1,
@@ -188,8 +192,34 @@ async function submitRegion(interaction: ModalSubmitInteraction, jobId: string, 
     );
   }
   if ('error' in region) throw new InvalidRequestError(region.error);
-  const prompt = field('prompt').trim();
-  if (!prompt) throw new InvalidRequestError('Say what to draw in the region.');
-  if (prompt.length > PROMPT_MAX) throw new InvalidRequestError(`What to draw can be at most ${PROMPT_MAX} characters long.`);
-  await queue(interaction, ctx, record, image, { kind: 'inpaint', plan: regionPlan(region, image.width, image.height) }, prompt);
+  const asked = regionPrompt(field('prompt'), ctx);
+  await queue(interaction, ctx, record, image, { kind: 'inpaint', plan: regionPlan(region, image.width, image.height) }, asked);
+}
+
+type RegionPrompt = Pick<PromptOptions, 'prompt' | 'negative' | 'seed' | 'chaos' | 'stylize'>;
+
+/**
+ * What to draw in the region, checked like every other prompt (length, invisible characters,
+ * inline flags). `--no`, `--seed`, `--chaos` and `--stylize` apply as they do elsewhere; a region is
+ * redrawn inside the picture as it is, so the flags that change a whole picture's shape or size
+ * (`--ar`, `--tile`, `--draft`) are refused rather than quietly ignored.
+ */
+function regionPrompt(text: string, ctx: BotContext): RegionPrompt {
+  if (text.length > PROMPT_MAX) throw new InvalidRequestError(`What to draw can be at most ${PROMPT_MAX} characters long.`);
+  const { prompt, flags } = extractInlineFlags(text);
+  const misplaced = [flags.aspect !== undefined && '`--ar`', flags.tile && '`--tile`', flags.draft && '`--draft`'].filter(
+    (flag): flag is string => typeof flag === 'string',
+  );
+  if (misplaced.length > 0) {
+    throw new InvalidRequestError(
+      `${misplaced.join(', ')} cannot be used in Vary (Region): it redraws part of the picture as it is, at its own size. ` +
+        `Leave ${misplaced.length > 1 ? 'them' : 'it'} out (the zoom, pan and square buttons change the picture's shape).`,
+    );
+  }
+  if (isBlankPrompt(prompt)) throw new InvalidRequestError('Say what to draw in the region.');
+  const options = resolvePromptOptions(
+    { prompt: text },
+    ctx.models.map((model) => model.name),
+  );
+  return { prompt: options.prompt, negative: options.negative, seed: options.seed, chaos: options.chaos, stylize: options.stylize };
 }

@@ -5,7 +5,7 @@ import type { BotContext } from '../../bot/context.js';
 import type { DeliveredMessage } from '../../bot/delivery.js';
 import { postChannelMessage, unlessRefused, withMessageLock } from '../../bot/discord-messages.js';
 import { permissionsInChannel } from '../../bot/guild-facts.js';
-import { memberMention, noMentions, type MessageBody } from '../../bot/messages.js';
+import { memberMention, memberText, noMentions, type MessageBody } from '../../bot/messages.js';
 import type { MemberDataDeleter } from '../../bot/privacy.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../../bot/requests.js';
@@ -27,7 +27,7 @@ export const modeLabels: Record<SeriesRecord['mode'], string> = {
 };
 
 export function seriesTitle(series: SeriesRecord): string {
-  return `**${escapeMarkdown(series.title)}**`;
+  return `**${memberText(series.title)}**`;
 }
 
 function body(content: string): MessageBody {
@@ -36,7 +36,9 @@ function body(content: string): MessageBody {
 
 /**
  * The series a command is about: the one named by the `series` option (its id, or its title in
- * this server), or else the one whose thread the command was used in.
+ * this server), or else the one whose thread the command was used in. A title that several series
+ * of the server share names none of them: the member is shown them all and picks one by its id
+ * or its thread, so that nobody can divert a title to a copy of their own.
  */
 export async function findSeries(
   ctx: BotContext,
@@ -45,17 +47,32 @@ export async function findSeries(
 ): Promise<SeriesRecord> {
   if (!place.guildId) throw new InvalidRequestError('Series live in servers; use this in one.');
   if (named) {
-    const wanted = named.trim().toLowerCase();
+    const wanted = named.trim();
     // Another server's series answers exactly like one that does not exist.
     const byId = /^\d{15,20}$/.test(wanted) ? await ctx.series.get(wanted) : undefined;
     if (byId && byId.guildId === place.guildId) return byId;
-    const byTitle = wanted.length <= 100 ? await ctx.series.byTitle(place.guildId, wanted) : undefined;
-    if (byTitle) return byTitle;
+    const titled = wanted.length <= 100 ? await ctx.series.withTitle(place.guildId, wanted, { limit: AMBIGUOUS_SHOWN + 1 }) : [];
+    if (titled.length === 1) return titled[0]!;
+    if (titled.length > 1) throw new InvalidRequestError(ambiguousTitle(titled));
     throw new InvalidRequestError(`There is no series called "${escapeMarkdown(named.slice(0, 100))}" here. \`/series list\` shows them all.`);
   }
   const inThread = place.channelId ? await ctx.series.byThread(place.channelId) : undefined;
   if (inThread && inThread.guildId === place.guildId) return inThread;
   throw new InvalidRequestError('Use this inside a series thread, or name the series with the `series` option.');
+}
+
+/** How many of the series sharing a title the refusal lists. */
+const AMBIGUOUS_SHOWN = 5;
+
+function ambiguousTitle(titled: SeriesRecord[]): string {
+  const lines = titled
+    .slice(0, AMBIGUOUS_SHOWN)
+    .map((series) => `- ${series.status} · <#${series.threadId}> · started <t:${Math.floor(series.createdAt / 1000)}:d> · id \`${series.id}\``);
+  if (titled.length > AMBIGUOUS_SHOWN) lines.push('- …');
+  return (
+    `Several series here are called ${seriesTitle(titled[0]!)}. Use the command in the thread of the one you mean, ` +
+    `or name it by its id with the \`series\` option:\n${lines.join('\n')}`
+  );
 }
 
 /** The creator, or anyone with Manage Messages in the series' own channel. */
@@ -302,7 +319,7 @@ async function announcePanel(
   panel: { id: string; number: number; userName: string; imageId: string },
   alreadyInThread: boolean,
 ): Promise<void> {
-  const by = escapeMarkdown(panel.userName);
+  const by = memberText(panel.userName);
   const progress = `${panel.number} of ${series.panelCount}`;
   let files: RawFile[] = [];
   let content: string;

@@ -191,15 +191,22 @@ export class SeriesStore {
     return rows.map(toRecord);
   }
 
-  /** The guild's series with this title (case does not matter), newest first. */
-  async byTitle(guildId: string, title: string): Promise<SeriesRecord | undefined> {
-    const row = await this.selectSeries()
+  /**
+   * The guild's series with this title (case and surrounding spaces do not matter; or only those
+   * with this status), newest first. Titles are not unique: a title may be used again once its
+   * series is no longer open, and older data may hold several open ones.
+   */
+  async withTitle(guildId: string, title: string, options: { status?: SeriesStatus; limit?: number } = {}): Promise<SeriesRecord[]> {
+    let query = this.selectSeries()
       .where('series.guild_id', '=', guildId)
-      .where(sql<string>`lower(series.title)`, '=', title.toLowerCase())
+      .where(sql<string>`lower(btrim(series.title))`, '=', sql<string>`lower(${title.trim()})`);
+    if (options.status) query = query.where('series.status', '=', options.status);
+    const rows = await query
       .orderBy('series.created_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return row ? toRecord(row) : undefined;
+      .orderBy('series.id', 'desc')
+      .limit(options.limit ?? 10)
+      .execute();
+    return rows.map(toRecord);
   }
 
   /** Series the member created, joined or added to (each found through its own index). */

@@ -4,7 +4,6 @@ import {
   MessageFlags,
   PermissionFlagsBits,
   Routes,
-  escapeMarkdown,
   type APIChannel,
   type ChatInputCommandInteraction,
 } from 'discord.js';
@@ -13,7 +12,7 @@ import { assertPublicTextAllowed } from '../../bot/admission.js';
 import { ageRestriction } from '../../bot/age-restriction.js';
 import type { BotContext } from '../../bot/context.js';
 import { postChannelMessage } from '../../bot/discord-messages.js';
-import { ephemeral, memberMention, noMentions, queuedMessage, quotePrompt } from '../../bot/messages.js';
+import { ephemeral, memberMention, memberText, noMentions, queuedMessage, quotePrompt } from '../../bot/messages.js';
 import { InvalidRequestError, resolvePromptOptions } from '../../bot/prompt.js';
 import { replyQueued } from '../../bot/queued-reply.js';
 import { requesterOf } from '../../bot/requester.js';
@@ -113,6 +112,14 @@ async function create(interaction: ChatInputCommandInteraction, ctx: BotContext)
     throw new InvalidRequestError(`A series has ${SERIES_PANELS_MIN} to ${SERIES_PANELS_MAX} panels.`);
   }
   const seed = interaction.options.getInteger('seed') ?? undefined;
+  // A title names one series while it is open: a second one would take its place in every
+  // `series:<title>` lookup (see findSeries).
+  const [namesake] = await ctx.series.withTitle(interaction.guildId, title, { status: 'open', limit: 1 });
+  if (namesake) {
+    throw new InvalidRequestError(
+      `There is already an open series called ${seriesTitle(namesake)} here (<#${namesake.threadId}>). Add to it, or pick another title.`,
+    );
+  }
 
   // The bot makes the thread with its own permissions: the member must be allowed to make one here.
   if (!interaction.memberPermissions?.has(PermissionFlagsBits.CreatePublicThreads)) {
@@ -372,7 +379,7 @@ async function remove(interaction: ChatInputCommandInteraction, ctx: BotContext)
   const removed = await ctx.series.removePanel(series.id, number);
   if (!removed) throw new InvalidRequestError(`${seriesTitle(series)} has no panel ${number}.`);
   await interaction.reply({
-    content: `🗑️ Removed panel ${number} (by ${escapeMarkdown(removed.userName)}) from ${seriesTitle(series)}; the panels after it moved up.`,
+    content: `🗑️ Removed panel ${number} (by ${memberText(removed.userName)}) from ${seriesTitle(series)}; the panels after it moved up.`,
     allowedMentions: noMentions,
   });
 }
