@@ -113,8 +113,11 @@ export async function processDeliver(job: Job, token: string | undefined, ctx: B
  */
 async function giveUp(ctx: BotContext, record: JobRecord, reason: string): Promise<DeliveryOutcome> {
   let error = record.error;
+  // A failure the worker worded (it may quote the provider) is escaped like member text.
+  let notice = `⚠️ ${failedNotice({ error: record.error ?? reason, errorKind: record.errorKind })}`;
   if (record.status === 'done') {
     error = `Your picture was made, but I could not post it in <#${record.channelId}>: ${reason}`;
+    notice = `⚠️ ${error}`;
     await ctx.jobs.transition(record.id, ['done'], 'failed', { error, errorKind: 'discord' });
   }
   await recordRequestOutcome(ctx.db, record.id, {
@@ -124,7 +127,7 @@ async function giveUp(ctx: BotContext, record: JobRecord, reason: string): Promi
     startedAt: record.startedAt,
     finishedAt: record.finishedAt,
   });
-  await tellAuthorPrivately(ctx, record, `⚠️ ${error ?? `Your request could not be completed: ${reason}`}`);
+  await tellAuthorPrivately(ctx, record, notice);
   await ctx.jobs.settle(record.id);
   // Never shown on Discord: its pictures are not kept (rows written just before the post become tombstones).
   await ctx.images.tombstone(record.imageIds, ctx.applicationId, ctx.now());

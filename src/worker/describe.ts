@@ -49,11 +49,11 @@ export async function processDescribe(job: Job, ctx: DescribeContext): Promise<s
     suggestions = await ctx.provider.describe({ image, signal: ctx.signal });
   } catch (error) {
     if (error instanceof ProviderRefusedError) {
-      await announceDescribed(ctx.describedQueue, {
-        id,
-        suggestions: [],
-        error: `The image provider could not read that picture: ${error.message}`.slice(0, 500),
-      });
+      // The answer is public: what the provider said (its workflow, its wording) goes to the log only.
+      ctx.logger.warn({ describeId: id, reason: error.reason, err: error }, 'the provider refused to describe the picture');
+      const said =
+        error.reason === 'safety' ? "The image provider's safety filter refused that picture." : 'The image provider could not read that picture.';
+      await announceDescribed(ctx.describedQueue, { id, suggestions: [], error: said });
       return [];
     }
     throw error;

@@ -5,6 +5,7 @@ import { twoServers, type FakeInteraction, type FakeMessage } from '../support/f
 import { useStack, type Stack } from '../support/stack.js';
 import { eventually } from '../support/context.js';
 import { createLocalProvider } from '../../src/worker/providers/local.js';
+import { ProviderRefusedError } from '../../src/worker/providers/types.js';
 
 const start = useStack();
 
@@ -164,5 +165,40 @@ describe('/describe end to end (real client, fake Discord, offline provider)', (
     }, 20_000);
     expect(answer.content).toContain('The plain image provider cannot describe pictures.');
     expect(buttonsOf(answer)).toEqual([]);
+  });
+
+  it('says the provider refused the picture, in its own words only: what the provider said stays out of the channel', async () => {
+    const refusals = [
+      new ProviderRefusedError('ComfyUI rejected the workflow: node 12 (WD14Tagger|pysssss) needs wd-v1-4-moat-tagger-v2.onnx', 'invalid_input'),
+      new ProviderRefusedError('Your request was rejected by the safety system. request id req_9f8e', 'safety', 'flagged as unsafe'),
+    ];
+    const s = await start({
+      provider: {
+        name: 'refusing',
+        generate: async () => [],
+        describe: async () => {
+          throw refusals.shift()!;
+        },
+      },
+    });
+    const answers = [];
+    for (const colour of ['#112233', '#332211']) {
+      const file = s.discord.createAttachment({ filename: 'x.png', data: await png(colour), contentType: 'image/png' });
+      const asked = s.discord.slashCommand({ name: 'describe', userId: BEA, options: { image: file.id } });
+      answers.push(
+        await s.discord.waitFor(() => {
+          const reply = asked.original();
+          return reply?.content.includes('Could not describe') ? reply : undefined;
+        }, 20_000),
+      );
+    }
+    expect(answers[0]!.content).toContain('The image provider could not read that picture.');
+    expect(answers[1]!.content).toContain('safety filter refused that picture');
+    for (const answer of answers) {
+      for (const leak of ['WD14Tagger', 'node 12', '.onnx', 'req_9f8e', 'req\\_9f8e', 'flagged as unsafe']) {
+        expect([leak, answer.content.includes(leak)]).toEqual([leak, false]);
+      }
+      expect(answer.allowedMentions).toEqual({ parse: [] });
+    }
   });
 });
