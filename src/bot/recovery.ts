@@ -69,22 +69,33 @@ async function recoverOne(ctx: BotContext, record: JobRecord): Promise<Recovery 
         await ctx.jobs.settle(record.id);
         return 'settled';
       }
-      const delivery = await ctx.deliverQueue.getJob(`deliver-${record.id}`);
-      const state = delivery ? await delivery.getState() : 'unknown';
-      if (delivery && state === 'failed') {
-        // Out of attempts (a long Discord outage): start over.
-        await delivery.retry('failed');
-        return 'redelivered';
-      }
-      if (!delivery || state === 'completed') {
-        if (delivery) await delivery.remove();
-        await announceDelivery(ctx, record.id);
-        return 'redelivered';
-      }
-      return undefined;
+      return redeliver(ctx, record.id);
     }
+    case 'delivered':
+      // Posted, but what follows the post did not all run (its delivery ran out of attempts while
+      // the database was away, say): the delivery runs it again, posting nothing twice.
+      if (record.hooksDone === '0') return redeliver(ctx, record.id);
+      await ctx.jobs.settle(record.id);
+      return 'settled';
     default:
       await ctx.jobs.settle(record.id);
       return 'settled';
   }
+}
+
+/** Its delivery again, when the last one ran out of attempts or was never announced; undefined while one is on its way. */
+async function redeliver(ctx: BotContext, id: string): Promise<Recovery | undefined> {
+  const delivery = await ctx.deliverQueue.getJob(`deliver-${id}`);
+  const state = delivery ? await delivery.getState() : 'unknown';
+  if (delivery && state === 'failed') {
+    // Out of attempts (a long Discord or database outage): start over.
+    await delivery.retry('failed');
+    return 'redelivered';
+  }
+  if (!delivery || state === 'completed') {
+    if (delivery) await delivery.remove();
+    await announceDelivery(ctx, id);
+    return 'redelivered';
+  }
+  return undefined;
 }

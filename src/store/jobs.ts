@@ -281,7 +281,7 @@ export class JobStore {
     return `${this.prefix}:job:${id}`;
   }
 
-  /** Every record not yet settled (delivered, cancelled, or failed and told), by creation time. */
+  /** Every record not yet settled (delivered with what follows done, cancelled, or failed and told), by creation time. */
   private get openKey() {
     return `${this.prefix}:jobs:open`;
   }
@@ -448,8 +448,10 @@ export class JobStore {
   ): Promise<{ ok: boolean; previous: JobStatus | undefined }> {
     const fields = toFields({ ...values, status: to });
     const finished = to === 'delivered' || to === 'cancelled' || to === 'failed';
-    // A failed record stays unsettled until its author has been told (see delivery).
-    const settled = to === 'delivered' || to === 'cancelled';
+    // A failed record stays unsettled until its author has been told, and a delivered one until
+    // what follows its post (the archive, series panels, session entries) has run: `forget` then
+    // lets it go, and until then the recovery sweep can start those steps again (see delivery).
+    const settled = to === 'cancelled';
     const fair = new FairQueue(this.redis, this.prefix);
     // Fair to the member: a picture that failed, or was cancelled before it started, costs nothing.
     // The refund happens in the status change's own script, so it is there the moment the status

@@ -289,8 +289,9 @@ describeOnRedis('settled records leave Redis; the archive answers for them', () 
     const images = [{ width: 64, height: 48, contentType: 'image/png' }];
     await ctx.jobs.transition(record.id, ['running'], 'done', { imageIds: [`${record.id}-1`], images, finishedAt });
     await ctx.jobs.transition(record.id, ['done'], 'delivered', { resultMessageId: '900000000000000010', resultChannelId: record.channelId });
-    // Settled: a short TTL until its follow-ups ran, then gone.
-    expect(await redis.ttl(ctx.jobs.key(record.id))).toBeLessThanOrEqual(SETTLED_TTL_SECONDS);
+    // Delivered, but open (for the recovery sweep) until what follows the post has run; then gone.
+    expect(await redis.zscore(`${bed.prefix}:jobs:open`, record.id)).not.toBeNull();
+    expect(await redis.ttl(ctx.jobs.key(record.id))).toBeGreaterThan(SETTLED_TTL_SECONDS);
     const live = (await ctx.jobs.get(record.id))!;
     await archiveDelivery(ctx.db, deliveredArchive(live, { id: '900000000000000010', channel_id: record.channelId }));
     await ctx.jobs.forget(record.id);

@@ -84,6 +84,31 @@ describe('recovering requests a crash left between two steps (real Redis and Bul
     expect(['waiting', 'prioritized']).toContain(await ctx.deliverQueue.getJobState(`deliver-${unannounced}`));
   });
 
+  it('runs what follows a post again when its delivery ran out of attempts after posting, and lets it go once done', async () => {
+    const id = await stranded('done');
+    // Posted, then the archive write kept failing (the database was away) until no attempt was left.
+    expect((await ctx.jobs.transition(id, ['done'], 'delivered', { resultMessageId: '900000000000000001', hooksDone: '0' })).ok).toBe(true);
+    expect(await redis.zscore(`${prefix}:jobs:open`, id)).not.toBeNull();
+    await ctx.deliverQueue.add('deliver', { jobId: id }, { jobId: `deliver-${id}`, attempts: 1 });
+    const failing = new Worker(
+      DELIVER_QUEUE,
+      async () => {
+        throw new UnrecoverableError('the database was away');
+      },
+      { connection: connect(), prefix },
+    );
+    await eventually(async () => (await ctx.deliverQueue.getJobState(`deliver-${id}`)) === 'failed');
+    await failing.close();
+    closers.push(() => failing.disconnect());
+
+    expect((await recoverStrandedJobs(ctx)).get(id)).toBe('redelivered');
+    expect(['waiting', 'prioritized']).toContain(await ctx.deliverQueue.getJobState(`deliver-${id}`));
+    // Once what follows has run, the record is let go, and the sweep has nothing more to do.
+    await ctx.jobs.forget(id);
+    expect(await redis.zscore(`${prefix}:jobs:open`, id)).toBeNull();
+    expect((await recoverStrandedJobs(ctx)).has(id)).toBe(false);
+  });
+
   it('reaches every stranded request: 210 it cannot settle yet do not hide the one behind them', async () => {
     // Older, and still on their way (their jobs wait in the queue): the sweep can do nothing for them.
     const stuck: string[] = [];
