@@ -4,6 +4,14 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 /** Queue states reported per queue at scrape time. */
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+/** How long a scrape waits for one queue's counts. */
+const QUEUE_COUNTS_MS = 1_000;
+
+function withinTime<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Atelier's Prometheus metrics, one set per process (bot, worker, or both under `npm start`).
@@ -39,10 +47,15 @@ export function createMetrics(): Metrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [name, queue] of watched) {
-        const counts = await queue.getJobCounts(...QUEUE_STATES);
-        for (const state of QUEUE_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
-      }
+      // Read at once, each with a time limit: while Redis is away a scrape still answers with every
+      // other metric (the queues' gauges are then left out), instead of failing or hanging.
+      await Promise.all(
+        [...watched].map(async ([name, queue]) => {
+          const counts = await withinTime(queue.getJobCounts(...QUEUE_STATES), QUEUE_COUNTS_MS).catch(() => undefined);
+          if (!counts) return;
+          for (const state of QUEUE_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
+        }),
+      );
     },
   });
 

@@ -24,6 +24,11 @@ async function probe(port: number, path: string): Promise<Probe | undefined> {
   }
 }
 
+async function scrape(port: number): Promise<{ status: number; text: string }> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(WAIT_MS) });
+  return { status: response.status, text: await response.text() };
+}
+
 /** Polls until the endpoint answers with `status`, and returns that answer. */
 function answers(h: FaultHarness, port: number, path: string, status: number): Promise<Probe> {
   return h.expectation(
@@ -61,10 +66,19 @@ describe('health and readiness of the production processes', () => {
         expect((await probe(port, '/healthz'))?.status).toBe(200);
       }
       expect((await probe(webPort, '/readyz'))?.body.checks.discord).toBe('ok');
+      // Metrics still answer at once, without the queues' counts (which need Redis).
+      for (const port of [webPort, metricsPort]) {
+        const metrics = await scrape(port);
+        expect(metrics.status).toBe(200);
+        expect(metrics.text).toContain('process_cpu_user_seconds_total');
+        expect(metrics.text).not.toMatch(/^atelier_queue_jobs\{/m);
+      }
 
       await h.startRedisAgain();
       await answers(h, webPort, '/readyz', 200);
       await answers(h, metricsPort, '/readyz', 200);
+      for (const port of [webPort, metricsPort])
+        expect((await scrape(port)).text).toMatch(/^atelier_queue_jobs\{queue="generate",state="waiting"\} \d+/m);
     },
   );
 });
