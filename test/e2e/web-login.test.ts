@@ -317,6 +317,21 @@ describe('login over HTTP', () => {
     expect(site.s.discord.oauth2.tokenRequests.map((r) => r.grantType)).toEqual(['authorization_code', 'refresh_token']);
   });
 
+  it('keeps the session (and its cookie) when Discord fails for a moment at the re-check, and vouches for it again after', async () => {
+    const site = await startSite();
+    const visitor = new Visitor(site.base);
+    await logIn(site.s.discord, visitor, site.member);
+    const session = () => visitor.request('/auth/session');
+    site.clock.offsetMs = MEMBERSHIP_MAX_AGE_MS + 1;
+    site.s.discord.failNext({ method: 'GET', path: /^\/users\/@me\/guilds$/, status: 502, body: { message: 'Bad Gateway', code: 0 } });
+    // This request cannot be vouched for: it is answered as logged out, but the member is not logged out.
+    expect((await session()).status).not.toBe(200);
+    expect(visitor.cookies.has('atelier_session')).toBe(true);
+    const back = await session();
+    expect(back.status).toBe(200);
+    expect(((await back.json()) as { user: { guildIds: string[] } }).user.guildIds).toEqual([site.s.discord.defaultGuildId]);
+  });
+
   it('ends the session when Discord refuses both the access and the refresh token', async () => {
     const site = await startSite();
     const visitor = new Visitor(site.base);

@@ -48,7 +48,7 @@ export class WebLogin {
   readonly secure: boolean;
   readonly publicOrigin: string;
   readonly now: () => number;
-  private readonly rechecks = new Map<string, Promise<WebSession | undefined>>();
+  private readonly rechecks = new Map<string, Promise<{ fresh?: WebSession; ended: boolean }>>();
   private admins: { ids: string[]; at: number } | undefined;
 
   constructor(readonly options: WebLoginOptions) {
@@ -85,12 +85,16 @@ export class WebLogin {
       recheck = this.recheck(id, session).finally(() => this.rechecks.delete(id));
       this.rechecks.set(id, recheck);
     }
-    const fresh = await recheck;
-    if (!fresh) reply.clearCookie(SESSION_COOKIE, this.cookieOptions(0));
+    const { fresh, ended } = await recheck;
+    if (ended) reply.clearCookie(SESSION_COOKIE, this.cookieOptions(0));
     return fresh;
   }
 
-  private async recheck(id: string, session: WebSession): Promise<WebSession | undefined> {
+  /**
+   * The session with its servers asked of Discord again. `ended`: Discord refused the login, and
+   * the session is gone; no `fresh` without `ended`: Discord could not be asked right now.
+   */
+  private async recheck(id: string, session: WebSession): Promise<{ fresh?: WebSession; ended: boolean }> {
     const { logger } = this.options;
     try {
       let current = session;
@@ -105,17 +109,17 @@ export class WebLogin {
       }
       const fresh = { ...current, guildIds, guildsCheckedAt: this.now() };
       await this.sessions.update(id, fresh);
-      return fresh;
+      return { fresh, ended: false };
     } catch (error) {
       if (error instanceof DiscordAuthError && (error.status === 400 || error.status === 401)) {
         logger.info({ userId: session.userId, reason: error.message }, 'Discord no longer accepts a login session; it ends');
         await this.sessions.destroy(id);
-        return undefined;
+        return { ended: true };
       }
       // Discord unreachable or failing: the membership cannot be vouched for, so this request is
-      // treated as logged out; the session stays and the next request tries again.
+      // treated as logged out; the session (and its cookie) stays and the next request tries again.
       logger.warn({ err: error, userId: session.userId }, 'could not re-check a member’s servers with Discord');
-      return undefined;
+      return { ended: false };
     }
   }
 
