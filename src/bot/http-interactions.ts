@@ -1,5 +1,6 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { InteractionResponseType, InteractionType, type APIInteraction, type Client } from 'discord.js';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { PendingPayloads } from './interaction-payload.js';
 
@@ -32,11 +33,16 @@ export interface InteractionEndpoint {
   publicKey: KeyObject;
   /**
    * Handles a verified interaction. Returns the body of the HTTP answer when the answer is made
-   * there (PONG); undefined when the bot answers through the callback endpoint, as discord.js does
-   * for every interaction (the route then answers 202 Accepted).
+   * there (PONG); 'duplicate' for an interaction already received (a signed request sent again
+   * within the signature's five minutes), which is not handled twice; undefined when the bot
+   * answers through the callback endpoint, as discord.js does for every interaction (the route
+   * then answers 202 Accepted).
    */
-  receive(payload: APIInteraction): { type: InteractionResponseType } | undefined;
+  receive(payload: APIInteraction): Promise<{ type: InteractionResponseType } | 'duplicate' | undefined>;
 }
+
+/** How long an interaction's id is remembered: longer than a signature stays valid. */
+const SEEN_TTL_S = 3 * SIGNATURE_MAX_AGE_S;
 
 /**
  * Feeds interactions that arrived over HTTP to the bot's discord.js client, which builds the same
@@ -44,12 +50,31 @@ export interface InteractionEndpoint {
  * discord.js has no public entry for a raw payload; its InteractionCreate action is what its own
  * gateway handler calls.
  */
-export function httpInteractions(client: Client, publicKey: KeyObject, pending: PendingPayloads, logger: Logger): InteractionEndpoint {
+export function httpInteractions(
+  client: Client,
+  publicKey: KeyObject,
+  pending: PendingPayloads,
+  logger: Logger,
+  seen: { redis: Redis; prefix: string },
+): InteractionEndpoint {
   const actions = (client as unknown as { actions: { InteractionCreate: { handle(data: unknown): void } } }).actions;
+  /** Whether this is the first time the id arrives (shared by every bot process through Redis). */
+  const firstTime = async (id: string) => {
+    try {
+      return (await seen.redis.set(`${seen.prefix}:interaction:${id}:seen`, '1', 'EX', SEEN_TTL_S, 'NX')) === 'OK';
+    } catch {
+      // Redis is away: the router answers "try again" anyway, so the interaction is let through.
+      return true;
+    }
+  };
   return {
     publicKey,
-    receive(payload) {
+    async receive(payload) {
       if (payload.type === InteractionType.Ping) return { type: InteractionResponseType.Pong };
+      if (!(await firstTime(payload.id))) {
+        logger.warn({ interactionId: payload.id }, 'an interaction arrived a second time; not handled again');
+        return 'duplicate';
+      }
       pending.add(payload);
       try {
         actions.InteractionCreate.handle(payload);

@@ -59,6 +59,29 @@ describe('INTERACTIONS=http: signed POSTs on /interactions instead of the gatewa
     expect(s.discord.requests.slice(before).filter((r) => r.path.includes('1300000000000000001'))).toEqual([]);
   });
 
+  it('handles an interaction sent again with a fresh signature only once: the copy gets a 409 and changes nothing', async () => {
+    const s = await start({ interactions: 'http' });
+    const url = interactionsUrl(s);
+    const interaction = s.discord.slashCommand({ name: 'imagine', options: { prompt: 'a lighthouse voted for once' } });
+    await interaction.response();
+    const result = await s.discord.waitFor(
+      () => s.discord.messages().find((m) => m.id === interaction.originalMessageId && m.attachments.length > 0),
+      30_000,
+      'the result',
+    );
+    const vote = s.discord.button({ customId: `img:vote:${interaction.id}`, message: result, userId: '740000000000000009' });
+    await vote.response();
+    const votes = async () => (await s.ctx.db.selectFrom('votes').select('user_id').where('request_id', '=', interaction.id).execute()).length;
+    expect(await votes()).toBe(1);
+
+    // Someone who saw the signed request sends it again, within the five minutes a signature is good for.
+    const again = await s.discord.signedPost(url, JSON.stringify(vote.payload));
+    expect(again.status).toBe(409);
+    expect(await votes()).toBe(1);
+    const callbacks = s.discord.requests.filter((r) => r.method === 'POST' && r.path.startsWith(`/interactions/${vote.id}/`));
+    expect(callbacks).toHaveLength(1);
+  });
+
   it(
     'npm run deploy-commands sets INTERACTIONS_URL as the endpoint once it answers PING, and refuses one that does not',
     { timeout: 90_000 },
