@@ -253,10 +253,10 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     return route(interaction);
   });
   client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
-  // Removed from a server: its work ends. (An outage marks the guild unavailable instead, and
-  // discord.js reports that as GuildUnavailable: the work waits for the server to come back.)
+  // Removed from a server: its work ends, even when the removal comes during an outage of that
+  // server. (An outage alone discord.js reports as GuildUnavailable, never as GuildDelete: the work
+  // waits for the server to come back.)
   client.on(Events.GuildDelete, (guild) => {
-    if (!guild.available) return;
     leaveGuild(ctx, guild.id).catch((error) =>
       logger.error({ err: error, guildId: guild.id }, 'could not end the work of a server that removed the bot'),
     );

@@ -125,4 +125,16 @@ describe('being removed from a server', () => {
     expect(await s.ctx.generateQueue.getJob(`gen-${waiting.id}`)).toBeDefined();
     expect(await weeklyStart(s)).toBeDefined();
   });
+
+  it('ends the work of a server that removed the bot during an outage', async () => {
+    const s = await start({ noWorker: true });
+    const waiting = s.discord.slashCommand({ name: 'imagine', options: { prompt: 'patience' } });
+    await waiting.response();
+    s.discord.removeBotFromGuild(s.discord.defaultGuildId, { unavailable: true });
+    await eventually(() => s.bot.client.guilds.cache.get(s.discord.defaultGuildId)?.available === false, 10_000, 'the outage to be seen');
+
+    s.discord.removeBotFromGuild(s.discord.defaultGuildId);
+    await eventually(async () => (await s.ctx.jobs.get(waiting.id))?.status === 'cancelled', 10_000, 'the waiting request to be cancelled');
+    await eventually(async () => (await s.ctx.generateQueue.getJob(`gen-${waiting.id}`)) === undefined, 10_000, 'its job to leave the queue');
+  });
 });
