@@ -31,6 +31,8 @@ const envSchema = z.object({
   ),
   DISCORD_API_URL: z.preprocess(emptyAsUndefined, z.url().default('https://discord.com/api')),
   DISCORD_CDN_URL: z.preprocess(emptyAsUndefined, z.url().default('https://cdn.discordapp.com')),
+  /** The page a member's browser opens to approve a web login: Discord's, not a REST proxy's. */
+  DISCORD_AUTHORIZE_URL: z.preprocess(emptyAsUndefined, z.url().default('https://discord.com/oauth2/authorize')),
   /** Requests per second the bot allows itself (Discord's global limit); raise it behind a rate-limiting REST proxy. */
   DISCORD_GLOBAL_RATE_LIMIT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(50)),
   REDIS_URL: optionalUrl,

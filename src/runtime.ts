@@ -234,6 +234,7 @@ export function createWebLogin(
   const { token, applicationId } = requireDiscord(config);
   const login = new WebLogin({
     apiUrl: config.DISCORD_API_URL,
+    authorizeUrl: config.DISCORD_AUTHORIZE_URL,
     clientId: applicationId,
     clientSecret: config.DISCORD_CLIENT_SECRET!,
     publicUrl: config.WEB_PUBLIC_URL!,

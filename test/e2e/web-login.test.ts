@@ -55,6 +55,7 @@ async function startSite(options: { scheme?: 'http' | 'https'; adminUserIds?: st
   const clock = { offsetMs: 0 };
   const login = new WebLogin({
     apiUrl: s.discord.apiUrl,
+    authorizeUrl: `${s.discord.apiUrl}/oauth2/authorize`,
     clientId: s.discord.applicationId,
     clientSecret: s.discord.oauth2.clientSecret,
     publicUrl,

@@ -94,6 +94,7 @@ export function useGallerySite(): (options?: { downloadsAtOnce?: number }) => Pr
     const logger = quietLogger();
     const login = new WebLogin({
       apiUrl: discord.apiUrl,
+      authorizeUrl: `${discord.apiUrl}/oauth2/authorize`,
       clientId: discord.applicationId,
       clientSecret: discord.oauth2.clientSecret,
       publicUrl: base,

@@ -80,6 +80,7 @@ export function fakeDiscordEnv(discord: FakeDiscord): Record<string, string> {
     DISCORD_TOKEN: discord.token,
     DISCORD_APPLICATION_ID: discord.applicationId,
     DISCORD_API_URL: discord.apiUrl,
+    DISCORD_AUTHORIZE_URL: `${discord.apiUrl}/oauth2/authorize`,
     DISCORD_CDN_URL: discord.cdnUrl,
   };
 }

@@ -4,6 +4,7 @@ import type { RunningBot } from '../../src/bot/bot.js';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { webLoginFrom } from '../../src/runtime.js';
+import { DiscordOAuth } from '../../src/web/auth/discord.js';
 import { safeNextPath } from '../../src/web/auth/next-path.js';
 
 const SECRET = 'x'.repeat(48);
@@ -19,6 +20,22 @@ describe('login settings', () => {
     expect(config.WEB_PUBLIC_URL).toBe('https://atelier.example');
     expect(config.ADMIN_USER_IDS).toEqual(['712345678901234567', '712345678901234568']);
     expect(parseConfig({}).ADMIN_USER_IDS).toEqual([]);
+  });
+
+  it('sends the member’s browser to Discord’s own approval page, even when the server’s calls go through a REST proxy', () => {
+    const config = parseConfig({ DISCORD_API_URL: 'http://nirn:8080/api' });
+    expect(config.DISCORD_AUTHORIZE_URL).toBe('https://discord.com/oauth2/authorize');
+    const oauth = new DiscordOAuth({
+      apiUrl: config.DISCORD_API_URL,
+      authorizeUrl: config.DISCORD_AUTHORIZE_URL,
+      clientId: '712345678901234567',
+      clientSecret: 'client-secret',
+      redirectUri: 'https://atelier.example/auth/callback',
+      botToken: 'token',
+    });
+    const page = new URL(oauth.authorizeUrl('state', 'challenge'));
+    expect(`${page.origin}${page.pathname}`).toBe('https://discord.com/oauth2/authorize');
+    expect(page.searchParams.get('redirect_uri')).toBe('https://atelier.example/auth/callback');
   });
 
   it('names the login variable that is wrong', () => {

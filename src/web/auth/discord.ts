@@ -27,8 +27,13 @@ export class DiscordAuthError extends Error {
 }
 
 export interface DiscordOAuthOptions {
-  /** DISCORD_API_URL, e.g. https://discord.com/api; every URL below derives from it. */
+  /** DISCORD_API_URL, e.g. https://discord.com/api: the server's own calls (token, identity, servers) go there. */
   apiUrl: string;
+  /**
+   * DISCORD_AUTHORIZE_URL: the page the member's browser opens to approve a login. Always
+   * Discord's own, even when the server's calls go through a REST proxy the browser cannot reach.
+   */
+  authorizeUrl?: string;
   clientId: string;
   clientSecret: string;
   redirectUri: string;
@@ -36,6 +41,9 @@ export interface DiscordOAuthOptions {
   botToken: string;
   now?: () => number;
 }
+
+/** Where a member approves a login on Discord. */
+export const DISCORD_AUTHORIZE_URL = 'https://discord.com/oauth2/authorize';
 
 /** A PKCE verifier (43 url-safe characters) and its S256 challenge. */
 export function pkcePair(): { verifier: string; challenge: string } {
@@ -56,7 +64,7 @@ export class DiscordOAuth {
 
   /** Where the browser goes to approve the login (scopes `identify guilds`). */
   authorizeUrl(state: string, challenge: string): string {
-    const url = new URL(`${this.options.apiUrl}/oauth2/authorize`);
+    const url = new URL(this.options.authorizeUrl ?? DISCORD_AUTHORIZE_URL);
     url.search = new URLSearchParams({
       response_type: 'code',
       client_id: this.options.clientId,

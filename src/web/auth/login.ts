@@ -22,6 +22,8 @@ const LOGIN_COOKIE = 'atelier_login';
 export interface WebLoginOptions {
   /** DISCORD_API_URL. */
   apiUrl: string;
+  /** DISCORD_AUTHORIZE_URL (default: Discord's own page). */
+  authorizeUrl?: string;
   /** DISCORD_APPLICATION_ID. */
   clientId: string;
   clientSecret: string;
@@ -55,6 +57,7 @@ export class WebLogin {
     this.now = options.now ?? Date.now;
     this.discord = new DiscordOAuth({
       apiUrl: options.apiUrl,
+      authorizeUrl: options.authorizeUrl,
       clientId: options.clientId,
       clientSecret: options.clientSecret,
       redirectUri: `${options.publicUrl}/auth/callback`,
