@@ -187,6 +187,37 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
     expect((await s.ctx.challenges.entries(running.id)).map((entry) => entry.imageId)).toEqual([`${made.interactionId}-1`]);
   });
 
+  it('echoes a theme written as a masked link as plain text: its address shows, nothing hides behind a label', async () => {
+    const s = (stack = await Stack.start());
+    await s.discord.ready;
+    const channel = s.discord.defaultChannelId;
+    const admin = s.discord.user({ username: 'mod' }).id;
+    const theme = '[free nitro](https://x.example/claim) **now**';
+    const shown = '\\[free nitro\\](<https://x.example/claim>) \\*\\*now\\*\\*';
+    // A `[label](address)` whose opening bracket is not escaped: Discord would make it a link.
+    const maskedLink = /(^|[^\\])\[[^\]]*\]\(/;
+
+    const started = await privateAnswer(challenge(s, 'start', admin, [{ name: 'theme', type: O.String, value: theme }], true));
+    expect(started).toContain(`Starting **${shown}**`);
+    expect(started).not.toMatch(maskedLink);
+    const announcement = await s.discord.waitFor(
+      () => s.discord.messages(channel).find((m) => m.embeds[0]?.title?.startsWith('🏆 Challenge')),
+      10_000,
+      'the announcement',
+    );
+    const embed = announcement.embeds[0]!;
+    expect(embed.description).toContain(`the theme **${shown}**`);
+    expect(embed.description).not.toMatch(maskedLink);
+    // Titles show no links; the theme stands there as written, within Discord's limit.
+    expect(embed.title).toBe(`🏆 Challenge: ${theme}`);
+    expect(embed.title!.length).toBeLessThanOrEqual(256);
+
+    await privateAnswer(challenge(s, 'end', admin, [], true));
+    const results = await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.content.includes('**Results:')), 15_000, 'the results');
+    expect(results.content).toContain(`Results: ${shown}`);
+    expect(results.content).not.toMatch(maskedLink);
+  });
+
   it('drops the votes of a member who deleted their data: the entry counts them no more and the challenge keeps no trace of them', async () => {
     const s = (stack = await Stack.start());
     await s.discord.ready;

@@ -133,7 +133,7 @@ describe('/session timers and records', () => {
     );
   });
 
-  it('/privacy delete-my-data removes the member’s session votes, and their name from their entries and the sessions they host', async () => {
+  it('/privacy delete-my-data removes the member’s session votes, their name and prompt from their entries, and them from the sessions they host', async () => {
     const s = await start();
     const { id, thread } = await startSession(s, { theme: 'kites', rounds: 1, mode: 'fresh' });
     await enter(s, thread.id, ADA, 'a red kite');
@@ -158,7 +158,19 @@ describe('/session timers and records', () => {
     const [entry] = await s.ctx.sessions.entries(id, 1);
     expect(entry!.userId).toBeUndefined();
     expect(entry!.userName).toBe('a former member');
+    expect(entry!.prompt).toBe('');
+    const stored = await s.ctx.db.selectFrom('session_entries').select(['user_id', 'user_name', 'prompt']).where('session_id', '=', id).execute();
+    expect(stored).toEqual([{ user_id: null, user_name: null, prompt: null }]);
     expect((await s.ctx.sessions.get(id))!.hostId).toBeUndefined();
+
+    // The session ends (a moderator runs it now that it has no host): its winner, saved as a
+    // series, does not bring the name or the prompt back.
+    await privateAnswer(session(s, 'next', {}, { userId: CY, channelId: thread.id, moderator: true }));
+    const recap = await botPost(s, thread.id, /Recap:/);
+    expect(recap.content).not.toContain('a red kite');
+    const panels = await s.ctx.db.selectFrom('series_panels').select(['user_id', 'user_name', 'prompt']).where('series_id', '=', id).execute();
+    expect(panels).toEqual([{ user_id: null, user_name: null, prompt: null }]);
+    expect((await s.ctx.db.selectFrom('series').select('creator_id').where('id', '=', id).executeTakeFirstOrThrow()).creator_id).toBeNull();
   });
 
   it('ends the running sessions of a server that removed the bot, silently', async () => {

@@ -3,7 +3,6 @@ import {
   ComponentType,
   DiscordAPIError,
   Routes,
-  escapeMarkdown,
   type APIActionRowComponent,
   type APIAllowedMentions,
   type APIComponentInMessageActionRow,
@@ -17,7 +16,7 @@ import { hasLeftGuild } from '../../bot/guilds.js';
 import { imageBytes } from '../../bot/components/generation.js';
 import type { BotContext } from '../../bot/context.js';
 import { unlessRefused, withMessageLock } from '../../bot/discord-messages.js';
-import { memberMention, noMentions } from '../../bot/messages.js';
+import { memberMention, memberText, noMentions } from '../../bot/messages.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../../bot/requests.js';
 import { fitToSize } from '../../images/fit.js';
 import { challengeVoteId } from './ids.js';
@@ -48,7 +47,11 @@ const CONTENT_MAX = 2000;
 /** "<t:1700000000:R>": Discord shows it in each member's own timezone. */
 export const timestamp = (ms: number, style: 'R' | 'f' | 'd' = 'R') => `<t:${Math.floor(ms / 1000)}:${style}>`;
 
-export const themeText = (theme: string) => escapeMarkdown(theme);
+/**
+ * A theme as posts and answers echo it (see memberText): no markdown, no masked link (a theme like
+ * `[free nitro](https://…)` shows its address), mentions shown as text.
+ */
+export const themeText = (theme: string) => memberText(theme);
 
 function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;

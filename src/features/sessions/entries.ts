@@ -1,5 +1,6 @@
 import type { ChatInputCommandInteraction, ModalSubmitInteraction } from 'discord.js';
 import { DEFAULT_STRENGTH } from '../../bot/components/community.js';
+import { AttachmentRefusedError } from '../../bot/attachments.js';
 import { imageBytes } from '../../bot/components/generation.js';
 import type { BotContext } from '../../bot/context.js';
 import { queuedMessage } from '../../bot/messages.js';
@@ -50,6 +51,22 @@ export function refusalText(result: Extract<ReserveResult, { ok: false }>): stri
   }
 }
 
+/**
+ * The picture an evolve entry remixes, with its bytes. One that went since its round opened (its
+ * author or a moderator deleted it, /privacy erased it, its bytes are gone) is not there to remix:
+ * the entry starts from text instead, like one in a round without a winner.
+ */
+async function remixBase(ctx: BotContext, session: Session, imageId: string | undefined): Promise<{ id: string; bytes: Buffer } | undefined> {
+  if (!imageId) return undefined;
+  try {
+    return { id: imageId, bytes: await imageBytes(ctx, imageId) };
+  } catch (error) {
+    if (!(error instanceof InvalidRequestError || error instanceof AttachmentRefusedError)) throw error;
+    ctx.logger.info({ sessionId: session.id, imageId, reason: error.message }, 'session base picture gone: entry drawn from text');
+    return undefined;
+  }
+}
+
 /** Takes the member's entry and answers with the usual "Queued" message, marked as the entry it is. */
 export async function enterSession(
   interaction: ChatInputCommandInteraction | ModalSubmitInteraction,
@@ -71,9 +88,10 @@ export async function enterSession(
   });
   if (!reserved.ok) throw new InvalidRequestError(refusalText(reserved));
   let queued: Awaited<ReturnType<typeof enqueueGeneration>>;
+  let base: { id: string; bytes: Buffer } | undefined;
   try {
     // Evolve mode: from round 2 on, the entry remixes the last winner (lineage records the link).
-    const base = reserved.baseImageId;
+    base = await remixBase(ctx, session, reserved.baseImageId);
     const requester = requesterOf(interaction);
     // A thread's payload does not say whether it is age-restricted; the session noted its channel's
     // flag when it started, so a burst of entries does not ask Discord once each.
@@ -83,7 +101,7 @@ export async function enterSession(
       options,
       urgent: true,
       partOf: 'session',
-      ...(base ? { parentImageId: base, input: await imageBytes(ctx, base), strength: DEFAULT_STRENGTH } : {}),
+      ...(base ? { parentImageId: base.id, input: base.bytes, strength: DEFAULT_STRENGTH } : {}),
     });
   } catch (error) {
     // Refused (quota, blocklist, budget…): the entry never counted.
@@ -93,7 +111,7 @@ export async function enterSession(
   if (queued.duplicate) return;
   const answer = queuedMessage(queued.record, queued.place);
   const round = (await ctx.sessions.get(session.id))?.round ?? session.round;
-  const remix = reserved.baseImageId ? " (a remix of last round's winner)" : '';
+  const remix = base ? " (a remix of last round's winner)" : '';
   await replyQueued(interaction, ctx, queued.record, {
     ...answer,
     content: `🎨 **Entry #${reserved.number}** for round ${round}${remix}\n${answer.content}`,

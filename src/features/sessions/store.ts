@@ -6,7 +6,8 @@ import type { DB, Row, SessionMode, SessionPhase } from '../../db/schema.js';
  * Live sessions in PostgreSQL. Every phase change locks the session row (FOR UPDATE) and checks
  * the round and phase it expects, so only one of several runs of the same timer changes anything.
  * Entries and votes take the same row's shared lock and check the phase under it: a vote is either
- * in before the tally or refused, never lost in between.
+ * in before the tally or refused, never lost in between. An entry also locks its round's row, so a
+ * member's entries are counted one at a time.
  */
 export type { SessionMode, SessionPhase };
 export const sessionModes = ['evolve', 'fresh'] as const satisfies readonly SessionMode[];
@@ -340,6 +341,16 @@ export class SessionStore {
       const session = toSession(row);
       if (session.phase !== 'entries') return { ok: false, reason: 'closed', session };
       if (session.pausedAt) return { ok: false, reason: 'paused', session };
+      // Entries hold the session's lock shared, so they run side by side: two entries by one member
+      // could each count the entries made before both and both slip under the limit. The round's
+      // row, locked before counting, lets one entry at a time count and take its number.
+      await trx
+        .selectFrom('session_rounds')
+        .select('number')
+        .where('session_id', '=', sessionId)
+        .where('number', '=', session.round)
+        .forUpdate()
+        .executeTakeFirst();
       const mine = await trx
         .selectFrom('session_entries')
         .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -348,7 +359,7 @@ export class SessionStore {
         .where('user_id', '=', entry.userId)
         .executeTakeFirst();
       if (Number(mine?.n ?? 0) >= session.entriesPerRound) return { ok: false, reason: 'limit', session };
-      // The round row is the counter: concurrent entries queue on it and each takes the next number.
+      // The round row is also the counter: each entry takes the next number.
       const round = await trx
         .updateTable('session_rounds')
         .set((eb) => ({ entry_count: eb('entry_count', '+', 1) }))
@@ -554,16 +565,29 @@ export class SessionStore {
     });
   }
 
-  /** Ends a session at once (the host's /session end); false when it had ended already. */
-  async end(sessionId: string, now: number): Promise<Session | undefined> {
-    const row = await this.db
-      .updateTable('sessions')
-      .set({ phase: 'ended', phase_ends_at: null, ended_at: new Date(now), paused_at: null, paused_left_ms: null })
-      .where('id', '=', sessionId)
-      .where('phase', '<>', 'ended')
-      .returningAll()
-      .executeTakeFirst();
-    return row ? toSession(row) : undefined;
+  /**
+   * Ends a session at once (the host's /session end); undefined when it had ended already.
+   * `closing` runs first, in the same transaction and with the session row locked as it was (a
+   * vote under way is counted there: no vote slips in between, none opens another round).
+   */
+  async end(
+    sessionId: string,
+    now: number,
+    closing?: (trx: Transaction<DB>, session: Session) => Promise<void>,
+  ): Promise<{ before: Session; ended: Session } | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await this.lock(trx, sessionId, 'update');
+      if (!row || row.phase === 'ended') return undefined;
+      const before = toSession(row);
+      if (closing) await closing(trx, before);
+      const updated = await trx
+        .updateTable('sessions')
+        .set({ phase: 'ended', phase_ends_at: null, ended_at: new Date(now), paused_at: null, paused_left_ms: null })
+        .where('id', '=', sessionId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { before, ended: toSession(updated) };
+    });
   }
 
   /** The server's running sessions (the bot was removed from it). */
@@ -583,16 +607,19 @@ export class SessionStore {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  /** The session's winners, in round order, saved as a finished series in the session's thread. */
-  async saveAsSeries(
-    session: Session,
-    panels: Array<{ id: string; userId?: string; userName: string; prompt: string; imageId: string }>,
-    now: number,
-  ): Promise<string | undefined> {
+  /**
+   * The session's winners (their entries' ids and pictures), in round order, saved as a finished
+   * series in the session's thread. Names and prompts come from the entries as stored now: the
+   * entry of a member who deleted their data (/privacy) makes a panel without either.
+   */
+  async saveAsSeries(session: Session, panels: Array<{ id: string; imageId: string }>, now: number): Promise<string | undefined> {
     if (panels.length === 0) return undefined;
     return this.db.transaction().execute(async (trx) => {
       const current = await this.lock(trx, session.id, 'update');
       if (current?.series_id) return current.series_id;
+      const entryIds = panels.map((panel) => panel.id);
+      const stored = await trx.selectFrom('session_entries').select(['id', 'user_id', 'user_name', 'prompt']).where('id', 'in', entryIds).execute();
+      const authors = new Map(stored.map((entry) => [entry.id, entry]));
       const maxPanels = Math.max(2, panels.length);
       const seriesId = session.id;
       await trx
@@ -606,7 +633,7 @@ export class SessionStore {
           mode: 'open',
           max_panels: maxPanels,
           panel_count: panels.length,
-          creator_id: session.hostId ?? null,
+          creator_id: current?.host_id ?? null,
           status: panels.length === maxPanels ? 'complete' : 'closed',
           turn: panels.length,
           created_at: new Date(session.createdAt),
@@ -617,16 +644,20 @@ export class SessionStore {
       await trx
         .insertInto('series_panels')
         .values(
-          panels.map((panel, index) => ({
-            id: `${seriesId}-${index + 1}`,
-            series_id: seriesId,
-            number: index + 1,
-            user_id: panel.userId ?? null,
-            user_name: panel.userName.slice(0, 64),
-            prompt: panel.prompt,
-            image_id: panel.imageId,
-            created_at: new Date(now),
-          })),
+          panels.map((panel, index) => {
+            const entry = authors.get(panel.id);
+            const named = entry?.user_id ? entry : undefined;
+            return {
+              id: `${seriesId}-${index + 1}`,
+              series_id: seriesId,
+              number: index + 1,
+              user_id: named?.user_id ?? null,
+              user_name: named?.user_name?.slice(0, 64) ?? null,
+              prompt: named?.prompt ?? null,
+              image_id: panel.imageId,
+              created_at: new Date(now),
+            };
+          }),
         )
         .onConflict((conflict) => conflict.column('id').doNothing())
         .execute();
@@ -635,13 +666,16 @@ export class SessionStore {
     });
   }
 
-  /** /privacy: the member's votes go, their entries and hosted sessions stay without their name. */
+  /**
+   * /privacy: the member's votes go; their entries stay (rounds and votes still refer to them)
+   * without their name or prompt, and the sessions they host lose their host.
+   */
   async deleteMemberData(userId: string): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
       const votes = await trx.deleteFrom('session_votes').where('voter_id', '=', userId).executeTakeFirst();
       const entries = await trx
         .updateTable('session_entries')
-        .set({ user_id: null, user_name: null })
+        .set({ user_id: null, user_name: null, prompt: null })
         .where('user_id', '=', userId)
         .executeTakeFirst();
       const hosted = await trx.updateTable('sessions').set({ host_id: null }).where('host_id', '=', userId).executeTakeFirst();

@@ -68,15 +68,8 @@ export async function endPhase(ctx: BotContext, job: SessionJob, now = ctx.now()
           await trx.selectFrom('session_entries').select('state').where('session_id', '=', session.id).where('round', '=', session.round).execute()
         ).map((entry) => entry.state);
       if (job.phase === 'voting') {
-        const entries = await ctx.sessions.readyEntries(trx, session.id, session.round);
-        const winner = winnerOf(entries, await ctx.sessions.tally(session.id, session.round, trx));
-        if (!winner) {
-          await ctx.sessions.closeRound(trx, session.id, session.round, { skipped: true });
-          return nextRound(ctx, trx, session, (await roundBase(trx, session)) ?? undefined, now);
-        }
-        await ctx.sessions.closeRound(trx, session.id, session.round, { winnerEntry: winner.number, winnerVotes: winner.votes });
-        const image = entries.find((entry) => entry.number === winner.number)?.imageId;
-        return nextRound(ctx, trx, session, image, now);
+        const winner = await closeVote(ctx, trx, session);
+        return nextRound(ctx, trx, session, await nextBase(trx, session, winner), now);
       }
       if (job.phase === 'drawing') {
         // The wait for stragglers is over: what is not drawn by now misses the round.
@@ -92,7 +85,7 @@ export async function endPhase(ctx: BotContext, job: SessionJob, now = ctx.now()
       }
       if (!(await states()).includes('ready')) {
         await ctx.sessions.closeRound(trx, session.id, session.round, { skipped: true });
-        return nextRound(ctx, trx, session, (await roundBase(trx, session)) ?? undefined, now);
+        return nextRound(ctx, trx, session, await nextBase(trx, session, undefined), now);
       }
       return { round: session.round, phase: 'voting', phaseEndsAt: now + session.voteSeconds * 1000 };
     });
@@ -110,15 +103,40 @@ export async function endPhase(ctx: BotContext, job: SessionJob, now = ctx.now()
   return moved ? 'moved' : 'unchanged';
 }
 
-/** The base picture of the round being closed (a skipped round hands it on unchanged). */
-async function roundBase(trx: Transaction<DB>, session: Session): Promise<string | null> {
-  const row = await trx
+/**
+ * Counts the vote of the round being voted on and records its outcome; returns the winning
+ * picture (none when the round had no entry to win it, and so was skipped).
+ */
+async function closeVote(ctx: BotContext, trx: Transaction<DB>, session: Session): Promise<string | undefined> {
+  const entries = await ctx.sessions.readyEntries(trx, session.id, session.round);
+  const winner = winnerOf(entries, await ctx.sessions.tally(session.id, session.round, trx));
+  if (!winner) {
+    await ctx.sessions.closeRound(trx, session.id, session.round, { skipped: true });
+    return undefined;
+  }
+  await ctx.sessions.closeRound(trx, session.id, session.round, { winnerEntry: winner.number, winnerVotes: winner.votes });
+  return entries.find((entry) => entry.number === winner.number)?.imageId;
+}
+
+/**
+ * What the next round of an evolve session remixes: the winner of the round being closed, or,
+ * without one (a skipped round), the picture this round remixed. A picture deleted since (by its
+ * author, a moderator or /privacy) is never handed on: the newest picture of the chain that is
+ * still there takes its place, and with none left the next round starts from text.
+ */
+async function nextBase(trx: Transaction<DB>, session: Session, winner: string | undefined): Promise<string | undefined> {
+  const bases = await trx
     .selectFrom('session_rounds')
     .select('base_image_id')
     .where('session_id', '=', session.id)
-    .where('number', '=', session.round)
-    .executeTakeFirst();
-  return row?.base_image_id ?? null;
+    .where('number', '<=', session.round)
+    .orderBy('number', 'desc')
+    .execute();
+  const chain = [winner, ...bases.map((round) => round.base_image_id)].filter((id): id is string => Boolean(id));
+  if (chain.length === 0) return undefined;
+  const deleted = await trx.selectFrom('images').select('id').where('id', 'in', chain).where('deleted_at', 'is not', null).execute();
+  const gone = new Set(deleted.map((image) => image.id));
+  return chain.find((id) => !gone.has(id));
 }
 
 /**
@@ -137,18 +155,20 @@ export function recordDeliveredEntry(ctx: BotContext) {
   };
 }
 
-/** Ends the session now (/session end): a round being voted on is counted first, then the recap. */
+/**
+ * Ends the session now (/session end): a round being voted on (paused or not) is counted first and
+ * gets its result, then the recap. No further round opens.
+ */
 export async function endSession(ctx: BotContext, sessionId: string, now = ctx.now()): Promise<boolean> {
-  const before = await ctx.sessions.get(sessionId);
-  if (!before || before.phase === 'ended') return false;
-  if (before.phase === 'voting' && !before.pausedAt) {
-    await endPhase(ctx, { sessionId, round: before.round, phase: 'voting', epoch: before.epoch }, now);
-  }
-  const current = (await ctx.sessions.get(sessionId))!;
-  await removeCurrentPhase(ctx.sessionQueue, current);
-  const ended = await ctx.sessions.end(sessionId, now);
+  const outcome = await ctx.sessions.end(sessionId, now, async (trx, session) => {
+    if (session.phase === 'voting') await closeVote(ctx, trx, session);
+  });
+  if (!outcome) return false;
+  // Its deadline would find the session ended and change nothing; it need not wait around.
+  await removeCurrentPhase(ctx.sessionQueue, outcome.before);
+  ctx.logger.info({ sessionId, round: outcome.before.round, phase: outcome.before.phase }, 'session ended on request');
   await catchUp(ctx, sessionId);
-  return Boolean(ended);
+  return true;
 }
 
 // posts ------------------------------------------------------------------------------------
@@ -167,8 +187,9 @@ export async function catchUp(ctx: BotContext, sessionId: string): Promise<void>
       if (round.number > session.round) break;
       const closed = round.skipped || round.winnerEntry !== undefined;
       if (!round.openedMessageId) {
+        const opening = roundOpening(session, round, await remixesLastWinner(ctx, session, rounds, round));
         const posted = await unlessRefused(ctx, 'session round', ids, () =>
-          postChannelMessage(ctx, session.threadId, roundOpening(session, round), { nonce: nonce(session, `o${round.number}`) }),
+          postChannelMessage(ctx, session.threadId, opening, { nonce: nonce(session, `o${round.number}`) }),
         );
         await ctx.sessions.recordRound(sessionId, round.number, { openedMessageId: 'done' in posted ? posted.done.id : 'refused' });
       }
@@ -194,9 +215,19 @@ export async function catchUp(ctx: BotContext, sessionId: string): Promise<void>
   });
 }
 
-function roundOpening(session: Session, round: SessionRound): MessageBody {
+/** Whether the round remixes the previous round's winner (not an earlier picture handed on). */
+async function remixesLastWinner(ctx: BotContext, session: Session, rounds: SessionRound[], round: SessionRound): Promise<boolean> {
+  const previous = rounds.find((other) => other.number === round.number - 1);
+  if (session.mode !== 'evolve' || !round.baseImageId || previous?.winnerEntry === undefined) return false;
+  const winner = (await ctx.sessions.entries(session.id, previous.number)).find((entry) => entry.number === previous.winnerEntry);
+  return winner?.imageId === round.baseImageId;
+}
+
+function roundOpening(session: Session, round: SessionRound, lastWinner: boolean): MessageBody {
   const lines = [`🎨 **Round ${round.number} of ${session.rounds}** · twist: **${text(round.twist)}**`];
-  if (session.mode === 'evolve' && round.baseImageId) lines.push("Entries remix last round's winning picture.");
+  if (session.mode === 'evolve' && round.baseImageId && lastWinner) lines.push("Entries remix last round's winning picture.");
+  // A skipped round, or a winning picture deleted before its round opened, hands on the one before.
+  else if (session.mode === 'evolve' && round.baseImageId) lines.push('Entries remix the latest winning picture that is still there.');
   else if (session.mode === 'evolve' && round.number > 1) lines.push('No winner to build on yet: entries start from text.');
   lines.push(
     `Enter with \`/imagine\` here or the 🎨 **Enter** button on the panel (up to ${session.entriesPerRound} each).` +
@@ -262,13 +293,16 @@ const authorOf = (entry: SessionEntry) => (entry.userId ? memberMention(entry.us
 const votesText = (votes: number) => `${votes} ${votes === 1 ? 'vote' : 'votes'}`;
 
 async function postResult(ctx: BotContext, session: Session, round: SessionRound) {
+  // Read again: the round closed in the same change that opened the next round or ended the
+  // session early (then no round follows it).
+  const follows = ((await ctx.sessions.get(session.id)) ?? session).round > round.number;
   if (round.skipped) {
     const entries = await ctx.sessions.entries(session.id, round.number);
     const why =
       entries.length === 0
         ? 'had no entries'
         : 'had no entry that finished drawing in time (a round waits at most 2 minutes for pictures still being drawn)';
-    const after = round.number < session.rounds ? ` Round ${round.number + 1} follows.` : '';
+    const after = follows ? ` Round ${round.number + 1} follows.` : '';
     return postChannelMessage(ctx, session.threadId, body(`⏭ Round ${round.number} ${why}, so it was skipped.${after}`), {
       nonce: nonce(session, `r${round.number}`),
     });
@@ -286,7 +320,11 @@ async function postResult(ctx: BotContext, session: Session, round: SessionRound
     lines.push('(A tie would go to the earlier entry.)');
   }
   lines.push(`Votes: ${entries.map((entry) => `#${entry.number} ${authorOf(entry)} ${tally.get(entry.number) ?? 0}`).join(' · ')}`);
-  if (round.number < session.rounds && session.mode === 'evolve') lines.push(`Round ${round.number + 1} remixes this picture.`);
+  if (session.mode === 'evolve' && follows && winner.imageId) {
+    // The next round remixes the winner unless the picture was deleted before that round opened.
+    const next = await ctx.sessions.roundOf(session.id, round.number + 1);
+    if (next?.baseImageId === winner.imageId) lines.push(`Round ${round.number + 1} remixes this picture.`);
+  }
   const files: RawFile[] = [];
   if (winner.imageId) {
     const fitted = await fitToSize(await pictureOf(ctx, winner.imageId), DEFAULT_ATTACHMENT_LIMIT, `round-${round.number}-winner`);
@@ -357,7 +395,7 @@ async function postRecap(ctx: BotContext, session: Session, rounds: SessionRound
     for (const { entry } of winners) await ensureArchivedPicture(ctx, entry.imageId);
     seriesId = await ctx.sessions.saveAsSeries(
       session,
-      winners.map(({ entry }) => ({ id: entry.id, userId: entry.userId, userName: entry.userName, prompt: entry.prompt, imageId: entry.imageId })),
+      winners.map(({ entry }) => ({ id: entry.id, imageId: entry.imageId })),
       ctx.now(),
     );
   }
