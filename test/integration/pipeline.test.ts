@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import { SnowflakeUtil } from 'discord.js';
 import sharp from 'sharp';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -53,6 +53,20 @@ async function worker(options: { concurrency?: number; shutdownGraceMs?: number;
 }
 
 const options = { prompt: 'a lighthouse in fog', aspect: '16:9' as const, count: 2 };
+
+/** One run of a generate job in this process, as a worker runs it (no cancel reaches it). */
+function generateHere(job: Job) {
+  return processGenerate(job, {
+    jobs: ctx.jobs,
+    images: ctx.images,
+    transferBlobs: true,
+    durations: { add: () => undefined },
+    provider,
+    deliverQueue: ctx.deliverQueue,
+    logger: quietLogger(),
+    signal: new AbortController().signal,
+  });
+}
 
 beforeEach(async () => {
   bed = await openTestBed();
@@ -247,17 +261,7 @@ describeOnRedis('generation pipeline on real Redis and BullMQ', () => {
     const job = (await ctx.generateQueue.getJob(generateJobId(record.id)))!;
     const first = provider.holdNext();
     const second = provider.holdNext();
-    const run = () =>
-      processGenerate(job, {
-        jobs: ctx.jobs,
-        images: ctx.images,
-        transferBlobs: true,
-        durations: { add: () => undefined },
-        provider,
-        deliverQueue: ctx.deliverQueue,
-        logger: quietLogger(),
-        signal: new AbortController().signal,
-      });
+    const run = () => generateHere(job);
     const firstStarted = provider.nextRequest();
     const firstRun = run();
     await firstStarted;
@@ -282,17 +286,8 @@ describeOnRedis('generation pipeline on real Redis and BullMQ', () => {
     const job = (await ctx.generateQueue.getJob(generateJobId(record.id)))!;
     const hold = provider.holdNext();
     const started = provider.nextRequest();
-    const run = processGenerate(job, {
-      jobs: ctx.jobs,
-      images: ctx.images,
-      transferBlobs: true,
-      durations: { add: () => undefined },
-      provider,
-      deliverQueue: ctx.deliverQueue,
-      logger: quietLogger(),
-      // A cancel the worker did not hear (it was on another worker): the provider finishes.
-      signal: new AbortController().signal,
-    });
+    // A cancel the worker did not hear (it was on another worker): the provider finishes.
+    const run = generateHere(job);
     await started;
     expect((await ctx.jobs.transition(record.id, ['running'], 'cancelled')).ok).toBe(true);
     hold.release();
