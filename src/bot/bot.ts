@@ -270,7 +270,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     // No gateway: the token only signs REST requests; interactions arrive on the web server.
     client.rest.setToken(options.token);
     ctx.botUserId = await botUserIdOverRest(client.rest, options.applicationId, logger);
-    interactions = httpInteractions(client, options.publicKey!, payloads, logger, { redis, prefix });
+    interactions = httpInteractions(client, options.publicKey!, payloads, logger);
     logger.info('receiving interactions over HTTP on /interactions; no gateway connection');
   } else {
     const ready = once(client, Events.ClientReady);

@@ -1,6 +1,5 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { InteractionResponseType, InteractionType, type APIInteraction, type Client } from 'discord.js';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { PendingPayloads } from './interaction-payload.js';
 
@@ -38,11 +37,13 @@ export interface InteractionEndpoint {
    * answers through the callback endpoint, as discord.js does for every interaction (the route
    * then answers 202 Accepted).
    */
-  receive(payload: APIInteraction): Promise<{ type: InteractionResponseType } | 'duplicate' | undefined>;
+  receive(payload: APIInteraction): { type: InteractionResponseType } | 'duplicate' | undefined;
 }
 
 /** How long an interaction's id is remembered: longer than a signature stays valid. */
-const SEEN_TTL_S = 3 * SIGNATURE_MAX_AGE_S;
+const SEEN_MS = 3 * SIGNATURE_MAX_AGE_S * 1000;
+/** Ids remembered at most (a busy bot receives a few hundred a minute). */
+const SEEN_MAX = 50_000;
 
 /**
  * Feeds interactions that arrived over HTTP to the bot's discord.js client, which builds the same
@@ -50,28 +51,25 @@ const SEEN_TTL_S = 3 * SIGNATURE_MAX_AGE_S;
  * discord.js has no public entry for a raw payload; its InteractionCreate action is what its own
  * gateway handler calls.
  */
-export function httpInteractions(
-  client: Client,
-  publicKey: KeyObject,
-  pending: PendingPayloads,
-  logger: Logger,
-  seen: { redis: Redis; prefix: string },
-): InteractionEndpoint {
+export function httpInteractions(client: Client, publicKey: KeyObject, pending: PendingPayloads, logger: Logger): InteractionEndpoint {
   const actions = (client as unknown as { actions: { InteractionCreate: { handle(data: unknown): void } } }).actions;
-  /** Whether this is the first time the id arrives (shared by every bot process through Redis). */
-  const firstTime = async (id: string) => {
-    try {
-      return (await seen.redis.set(`${seen.prefix}:interaction:${id}:seen`, '1', 'EX', SEEN_TTL_S, 'NX')) === 'OK';
-    } catch {
-      // Redis is away: the router answers "try again" anyway, so the interaction is let through.
-      return true;
+  // Ids received lately, oldest first (a Map keeps insertion order), with when they arrived.
+  const seen = new Map<string, number>();
+  /** Whether this is the first time the id arrives at this process. */
+  const firstTime = (id: string, now = Date.now()) => {
+    for (const [old, at] of seen) {
+      if (now - at < SEEN_MS && seen.size < SEEN_MAX) break;
+      seen.delete(old);
     }
+    if (seen.has(id)) return false;
+    seen.set(id, now);
+    return true;
   };
   return {
     publicKey,
-    async receive(payload) {
+    receive(payload) {
       if (payload.type === InteractionType.Ping) return { type: InteractionResponseType.Pong };
-      if (!(await firstTime(payload.id))) {
+      if (!firstTime(payload.id)) {
         logger.warn({ interactionId: payload.id }, 'an interaction arrived a second time; not handled again');
         return 'duplicate';
       }

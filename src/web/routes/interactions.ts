@@ -28,7 +28,7 @@ export const interactionRoutes =
       if (typeof payload !== 'object' || payload === null || typeof payload.type !== 'number' || typeof payload.id !== 'string') {
         return reply.code(400).send({ error: 'not an interaction' });
       }
-      const answer = await endpoint.receive(payload);
+      const answer = endpoint.receive(payload);
       // Sent again with a fresh signature (Discord sends each interaction once): handled once only.
       if (answer === 'duplicate') return reply.code(409).send({ error: 'this interaction was already received' });
       if (answer) return reply.code(200).send(answer);
