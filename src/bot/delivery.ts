@@ -16,6 +16,7 @@ import {
   isDeadInteraction,
   permanentFailure,
   postChannelMessage,
+  sendDirectMessage,
   tokenAlive,
   withMessageLock,
 } from './discord-messages.js';
@@ -148,8 +149,7 @@ async function tellAuthorPrivately(ctx: BotContext, record: JobRecord, text: str
     }
   }
   try {
-    const dm = (await ctx.rest.post(Routes.userChannels(), { body: { recipient_id: record.userId } })) as APIChannel;
-    await postChannelMessage(ctx, dm.id, { content: text, components: [], allowed_mentions: noMentions }, { nonce: `n${record.id}` });
+    await sendDirectMessage(ctx, record.userId, { content: text, components: [], allowed_mentions: noMentions }, `n${record.id}`);
   } catch (error) {
     ctx.logger.warn({ err: error, jobId: record.id, userId: record.userId }, 'could not tell the author privately either; giving up');
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DiscordAPIError, Routes, type APIMessage, type RawFile } from 'discord.js';
+import { DiscordAPIError, Routes, type APIChannel, type APIMessage, type RawFile } from 'discord.js';
 import type { JobRecord } from '../store/jobs.js';
 import type { BotContext } from './context.js';
 import type { MessageBody } from './messages.js';
@@ -132,6 +132,12 @@ export async function postChannelMessage(
     if (!(error instanceof DiscordAPIError) || Number(error.code) !== CANNOT_REPLY_WITHOUT_HISTORY) throw error;
     return post({});
   }
+}
+
+/** A direct message to a member (their DM channel with the bot is opened first); the nonce makes a retry the same message. */
+export async function sendDirectMessage(ctx: BotContext, userId: string, body: MessageBody, nonce: string): Promise<APIMessage> {
+  const dm = (await ctx.rest.post(Routes.userChannels(), { body: { recipient_id: userId } })) as APIChannel;
+  return postChannelMessage(ctx, dm.id, body, { nonce });
 }
 
 /**

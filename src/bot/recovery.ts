@@ -5,6 +5,11 @@ import { announceDelivery, failGeneration } from '../generation.js';
 import type { BotContext } from './context.js';
 import { addGenerateJob } from './requests.js';
 import { runScript } from '../redis-scripts.js';
+import { requestsAwaitingOutcome, settleLostRequest, type AwaitingRequest } from '../features/pictures/store.js';
+import { restoreChallengeTimers } from '../features/challenges/transitions.js';
+import { sendDirectMessage } from './discord-messages.js';
+import { hasLeftGuild } from './guilds.js';
+import { noMentions, quotePrompt } from './messages.js';
 
 /**
  * The safety net behind "nothing is lost". Every step of a request is durable, but a process can
@@ -13,6 +18,11 @@ import { runScript } from '../redis-scripts.js';
  * long Discord outage. The sweep looks at requests that should have settled by now and puts each
  * back on its way; every action it takes is idempotent, so running it twice (or in two bot
  * processes) changes nothing.
+ *
+ * A Redis that lost its data (no persistence, a failover that dropped writes, FLUSHALL) takes the
+ * live records and queues with it. The archive still has every accepted request: one without an
+ * outcome and without a live record is settled there, and its author is told by direct message.
+ * Challenge deadlines and weekly starts are put back from the archive likewise.
  */
 
 /** Requests younger than this are still on their way; leave them alone. */
@@ -20,7 +30,10 @@ export const RECOVERY_GRACE_MS = 2 * 60 * 1000;
 const SWEEP_LOCK_MS = 60_000;
 const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 
-export type Recovery = 'requeued' | 'failed' | 'redelivered' | 'settled';
+/** How far back the archive is compared with Redis: a live record lasts at most this long. */
+export const LOST_LOOKBACK_MS = 14 * 24 * 3600 * 1000;
+
+export type Recovery = 'requeued' | 'failed' | 'redelivered' | 'settled' | 'lost';
 
 export async function recoverStrandedJobs(ctx: BotContext, now = ctx.now()): Promise<Map<string, Recovery>> {
   const done = new Map<string, Recovery>();
@@ -38,6 +51,9 @@ export async function recoverStrandedJobs(ctx: BotContext, now = ctx.now()): Pro
       // A long sweep keeps its lock: a second bot process must not start the same work meanwhile.
       await runScript(ctx.redis, RENEW, 1, lock, token, SWEEP_LOCK_MS);
     }
+    await settleLostRequests(ctx, now, done, () => runScript(ctx.redis, RENEW, 1, lock, token, SWEEP_LOCK_MS));
+    const restored = await restoreChallengeTimers(ctx, now);
+    if (restored.deadlines + restored.schedules > 0) ctx.logger.warn(restored, 'restored challenge timers Redis no longer had');
   } finally {
     await runScript(ctx.redis, "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, lock, token);
   }
@@ -98,4 +114,44 @@ async function redeliver(ctx: BotContext, id: string): Promise<Recovery | undefi
     return 'redelivered';
   }
   return undefined;
+}
+
+/**
+ * Requests the archive has as accepted, with no outcome and no live record in Redis: Redis lost
+ * them. Nothing can draw them any more (their jobs went too), so each ends failed and its author
+ * hears so privately; one whose pictures had reached a message counts as delivered. A request of
+ * a member who deleted their data, or of a server that removed the bot, ends quietly.
+ */
+async function settleLostRequests(ctx: BotContext, now: number, done: Map<string, Recovery>, renew: () => Promise<unknown>): Promise<void> {
+  let after: { createdAt: number; id: string } | undefined;
+  for (;;) {
+    const page = await requestsAwaitingOutcome(ctx.db, now - LOST_LOOKBACK_MS, now - RECOVERY_GRACE_MS, after);
+    if (page.length === 0) return;
+    after = page[page.length - 1]!;
+    for (const request of page) {
+      if (await ctx.jobs.exists(request.id)) continue;
+      const quiet = request.userId === null || (await hasLeftGuild(ctx, request.guildId ?? undefined));
+      const outcome = await settleLostRequest(
+        ctx.db,
+        request.id,
+        quiet ? { status: 'cancelled', finishedAt: now } : { status: 'failed', error: LOST_ERROR, errorKind: 'internal', finishedAt: now },
+      );
+      if (!outcome) continue;
+      done.set(request.id, outcome === 'failed' ? 'lost' : 'settled');
+      if (outcome === 'failed') await tellLost(ctx, request);
+    }
+    await renew();
+  }
+}
+
+const LOST_ERROR = 'Lost while Atelier restarted, before it was drawn.';
+
+async function tellLost(ctx: BotContext, request: AwaitingRequest): Promise<void> {
+  const prompt = request.prompt ? ` “${quotePrompt(request.prompt, 300)}”` : '';
+  const content = `⚠️ Your request${prompt} in <#${request.channelId}> was lost while Atelier restarted, before it was drawn. Nothing will be posted for it: please ask again.`;
+  try {
+    await sendDirectMessage(ctx, request.userId!, { content, components: [], allowed_mentions: noMentions }, `l${request.id}`);
+  } catch (error) {
+    ctx.logger.warn({ err: error, jobId: request.id, userId: request.userId }, 'could not tell the author that their request was lost');
+  }
 }

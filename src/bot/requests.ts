@@ -18,7 +18,7 @@ import { admitGeneration } from './admission.js';
 import { ageRestriction } from './age-restriction.js';
 import type { BotContext } from './context.js';
 import { InvalidRequestError, randomSeed, type PromptOptions } from './prompt.js';
-import { recordRequest } from '../features/pictures/store.js';
+import { recordRequest, recordRequestOutcome } from '../features/pictures/store.js';
 
 /** Who asked and where: taken from the interaction that asked. */
 export interface Requester {
@@ -147,38 +147,40 @@ export async function enqueueGeneration(
     if (settled && settled.status !== 'queued') return { record: settled, place: await queuePlace(ctx, jobId), duplicate: true };
   }
   // Admission is idempotent per job id, so a twin of this interaction racing us was not charged twice.
-  const created = await ctx.jobs.createRecord({
-    id: jobId,
-    kind: input.kind,
-    prompt: input.options.prompt,
-    negative: input.options.negative,
-    aspect,
-    seed,
-    count,
-    model: model.name,
-    userId: requester.userId,
-    userName: requester.userName,
-    guildId: requester.guildId,
-    channelId: requester.channelId,
-    applicationId: ctx.applicationId,
-    interactionToken: requester.interactionToken,
-    interactionAt: interactionCreatedAt(requester.interactionId),
-    attachmentSizeLimit: requester.attachmentSizeLimit,
-    createdAt: ctx.now(),
-    parentImageId: input.parentImageId,
-    strength: input.strength,
-    area: input.area && formatEditArea(input.area),
-    width: size.width,
-    height: size.height,
-    priority: input.urgent ? 0 : priority,
-    charge,
-    nsfw,
-    partOf: input.partOf ?? 'none',
-    ...params,
-    blendImageIds: input.blendImageIds,
-    styleImageId: input.style?.imageId,
-    styleWeight: input.style?.weight,
-  });
+  const created = await withArchivedFailure(ctx, recorded ? jobId : undefined, () =>
+    ctx.jobs.createRecord({
+      id: jobId,
+      kind: input.kind,
+      prompt: input.options.prompt,
+      negative: input.options.negative,
+      aspect,
+      seed,
+      count,
+      model: model.name,
+      userId: requester.userId,
+      userName: requester.userName,
+      guildId: requester.guildId,
+      channelId: requester.channelId,
+      applicationId: ctx.applicationId,
+      interactionToken: requester.interactionToken,
+      interactionAt: interactionCreatedAt(requester.interactionId),
+      attachmentSizeLimit: requester.attachmentSizeLimit,
+      createdAt: ctx.now(),
+      parentImageId: input.parentImageId,
+      strength: input.strength,
+      area: input.area && formatEditArea(input.area),
+      width: size.width,
+      height: size.height,
+      priority: input.urgent ? 0 : priority,
+      charge,
+      nsfw,
+      partOf: input.partOf ?? 'none',
+      ...params,
+      blendImageIds: input.blendImageIds,
+      styleImageId: input.style?.imageId,
+      styleWeight: input.style?.weight,
+    }),
+  );
   // Created: the record is what was just written. Not created: a twin of this interaction won, read its record.
   const record = created ?? (await ctx.jobs.live(jobId))!;
   if (!created) return { record, place: await queuePlace(ctx, jobId), duplicate: true };
@@ -191,6 +193,24 @@ export async function enqueueGeneration(
     throw error;
   }
   return { record, place: await queuePlace(ctx, jobId), duplicate: false };
+}
+
+/**
+ * Runs the step that makes a just-archived request live in Redis. When it fails, the member is
+ * told so and nothing is queued, so the archive's row ends failed at once; otherwise the recovery
+ * sweep would take it for a request Redis lost and tell its author a second time.
+ */
+async function withArchivedFailure<T>(ctx: BotContext, archivedId: string | undefined, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (archivedId) {
+      await recordRequestOutcome(ctx.db, archivedId, { status: 'failed', error: 'could not be queued', errorKind: 'internal' }).catch(
+        () => undefined,
+      );
+    }
+    throw error;
+  }
 }
 
 /**

@@ -196,6 +196,12 @@ export class ChallengeStore {
     return row ? challengeOf(row, []) : undefined;
   }
 
+  /** Every server's running challenge that is not paused (their deadlines are restored from here). */
+  async runningUnpaused(): Promise<Challenge[]> {
+    const rows = await this.db.selectFrom('challenges').selectAll().where('phase', 'in', openPhases).where('paused_at', 'is', null).execute();
+    return rows.map((row) => challengeOf(row, []));
+  }
+
   /** Every entry ranked by the results transition, best first. */
   private async ranking(id: string): Promise<RankedEntry[]> {
     return (await this.rankings([id])).get(id) ?? [];
@@ -640,6 +646,12 @@ export class ChallengeStore {
       submitDays: row.submit_days,
       voteDays: row.vote_days,
     };
+  }
+
+  /** The servers that have a weekly challenge. */
+  async scheduledGuilds(): Promise<string[]> {
+    const rows = await this.db.selectFrom('challenge_schedules').select('guild_id').execute();
+    return rows.map((row) => row.guild_id);
   }
 
   async clearSchedule(guildId: string): Promise<boolean> {

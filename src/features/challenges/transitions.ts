@@ -12,7 +12,7 @@ import {
 } from 'discord.js';
 import sharp from 'sharp';
 import { ageRestriction, type AgeRestriction } from '../../bot/age-restriction.js';
-import { hasLeftGuild } from '../../bot/guilds.js';
+import { hasLeftGuild, leaveGuild } from '../../bot/guilds.js';
 import { imageBytes } from '../../bot/components/generation.js';
 import type { BotContext } from '../../bot/context.js';
 import { unlessRefused, withMessageLock } from '../../bot/discord-messages.js';
@@ -22,7 +22,7 @@ import { fitToSize } from '../../images/fit.js';
 import { challengeVoteId } from './ids.js';
 import { DAY_MS, DELETED_MEMBER, ENTRY_POINTS, PODIUM_POINTS, openPhases, type Challenge, type RankedEntry } from './model.js';
 import { composePodium } from './render.js';
-import { removeTransitions, scheduleTransition } from './timers.js';
+import { removeTransitions, scheduleTransition, scheduleWeekly, transitionJobId, weeklySchedulerId, type TimedPhase } from './timers.js';
 
 /**
  * The phase changes of a challenge and what they post. Each is `(ctx, challengeId, now)` and safe to
@@ -410,4 +410,40 @@ export async function startScheduledChallenge(ctx: BotContext, guildId: string, 
     return 'unchanged';
   }
   return announceChallenge(ctx, id, now);
+}
+
+// timers Redis lost --------------------------------------------------------------------------
+
+/** Discord's answer to a server the bot is not in: Missing Access, Unknown Guild. */
+const NOT_IN_GUILD = new Set([50001, 10004]);
+
+/**
+ * Puts back what BullMQ kept of the challenges when Redis lost it: each running challenge that is
+ * not paused gets its phase's deadline again (at once when it has passed), and each server with a
+ * weekly schedule its job scheduler. What is still there is left alone, so this runs with every
+ * recovery sweep. A server found to have removed the bot meanwhile is left as on removal.
+ */
+export async function restoreChallengeTimers(ctx: BotContext, now: number): Promise<{ deadlines: number; schedules: number }> {
+  let deadlines = 0;
+  for (const challenge of await ctx.challenges.runningUnpaused()) {
+    const phase = challenge.phase as TimedPhase;
+    if (await ctx.challengeQueue.getJob(transitionJobId(challenge.id, phase))) continue;
+    const at = phase === 'submissions' ? challenge.submissionsEndAt : phase === 'voting' ? challenge.votingEndAt : undefined;
+    await scheduleTransition(ctx.challengeQueue, challenge.id, phase, at ?? now, now);
+    deadlines += 1;
+  }
+  let schedules = 0;
+  for (const guildId of await ctx.challenges.scheduledGuilds()) {
+    if ((await ctx.challengeQueue.getJobScheduler(weeklySchedulerId(guildId))) || (await hasLeftGuild(ctx, guildId))) continue;
+    const member = await ctx.rest.get(Routes.guild(guildId)).then(
+      () => true,
+      (error: unknown) => (error instanceof DiscordAPIError && NOT_IN_GUILD.has(Number(error.code)) ? false : undefined),
+    );
+    if (member === false) await leaveGuild(ctx, guildId);
+    const schedule = member ? await ctx.challenges.schedule(guildId) : undefined;
+    if (!schedule) continue;
+    await scheduleWeekly(ctx.challengeQueue, guildId, schedule);
+    schedules += 1;
+  }
+  return { deadlines, schedules };
 }

@@ -104,6 +104,90 @@ export async function recordRequestOutcome(db: Kysely<DB>, id: string, outcome: 
     .execute();
 }
 
+/** An accepted request the archive has no outcome for yet. */
+export interface AwaitingRequest {
+  id: string;
+  /** Null once its author deleted their data. */
+  userId: string | null;
+  guildId: string | null;
+  channelId: string;
+  prompt: string | null;
+  createdAt: number;
+}
+
+/**
+ * Requests still without an outcome, created in [since, before), oldest first, a page after
+ * `after`: the recovery sweep asks Redis about each (see requests_awaiting_outcome).
+ */
+export async function requestsAwaitingOutcome(
+  db: Database,
+  since: number,
+  before: number,
+  after?: { createdAt: number; id: string },
+  limit = 200,
+): Promise<AwaitingRequest[]> {
+  let query = db
+    .selectFrom('requests')
+    .select(['id', 'user_id', 'guild_id', 'channel_id', 'prompt', 'created_at'])
+    .where('status', '=', 'queued')
+    .where('created_at', '>=', new Date(since))
+    .where('created_at', '<', new Date(before));
+  if (after) {
+    const at = new Date(after.createdAt);
+    query = query.where((eb) => eb.or([eb('created_at', '>', at), eb.and([eb('created_at', '=', at), eb('id', '>', after.id)])]));
+  }
+  const rows = await query.orderBy('created_at').orderBy('id').limit(limit).execute();
+  return rows.map((row) => ({
+    id: row.id,
+    userId: row.user_id,
+    guildId: row.guild_id,
+    channelId: row.channel_id,
+    prompt: row.prompt,
+    createdAt: row.created_at.getTime(),
+  }));
+}
+
+/**
+ * Gives a request whose live record is gone its outcome, only if it still has none (a
+ * compare-and-set: of two sweeps, one settles it). A request whose pictures already reached a
+ * message counts as delivered, with that message; otherwise it ends as `outcome` says. Returns the
+ * status it was given, or undefined when it had one already.
+ */
+export async function settleLostRequest(
+  db: Database,
+  id: string,
+  outcome: { status: 'failed' | 'cancelled'; error?: string; errorKind?: string; finishedAt: number },
+): Promise<'delivered' | 'failed' | 'cancelled' | undefined> {
+  const posted = await db
+    .selectFrom('images')
+    .select(['channel_id', 'message_id'])
+    .where('request_id', '=', id)
+    .where('message_id', 'is not', null)
+    .executeTakeFirst();
+  const result = await db
+    .updateTable('requests')
+    .set(
+      posted
+        ? {
+            status: 'delivered',
+            result_channel_id: posted.channel_id,
+            result_message_id: posted.message_id,
+            finished_at: new Date(outcome.finishedAt),
+          }
+        : {
+            status: outcome.status,
+            error: outcome.error ?? null,
+            error_kind: outcome.errorKind ?? null,
+            finished_at: new Date(outcome.finishedAt),
+          },
+    )
+    .where('id', '=', id)
+    .where('status', '=', 'queued')
+    .executeTakeFirst();
+  if (result.numUpdatedRows !== 1n) return undefined;
+  return posted ? 'delivered' : outcome.status;
+}
+
 export interface ArchivedImage {
   id: string;
   /** Absent for a member's upload (the root of a family). */
