@@ -12,7 +12,7 @@ import {
 import type { ChatInputCommand } from '../src/bot/command.js';
 import { cancelJob, isModerator } from '../src/bot/components/generation.js';
 import type { BotContext } from '../src/bot/context.js';
-import { guildFactsOf } from '../src/bot/guild-facts.js';
+import { guildFactsOf, holdsServerWide } from '../src/bot/guild-facts.js';
 import { noMentions } from '../src/bot/messages.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
 import { BanList } from '../src/features/moderation/store.js';
@@ -54,6 +54,12 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   if (!interaction.inGuild() || !isModerator(interaction)) {
     throw new InvalidRequestError('Only moderators (Manage Messages) can use `/mod`.');
   }
+  // A ban holds on the whole server, so moderating one channel is not enough.
+  const serverWide = await holdsServerWide(ctx, interaction, PermissionFlagsBits.ManageMessages);
+  if (serverWide === undefined) throw new InvalidRequestError(CANNOT_SEE_ROLES);
+  if (!serverWide) {
+    throw new InvalidRequestError('`/mod` acts on the whole server: it needs Manage Messages on the server, not only in this channel.');
+  }
   const bans = new BanList(ctx.db);
   const guildId = interaction.guildId;
   const reply = (content: string) => interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
@@ -87,6 +93,8 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   }
 }
 
+const CANNOT_SEE_ROLES = 'I cannot see this server’s roles right now, so I cannot check that. Try again in a moment.';
+
 /**
  * Discord's own rule for moderating members: nobody acts on the server owner, and only the owner
  * acts on someone whose highest role is at or above their own. Roles come from the gateway's cache,
@@ -94,7 +102,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
  */
 async function assertOutranks(interaction: ChatInputCommandInteraction, targetId: string, ctx: BotContext): Promise<void> {
   const guild = await guildFactsOf(ctx, interaction);
-  if (!guild) throw new InvalidRequestError('I cannot see this server’s roles right now, so I cannot check that. Try again in a moment.');
+  if (!guild) throw new InvalidRequestError(CANNOT_SEE_ROLES);
   if (targetId === guild.ownerId) throw new InvalidRequestError('The server owner cannot be banned from Atelier.');
   if (interaction.user.id === guild.ownerId) return;
   const highest = (member: unknown) => Math.max(0, ...roleIdsOf(member).map((id) => guild.roles.get(id)?.position ?? 0));

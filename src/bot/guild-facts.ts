@@ -1,4 +1,4 @@
-import { DiscordAPIError, GuildMember, PermissionFlagsBits, Routes, type APIGuild, type BaseInteraction } from 'discord.js';
+import { ChannelType, DiscordAPIError, GuildMember, PermissionFlagsBits, Routes, type APIGuild, type BaseInteraction } from 'discord.js';
 import { fetchChannel } from './channels.js';
 import type { BotContext } from './context.js';
 
@@ -44,6 +44,33 @@ export function memberRoleIds(member: unknown): string[] {
 }
 
 const ALL_PERMISSIONS = (1n << 64n) - 1n;
+const THREAD_TYPES = new Set<ChannelType>([ChannelType.PublicThread, ChannelType.PrivateThread, ChannelType.AnnouncementThread]);
+
+/** A member's permissions on the server as a whole: the owner, @everyone and their roles, no channel's overwrites. */
+function serverPermissions(guild: GuildFacts, userId: string, roleIds: readonly string[]): bigint {
+  if (userId === guild.ownerId) return ALL_PERMISSIONS;
+  let permissions = guild.roles.get(guild.id)?.permissions ?? 0n;
+  for (const id of roleIds) permissions |= guild.roles.get(id)?.permissions ?? 0n;
+  return permissions & PermissionFlagsBits.Administrator ? ALL_PERMISSIONS : permissions;
+}
+
+/**
+ * Whether a permission the member has where they asked is theirs on the whole server. Discord
+ * sends the member's permissions in the interaction's channel, overwrites included: false when
+ * only that channel's overwrites give it (a member who moderates one channel does not moderate
+ * the server). Undefined when Discord cannot tell us the server's roles or the channel.
+ */
+export async function holdsServerWide(ctx: BotContext, interaction: BaseInteraction, flag: bigint): Promise<boolean | undefined> {
+  const guild = await guildFactsOf(ctx, interaction);
+  if (!guild) return undefined;
+  if (serverPermissions(guild, interaction.user.id, memberRoleIds(interaction.member)) & flag) return true;
+  if (!interaction.channelId) return undefined;
+  const inChannel = await permissionsInChannel(ctx, interaction, interaction.channelId);
+  if (inChannel === undefined) return undefined;
+  // Given here by an overwrite: this channel only. Given by neither: the permissions Discord sent
+  // are what we have to go by.
+  return (inChannel & flag) === 0n;
+}
 
 /**
  * A member's permissions in a channel, computed as Discord does: @everyone and the member's roles,
@@ -52,14 +79,14 @@ const ALL_PERMISSIONS = (1n << 64n) - 1n;
  */
 export async function permissionsInChannel(ctx: BotContext, interaction: BaseInteraction, channelId: string): Promise<bigint | undefined> {
   const guild = await guildFactsOf(ctx, interaction);
-  const channel = await fetchChannel(ctx, channelId);
+  let channel = await fetchChannel(ctx, channelId);
+  // A thread has no overwrites of its own: its parent's apply.
+  if (channel && THREAD_TYPES.has(channel.type) && 'parent_id' in channel && channel.parent_id) channel = await fetchChannel(ctx, channel.parent_id);
   if (!guild || !channel || !('guild_id' in channel) || channel.guild_id !== guild.id) return undefined;
   const userId = interaction.user.id;
-  if (userId === guild.ownerId) return ALL_PERMISSIONS;
   const roleIds = memberRoleIds(interaction.member);
-  let permissions = guild.roles.get(guild.id)?.permissions ?? 0n;
-  for (const id of roleIds) permissions |= guild.roles.get(id)?.permissions ?? 0n;
-  if (permissions & PermissionFlagsBits.Administrator) return ALL_PERMISSIONS;
+  let permissions = serverPermissions(guild, userId, roleIds);
+  if (permissions === ALL_PERMISSIONS) return permissions;
   const overwrites = 'permission_overwrites' in channel ? (channel.permission_overwrites ?? []) : [];
   const apply = (allow: bigint, deny: bigint) => (permissions = (permissions & ~deny) | allow);
   const everyone = overwrites.find((o) => o.id === guild.id);

@@ -188,6 +188,45 @@ describe('server settings, limits and moderation end to end', () => {
     expect((await imagine(s, 'a cat', { userId: troll }).response()).data.content).toMatch(/Queued/);
   });
 
+  it('refuses /mod to a member who has Manage Messages in one channel only, and bans nobody', async () => {
+    const helpers = { id: '811000000000000001', name: 'Channel helpers', permissions: 0n, position: 2 };
+    const moderators = { id: '811000000000000002', name: 'Moderators', permissions: PermissionFlagsBits.ManageMessages, position: 3 };
+    const guild = {
+      roles: [helpers, moderators],
+      // #general lets its helpers (and one member by name) manage messages; the server does not.
+      channels: [
+        {
+          name: 'general',
+          permissionOverwrites: [
+            { id: helpers.id, type: 0 as const, allow: PermissionFlagsBits.ManageMessages },
+            { id: '211000000000000004', type: 1 as const, allow: PermissionFlagsBits.ManageMessages },
+          ],
+        },
+      ],
+    };
+    const s = await start({ noWorker: true, discord: { guilds: [guild] } });
+    const helper = '211000000000000003';
+    s.discord.member(helper, { roles: [helpers.id] });
+    s.discord.member('211000000000000004', {});
+    s.discord.member('211000000000000005', { roles: [moderators.id] });
+    const troll = s.discord.user({ username: 'troll' }).id;
+    const ban = subcommand('ban', [{ name: 'user', type: User, value: troll }]);
+
+    for (const userId of [helper, '211000000000000004']) {
+      // Discord sends the permissions they have in this channel: Manage Messages, from the overwrite.
+      const asked = s.discord.slashCommand({ name: 'mod', options: ban, userId });
+      expect(BigInt(asked.payload.member!.permissions) & PermissionFlagsBits.ManageMessages).toBe(PermissionFlagsBits.ManageMessages);
+      expect(await privateAnswer(asked)).toMatch(/whole server.*Manage Messages on the server/);
+      expect(await privateAnswer(s.discord.slashCommand({ name: 'mod', options: subcommand('bans'), userId }))).toMatch(/whole server/);
+    }
+    expect(await s.database.db.selectFrom('bans').selectAll().execute()).toEqual([]);
+    expect((await imagine(s, 'a cat', { userId: troll }).response()).data.content).toMatch(/Queued/);
+
+    // A moderator of the server bans as before.
+    const banned = s.discord.slashCommand({ name: 'mod', options: ban, userId: '211000000000000005' });
+    expect(await privateAnswer(banned)).toContain(`🚫 <@${troll}> can no longer make pictures`);
+  });
+
   it('slows down a member who asks for pictures too fast, and one who sends anything else too fast', async () => {
     const s = await start({
       noWorker: true,
