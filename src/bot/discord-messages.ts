@@ -65,16 +65,19 @@ export async function unlessRefused<T>(
   what: string,
   ids: Record<string, string | undefined>,
   post: () => Promise<T>,
-): Promise<{ done: T } | { refused: string }> {
+): Promise<{ done: T } | { refused: string; code: number }> {
   try {
     return { done: await post() };
   } catch (error) {
     const refused = permanentFailure(error);
     if (!refused) throw error;
     ctx.logger.warn({ err: error, ...ids }, `Discord refused the ${what} for good; not trying it again`);
-    return { refused };
+    return { refused, code: Number((error as DiscordAPIError).code) };
   }
 }
+
+/** Discord's code for a channel (or thread) that no longer exists. */
+export const UNKNOWN_CHANNEL = 10003;
 
 export async function editOriginalResponse(ctx: BotContext, record: JobRecord, body: MessageBody, files?: RawFile[]): Promise<APIMessage> {
   return (await ctx.rest.patch(Routes.webhookMessage(record.applicationId, tokenOf(record), '@original'), {

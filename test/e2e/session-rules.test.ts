@@ -186,6 +186,39 @@ describe('/session timers and records', () => {
     expect(s.discord.messages(thread.id)).toHaveLength(posted);
     expect((await s.ctx.sessions.get(id))!.recapMessageId).toBeUndefined();
   });
+
+  it('ends a session whose thread was deleted at its next phase, quietly, and frees its place in the server’s limit', async () => {
+    const s = await start();
+    const admin = { userId: ADA, moderator: true };
+    const config = s.discord.slashCommand({
+      name: 'config',
+      ...admin,
+      options: [
+        {
+          name: 'sessions',
+          type: ApplicationCommandOptionType.Subcommand,
+          options: [{ name: 'max_running', type: ApplicationCommandOptionType.Integer, value: 1 }],
+        },
+      ],
+    });
+    await privateAnswer(config);
+    const { id, thread } = await startSession(s, { theme: 'lanterns', rounds: 3, mode: 'fresh' });
+    expect(await privateAnswer(session(s, 'start', { theme: 'a second one' }, { userId: BEA }))).toContain('runs 1 session already');
+
+    // A moderator deletes the thread: nobody can enter, vote or /session end there any more.
+    s.discord.deleteThread(thread.id);
+    const job = { name: 'phase', data: { sessionId: id, round: 1, phase: 'entries', epoch: 0 } };
+    expect(await runSessionJob(s.ctx, job)).toBe('moved');
+    const ended = await eventually(async () => {
+      const current = await s.ctx.sessions.get(id);
+      return current?.phase === 'ended' ? current : undefined;
+    });
+    expect(ended.recapMessageId).toBeUndefined();
+    expect(await s.ctx.sessionQueue.getJob(`session-${id}-r2-entries-e0`)).toBeUndefined();
+    // Its place is free: a new session starts in the channel.
+    const next = await startSession(s, { theme: 'a second one', rounds: 1 }, BEA);
+    expect(next.thread.id).not.toBe(thread.id);
+  });
 });
 
 describe('/session under load', () => {

@@ -2087,6 +2087,13 @@ export class FakeDiscord extends EventEmitter {
   }
 
   /** Threads created so far (optionally only those in one parent channel). */
+  /** Deletes a thread (as a member with Manage Threads does): from then on Discord answers Unknown Channel (10003) for it. */
+  deleteThread(id: string): void {
+    const thread = this.threads().find((t) => t.id === id);
+    if (!thread) throw new Error(`FakeDiscord: no thread ${id}`);
+    this.channels.delete(id);
+  }
+
   threads(parentId?: string): FakeChannel[] {
     return [...this.channels.values()].filter(
       (c) =>

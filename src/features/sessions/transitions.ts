@@ -2,7 +2,7 @@ import { ButtonStyle, ComponentType, type APIActionRowComponent, type APICompone
 import type { Transaction } from 'kysely';
 import { imageBytes } from '../../bot/components/generation.js';
 import type { BotContext } from '../../bot/context.js';
-import { editChannelMessage, postChannelMessage, unlessRefused, withMessageLock } from '../../bot/discord-messages.js';
+import { editChannelMessage, postChannelMessage, UNKNOWN_CHANNEL, unlessRefused, withMessageLock } from '../../bot/discord-messages.js';
 import { memberMention, noMentions, type MessageBody } from '../../bot/messages.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../../bot/requests.js';
 import type { DB } from '../../db/schema.js';
@@ -181,38 +181,58 @@ export async function catchUp(ctx: BotContext, sessionId: string): Promise<void>
   await withMessageLock(ctx, `session-${sessionId}`, true, async () => {
     const session = await ctx.sessions.get(sessionId);
     if (!session) return;
-    const ids = { sessionId, guildId: session.guildId, channelId: session.threadId };
-    const rounds = await ctx.sessions.rounds(sessionId);
-    for (const round of rounds) {
-      if (round.number > session.round) break;
-      const closed = round.skipped || round.winnerEntry !== undefined;
-      if (!round.openedMessageId) {
-        const opening = roundOpening(session, round, await remixesLastWinner(ctx, session, rounds, round));
-        const posted = await unlessRefused(ctx, 'session round', ids, () =>
-          postChannelMessage(ctx, session.threadId, opening, { nonce: nonce(session, `o${round.number}`) }),
-        );
-        await ctx.sessions.recordRound(sessionId, round.number, { openedMessageId: 'done' in posted ? posted.done.id : 'refused' });
-      }
-      if (round.number === session.round && session.phase === 'voting' && !round.votingPosted) {
-        await unlessRefused(ctx, 'session vote', ids, () => postVoting(ctx, session, round));
-        await ctx.sessions.recordRound(sessionId, round.number, { votingPosted: true });
-      }
-      if (closed && !round.resultMessageId) {
-        const posted = await unlessRefused(ctx, 'session result', ids, () => postResult(ctx, session, round));
-        await ctx.sessions.recordRound(sessionId, round.number, { resultMessageId: 'done' in posted ? posted.done.id : 'refused' });
-      }
-    }
-    if (session.phase === 'ended' && !session.recapDone) {
-      await unlessRefused(ctx, 'session recap', ids, () => postRecap(ctx, session, rounds));
-      await ctx.sessions.record(sessionId, { recapDone: true });
-    }
-    if (session.panelMessageId) {
-      const fresh = (await ctx.sessions.get(sessionId))!;
-      await unlessRefused(ctx, 'session panel', ids, async () =>
-        editChannelMessage(ctx, session.threadId, session.panelMessageId!, await panelMessage(ctx, fresh)),
-      );
+    try {
+      await postWhatIsMissing(ctx, session);
+    } catch (error) {
+      if (!(error instanceof ThreadGone)) throw error;
+      // Nobody can enter, vote or /session end in a deleted thread: the session ends there, quietly,
+      // and no longer counts against the server's running sessions.
+      await removeCurrentPhase(ctx.sessionQueue, session);
+      if (await ctx.sessions.endSilently(sessionId, ctx.now()))
+        ctx.logger.warn({ sessionId, threadId: session.threadId }, 'session thread deleted; session ended');
     }
   });
+}
+
+class ThreadGone extends Error {}
+
+async function postWhatIsMissing(ctx: BotContext, session: Session): Promise<void> {
+  const sessionId = session.id;
+  const ids = { sessionId, guildId: session.guildId, channelId: session.threadId };
+  /** One post to the thread: a refusal is given up (see unlessRefused), a deleted thread ends the catch-up. */
+  const post = async <T>(what: string, run: () => Promise<T>) => {
+    const outcome = await unlessRefused(ctx, what, ids, run);
+    if ('refused' in outcome && outcome.code === UNKNOWN_CHANNEL) throw new ThreadGone();
+    return outcome;
+  };
+  const rounds = await ctx.sessions.rounds(sessionId);
+  for (const round of rounds) {
+    if (round.number > session.round) break;
+    const closed = round.skipped || round.winnerEntry !== undefined;
+    if (!round.openedMessageId) {
+      const opening = roundOpening(session, round, await remixesLastWinner(ctx, session, rounds, round));
+      const posted = await post('session round', () =>
+        postChannelMessage(ctx, session.threadId, opening, { nonce: nonce(session, `o${round.number}`) }),
+      );
+      await ctx.sessions.recordRound(sessionId, round.number, { openedMessageId: 'done' in posted ? posted.done.id : 'refused' });
+    }
+    if (round.number === session.round && session.phase === 'voting' && !round.votingPosted) {
+      await post('session vote', () => postVoting(ctx, session, round));
+      await ctx.sessions.recordRound(sessionId, round.number, { votingPosted: true });
+    }
+    if (closed && !round.resultMessageId) {
+      const posted = await post('session result', () => postResult(ctx, session, round));
+      await ctx.sessions.recordRound(sessionId, round.number, { resultMessageId: 'done' in posted ? posted.done.id : 'refused' });
+    }
+  }
+  if (session.phase === 'ended' && !session.recapDone) {
+    await post('session recap', () => postRecap(ctx, session, rounds));
+    await ctx.sessions.record(sessionId, { recapDone: true });
+  }
+  if (session.panelMessageId) {
+    const fresh = (await ctx.sessions.get(sessionId))!;
+    await post('session panel', async () => editChannelMessage(ctx, session.threadId, session.panelMessageId!, await panelMessage(ctx, fresh)));
+  }
 }
 
 /** Whether the round remixes the previous round's winner (not an earlier picture handed on). */
