@@ -193,7 +193,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger,
     models: options.models,
     // Live records in Redis while jobs are on their way; the archive in PostgreSQL afterwards.
-    jobs: new JobStore(redis, prefix, pictureArchive(options.db, options.applicationId)),
+    jobs: new JobStore(redis, prefix, pictureArchive(options.db, options.applicationId, logger)),
     images: new ImageStore(options.db, imageStorage, redis, prefix),
     stats: new QueueStats(redis, prefix),
     settings: new SettingsStore(options.db),

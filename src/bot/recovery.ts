@@ -87,6 +87,10 @@ async function recoverOne(ctx: BotContext, record: JobRecord): Promise<Recovery 
       }
       return redeliver(ctx, record.id);
     }
+    case 'cancelled':
+      await archiveCancel(ctx, record);
+      await ctx.jobs.settle(record.id);
+      return 'settled';
     case 'delivered':
       // Posted, but what follows the post did not all run (its delivery ran out of attempts while
       // the database was away, say): the delivery runs it again, posting nothing twice.
@@ -129,7 +133,14 @@ async function settleLostRequests(ctx: BotContext, now: number, done: Map<string
     if (page.length === 0) return;
     after = page[page.length - 1]!;
     for (const request of page) {
-      if (await ctx.jobs.exists(request.id)) continue;
+      const live = await ctx.jobs.peek(request.id);
+      if (live?.status === 'cancelled') {
+        const record = await ctx.jobs.live(request.id);
+        if (record && (await archiveCancel(ctx, record))) done.set(request.id, 'settled');
+        continue;
+      }
+      // Still on its way.
+      if (live) continue;
       const quiet = request.userId === null || (await hasLeftGuild(ctx, request.guildId ?? undefined));
       const outcome = await settleLostRequest(
         ctx.db,
@@ -142,6 +153,19 @@ async function settleLostRequests(ctx: BotContext, now: number, done: Map<string
     }
     await renew();
   }
+}
+
+/**
+ * A cancel the database could not take when it happened (its live record has it) is archived now;
+ * once: only a request still without an outcome changes. True when this call archived it.
+ */
+async function archiveCancel(ctx: BotContext, record: JobRecord): Promise<boolean> {
+  const outcome = await settleLostRequest(ctx.db, record.id, {
+    status: 'cancelled',
+    cancelledBy: record.cancelledBy,
+    finishedAt: record.finishedAt ?? ctx.now(),
+  });
+  return outcome !== undefined;
 }
 
 const LOST_ERROR = 'Lost while Atelier restarted, before it was drawn.';

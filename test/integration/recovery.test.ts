@@ -4,6 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BotContext } from '../../src/bot/context.js';
 import { RECOVERY_GRACE_MS, recoverStrandedJobs } from '../../src/bot/recovery.js';
 import { addGenerateJob } from '../../src/bot/requests.js';
+import { cancelJob } from '../../src/bot/components/generation.js';
+import { recordRequest } from '../../src/features/pictures/store.js';
+import { adminQuery } from '../support/postgres.js';
 import { DELIVER_QUEUE, generateJobId } from '../../src/queues.js';
 import type { JobStatus } from '../../src/store/jobs.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
@@ -107,6 +110,28 @@ describe('recovering requests a crash left between two steps (real Redis and Bul
     await ctx.jobs.forget(id);
     expect(await redis.zscore(`${prefix}:jobs:open`, id)).toBeNull();
     expect((await recoverStrandedJobs(ctx)).has(id)).toBe(false);
+  });
+
+  it('a cancel the database could not take stands: the member’s request is cancelled, and the sweep archives it later', async () => {
+    const record = requestRecord(ctx);
+    await recordRequest(ctx.db, { ...record, guildId: record.guildId, negative: undefined });
+    await ctx.jobs.create(record);
+    await addGenerateJob(ctx, (await ctx.jobs.get(record.id))!, 1000);
+    const name = bed.database.name;
+    await adminQuery(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+    try {
+      await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
+      await cancelJob(ctx, record.id, '200000000000000002');
+    } finally {
+      await adminQuery(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+    }
+    expect((await ctx.jobs.live(record.id))?.status).toBe('cancelled');
+    expect(await ctx.generateQueue.getJob(generateJobId(record.id))).toBeUndefined();
+    const status = () => ctx.db.selectFrom('requests').select(['status', 'cancelled_by']).where('id', '=', record.id).executeTakeFirstOrThrow();
+    expect(await status()).toEqual({ status: 'queued', cancelled_by: null });
+
+    expect((await recoverStrandedJobs(ctx)).get(record.id)).toBe('settled');
+    expect(await status()).toEqual({ status: 'cancelled', cancelled_by: '200000000000000002' });
   });
 
   it('reaches every stranded request: 210 it cannot settle yet do not hide the one behind them', async () => {

@@ -39,7 +39,7 @@ export function makeBotContext(redis: Redis, prefix: string, imageDir: string, d
       { name: 'painterly', ref: 'painterly' },
       { name: 'geometric', ref: 'geometric' },
     ],
-    jobs: new JobStore(redis, prefix, pictureArchive(db, '100000000000000001')),
+    jobs: new JobStore(redis, prefix, pictureArchive(db, '100000000000000001', quietLogger())),
     images: new ImageStore(db, new FsImageStorage(imageDir), redis, prefix),
     stats: new QueueStats(redis, prefix),
     settings: new SettingsStore(db),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { isUniqueViolation, type Database } from '../../db/connection.js';
 import type { DB, GenerationKind, RequestStatus } from '../../db/schema.js';
@@ -156,7 +157,7 @@ export async function requestsAwaitingOutcome(
 export async function settleLostRequest(
   db: Database,
   id: string,
-  outcome: { status: 'failed' | 'cancelled'; error?: string; errorKind?: string; finishedAt: number },
+  outcome: { status: 'failed' | 'cancelled'; error?: string; errorKind?: string; cancelledBy?: string; finishedAt: number },
 ): Promise<'delivered' | 'failed' | 'cancelled' | undefined> {
   const posted = await db
     .selectFrom('images')
@@ -178,6 +179,7 @@ export async function settleLostRequest(
             status: outcome.status,
             error: outcome.error ?? null,
             error_kind: outcome.errorKind ?? null,
+            cancelled_by: outcome.cancelledBy ?? null,
             finished_at: new Date(outcome.finishedAt),
           },
     )
@@ -396,11 +398,19 @@ export async function archivedJob(db: Database, id: string, applicationId: strin
   };
 }
 
-/** The archive the bot's JobStore falls back to once Redis let a record go. */
-export function pictureArchive(db: Database, applicationId: string): JobArchive {
+/**
+ * The archive the bot's JobStore falls back to once Redis let a record go. A cancel stands once
+ * Redis has it: when the database cannot take it at that moment, the recovery sweep writes it
+ * later (see recoverStrandedJobs), and the member still sees their request cancelled.
+ */
+export function pictureArchive(db: Database, applicationId: string, logger?: Pick<Logger, 'warn'>): JobArchive {
   return {
     load: (id) => archivedJob(db, id, applicationId),
-    cancelled: (id, by, at) => recordRequestOutcome(db, id, { status: 'cancelled', cancelledBy: by, finishedAt: at }),
+    cancelled: (id, by, at) =>
+      recordRequestOutcome(db, id, { status: 'cancelled', cancelledBy: by, finishedAt: at }).catch((error: unknown) => {
+        if (!logger) throw error;
+        logger.warn({ err: error, jobId: id }, 'could not archive a cancel now; the recovery sweep will');
+      }),
   };
 }
 
