@@ -129,10 +129,12 @@ export function formatDuration(ms: number): string {
   return minutes < 90 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
 }
 
-export function queuedMessage(record: JobRecord, place: { position: number; total: number; etaMs?: number }): MessageBody {
-  const eta = place.etaMs === undefined ? '' : ` · about ${formatDuration(place.etaMs)}`;
+/** "Queued — position 3 of 7 · about 20 s", or just "Queued" when the place could not be read. */
+export function queuedMessage(record: JobRecord, place: { position: number; total: number; etaMs?: number } | undefined): MessageBody {
+  const eta = place?.etaMs === undefined ? '' : ` · about ${formatDuration(place.etaMs)}`;
+  const where = place ? ` — position ${place.position} of ${place.total}${eta}` : '';
   return {
-    content: `⏳ **Queued** — position ${place.position} of ${place.total}${eta}\n${describeRequest(record)}`,
+    content: `⏳ **Queued**${where}\n${describeRequest(record)}`,
     components: [cancelRow(record.id)],
     allowed_mentions: noMentions,
   };

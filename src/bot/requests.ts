@@ -90,7 +90,7 @@ export async function enqueueGeneration(
   ctx: BotContext,
   requester: Requester,
   input: GenerationInput,
-): Promise<{ record: JobRecord; place: QueuePlace; duplicate: boolean }> {
+): Promise<{ record: JobRecord; place: QueuePlace | undefined; duplicate: boolean }> {
   const jobId = requester.interactionId;
   // Only Redis is asked: a double-submitted interaction arrives within seconds, and a new request
   // (the hot path) costs no database read.
@@ -192,7 +192,12 @@ export async function enqueueGeneration(
     await ctx.jobs.transition(jobId, ['queued'], 'failed', { error: 'could not be queued', errorKind: 'internal' }).catch(() => undefined);
     throw error;
   }
-  return { record, place: await queuePlace(ctx, jobId), duplicate: false };
+  // Queued now: a failure to read its place must not tell the member that nothing happened.
+  const place = await queuePlace(ctx, jobId).catch((error: unknown) => {
+    ctx.logger.warn({ err: error, jobId }, 'queued, but its place in the queue could not be read');
+    return undefined;
+  });
+  return { record, place, duplicate: false };
 }
 
 /**

@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { cancelJob } from '../../src/bot/components/generation.js';
 import type { BotContext } from '../../src/bot/context.js';
+import { queuedMessage } from '../../src/bot/messages.js';
 import { InvalidRequestError } from '../../src/bot/prompt.js';
 import { enqueueGeneration, type Requester } from '../../src/bot/requests.js';
 import { generateJobId } from '../../src/queues.js';
@@ -301,7 +302,19 @@ describeOnRedis('generation pipeline on real Redis and BullMQ', () => {
   it('reports queue positions in order of arrival', async () => {
     const places = [];
     for (let i = 0; i < 3; i += 1) places.push((await enqueueGeneration(ctx, requester(), { kind: 'txt2img', options })).place);
-    expect(places.map((p) => p.position)).toEqual([1, 2, 3]);
+    expect(places.map((p) => p?.position)).toEqual([1, 2, 3]);
     expect(places[2]!.total).toBe(3);
+  });
+
+  it('a request whose place cannot be read once it is queued stays queued, and its answer says Queued', async () => {
+    const timedOut = Object.assign(Object.create(ctx.stats) as BotContext['stats'], {
+      standing: () => Promise.reject(new Error('Command timed out')),
+    });
+    const { record, place, duplicate } = await enqueueGeneration({ ...ctx, stats: timedOut }, requester(), { kind: 'txt2img', options });
+    expect(duplicate).toBe(false);
+    expect(place).toBeUndefined();
+    expect(await ctx.generateQueue.getJobState(generateJobId(record.id))).toMatch(/waiting|prioritized/);
+    expect((await ctx.jobs.live(record.id))?.status).toBe('queued');
+    expect(queuedMessage(record, place).content).toMatch(/^⏳ \*\*Queued\*\*\n/);
   });
 });
