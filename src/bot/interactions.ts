@@ -9,6 +9,7 @@ import { InvalidRequestError } from './prompt.js';
 import { BanList } from '../features/moderation/store.js';
 import { CommandRateLimiter, defaultInteractionRateLimit } from '../store/rate-limit.js';
 import { isRedisUnavailable } from '../redis-connections.js';
+import { isDatabaseUnavailable } from '../db/connection.js';
 
 /** Errors whose message is written for the member; anything else is ours and gets a generic answer. */
 export function memberFacingMessage(error: unknown): string | undefined {
@@ -17,7 +18,7 @@ export function memberFacingMessage(error: unknown): string | undefined {
 }
 
 const GENERIC_ERROR = 'Something went wrong on my side, and nothing was changed. Please try again in a moment.';
-/** Redis could not be asked (down, or stalled past the command timeout): the request stopped there. */
+/** Redis or the database could not be asked (down, restarting, or stalled past the command timeout): the request stopped there. */
 const STORAGE_UNAVAILABLE = 'I cannot reach my storage right now, so I did nothing with that. Please try again in a minute.';
 
 /**
@@ -90,9 +91,9 @@ async function takeRateLimitToken(ctx: BotContext, limiter: CommandRateLimiter, 
 
 async function answerError(interaction: Interaction, error: unknown, logger: Logger): Promise<void> {
   const message = memberFacingMessage(error);
-  const unavailable = !message && isRedisUnavailable(error);
+  const unavailable = !message && (isRedisUnavailable(error) || isDatabaseUnavailable(error));
   if (message) logger.info({ reason: message }, 'request refused');
-  else if (unavailable) logger.warn({ err: error }, 'redis unavailable; the member was asked to try again');
+  else if (unavailable) logger.warn({ err: error }, 'redis or database unavailable; the member was asked to try again');
   else logger.error({ err: error }, 'interaction failed');
   if (!interaction.isRepliable()) return;
   const body = {

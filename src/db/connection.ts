@@ -86,6 +86,20 @@ export function databaseTargetFrom(config: { DATABASE_URL?: string | undefined }
 }
 
 /** PostgreSQL's unique_violation, from either database, optionally on one named constraint. */
+/**
+ * SQLSTATEs of a database that cannot serve right now: shutting down or restarting (57P01–57P03),
+ * not accepting connections (55000), or out of connection slots (53300).
+ */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '55000', '53300']);
+
+/** Whether `error` says the database is away for now (down, restarting, cut off), not that a query was wrong. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && UNAVAILABLE_STATES.has(code)) return true;
+  return /^(Connection terminated|timeout exceeded when trying to connect)|\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH)\b/.test(error.message);
+}
+
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, constraint: name } = error as { code?: unknown; constraint?: unknown };
