@@ -123,7 +123,7 @@ export async function enqueueGeneration(
 
   // The archive's row comes first: everything that later refers to this request (votes, series
   // panels, challenge entries) can rely on it.
-  const recorded = await recordRequest(ctx.db, {
+  const request = {
     id: jobId,
     kind: input.kind,
     prompt: input.options.prompt,
@@ -140,7 +140,8 @@ export async function enqueueGeneration(
     area: input.area && formatEditArea(input.area),
     ...params,
     createdAt: ctx.now(),
-  });
+  };
+  const recorded = await recordRequest(ctx.db, request);
   if (!recorded) {
     // The same interaction again, after its request already settled and left Redis: one job only.
     const settled = await ctx.jobs.get(jobId);
@@ -149,33 +150,18 @@ export async function enqueueGeneration(
   // Admission is idempotent per job id, so a twin of this interaction racing us was not charged twice.
   const created = await withArchivedFailure(ctx, recorded ? jobId : undefined, () =>
     ctx.jobs.createRecord({
-      id: jobId,
-      kind: input.kind,
-      prompt: input.options.prompt,
-      negative: input.options.negative,
-      aspect,
-      seed,
-      count,
-      model: model.name,
-      userId: requester.userId,
+      ...request,
       userName: requester.userName,
-      guildId: requester.guildId,
-      channelId: requester.channelId,
       applicationId: ctx.applicationId,
       interactionToken: requester.interactionToken,
       interactionAt: interactionCreatedAt(requester.interactionId),
       attachmentSizeLimit: requester.attachmentSizeLimit,
-      createdAt: ctx.now(),
-      parentImageId: input.parentImageId,
-      strength: input.strength,
-      area: input.area && formatEditArea(input.area),
       width: size.width,
       height: size.height,
       priority: input.urgent ? 0 : priority,
       charge,
       nsfw,
       partOf: input.partOf ?? 'none',
-      ...params,
       blendImageIds: input.blendImageIds,
       styleImageId: input.style?.imageId,
       styleWeight: input.style?.weight,
