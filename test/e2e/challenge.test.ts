@@ -262,4 +262,57 @@ describe('a whole challenge through the real bot and the fake Discord', () => {
     const results = await s.discord.waitFor(() => s.discord.messages(channel).find((m) => m.content.includes('**Results:')), 15_000, 'the results');
     expect(results.content).toContain('Nobody voted this time');
   });
+
+  it('takes a picture deleted with 🗑, or by /privacy, out of the voting gallery; the entry keeps its number and vote button', async () => {
+    const s = (stack = await Stack.start());
+    await s.discord.ready;
+    const channel = s.discord.defaultChannelId;
+    const admin = s.discord.user({ username: 'mod' }).id;
+    const [ada, bea, cy] = ['ada4', 'bea4', 'cy4'].map((username) => s.discord.user({ username }).id) as [string, string, string];
+    await privateAnswer(challenge(s, 'start', admin, [{ name: 'theme', type: O.String, value: THEME }], true));
+    const thread = await s.discord.waitFor(() => s.discord.threads(channel)[0], 10_000, 'the entries thread');
+    const made = {
+      [ada]: await imagine(s, ada, 'a kelp forest at noon'),
+      [bea]: await imagine(s, bea, 'a whale of glass'),
+      [cy]: await imagine(s, cy, 'a lighthouse below the waves'),
+    };
+    for (const userId of [ada, bea, cy]) {
+      await privateAnswer(challenge(s, 'submit', userId, [{ name: 'image', type: O.String, value: made[userId]!.attachments[0]!.filename }]));
+    }
+    await privateAnswer(challenge(s, 'end', admin, [], true));
+    const gallery = await s.discord.waitFor(
+      () => (s.discord.messages(thread.id).length === 3 ? s.discord.messages(thread.id) : undefined),
+      15_000,
+      'the gallery',
+    );
+
+    // Ada deletes her result with 🗑: her entry's gallery post no longer shows it.
+    const removal = await s.discord.button({ customId: `img:delete:${made[ada]!.interactionId}`, message: made[ada]!, userId: ada }).response();
+    expect(removal.data.content).toContain('deleted by its author');
+    const adaPost = await s.discord.waitFor(
+      () => {
+        const post = s.discord.message(gallery[0]!.id)!;
+        return post.attachments.length === 0 ? post : undefined;
+      },
+      10_000,
+      'Ada’s gallery post without its picture',
+    );
+    expect(adaPost.content).toBe('**Entry #1** (its picture was deleted)');
+    expect(customIds(adaPost)).toEqual(customIds(gallery[0]!));
+    // Nobody else's post changes.
+    expect(s.discord.message(gallery[1]!.id)!.attachments).toHaveLength(1);
+    expect(s.discord.message(gallery[2]!.id)!.attachments).toHaveLength(1);
+
+    // Bea deletes her data: her entry's post loses its picture too.
+    const ask = s.discord.slashCommand({ name: 'privacy', userId: bea, options: [{ name: 'delete-my-data', type: O.Subcommand }] });
+    const question = await ask.response();
+    s.discord.button({ customId: question.data.components[0].components[0].custom_id, message: ask.original()!, userId: bea });
+    await s.discord.waitFor(() => ask.original()?.content.startsWith('🗑 Done') || undefined, 20_000, 'the deletion');
+    const beaPost = s.discord.message(gallery[1]!.id)!;
+    expect(beaPost.attachments).toEqual([]);
+    expect(beaPost.content).toBe('**Entry #2** (its picture was deleted)');
+    expect(s.discord.message(gallery[2]!.id)!.attachments).toHaveLength(1);
+    // The entries stay in the running, and votes for them still count.
+    expect(await privateAnswer(s.discord.button({ customId: customIds(adaPost)[0]!, message: adaPost, userId: cy }))).toContain('is in');
+  });
 });

@@ -30,6 +30,7 @@ import { parseCommunityId, remixJobModalId, type CommunityButtonAction } from '.
 import type { ComponentHandler } from './index.js';
 import { imageBytes, isModerator } from './generation.js';
 import { voteButton } from '../../features/votes/components.js';
+import { takeDownGalleryPictures } from '../../features/challenges/transitions.js';
 
 export const DEFAULT_STRENGTH = 0.6;
 
@@ -76,6 +77,7 @@ async function deleteResult(interaction: ButtonInteraction, record: JobRecord, c
   await ctx.votes.close({ jobId: record.id }, now);
   // The rows become tombstones; the bytes leave image storage (folder or bucket) and Redis.
   await ctx.images.tombstone(record.imageIds, interaction.user.id, now);
+  await takeDownGalleryPictures(ctx, { imageIds: record.imageIds });
   const by = interaction.user.id === record.userId ? 'its author' : 'a moderator';
   await interaction.update({
     content: `🗑 This picture was deleted by ${by}. Its place in the family tree is kept.`,

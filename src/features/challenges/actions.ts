@@ -9,7 +9,7 @@ import { inThisServer } from '../../bot/server-scope.js';
 import { ageRestriction } from '../../bot/age-restriction.js';
 import type { Challenge, Entry } from './model.js';
 import { archivedPicture } from './pictures.js';
-import { themeText, timestamp } from './transitions.js';
+import { takeDownGalleryPictures, themeText, timestamp } from './transitions.js';
 
 /**
  * What members do in a challenge (enter, withdraw, vote), shared by /challenge and the buttons.
@@ -148,10 +148,17 @@ export async function resolveImageReference(ctx: BotContext, reference: string, 
   return pictures[0]!;
 }
 
-/** /privacy: the member's challenge entries become anonymous and their season points go. */
+/**
+ * /privacy: the member's challenge entries become anonymous and their season points go. Their
+ * pictures leave the gallery posts first, while the entries still say whose they are (a run
+ * interrupted between the two does both again).
+ */
 export const challengeDataDeleter: MemberDataDeleter = {
   name: 'challenge entries made anonymous',
-  deleteMemberData: (ctx, userId) => ctx.challenges.anonymizeMember(userId),
+  async deleteMemberData(ctx, userId) {
+    await takeDownGalleryPictures(ctx, { userId });
+    return ctx.challenges.anonymizeMember(userId);
+  },
 };
 
 /** /privacy: the member's challenge votes are withdrawn, and an open challenge stops counting them. */

@@ -492,6 +492,39 @@ export class ChallengeStore {
       .execute();
   }
 
+  /**
+   * The gallery posts that show these pictures, or this member's entries: where each one is, to
+   * take a deleted picture out of it.
+   */
+  async galleryPostsShowing(
+    showing: { imageIds: readonly string[] } | { userId: string },
+  ): Promise<Array<{ challengeId: string; entry: number; channelId: string; messageId: string }>> {
+    if ('imageIds' in showing && showing.imageIds.length === 0) return [];
+    let query = this.db
+      .selectFrom('challenge_entries')
+      .innerJoin('challenges', 'challenges.id', 'challenge_entries.challenge_id')
+      .select([
+        'challenge_entries.challenge_id',
+        'challenge_entries.entry_number',
+        'challenge_entries.gallery_message_id',
+        'challenges.thread_id',
+        'challenges.channel_id',
+      ])
+      .where('challenge_entries.gallery_message_id', 'is not', null);
+    query =
+      'userId' in showing
+        ? query.where('challenge_entries.user_id', '=', showing.userId)
+        : query.where('challenge_entries.image_id', 'in', showing.imageIds);
+    const rows = await query.execute();
+    return rows.map((row) => ({
+      challengeId: row.challenge_id,
+      entry: row.entry_number,
+      // The gallery went to the entries thread when there was one (see postGallery).
+      channelId: row.thread_id ?? row.channel_id,
+      messageId: row.gallery_message_id!,
+    }));
+  }
+
   /** Entries whose gallery message is already posted. */
   async galleryMessages(id: string): Promise<Set<number>> {
     const rows = await this.db

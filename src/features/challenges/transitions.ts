@@ -412,6 +412,28 @@ export async function startScheduledChallenge(ctx: BotContext, guildId: string, 
   return announceChallenge(ctx, id, now);
 }
 
+// pictures deleted after the gallery was posted -----------------------------------------------
+
+/**
+ * Takes deleted pictures (🗑, /privacy) out of the challenge galleries that show them: each such
+ * entry's post keeps its number and vote button (the entry stays in the running, as the archive
+ * keeps it) but no longer shows the picture. Safe to repeat; a post Discord no longer has, or may
+ * no longer be edited, is left alone. Returns how many posts were changed.
+ */
+export async function takeDownGalleryPictures(ctx: BotContext, showing: { imageIds: readonly string[] } | { userId: string }): Promise<number> {
+  let changed = 0;
+  for (const post of await ctx.challenges.galleryPostsShowing(showing)) {
+    const ids = { challengeId: post.challengeId, channelId: post.channelId };
+    const outcome = await unlessRefused(ctx, 'challenge gallery post', ids, () =>
+      ctx.rest.patch(Routes.channelMessage(post.channelId, post.messageId), {
+        body: { content: `**Entry #${post.entry}** (its picture was deleted)`, attachments: [], allowed_mentions: noMentions },
+      }),
+    );
+    if ('done' in outcome) changed += 1;
+  }
+  return changed;
+}
+
 // timers Redis lost --------------------------------------------------------------------------
 
 /** Discord's answer to a server the bot is not in: Missing Access, Unknown Guild. */
