@@ -85,7 +85,6 @@ export function databaseTargetFrom(config: { DATABASE_URL?: string | undefined }
   return config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir };
 }
 
-/** PostgreSQL's unique_violation, from either database, optionally on one named constraint. */
 /**
  * SQLSTATEs of a database that cannot serve right now: shutting down or restarting (57P01–57P03),
  * not accepting connections (55000), or out of connection slots (53300).
@@ -100,6 +99,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return /^(Connection terminated|timeout exceeded when trying to connect)|\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH)\b/.test(error.message);
 }
 
+/** PostgreSQL's unique_violation, from either database, optionally on one named constraint. */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, constraint: name } = error as { code?: unknown; constraint?: unknown };

@@ -77,7 +77,6 @@ async function deleteResult(interaction: ButtonInteraction, record: JobRecord, c
   await ctx.votes.close({ jobId: record.id }, now);
   // The rows become tombstones; the bytes leave image storage (folder or bucket) and Redis.
   await ctx.images.tombstone(record.imageIds, interaction.user.id, now);
-  await takeDownGalleryPictures(ctx, { imageIds: record.imageIds });
   const by = interaction.user.id === record.userId ? 'its author' : 'a moderator';
   await interaction.update({
     content: `🗑 This picture was deleted by ${by}. Its place in the family tree is kept.`,
@@ -86,6 +85,10 @@ async function deleteResult(interaction: ButtonInteraction, record: JobRecord, c
     allowedMentions: noMentions,
   });
   ctx.logger.info({ jobId: record.id, by: interaction.user.id }, 'result deleted');
+  // After the answer, which Discord wants within 3 s: a challenge gallery showing the picture lets it go too.
+  await takeDownGalleryPictures(ctx, { imageIds: record.imageIds }).catch((error: unknown) =>
+    ctx.logger.warn({ err: error, jobId: record.id }, 'could not take a deleted picture out of a challenge gallery'),
+  );
 }
 
 /** The family tree, privately (from a button) or for the channel (from /lineage). */
