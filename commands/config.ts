@@ -12,6 +12,7 @@ import {
 import type { ChatInputCommand, CommandSettings } from '../src/bot/command.js';
 import type { BotContext } from '../src/bot/context.js';
 import { noMentions } from '../src/bot/messages.js';
+import { requireServerWide } from '../src/bot/guild-facts.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
 import { checkBlocklistEntry } from '../src/moderation/blocklist.js';
 import { guildSettingsSchema, type GuildSettings } from '../src/features/settings/schema.js';
@@ -179,6 +180,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   if (!interaction.inGuild() || !interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
     throw new InvalidRequestError('Only members with the Manage Server permission can change Atelier’s settings.');
   }
+  await requireServerWide(ctx, interaction, PermissionFlagsBits.ManageGuild, 'Manage Server', '`/config`');
   const guildId = interaction.guildId;
   const settings = await ctx.settings.fresh(guildId);
   const group = interaction.options.getSubcommandGroup(false);

@@ -12,7 +12,7 @@ import {
 import type { ChatInputCommand } from '../src/bot/command.js';
 import { cancelJob, isModerator } from '../src/bot/components/generation.js';
 import type { BotContext } from '../src/bot/context.js';
-import { guildFactsOf, holdsServerWide } from '../src/bot/guild-facts.js';
+import { CANNOT_SEE_ROLES, guildFactsOf, requireServerWide } from '../src/bot/guild-facts.js';
 import { noMentions } from '../src/bot/messages.js';
 import { InvalidRequestError } from '../src/bot/prompt.js';
 import { BanList } from '../src/features/moderation/store.js';
@@ -55,11 +55,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     throw new InvalidRequestError('Only moderators (Manage Messages) can use `/mod`.');
   }
   // A ban holds on the whole server, so moderating one channel is not enough.
-  const serverWide = await holdsServerWide(ctx, interaction, PermissionFlagsBits.ManageMessages);
-  if (serverWide === undefined) throw new InvalidRequestError(CANNOT_SEE_ROLES);
-  if (!serverWide) {
-    throw new InvalidRequestError('`/mod` acts on the whole server: it needs Manage Messages on the server, not only in this channel.');
-  }
+  await requireServerWide(ctx, interaction, PermissionFlagsBits.ManageMessages, 'Manage Messages', '`/mod`');
   const bans = new BanList(ctx.db);
   const guildId = interaction.guildId;
   const reply = (content: string) => interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
@@ -92,8 +88,6 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     }
   }
 }
-
-const CANNOT_SEE_ROLES = 'I cannot see this server’s roles right now, so I cannot check that. Try again in a moment.';
 
 /**
  * Discord's own rule for moderating members: nobody acts on the server owner, and only the owner

@@ -1,6 +1,7 @@
 import { ChannelType, DiscordAPIError, GuildMember, PermissionFlagsBits, Routes, type APIGuild, type BaseInteraction } from 'discord.js';
 import { fetchChannel } from './channels.js';
 import type { BotContext } from './context.js';
+import { InvalidRequestError } from './prompt.js';
 
 /** What moderation rules need of a server: its owner and its roles' positions and permissions. */
 export interface GuildFacts {
@@ -70,6 +71,24 @@ export async function holdsServerWide(ctx: BotContext, interaction: BaseInteract
   // Given here by an overwrite: this channel only. Given by neither: the permissions Discord sent
   // are what we have to go by.
   return (inChannel & flag) === 0n;
+}
+
+export const CANNOT_SEE_ROLES = 'I cannot see this server’s roles right now, so I cannot check that. Try again in a moment.';
+
+/**
+ * Refuses, with a reason for the member, a command that acts on the whole server (`what`) when
+ * `flag` (named `permission`) is theirs in this channel only, or when Discord cannot tell.
+ */
+export async function requireServerWide(
+  ctx: BotContext,
+  interaction: BaseInteraction,
+  flag: bigint,
+  permission: string,
+  what: string,
+): Promise<void> {
+  const serverWide = await holdsServerWide(ctx, interaction, flag);
+  if (serverWide === undefined) throw new InvalidRequestError(CANNOT_SEE_ROLES);
+  if (!serverWide) throw new InvalidRequestError(`${what} acts on the whole server: it needs ${permission} on the server, not only in this channel.`);
 }
 
 /**

@@ -188,7 +188,7 @@ describe('server settings, limits and moderation end to end', () => {
     expect((await imagine(s, 'a cat', { userId: troll }).response()).data.content).toMatch(/Queued/);
   });
 
-  it('refuses /mod to a member who has Manage Messages in one channel only, and bans nobody', async () => {
+  it('refuses /mod, /config and running challenges to a member given the permission by one channel only, and changes nothing', async () => {
     const helpers = { id: '811000000000000001', name: 'Channel helpers', permissions: 0n, position: 2 };
     const moderators = { id: '811000000000000002', name: 'Moderators', permissions: PermissionFlagsBits.ManageMessages, position: 3 };
     const guild = {
@@ -198,7 +198,7 @@ describe('server settings, limits and moderation end to end', () => {
         {
           name: 'general',
           permissionOverwrites: [
-            { id: helpers.id, type: 0 as const, allow: PermissionFlagsBits.ManageMessages },
+            { id: helpers.id, type: 0 as const, allow: PermissionFlagsBits.ManageMessages | PermissionFlagsBits.ManageGuild },
             { id: '211000000000000004', type: 1 as const, allow: PermissionFlagsBits.ManageMessages },
           ],
         },
@@ -221,6 +221,22 @@ describe('server settings, limits and moderation end to end', () => {
     }
     expect(await s.database.db.selectFrom('bans').selectAll().execute()).toEqual([]);
     expect((await imagine(s, 'a cat', { userId: troll }).response()).data.content).toMatch(/Queued/);
+
+    // Manage Server given by the same overwrite: no server settings, no challenge.
+    const config = s.discord.slashCommand({
+      name: 'config',
+      userId: helper,
+      options: subcommand('sessions', [{ name: 'max_running', type: Integer, value: 20 }]),
+    });
+    expect(await privateAnswer(config)).toMatch(/`\/config` acts on the whole server: it needs Manage Server on the server/);
+    expect((await s.ctx.settings.fresh(s.discord.defaultGuildId)).maxSessions).toBe(3);
+    const challenge = s.discord.slashCommand({
+      name: 'challenge',
+      userId: helper,
+      options: subcommand('start', [{ name: 'theme', type: Str, value: 'rain' }]),
+    });
+    expect(await privateAnswer(challenge)).toMatch(/`\/challenge start` acts on the whole server: it needs Manage Server on the server/);
+    expect(await s.ctx.challenges.active(s.discord.defaultGuildId)).toBeUndefined();
 
     // A moderator of the server bans as before.
     const banned = s.discord.slashCommand({ name: 'mod', options: ban, userId: '211000000000000005' });

@@ -13,6 +13,7 @@ import {
 import { assertPublicTextAllowed } from '../../bot/admission.js';
 import type { BotContext } from '../../bot/context.js';
 import { noMentions } from '../../bot/messages.js';
+import { requireServerWide } from '../../bot/guild-facts.js';
 import { InvalidRequestError } from '../../bot/prompt.js';
 import { resolveImageReference, submitEntry, submittedText, withdrawEntry, type Member } from './actions.js';
 import { weekdays, type Challenge } from './model.js';
@@ -148,6 +149,8 @@ export async function executeChallenge(interaction: ChatInputCommandInteraction,
   if (ADMIN.has(group ?? sub) && !interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
     throw new InvalidRequestError('Only members with the **Manage Server** permission can run challenges.');
   }
+  if (ADMIN.has(group ?? sub))
+    await requireServerWide(ctx, interaction, PermissionFlagsBits.ManageGuild, 'Manage Server', `\`/challenge ${group ?? sub}\``);
   const member: Member = { userId: interaction.user.id, guildId };
   const say = async (content: string) => {
     await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: noMentions });
