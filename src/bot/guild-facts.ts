@@ -61,12 +61,12 @@ function serverPermissions(guild: GuildFacts, userId: string, roleIds: readonly 
  * only that channel's overwrites give it (a member who moderates one channel does not moderate
  * the server). Undefined when Discord cannot tell us the server's roles or the channel.
  */
-export async function holdsServerWide(ctx: BotContext, interaction: BaseInteraction, flag: bigint): Promise<boolean | undefined> {
+async function holdsServerWide(ctx: BotContext, interaction: BaseInteraction, flag: bigint): Promise<boolean | undefined> {
   const guild = await guildFactsOf(ctx, interaction);
   if (!guild) return undefined;
   if (serverPermissions(guild, interaction.user.id, memberRoleIds(interaction.member)) & flag) return true;
   if (!interaction.channelId) return undefined;
-  const inChannel = await permissionsInChannel(ctx, interaction, interaction.channelId);
+  const inChannel = await permissionsInChannel(ctx, interaction, interaction.channelId, guild);
   if (inChannel === undefined) return undefined;
   // Given here by an overwrite: this channel only. Given by neither: the permissions Discord sent
   // are what we have to go by.
@@ -94,10 +94,16 @@ export async function requireServerWide(
 /**
  * A member's permissions in a channel, computed as Discord does: @everyone and the member's roles,
  * then the channel's overwrites (@everyone, roles, the member). Channels are asked of Discord, as
- * the bot keeps none in memory. Undefined when the server or the channel cannot be read.
+ * the bot keeps none in memory (the server's facts may be passed in when already read). Undefined
+ * when the server or the channel cannot be read.
  */
-export async function permissionsInChannel(ctx: BotContext, interaction: BaseInteraction, channelId: string): Promise<bigint | undefined> {
-  const guild = await guildFactsOf(ctx, interaction);
+export async function permissionsInChannel(
+  ctx: BotContext,
+  interaction: BaseInteraction,
+  channelId: string,
+  known?: GuildFacts,
+): Promise<bigint | undefined> {
+  const guild = known ?? (await guildFactsOf(ctx, interaction));
   let channel = await fetchChannel(ctx, channelId);
   // A thread has no overwrites of its own: its parent's apply.
   if (channel && THREAD_TYPES.has(channel.type) && 'parent_id' in channel && channel.parent_id) channel = await fetchChannel(ctx, channel.parent_id);
