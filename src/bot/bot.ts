@@ -128,6 +128,8 @@ export interface RunningBot {
   readiness: ReadinessCheck[];
   /** INTERACTIONS=http: what the web server's /interactions route hands interactions to. */
   interactions?: InteractionEndpoint;
+  /** The recovery sweep run at start: resolves once it has finished (a failure is logged, not thrown). */
+  startupSweep: Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -355,7 +357,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
 
   // The safety net for requests stranded between two steps by a crash: now, then every few minutes.
   const sweep = () => recoverStrandedJobs(ctx).catch((error) => logger.error({ err: error }, 'recovery sweep failed'));
-  void sweep();
+  const startupSweep = sweep();
   const sweeper = setInterval(sweep, options.recoveryIntervalMs ?? 5 * 60_000);
   sweeper.unref();
 
@@ -375,6 +377,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     ctx,
     interactions,
     readiness: [redisReadiness(redis), databaseReadiness(options.db), ...(httpMode ? [] : [gatewayReadiness])],
+    startupSweep,
     async close() {
       // Stop taking new work first, then finish deliveries under way, then let go of Redis.
       client.removeAllListeners(Events.InteractionCreate);

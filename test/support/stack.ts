@@ -114,6 +114,9 @@ export class Stack {
   /** The bot, and in HTTP mode its web server registered as the interactions endpoint (Discord PINGs it first). */
   private async startBotProcess(): Promise<void> {
     this.bot = await startBot(this.botOptions);
+    // Its start-up sweep takes a lock in Redis for a moment: tests that compare Redis before and
+    // after an action start once it is done.
+    await this.bot.startupSweep;
     if (this.bot.interactions) {
       this.web = await createWebServer({
         logger: quietLogger(),
