@@ -4,21 +4,13 @@
  * before, and the buttons on the old messages still work.
  */
 import { ApplicationCommandOptionType, ComponentType, InteractionResponseType, MessageFlags } from 'discord.js';
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startPrivateRedis, type PrivateRedis } from '../../src/redis-server.js';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../support/context.js';
 import type { FakeInteraction, FakeMessage, RawCommandOption } from '../support/fake-discord.js';
-import { useStack, type Stack } from '../support/stack.js';
+import { useStackOnOwnRedis, type Stack } from '../support/stack.js';
 
-// FLUSHALL must not touch the Redis other test files share: this file's bot and worker get one of
-// their own, stopped after the stack (after-hooks run last registered, first).
-let redis: PrivateRedis | undefined;
-afterEach(async () => {
-  await redis?.stop();
-  redis = undefined;
-});
-const start = useStack();
+// FLUSHALL must not touch the Redis other test files share: this file's bot and worker get one of their own.
+const { start, flushAll } = useStackOnOwnRedis();
 
 const O = ApplicationCommandOptionType;
 const ADA = '740000000000000001';
@@ -68,8 +60,7 @@ const sub = (name: string, options: RawCommandOption[] = []): RawCommandOption[]
 
 describe('the archive outlives Redis', () => {
   it('after FLUSHALL and a restart, /top, /profile, /lineage, /series, /challenge history, /leaderboard and /config show answer as before, and old buttons work', async () => {
-    redis = await startPrivateRedis({ ephemeral: true });
-    const s = await start({ bot: { redisUrl: redis.url }, worker: { redisUrl: redis.url } });
+    const s = await start();
     const channel = s.discord.defaultChannelId;
     const guild = s.discord.defaultGuildId;
 
@@ -171,12 +162,7 @@ describe('the archive outlives Redis', () => {
     expect(before.history.content).toContain(`🥇 <@${ADA}>`);
     expect(before.config.content).toContain('40');
 
-    const flush = new Redis(redis.url);
-    try {
-      await flush.flushall();
-    } finally {
-      flush.disconnect();
-    }
+    await flushAll();
     await s.restartBot();
     await s.discord.ready;
 

@@ -5,25 +5,17 @@
  * once. The challenge's deadline and the weekly start come back from the archive.
  */
 import { ApplicationCommandOptionType, ChannelType, MessageFlags } from 'discord.js';
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hasLeftGuild } from '../../src/bot/guilds.js';
 import { RECOVERY_GRACE_MS, recoverStrandedJobs, type Recovery } from '../../src/bot/recovery.js';
 import { anonymiseRequests } from '../../src/features/pictures/store.js';
 import { transitionJobId, weeklySchedulerId } from '../../src/features/challenges/timers.js';
-import { startPrivateRedis, type PrivateRedis } from '../../src/redis-server.js';
 import { eventually } from '../support/context.js';
 import type { RawCommandOption } from '../support/fake-discord.js';
-import { useStack, type Stack } from '../support/stack.js';
+import { useStackOnOwnRedis, type Stack } from '../support/stack.js';
 
-// FLUSHALL must not touch the Redis other test files share: this file's bot gets one of its own,
-// stopped after the stack (after-hooks run last registered, first).
-let redis: PrivateRedis | undefined;
-afterEach(async () => {
-  await redis?.stop();
-  redis = undefined;
-});
-const start = useStack();
+// FLUSHALL must not touch the Redis other test files share: this file's bot gets one of its own.
+const { start, flushAll } = useStackOnOwnRedis();
 
 const O = ApplicationCommandOptionType;
 const ADA = '741000000000000001';
@@ -53,9 +45,8 @@ async function sweepUntil(s: Stack, id: string, expected: Recovery): Promise<voi
 
 describe('a Redis that lost its data', () => {
   it('fails the requests it took with a private message to each author, once, and brings challenge timers back', async () => {
-    redis = await startPrivateRedis({ ephemeral: true });
     // No worker: the requests wait in the queue when Redis loses it.
-    const s = await start({ bot: { redisUrl: redis.url }, noWorker: true });
+    const s = await start({ noWorker: true });
     const channel = s.discord.defaultChannelId;
     const guild = s.discord.defaultGuildId;
     for (const [id, username] of [
@@ -109,9 +100,7 @@ describe('a Redis that lost its data', () => {
     await eventually(async () => (await s.ctx.generateQueue.getJobCountByTypes('waiting', 'prioritized')) === 2, 10_000, 'both requests queued');
 
     // Redis loses everything; Bea deletes her data meanwhile (as /privacy does in the archive).
-    const flush = new Redis(redis.url);
-    await flush.flushall();
-    await flush.quit();
+    await flushAll();
     await anonymiseRequests(s.database.db, BEA, Date.now());
     await s.restartBot();
 

@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterEach, expect } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { startBot, type BotOptions, type RunningBot } from '../../src/bot/bot.js';
+import { startPrivateRedis, type PrivateRedis } from '../../src/redis-server.js';
 import { discordPublicKey } from '../../src/bot/http-interactions.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createWebServer } from '../../src/web/server.js';
@@ -184,4 +185,33 @@ export function finishedResult(stack: Stack, interactionId: string, timeoutMs = 
     timeoutMs,
     `the result of ${interactionId}`,
   );
+}
+
+/**
+ * For an e2e file whose tests make Redis lose its data: like useStack, but the bot and worker use
+ * a private Redis of their own (a FLUSHALL must not touch the one other files share), stopped
+ * after the stack. `flushAll()` empties it.
+ */
+export function useStackOnOwnRedis(): { start: (options?: StackOptions) => Promise<Stack>; flushAll: () => Promise<void> } {
+  let redis: PrivateRedis | undefined;
+  // Registered before useStack's: after-hooks run last registered first, so the stack closes first.
+  afterEach(async () => {
+    await redis?.stop();
+    redis = undefined;
+  });
+  const start = useStack();
+  return {
+    async start(options = {}) {
+      redis = await startPrivateRedis({ ephemeral: true });
+      return start({ ...options, bot: { ...options.bot, redisUrl: redis.url }, worker: { ...options.worker, redisUrl: redis.url } });
+    },
+    async flushAll() {
+      const connection = new Redis(redis!.url);
+      try {
+        await connection.flushall();
+      } finally {
+        connection.disconnect();
+      }
+    },
+  };
 }
